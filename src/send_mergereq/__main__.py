@@ -1,0 +1,3 @@
+from send_mergereq.cli import main
+
+main()

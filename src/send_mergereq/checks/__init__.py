@@ -1,0 +1,25 @@
+"""The check registry: one module per check, listed here explicitly (no import magic).
+
+A check module has ``ID`` (stable kebab-case id), ``SUMMARY`` (one line), a frozen
+``Options`` dataclass whose fields are the check's settings (``severity`` first), and
+``check(commit, ctx, opts) -> Iterator[Finding]``, a pure function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from send_mergereq.checks.finding import CheckContext, Finding
+from send_mergereq.history import RawCommit
+
+
+class Check(Protocol):
+    ID: str
+    SUMMARY: str
+    Options: type[Any]
+
+    def check(self, commit: RawCommit, ctx: CheckContext, opts: Any) -> Iterator[Finding]: ...
+
+
+CHECKS: dict[str, Check] = {}

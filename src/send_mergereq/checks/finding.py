@@ -1,0 +1,62 @@
+"""The shared vocabulary of checks: severities, findings, and what a check may see."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """How much a finding matters; ``off`` disables a check."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    OFF = "off"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with one commit. ``message`` says what is wrong, ``hint`` what to do."""
+
+    check: str
+    severity: Severity
+    commit: str  # full 40-hex id
+    message: str
+    hint: str = ""
+
+
+class TagStatus(StrEnum):
+    """What git said of a tag rebuilt from a merge's ``mergetag`` header."""
+
+    GOOD = "good"
+    UNSIGNED = "unsigned"  # an annotated tag without a signature
+    BAD = "bad"  # the signature does not verify: the tag was altered
+    UNKNOWN_KEY = "unknown-key"  # no public key for it in the keyring
+    EXPIRED_KEY = "expired-key"
+    REVOKED_KEY = "revoked-key"
+    ERROR = "error"  # git or gpg failed in another way
+
+
+@dataclass(frozen=True)
+class TagVerification:
+    """The result of ``git verify-tag --raw`` on one rebuilt tag."""
+
+    status: TagStatus
+    signer: str = ""  # fingerprint, key id or SSH principal, as git reports it
+    detail: str = ""  # the line of gpg/ssh output that decided it
+
+
+def _no_verifier(tag: bytes) -> TagVerification:  # pragma: no cover - replaced by the runner
+    del tag
+    return TagVerification(TagStatus.ERROR, detail="no tag verifier configured")
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """Everything a check may consult beyond the commit itself: plain data plus one callable."""
+
+    list_addresses: tuple[str, ...] = ()
+    list_name_suffixes: tuple[str, ...] = ()  # e.g. "via Qemu-devel", matched case-insensitively
+    trusted_signers: tuple[str, ...] = ()  # empty: any key the keyring trusts
+    verify_tag: Callable[[bytes], TagVerification] = field(default=_no_verifier)

@@ -1,0 +1,88 @@
+"""Exception types, each with its exit code, and the one table of exit codes.
+
+Failures are exceptions (``*Error``); outcomes are values that carry an
+``exit_code`` (a check report, a gate verdict). Only ``cli.py`` exits.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every exit code send-mergereq uses; documented in ``--help`` and the README."""
+
+    OK = 0
+    GATE_CLOSED = 1
+    USAGE = 2
+    CHECKS_FAILED = 3
+    TIMED_OUT = 4
+    BLOCKED = 5
+    GITLAB_OR_GIT = 6
+    NOT_LANDED = 7
+    INTERNAL = 70
+    INTERRUPTED = 130
+
+
+EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "checks passed (dry run) or gate open",
+    ExitCode.GATE_CLOSED: "gate closed: the pipeline failed or was canceled",
+    ExitCode.USAGE: "usage or configuration error",
+    ExitCode.CHECKS_FAILED: "conformance checks failed, nothing pushed",
+    ExitCode.TIMED_OUT: "timed out waiting for a verdict",
+    ExitCode.BLOCKED: "blocked on a manual job that may not fail",
+    ExitCode.GITLAB_OR_GIT: "GitLab or git error (auth, network after retries, push rejected)",
+    ExitCode.NOT_LANDED: "gate open but nothing landed (stale, merge refused, not a fast-forward)",
+    ExitCode.INTERNAL: "internal error, a bug (traceback in the log file or with --debug)",
+    ExitCode.INTERRUPTED: "interrupted (prints how to resume)",
+}
+
+
+def exit_code_table() -> str:
+    """The exit codes as aligned text lines, for ``--help`` and the README."""
+    return "\n".join(f"{int(code):>3}  {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items())
+
+
+class SendMergereqError(Exception):
+    """An error the user can act on: one line of message, an optional hint."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ConfigError(SendMergereqError):
+    """Bad usage or configuration: a missing ref, a malformed file, an unknown key."""
+
+    exit_code = ExitCode.USAGE
+
+
+class GitError(SendMergereqError):
+    """git failed: not a repository, a push rejected, an object unreadable."""
+
+    exit_code = ExitCode.GITLAB_OR_GIT
+
+
+class ForgeError(SendMergereqError):
+    """GitLab failed or refused: auth, network after retries, a 4xx we cannot fix."""
+
+    exit_code = ExitCode.GITLAB_OR_GIT
+
+
+_SECRETS: set[str] = set()
+
+
+def register_secret(secret: str) -> None:
+    """Remember a secret (the token) so that ``redact`` scrubs it from anything shown or logged."""
+    if len(secret) >= 4:
+        _SECRETS.add(secret)
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret replaced by ``<hidden>``."""
+    for secret in _SECRETS:
+        text = text.replace(secret, "<hidden>")
+    return text

@@ -1,0 +1,238 @@
+"""Resolve ``TARGET..BRANCH`` and read its commits as raw bytes in one stream.
+
+``git rev-list`` lists the range and pipes straight into ``git cat-file
+--batch``: two processes for the whole range, never one per commit, and the
+objects come back byte for byte (``git log``/``rev-list --header`` re-encode
+messages that declare an ``encoding``, which would hide the very bytes the
+``utf8`` check looks for).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from send_mergereq.errors import ConfigError, GitError
+
+
+@dataclass(frozen=True)
+class RawCommit:
+    """One commit object exactly as stored, with its headers split out (still bytes)."""
+
+    sha: str
+    raw: bytes
+    tree: str
+    parents: tuple[str, ...]
+    author: bytes
+    committer: bytes
+    message: bytes
+    encoding: bytes | None = None
+    mergetags: tuple[bytes, ...] = ()
+    gpgsig: bytes | None = None
+    headers: tuple[tuple[bytes, bytes], ...] = field(default=(), repr=False)
+
+    @property
+    def short(self) -> str:
+        return self.sha[:12]
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+    @property
+    def subject(self) -> str:
+        """The first line of the message, decoded for display only (never for checking)."""
+        first = self.message.split(b"\n", 1)[0].strip()
+        return first.decode("utf-8", errors="replace")
+
+    @property
+    def author_name(self) -> bytes:
+        return _ident_name(self.author)
+
+    @property
+    def author_email(self) -> bytes:
+        return _ident_email(self.author)
+
+
+def _ident_name(ident: bytes) -> bytes:
+    lt = ident.find(b"<")
+    return (ident[:lt] if lt >= 0 else ident).strip()
+
+
+def _ident_email(ident: bytes) -> bytes:
+    lt, gt = ident.find(b"<"), ident.rfind(b">")
+    return ident[lt + 1 : gt].strip() if 0 <= lt < gt else b""
+
+
+def parse_commit(sha: str, raw: bytes) -> RawCommit:
+    """Split a raw commit object into headers and message without decoding anything.
+
+    A malformed object (no tree, truncated header) still parses: missing fields are
+    empty, so a check reports it instead of the run crashing.
+    """
+    head, sep, message = raw.partition(b"\n\n")
+    if not sep:
+        head, message = raw, b""
+    headers: list[tuple[bytes, bytes]] = []
+    for line in head.split(b"\n"):
+        if line.startswith(b" ") and headers:
+            key, value = headers[-1]
+            headers[-1] = (key, value + b"\n" + line[1:])
+        elif line:
+            key, _, value = line.partition(b" ")
+            headers.append((key, value))
+    fields: dict[bytes, list[bytes]] = {}
+    for key, value in headers:
+        fields.setdefault(key, []).append(value)
+
+    def one(key: bytes) -> bytes | None:
+        values = fields.get(key)
+        return values[0] if values else None
+
+    return RawCommit(
+        sha=sha,
+        raw=raw,
+        tree=(one(b"tree") or b"").decode("ascii", errors="replace"),
+        parents=tuple(p.decode("ascii", errors="replace") for p in fields.get(b"parent", [])),
+        author=one(b"author") or b"",
+        committer=one(b"committer") or b"",
+        message=message,
+        encoding=one(b"encoding"),
+        mergetags=tuple(fields.get(b"mergetag", [])),
+        gpgsig=one(b"gpgsig"),
+        headers=tuple(headers),
+    )
+
+
+@dataclass(frozen=True)
+class CommitRange:
+    """``target..branch`` resolved to commit ids."""
+
+    target: str
+    branch: str
+    target_sha: str
+    branch_sha: str
+
+    @property
+    def spec(self) -> str:
+        return f"{self.target}..{self.branch}"
+
+
+def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
+    """Run one git command in ``repo``; raise GitError with git's own message."""
+    proc = subprocess.run(
+        ["git", "-C", str(repo), *args], input=input, capture_output=True, check=False
+    )
+    if proc.returncode != 0:
+        reason = proc.stderr.decode("utf-8", errors="replace").strip().splitlines()
+        raise GitError(f"git {args[0]} failed: {reason[-1] if reason else proc.returncode}")
+    return proc.stdout
+
+
+def repo_root(path: Path) -> Path:
+    """The top of the work tree (or the git dir of a bare repository) containing ``path``."""
+    proc = subprocess.run(
+        ["git", "-C", str(path), "rev-parse", "--show-toplevel", "--git-dir"],
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ConfigError(f"{path}: not a git repository", hint="run it inside your clone")
+    lines = proc.stdout.decode().splitlines()
+    top = lines[0] if len(lines) == 2 else lines[-1]
+    return Path(top if Path(top).is_absolute() else path / top).resolve()
+
+
+def resolve_commit(repo: Path, ref: str, what: str) -> str:
+    """The commit id ``ref`` names, or a ConfigError naming the ref."""
+    if ref.startswith("-"):
+        raise ConfigError(f"{what} {ref!r} is not a ref")
+    proc = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            f"{ref}^{{commit}}",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ConfigError(f"{what} {ref!r}: no such commit in {repo}")
+    return proc.stdout.decode().strip()
+
+
+def resolve_range(repo: Path, target: str, branch: str) -> CommitRange:
+    """Resolve both ends; an empty range is a usage error (nothing to send)."""
+    target_sha = resolve_commit(repo, target, "target")
+    branch_sha = resolve_commit(repo, branch, "branch")
+    rng = CommitRange(target, branch, target_sha, branch_sha)
+    if target_sha == branch_sha or _is_ancestor(repo, branch_sha, target_sha):
+        raise ConfigError(
+            f"{rng.spec} is empty: {branch} adds nothing over {target}",
+            hint="merge the pull requests into the branch first, or check --target",
+        )
+    return rng
+
+
+def _is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "merge-base", "--is-ancestor", ancestor, descendant],
+        capture_output=True,
+        check=False,
+    )
+    return proc.returncode == 0
+
+
+def read_commits(repo: Path, rng: CommitRange) -> Iterator[RawCommit]:
+    """Stream every commit of the range, newest first, as raw bytes.
+
+    ``git rev-list`` writes ids straight into ``git cat-file --batch`` through an
+    OS pipe; Python only reads the objects as they come.
+    """
+    revs = subprocess.Popen(
+        ["git", "-C", str(repo), "rev-list", rng.branch_sha, f"^{rng.target_sha}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    cat = subprocess.Popen(
+        ["git", "-C", str(repo), "cat-file", "--batch"],
+        stdin=revs.stdout,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=1 << 20,
+    )
+    assert revs.stdout is not None and cat.stdout is not None
+    revs.stdout.close()  # cat-file owns the read end now
+    try:
+        yield from _parse_batch(cat.stdout)
+    finally:
+        cat.stdout.close()
+        for proc in (cat, revs):
+            proc.wait()
+    if revs.returncode != 0:
+        assert revs.stderr is not None
+        raise GitError(
+            f"git rev-list failed: {revs.stderr.read().decode(errors='replace').strip()}"
+        )
+
+
+def _parse_batch(out: IO[bytes]) -> Iterator[RawCommit]:
+    while True:
+        header = out.readline()
+        if not header:
+            return
+        parts = header.split()
+        if len(parts) != 3:
+            raise GitError(f"git cat-file: unexpected answer {header!r}")
+        sha, kind, size = parts[0].decode(), parts[1], int(parts[2])
+        body = out.read(size + 1)[:size]  # the object, then one LF
+        if kind == b"commit":
+            yield parse_commit(sha, body)
