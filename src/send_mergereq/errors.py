@@ -86,3 +86,8 @@ def redact(text: str) -> str:
     for secret in _SECRETS:
         text = text.replace(secret, "<hidden>")
     return text
+
+
+class TransientForgeError(ForgeError):
+    """GitLab did not answer usefully this time (5xx, dropped connection, 429) even after
+    python-gitlab's own retries; the watch loop reconnects and tries again later."""
