@@ -35,6 +35,7 @@ class TagStatus(StrEnum):
     UNKNOWN_KEY = "unknown-key"  # no public key for it in the keyring
     EXPIRED_KEY = "expired-key"
     REVOKED_KEY = "revoked-key"
+    UNTRUSTED_KEY = "untrusted-key"  # a good signature git refuses: below gpg.minTrustLevel
     ERROR = "error"  # git or gpg failed in another way
 
 
@@ -45,6 +46,8 @@ class TagVerification:
     status: TagStatus
     signer: str = ""  # fingerprint, key id or SSH principal, as git reports it
     detail: str = ""  # the line of gpg/ssh output that decided it
+    uid: str = ""  # the key's user id ("Jane Doe <jane@example.org>"), when gpg names it
+    key_ids: tuple[str, ...] = ()  # other names of the same key: subkey fingerprint, SSH SHA256:...
 
 
 def _no_verifier(tag: bytes) -> TagVerification:  # pragma: no cover - replaced by the runner

@@ -1,0 +1,107 @@
+"""Verify the tags that merges carry, through git's own ``git verify-tag``.
+
+Each ``mergetag`` header is rebuilt into the tag object it copies and written
+as a loose object into a temporary object directory that borrows the
+repository's objects as an alternate: the user's repository is never written
+to. Then ``git verify-tag --raw`` runs once per tag, several at a time, so
+OpenPGP, X.509 and SSH signatures are all checked with the maintainer's own
+keyring, ``gpg.program`` and ``gpg.ssh.allowedSignersFile``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+import zlib
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from send_mergereq.checks.finding import TagStatus, TagVerification
+from send_mergereq.signature_output import interpret
+from send_mergereq.tags import parse_tag, tag_object
+
+_TIMEOUT = 60.0  # seconds for one verification (a gpg waiting on a dead keyserver)
+
+
+def verify_tags(repo: Path, tags: Sequence[bytes]) -> dict[bytes, TagVerification]:
+    """Verify every ``mergetag`` header value in ``tags``; never raises for a bad tag.
+
+    Keys of the result are the header values as given. Unsigned tags are
+    answered without running gpg; anything git cannot verify is an ERROR verdict.
+    """
+    unique = list(dict.fromkeys(tags))
+    results = {tag: _UNSIGNED for tag in unique if not parse_tag(tag_object(tag)).signed}
+    signed = [tag for tag in unique if tag not in results]
+    if signed:
+        results.update(_verify_signed(repo, signed))
+    return results
+
+
+_UNSIGNED = TagVerification(TagStatus.UNSIGNED, detail="the tag carries no signature")
+
+
+def _verify_signed(repo: Path, tags: list[bytes]) -> dict[bytes, TagVerification]:
+    try:
+        objects, algorithm = _object_store(repo)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        failed = TagVerification(TagStatus.ERROR, detail=f"cannot read {repo}: {exc}")
+        return dict.fromkeys(tags, failed)
+    with tempfile.TemporaryDirectory(prefix="send-mergereq-tags-") as tmp:
+        shas = [_write_loose(Path(tmp), algorithm, tag_object(tag)) for tag in tags]
+        env = _environment(Path(tmp), objects)
+        ssh = [b"-----BEGIN SSH SIGNATURE-----" in tag for tag in tags]
+        workers = min(len(tags), 4 * (os.cpu_count() or 1))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            verdicts = list(pool.map(_verify_one, [repo] * len(tags), shas, [env] * len(tags), ssh))
+    return dict(zip(tags, verdicts, strict=True))
+
+
+def _object_store(repo: Path) -> tuple[Path, str]:
+    """The repository's object directory and hash algorithm (sha1 or sha256)."""
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--git-path", "objects", "--show-object-format"],
+        capture_output=True,
+        check=False,
+    )
+    lines = proc.stdout.decode(errors="replace").splitlines()
+    if proc.returncode != 0 or len(lines) != 2:
+        raise ValueError(proc.stderr.decode(errors="replace").strip() or "not a git repository")
+    objects = Path(lines[0]) if Path(lines[0]).is_absolute() else repo / lines[0]
+    return objects.resolve(), lines[1]
+
+
+def _write_loose(objects: Path, algorithm: str, tag: bytes) -> str:
+    """Store ``tag`` as a loose tag object the way git would; return its id."""
+    data = b"tag %d\0" % len(tag) + tag
+    sha = hashlib.new(algorithm, data).hexdigest()
+    path = objects / sha[:2] / sha[2:]
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(zlib.compress(data))
+    return sha
+
+
+def _environment(tmp_objects: Path, repo_objects: Path) -> Mapping[str, str]:
+    """New objects go to ``tmp_objects``; the repository's (and its alternates) stay readable."""
+    env = dict(os.environ)
+    alternates = [str(repo_objects), env.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "")]
+    env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = os.pathsep.join(a for a in alternates if a)
+    env["GIT_OBJECT_DIRECTORY"] = str(tmp_objects)
+    env["LANGUAGE"] = "C"  # git's own messages untranslated; gpg status lines never are
+    return env
+
+
+def _verify_one(repo: Path, sha: str, env: Mapping[str, str], ssh: bool) -> TagVerification:
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(repo), "verify-tag", "--raw", sha],
+            capture_output=True,
+            env=env,
+            timeout=_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return TagVerification(TagStatus.ERROR, detail=f"git verify-tag failed: {exc}")
+    return interpret(proc.returncode, proc.stderr.decode("utf-8", errors="replace"), ssh=ssh)
