@@ -1,0 +1,201 @@
+"""Find the GitLab token: ``GITLAB_TOKEN``, python-gitlab's config file, ``git credential fill``.
+
+The token is never a flag, never stored, never printed: it lives in a ``Secret``
+whose ``repr``/``str`` is ``<hidden>`` and is registered with ``errors`` so the
+CLI's funnel scrubs it from anything shown. Nothing here ever prompts: git is run
+with ``GIT_TERMINAL_PROMPT=0`` and an empty ``GIT_ASKPASS``.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shlex
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from send_mergereq.errors import ConfigError, register_secret
+
+HIDDEN = "<hidden>"
+_HELPER_PREFIX = "helper:"
+_CREDENTIAL_TIMEOUT = 30.0
+
+
+class Secret:
+    """A value that never shows itself: ``str``/``repr``/format give ``<hidden>``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+        register_secret(value)
+
+    def reveal(self) -> str:
+        """The value itself, for the one place that must send it (HTTP header, git env)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return HIDDEN
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return HIDDEN
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a Secret cannot be pickled")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A token and where it came from (the source is safe to show; the secret is not)."""
+
+    secret: Secret
+    source: str
+
+
+def find_token(
+    gitlab_url: str,
+    *,
+    project: str = "",
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Token:
+    """The token for ``gitlab_url`` from the first source that has one, or a ConfigError."""
+    env = os.environ if env is None else env
+    value = env.get("GITLAB_TOKEN", "").strip()
+    if value:
+        return Token(Secret(value), "GITLAB_TOKEN")
+    cfg = python_gitlab_cfg(env)
+    found = token_from_cfg(cfg, gitlab_url) if cfg else None
+    if found:
+        return found
+    found = token_from_git_credential(gitlab_url, project=project, env=env, cwd=cwd)
+    if found:
+        return found
+    raise _missing(gitlab_url, cfg)
+
+
+def python_gitlab_cfg(env: Mapping[str, str]) -> Path | None:
+    """python-gitlab's config file: ``PYTHON_GITLAB_CFG``, else ``~/.python-gitlab.cfg``."""
+    if env.get("PYTHON_GITLAB_CFG"):
+        return Path(env["PYTHON_GITLAB_CFG"]).expanduser()
+    home = env.get("HOME")
+    return Path(home) / ".python-gitlab.cfg" if home else None
+
+
+def token_from_cfg(path: Path, gitlab_url: str) -> Token | None:
+    """``private_token`` of the section whose ``url`` is ``gitlab_url`` (else the same host)."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{path}: cannot read python-gitlab config: {type(exc).__name__}"
+        ) from None
+    section = _matching_section(parser, gitlab_url)
+    if section is None:
+        return None
+    raw = parser.get(section, "private_token", fallback="").strip()
+    if raw.startswith(_HELPER_PREFIX):
+        raw = _run_helper(raw[len(_HELPER_PREFIX) :], path, section)
+    return Token(Secret(raw), f"{path} [{section}]") if raw else None
+
+
+def _matching_section(parser: configparser.ConfigParser, gitlab_url: str) -> str | None:
+    want = _url_key(gitlab_url)
+    sections = [s for s in parser.sections() if s != "global" and parser.has_option(s, "url")]
+    exact = [s for s in sections if _url_key(parser.get(s, "url")) == want]
+    same_host = [s for s in sections if _url_key(parser.get(s, "url"))[1] == want[1]]
+    default = parser.get("global", "default", fallback="")
+    for candidates in (exact, same_host):
+        if default in candidates:
+            return default
+        if candidates:
+            return candidates[0]
+    return None
+
+
+def _url_key(url: str) -> tuple[str, str, str]:
+    parts = urlsplit(url.strip())
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return parts.scheme.lower(), netloc, parts.path.rstrip("/")
+
+
+def _run_helper(command: str, path: Path, section: str) -> str:
+    """python-gitlab's ``helper:`` syntax: run the command, the token is its first line."""
+    argv = [os.path.expanduser(os.path.expandvars(a)) for a in shlex.split(command.strip())]
+    try:
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            check=False,
+            timeout=_CREDENTIAL_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ConfigError(
+            f"{path} [{section}]: private_token helper failed: {type(exc).__name__}"
+        ) from None
+    if proc.returncode != 0:
+        raise ConfigError(f"{path} [{section}]: private_token helper exited with {proc.returncode}")
+    lines = proc.stdout.decode("utf-8", errors="replace").splitlines()
+    return lines[0].strip() if lines else ""
+
+
+def token_from_git_credential(
+    gitlab_url: str, *, project: str = "", env: Mapping[str, str], cwd: Path | None = None
+) -> Token | None:
+    """The password ``git credential fill`` has for the host; never prompts, never stores."""
+    parts = urlsplit(gitlab_url)
+    if not parts.hostname:
+        return None
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    lines = [f"protocol={parts.scheme}", f"host={host}"]
+    path = "/".join(p for p in (parts.path.strip("/"), project) if p)
+    if path:
+        lines.append(f"path={path}.git" if project else f"path={path}")
+    request = ("\n".join(lines) + "\n\n").encode()
+    quiet = {**env, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
+    try:
+        proc = subprocess.run(
+            ["git", "credential", "fill"],
+            input=request,
+            capture_output=True,
+            check=False,
+            env=quiet,
+            cwd=cwd,
+            timeout=_CREDENTIAL_TIMEOUT,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return None
+    answer = dict(
+        line.partition("=")[::2] for line in proc.stdout.decode("utf-8", "replace").splitlines()
+    )
+    password = answer.get("password", "").strip()
+    return Token(Secret(password), f"git credential for {host}") if password else None
+
+
+def _missing(gitlab_url: str, cfg: Path | None) -> ConfigError:
+    cfg_text = f"{cfg} (no section with url = {gitlab_url})" if cfg else "no python-gitlab config"
+    hint = (
+        "create a personal access token with the api scope "
+        f"({gitlab_url}/-/user_settings/personal_access_tokens) and export GITLAB_TOKEN, "
+        "or add it to ~/.python-gitlab.cfg or a git credential helper"
+    )
+    return ConfigError(
+        f"no GitLab token for {gitlab_url}: looked in GITLAB_TOKEN, {cfg_text}, "
+        "and git credential fill",
+        hint=hint,
+    )
