@@ -53,6 +53,74 @@ def cli() -> None:
     """
 
 
+def _check_override(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    from send_mergereq.errors import ConfigError
+    from send_mergereq.policy import parse_severity_override
+
+    del ctx, param
+    for value in values:
+        try:
+            parse_severity_override(value, "--check")
+        except ConfigError as exc:
+            message = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+            raise click.BadParameter(message) from None
+    return values
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("branch")
+@click.option("--dry-run", is_flag=True, help="Check only: no push, no API call.")
+@click.option("--target", metavar="REF", help="Check what BRANCH adds over REF [remote's default].")
+@click.option("--remote", metavar="NAME", help="The GitLab remote [the branch's push remote].")
+@click.option("--profile", metavar="NAME", help="Check profile from checks/ (default, qemu, ...).")
+@click.option(
+    "--check",
+    "checks",
+    multiple=True,
+    metavar="ID=SEVERITY",
+    callback=_check_override,
+    help="Set one check to error, warning or off for this run (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.option("--color/--no-color", default=None, help="Force colour on or off [auto].")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="Run in this repository [.].",
+)
+def submit(
+    *,
+    branch: str,
+    dry_run: bool,
+    target: str | None,
+    remote: str | None,
+    profile: str | None,
+    checks: tuple[str, ...],
+    as_json: bool,
+    color: bool | None,
+    debug: bool,
+    directory: Path,
+) -> int:
+    """Check every commit BRANCH adds over the target; then push and gate it."""
+    from send_mergereq.config import Flags, load_settings
+    from send_mergereq.flow import check_phase
+    from send_mergereq.report import emit
+
+    flags = Flags(target, remote, profile, checks, as_json, debug, color)
+    settings = load_settings(directory, branch, flags, os.environ)
+    report = check_phase(settings)
+    emit(report, as_json=as_json, color=color)
+    if dry_run or not report.passed:
+        return int(report.exit_code)
+    click.echo(f"{PROG}: checks passed; pushing is not wired yet (use --dry-run)", err=True)
+    return int(ExitCode.OK)
+
+
 def _log_path() -> Path:
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state) / PROG / "last-error.log"

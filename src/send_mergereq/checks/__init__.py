@@ -2,7 +2,8 @@
 
 A check module has ``ID`` (stable kebab-case id), ``SUMMARY`` (one line), a frozen
 ``Options`` dataclass whose fields are the check's settings (``severity`` first), and
-``check(commit, ctx, opts) -> Iterator[Finding]``, a pure function.
+``check(commit, ctx, opts) -> Iterator[Finding]``, a pure function. To add a check,
+write the module and add it to ``CHECKS`` below (see checks/README.md).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from send_mergereq.checks import list_address, signed_tags, signoff, utf8
 from send_mergereq.checks.finding import CheckContext, Finding
 from send_mergereq.history import RawCommit
 
@@ -22,4 +24,9 @@ class Check(Protocol):
     def check(self, commit: RawCommit, ctx: CheckContext, opts: Any) -> Iterator[Finding]: ...
 
 
-CHECKS: dict[str, Check] = {}
+CHECKS: dict[str, Check] = {
+    utf8.ID: utf8,
+    list_address.ID: list_address,
+    signed_tags.ID: signed_tags,
+    signoff.ID: signoff,
+}

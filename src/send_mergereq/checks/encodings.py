@@ -1,0 +1,80 @@
+"""Show bytes that are not UTF-8 in context, and guess what encoding they are in.
+
+chardet guesses poorly on a name or one line, so: bytes in 0x80-0x9F that
+decode as windows-1252 are windows-1252 (curly quotes, dashes); otherwise a
+non-Latin guess from chardet is trusted (Cyrillic, CJK…); otherwise the bytes
+are read as ISO-8859-1. chardet is imported only when a bad byte is found.
+"""
+
+from __future__ import annotations
+
+_CONTEXT = 24
+_LATIN_GUESSES = {
+    "ascii", "windows-1250", "windows-1252", "windows-1254", "windows-1257",
+    "iso-8859-1", "iso-8859-2", "iso-8859-9", "iso-8859-15", "iso-8859-16",
+    "macroman", "maclatin2", "macturkish", "maciceland", "cp850", "cp437", "utf-8",
+}  # fmt: skip
+
+
+def bad_utf8_at(data: bytes) -> int | None:
+    """Offset of the first byte that is not valid UTF-8, or None when ``data`` is valid."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return None
+
+
+def _window(data: bytes, at: int) -> tuple[bytes, str]:
+    """The bytes around offset ``at``, and them shown as a bytes literal with … where cut."""
+    start, end = max(0, at - _CONTEXT), min(len(data), at + _CONTEXT)
+    window = data[start:end]
+    return window, f"{'…' if start else ''}{window!r}{'…' if end < len(data) else ''}"
+
+
+def _decode(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def guess_encoding(data: bytes, sample: bytes | None = None) -> tuple[str, str] | None:
+    """``(encoding, text)`` that ``data`` probably is; ``sample`` (more text) helps chardet."""
+    if any(0x80 <= byte <= 0x9F for byte in data):
+        text = _decode(data, "cp1252")
+        if text is not None:
+            return "windows-1252", text
+    import chardet
+
+    detected = chardet.detect(sample or data).get("encoding")
+    if (
+        detected
+        and detected.lower() not in _LATIN_GUESSES
+        and not detected.lower().startswith("utf")
+    ):
+        text = _decode(data, detected)
+        if text is not None:
+            return detected, text
+    if not any(0x80 <= byte <= 0x9F for byte in data):
+        return "ISO-8859-1", data.decode("latin-1")
+    return None
+
+
+def describe(data: bytes, sample: bytes, declared: bytes | None = None) -> str:
+    """``b'J\\xe9r\\xf4me' — looks like ISO-8859-1: "Jérôme"`` for the first bad spot in data."""
+    at = bad_utf8_at(data) or 0
+    window, shown = _window(data, at)
+    guess = _declared(window, declared) or guess_encoding(window, sample)
+    if guess is None:
+        return f"{shown} (encoding unknown)"
+    encoding, text = guess
+    return f'{shown} — looks like {encoding}: "{text.strip()}"'
+
+
+def _declared(data: bytes, declared: bytes | None) -> tuple[str, str] | None:
+    if not declared:
+        return None
+    name = declared.decode("ascii", errors="replace").strip()
+    text = _decode(data, name)
+    return (name, text) if text is not None else None

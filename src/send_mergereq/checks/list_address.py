@@ -1,0 +1,83 @@
+"""``list-address``: the author is the mailing list, not the person who wrote the patch.
+
+Caught three ways: the author email is one of the profile's list addresses
+(shell globs allowed: ``qemu-*@nongnu.org``); the name ends with one of the
+profile's list-name suffixes (``via Qemu-devel``); or the name was munged by
+the list in the usual DMARC way, ``Jane Doe via Qemu-devel
+<qemu-devel@nongnu.org>``, the list's own name in the ``via`` part. The real
+author is suggested from the message's Signed-off-by lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from send_mergereq.checks.finding import CheckContext, Finding, Severity
+from send_mergereq.checks.trailers import signoffs, split_ident
+from send_mergereq.history import RawCommit
+
+ID = "list-address"
+SUMMARY = "the author is a mailing list (its address, or a name munged 'via' the list)"
+_VIA = re.compile(r"^(?P<name>.*?)\s+via\s+(?P<list>\S+)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Options:
+    severity: Severity = Severity.ERROR
+
+
+def is_list_address(email: str, ctx: CheckContext) -> bool:
+    email = email.lower()
+    return any(fnmatchcase(email, pattern.lower()) for pattern in ctx.list_addresses)
+
+
+def _unmunged(name: str, email: str, ctx: CheckContext) -> str | None:
+    """The person's name when ``name`` was munged by a list, else None."""
+    lowered = " ".join(name.split()).lower()
+    for configured in ctx.list_name_suffixes:
+        suffix = " ".join(configured.split()).lower()
+        if suffix and lowered.endswith(" " + suffix):
+            return " ".join(name.split())[: -len(suffix)].strip()
+    match = _VIA.match(name.strip())
+    if match and match["list"].lower() == email.partition("@")[0].lower():
+        return match["name"]
+    return None
+
+
+def _real_author(message: bytes, person: str, ctx: CheckContext) -> str | None:
+    """The Signed-off-by that names ``person``, else the first that is not a list."""
+    candidates = []
+    for value in signoffs(message):
+        name, email = (part.decode("utf-8", errors="replace") for part in split_ident(value))
+        if email and not is_list_address(email, ctx) and _unmunged(name, email, ctx) is None:
+            candidates.append((name, email))
+    wanted = person.strip("'\" ").lower()
+    named = [c for c in candidates if wanted and c[0].strip("'\" ").lower() == wanted]
+    picks = named or candidates
+    return f"{picks[0][0]} <{picks[0][1]}>" if picks else None
+
+
+def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Finding]:
+    name = commit.author_name.decode("utf-8", errors="replace")
+    email = commit.author_email.decode("utf-8", errors="replace")
+    person = _unmunged(name, email, ctx)
+    if person is not None:
+        what = f"the author name {name!r} was munged by the mailing list"
+    elif is_list_address(email, ctx):
+        person, what = name, f"the author email {email} is a mailing list address"
+    else:
+        return
+    real = _real_author(commit.message, person, ctx)
+    guess = f"; the real author is probably {real} (from Signed-off-by)" if real else ""
+    fix = f"--author='{real}'" if real else "--author='Real Name <real@address>'"
+    yield Finding(
+        ID,
+        opts.severity,
+        commit.sha,
+        f"{what}{guess}",
+        f"ask the submaintainer to restore the author (git commit --amend {fix}) "
+        "and resend the pull request",
+    )

@@ -1,0 +1,104 @@
+"""``signoff``: every non-merge commit carries its author's ``Signed-off-by``.
+
+The sign-off must be a trailer by git's rules (the last paragraph, see
+``trailers.py``) and match the author's email, case-insensitively. A sign-off
+that matches the author's name but not the email satisfies the rule with a
+warning (``name-only``), as checkpatch.pl does; one written outside the
+trailer block gets a warning (``outside-trailers``) since git does not see it.
+Merges are exempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from send_mergereq.checks.finding import CheckContext, Finding, Severity
+from send_mergereq.checks.trailers import signoffs, split_ident
+from send_mergereq.history import RawCommit
+
+ID = "signoff"
+SUMMARY = "every non-merge commit carries a Signed-off-by trailer for its author"
+
+
+@dataclass(frozen=True)
+class Options:
+    severity: Severity = Severity.ERROR
+    name_only: Severity = Severity.WARNING  # a sign-off by the author's name with another email
+    outside_trailers: Severity = Severity.WARNING  # the author's sign-off is not in the trailers
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", errors="replace")
+
+
+def _norm_name(name: bytes) -> bytes:
+    return b" ".join(name.lower().split()).strip(b"\"'")
+
+
+def _loose_signoffs(message: bytes) -> list[bytes]:
+    """Sign-off lines anywhere in the message, trailer or not."""
+    prefix = b"signed-off-by:"
+    lines = (line.strip() for line in message.split(b"\n"))
+    return [line[len(prefix) :].strip() for line in lines if line.lower().startswith(prefix)]
+
+
+def _match(values: list[bytes], name: bytes, email: bytes) -> tuple[bytes | None, bytes | None]:
+    """The sign-off matching the author by email, else the one matching by name."""
+    by_name = None
+    for value in values:
+        so_name, so_email = split_ident(value)
+        if email and so_email.lower() == email.lower():
+            return value, None
+        if by_name is None and name and _norm_name(so_name) == _norm_name(name):
+            by_name = value
+    return None, by_name
+
+
+def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Finding]:
+    del ctx
+    if commit.is_merge:
+        return
+    name, email = commit.author_name, commit.author_email
+    who = f"{_text(name)} <{_text(email)}>"
+    exact, by_name = _match(signoffs(commit.message), name, email)
+    if exact:
+        return
+    if by_name is not None:
+        if opts.name_only is not Severity.OFF:
+            yield Finding(
+                ID,
+                opts.name_only,
+                commit.sha,
+                f"signed off as {_text(by_name)}, not with the author's email {_text(email)}",
+                "fine if it is the same person; else ask for a sign-off from the author",
+            )
+        return
+    yield from _missing(commit, opts, who)
+
+
+def _missing(commit: RawCommit, opts: Options, who: str) -> Iterator[Finding]:
+    loose_exact, loose_name = _match(
+        _loose_signoffs(commit.message), commit.author_name, commit.author_email
+    )
+    if loose_exact or loose_name:
+        if opts.outside_trailers is not Severity.OFF:
+            yield Finding(
+                ID,
+                opts.outside_trailers,
+                commit.sha,
+                f"the author's Signed-off-by is not in the trailer block (last paragraph): "
+                f"git does not see it as a trailer ({who})",
+                "move the Signed-off-by line into the last paragraph of the message",
+            )
+        return
+    others = signoffs(commit.message)
+    seen = f" (signed off only by {', '.join(_text(v) for v in others)})" if others else ""
+    yield Finding(
+        ID,
+        opts.severity,
+        commit.sha,
+        f"no Signed-off-by from the author {who}{seen}",
+        "ask the author to certify the DCO and resend the patch with "
+        "'git commit --amend -s' (or 'git rebase --signoff'); do not add it for them",
+    )

@@ -1,0 +1,96 @@
+"""Git's trailer rules, on raw message bytes: which lines of a message are trailers.
+
+A port of ``find_trailer_start`` in git's ``trailer.c`` (as ``git log
+--format=%(trailers)`` applies it to commit messages, with no ``---`` divider):
+the trailer block is the last paragraph after the title, and it counts as
+trailers when all its lines are trailers, or when at least one line has a
+git-generated prefix (``Signed-off-by: ``, ``(cherry picked from commit ``)
+and at least a quarter of its lines are trailers. Lines starting with ``#``
+are comments, lines starting with whitespace continue the previous line.
+"""
+
+from __future__ import annotations
+
+import re
+
+_GIT_GENERATED = (b"Signed-off-by: ", b"(cherry picked from commit ")
+_TOKEN_CHARS = re.compile(rb"[A-Za-z0-9-]+")
+_IDENT = re.compile(rb"^(?P<name>[^<]*?)\s*<(?P<email>[^<>]*)>")
+
+
+def _separator_at(line: bytes) -> int:
+    """Where ``:`` ends the token of ``line``, or -1 (git's ``find_separator``)."""
+    token = _TOKEN_CHARS.match(line)
+    if not token:
+        return -1
+    rest = line[token.end() :]
+    stripped = rest.lstrip(b" \t")
+    return token.end() + len(rest) - len(stripped) if stripped.startswith(b":") else -1
+
+
+def _is_blank(line: bytes) -> bool:
+    return not line.strip()
+
+
+def _title_end(lines: list[bytes]) -> int:
+    for i, line in enumerate(lines):
+        if not line.startswith(b"#") and _is_blank(line):
+            return i
+    return len(lines)
+
+
+def trailer_block_start(lines: list[bytes]) -> int:
+    """Index of the first line of the trailer block in ``lines``, or ``len(lines)``."""
+    trailers = non_trailers = continuations = 0
+    recognized_prefix, only_spaces = False, True
+    for i in range(len(lines) - 1, _title_end(lines) - 1, -1):
+        line = lines[i]
+        if line.startswith(b"#"):
+            non_trailers, continuations = non_trailers + continuations, 0
+        elif _is_blank(line):
+            if only_spaces:
+                continue
+            non_trailers += continuations
+            if (recognized_prefix and trailers * 3 >= non_trailers) or (
+                trailers and not non_trailers
+            ):
+                return i + 1
+            return len(lines)
+        else:
+            only_spaces = False
+            if line.startswith(_GIT_GENERATED):
+                trailers, continuations, recognized_prefix = trailers + 1, 0, True
+            elif _separator_at(line) >= 1 and not line[:1].isspace():
+                trailers, continuations = trailers + 1, 0
+            elif line[:1].isspace():
+                continuations += 1
+            else:
+                non_trailers, continuations = non_trailers + 1 + continuations, 0
+    return len(lines)
+
+
+def trailers(message: bytes) -> list[tuple[bytes, bytes]]:
+    """The ``(token, value)`` trailers of ``message``, continuation lines joined."""
+    lines = message.split(b"\n")
+    found: list[tuple[bytes, bytes]] = []
+    for line in lines[trailer_block_start(lines) :]:
+        sep = _separator_at(line)
+        if sep >= 1 and not line[:1].isspace() and not line.startswith(b"#"):
+            found.append((line[:sep].strip(), line[sep + 1 :].strip()))
+        elif line[:1].isspace() and found and line.strip():
+            token, value = found[-1]
+            found[-1] = (token, value + b" " + line.strip())
+    return found
+
+
+def signoffs(message: bytes) -> list[bytes]:
+    """The values of the message's ``Signed-off-by`` trailers, in order."""
+    return [value for token, value in trailers(message) if token.lower() == b"signed-off-by"]
+
+
+def split_ident(value: bytes) -> tuple[bytes, bytes]:
+    """``b"Jane Doe <jane@example.org>"`` -> ``(b"Jane Doe", b"jane@example.org")``."""
+    match = _IDENT.match(value.strip())
+    if not match:
+        return value.strip(), b""
+    return match["name"].strip(), match["email"].strip()

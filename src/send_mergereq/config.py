@@ -1,0 +1,249 @@
+"""Layered settings with provenance, resolved once into a frozen ``Settings``.
+
+Layers, lowest first: built-in defaults; a profile (``checks/<name>.toml``);
+the policy file ``.send-mergereq.toml`` read from the *target* ref (never from
+the commits under check); git config ``sendmergereq.*`` (one ``git config``
+call); ``SEND_MERGEREQ_*`` environment variables; command-line flags.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from send_mergereq import policy
+from send_mergereq.checks.finding import CheckContext, Severity
+from send_mergereq.errors import ConfigError
+from send_mergereq.history import repo_root
+
+POLICY_FILE = ".send-mergereq.toml"
+DEFAULT_PROFILE = "default"
+
+
+@dataclass(frozen=True)
+class Flags:
+    """What the command line (or a caller) asks for; None means "not given"."""
+
+    target: str | None = None
+    remote: str | None = None
+    profile: str | None = None
+    checks: tuple[str, ...] = ()  # "ID=SEVERITY", repeatable
+    json: bool = False
+    debug: bool = False
+    color: bool | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    repo: Path
+    branch: str
+    target: str
+    remote: str | None
+    profile: str
+    checks: Mapping[str, Any]  # check id -> its Options, for every registered check
+    list_addresses: tuple[str, ...] = ()
+    list_name_suffixes: tuple[str, ...] = ()
+    trusted_signers: tuple[str, ...] = ()
+    json: bool = False
+    debug: bool = False
+    color: bool | None = None
+    git_config: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    provenance: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def context(self) -> CheckContext:
+        return CheckContext(
+            list_addresses=self.list_addresses,
+            list_name_suffixes=self.list_name_suffixes,
+            trusted_signers=self.trusted_signers,
+        )
+
+    def severity(self, check_id: str) -> Severity:
+        return Severity(self.checks[check_id].severity)
+
+
+def read_git_config(repo: Path) -> dict[str, tuple[str, ...]]:
+    """``sendmergereq.*``, ``remote.*`` and ``branch.*`` keys in one ``git config`` call.
+
+    Keys come as git prints them (section and name lowercased); every value of a
+    multi-valued key is kept, in git's order (the last one wins for single values).
+    """
+    proc = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "config",
+            "-z",
+            "--get-regexp",
+            r"^(sendmergereq|remote|branch)\.",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode not in (0, 1):  # 1: no key matched
+        reason = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise ConfigError(f"git config: {reason[0] if reason else 'unreadable'}")
+    found: dict[str, list[str]] = {}
+    for entry in proc.stdout.split(b"\0"):
+        if entry:
+            key, _, value = entry.decode("utf-8", errors="replace").partition("\n")
+            found.setdefault(key, []).append(value)
+    return {key: tuple(values) for key, values in found.items()}
+
+
+def _last(config: Mapping[str, tuple[str, ...]], key: str) -> str | None:
+    values = config.get(key)
+    return values[-1] if values else None
+
+
+def resolve_remote(
+    config: Mapping[str, tuple[str, ...]], branch: str, chosen: str | None
+) -> str | None:
+    """The push remote: flag/env, sendmergereq.remote, branch.<b>.pushRemote,
+    remote.pushDefault, branch.<b>.remote, else ``origin`` when it exists."""
+    short = branch.removeprefix("refs/heads/")
+    candidates = [
+        chosen,
+        _last(config, "sendmergereq.remote"),
+        _last(config, f"branch.{short}.pushremote"),
+        _last(config, "remote.pushdefault"),
+        _last(config, f"branch.{short}.remote"),
+    ]
+    for name in candidates:
+        if name and name != ".":
+            if not _remote_exists(config, name):
+                raise ConfigError(
+                    f"remote {name!r}: no such remote", hint="see git remote -v, or pass --remote"
+                )
+            return name
+    return "origin" if _remote_exists(config, "origin") else None
+
+
+def _remote_exists(config: Mapping[str, tuple[str, ...]], name: str) -> bool:
+    return f"remote.{name}.url" in config or f"remote.{name}.fetch" in config
+
+
+def default_target(repo: Path, remote: str | None) -> str:
+    """The remote's default branch as git knows it locally, else local master/main."""
+    candidates = []
+    if remote:
+        candidates += [f"refs/remotes/{remote}/{b}" for b in ("HEAD", "master", "main")]
+    candidates += ["refs/heads/master", "refs/heads/main"]
+    out = subprocess.run(
+        ["git", "-C", str(repo), "for-each-ref", "--format=%(refname)%00%(symref)", *candidates],
+        capture_output=True,
+        check=False,
+    ).stdout.decode("utf-8", errors="replace")
+    refs = dict(line.split("\0", 1) for line in out.splitlines() if "\0" in line)
+    for ref in candidates:
+        if ref in refs:
+            return _short_ref(refs[ref] or ref)
+    raise ConfigError(
+        f"no target branch: none of {', '.join(_short_ref(c) for c in candidates)} exists",
+        hint="pass --target REF (or git config sendmergereq.target REF)",
+    )
+
+
+def _short_ref(ref: str) -> str:
+    return ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
+
+
+def read_policy_file(repo: Path, target: str) -> tuple[policy.Policy, str]:
+    """``TARGET:.send-mergereq.toml`` validated; empty when the target has none."""
+    spec = f"{target}:{POLICY_FILE}"
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "cat-file", "--batch"],
+        input=spec.encode() + b"\n",
+        capture_output=True,
+        check=False,
+    )
+    header, _, body = proc.stdout.partition(b"\n")
+    parts = header.split()
+    if proc.returncode != 0 or len(parts) != 3 or parts[1] != b"blob":
+        return {}, spec
+    return policy.parse_policy(body[: int(parts[2])], spec, allow_profile=True), spec
+
+
+def _first(*candidates: tuple[str | None, str]) -> tuple[str, str] | None:
+    return next(((value, source) for value, source in candidates if value), None)
+
+
+def _severity_layer(values: tuple[str, ...], where: str) -> dict[str, dict[str, Any]]:
+    layer: dict[str, dict[str, Any]] = {}
+    for value in values:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            check_id, severity = policy.parse_severity_override(item, where)
+            layer[check_id] = {"severity": severity}
+    return layer
+
+
+def _pick_target(
+    repo: Path,
+    flags: Flags,
+    env: Mapping[str, str],
+    config: Mapping[str, tuple[str, ...]],
+    remote: str | None,
+) -> tuple[str, str]:
+    chosen = _first(
+        (flags.target, "flag --target"),
+        (env.get("SEND_MERGEREQ_TARGET"), "env SEND_MERGEREQ_TARGET"),
+        (_last(config, "sendmergereq.target"), "git config sendmergereq.target"),
+    )
+    return chosen or (default_target(repo, remote), f"default branch of {remote or 'the repo'}")
+
+
+def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, str]) -> Settings:
+    """Every layer read and merged; raises ConfigError naming the culprit."""
+    repo = repo_root(repo_dir)
+    config = read_git_config(repo)
+    remote = resolve_remote(config, branch, flags.remote or env.get("SEND_MERGEREQ_REMOTE"))
+    target, target_source = _pick_target(repo, flags, env, config, remote)
+    file_policy, file_source = read_policy_file(repo, target)
+    profile, profile_source = _first(
+        (flags.profile, "flag --profile"),
+        (env.get("SEND_MERGEREQ_PROFILE"), "env SEND_MERGEREQ_PROFILE"),
+        (_last(config, "sendmergereq.profile"), "git config sendmergereq.profile"),
+        (file_policy.get("profile"), file_source),
+    ) or (DEFAULT_PROFILE, "built-in default")
+    profile_policy, profile_file = policy.load_profile(profile)
+    layers = [
+        (profile_file, profile_policy.get("checks", {})),
+        (file_source, file_policy.get("checks", {})),
+        (
+            "git config sendmergereq.check",
+            _severity_layer(config.get("sendmergereq.check", ()), "git config sendmergereq.check"),
+        ),
+        (
+            "env SEND_MERGEREQ_CHECK",
+            _severity_layer(
+                tuple(filter(None, [env.get("SEND_MERGEREQ_CHECK")])), "SEND_MERGEREQ_CHECK"
+            ),
+        ),
+        ("flag --check", _severity_layer(flags.checks, "--check")),
+    ]
+    checks, provenance = policy.merge_options(layers)
+    lists: dict[str, tuple[str, ...]] = {}
+    for source, doc in ((profile_file, profile_policy), (file_source, file_policy)):
+        for key in policy.LIST_KEYS:
+            if key in doc:
+                lists[key], provenance[key] = doc[key], source
+    provenance |= {"target": target_source, "profile": profile_source}
+    return Settings(
+        repo=repo,
+        branch=branch,
+        target=target,
+        remote=remote,
+        profile=profile,
+        checks=checks,
+        list_addresses=lists.get("list-addresses", ()),
+        list_name_suffixes=lists.get("list-name-suffixes", ()),
+        trusted_signers=lists.get("trusted-signers", ()),
+        json=flags.json,
+        debug=flags.debug,
+        color=flags.color,
+        git_config=config,
+        provenance=provenance,
+    )

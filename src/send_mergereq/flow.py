@@ -1,0 +1,33 @@
+"""The phases of one run, each one call: today the check phase.
+
+``cli.submit`` calls ``check_phase`` and stops on a failed report; the push,
+merge request and pipeline phases come after it here.
+"""
+
+from __future__ import annotations
+
+from send_mergereq.checks import CHECKS
+from send_mergereq.checks.runner import EnabledCheck, TagVerifier, default_verifier, run_checks
+from send_mergereq.config import Settings
+from send_mergereq.history import read_commits, resolve_range
+from send_mergereq.report import CheckReport
+
+
+def check_phase(settings: Settings, verifier: TagVerifier | None = None) -> CheckReport:
+    """Resolve ``TARGET..BRANCH``, run every enabled check over it in one pass."""
+    rng = resolve_range(settings.repo, settings.target, settings.branch)
+    enabled = [EnabledCheck(CHECKS[check_id], opts) for check_id, opts in settings.checks.items()]
+    result = run_checks(
+        read_commits(settings.repo, rng),
+        enabled,
+        settings.context(),
+        verifier or default_verifier(settings.repo),
+    )
+    return CheckReport(
+        range=rng,
+        commits=result.commits,
+        merges=result.merges,
+        findings=result.findings,
+        subjects=result.subjects,
+        profile=settings.profile,
+    )

@@ -1,0 +1,165 @@
+"""Check policy documents: profiles (``checks/*.toml``) and ``.send-mergereq.toml``.
+
+Both share one schema (see ``checks/README.md``): ``list-addresses``,
+``list-name-suffixes``, ``trusted-signers`` and ``[checks.<id>]`` tables of
+check options, ``severity`` first. The committed policy file may also name a
+``profile``; it may never set personal or secret keys (token, URL, remote).
+Every error names the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from send_mergereq.checks import CHECKS
+from send_mergereq.checks.finding import Severity
+from send_mergereq.errors import ConfigError
+
+LIST_KEYS = ("list-addresses", "list-name-suffixes", "trusted-signers")
+_PERSONAL_KEYS = {"token", "private-token", "url", "gitlab-url", "gitlab", "remote", "host"}
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SEVERITIES = "|".join(s.value for s in Severity)
+
+Policy = dict[str, Any]  # validated: list keys -> tuple[str, ...]; "checks" -> {id: {field: value}}
+
+
+def _profile_dirs() -> list[Path]:
+    dirs = []
+    shipped = resources.files("send_mergereq") / "_checks"
+    if shipped.is_dir():
+        dirs.append(Path(str(shipped)))
+    source = Path(__file__).resolve().parents[2] / "checks"  # the source checkout (editable)
+    if source.is_dir():
+        dirs.append(source)
+    return dirs
+
+
+def known_profiles() -> list[str]:
+    return sorted({p.stem for d in _profile_dirs() for p in d.glob("*.toml")})
+
+
+def load_profile(name: str) -> tuple[Policy, str]:
+    """The validated profile ``name`` and where it was read from."""
+    for directory in _profile_dirs() if _PROFILE_NAME.match(name) else []:
+        path = directory / f"{name}.toml"
+        if path.is_file():
+            source = f"profile {name} ({path})"
+            return parse_policy(path.read_bytes(), source, allow_profile=False), source
+    raise ConfigError(
+        f"unknown profile {name!r}", hint=f"known profiles: {', '.join(known_profiles())}"
+    )
+
+
+def parse_policy(data: bytes, source: str, *, allow_profile: bool) -> Policy:
+    """Parse and validate one TOML policy document; ``source`` names it in errors."""
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    policy: Policy = {}
+    for key, value in doc.items():
+        if key in _PERSONAL_KEYS:
+            raise ConfigError(
+                f"{source}: {key}: not allowed here, this file sets check policy only",
+                hint=f"set it in your git config (git config sendmergereq.{key} …) or a flag",
+            )
+        if key == "profile" and allow_profile:
+            policy[key] = _expect(value, str, source, key)
+        elif key in LIST_KEYS:
+            policy[key] = _string_list(value, source, key)
+        elif key == "checks":
+            policy[key] = _checks_table(value, source)
+        elif key != "description":
+            allowed = ["profile"] * allow_profile + [*LIST_KEYS, "checks", "description"]
+            raise ConfigError(
+                f"{source}: unknown key {key!r}", hint=f"known keys: {', '.join(allowed)}"
+            )
+    return policy
+
+
+def _expect(value: Any, kind: type, source: str, key: str) -> Any:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{source}: {key}: expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _string_list(value: Any, source: str, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{source}: {key}: expected a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def unknown_check(check_id: str, where: str) -> ConfigError:
+    return ConfigError(
+        f"{where}: unknown check {check_id!r}", hint=f"known checks: {', '.join(CHECKS)}"
+    )
+
+
+def _checks_table(value: Any, source: str) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: checks: expected a table of [checks.<id>] tables")
+    table = {}
+    for check_id, options in value.items():
+        if check_id not in CHECKS:
+            raise unknown_check(check_id, f"{source}: checks")
+        if not isinstance(options, dict):
+            raise ConfigError(f"{source}: checks.{check_id}: expected a table of options")
+        table[check_id] = {
+            key.replace("-", "_"): option_value(check_id, key, raw, source)
+            for key, raw in options.items()
+        }
+    return table
+
+
+def option_value(check_id: str, key: str, raw: Any, source: str) -> Any:
+    """``raw`` converted to the type of the option ``key`` of check ``check_id``."""
+    fields = {f.name: f for f in dataclasses.fields(CHECKS[check_id].Options)}
+    name = key.replace("-", "_")
+    where = f"{source}: checks.{check_id}.{key}"
+    if name not in fields:
+        known = ", ".join(n.replace("_", "-") for n in fields)
+        raise ConfigError(f"{where}: unknown option", hint=f"options of {check_id}: {known}")
+    default = fields[name].default
+    if isinstance(default, Severity):
+        if raw not in {s.value for s in Severity}:
+            raise ConfigError(f"{where}: expected {_SEVERITIES}, got {raw!r}")
+        return Severity(raw)
+    if isinstance(default, tuple):
+        return _string_list(raw, source, f"checks.{check_id}.{key}")
+    return _expect(raw, type(default), source, f"checks.{check_id}.{key}")
+
+
+def parse_severity_override(text: str, where: str) -> tuple[str, Severity]:
+    """``"signoff=warning"`` -> ``("signoff", Severity.WARNING)``."""
+    check_id, sep, value = text.partition("=")
+    check_id, value = check_id.strip(), value.strip()
+    if not sep:
+        raise ConfigError(f"{where}: {text!r}: expected ID=SEVERITY, e.g. signoff=warning")
+    if check_id not in CHECKS:
+        raise unknown_check(check_id, where)
+    if value not in {s.value for s in Severity}:
+        raise ConfigError(f"{where}: {text!r}: expected {_SEVERITIES} after '='")
+    return check_id, Severity(value)
+
+
+def merge_options(
+    layers: list[tuple[str, Mapping[str, Any]]],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each check's Options built up from ``(source, {id: {field: value}})`` layers, lowest
+    first; and which layer set each ``checks.<id>.<field>``."""
+    options: dict[str, Any] = {}
+    provenance: dict[str, str] = {}
+    for check_id, module in CHECKS.items():
+        values: dict[str, Any] = {}
+        for source, table in layers:
+            for name, value in table.get(check_id, {}).items():
+                values[name] = value
+                provenance[f"checks.{check_id}.{name.replace('_', '-')}"] = source
+        options[check_id] = module.Options(**values)
+    return options, provenance
