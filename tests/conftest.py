@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from keys import keys, maintainer  # noqa: F401  (session-scoped real gpg/ssh keys, see keys.py)
+
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Ada Author",
     "GIT_AUTHOR_EMAIL": "ada@example.org",

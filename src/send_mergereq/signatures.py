@@ -29,15 +29,13 @@ _TIMEOUT = 60.0  # seconds for one verification (a gpg waiting on a dead keyserv
 def verify_tags(repo: Path, tags: Sequence[bytes]) -> dict[bytes, TagVerification]:
     """Verify every ``mergetag`` header value in ``tags``; never raises for a bad tag.
 
-    Keys of the result are the header values as given. Unsigned tags are
+    Keys of the result are the header values as given, in order. Unsigned tags are
     answered without running gpg; anything git cannot verify is an ERROR verdict.
     """
     unique = list(dict.fromkeys(tags))
-    results = {tag: _UNSIGNED for tag in unique if not parse_tag(tag_object(tag)).signed}
-    signed = [tag for tag in unique if tag not in results]
-    if signed:
-        results.update(_verify_signed(repo, signed))
-    return results
+    signed = [tag for tag in unique if parse_tag(tag_object(tag)).signed]
+    verified = _verify_signed(repo, signed) if signed else {}
+    return {tag: verified.get(tag, _UNSIGNED) for tag in unique}
 
 
 _UNSIGNED = TagVerification(TagStatus.UNSIGNED, detail="the tag carries no signature")
