@@ -21,6 +21,7 @@ MASK = "********"
 _TOKEN_PARAMS = frozenset({"private_token", "access_token", "job_token", "token", "oauth_token"})
 # scp-like syntax: [user@]host:path, where host has no slash and path does not start with //.
 _SCP = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>\[[^\]]+\]|[^:/]+):(?!//)(?P<path>.+)$")
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"]+@")
 _HINT = (
     "pass --gitlab-url URL --project GROUP/PROJECT, "
     "or set git config sendmergereq.gitlabUrl and sendmergereq.project"
@@ -110,6 +111,11 @@ def strip_credentials(url: str) -> str:
     if not parts.scheme or not parts.netloc or "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def sanitize_text(text: str) -> str:
+    """``text`` (a git or HTTP message) with ``user:pw@`` in every URL in it masked."""
+    return _USERINFO.sub(rf"\1{MASK}@", text)
 
 
 def sanitize_url(url: str) -> str:

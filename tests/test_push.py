@@ -1,0 +1,248 @@
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import stat
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from conftest import Repo, run_git
+from send_mergereq.credentials import Secret
+from send_mergereq.errors import ConfigError, GitError
+from send_mergereq.push import (
+    auth_env,
+    default_push_remote,
+    gitlab_branch_name,
+    push_branch,
+    push_url,
+    refuse_unsafe_push,
+    remote_tracking_sha,
+)
+from send_mergereq.remote import sanitize_text
+
+CANARY = "glpat-CANARY-push-0123456789"
+
+
+@pytest.fixture
+def pair(make_repo, tmp_path: Path) -> tuple[Repo, Path]:  # type: ignore[no-untyped-def]
+    """A clone-like repo with ``staging`` ahead of master and a bare ``origin`` over file://."""
+    repo: Repo = make_repo()
+    bare = tmp_path / "origin.git"
+    run_git(tmp_path, "init", "-q", "--bare", str(bare))
+    repo.git("remote", "add", "origin", f"file://{bare}")
+    repo.git("push", "-q", "origin", "master")
+    repo.commit("Add feature")
+    return repo, bare
+
+
+def test_new_branch_is_pushed_with_must_not_exist_lease(pair: tuple[Repo, Path]) -> None:
+    repo, bare = pair
+    head = repo.head()
+    result = push_branch(repo.path, remote="origin", branch="staging", sha=head)
+    assert result.status == "new"
+    assert result.old_sha is None
+    assert run_git(bare, "rev-parse", "refs/heads/staging") == head
+    # git updated the remote-tracking ref, as a plain git push would
+    assert remote_tracking_sha(repo.path, "origin", "staging") == head
+
+
+def test_fast_forward_then_up_to_date(pair: tuple[Repo, Path]) -> None:
+    repo, bare = pair
+    first = repo.head()
+    push_branch(repo.path, remote="origin", branch="staging", sha=first)
+    second = repo.commit("More")
+    result = push_branch(repo.path, remote="origin", branch="staging", sha=second)
+    assert (result.status, result.old_sha) == ("fast-forward", first)
+    again = push_branch(repo.path, remote="origin", branch="staging", sha=second)
+    assert again.up_to_date
+    assert run_git(bare, "rev-parse", "refs/heads/staging") == second
+
+
+def test_rewritten_branch_is_forced_under_the_lease(pair: tuple[Repo, Path]) -> None:
+    repo, bare = pair
+    push_branch(repo.path, remote="origin", branch="staging", sha=repo.head())
+    repo.git("commit", "-q", "--amend", "-m", "Add feature, reworded")
+    result = push_branch(repo.path, remote="origin", branch="staging", sha=repo.head())
+    assert result.status == "forced"
+    assert run_git(bare, "rev-parse", "refs/heads/staging") == repo.head()
+
+
+def test_push_pushes_the_checked_commit_not_the_moved_branch(pair: tuple[Repo, Path]) -> None:
+    repo, bare = pair
+    checked = repo.head()
+    repo.commit("Committed after the checks ran")
+    push_branch(repo.path, remote="origin", branch="staging", sha=checked)
+    assert run_git(bare, "rev-parse", "refs/heads/staging") == checked
+
+
+def test_someone_elses_push_is_not_overwritten(pair: tuple[Repo, Path], tmp_path: Path) -> None:
+    repo, bare = pair
+    push_branch(repo.path, remote="origin", branch="staging", sha=repo.head())
+    other = tmp_path / "other"
+    run_git(tmp_path, "clone", "-q", "-b", "staging", f"file://{bare}", str(other))
+    (other / "theirs.txt").write_text("theirs\n")
+    run_git(other, "add", "theirs.txt")
+    run_git(other, "commit", "-q", "-m", "Their work")
+    run_git(other, "push", "-q", "origin", "staging")
+    theirs = run_git(other, "rev-parse", "HEAD")
+
+    repo.git("commit", "-q", "--amend", "-m", "Rewritten here")
+    with pytest.raises(GitError) as err:
+        push_branch(repo.path, remote="origin", branch="staging", sha=repo.head())
+    assert "stale info" in err.value.message
+    assert err.value.exit_code == 6
+    assert err.value.hint is not None
+    assert "git fetch origin" in err.value.hint
+    assert run_git(bare, "rev-parse", "refs/heads/staging") == theirs
+
+
+def test_existing_remote_branch_never_fetched_is_not_overwritten(pair: tuple[Repo, Path]) -> None:
+    repo, bare = pair
+    run_git(bare, "update-ref", "refs/heads/staging", repo.git("rev-parse", "master"))
+    with pytest.raises(GitError, match="stale info"):
+        push_branch(repo.path, remote="origin", branch="staging", sha=repo.head())
+
+
+def test_server_hook_rejection_carries_the_remote_message(pair: tuple[Repo, Path]) -> None:
+    repo, bare = pair
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\necho 'GitLab: You are not allowed to push code here.' >&2\nexit 1\n"
+    )
+    hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
+    with pytest.raises(GitError) as err:
+        push_branch(repo.path, remote="origin", branch="staging", sha=repo.head())
+    assert "pre-receive hook declined" in err.value.message
+    assert "You are not allowed to push code here." in err.value.message
+
+
+def test_unreachable_remote_is_git_error_with_gits_reason(pair: tuple[Repo, Path]) -> None:
+    repo, _ = pair
+    repo.git("remote", "set-url", "origin", "file:///nonexistent/repo.git")
+    with pytest.raises(GitError, match=r"rejected: fatal: .*nonexistent"):
+        push_branch(repo.path, remote="origin", branch="staging", sha=repo.head())
+
+
+def test_unknown_remote_is_config_error(pair: tuple[Repo, Path]) -> None:
+    repo, _ = pair
+    with pytest.raises(ConfigError, match="no git remote named 'gitlab'"):
+        push_url(repo.path, "gitlab")
+
+
+def test_auth_env_header_carries_token_for_http_only() -> None:
+    env = auth_env("https://max@gitlab.example.org:8443/g/p.git", Secret(CANARY), {"A": "1"})
+    assert env["GIT_CONFIG_COUNT"] == "1"
+    assert env["GIT_CONFIG_KEY_0"] == "http.https://gitlab.example.org:8443/.extraHeader"
+    scheme, _, value = env["GIT_CONFIG_VALUE_0"].partition(": ")[2].partition(" ")
+    assert scheme == "Basic"
+    assert base64.b64decode(value).decode() == f"oauth2:{CANARY}"
+    assert env["GIT_TERMINAL_PROMPT"] == "0"
+    assert "GIT_CONFIG_COUNT" not in auth_env("git@gitlab.example.org:g/p.git", Secret(CANARY), {})
+
+
+def test_auth_env_appends_to_existing_git_config_env() -> None:
+    base = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "a.b", "GIT_CONFIG_VALUE_0": "c"}
+    env = auth_env("http://127.0.0.1:9/g/p.git", Secret(CANARY), base)
+    assert env["GIT_CONFIG_COUNT"] == "2"
+    assert env["GIT_CONFIG_KEY_0"] == "a.b"
+    assert env["GIT_CONFIG_KEY_1"] == "http.http://127.0.0.1:9/.extraHeader"
+
+
+@pytest.fixture
+def recording_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A loopback HTTP server that records each request's headers and answers 403."""
+    seen: list[dict[str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append({"path": self.path, **dict(self.headers.items())})
+            self.send_response(403)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+def test_token_reaches_git_only_through_env(
+    pair: tuple[Repo, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    recording_server: tuple[str, list[dict[str, str]]],
+) -> None:
+    """git sends the token as a header to the HTTP remote; argv and .git/config never hold it."""
+    repo, _ = pair
+    base, seen = recording_server
+    real_git = shutil.which("git")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "git-argv.log"
+    wrapper = bindir / "git"
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\nexec {real_git} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    repo.git("remote", "set-url", "origin", f"{base}/group/proj.git")
+
+    with pytest.raises(GitError) as err:
+        push_branch(
+            repo.path, remote="origin", branch="staging", sha=repo.head(), token=Secret(CANARY)
+        )
+    assert "403" in err.value.message
+    encoded = base64.b64encode(f"oauth2:{CANARY}".encode()).decode()
+    assert seen, "git never reached the server"
+    assert seen[0]["Authorization"] == f"Basic {encoded}"
+    assert "git-receive-pack" in seen[0]["path"]
+    argv = log.read_text()
+    assert "push --porcelain" in argv
+    for secret in (CANARY, encoded):
+        assert secret not in argv
+        assert secret not in (repo.path / ".git" / "config").read_text()
+        assert secret not in err.value.message
+        assert secret not in str(err.value.hint)
+
+
+def test_refuse_target_and_protected() -> None:
+    with pytest.raises(ConfigError, match="target branch"):
+        refuse_unsafe_push("master", "master", protected=False, project="g/p")
+    with pytest.raises(ConfigError, match="protected branch of g/p"):
+        refuse_unsafe_push("staging", "master", protected=True, project="g/p")
+    refuse_unsafe_push("staging", "master", protected=False, project="g/p")
+
+
+def test_default_push_remote_follows_git(make_repo) -> None:  # type: ignore[no-untyped-def]
+    repo: Repo = make_repo()
+    repo.git("remote", "add", "gitlab", "https://gitlab.example.org/g/p.git")
+    assert default_push_remote(repo.path, "staging") == "gitlab"  # the only remote
+    repo.git("remote", "add", "origin", "https://example.org/g/p.git")
+    assert default_push_remote(repo.path, "staging") == "origin"
+    repo.git("config", "branch.staging.remote", "gitlab")
+    assert default_push_remote(repo.path, "staging") == "gitlab"
+    repo.git("config", "remote.pushDefault", "origin")
+    assert default_push_remote(repo.path, "staging") == "origin"
+    repo.git("config", "branch.staging.pushRemote", "gitlab")
+    assert default_push_remote(repo.path, "staging") == "gitlab"
+
+
+def test_gitlab_branch_name() -> None:
+    assert gitlab_branch_name("origin/master", "origin") == "master"
+    assert gitlab_branch_name("refs/remotes/origin/main", "origin") == "main"
+    assert gitlab_branch_name("refs/heads/main", "origin") == "main"
+    assert gitlab_branch_name("master", "origin") == "master"
+
+
+def test_sanitize_text_masks_userinfo_in_git_messages() -> None:
+    text = f"fatal: Authentication failed for 'https://oauth2:{CANARY}@gitlab.example.org/g/p.git/'"
+    assert CANARY not in sanitize_text(text)
+    assert "https://********@gitlab.example.org/g/p.git/" in sanitize_text(text)
