@@ -13,6 +13,7 @@ SSH principals or ``SHA256:`` SSH key fingerprints).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -48,16 +49,29 @@ def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Findi
             yield Finding(ID, opts.severity, commit.sha, message, hint)
     tagged = {tag.object for _, tag in tags}
     strays = any(tag.object not in merged for _, tag in tags)
+    named = _merged_tag_name(commit) if len(merged) == 1 else None
     for parent in merged:
         if parent not in tagged and not strays:  # a stray tag's finding already names it
-            yield Finding(ID, opts.severity, commit.sha, *_untagged(parent))
+            yield Finding(ID, opts.severity, commit.sha, *_untagged(parent, named))
 
 
-def _untagged(parent: str) -> tuple[str, str]:
+def _merged_tag_name(commit: RawCommit) -> str | None:
+    """The tag a default merge message names ("Merge tag 'pull-x' of ..."), if any."""
+    found = re.match(r"Merge tag '([^']+)'", commit.subject)
+    return found.group(1) if found else None
+
+
+def _untagged(parent: str, tag_name: str | None) -> tuple[str, str]:
+    ask = "ask the submaintainer for a signed pull request ('git tag -s', 'git request-pull')"
+    if tag_name:
+        return (
+            f"merged tag '{tag_name}' ({parent[:12]}), which is not signed: git keeps no "
+            "mergetag header for an unsigned annotated tag",
+            f"{ask}, then {_REDO}",
+        )
     return (
         f"merged {parent[:12]} without a signed tag (a plain branch merge: no mergetag header)",
-        "ask the submaintainer for a signed pull request ('git tag -s', 'git request-pull'), "
-        f"then {_REDO}",
+        f"{ask}, then {_REDO}",
     )
 
 
