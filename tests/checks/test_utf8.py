@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from send_mergereq.checks import utf8
+from send_mergereq.checks.encodings import describe, guess_encoding
+from send_mergereq.checks.finding import CheckContext, Finding, Severity
+from send_mergereq.history import RawCommit
+
+Plant = Callable[..., RawCommit]
+SOB = b"\n\nSigned-off-by: Ada Author <ada@example.org>\n"
+
+
+def findings(commit: RawCommit, opts: utf8.Options | None = None) -> list[Finding]:
+    return list(utf8.check(commit, CheckContext(), opts or utf8.Options()))
+
+
+def test_clean_commit_with_real_utf8_passes(plant: Plant) -> None:
+    commit = plant(
+        "Fix “quotes” — naïve café 日本\n\nBody: Ünïcödé".encode() + SOB,
+        author="Jérôme Glisse <jglisse@example.org>".encode(),
+    )
+    assert findings(commit) == []
+
+
+def test_latin1_author_name_is_named_shown_and_guessed(plant: Plant) -> None:
+    commit = plant(author="Jérôme Glisse <jglisse@example.org>".encode("latin-1"))
+    (found,) = findings(commit)
+    assert found.check == "utf8" and found.severity is Severity.ERROR
+    assert found.commit == commit.sha
+    assert found.message.startswith("author name is not valid UTF-8: b'J\\xe9r\\xf4me Glisse'")
+    assert 'looks like ISO-8859-1: "Jérôme Glisse"' in found.message
+    assert "resend" in found.hint
+
+
+def test_latin1_committer_name_is_reported_as_committer(plant: Plant) -> None:
+    commit = plant(committer="Max Müller <max@example.org>".encode("latin-1"))
+    (found,) = findings(commit)
+    assert found.message.startswith("committer name is not valid UTF-8")
+
+
+def test_bad_email_is_its_own_field(plant: Plant) -> None:
+    commit = plant(author=b"Ada <ad\xe4@example.org>")
+    assert [f.message.split(" is ")[0] for f in findings(commit)] == ["author email"]
+
+
+def test_windows_1252_bytes_in_message_body(plant: Plant) -> None:
+    message = b"Fix parser\n\nThis handles \x93things\x94 better.\n" + SOB[2:]
+    (found,) = findings(plant(message))
+    assert found.message.startswith("message line 3 is not valid UTF-8")
+    assert "\\x93things\\x94" in found.message
+    assert "looks like windows-1252" in found.message and "“things”" in found.message
+
+
+def test_bad_subject_and_more_lines_are_counted(plant: Plant) -> None:
+    message = b"Caf\xe9 fix\n\nna\xefve\nand \xe0 la\n"
+    (found,) = findings(plant(message))
+    assert found.message.startswith("message subject is not valid UTF-8 (and 2 more lines)")
+
+
+def test_long_line_is_shown_in_context_with_ellipses(plant: Plant) -> None:
+    message = b"S\n\n" + b"a" * 100 + b"\xe9" + b"b" * 100 + b"\n"
+    (found,) = findings(plant(message))
+    assert "…b'aaaa" in found.message and "bbbb'…" in found.message
+    assert len(found.message) < 250
+
+
+def test_legacy_encoding_header_alone_is_a_warning(plant: Plant) -> None:
+    (found,) = findings(plant(headers=b"encoding ISO-8859-1\n"))
+    assert found.severity is Severity.WARNING
+    assert "'ISO-8859-1'" in found.message and "encoding" in found.message
+
+
+def test_encoding_header_severity_is_configurable(plant: Plant) -> None:
+    commit = plant(headers=b"encoding ISO-8859-1\n")
+    assert findings(commit, utf8.Options(encoding_header=Severity.OFF)) == []
+    (found,) = findings(commit, utf8.Options(encoding_header=Severity.ERROR))
+    assert found.severity is Severity.ERROR
+
+
+@pytest.mark.parametrize("name", [b"UTF-8", b"utf8", b"utf-8"])
+def test_utf8_encoding_header_is_fine(plant: Plant, name: bytes) -> None:
+    assert findings(plant(headers=b"encoding " + name + b"\n")) == []
+
+
+def test_declared_legacy_encoding_with_its_bytes_reports_both(plant: Plant) -> None:
+    commit = plant(b"Caf\xe9\n" + SOB[1:], headers=b"encoding ISO-8859-1\n")
+    bad, header = findings(commit)
+    assert bad.severity is Severity.ERROR and header.severity is Severity.WARNING
+    assert 'looks like ISO-8859-1: "Café"' in bad.message
+    assert "declares encoding ISO-8859-1" in bad.message
+
+
+def test_guess_cyrillic_from_chardet() -> None:
+    guess = guess_encoding("Привет Иванов".encode("cp1251"))
+    assert guess is not None and guess[1] == "Привет Иванов"
+
+
+def test_guess_falls_back_to_latin1_for_western_names() -> None:
+    assert guess_encoding("Müller".encode("latin-1")) == ("ISO-8859-1", "Müller")
+
+
+def test_describe_binary_junk_never_raises() -> None:
+    text = describe(bytes(range(256)), bytes(range(256)))
+    assert text.startswith("…b'")
