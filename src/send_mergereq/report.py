@@ -141,5 +141,7 @@ def emit(report: CheckReport, *, as_json: bool, color: bool | None) -> None:
         render_rich(report, human, color=color)
     else:
         render_plain(report, human)
+    human.flush()
     if as_json:
         sys.stdout.write(json.dumps(to_json(report), indent=2) + "\n")
+        sys.stdout.flush()
