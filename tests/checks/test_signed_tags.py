@@ -177,7 +177,7 @@ def test_signer_not_pinned_is_untrusted(repo: Path, maintainer: Keys) -> None:
     found = only(findings(repo, sha, trusted=(maintainer.revoked.fingerprint,)))
     assert "not among this project's trusted signers" in found.message
     assert maintainer.good.uid in found.message
-    assert f"add {maintainer.good.fingerprint} to trusted_signers" in found.hint
+    assert f"add '{maintainer.good.fingerprint}' to trusted-signers" in found.hint
 
 
 def test_short_key_id_is_not_a_pin(repo: Path, maintainer: Keys) -> None:

@@ -6,9 +6,9 @@ merged parent (every parent but the first) needs such a tag, whose ``object``
 is that parent and whose signature git verifies (``ctx.verify_tag``, backed by
 ``signatures.verify_tags``). Trust: a good signature by any key in the
 maintainer's keyring (or ``gpg.ssh.allowedSignersFile``) passes, as gpg's
-"undefined" trust is normal for imported submaintainer keys; a project that
-lists ``trusted_signers`` accepts only those (key fingerprints, long key ids,
-SSH principals or ``SHA256:`` SSH key fingerprints).
+"undefined" trust is normal for imported submaintainer keys; a project whose
+``.send-mergereq.toml`` lists ``trusted-signers`` accepts only those (key
+fingerprints, long key ids, SSH principals or ``SHA256:`` SSH key fingerprints).
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def _who(result: TagVerification) -> str:
 def _untrusted(name: str, result: TagVerification) -> tuple[str, str]:
     return (
         f"{name} is signed by {_who(result)}, who is not among this project's trusted signers",
-        f"if they should be, add {result.signer} to trusted_signers in .send-mergereq.toml "
+        f"if they should be, add {result.signer!r} to trusted-signers in .send-mergereq.toml "
         "on the target branch; else ask a trusted submaintainer to send the pull request",
     )
 
