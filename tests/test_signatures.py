@@ -204,3 +204,13 @@ def test_not_a_repository_is_an_error_for_each_signed_tag(
 
 def test_no_tags_no_work(tmp_path: Path) -> None:
     assert verify_tags(tmp_path, []) == {}
+
+
+def test_sha256_repository(tmp_path: Path, maintainer: Keys) -> None:
+    repo = tmp_path / "sha256"
+    git(tmp_path, "init", "-q", "--object-format=sha256", "-b", "master", str(repo))
+    git(repo, "commit", "-q", "--allow-empty", "-m", "Initial commit")
+    git(repo, "branch", "staging")
+    tag = one_tag(repo, make_signed_merge(repo, "pull-256", maintainer.good))
+    assert len(parse_tag(tag_object(tag)).object) == 64
+    assert verify_tags(repo, [tag])[tag].status is TagStatus.GOOD
