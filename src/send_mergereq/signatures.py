@@ -44,9 +44,16 @@ _UNSIGNED = TagVerification(TagStatus.UNSIGNED, detail="the tag carries no signa
 def _verify_signed(repo: Path, tags: list[bytes]) -> dict[bytes, TagVerification]:
     try:
         objects, algorithm = _object_store(repo)
+        return _verify_in_scratch(repo, objects, algorithm, tags)
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        failed = TagVerification(TagStatus.ERROR, detail=f"cannot read {repo}: {exc}")
+        failed = TagVerification(TagStatus.ERROR, detail=f"cannot verify tags in {repo}: {exc}")
         return dict.fromkeys(tags, failed)
+
+
+def _verify_in_scratch(
+    repo: Path, objects: Path, algorithm: str, tags: list[bytes]
+) -> dict[bytes, TagVerification]:
+    """Write the tags to a scratch object directory and run ``git verify-tag`` on each."""
     with tempfile.TemporaryDirectory(prefix="send-mergereq-tags-") as tmp:
         shas = [_write_loose(Path(tmp), algorithm, tag_object(tag)) for tag in tags]
         env = _environment(Path(tmp), objects)
