@@ -90,4 +90,12 @@ def redact(text: str) -> str:
 
 class TransientForgeError(ForgeError):
     """GitLab did not answer usefully this time (5xx, dropped connection, 429) even after
-    python-gitlab's own retries; the watch loop reconnects and tries again later."""
+    python-gitlab's own retries; the watch loop reconnects and tries again later.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one."""
+
+    def __init__(
+        self, message: str, hint: str | None = None, *, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, hint)
+        self.retry_after = retry_after

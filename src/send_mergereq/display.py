@@ -1,0 +1,486 @@
+"""What the watch shows: a live table on a terminal, plain lines elsewhere, JSON at the end.
+
+``watch.watch`` feeds one ``Display``; the caller picks the implementation:
+``LiveDisplay`` (rich, a terminal), ``PlainDisplay`` (a pipe or a CI log: one
+timestamped line per change of state) or ``JsonDisplay`` (one document on stdout at
+the end, plain lines on stderr while it waits).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import IO, TYPE_CHECKING, Any, Protocol
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from send_mergereq.errors import TransientForgeError, redact
+from send_mergereq.gate import Outcome, Verdict, latest_attempts, qualified_name, status_counts
+from send_mergereq.models import Job, MergeRequest, Pipeline
+
+if TYPE_CHECKING:
+    from send_mergereq.watch import Snapshot, WatchResult
+
+# GitLab's collapsible sections: "section_start:1700000000:name[opts]\r\x1b[0K" and section_end.
+_SECTION = re.compile(
+    r"section_(?:start|end):\d+:[A-Za-z0-9_.\-]+(?:\[[^\]\r\n]*\])?\r?(?:\x1b\[0K)?"
+)
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+STATUS_STYLE: dict[str, tuple[str, str]] = {
+    "success": ("✔", "green"),
+    "failed": ("✘", "red"),
+    "running": ("●", "cyan"),
+    "pending": ("◌", "yellow"),
+    "created": ("·", "dim"),
+    "waiting_for_resource": ("◌", "yellow"),
+    "waiting_for_callback": ("◌", "yellow"),
+    "preparing": ("◌", "yellow"),
+    "scheduled": ("◷", "magenta"),
+    "manual": ("▶", "magenta"),
+    "canceling": ("⊘", "dim"),
+    "canceled": ("⊘", "dim"),
+    "skipped": ("»", "dim"),
+}
+OUTCOME_STYLE = {
+    Outcome.OPEN: "bold green",
+    Outcome.CLOSED: "bold red",
+    Outcome.BLOCKED: "bold magenta",
+    Outcome.TIMED_OUT: "bold yellow",
+    Outcome.PENDING: "bold yellow",
+}
+
+
+class Display(Protocol):
+    """What the watch loop tells the user about, in the order it happens."""
+
+    def update(self, snapshot: Snapshot) -> None:
+        """A successful poll (the last one carries the final verdict)."""
+
+    def reconnecting(self, error: TransientForgeError, retry_in: float) -> None:
+        """A transient fault; the loop polls again in ``retry_in`` seconds."""
+
+    def retried(self, job: Job, count: int, limit: int) -> None:
+        """We retried ``job`` (``--retry-failed``), the ``count``-th time of ``limit``."""
+
+    def finish(self, result: WatchResult) -> None:
+        """The watch ended with a verdict, a timeout or Ctrl-C: say so, once."""
+
+    def close(self) -> None:
+        """Give the terminal back (the watch ends with an error); safe to call twice."""
+
+
+# --- text helpers ---------------------------------------------------------------------------
+
+
+def format_duration(seconds: float | None) -> str:
+    """``45s``, ``3m12s``, ``1h02m``; empty for None."""
+    if seconds is None:
+        return ""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def clean_log(text: str) -> str:
+    """A job log as a terminal would show it: no section markers, no ANSI codes, no ``\\r``."""
+    return "\n".join(_clean_lines(text))
+
+
+def log_tail(text: str, lines: int) -> str:
+    """The last ``lines`` non-blank-ended lines of a job log, cleaned and redacted.
+
+    Only the end of a long log is looked at, so a huge log costs no more than a short one.
+    """
+    if lines <= 0:
+        return ""
+    budget = 512 * lines + 65536
+    if len(text) > budget:
+        text = text[-budget:].split("\n", 1)[-1]
+    tail = _clean_lines(text)
+    while tail and not tail[-1].strip():
+        tail.pop()
+    return redact("\n".join(tail[-lines:]))
+
+
+def _clean_lines(text: str) -> list[str]:
+    text = _SECTION.sub("", text).replace("\r\n", "\n")
+    return [_ANSI.sub("", line.rstrip("\r").rsplit("\r", 1)[-1]) for line in text.split("\n")]
+
+
+def job_label(job: Job, bridge: Job | None = None) -> str:
+    """``stage/name``, and ``bridge > stage/name`` for a job of a child pipeline."""
+    own = qualified_name(job)
+    return f"{bridge.name} > {own}" if bridge is not None else own
+
+
+def walk(pipeline: Pipeline, bridge: Job | None = None) -> Iterator[tuple[Job, Job | None, int]]:
+    """Every latest job in display order: by stage (earliest first), a child's jobs right after
+    its bridge; with the bridge that leads to it and the nesting depth."""
+    children = {child.id: child for child in pipeline.children}
+    depth = 0 if bridge is None else 1
+    for job in _in_stage_order(latest_attempts(pipeline.jobs)):
+        yield job, bridge, depth
+        child = children.get(job.downstream_pipeline_id or -1)
+        if job.is_bridge and child is not None:
+            for inner, via, level in walk(child, job):
+                yield inner, via, level + depth
+
+
+def _in_stage_order(jobs: list[Job]) -> list[Job]:
+    first_id: dict[str, int] = {}
+    for job in jobs:
+        first_id[job.stage] = min(first_id.get(job.stage, job.id), job.id)
+    return sorted(jobs, key=lambda j: (first_id[j.stage], j.stage, j.name))
+
+
+def all_jobs(pipeline: Pipeline) -> list[Job]:
+    return [job for job, _, _ in walk(pipeline)]
+
+
+def summary_counts(pipeline: Pipeline) -> str:
+    """``12 success · 3 running · 1 failed``."""
+    return " · ".join(f"{n} {status}" for status, n in status_counts(all_jobs(pipeline)).items())
+
+
+def pipeline_title(pipeline: Pipeline) -> str:
+    kind = pipeline.kind.value.replace("_", " ")
+    return f"pipeline #{pipeline.id} ({kind} pipeline, {pipeline.ref})"
+
+
+def verdict_lines(result: WatchResult) -> list[str]:
+    """The end of the watch in plain words: the verdict, warnings, retries, logs, next step."""
+    verdict, took = result.verdict, format_duration(result.elapsed)
+    if result.interrupted:
+        return [f"interrupted after {took}; resume with: {result.resume_command}"]
+    head = f"gate {verdict.label}: {verdict.reason}"
+    lines = [head + (f" ({took})" if verdict.outcome is not Outcome.TIMED_OUT else "")]
+    lines.extend(_retry_lines(result))
+    if verdict.outcome is Outcome.OPEN:
+        lines.extend(
+            f"  may fail, failed: {job_label(j)}  {j.web_url}" for j in verdict.failed_optional
+        )
+    elif verdict.outcome is Outcome.CLOSED:
+        lines.extend(_failure_lines(result))
+    elif verdict.outcome is Outcome.BLOCKED:
+        lines.extend(f"  play it: {job_label(j)}  {j.web_url}" for j in verdict.blocking_manual)
+    if verdict.outcome in (Outcome.TIMED_OUT, Outcome.PENDING):
+        lines.append(f"resume with: {result.resume_command}")
+    return lines
+
+
+def _retry_lines(result: WatchResult) -> list[str]:
+    names = {(j.pipeline_id, j.name): job_label(j) for j in _jobs_of(result.pipeline)}
+    return [
+        f"  retried by send-mergereq {count}x: {names.get(key, key[1])}"
+        for key, count in result.verdict.retries.items()
+    ]
+
+
+def _failure_lines(result: WatchResult) -> list[str]:
+    lines: list[str] = []
+    for job in result.verdict.failed_gating:
+        if job.is_bridge:
+            lines.append(f"  failed: {job_label(job)} (child pipeline)  {job.web_url}")
+            continue
+        tail = result.logs.get(job.id)
+        lines.append(f"--- {job_label(job)} failed: {job.web_url}")
+        if tail:
+            lines.extend(f"  {line}" for line in tail.split("\n"))
+    return lines
+
+
+def _jobs_of(pipeline: Pipeline | None) -> list[Job]:
+    return [] if pipeline is None else all_jobs(pipeline)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- plain lines ----------------------------------------------------------------------------
+
+
+class PlainDisplay:
+    """One timestamped line per change of state; never the whole table again."""
+
+    def __init__(self, stream: IO[str], now: Callable[[], datetime] = _utc_now) -> None:
+        self.stream = stream
+        self.now = now
+        self.statuses: dict[tuple[int, str], str] = {}
+        self.pipeline_status: dict[int, str] = {}
+        self.faulty = False
+
+    def _line(self, text: str) -> None:
+        stamp = self.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.stream.write(f"{stamp}  {text}\n")
+        self.stream.flush()
+
+    def update(self, snapshot: Snapshot) -> None:
+        if self.faulty:
+            self.faulty = False
+            self._line("reconnected")
+        self._pipelines(snapshot.pipeline)
+        seen: dict[tuple[int, str], str] = {}
+        for job, bridge, _ in walk(snapshot.pipeline):
+            key = (job.pipeline_id, job.name)
+            seen[key] = job.status
+            self._job(job, bridge, self.statuses.get(key))
+        self.statuses = seen
+
+    def _pipelines(self, pipeline: Pipeline) -> None:
+        before = self.pipeline_status.get(pipeline.id)
+        if before is None and not self.pipeline_status:
+            self._line(f"watching {pipeline_title(pipeline)} {pipeline.web_url}")
+        if before != pipeline.status:
+            change = f"{before} -> {pipeline.status}" if before else pipeline.status
+            self._line(f"pipeline #{pipeline.id}  {change}")
+        self.pipeline_status[pipeline.id] = pipeline.status
+        for child in pipeline.children:
+            self._pipelines(child)
+
+    def _job(self, job: Job, bridge: Job | None, before: str | None) -> None:
+        if before == job.status or (before is None and job.status == "created"):
+            return
+        change = f"{before} -> {job.status}" if before else job.status
+        took = format_duration(job.duration) if job.status in ("success", "failed") else ""
+        marker = "  (may fail)" if job.allow_failure and job.status == "failed" else ""
+        self._line(f"{job_label(job, bridge)}  {change}" + (f"  ({took})" if took else "") + marker)
+
+    def reconnecting(self, error: TransientForgeError, retry_in: float) -> None:
+        self.faulty = True
+        self._line(
+            f"reconnecting: {redact(error.message)} (next try in {format_duration(retry_in)})"
+        )
+
+    def retried(self, job: Job, count: int, limit: int) -> None:
+        self._line(f"{job_label(job)}  failed, retried by send-mergereq ({count} of {limit})")
+
+    def finish(self, result: WatchResult) -> None:
+        lines = verdict_lines(result)
+        self._line(lines[0])
+        for line in lines[1:]:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+# --- JSON -----------------------------------------------------------------------------------
+
+
+def job_document(job: Job, verdict: Verdict) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "name": job.name,
+        "stage": job.stage,
+        "status": job.status,
+        "allow_failure": job.allow_failure,
+        "web_url": job.web_url,
+        "duration": job.duration,
+        "pipeline_id": job.pipeline_id,
+        "id": job.id,
+    }
+    if job.is_bridge:
+        doc["downstream_pipeline_id"] = job.downstream_pipeline_id
+    if verdict.retry_count(job):
+        doc["retried_by_us"] = verdict.retry_count(job)
+    return doc
+
+
+def build_document(
+    result: WatchResult,
+    merge_request: MergeRequest | None = None,
+    earlier: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``--json`` document: ``earlier`` sections (range, findings…) plus the watch's."""
+    doc: dict[str, Any] = dict(earlier or {})
+    verdict, pipeline = result.verdict, result.pipeline
+    doc.update(
+        verdict=verdict.outcome.value,
+        reason=verdict.reason,
+        exit_code=int(result.exit_code),
+        passed_with_warnings=verdict.with_warnings,
+        interrupted=result.interrupted,
+        elapsed=round(result.elapsed, 1),
+        resume_command=result.resume_command,
+        pipeline=_pipeline_document(pipeline),
+        jobs=[job_document(j, verdict) for j in _jobs_of(pipeline)],
+        failed_jobs=[_failure_document(j, result.logs) for j in verdict.failed_gating],
+        optional_failed_jobs=[job_label(j) for j in verdict.failed_optional],
+    )
+    if merge_request is not None:
+        doc["merge_request"] = {"iid": merge_request.iid, "web_url": merge_request.web_url}
+    return doc
+
+
+def _pipeline_document(pipeline: Pipeline | None) -> dict[str, Any] | None:
+    if pipeline is None:
+        return None
+    fields = ("id", "status", "web_url", "ref", "sha")
+    return {"kind": pipeline.kind.value, **{f: getattr(pipeline, f) for f in fields}}
+
+
+def _failure_document(job: Job, logs: Mapping[int, str]) -> dict[str, Any]:
+    return {
+        "name": job.name,
+        "stage": job.stage,
+        "web_url": job.web_url,
+        "log_tail": logs.get(job.id),
+    }
+
+
+class JsonDisplay:
+    """Plain progress lines on stderr (unless ``quiet``), one JSON document on stdout at the end."""
+
+    def __init__(
+        self,
+        stdout: IO[str],
+        stderr: IO[str],
+        *,
+        merge_request: MergeRequest | None = None,
+        earlier: Mapping[str, Any] | None = None,
+        quiet: bool = False,
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.stdout = stdout
+        self.merge_request = merge_request
+        self.earlier = earlier
+        self.quiet = quiet
+        self.progress = PlainDisplay(stderr, now)
+
+    def update(self, snapshot: Snapshot) -> None:
+        if not self.quiet:
+            self.progress.update(snapshot)
+
+    def reconnecting(self, error: TransientForgeError, retry_in: float) -> None:
+        if not self.quiet:
+            self.progress.reconnecting(error, retry_in)
+
+    def retried(self, job: Job, count: int, limit: int) -> None:
+        if not self.quiet:
+            self.progress.retried(job, count, limit)
+
+    def finish(self, result: WatchResult) -> None:
+        if not self.quiet:
+            self.progress.finish(result)
+        doc = build_document(result, self.merge_request, self.earlier)
+        self.stdout.write(json.dumps(doc, indent=2) + "\n")
+        self.stdout.flush()
+
+    def close(self) -> None:
+        self.progress.close()
+
+
+# --- live table -----------------------------------------------------------------------------
+
+
+def render_table(snapshot: Snapshot, now: float) -> Table:
+    """The jobs grouped by stage, a child's jobs nested under its bridge; running durations tick."""
+    table = Table(title=pipeline_title(snapshot.pipeline), title_justify="left", expand=False)
+    for column in ("stage", "job", "status", "duration", "", "link"):
+        table.add_column(column, no_wrap=column != "link", overflow="fold")
+    last_stage: tuple[int, str] | None = None
+    for job, _, depth in walk(snapshot.pipeline):
+        group = (job.pipeline_id, job.stage)
+        stage = job.stage if group != last_stage else ""
+        last_stage = group
+        table.add_row(*_row(job, depth, stage, snapshot, now))
+    return table
+
+
+def _row(job: Job, depth: int, stage: str, snapshot: Snapshot, now: float) -> list[Text | str]:
+    symbol, colour = STATUS_STYLE.get(job.status, ("?", "white"))
+    duration = job.duration
+    if job.status == "running" and duration is not None:
+        duration += max(0.0, now - snapshot.taken_at)
+    indent = "  " * depth + ("└ " if depth else "")
+    name = Text(indent + job.name + (" ⇢" if job.is_bridge else ""))
+    status = Text(f"{symbol} {job.status}", style=colour)
+    retried = snapshot.verdict.retry_count(job)
+    note = "may fail" if job.allow_failure else ""
+    if retried:
+        note = f"{note} retried {retried}x".strip()
+    link = Text(job.web_url, style=f"link {job.web_url}" if job.web_url else "")
+    return [
+        Text("  " * depth + stage, style="bold"),
+        name,
+        status,
+        format_duration(duration),
+        note,
+        link,
+    ]
+
+
+def render_summary(snapshot: Snapshot, now: float, fault: str | None = None) -> Text:
+    """Counts by status, elapsed time, next poll (or "reconnecting…")."""
+    elapsed = format_duration(snapshot.elapsed + max(0.0, now - snapshot.taken_at))
+    text = Text(summary_counts(snapshot.pipeline) + f"  —  elapsed {elapsed}  —  ")
+    if fault is not None:
+        text.append(f"reconnecting… ({fault})", style="yellow")
+    else:
+        due = snapshot.taken_at + snapshot.next_poll_in - now
+        text.append(f"next poll in {max(0, round(due))}s")
+    return text
+
+
+class LiveDisplay:
+    """A rich ``Live`` table on a terminal, redrawn in place; the log tails when the gate closes."""
+
+    def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic) -> None:
+        self.console = console
+        self.clock = clock
+        self.snapshot: Snapshot | None = None
+        self.fault: str | None = None
+        self.live: Live | None = None
+
+    def __rich__(self) -> Group | Text:
+        if self.snapshot is None:
+            return Text("waiting for GitLab…")
+        now = self.clock()
+        return Group(
+            render_table(self.snapshot, now), render_summary(self.snapshot, now, self.fault)
+        )
+
+    def _start(self) -> None:
+        if self.live is None:
+            self.live = Live(self, console=self.console, refresh_per_second=2, transient=False)
+            self.live.start()
+
+    def update(self, snapshot: Snapshot) -> None:
+        self.snapshot, self.fault = snapshot, None
+        self._start()
+        assert self.live is not None
+        self.live.refresh()
+
+    def reconnecting(self, error: TransientForgeError, retry_in: float) -> None:
+        self.fault = f"{redact(error.message)}; next try in {format_duration(retry_in)}"
+        self._start()
+
+    def retried(self, job: Job, count: int, limit: int) -> None:
+        self._start()
+        assert self.live is not None
+        self.live.console.print(
+            f"{job_label(job)} failed: retried by send-mergereq ({count} of {limit})"
+        )
+
+    def finish(self, result: WatchResult) -> None:
+        self.close()
+        lines = verdict_lines(result)
+        self.console.print(Text(lines[0], style=OUTCOME_STYLE[result.verdict.outcome]))
+        for line in lines[1:]:
+            self.console.print(Text(line))
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
