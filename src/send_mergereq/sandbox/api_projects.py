@@ -1,0 +1,94 @@
+"""REST: version, current user, projects and protected branches."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from send_mergereq.sandbox.pagination import paginate
+from send_mergereq.sandbox.protocol import Request, Response, not_found
+from send_mergereq.sandbox.render import VERSION
+from send_mergereq.sandbox.router import Ctx, route
+
+
+def listing(_ctx: Ctx, req: Request, items: list[object]) -> Response:
+    """A paginated list answer, with the links built from this request's URL."""
+    page, headers = paginate(items, f"{req.base_url}/api/v4{req.path}", req.query)
+    return Response(200, page, headers)
+
+
+@route("GET", "/version")
+def get_version(_ctx: Ctx, _req: Request) -> Response:
+    return Response(200, VERSION)
+
+
+@route("GET", "/metadata")
+def get_metadata(_ctx: Ctx, _req: Request) -> Response:
+    return Response(200, VERSION)
+
+
+@route("GET", "/user")
+def get_user(ctx: Ctx, _req: Request) -> Response:
+    return Response(200, ctx.render.current_user())
+
+
+@route("GET", "/projects")
+def list_projects(ctx: Ctx, req: Request) -> Response:
+    projects = sorted(ctx.world.projects.values(), key=lambda p: -p.id)
+    search = req.get("search")
+    if search:
+        projects = [p for p in projects if str(search).lower() in p.path.lower()]
+    return listing(ctx, req, [ctx.render.project(p) for p in projects])
+
+
+@route("GET", "/projects/:project")
+def get_project(ctx: Ctx, req: Request) -> Response:
+    return Response(200, ctx.render.project(ctx.project(req)))
+
+
+@route("GET", "/projects/:project/protected_branches")
+def list_protected(ctx: Ctx, req: Request) -> Response:
+    project = ctx.project(req)
+    return listing(ctx, req, [ctx.render.protected_branch(project, n) for n in project.protected])
+
+
+@route("GET", "/projects/:project/protected_branches/([^/]+)")
+def get_protected(ctx: Ctx, req: Request) -> Response:
+    project = ctx.project(req)
+    name = unquote(req.groups[1])
+    if name not in project.protected:
+        raise not_found()
+    return Response(200, ctx.render.protected_branch(project, name))
+
+
+@route("GET", "/projects/:project/repository/branches/([^/]+)")
+def get_branch(ctx: Ctx, req: Request) -> Response:
+    project = ctx.project(req)
+    name = unquote(req.groups[1])
+    sha = project.repo.rev_parse(f"refs/heads/{name}")
+    if sha is None:
+        raise not_found("Branch")
+    info = project.repo.commit_info(sha)
+    return Response(
+        200,
+        {
+            "name": name,
+            "merged": False,
+            "protected": name in project.protected,
+            "default": name == project.default_branch,
+            "developers_can_push": False,
+            "developers_can_merge": False,
+            "can_push": True,
+            "web_url": f"{ctx.render.project_url(project)}/-/tree/{name}",
+            "commit": {
+                "id": sha,
+                "short_id": sha[:8],
+                "title": info.title,
+                "message": info.message,
+                "author_name": info.author_name,
+                "author_email": info.author_email,
+                "authored_date": info.authored_date,
+                "committed_date": info.committed_date,
+                "created_at": info.committed_date,
+            },
+        },
+    )

@@ -1,0 +1,207 @@
+"""The sandbox's state: projects, merge requests, pipelines and jobs, behind one lock."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from send_mergereq.sandbox.clock import VirtualClock
+from send_mergereq.sandbox.gitrepo import BareRepo
+from send_mergereq.sandbox.scenarios import JobSpec, PipelineSpec, Scenario
+
+USER_ID = 1
+USER: dict[str, object] = {
+    "id": USER_ID,
+    "username": "maintainer",
+    "name": "Sandbox Maintainer",
+    "state": "active",
+    "locked": False,
+    "avatar_url": None,
+}
+
+
+# Distinct ranges make a client that mixes up ids (job for pipeline, id for iid) fail.
+_ID_STARTS = {"project": 1, "merge_request": 501, "pipeline": 1001, "job": 7001}
+
+
+@dataclass
+class Project:
+    id: int
+    path: str
+    repo: BareRepo
+    scenario: Scenario
+    created_at: float
+    default_branch: str = "master"
+    merge_pipelines_enabled: bool = True
+    merge_method: str = "merge"
+    only_allow_merge_if_pipeline_succeeds: bool = True
+    branch_pipelines: bool = False
+    visibility: str = "private"
+    protected: list[str] = field(default_factory=list)
+    mr_iids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    pipeline_iids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    events_armed: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def namespace(self) -> str:
+        return self.path.rsplit("/", 1)[0] if "/" in self.path else ""
+
+    def wants_branch_pipelines(self) -> bool:
+        override = self.scenario.branch_pipelines
+        return self.branch_pipelines if override is None else override
+
+
+@dataclass
+class MergeRequest:
+    id: int
+    iid: int
+    project_id: int
+    title: str
+    description: str
+    source_branch: str
+    target_branch: str
+    author_id: int
+    created_at: float
+    updated_at: float
+    sha: str | None
+    base_sha: str | None = None
+    start_sha: str | None = None
+    state: str = "opened"
+    merge_commit_sha: str | None = None
+    merged_at: float | None = None
+    closed_at: float | None = None
+    merge_when_pipeline_succeeds: bool = False
+    should_remove_source_branch: bool | None = None
+    squash: bool = False
+    has_conflicts: bool = False
+    labels: list[str] = field(default_factory=list)
+    merge_error: str | None = None
+
+    @property
+    def draft(self) -> bool:
+        return self.title.lower().startswith(("draft:", "[draft]", "(draft)", "wip:"))
+
+
+@dataclass
+class Job:
+    id: int
+    pipeline_id: int
+    spec: JobSpec
+    created_at: float
+    attempt: int = 1
+    status: str = "created"
+    retried: bool = False
+    queued_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    downstream_id: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def stage(self) -> str:
+        return self.spec.stage
+
+    @property
+    def allow_failure(self) -> bool:
+        return self.spec.allow_failure
+
+    @property
+    def is_bridge(self) -> bool:
+        return self.spec.trigger is not None
+
+    @property
+    def will_fail(self) -> bool:
+        return self.spec.outcome == "failed" or (self.spec.flaky and self.attempt == 1)
+
+
+@dataclass
+class Pipeline:
+    id: int
+    iid: int
+    project_id: int
+    sha: str
+    ref: str
+    source: str
+    kind: str  # merged_result, detached, branch, child
+    spec: PipelineSpec
+    queue_delay: float
+    created_at: float
+    updated_at: float
+    before_sha: str = "0" * 40
+    merge_request_iid: int | None = None
+    source_sha: str | None = None  # the source branch head an MR pipeline tests
+    parent_job_id: int | None = None
+    jobs: list[Job] = field(default_factory=list)
+    status: str = "created"
+    started_at: float | None = None
+    finished_at: float | None = None
+    decoy: bool = False
+
+    def latest_jobs(self) -> list[Job]:
+        return [job for job in self.jobs if not job.retried]
+
+
+@dataclass(order=True)
+class Scheduled:
+    """Something that happens at virtual time ``at`` (a late pipeline, the target moving)."""
+
+    at: float
+    seq: int
+    action: Callable[[float], None] = field(compare=False)
+
+
+class World:
+    """Everything the sandbox knows; callers hold ``lock`` while reading or changing it."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.projects: dict[int, Project] = {}
+        self.merge_requests: dict[int, MergeRequest] = {}
+        self.pipelines: dict[int, Pipeline] = {}
+        self.jobs: dict[int, Job] = {}
+        self.scheduled: list[Scheduled] = []
+        self.active: set[int] = set()  # ids of pending or running (non-bridge) jobs
+        self.listeners: list[Callable[[Pipeline, float], None]] = []
+        self._ids: dict[str, itertools.count[int]] = {}
+        self.now = 0.0
+
+    def next_id(self, kind: str) -> int:
+        """A fresh id; each kind has its own range so that ids of different kinds differ."""
+        start = _ID_STARTS.get(kind, 1)
+        return next(self._ids.setdefault(kind, itertools.count(start)))
+
+    def project_by_ref(self, ref: str) -> Project | None:
+        """A project by numeric id or full path (already URL-decoded)."""
+        if ref.isdigit():
+            return self.projects.get(int(ref))
+        return next((p for p in self.projects.values() if p.path == ref.strip("/")), None)
+
+    def merge_request(self, project: Project, iid: int) -> MergeRequest | None:
+        return next(
+            (
+                m
+                for m in self.merge_requests.values()
+                if m.project_id == project.id and m.iid == iid
+            ),
+            None,
+        )
+
+    def project_merge_requests(self, project: Project) -> list[MergeRequest]:
+        return [m for m in self.merge_requests.values() if m.project_id == project.id]
+
+    def project_pipelines(self, project: Project) -> list[Pipeline]:
+        return [p for p in self.pipelines.values() if p.project_id == project.id]
+
+    def schedule(self, at: float, action: Callable[[float], None]) -> None:
+        self.scheduled.append(Scheduled(at, self.next_id("scheduled"), action))
+        self.scheduled.sort()
