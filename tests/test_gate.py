@@ -175,7 +175,7 @@ def test_fail_fast_closes_while_other_jobs_still_run() -> None:
     assert verdict.outcome is Outcome.CLOSED
     assert verdict.exit_code is ExitCode.GATE_CLOSED
     assert verdict.failed_gating == (broken,)
-    assert verdict.reason == "failed: test/unit"
+    assert verdict.reason == "test/unit failed"
 
 
 def test_no_fail_fast_waits_for_the_rest() -> None:
@@ -255,7 +255,7 @@ def test_a_failed_gating_job_in_a_depending_child_closes_fast() -> None:
     verdict = evaluate(pipeline("running", _bridge("running", 2), children=(child,)))
     assert verdict.outcome is Outcome.CLOSED
     assert verdict.failed_gating == (child_job,)
-    assert verdict.reason == "failed: test/deep"
+    assert verdict.reason == "test/deep failed"
 
 
 def test_a_child_failure_behind_an_optional_or_finished_bridge_does_not_gate() -> None:
@@ -273,7 +273,7 @@ def test_a_failed_bridge_closes_and_names_the_child_job() -> None:
     verdict = evaluate(pipeline("failed", bridge, children=(child,)), fail_fast=False)
     assert verdict.outcome is Outcome.CLOSED
     assert verdict.failed_gating == (bridge, child_job)
-    assert verdict.reason == "failed: test/deep"
+    assert verdict.reason == "test/deep failed"
 
 
 def test_timed_out_keeps_the_jobs_and_exits_4() -> None:

@@ -162,8 +162,11 @@ def verdict_lines(result: WatchResult) -> list[str]:
     verdict, took = result.verdict, format_duration(result.elapsed)
     if result.interrupted:
         return [f"interrupted after {took}; resume with: {result.resume_command}"]
-    head = f"gate {verdict.label}: {verdict.reason}"
-    lines = [head + (f" ({took})" if verdict.outcome is not Outcome.TIMED_OUT else "")]
+    head = f"gate {verdict.outcome.value.replace('_', ' ')}: {verdict.reason}"
+    if verdict.outcome is not Outcome.TIMED_OUT:
+        head += f" (after {took})"
+    counts = summary_counts(result.pipeline) if result.pipeline is not None else ""
+    lines = [head + (f"  [{counts}]" if counts else "")]
     lines.extend(_retry_lines(result))
     if verdict.outcome is Outcome.OPEN:
         lines.extend(
@@ -173,7 +176,7 @@ def verdict_lines(result: WatchResult) -> list[str]:
         lines.extend(_failure_lines(result))
     elif verdict.outcome is Outcome.BLOCKED:
         lines.extend(f"  play it: {job_label(j)}  {j.web_url}" for j in verdict.blocking_manual)
-    if verdict.outcome in (Outcome.TIMED_OUT, Outcome.PENDING):
+    if verdict.outcome in (Outcome.TIMED_OUT, Outcome.PENDING, Outcome.BLOCKED):
         lines.append(f"resume with: {result.resume_command}")
     return lines
 
@@ -190,10 +193,11 @@ def _failure_lines(result: WatchResult) -> list[str]:
     lines: list[str] = []
     for job in result.verdict.failed_gating:
         if job.is_bridge:
-            lines.append(f"  failed: {job_label(job)} (child pipeline)  {job.web_url}")
+            child = job.downstream_pipeline_id
+            lines.append(f"  {job_label(job)} failed (child pipeline #{child})  {job.web_url}")
             continue
         tail = result.logs.get(job.id)
-        lines.append(f"--- {job_label(job)} failed: {job.web_url}")
+        lines.append(f"--- {job_label(job)} failed, end of its log: {job.web_url}")
         if tail:
             lines.extend(f"  {line}" for line in tail.split("\n"))
     return lines

@@ -139,7 +139,7 @@ def _finished(pipeline: Pipeline, jobs: list[Job], base: Verdict) -> Verdict:
     canceled = [j for j in jobs if j.status == "canceled" and not j.allow_failure]
     if canceled:
         names = ", ".join(qualified_name(j) for j in canceled)
-        return replace(base, outcome=Outcome.CLOSED, reason=f"canceled: {names}")
+        return replace(base, outcome=Outcome.CLOSED, reason=f"{names} canceled")
     passed = any(j.status == "success" for j in jobs) or bool(base.failed_optional)
     if not passed:
         if jobs or pipeline.status in DONE:
@@ -170,7 +170,7 @@ def _gating_failures(pipeline: Pipeline, jobs: list[Job]) -> tuple[Job, ...]:
 
 def _failed_reason(failed: tuple[Job, ...]) -> str:
     real = [j for j in failed if not j.is_bridge] or list(failed)
-    return "failed: " + ", ".join(qualified_name(j) for j in real)
+    return ", ".join(qualified_name(j) for j in real) + " failed"
 
 
 def to_retry(verdict: Verdict, limit: int) -> list[Job]:
