@@ -9,6 +9,7 @@ messages that declare an ``encoding``, which would hide the very bytes the
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,42 +68,82 @@ def _ident_email(ident: bytes) -> bytes:
     return ident[lt + 1 : gt].strip() if 0 <= lt < gt else b""
 
 
-def parse_commit(sha: str, raw: bytes) -> RawCommit:
-    """Split a raw commit object into headers and message without decoding anything.
-
-    A malformed object (no tree, truncated header) still parses: missing fields are
-    empty, so a check reports it instead of the run crashing.
-    """
-    head, sep, message = raw.partition(b"\n\n")
-    if not sep:
-        head, message = raw, b""
+def _split_headers(head: bytes) -> list[tuple[bytes, bytes]]:
+    """Header lines as ``(key, value)``; a line starting with a space continues the last."""
     headers: list[tuple[bytes, bytes]] = []
     for line in head.split(b"\n"):
-        if line.startswith(b" ") and headers:
+        if line[:1] == b" " and headers:
             key, value = headers[-1]
             headers[-1] = (key, value + b"\n" + line[1:])
         elif line:
             key, _, value = line.partition(b" ")
             headers.append((key, value))
-    fields: dict[bytes, list[bytes]] = {}
+    return headers
+
+
+_PLAIN_HEAD = re.compile(
+    rb"tree ([0-9a-f]{40,64})\n((?:parent [0-9a-f]{40,64}\n)*)author ([^\n]*)\ncommitter ([^\n]*)"
+)
+
+
+def _parse_plain(sha: str, raw: bytes, head: bytes, message: bytes) -> RawCommit | None:
+    """The usual commit (tree, parents, author, committer and nothing else) read with one
+    regex; None for anything else."""
+    match = _PLAIN_HEAD.fullmatch(head)
+    if match is None:
+        return None
+    tree, parent_lines, author, committer = match.groups()
+    ids = parent_lines[7:-1].split(b"\nparent ") if parent_lines else []
+    headers = ((b"tree", tree), *[(b"parent", p) for p in ids])
+    headers += ((b"author", author), (b"committer", committer))
+    parents = tuple(parent_lines[7:-1].decode().split("\nparent ")) if parent_lines else ()
+    return RawCommit(sha, raw, tree.decode(), parents, author, committer, message, headers=headers)
+
+
+def parse_commit(sha: str, raw: bytes) -> RawCommit:
+    """Split a raw commit object into headers and message without decoding anything.
+
+    A malformed object (no tree, truncated header) still parses: missing fields are
+    empty, so a check reports it instead of the run crashing. Only the first of a
+    repeated single-valued header counts. (This runs once per commit of the range:
+    keep it lean.)
+    """
+    head, sep, message = raw.partition(b"\n\n")
+    if not sep:
+        head, message = raw, b""
+    plain = _parse_plain(sha, raw, head, message)
+    if plain is not None:
+        return plain
+    headers = _split_headers(head)
+    tree = author = committer = encoding = gpgsig = None
+    parents: list[str] = []
+    mergetags: list[bytes] = []
     for key, value in headers:
-        fields.setdefault(key, []).append(value)
-
-    def one(key: bytes) -> bytes | None:
-        values = fields.get(key)
-        return values[0] if values else None
-
+        if key == b"parent":
+            parents.append(value.decode("ascii", errors="replace"))
+        elif key == b"mergetag":
+            mergetags.append(value)
+        elif key == b"tree":
+            tree = tree or value
+        elif key == b"author":
+            author = author or value
+        elif key == b"committer":
+            committer = committer or value
+        elif key == b"encoding":
+            encoding = encoding or value
+        elif key == b"gpgsig":
+            gpgsig = gpgsig or value
     return RawCommit(
         sha=sha,
         raw=raw,
-        tree=(one(b"tree") or b"").decode("ascii", errors="replace"),
-        parents=tuple(p.decode("ascii", errors="replace") for p in fields.get(b"parent", [])),
-        author=one(b"author") or b"",
-        committer=one(b"committer") or b"",
+        tree=(tree or b"").decode("ascii", errors="replace"),
+        parents=tuple(parents),
+        author=author or b"",
+        committer=committer or b"",
         message=message,
-        encoding=one(b"encoding"),
-        mergetags=tuple(fields.get(b"mergetag", [])),
-        gpgsig=one(b"gpgsig"),
+        encoding=encoding,
+        mergetags=tuple(mergetags),
+        gpgsig=gpgsig,
         headers=tuple(headers),
     )
 
@@ -203,7 +244,7 @@ def read_commits(repo: Path, rng: CommitRange) -> Iterator[RawCommit]:
         stderr=subprocess.PIPE,
     )
     cat = subprocess.Popen(
-        ["git", "-C", str(repo), "cat-file", "--batch"],
+        ["git", "-C", str(repo), "cat-file", "--batch", "--buffer"],  # no flush per object
         stdin=revs.stdout,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -131,3 +131,8 @@ def test_continuation_lines_join_the_previous_trailer() -> None:
 
 def test_comment_lines_are_skipped() -> None:
     assert signoffs(b"S\n\nSigned-off-by: A <a@x>\n# Conflicts:\n#\tfile.c\n") == [b"A <a@x>"]
+
+
+def test_a_longer_token_is_not_a_signoff(plant: Plant) -> None:
+    commit = plant(b"Subject\n\nSigned-off-by-bot: Ada Author <ada@example.org>\n")
+    assert [f[0] for f in findings(commit)] == ["error"]

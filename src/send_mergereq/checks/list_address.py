@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from fnmatch import translate
+from functools import lru_cache
 
 from send_mergereq.checks.finding import CheckContext, Finding, Severity
 from send_mergereq.checks.trailers import signoffs, split_ident
@@ -29,9 +30,28 @@ class Options:
     severity: Severity = Severity.ERROR
 
 
+@lru_cache(maxsize=8)
+def _addresses(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex for all the address globs (lowercased), compiled once per profile."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{translate(p.lower())})" for p in patterns))
+
+
 def is_list_address(email: str, ctx: CheckContext) -> bool:
-    email = email.lower()
-    return any(fnmatchcase(email, pattern.lower()) for pattern in ctx.list_addresses)
+    addresses = _addresses(ctx.list_addresses)
+    return bool(addresses and addresses.match(email.lower()))
+
+
+@lru_cache(maxsize=4096)
+def _suspect(name: bytes, email: bytes, ctx: CheckContext) -> bool:
+    """A cheap first look, so that most commits cost no decoding (authors repeat: cached)."""
+    lowered = name.lower()
+    return (
+        b" via " in lowered
+        or any(s.lower().encode("utf-8", "replace") in lowered for s in ctx.list_name_suffixes)
+        or is_list_address(email.decode("utf-8", errors="replace"), ctx)
+    )
 
 
 def _unmunged(name: str, email: str, ctx: CheckContext) -> str | None:
@@ -61,6 +81,8 @@ def _real_author(message: bytes, person: str, ctx: CheckContext) -> str | None:
 
 
 def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Finding]:
+    if not _suspect(commit.author_name, commit.author_email, ctx):
+        return
     name = commit.author_name.decode("utf-8", errors="replace")
     email = commit.author_email.decode("utf-8", errors="replace")
     person = _unmunged(name, email, ctx)

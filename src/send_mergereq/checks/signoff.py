@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from send_mergereq.checks.finding import CheckContext, Finding, Severity
-from send_mergereq.checks.trailers import signoffs, split_ident
+from send_mergereq.checks.trailers import signed_off_by, signoffs, split_ident
 from send_mergereq.history import RawCommit
 
 ID = "signoff"
@@ -60,6 +60,8 @@ def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Findi
     if commit.is_merge:
         return
     name, email = commit.author_name, commit.author_email
+    if email and signed_off_by(commit.message, email):  # the common case, quickly
+        return
     who = f"{_text(name)} <{_text(email)}>"
     exact, by_name = _match(signoffs(commit.message), name, email)
     if exact:

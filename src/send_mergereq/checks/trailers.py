@@ -14,40 +14,32 @@ from __future__ import annotations
 import re
 
 _GIT_GENERATED = (b"Signed-off-by: ", b"(cherry picked from commit ")
-_TOKEN_CHARS = re.compile(rb"[A-Za-z0-9-]+")
+_TOKEN_SEPARATOR = re.compile(rb"[A-Za-z0-9-]+[ \t]*:")  # git's find_separator, ':' only
+_ALL_TRAILERS = re.compile(rb"[A-Za-z0-9-]+[ \t]*:[^\n]*(?:\n[A-Za-z0-9-]+[ \t]*:[^\n]*)*")
+_TRAILER_LINE = re.compile(rb"^([A-Za-z0-9-]+)[ \t]*:([^\n]*)$", re.MULTILINE)
+_SIGNOFF_TOKEN = re.compile(rb"signed-off-by[ \t]*:", re.IGNORECASE)
 _IDENT = re.compile(rb"^(?P<name>[^<]*?)\s*<(?P<email>[^<>]*)>")
 
 
 def _separator_at(line: bytes) -> int:
     """Where ``:`` ends the token of ``line``, or -1 (git's ``find_separator``)."""
-    token = _TOKEN_CHARS.match(line)
-    if not token:
-        return -1
-    rest = line[token.end() :]
-    stripped = rest.lstrip(b" \t")
-    return token.end() + len(rest) - len(stripped) if stripped.startswith(b":") else -1
-
-
-def _is_blank(line: bytes) -> bool:
-    return not line.strip()
-
-
-def _title_end(lines: list[bytes]) -> int:
-    for i, line in enumerate(lines):
-        if not line.startswith(b"#") and _is_blank(line):
-            return i
-    return len(lines)
+    match = _TOKEN_SEPARATOR.match(line)
+    return match.end() - 1 if match else -1
 
 
 def trailer_block_start(lines: list[bytes]) -> int:
-    """Index of the first line of the trailer block in ``lines``, or ``len(lines)``."""
+    """Index of the first line of the trailer block in ``lines``, or ``len(lines)``.
+
+    git walks back from the end to the first blank line above the title; walking back
+    to the last blank line is the same, since the title ends at the first blank line.
+    """
     trailers = non_trailers = continuations = 0
     recognized_prefix, only_spaces = False, True
-    for i in range(len(lines) - 1, _title_end(lines) - 1, -1):
+    for i in range(len(lines) - 1, -1, -1):
         line = lines[i]
         if line.startswith(b"#"):
             non_trailers, continuations = non_trailers + continuations, 0
-        elif _is_blank(line):
+        elif not line.strip():
             if only_spaces:
                 continue
             non_trailers += continuations
@@ -60,7 +52,7 @@ def trailer_block_start(lines: list[bytes]) -> int:
             only_spaces = False
             if line.startswith(_GIT_GENERATED):
                 trailers, continuations, recognized_prefix = trailers + 1, 0, True
-            elif _separator_at(line) >= 1 and not line[:1].isspace():
+            elif _TOKEN_SEPARATOR.match(line):
                 trailers, continuations = trailers + 1, 0
             elif line[:1].isspace():
                 continuations += 1
@@ -69,13 +61,27 @@ def trailer_block_start(lines: list[bytes]) -> int:
     return len(lines)
 
 
+def _plain_block(message: bytes) -> bytes | None:
+    """The last paragraph when it is nothing but one-line trailers (the common case, read
+    with two regexes), else None for the line-by-line walk."""
+    body = message.rstrip()
+    cut = body.rfind(b"\n\n")
+    if cut < 0:
+        return None
+    paragraph = body[cut + 2 :]
+    return paragraph if _ALL_TRAILERS.fullmatch(paragraph) else None
+
+
 def trailers(message: bytes) -> list[tuple[bytes, bytes]]:
     """The ``(token, value)`` trailers of ``message``, continuation lines joined."""
+    block = _plain_block(message)
+    if block is not None:
+        return [(m[1], m[2].strip()) for m in _TRAILER_LINE.finditer(block)]
     lines = message.split(b"\n")
     found: list[tuple[bytes, bytes]] = []
     for line in lines[trailer_block_start(lines) :]:
         sep = _separator_at(line)
-        if sep >= 1 and not line[:1].isspace() and not line.startswith(b"#"):
+        if sep >= 1 and not line.startswith(b"#"):
             found.append((line[:sep].strip(), line[sep + 1 :].strip()))
         elif line[:1].isspace() and found and line.strip():
             token, value = found[-1]
@@ -94,3 +100,16 @@ def split_ident(value: bytes) -> tuple[bytes, bytes]:
     if not match:
         return value.strip(), b""
     return match["name"].strip(), match["email"].strip()
+
+
+def signed_off_by(message: bytes, email: bytes) -> bool:
+    """Whether a plain trailer block (see ``_plain_block``) has a ``Signed-off-by`` for
+    ``email`` (case-insensitive); False means "not this way", not "no"."""
+    block = _plain_block(message)
+    if block is None:
+        return False
+    wanted = b"<" + email.lower() + b">"
+    return any(
+        line.rstrip().endswith(wanted) and _SIGNOFF_TOKEN.match(line)
+        for line in block.lower().split(b"\n")
+    )

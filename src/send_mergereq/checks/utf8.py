@@ -47,8 +47,19 @@ def _bad_message_lines(message: bytes) -> list[tuple[int, bytes]]:
     return [(n, line) for n, line in enumerate(lines, 1) if bad_utf8_at(line) is not None]
 
 
+def _all_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Finding]:
     del ctx
+    if _all_utf8(commit.raw):  # the common case: one decode of the whole object
+        yield from _check_encoding_header(commit, opts)
+        return
     for role, ident in (("author", commit.author), ("committer", commit.committer)):
         for field, value in _ident_fields(role, ident):
             if bad_utf8_at(value) is not None:

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from send_mergereq import history
+from send_mergereq.errors import ConfigError, GitError
+from send_mergereq.history import parse_commit, read_commits, resolve_range
+
+TREE = b"4b825dc642cb6eb9a060e54bf8d69288fbe4904b"
+PARENT = b"1" * 40
+
+
+def _raw(author: bytes, message: bytes, extra: bytes = b"", parents: int = 1) -> bytes:
+    head = b"tree " + TREE + b"\n" + b"parent " + PARENT + b"\n" * 1
+    head += (b"parent " + b"2" * 40 + b"\n") * (parents - 1)
+    head += b"author " + author + b"\ncommitter " + author + b"\n" + extra
+    return head + b"\n" + message
+
+
+def test_plain_commit_fields() -> None:
+    commit = parse_commit("a" * 40, _raw(b"A <a@x> 1 +0000", b"Subject\n\nBody\n", parents=2))
+    assert commit.tree == TREE.decode()
+    assert commit.parents == (PARENT.decode(), "2" * 40)
+    assert commit.is_merge and commit.subject == "Subject"
+    assert (commit.author_name, commit.author_email) == (b"A", b"a@x")
+    assert commit.message == b"Subject\n\nBody\n"
+    assert [key for key, _ in commit.headers] == [
+        b"tree",
+        b"parent",
+        b"parent",
+        b"author",
+        b"committer",
+    ]
+
+
+def test_extra_headers_and_continuation_lines() -> None:
+    extra = b"encoding ISO-8859-1\nmergetag object abc\n type commit\n \n body\n"
+    extra += b"gpgsig -----BEGIN\n sig\n"
+    commit = parse_commit("a" * 40, _raw(b"A <a@x> 1 +0000", b"M\n", extra))
+    assert commit.encoding == b"ISO-8859-1"
+    assert commit.mergetags == (b"object abc\ntype commit\n\nbody",)
+    assert commit.gpgsig == b"-----BEGIN\nsig"
+
+
+@given(
+    author=st.binary(max_size=40).filter(lambda b: b"\n" not in b),
+    message=st.binary(max_size=80),
+    parents=st.integers(min_value=1, max_value=3),
+)
+def test_fast_path_agrees_with_the_general_path(
+    author: bytes, message: bytes, parents: int
+) -> None:
+    fast = parse_commit("a" * 40, _raw(author, message, parents=parents))
+    slow = parse_commit("a" * 40, _raw(author, message, b"x-extra 1\n", parents))
+    for name in ("tree", "parents", "author", "committer", "message", "encoding", "mergetags"):
+        assert getattr(fast, name) == getattr(slow, name), name
+    assert slow.headers[:-1] == fast.headers
+
+
+@given(st.binary(max_size=300))
+def test_any_bytes_parse_without_crashing(raw: bytes) -> None:
+    commit = parse_commit("a" * 40, raw)
+    assert commit.raw == raw
+
+
+def test_read_commits_streams_raw_bytes_through_two_processes(
+    make_repo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo()
+    latin = _raw(b"J\xe9r\xf4me <j@x> 1700000000 +0000", b"Caf\xe9\n", b"encoding ISO-8859-1\n")
+    latin = latin.replace(TREE, repo.tree().encode()).replace(PARENT, repo.head().encode())
+    sha = repo.raw_commit(latin, branch="staging")
+    for n in range(30):
+        repo.commit(f"Commit {n}")
+    spawned: list[list[str]] = []
+    real_popen = subprocess.Popen
+
+    def counting_popen(args: list[str], **kwargs: Any) -> Any:
+        spawned.append(args)
+        return real_popen(args, **kwargs)
+
+    rng = resolve_range(repo.path, "master", "staging")
+    monkeypatch.setattr(history.subprocess, "Popen", counting_popen)
+    commits = list(read_commits(repo.path, rng))
+    assert len(spawned) == 2  # rev-list | cat-file, whatever the size of the range
+    assert len(commits) == 31
+    assert next(c for c in commits if c.sha == sha).raw == latin  # not re-encoded
+
+
+def test_resolve_range_errors(make_repo: Any) -> None:
+    repo = make_repo()
+    with pytest.raises(ConfigError, match="is empty"):
+        resolve_range(repo.path, "master", "staging")
+    with pytest.raises(ConfigError, match="branch 'nope': no such commit"):
+        resolve_range(repo.path, "master", "nope")
+    with pytest.raises(ConfigError, match="is not a ref"):
+        resolve_range(repo.path, "--all", "staging")
+
+
+def test_a_vanished_commit_is_a_git_error(make_repo: Any) -> None:
+    repo = make_repo()
+    repo.commit("One")
+    rng = resolve_range(repo.path, "master", "staging")
+    gone = history.CommitRange("master", "staging", rng.target_sha, "f" * 40)
+    with pytest.raises(GitError, match="rev-list failed"):
+        list(read_commits(repo.path, gone))
