@@ -1,0 +1,328 @@
+"""submit(): a real push to a local bare repo, GitLab's side through ``responses``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import responses
+from responses import matchers
+
+import gitlab_api as g
+from conftest import Repo, run_git
+from send_mergereq.credentials import Secret, Token
+from send_mergereq.errors import ConfigError, GitError
+from send_mergereq.history import resolve_range
+from send_mergereq.models import PipelineKind
+from send_mergereq.remote import GitLabLocation
+from send_mergereq.submit import SubmitRequest, resolve_location, submit
+
+PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
+MRS = f"{g.P}/merge_requests"
+LIST_MR = {"source_branch": "staging", "target_branch": "master", "state": "opened",
+           "per_page": "100"}  # fmt: skip
+BRANCH_FLOOR = {"ref": "staging", "order_by": "id", "sort": "desc", "per_page": "100"}
+
+
+@dataclass
+class FakeClock:
+    t: float = 0.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.t += seconds
+
+
+@dataclass
+class World:
+    repo: Repo
+    bare: Path
+    rsps: responses.RequestsMock
+    clock: FakeClock
+    said: list[str]
+
+    @property
+    def head(self) -> str:
+        return self.repo.git("rev-parse", "staging")
+
+    def request(self, **kw: object) -> SubmitRequest:
+        rng = resolve_range(self.repo.path, "origin/master", "staging")
+        base: dict[str, object] = {
+            "repo": self.repo.path,
+            "range": rng,
+            "branch": "staging",
+            "target": "master",
+            "remote": "origin",
+            "gitlab_url": g.URL,
+            "project": g.PROJECT_PATH,
+        }
+        return SubmitRequest(**{**base, **kw})  # type: ignore[arg-type]
+
+    def run(self, **kw: object):  # type: ignore[no-untyped-def]
+        return submit(
+            self.request(**kw),
+            notify=self.said.append,
+            token=Token(Secret(g.TOKEN), "GITLAB_TOKEN"),
+            now=self.clock.now,
+            sleep=self.clock.sleep,
+        )
+
+    def remote_head(self) -> str | None:
+        try:
+            return run_git(self.bare, "rev-parse", "--verify", "refs/heads/staging")
+        except AssertionError:
+            return None
+
+    # GitLab answers, in the order submit asks
+    def project(self, **overrides: object) -> None:
+        g.get(self.rsps, PROJECT_URL, g.project(**overrides))
+        g.get(self.rsps, f"{g.P}/protected_branches/staging", g.error("404 Not found"), 404)
+
+    def open_mrs(self, *mrs: dict[str, object]) -> None:
+        g.get(self.rsps, MRS, list(mrs), **LIST_MR)
+
+    def branch_pipelines(self, *pipelines: dict[str, object], sha: str | None = None) -> None:
+        query = {**BRANCH_FLOOR, **({"sha": sha} if sha else {})}
+        g.get(self.rsps, f"{g.P}/pipelines", list(pipelines), **query)
+
+    def mr_pipelines(self, iid: int, *pipelines: dict[str, object]) -> None:
+        g.get(self.rsps, f"{MRS}/{iid}/pipelines", list(pipelines), per_page="100")
+
+    def create_mr(self, iid: int = 7) -> None:
+        self.rsps.post(MRS, json=g.merge_request(iid, sha=self.head), status=201)
+
+
+@pytest.fixture
+def world(make_repo, tmp_path: Path) -> Iterator[World]:  # type: ignore[no-untyped-def]
+    repo: Repo = make_repo()
+    bare = tmp_path / "origin.git"
+    run_git(tmp_path, "init", "-q", "--bare", str(bare))
+    repo.git("remote", "add", "origin", f"file://{bare}")
+    repo.git("push", "-q", "origin", "master")
+    repo.commit("hw/arm: fix the thing")
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        yield World(repo, bare, rsps, FakeClock(), [])
+    for call in rsps.calls:
+        assert g.TOKEN not in call.request.url
+
+
+def test_first_run_opens_mr_and_waits_for_merged_results(world: World) -> None:
+    head = world.head
+    world.project()
+    world.open_mrs()
+    world.branch_pipelines()  # the floor: nothing yet
+    world.create_mr(7)
+    world.mr_pipelines(7)  # poll 1: GitLab has not created it yet
+    world.branch_pipelines(sha=head)
+    world.mr_pipelines(  # poll 2: the branch pipeline of the same push is a decoy
+        7,
+        g.pipeline(601, "refs/merge-requests/7/merge", g.MERGE_SHA),
+        g.pipeline(600, "staging", head),
+    )
+    result = world.run()
+    assert world.remote_head() == head
+    assert (result.merge_request.iid, result.merge_request.created) == (7, True)
+    assert (result.pipeline.id, result.kind) == (601, PipelineKind.MERGED_RESULT)
+    assert not result.reused and not result.created_pipeline
+    assert world.clock.sleeps == [1.0]
+    assert result.as_json()["pipeline"] == {
+        "id": 601, "status": "running", "kind": "merged_result", "reused": False,
+        "web_url": f"{g.URL}/{g.PROJECT_PATH}/-/pipelines/601",
+    }  # fmt: skip
+    assert result.as_json()["merge_request"]["iid"] == 7
+    assert any(
+        "merged results pipeline (staging merged into master) #601" in n for n in result.notes
+    )
+    assert any(line.startswith("pushed ") for line in world.said)
+    create = next(c for c in world.rsps.calls if c.request.method == "POST")
+    assert b"Merge staging: 1 commit" in create.request.body  # type: ignore[operator]
+
+
+def test_decoys_are_skipped_and_the_open_mr_is_updated(world: World) -> None:
+    head = world.head
+    world.project()
+    mine = g.merge_request(7, sha=g.OLD_HEAD, title="old", description="old")
+    world.open_mrs(mine)
+    world.branch_pipelines(g.pipeline(398, "staging", g.OLD_HEAD))
+    world.mr_pipelines(7, g.pipeline(400, "refs/merge-requests/7/merge", g.OLD_HEAD))
+    world.rsps.put(f"{MRS}/7", json=g.merge_request(7, sha=head))
+    decoys = [
+        g.pipeline(400, "refs/merge-requests/7/merge", g.OLD_HEAD),  # older MR pipeline
+        g.pipeline(410, "staging", head),  # branch pipeline of this very push
+        g.pipeline(411, "refs/merge-requests/8/merge", g.MERGE_SHA),  # another MR
+        g.pipeline(412, "refs/merge-requests/7/train", g.MERGE_SHA),  # a merge train
+        g.pipeline(399, "refs/merge-requests/7/head", head),  # old detached run, same head
+    ]
+    world.mr_pipelines(7, *decoys)  # the branch pipeline is listed with the MR: no extra call
+    world.mr_pipelines(7, *decoys, g.pipeline(413, "refs/merge-requests/7/merge", g.MERGE_SHA))
+    result = world.run()
+    assert (result.pipeline.id, result.merge_request.created) == (413, False)
+    put = next(c for c in world.rsps.calls if c.request.method == "PUT")
+    assert b'"title": "Merge staging: 1 commit"' in put.request.body  # type: ignore[operator]
+    assert not any(c.request.method == "POST" for c in world.rsps.calls)
+
+
+def test_merged_results_off_detached_pipeline_late(world: World) -> None:
+    head = world.head
+    world.project(merge_pipelines_enabled=False)
+    world.open_mrs()
+    world.branch_pipelines()
+    world.create_mr(7)
+    for _ in range(3):  # late: three polls see nothing
+        world.mr_pipelines(7)
+        world.branch_pipelines(sha=head)
+    world.mr_pipelines(7, g.pipeline(620, "refs/merge-requests/7/head", head))
+    result = world.run()
+    assert (result.pipeline.id, result.kind) == (620, PipelineKind.DETACHED)
+    assert world.clock.sleeps == [1.0, 1.5, 2.25]
+    off = [n for n in result.notes if n.startswith("merged results pipelines are off")]
+    assert len(off) == 1
+    assert "Enable merged results pipelines" in off[0]
+    assert "waiting for GitLab to create the pipeline …" in world.said
+
+
+def test_same_head_already_pushed_and_tested_is_reused(world: World) -> None:
+    head = world.head
+    world.repo.git("push", "-q", "origin", "staging")  # pushed (and tested) by an earlier run
+    world.project()
+    mine = g.merge_request(7, sha=head, title="Merge staging: 1 commit")
+    world.open_mrs(mine)
+    tested = g.pipeline(450, "refs/merge-requests/7/merge", g.MERGE_SHA, "success")
+    world.branch_pipelines()
+    world.mr_pipelines(7, tested)
+    world.rsps.put(f"{MRS}/7", json=mine)  # the description is refreshed
+    g.get(world.rsps, f"{MRS}/7", g.merge_request(7, sha=head, head_pipeline=tested))
+    world.mr_pipelines(7, tested)
+    result = world.run()
+    assert result.push.up_to_date
+    assert (result.pipeline.id, result.reused, result.created_pipeline) == (450, True, False)
+    assert any("already pushed and tested" in n for n in result.notes)
+    assert result.notes[0].startswith("reusing the merged results pipeline")
+    assert world.clock.sleeps == []
+
+
+def test_no_pipeline_comes_so_one_is_created(world: World) -> None:
+    head = world.head
+    world.project()
+    world.open_mrs()
+    world.branch_pipelines()
+    world.create_mr(7)
+    world.mr_pipelines(7)
+    world.branch_pipelines(sha=head)
+    body = g.pipeline(700, "refs/merge-requests/7/merge", g.MERGE_SHA, "created")
+    world.rsps.post(f"{MRS}/7/pipelines", status=201, json=body)
+    result = world.run(appear_timeout=10.0)
+    assert (result.pipeline.id, result.created_pipeline) == (700, True)
+    assert sum(world.clock.sleeps) == pytest.approx(10.0)
+    assert result.notes[0].startswith("created the merged results pipeline")
+
+
+def test_branch_pipeline_when_the_project_runs_no_mr_pipelines(world: World) -> None:
+    head = world.head
+    world.project(merge_pipelines_enabled=False)
+    world.open_mrs()
+    world.branch_pipelines()
+    world.create_mr(7)
+    world.mr_pipelines(7, g.pipeline(630, "staging", head))  # GitLab lists it with the MR
+    result = world.run(branch_grace=3.0)
+    assert (result.pipeline.id, result.kind) == (630, PipelineKind.BRANCH)
+    assert sum(world.clock.sleeps) >= 3.0
+    assert any("merge_request_event" in n for n in result.notes)
+
+
+def test_protected_branch_is_refused_before_pushing(world: World) -> None:
+    g.get(world.rsps, PROJECT_URL, g.project())
+    g.get(world.rsps, f"{g.P}/protected_branches/staging",
+          {"id": 1, "name": "staging", "push_access_levels": []})  # fmt: skip
+    with pytest.raises(ConfigError, match="protected branch of qemu-project/qemu"):
+        world.run()
+    assert world.remote_head() is None
+
+
+def test_target_branch_is_refused_before_pushing(world: World) -> None:
+    world.project()
+    with pytest.raises(ConfigError, match="target branch"):
+        world.run(target="staging")
+    assert world.remote_head() is None
+
+
+def test_rejected_push_stops_before_the_merge_request(world: World) -> None:
+    run_git(world.bare, "update-ref", "refs/heads/staging", world.repo.git("rev-parse", "master"))
+    world.project()
+    world.open_mrs()
+    world.branch_pipelines()
+    with pytest.raises(GitError, match="stale info"):
+        world.run()
+
+
+def test_edit_changes_title_and_description(world: World) -> None:
+    head = world.head
+    world.project()
+    world.open_mrs()
+    world.branch_pipelines()
+    world.rsps.post(
+        MRS,
+        json=g.merge_request(7, sha=head),
+        status=201,
+        match=[matchers.json_params_matcher({"source_branch": "staging",
+               "target_branch": "master", "title": "My title", "description": "Body"})],
+    )  # fmt: skip
+    world.mr_pipelines(7, g.pipeline(640, "refs/merge-requests/7/merge", g.MERGE_SHA))
+    seen: list[str] = []
+
+    def editor(text: str) -> str:
+        seen.append(text)
+        return "My title\n\nBody\n"
+
+    result = submit(
+        world.request(),
+        edit=editor,
+        token=Token(Secret(g.TOKEN), "GITLAB_TOKEN"),
+        now=world.clock.now,
+        sleep=world.clock.sleep,
+    )
+    assert seen[0].startswith("Merge staging: 1 commit\n\n")
+    assert result.pipeline.id == 640
+
+
+def test_token_from_env_appears_nowhere(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("GITLAB_TOKEN", g.TOKEN)
+    head = world.head
+    world.project()
+    world.open_mrs()
+    world.branch_pipelines()
+    world.create_mr(7)
+    world.mr_pipelines(7, g.pipeline(650, "refs/merge-requests/7/merge", head))
+    result = submit(world.request(), notify=world.said.append, now=world.clock.now,
+                    sleep=world.clock.sleep)  # fmt: skip
+    shown = [*result.notes, *world.said, repr(result), caplog.text, str(result.as_json())]
+    shown.append((world.repo.path / ".git" / "config").read_text())
+    assert all(g.TOKEN not in text for text in shown)
+    assert all(c.request.headers["PRIVATE-TOKEN"] == g.TOKEN for c in world.rsps.calls)
+
+
+def test_location_from_remote_or_flags(make_repo) -> None:  # type: ignore[no-untyped-def]
+    repo: Repo = make_repo()
+    repo.git("remote", "add", "origin", "git@gitlab.com:qemu-project/qemu.git")
+    assert resolve_location(repo.path, "origin") == GitLabLocation(
+        "https://gitlab.com", "qemu-project/qemu"
+    )
+    assert resolve_location(repo.path, "origin", project="me/qemu") == GitLabLocation(
+        "https://gitlab.com", "me/qemu"
+    )
+    assert resolve_location(repo.path, "nowhere", "http://127.0.0.1:8080/", "g/p") == (
+        GitLabLocation("http://127.0.0.1:8080", "g/p")
+    )
+    with pytest.raises(ConfigError, match="no git remote named 'nowhere'"):
+        resolve_location(repo.path, "nowhere")
