@@ -121,7 +121,7 @@ def list_pipelines(ctx: Ctx, req: Request) -> Response:
     pipelines = _filter_pipelines(ctx, req, ctx.world.project_pipelines(project))
     key = "id" if order == "user_id" else order
     pipelines.sort(key=lambda p: (getattr(p, key), p.id), reverse=sort == "desc")
-    return listing(ctx, req, [ctx.render.pipeline_basic(p) for p in pipelines])
+    return listing(req, pipelines, ctx.render.pipeline_basic)
 
 
 @route("GET", "/projects/:project/pipelines/(\\d+)")
@@ -155,7 +155,7 @@ def _pipeline_jobs(ctx: Ctx, req: Request, *, bridges: bool) -> Response:
     jobs = pipeline.jobs if req.flag("include_retried") else pipeline.latest_jobs()
     jobs = _scoped(req, [j for j in jobs if j.is_bridge == bridges])
     jobs.sort(key=lambda j: -j.id)
-    return listing(ctx, req, [ctx.render.job(j) for j in jobs])
+    return listing(req, jobs, ctx.render.job)
 
 
 @route("GET", "/projects/:project/pipelines/(\\d+)/jobs")
@@ -174,7 +174,7 @@ def list_project_jobs(ctx: Ctx, req: Request) -> Response:
     jobs = [j for p in ctx.world.project_pipelines(project) for j in p.jobs if not j.is_bridge]
     jobs = _scoped(req, jobs)
     jobs.sort(key=lambda j: -j.id)
-    return listing(ctx, req, [ctx.render.job(j) for j in jobs])
+    return listing(req, jobs, ctx.render.job)
 
 
 @route("GET", "/projects/:project/jobs/(\\d+)")

@@ -53,7 +53,7 @@ def list_merge_requests(ctx: Ctx, req: Request) -> Response:
     if order not in ("created_at", "updated_at", "title", "merged_at"):
         raise invalid("order_by")
     mrs.sort(key=lambda m: (getattr(m, order) or 0, m.id), reverse=req.get("sort", "desc") != "asc")
-    return listing(ctx, req, [ctx.render.merge_request_basic(m) for m in mrs])
+    return listing(req, mrs, ctx.render.merge_request_basic)
 
 
 @route("POST", "/projects/:project/merge_requests")
@@ -142,7 +142,7 @@ def list_mr_pipelines(ctx: Ctx, req: Request) -> Response:
     project, mr = ctx.merge_request(req)
     pipelines = [p for p in ctx.world.project_pipelines(project) if p.merge_request_iid == mr.iid]
     pipelines.sort(key=lambda p: -p.id)
-    return listing(ctx, req, [ctx.render.pipeline_basic(p) for p in pipelines])
+    return listing(req, pipelines, ctx.render.pipeline_basic)
 
 
 @route("POST", "/projects/:project/merge_requests/(\\d+)/pipelines")

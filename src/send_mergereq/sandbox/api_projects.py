@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 from urllib.parse import unquote
 
 from send_mergereq.sandbox.pagination import paginate
-from send_mergereq.sandbox.protocol import Request, Response, not_found
+from send_mergereq.sandbox.protocol import JSON, Request, Response, not_found
 from send_mergereq.sandbox.render import VERSION
 from send_mergereq.sandbox.router import Ctx, route
 
+T = TypeVar("T")
 
-def listing(_ctx: Ctx, req: Request, items: list[object]) -> Response:
-    """A paginated list answer, with the links built from this request's URL."""
+
+def listing(req: Request, items: Sequence[T], render: Callable[[T], JSON]) -> Response:
+    """A paginated list answer (only the page is rendered), links built from the request URL."""
     page, headers = paginate(items, f"{req.base_url}/api/v4{req.path}", req.query)
-    return Response(200, page, headers)
+    return Response(200, [render(item) for item in page], headers)
 
 
 @route("GET", "/version")
@@ -37,7 +41,7 @@ def list_projects(ctx: Ctx, req: Request) -> Response:
     search = req.get("search")
     if search:
         projects = [p for p in projects if str(search).lower() in p.path.lower()]
-    return listing(ctx, req, [ctx.render.project(p) for p in projects])
+    return listing(req, projects, ctx.render.project)
 
 
 @route("GET", "/projects/:project")
@@ -48,7 +52,7 @@ def get_project(ctx: Ctx, req: Request) -> Response:
 @route("GET", "/projects/:project/protected_branches")
 def list_protected(ctx: Ctx, req: Request) -> Response:
     project = ctx.project(req)
-    return listing(ctx, req, [ctx.render.protected_branch(project, n) for n in project.protected])
+    return listing(req, project.protected, lambda n: ctx.render.protected_branch(project, n))
 
 
 @route("GET", "/projects/:project/protected_branches/([^/]+)")
@@ -92,3 +96,11 @@ def get_branch(ctx: Ctx, req: Request) -> Response:
             },
         },
     )
+
+
+@route("GET", "/users")
+def list_users(ctx: Ctx, req: Request) -> Response:
+    user = ctx.render.user()
+    wanted = req.get("username")
+    users = [user] if wanted in (None, user["username"]) else []
+    return listing(req, users, dict)

@@ -79,7 +79,10 @@ class Sandbox:
         self.repo_root.mkdir(parents=True, exist_ok=True)
         self._server = SandboxServer(self._address, self)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, daemon=True, name="send-mergereq-sandbox"
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name="send-mergereq-sandbox",
         )
         self._thread.start()
         return self

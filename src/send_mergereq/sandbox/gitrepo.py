@@ -66,6 +66,7 @@ class CommitInfo:
 class BareRepo:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._commits: dict[str, CommitInfo] = {}
 
     @classmethod
     def create(cls, path: Path, default_branch: str, protected: list[str]) -> BareRepo:
@@ -177,6 +178,12 @@ class BareRepo:
         return self.commit_tree(tree, [], message, date)
 
     def commit_info(self, sha: str) -> CommitInfo:
+        """Author, committer and message of a commit (cached: commits never change)."""
+        if sha not in self._commits:
+            self._commits[sha] = self._read_commit(sha)
+        return self._commits[sha]
+
+    def _read_commit(self, sha: str) -> CommitInfo:
         fmt = "%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%s%x00%B"
         fields = self.git("show", "-s", f"--format={fmt}", sha).split("\x00")
         sha, an, ae, ad, cn, ce, cd, title, message = fields[:9]

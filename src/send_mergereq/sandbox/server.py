@@ -128,8 +128,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if match:
             self._git(match["repo"], match["rest"], parts.query, body)
             return
-        self._send(404, b"Not Found\n", {"Content-Type": "text/plain"})
         self._record(404, "other", self._token_ok(parts.query))
+        self._send(404, b"Not Found\n", {"Content-Type": "text/plain"})
 
     # -- REST ------------------------------------------------------------------------------
 
@@ -153,8 +153,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             **self.server.rate_headers(),
             **response.headers,
         }
-        self._send(response.status, str(payload).encode("utf-8"), headers)
         self._record(response.status, "api", authed)
+        self._send(response.status, str(payload).encode("utf-8"), headers)
 
     def _dispatch(self, path: str, query: str, body: bytes) -> Response:
         try:
@@ -195,6 +195,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._record(0, "api", authed, "drop")
             return
         status = int(fault.action)
+        self._record(status, "api", authed, fault.action)
         if status == 429:
             headers = {
                 **self.server.rate_headers(),
@@ -209,7 +210,6 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 _BAD_GATEWAY.replace(b"502 Bad Gateway", str(status).encode()),
                 {"Content-Type": "text/html"},
             )
-        self._record(status, "api", authed, fault.action)
 
     # -- git -------------------------------------------------------------------------------
 
@@ -221,8 +221,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         push = rest == "git-receive-pack" or "service=git-receive-pack" in query
         if project is None or ((push or project.visibility == "private") and not authed):
             denied = {"WWW-Authenticate": 'Basic realm="GitLab"', "Content-Type": "text/plain"}
-            self._send(401, b"HTTP Basic: Access denied\n", denied)
             self._record(401, "git", authed)
+            self._send(401, b"HTTP Basic: Access denied\n", denied)
             return
         before = project.repo.refs() if rest == "git-receive-pack" else {}
         result = run_http_backend(
@@ -236,8 +236,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         )
         if rest == "git-receive-pack":  # before answering: the push's pipelines exist on return
             self._after_push(project.id, before)
-        self._send(result.status, result.body, result.headers)
         self._record(result.status, "git", authed)
+        self._send(result.status, result.body, result.headers)
 
     def _after_push(self, project_id: int, before: dict[str, str]) -> None:
         world = self.app.world
