@@ -4,14 +4,13 @@ import base64
 import os
 import shutil
 import stat
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from conftest import Repo, run_git
+from http_recorder import recording_http
 from send_mergereq.credentials import Secret
 from send_mergereq.errors import ConfigError, GitError
 from send_mergereq.push import (
@@ -155,25 +154,8 @@ def test_auth_env_appends_to_existing_git_config_env() -> None:
 
 @pytest.fixture
 def recording_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
-    """A loopback HTTP server that records each request's headers and answers 403."""
-    seen: list[dict[str, str]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append({"path": self.path, **dict(self.headers.items())})
-            self.send_response(403)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
+    with recording_http() as server:
+        yield server
 
 
 def test_token_reaches_git_only_through_env(

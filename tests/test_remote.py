@@ -7,6 +7,7 @@ from send_mergereq.remote import (
     GitLabLocation,
     normalize_base_url,
     parse_remote_url,
+    same_server,
     sanitize_url,
     strip_credentials,
 )
@@ -117,3 +118,14 @@ def test_normalize_base_url() -> None:
     assert normalize_base_url("https://u:p@Host.example/gl/?x=1") == "https://host.example/gl"
     with pytest.raises(ConfigError):
         normalize_base_url("gitlab.com")
+
+
+def test_same_server_decides_where_the_token_may_go() -> None:
+    assert same_server("https://oauth2@gitlab.com/g/p.git", "https://gitlab.com")
+    assert same_server("https://gitlab.com:443/g/p.git", "https://gitlab.com")
+    assert same_server("http://127.0.0.1:8080/g/p.git", "http://127.0.0.1:8080")
+    assert not same_server("https://evil.example/g/p.git", "https://gitlab.com")
+    assert not same_server("http://gitlab.com/g/p.git", "https://gitlab.com")
+    assert not same_server("http://127.0.0.1:8081/g/p.git", "http://127.0.0.1:8080")
+    assert not same_server("git@gitlab.com:g/p.git", "https://gitlab.com")
+    assert not same_server("file:///srv/g/p.git", "https://gitlab.com")

@@ -14,6 +14,7 @@ from responses import matchers
 
 import gitlab_api as g
 from conftest import Repo, run_git
+from http_recorder import recording_http
 from send_mergereq.credentials import Secret, Token
 from send_mergereq.errors import ConfigError, GitError
 from send_mergereq.history import resolve_range
@@ -261,6 +262,31 @@ def test_rejected_push_stops_before_the_merge_request(world: World) -> None:
     world.branch_pipelines()
     with pytest.raises(GitError, match="stale info"):
         world.run()
+
+
+def test_token_is_not_sent_to_a_push_host_other_than_gitlab(world: World) -> None:
+    world.project()
+    world.open_mrs()
+    world.branch_pipelines()
+    with recording_http() as (elsewhere, seen):
+        world.repo.git("remote", "set-url", "origin", f"{elsewhere}/group/proj.git")
+        with pytest.raises(GitError, match="403"):
+            world.run()
+    assert seen, "git never reached the push host"
+    assert all("Authorization" not in request for request in seen)
+
+
+def test_token_goes_along_to_gitlabs_own_git_server(world: World) -> None:
+    with recording_http() as (gitlab_host, seen):
+        api = f"{gitlab_host}/api/v4/projects"
+        g.get(world.rsps, f"{api}/{quote(g.PROJECT_PATH, safe='')}", g.project())
+        g.get(world.rsps, f"{api}/{g.PROJECT_ID}/protected_branches/staging", g.error("no"), 404)
+        g.get(world.rsps, f"{api}/{g.PROJECT_ID}/merge_requests", [], **LIST_MR)
+        g.get(world.rsps, f"{api}/{g.PROJECT_ID}/pipelines", [], **BRANCH_FLOOR)
+        world.repo.git("remote", "set-url", "origin", f"{gitlab_host}/group/proj.git")
+        with pytest.raises(GitError, match="403"):
+            world.run(gitlab_url=gitlab_host)
+    assert seen[0]["Authorization"].startswith("Basic ")
 
 
 def test_edit_changes_title_and_description(world: World) -> None:

@@ -105,6 +105,18 @@ def _clean_project_path(path: str) -> str:
     return path.rstrip("/")
 
 
+def same_server(url: str, gitlab_url: str) -> bool:
+    """Whether ``url`` (a push URL) is served by the GitLab at ``gitlab_url``: same scheme,
+    host and port, so the token may be sent there."""
+    a, b = urlsplit(url), urlsplit(gitlab_url)
+    return bool(a.hostname) and _server(a) == _server(b)
+
+
+def _server(parts: SplitResult) -> tuple[str, str | None, int | None]:
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, parts.hostname, parts.port or default
+
+
 def strip_credentials(url: str) -> str:
     """``url`` without ``user[:password]@``; URLs that are not URLs come back unchanged."""
     parts = urlsplit(url)

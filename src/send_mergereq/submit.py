@@ -21,7 +21,12 @@ from send_mergereq.errors import ConfigError, ForgeError
 from send_mergereq.history import CommitRange, RawCommit, read_commits
 from send_mergereq.models import MergeRequest, Pipeline, PipelineKind
 from send_mergereq.push import PushResult, push_branch, push_url, refuse_unsafe_push
-from send_mergereq.remote import GitLabLocation, normalize_base_url, parse_remote_url
+from send_mergereq.remote import (
+    GitLabLocation,
+    normalize_base_url,
+    parse_remote_url,
+    same_server,
+)
 
 if TYPE_CHECKING:
     from send_mergereq.forge import Forge, MrSpec
@@ -52,7 +57,7 @@ class SubmitRequest:
     assignees: tuple[str, ...] = ()  # GitLab usernames
     auto_merge: bool = False  # merge when the pipeline succeeds (sha-guarded)
     appear_timeout: float = 60.0  # seconds to wait for GitLab to create the pipeline
-    branch_grace: float = 15.0  # seconds a branch pipeline waits for an MR pipeline to show
+    branch_grace: float = 20.0  # seconds a branch pipeline waits for an MR pipeline to show
 
 
 @dataclass(frozen=True)
@@ -130,13 +135,12 @@ def submit(
     notes = _check_branch(forge, req)
     existing = forge.find_open_mr(req.branch, req.target)
     floor = _floor(forge, req.branch, existing)
-    pushed = push_branch(
-        req.repo, remote=req.remote, branch=req.branch, sha=req.range.branch_sha, token=token.secret
-    )
+    pushed = _push(req, location, token)
     clock.notify(_pushed_line(pushed))
     spec = _mr_spec(forge, req, edit)
     mr = forge.open_or_update_mr(req.branch, req.target, spec)
-    clock.notify(f"{'opened' if mr.created else 'updated'} merge request !{mr.iid}: {mr.web_url}")
+    verb = "opened" if mr.created else "refreshed the open"
+    clock.notify(f"{verb} merge request !{mr.iid}: {mr.web_url}")
     target = _target(forge, mr, pushed, floor)
     pipeline, created = find_pipeline(forge, target, req, clock)
     reused = pipeline.id <= floor
@@ -165,6 +169,15 @@ def _floor(forge: Forge, branch: str, existing: MergeRequest | None) -> int:
     if existing is not None:
         seen += forge.mr_pipelines(existing.iid)
     return floor_of(seen)
+
+
+def _push(req: SubmitRequest, location: GitLabLocation, token: Token) -> PushResult:
+    """Push; the token goes along only to the GitLab it is for (an SSH remote uses keys)."""
+    url = push_url(req.repo, req.remote)
+    secret = token.secret if same_server(url, location.gitlab_url) else None
+    return push_branch(
+        req.repo, remote=req.remote, branch=req.branch, sha=req.range.branch_sha, token=secret
+    )
 
 
 def _pushed_line(pushed: PushResult) -> str:
