@@ -122,24 +122,24 @@ def closed_result() -> WatchResult:
 
 PLAIN_GOLDEN = f"""\
 2026-11-25T14:03:07Z  watching pipeline #100 (merged result pipeline, refs/merge-requests/7/merge) {URL}/pipelines/100
-2026-11-25T14:03:08Z  pipeline #100  pending
-2026-11-25T14:03:09Z  build/compile-arm  running
-2026-11-25T14:03:10Z  build/compile-x86  pending
-2026-11-25T14:03:11Z  pipeline #100  pending -> running
-2026-11-25T14:03:12Z  pipeline #200  running
-2026-11-25T14:03:13Z  build/compile-arm  running -> success  (3m12s)
-2026-11-25T14:03:14Z  build/compile-x86  pending -> running
-2026-11-25T14:03:15Z  test/lint  created -> failed  (4s)  (may fail)
-2026-11-25T14:03:16Z  test/trigger-tests  created -> running
-2026-11-25T14:03:17Z  trigger-tests > test/unit-a  running
-2026-11-25T14:03:18Z  trigger-tests > test/unit-b  pending
+2026-11-25T14:03:08Z  build/compile-arm  running
+2026-11-25T14:03:09Z  build/compile-x86  pending
+2026-11-25T14:03:10Z  pipeline #100  pending
+2026-11-25T14:03:11Z  build/compile-arm  running -> success  (3m12s)
+2026-11-25T14:03:12Z  build/compile-x86  pending -> running
+2026-11-25T14:03:13Z  test/lint  created -> failed  (4s)  (may fail)
+2026-11-25T14:03:14Z  test/trigger-tests  created -> running
+2026-11-25T14:03:15Z  trigger-tests > test/unit-a  running
+2026-11-25T14:03:16Z  trigger-tests > test/unit-b  pending
+2026-11-25T14:03:17Z  pipeline #100  pending -> running
+2026-11-25T14:03:18Z  pipeline #200 (child, trigger-tests)  running
 2026-11-25T14:03:19Z  reconnecting: 503 Service Unavailable (next try in 4s)
 2026-11-25T14:03:20Z  reconnected
-2026-11-25T14:03:21Z  pipeline #200  running -> failed
-2026-11-25T14:03:22Z  build/compile-x86  running -> success  (1m20s)
-2026-11-25T14:03:23Z  test/trigger-tests  running -> failed
-2026-11-25T14:03:24Z  trigger-tests > test/unit-a  running -> failed  (20s)
-2026-11-25T14:03:25Z  trigger-tests > test/unit-b  pending -> success  (5s)
+2026-11-25T14:03:21Z  build/compile-x86  running -> success  (1m20s)
+2026-11-25T14:03:22Z  test/trigger-tests  running -> failed
+2026-11-25T14:03:23Z  trigger-tests > test/unit-a  running -> failed  (20s)
+2026-11-25T14:03:24Z  trigger-tests > test/unit-b  pending -> success  (5s)
+2026-11-25T14:03:25Z  pipeline #200 (child, trigger-tests)  running -> failed
 2026-11-25T14:03:26Z  gate closed: test/unit-a failed (after 1m40s)  [3 failed · 3 success]
   test/trigger-tests failed (child pipeline #200)  {URL}/jobs/6
 --- test/unit-a failed, end of its log: {URL}/jobs/301

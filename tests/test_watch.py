@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import math
 import tracemalloc
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import pytest
 
+from conftest import run_git
+from send_mergereq.credentials import Secret, Token
 from send_mergereq.errors import ExitCode, ForgeError, TransientForgeError
+from send_mergereq.forge import Forge, MrSpec
 from send_mergereq.gate import Outcome
 from send_mergereq.models import Job, Pipeline, PipelineKind
+from send_mergereq.sandbox.app import Sandbox
 from send_mergereq.watch import (
     Snapshot,
     WatchOptions,
@@ -528,3 +533,120 @@ def test_memory_stays_flat_over_many_polls() -> None:
     assert result.verdict.outcome is Outcome.TIMED_OUT
     early, late = gitlab.samples
     assert late - early < 32 * 1024, f"grew {late - early} bytes over 1500 polls"
+
+
+# --- end to end: the real Forge over HTTP against the sandbox, on its virtual clock ----------
+
+
+SandboxMaker = Callable[[str], tuple[Sandbox, Forge, int]]
+
+
+@pytest.fixture
+def sandbox_pipeline(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxMaker]:
+    """Start a sandbox, give it a project on ``scenario``, open an MR: its pipeline's id."""
+    monkeypatch.setattr("gitlab.utils.time.sleep", lambda _s: None)  # python-gitlab's backoff
+    started: list[Sandbox] = []
+
+    def make(scenario: str) -> tuple[Sandbox, Forge, int]:
+        sandbox = Sandbox(time_scale=0).start()
+        started.append(sandbox)
+        info = sandbox.create_project("qemu/qemu", scenario=scenario, initialize_with_readme=True)
+        tree = run_git(info.repo_path, "rev-parse", "master^{tree}").strip()
+        sha = run_git(info.repo_path, "commit-tree", tree, "-p", "master", "-m", "staging").strip()
+        run_git(info.repo_path, "update-ref", "refs/heads/staging", sha)
+        forge = Forge.connect(sandbox.url, Token(Secret(sandbox.token), "test"), "qemu/qemu")
+        mr = forge.open_or_update_mr("staging", "master", MrSpec("staging", ""))
+        pipelines = forge.mr_pipelines(mr.iid) or [forge.create_mr_pipeline(mr.iid)]
+        sandbox.clear_request_log()
+        return sandbox, forge, pipelines[0].id
+
+    yield make
+    for sandbox in started:
+        sandbox.stop()
+
+
+def watch_sandbox(
+    sandbox: Sandbox, forge: Forge, pipeline_id: int, **options: object
+) -> tuple[WatchResult, Recorder]:
+    display = Recorder()
+    settings = {"min_interval": 20.0, "max_interval": 120.0, **options}
+    result = watch(
+        forge,
+        pipeline_id,
+        display,
+        WatchOptions(**settings),  # type: ignore[arg-type]
+        resume_command=RESUME,
+        clock=sandbox.now,
+        sleep=sandbox.advance,
+    )
+    return result, display
+
+
+def _api_polls(sandbox: Sandbox, pipeline_id: int) -> list[list[str]]:
+    """The API requests, cut into polls at each GET of the watched pipeline itself."""
+    polls: list[list[str]] = []
+    for record in sandbox.request_log:
+        path = record.path.split("?")[0]
+        if record.method == "GET" and path.endswith(f"/pipelines/{pipeline_id}"):
+            polls.append([])
+        if polls:
+            polls[-1].append(f"{record.method} {record.path}")
+    return polls
+
+
+@pytest.mark.e2e
+def test_sandbox_250_jobs_cost_1_plus_3_pages_per_poll(sandbox_pipeline: SandboxMaker) -> None:
+    sandbox, forge, pid = sandbox_pipeline("many")
+    result, _ = watch_sandbox(sandbox, forge, pid)
+    assert result.verdict.outcome is Outcome.OPEN
+    assert result.pipeline is not None and len(result.pipeline.jobs) == 250
+    polls = _api_polls(sandbox, pid)
+    assert len(polls) >= 5
+    for poll in polls:
+        pages = [r for r in poll if "/jobs" in r]
+        assert len(pages) == 3 and all("per_page=100" in r for r in pages)
+        assert len(poll) <= 1 + 3 + 1  # + bridges, only when the pipeline's status moved
+    assert not any("/trace" in r for poll in polls for r in poll)
+
+
+@pytest.mark.e2e
+@pytest.mark.xfail(
+    strict=True,
+    reason="sandbox bug: engine._trigger sets the bridge running only after create_pipeline, "
+    "whose refresh re-processes the parent and triggers the bridge again (RecursionError)",
+)
+def test_sandbox_child_failure_closes_with_its_log(sandbox_pipeline: SandboxMaker) -> None:
+    sandbox, forge, pid = sandbox_pipeline("child")
+    result, _ = watch_sandbox(sandbox, forge, pid)
+    assert result.verdict.outcome is Outcome.CLOSED
+    failed = [j for j in result.verdict.failed_gating if not j.is_bridge]
+    assert [j.name for j in failed] == ["cross-mips64el-system"]
+    assert "make: *** [Makefile:162: run-ninja] Error 1" in result.logs[failed[0].id]
+    assert result.pipeline is not None and len(result.pipeline.children) == 1
+    traces = [r for poll in _api_polls(sandbox, pid) for r in poll if "/trace" in r]
+    assert len(traces) == 1
+
+
+@pytest.mark.e2e
+def test_sandbox_flaky_job_is_retried_and_the_gate_opens(sandbox_pipeline: SandboxMaker) -> None:
+    sandbox, forge, pid = sandbox_pipeline("flaky")
+    result, display = watch_sandbox(sandbox, forge, pid, retry_failed=1)
+    assert result.verdict.outcome is Outcome.OPEN
+    assert display.retries == [("check-unit", 1, 1)]
+    assert result.verdict.retries == {(pid, "check-unit"): 1}
+
+
+@pytest.mark.e2e
+def test_sandbox_blocked_on_manual(sandbox_pipeline: SandboxMaker) -> None:
+    sandbox, forge, pid = sandbox_pipeline("manual")
+    result, _ = watch_sandbox(sandbox, forge, pid)
+    assert result.verdict.outcome is Outcome.BLOCKED
+    assert [j.name for j in result.verdict.blocking_manual] == ["publish-docs"]
+
+
+@pytest.mark.e2e
+def test_sandbox_faults_are_ridden_out(sandbox_pipeline: SandboxMaker) -> None:
+    sandbox, forge, pid = sandbox_pipeline("faults")
+    result, _ = watch_sandbox(sandbox, forge, pid)
+    assert result.verdict.outcome is Outcome.OPEN
+    assert any(r.fault for r in sandbox.request_log)

@@ -233,24 +233,30 @@ class PlainDisplay:
         if self.faulty:
             self.faulty = False
             self._line("reconnected")
-        self._pipelines(snapshot.pipeline)
+        top = snapshot.pipeline
+        if not self.pipeline_status:
+            self._line(f"watching {pipeline_title(top)} {top.web_url}")
         seen: dict[tuple[int, str], str] = {}
-        for job, bridge, _ in walk(snapshot.pipeline):
+        for job, bridge, _ in walk(top):
             key = (job.pipeline_id, job.name)
             seen[key] = job.status
             self._job(job, bridge, self.statuses.get(key))
         self.statuses = seen
+        statuses: dict[int, str] = {}
+        self._pipelines(top, None, statuses)
+        self.pipeline_status = statuses
 
-    def _pipelines(self, pipeline: Pipeline) -> None:
+    def _pipelines(self, pipeline: Pipeline, via: Job | None, statuses: dict[int, str]) -> None:
+        """A line for each pipeline (the watched one, then its children) whose status moved."""
         before = self.pipeline_status.get(pipeline.id)
-        if before is None and not self.pipeline_status:
-            self._line(f"watching {pipeline_title(pipeline)} {pipeline.web_url}")
         if before != pipeline.status:
             change = f"{before} -> {pipeline.status}" if before else pipeline.status
-            self._line(f"pipeline #{pipeline.id}  {change}")
-        self.pipeline_status[pipeline.id] = pipeline.status
-        for child in pipeline.children:
-            self._pipelines(child)
+            child = f" (child, {via.name})" if via is not None else ""
+            self._line(f"pipeline #{pipeline.id}{child}  {change}")
+        statuses[pipeline.id] = pipeline.status
+        bridges = {job.downstream_pipeline_id: job for job in pipeline.jobs if job.is_bridge}
+        for child_pipeline in pipeline.children:
+            self._pipelines(child_pipeline, bridges.get(child_pipeline.id), statuses)
 
     def _job(self, job: Job, bridge: Job | None, before: str | None) -> None:
         if before == job.status or (before is None and job.status == "created"):
