@@ -352,3 +352,20 @@ def test_location_from_remote_or_flags(make_repo) -> None:  # type: ignore[no-un
     )
     with pytest.raises(ConfigError, match="no git remote named 'nowhere'"):
         resolve_location(repo.path, "nowhere")
+
+
+def test_request_from_settings_layers_flags_env_git_config(world: World) -> None:
+    from send_mergereq.config import Flags, load_settings
+    from send_mergereq.submit import request_from_settings
+
+    world.repo.git("config", "sendmergereq.gitlabUrl", "https://from-config.example")
+    world.repo.git("config", "sendmergereq.project", "config/proj")
+    settings = load_settings(world.repo.path, "staging", Flags(), {})
+    rng = resolve_range(world.repo.path, settings.target, "staging")
+    req = request_from_settings(settings, rng, {}, labels=("pull",), auto_merge=True)
+    assert (req.branch, req.target, req.remote) == ("staging", "master", "origin")
+    assert (req.gitlab_url, req.project) == ("https://from-config.example", "config/proj")
+    assert (req.labels, req.auto_merge) == (("pull",), True)
+    env = {"SEND_MERGEREQ_PROJECT": "env/proj"}
+    req = request_from_settings(settings, rng, env, gitlab_url="http://127.0.0.1:9")
+    assert (req.gitlab_url, req.project) == ("http://127.0.0.1:9", "env/proj")

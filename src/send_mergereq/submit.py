@@ -9,7 +9,7 @@ so importing this module stays cheap for ``--dry-run``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,13 @@ from send_mergereq.discovery import Target, best, floor_of
 from send_mergereq.errors import ConfigError, ForgeError
 from send_mergereq.history import CommitRange, RawCommit, read_commits
 from send_mergereq.models import MergeRequest, Pipeline, PipelineKind
-from send_mergereq.push import PushResult, push_branch, push_url, refuse_unsafe_push
+from send_mergereq.push import (
+    PushResult,
+    gitlab_branch_name,
+    push_branch,
+    push_url,
+    refuse_unsafe_push,
+)
 from send_mergereq.remote import (
     GitLabLocation,
     normalize_base_url,
@@ -29,6 +35,7 @@ from send_mergereq.remote import (
 )
 
 if TYPE_CHECKING:
+    from send_mergereq.config import Settings
     from send_mergereq.forge import Forge, MrSpec
 
 Notify = Callable[[str], None]
@@ -93,6 +100,41 @@ class _Clock:
     now: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     notify: Notify = field(default=lambda _message: None)
+
+
+def request_from_settings(
+    settings: Settings,
+    rng: CommitRange,
+    env: Mapping[str, str],
+    *,
+    gitlab_url: str | None = None,
+    project: str | None = None,
+    **options: Any,
+) -> SubmitRequest:
+    """A SubmitRequest from the layered settings: flags over ``SEND_MERGEREQ_GITLAB_URL`` /
+    ``SEND_MERGEREQ_PROJECT`` over git config ``sendmergereq.gitlabUrl`` /
+    ``sendmergereq.project``; ``options`` are the MR fields (title, labels, auto_merge ...)."""
+    if not settings.remote:
+        raise ConfigError(
+            f"no git remote to push {settings.branch} to",
+            hint="pass --remote NAME, or set git config sendmergereq.remote",
+        )
+    config = settings.git_config
+
+    def layered(flag: str | None, var: str, key: str) -> str | None:
+        values = config.get(key, ())
+        return flag or env.get(var) or (values[-1] if values else None)
+
+    return SubmitRequest(
+        repo=settings.repo,
+        range=rng,
+        branch=gitlab_branch_name(settings.branch, settings.remote),
+        target=gitlab_branch_name(settings.target, settings.remote),
+        remote=settings.remote,
+        gitlab_url=layered(gitlab_url, "SEND_MERGEREQ_GITLAB_URL", "sendmergereq.gitlaburl"),
+        project=layered(project, "SEND_MERGEREQ_PROJECT", "sendmergereq.project"),
+        **options,
+    )
 
 
 def resolve_location(
