@@ -69,6 +69,7 @@ def _new_job(world: World, pipeline: Pipeline, spec: JobSpec, at: float, attempt
 
 def process(world: World, pipeline: Pipeline, t: float) -> None:
     """Move created jobs on where earlier stages allow it, then refresh the pipeline status."""
+    _sync_bridges(world, pipeline, t)
     prior: list[tuple[str, bool]] = []
     latest = pipeline.latest_jobs()
     for stage in pipeline.spec.stages:
@@ -99,6 +100,7 @@ def _trigger(world: World, pipeline: Pipeline, bridge: Job, t: float) -> None:
     project = world.projects[pipeline.project_id]
     child_spec = project.scenario.children.get(bridge.spec.trigger or "")
     bridge.queued_at = bridge.started_at = t
+    bridge.status = "running"  # before the child exists: creating it re-processes this pipeline
     if child_spec is None:  # the scenario changed under a running pipeline
         bridge.status, bridge.finished_at = "failed", t
         return
@@ -115,7 +117,6 @@ def _trigger(world: World, pipeline: Pipeline, bridge: Job, t: float) -> None:
         parent_job=bridge,
     )
     bridge.downstream_id = child.id
-    bridge.status = "running"
     if bridge.spec.strategy != "depend":
         bridge.status, bridge.finished_at = "success", t
 
@@ -132,7 +133,6 @@ def _sync_bridges(world: World, pipeline: Pipeline, t: float) -> None:
 
 
 def _refresh(world: World, pipeline: Pipeline, t: float) -> None:
-    _sync_bridges(world, pipeline, t)
     latest = pipeline.latest_jobs()
     status = composite((job.status, job.allow_failure) for job in latest) or "skipped"
     started = [job.started_at for job in latest if job.started_at is not None]
