@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from send_mergereq.discovery import Target, best, floor_of, pipeline_kind, tests_push
+from send_mergereq.discovery import Target, best, floor_of, matches_push, pipeline_kind
 from send_mergereq.models import Pipeline, PipelineKind
 
 HEAD, OLD, MERGE = "a" * 40, "b" * 40, "c" * 40
@@ -42,15 +42,15 @@ def test_kind_from_ref(ref: str, kind: PipelineKind) -> None:
     ],
 )
 def test_tests_push(pipeline: Pipeline, matches: bool) -> None:
-    assert tests_push(pipeline, TARGET) is matches
+    assert matches_push(pipeline, TARGET) is matches
 
 
 def test_reuse_accepts_older_runs_for_the_same_head_only() -> None:
     reuse = Target(7, "staging", HEAD, floor=500, reuse=True, head_pipeline_id=450)
-    assert tests_push(p(450, "refs/merge-requests/7/merge", MERGE), reuse)
-    assert not tests_push(p(449, "refs/merge-requests/7/merge", MERGE), reuse)
-    assert tests_push(p(440, "refs/merge-requests/7/head", HEAD), reuse)
-    assert not tests_push(p(440, "refs/merge-requests/7/head", OLD), reuse)
+    assert matches_push(p(450, "refs/merge-requests/7/merge", MERGE), reuse)
+    assert not matches_push(p(449, "refs/merge-requests/7/merge", MERGE), reuse)
+    assert matches_push(p(440, "refs/merge-requests/7/head", HEAD), reuse)
+    assert not matches_push(p(440, "refs/merge-requests/7/head", OLD), reuse)
 
 
 def test_best_prefers_merged_then_detached_then_branch_then_newest() -> None:

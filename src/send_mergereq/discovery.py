@@ -43,7 +43,7 @@ class Target:
     head_pipeline_id: int | None = None  # GitLab's own pick for the MR's current head
 
 
-def tests_push(pipeline: Pipeline, target: Target) -> bool:
+def matches_push(pipeline: Pipeline, target: Target) -> bool:
     """Whether ``pipeline`` tests exactly the pushed head of this merge request."""
     new = pipeline.id > target.floor
     if pipeline.ref == f"refs/merge-requests/{target.iid}/merge":
@@ -56,7 +56,7 @@ def tests_push(pipeline: Pipeline, target: Target) -> bool:
 def best(pipelines: Iterable[Pipeline], target: Target) -> Pipeline | None:
     """The pipeline to watch among ``pipelines``: merged results, else detached, else
     branch; the newest of its kind. None when none tests the push."""
-    matching = [p for p in pipelines if tests_push(p, target)]
+    matching = [p for p in pipelines if matches_push(p, target)]
     if not matching:
         return None
     return min(matching, key=lambda p: (_PREFERENCE[p.kind], -p.id))
