@@ -9,7 +9,7 @@ from __future__ import annotations
 from send_mergereq.checks import CHECKS
 from send_mergereq.checks.runner import EnabledCheck, TagVerifier, default_verifier, run_checks
 from send_mergereq.config import Settings
-from send_mergereq.history import read_commits, resolve_range
+from send_mergereq.history import read_raw, resolve_range
 from send_mergereq.report import CheckReport
 
 
@@ -18,7 +18,7 @@ def check_phase(settings: Settings, verifier: TagVerifier | None = None) -> Chec
     rng = resolve_range(settings.repo, settings.target, settings.branch)
     enabled = [EnabledCheck(CHECKS[check_id], opts) for check_id, opts in settings.checks.items()]
     result = run_checks(
-        read_commits(settings.repo, rng),
+        read_raw(settings.repo, rng),
         enabled,
         settings.context(),
         verifier or default_verifier(settings.repo),

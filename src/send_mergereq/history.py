@@ -51,21 +51,46 @@ class RawCommit:
 
     @property
     def author_name(self) -> bytes:
-        return _ident_name(self.author)
+        return ident_name(self.author)
 
     @property
     def author_email(self) -> bytes:
-        return _ident_email(self.author)
+        return ident_email(self.author)
 
 
-def _ident_name(ident: bytes) -> bytes:
+def ident_name(ident: bytes) -> bytes:
     lt = ident.find(b"<")
     return (ident[:lt] if lt >= 0 else ident).strip()
 
 
-def _ident_email(ident: bytes) -> bytes:
+def ident_email(ident: bytes) -> bytes:
     lt, gt = ident.find(b"<"), ident.rfind(b">")
     return ident[lt + 1 : gt].strip() if 0 <= lt < gt else b""
+
+
+def header_end(raw: bytes) -> int:
+    """Offset of the blank line that ends the headers of a raw object (-1: none)."""
+    return raw.find(b"\n\n")
+
+
+def header_value(head: bytes, key: bytes) -> bytes | None:
+    """The first one-line header ``key`` in the header block ``head`` of a raw commit,
+    found without parsing it all."""
+    if head.startswith(key + b" "):
+        start = 0
+    else:
+        found = head.find(b"\n" + key + b" ")
+        if found < 0:
+            return None
+        start = found + 1
+    value_start = start + len(key) + 1
+    stop = head.find(b"\n", value_start)
+    return head[value_start : stop if stop >= 0 else len(head)]
+
+
+def parent_count(head: bytes) -> int:
+    """How many ``parent`` headers the header block ``head`` has (``tree`` comes first)."""
+    return head.count(b"\nparent ")
 
 
 def _split_headers(head: bytes) -> list[tuple[bytes, bytes]]:
@@ -233,7 +258,13 @@ def _is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
 
 
 def read_commits(repo: Path, rng: CommitRange) -> Iterator[RawCommit]:
-    """Stream every commit of the range, newest first, as raw bytes.
+    """Stream every commit of the range, newest first, parsed (see ``read_raw``)."""
+    for sha, raw in read_raw(repo, rng):
+        yield parse_commit(sha, raw)
+
+
+def read_raw(repo: Path, rng: CommitRange) -> Iterator[tuple[str, bytes]]:
+    """Stream ``(id, raw object)`` for every commit of the range, newest first.
 
     ``git rev-list`` writes ids straight into ``git cat-file --batch`` through an
     OS pipe; Python only reads the objects as they come.
@@ -265,7 +296,7 @@ def read_commits(repo: Path, rng: CommitRange) -> Iterator[RawCommit]:
         )
 
 
-def _parse_batch(out: IO[bytes]) -> Iterator[RawCommit]:
+def _parse_batch(out: IO[bytes]) -> Iterator[tuple[str, bytes]]:
     while True:
         header = out.readline()
         if not header:
@@ -276,4 +307,4 @@ def _parse_batch(out: IO[bytes]) -> Iterator[RawCommit]:
         sha, kind, size = parts[0].decode(), parts[1], int(parts[2])
         body = out.read(size + 1)[:size]  # the object, then one LF
         if kind == b"commit":
-            yield parse_commit(sha, body)
+            yield sha, body

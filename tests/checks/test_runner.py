@@ -3,6 +3,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from keys import Keys, make_signed_merge
 from send_mergereq.checks import CHECKS, list_address, signoff, utf8
 from send_mergereq.checks.finding import (
@@ -13,7 +16,7 @@ from send_mergereq.checks.finding import (
     TagVerification,
 )
 from send_mergereq.checks.runner import EnabledCheck, default_verifier, run_checks
-from send_mergereq.history import RawCommit, parse_commit, read_commits, resolve_range
+from send_mergereq.history import RawCommit, parse_commit, read_raw, resolve_range
 
 GOOD = TagVerification(TagStatus.GOOD, signer="ABCD")
 
@@ -25,14 +28,16 @@ def enabled(**severities: Severity) -> list[EnabledCheck]:
     ]
 
 
-def raw(sha: str, message: bytes, parents: int = 1, mergetag: bytes | None = None) -> RawCommit:
+def raw(
+    sha: str, message: bytes, parents: int = 1, mergetag: bytes | None = None
+) -> tuple[str, bytes]:
     head = b"tree " + b"0" * 40 + b"\n" + b"parent " + b"1" * 40 + b"\n" * 1
     head += b"parent " + b"2" * 40 + b"\n" if parents > 1 else b""
     head += b"author Ada Author <ada@example.org> 1 +0000\n"
     head += b"committer Ada Author <ada@example.org> 1 +0000\n"
     if mergetag:
         head += b"mergetag " + mergetag.replace(b"\n", b"\n ") + b"\n"
-    return parse_commit(sha, head + b"\n" + message)
+    return sha, head + b"\n" + message
 
 
 class FakeVerifier:
@@ -120,9 +125,7 @@ def test_real_repository_with_a_real_signed_merge(make_repo, maintainer: Keys) -
     merge = make_signed_merge(repo.path, "pull-good", maintainer.good)
     rng = resolve_range(repo.path, "master", "staging")
     ctx = CheckContext(list_addresses=("qemu-devel@nongnu.org",))
-    result = run_checks(
-        read_commits(repo.path, rng), enabled(), ctx, default_verifier(Path(repo.path))
-    )
+    result = run_checks(read_raw(repo.path, rng), enabled(), ctx, default_verifier(Path(repo.path)))
     assert (result.commits, result.merges) == (4, 1)
     assert [(f.check, result.subjects[f.commit]) for f in result.findings] == [
         ("signoff", "No sign-off")
@@ -137,3 +140,57 @@ def test_list_address_check_sees_the_context() -> None:
         [commit], [EnabledCheck(list_address, list_address.Options())], ctx, FakeVerifier()
     )
     assert [f.check for f in result.findings] == ["list-address"]
+
+
+def test_commits_every_check_calls_clean_are_not_checked() -> None:
+    calls: list[str] = []
+
+    class Vouching:
+        ID, SUMMARY, Options = "vouch", "vouches", signoff.Options
+
+        @staticmethod
+        def clean(head: bytes, message: bytes, ctx: CheckContext, opts: object) -> bool:
+            return b"dirty" not in message
+
+        @staticmethod
+        def check(commit: RawCommit, ctx: CheckContext, opts: object) -> Iterator[Finding]:
+            calls.append(commit.subject)
+            yield Finding("vouch", Severity.ERROR, commit.sha, "dirty")
+
+    commits = [raw("a" * 40, b"fine\n"), raw("b" * 40, b"dirty\n")]
+    result = run_checks(
+        commits, [EnabledCheck(Vouching, signoff.Options())], CheckContext(), FakeVerifier()
+    )  # type: ignore[arg-type]
+    assert calls == ["dirty"] and [f.commit for f in result.findings] == ["b" * 40]
+
+
+RAW_CORPUS = [
+    raw("a" * 40, b"ok\n\nSigned-off-by: Ada Author <ada@example.org>\n")[1],
+    raw("a" * 40, b"no signoff\n")[1],
+    raw("a" * 40, b"M\n", parents=2)[1],
+    raw("a" * 40, b"M\n", 2, _tag("2" * 40))[1],
+    raw("a" * 40, b"caf\xe9\n\nSigned-off-by: Ada Author <ada@example.org>\n")[1],
+    raw("a" * 40, b"x\n\nSigned-off-by: Ada <ADA@example.org>\nFoo: bar\n")[1],
+    raw("a" * 40, b"x\n\nSigned-off-by: Ada Author <ada@example.org>\n\nlate\n")[1],
+    b"tree x\nparent y\nauthor Jane via Qemu-devel <qemu-devel@nongnu.org> 1 +0000\n\nx\n",
+    b"tree x\nparent y\nauthor A <a@x> 1 +0000\nencoding latin1\n\nx\n\nSigned-off-by: A <a@x>\n",
+    b"tree x\nauthor A <a@x> 1 +0000",
+    b"",
+]
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(RAW_CORPUS),
+    st.binary(max_size=60),
+    st.sampled_from([b"", b"\n\nSigned-off-by: A <a@x>\n", b"\nencoding x", b"\nparent z"]),
+)
+def test_clean_never_hides_a_finding(base: bytes, noise: bytes, tail: bytes) -> None:
+    ctx = CheckContext(list_addresses=("qemu-*@nongnu.org",), list_name_suffixes=("via X",))
+    for candidate in (base, base + noise, base + tail, noise + base, base.replace(b"x", noise)):
+        commit = parse_commit("c" * 40, candidate)
+        head, blank, message = candidate.partition(b"\n\n")
+        for module in CHECKS.values():
+            opts = module.Options()
+            if blank and module.clean(head, message, ctx, opts):  # type: ignore[attr-defined]
+                assert list(module.check(commit, ctx, opts)) == [], (module.ID, candidate)

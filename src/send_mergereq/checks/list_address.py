@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from send_mergereq.checks.finding import CheckContext, Finding, Severity
 from send_mergereq.checks.trailers import signoffs, split_ident
-from send_mergereq.history import RawCommit
+from send_mergereq.history import RawCommit, header_value, ident_email, ident_name
 
 ID = "list-address"
 SUMMARY = "the author is a mailing list (its address, or a name munged 'via' the list)"
@@ -78,6 +78,13 @@ def _real_author(message: bytes, person: str, ctx: CheckContext) -> str | None:
     named = [c for c in candidates if wanted and c[0].strip("'\" ").lower() == wanted]
     picks = named or candidates
     return f"{picks[0][0]} <{picks[0][1]}>" if picks else None
+
+
+def clean(head: bytes, message: bytes, ctx: CheckContext, opts: Options) -> bool:
+    """Cheap pre-check on the raw object: True only when ``check`` finds nothing."""
+    del message, opts
+    author = header_value(head, b"author")
+    return author is not None and not _suspect(ident_name(author), ident_email(author), ctx)
 
 
 def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Finding]:

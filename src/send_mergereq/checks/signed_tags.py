@@ -24,7 +24,7 @@ from send_mergereq.checks.finding import (
     TagStatus,
     TagVerification,
 )
-from send_mergereq.history import RawCommit
+from send_mergereq.history import RawCommit, parent_count
 from send_mergereq.tags import TagHeader, parse_tag, tag_object
 
 ID = "signed-tags"
@@ -37,6 +37,12 @@ _REDO = "redo the merge from the tag: 'git pull <url> <tag>' (or 'git merge <tag
 @dataclass(frozen=True)
 class Options:
     severity: Severity = Severity.ERROR
+
+
+def clean(head: bytes, message: bytes, ctx: CheckContext, opts: Options) -> bool:
+    """Cheap pre-check for the runner: a commit with one parent has nothing to check."""
+    del message, ctx, opts
+    return parent_count(head) < 2
 
 
 def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Finding]:

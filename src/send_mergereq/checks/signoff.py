@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from send_mergereq.checks.finding import CheckContext, Finding, Severity
 from send_mergereq.checks.trailers import signed_off_by, signoffs, split_ident
-from send_mergereq.history import RawCommit
+from send_mergereq.history import RawCommit, header_value, ident_email, parent_count
 
 ID = "signoff"
 SUMMARY = "every non-merge commit carries a Signed-off-by trailer for its author"
@@ -53,6 +53,15 @@ def _match(values: list[bytes], name: bytes, email: bytes) -> tuple[bytes | None
         if by_name is None and name and _norm_name(so_name) == _norm_name(name):
             by_name = value
     return None, by_name
+
+
+def clean(head: bytes, message: bytes, ctx: CheckContext, opts: Options) -> bool:
+    """Cheap pre-check on the raw object: True only when ``check`` finds nothing."""
+    del ctx, opts
+    if parent_count(head) > 1:
+        return True  # merges are exempt
+    email = ident_email(header_value(head, b"author") or b"")
+    return bool(email) and signed_off_by(message, email)
 
 
 def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Finding]:

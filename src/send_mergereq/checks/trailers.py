@@ -108,8 +108,15 @@ def signed_off_by(message: bytes, email: bytes) -> bool:
     block = _plain_block(message)
     if block is None:
         return False
-    wanted = b"<" + email.lower() + b">"
-    return any(
-        line.rstrip().endswith(wanted) and _SIGNOFF_TOKEN.match(line)
-        for line in block.lower().split(b"\n")
-    )
+    wanted, lowered = b"<" + email.lower() + b">", block.lower()
+    at = lowered.find(wanted)
+    while at >= 0:
+        line_start = lowered.rfind(b"\n", 0, at) + 1
+        after = at + len(wanted)
+        if lowered[after : after + 1] in (b"", b"\n", b" ", b"\t", b"\r"):
+            line_end = lowered.find(b"\n", after)
+            rest = lowered[after : line_end if line_end >= 0 else len(lowered)]
+            if not rest.strip() and _SIGNOFF_TOKEN.match(lowered, line_start):
+                return True
+        at = lowered.find(wanted, after)
+    return False

@@ -55,6 +55,12 @@ def _all_utf8(raw: bytes) -> bool:
     return True
 
 
+def clean(head: bytes, message: bytes, ctx: CheckContext, opts: Options) -> bool:
+    """Cheap pre-check on the raw object: True only when ``check`` finds nothing."""
+    del ctx, opts
+    return b"\nencoding " not in head and _all_utf8(head) and _all_utf8(message)
+
+
 def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Finding]:
     del ctx
     if _all_utf8(commit.raw):  # the common case: one decode of the whole object
