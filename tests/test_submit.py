@@ -133,6 +133,7 @@ def test_first_run_opens_mr_and_waits_for_merged_results(world: World) -> None:
     assert (result.merge_request.iid, result.merge_request.created) == (7, True)
     assert (result.pipeline.id, result.kind) == (601, PipelineKind.MERGED_RESULT)
     assert not result.reused and not result.created_pipeline
+    assert result.forge is not None and result.forge.info.id == g.PROJECT_ID  # the watch's source
     assert world.clock.sleeps == [1.0]
     assert result.as_json()["pipeline"] == {
         "id": 601, "status": "running", "kind": "merged_result", "reused": False,

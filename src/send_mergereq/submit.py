@@ -76,6 +76,7 @@ class SubmitResult:
     reused: bool  # an earlier pipeline for the same head, not a new one
     created_pipeline: bool  # none came, so we asked GitLab for one
     notes: tuple[str, ...] = ()
+    forge: Forge | None = field(default=None, repr=False, compare=False)  # for watch()
 
     @property
     def kind(self) -> PipelineKind:
@@ -190,7 +191,7 @@ def submit(
         forge.set_auto_merge(mr.iid, req.range.branch_sha)
         notes.append(f"!{mr.iid} will merge when pipeline #{pipeline.id} succeeds")
     notes += _kind_notes(forge, req, pipeline, reused=reused, created=created)
-    return SubmitResult(location, pushed, mr, pipeline, reused, created, tuple(notes))
+    return SubmitResult(location, pushed, mr, pipeline, reused, created, tuple(notes), forge)
 
 
 def _check_branch(forge: Forge, req: SubmitRequest) -> list[str]:
