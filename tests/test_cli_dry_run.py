@@ -241,3 +241,20 @@ def test_dry_run_never_imports_gitlab(make_repo: Any) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
     assert proc.stdout.decode().splitlines()[-1] == "0 []"
+
+
+def test_readme_exit_codes_match_the_table() -> None:
+    from send_mergereq.errors import exit_code_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Exit codes", 1)[1]
+    block = section.split("```", 2)[1].strip("\n")
+    assert block == exit_code_table()
+
+
+def test_readme_documents_every_check() -> None:
+    from send_mergereq.checks import CHECKS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for check_id in CHECKS:
+        assert f"- **`{check_id}`**" in readme
