@@ -36,14 +36,19 @@ class FaultInjector:
             return sum(1 for a in self._armed if a.seen < a.spec.last)
 
     def check(self, path: str) -> FaultSpec | None:
-        """The fault this request must suffer, if any (counting it for every match)."""
+        """The fault this request must suffer, if any. Every armed fault matching the path
+        counts the request, except one that would fire when another already did: it waits
+        for the next matching request, so that no fault is lost."""
         hit: FaultSpec | None = None
         with self._lock:
             for armed in self._armed:
                 if armed.spec.match not in path or armed.seen >= armed.spec.last:
                     continue
+                due = armed.seen + 1 >= armed.spec.first
+                if due and hit is not None:
+                    continue
                 armed.seen += 1
-                if hit is None and armed.seen >= armed.spec.first:
+                if due:
                     hit = armed.spec
             self._armed = [a for a in self._armed if a.seen < a.spec.last]
         return hit
