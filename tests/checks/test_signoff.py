@@ -53,16 +53,30 @@ def test_name_only_can_be_switched_off(plant: Plant) -> None:
     assert findings(commit, signoff.Options(name_only=Severity.OFF)) == []
 
 
-def test_signoff_outside_the_trailer_block_is_a_warning(plant: Plant) -> None:
+def test_signoff_outside_the_trailer_block_is_its_own_finding(plant: Plant) -> None:
     commit = plant(b"Subject\n\nSigned-off-by: Ada Author <ada@example.org>\n\nA late note.\n")
     (found,) = findings(commit)
-    assert found[0] == "warning"
+    assert found[0] == "error"
     assert "not in the trailer block" in found[1]
+    relaxed = signoff.Options(outside_trailers=Severity.WARNING)
+    assert [f[0] for f in findings(commit, relaxed)] == ["warning"]
 
 
 def test_signoff_in_the_subject_paragraph_is_not_a_trailer(plant: Plant) -> None:
     commit = plant(b"Subject\nSigned-off-by: Ada Author <ada@example.org>\n")
+    assert ["not in the trailer block" in f[1] for f in findings(commit)] == [True]
+
+
+def test_name_match_ignores_accents_and_case(plant: Plant) -> None:
+    commit = plant(
+        b"Subject\n\nSigned-off-by: jose  MULLER <jm@home.example>\n",
+        author="José Müller <jose@work.example>".encode(),
+    )
     assert [f[0] for f in findings(commit)] == ["warning"]
+
+
+def test_bare_email_signoff_matches(plant: Plant) -> None:
+    assert findings(plant(b"Subject\n\nSigned-off-by: ada@example.org\n")) == []
 
 
 def test_merges_are_exempt(plant: Plant) -> None:

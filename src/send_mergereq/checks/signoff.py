@@ -3,13 +3,15 @@
 The sign-off must be a trailer by git's rules (the last paragraph, see
 ``trailers.py``) and match the author's email, case-insensitively. A sign-off
 that matches the author's name but not the email satisfies the rule with a
-warning (``name-only``), as checkpatch.pl does; one written outside the
-trailer block gets a warning (``outside-trailers``) since git does not see it.
+warning (``name-only``), as checkpatch.pl does (names compared ignoring case and
+accents); one written outside the trailer block is not a trailer to git: it is
+reported on its own (``outside-trailers``, an error by default) so the fix is clear.
 Merges are exempt.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,15 +27,18 @@ SUMMARY = "every non-merge commit carries a Signed-off-by trailer for its author
 class Options:
     severity: Severity = Severity.ERROR
     name_only: Severity = Severity.WARNING  # a sign-off by the author's name with another email
-    outside_trailers: Severity = Severity.WARNING  # the author's sign-off is not in the trailers
+    outside_trailers: Severity = Severity.ERROR  # the author's sign-off is not in the trailers
 
 
 def _text(value: bytes) -> str:
     return value.decode("utf-8", errors="replace")
 
 
-def _norm_name(name: bytes) -> bytes:
-    return b" ".join(name.lower().split()).strip(b"\"'")
+def _norm_name(name: bytes) -> str:
+    """``"José  Müller"`` and ``'jose muller'`` compare equal: case, accents, spacing."""
+    text = unicodedata.normalize("NFKD", _text(name).strip("\"' "))
+    bare = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(bare.casefold().split())
 
 
 def _loose_signoffs(message: bytes) -> list[bytes]:

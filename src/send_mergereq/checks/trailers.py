@@ -98,7 +98,8 @@ def split_ident(value: bytes) -> tuple[bytes, bytes]:
     """``b"Jane Doe <jane@example.org>"`` -> ``(b"Jane Doe", b"jane@example.org")``."""
     match = _IDENT.match(value.strip())
     if not match:
-        return value.strip(), b""
+        bare = value.strip()
+        return (b"", bare) if b"@" in bare and not bare.count(b" ") else (bare, b"")
     return match["name"].strip(), match["email"].strip()
 
 
