@@ -171,3 +171,29 @@ def test_branch_pipelines_on_push_when_enabled(
     assert staging[0].source == "push"
     assert staging[0].sha == pusher.repo.git("rev-parse", "staging")
     assert [p.ref for p in project.pipelines.list(ref="master", get_all=True)] == ["master"]
+
+
+def test_gzip_request_bodies_from_git_are_inflated(
+    pushed: Callable[..., Pusher], make_repo: Callable[..., Any]
+) -> None:
+    """A fetch negotiating many local commits sends ``Content-Encoding: gzip`` (over 1 KiB)."""
+    pusher = pushed()
+    other = make_repo()
+    stream = "".join(
+        f"commit refs/heads/work\ncommitter A <a@x> {1700000000 + n} +0000\ndata 3\nc{n:02d}\n"
+        + ("" if n else "from refs/heads/master\n")
+        + "\n"
+        for n in range(80)
+    )
+    other.git("fast-import", "--quiet", input=stream.encode())
+    trace = {**pusher.env, "GIT_TRACE_CURL": "1", "GIT_TRACE_CURL_NO_DATA": "1"}
+    result = subprocess.run(
+        ["git", "-C", str(other.path), "fetch", pusher.project.http_url_to_repo, "staging"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **trace},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Content-Encoding: gzip" in result.stderr
+    assert other.git("rev-parse", "FETCH_HEAD") == pusher.repo.git("rev-parse", "staging")
