@@ -22,6 +22,7 @@ from send_mergereq.history import RawCommit, header_value, ident_email, ident_na
 
 ID = "list-address"
 SUMMARY = "the author is a mailing list (its address, or a name munged 'via' the list)"
+_SPACED_VIA = re.compile(rb"\svia\s")
 _VIA = re.compile(r"^(?P<name>.*?)\s+via\s+(?P<list>\S+)$", re.IGNORECASE)
 
 
@@ -44,13 +45,14 @@ def is_list_address(email: str, ctx: CheckContext) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _suspect(name: bytes, email: bytes, ctx: CheckContext) -> bool:
-    """A cheap first look, so that most commits cost no decoding (authors repeat: cached)."""
-    lowered = name.lower()
+def _suspect(ident: bytes, addresses: tuple[str, ...], suffixes: tuple[str, ...]) -> bool:
+    """A cheap, conservative first look at ``Name <email>`` (authors repeat: cached)."""
+    lowered = b" ".join(ident_name(ident).lower().split())
+    email = ident_email(ident).decode("utf-8", errors="replace")
     return (
-        b" via " in lowered
-        or any(s.lower().encode("utf-8", "replace") in lowered for s in ctx.list_name_suffixes)
-        or is_list_address(email.decode("utf-8", errors="replace"), ctx)
+        _SPACED_VIA.search(lowered) is not None
+        or any(b" ".join(s.lower().encode().split()) in lowered for s in suffixes)
+        or is_list_address(email, CheckContext(list_addresses=addresses))
     )
 
 
@@ -84,12 +86,13 @@ def clean(head: bytes, message: bytes, ctx: CheckContext, opts: Options) -> bool
     """Cheap pre-check on the raw object: True only when ``check`` finds nothing."""
     del message, opts
     author = header_value(head, b"author")
-    return author is not None and not _suspect(ident_name(author), ident_email(author), ctx)
+    if author is None or b">" not in author:
+        return False
+    ident = author[: author.rfind(b">") + 1]
+    return not _suspect(ident, ctx.list_addresses, ctx.list_name_suffixes)
 
 
 def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Finding]:
-    if not _suspect(commit.author_name, commit.author_email, ctx):
-        return
     name = commit.author_name.decode("utf-8", errors="replace")
     email = commit.author_email.decode("utf-8", errors="replace")
     person = _unmunged(name, email, ctx)
