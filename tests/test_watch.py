@@ -610,11 +610,6 @@ def test_sandbox_250_jobs_cost_1_plus_3_pages_per_poll(sandbox_pipeline: Sandbox
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(
-    strict=True,
-    reason="sandbox bug: engine._trigger sets the bridge running only after create_pipeline, "
-    "whose refresh re-processes the parent and triggers the bridge again (RecursionError)",
-)
 def test_sandbox_child_failure_closes_with_its_log(sandbox_pipeline: SandboxMaker) -> None:
     sandbox, forge, pid = sandbox_pipeline("child")
     result, _ = watch_sandbox(sandbox, forge, pid)
