@@ -173,6 +173,8 @@ RAW_CORPUS = [
     raw("a" * 40, b"x\n\nSigned-off-by: Ada <ADA@example.org>\nFoo: bar\n")[1],
     raw("a" * 40, b"x\n\nSigned-off-by: Ada Author <ada@example.org>\n\nlate\n")[1],
     b"tree x\nparent y\nauthor Jane via Qemu-devel <qemu-devel@nongnu.org> 1 +0000\n\nx\n",
+    b"tree x\nparent y\nauthor Jane\tvia\tqemu-devel <qemu-devel@x.org> 1 +0000\n\nx\n",
+    b"tree x\nparent y\nauthor Jane  via   X <j@x.org> 1 +0000\n\nx\n",
     b"tree x\nparent y\nauthor A <a@x> 1 +0000\nencoding latin1\n\nx\n\nSigned-off-by: A <a@x>\n",
     b"tree x\nauthor A <a@x> 1 +0000",
     b"",

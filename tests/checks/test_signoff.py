@@ -150,3 +150,16 @@ def test_comment_lines_are_skipped() -> None:
 def test_a_longer_token_is_not_a_signoff(plant: Plant) -> None:
     commit = plant(b"Subject\n\nSigned-off-by-bot: Ada Author <ada@example.org>\n")
     assert [f[0] for f in findings(commit)] == ["error"]
+
+
+def test_list_author_signed_off_by_the_person_is_left_to_list_address(plant: Plant) -> None:
+    ctx = CheckContext(list_addresses=("qemu-devel@nongnu.org",))
+    sob = b"Fix\n\nSigned-off-by: Jane Doe <jane@example.org>\n"
+    for author in (
+        b"Jane Doe via Qemu-devel <qemu-devel@nongnu.org>",
+        b"Jane Doe <qemu-devel@nongnu.org>",
+    ):
+        commit = plant(sob, author=author)
+        assert list(signoff.check(commit, ctx, OPTS)) == []
+    unsigned = plant(b"Fix\n", author=b"Jane Doe <qemu-devel@nongnu.org>")
+    assert [f.severity for f in signoff.check(unsigned, ctx, OPTS)] == [Severity.ERROR]

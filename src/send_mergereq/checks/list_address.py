@@ -92,16 +92,24 @@ def clean(head: bytes, message: bytes, ctx: CheckContext, opts: Options) -> bool
     return not _suspect(ident, ctx.list_addresses, ctx.list_name_suffixes)
 
 
+def person_behind_list(name: str, email: str, ctx: CheckContext) -> tuple[str, str] | None:
+    """``(person's name, what is wrong)`` when the author ``name <email>`` is a mailing
+    list, else None."""
+    person = _unmunged(name, email, ctx)
+    if person is not None:
+        return person, f"the author name {name!r} was munged by the mailing list"
+    if is_list_address(email, ctx):
+        return name, f"the author email {email} is a mailing list address"
+    return None
+
+
 def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Finding]:
     name = commit.author_name.decode("utf-8", errors="replace")
     email = commit.author_email.decode("utf-8", errors="replace")
-    person = _unmunged(name, email, ctx)
-    if person is not None:
-        what = f"the author name {name!r} was munged by the mailing list"
-    elif is_list_address(email, ctx):
-        person, what = name, f"the author email {email} is a mailing list address"
-    else:
+    behind = person_behind_list(name, email, ctx)
+    if behind is None:
         return
+    person, what = behind
     real = _real_author(commit.message, person, ctx)
     guess = f"; the real author is probably {real} (from Signed-off-by)" if real else ""
     fix = f"--author='{real}'" if real else "--author='Real Name <real@address>'"

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from send_mergereq.checks.finding import CheckContext, Finding, Severity
+from send_mergereq.checks.list_address import person_behind_list
 from send_mergereq.checks.trailers import signed_off_by, signoffs, split_ident
 from send_mergereq.history import RawCommit, header_value, ident_email, parent_count
 
@@ -69,8 +70,17 @@ def clean(head: bytes, message: bytes, ctx: CheckContext, opts: Options) -> bool
     return bool(email) and signed_off_by(message, email)
 
 
+def _signed_by_person_behind_list(commit: RawCommit, ctx: CheckContext) -> bool:
+    """The author is a mailing list (``list-address`` reports it) and the person it hides
+    signed off: the sign-off is there, under the person's own address."""
+    behind = person_behind_list(_text(commit.author_name), _text(commit.author_email), ctx)
+    if behind is None:
+        return False
+    _, by_name = _match(signoffs(commit.message), behind[0].encode(), b"")
+    return by_name is not None
+
+
 def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Finding]:
-    del ctx
     if commit.is_merge:
         return
     name, email = commit.author_name, commit.author_email
@@ -78,7 +88,7 @@ def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Findi
         return
     who = f"{_text(name)} <{_text(email)}>"
     exact, by_name = _match(signoffs(commit.message), name, email)
-    if exact:
+    if exact or _signed_by_person_behind_list(commit, ctx):
         return
     if by_name is not None:
         if opts.name_only is not Severity.OFF:
