@@ -10,13 +10,18 @@ import datetime as dt
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 
 from send_mergereq import __version__
 from send_mergereq.errors import ExitCode, SendMergereqError, exit_code_table, redact
+
+if TYPE_CHECKING:
+    from send_mergereq.config import Settings
+    from send_mergereq.watch import WatchOptions
 
 PROG = "send-mergereq"
 EPILOG = "\b\nExit codes:\n" + exit_code_table()
@@ -69,11 +74,79 @@ def _check_override(
     return values
 
 
+class Duration(click.ParamType[float, Any]):
+    """Seconds, or a duration like ``90s``, ``45m``, ``2h``, ``1h30m``."""
+
+    name = "duration"
+    _UNITS: ClassVar[dict[str, int]] = {"s": 1, "m": 60, "h": 3600}
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text, total, number = str(value).strip().lower(), 0.0, ""
+        for char in text:
+            if char.isdigit() or char == ".":
+                number += char
+            elif char in self._UNITS and number:
+                total, number = total + float(number) * self._UNITS[char], ""
+            else:
+                self.fail(f"{value!r} is not a duration (try 300, 90s, 45m, 2h)", param, ctx)
+        if number:
+            total += float(number)
+        if not text or total <= 0:
+            self.fail(f"{value!r} is not a positive duration", param, ctx)
+        return total
+
+
+def _watch_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--timeout", type=Duration(), help="Stop waiting after this long (exit 4)."),
+        click.option("--interval", type=Duration(), help="Poll at this fixed interval [adaptive]."),
+        click.option("--no-fail-fast", is_flag=True, help="Wait for the pipeline to finish."),
+        click.option("--log-lines", type=click.IntRange(0), default=30, show_default=True,
+                     help="Lines of each failed job's log to show."),
+        click.option("--retry-failed", type=click.IntRange(0), default=0, metavar="N",
+                     help="Retry a failed gating job up to N times first."),
+        click.option("--gitlab-url", metavar="URL", help="GitLab URL [from the remote's URL]."),
+        click.option("--project", metavar="PATH", help="GitLab project path [from the remote]."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _watch_settings(values: dict[str, Any]) -> WatchOptions:
+    from send_mergereq.watch import WatchOptions
+
+    return WatchOptions(
+        interval=values["interval"],
+        timeout=values["timeout"],
+        fail_fast=not values["no_fail_fast"],
+        log_lines=values["log_lines"],
+        retry_failed=values["retry_failed"],
+    )
+
+
+def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--target", metavar="REF", help="The target branch [remote's default]."),
+        click.option("--remote", metavar="NAME", help="The GitLab remote [push remote]."),
+        click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout."),
+        click.option("--color/--no-color", default=None, help="Force colour on or off [auto]."),
+        click.option("--debug", is_flag=True, help="Show tracebacks."),
+        click.option("-C", "directory", type=click.Path(file_okay=False, path_type=Path),
+                     default=".", help="Run in this repository [.]."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @cli.command(epilog=EPILOG)
 @click.argument("branch")
 @click.option("--dry-run", is_flag=True, help="Check only: no push, no API call.")
-@click.option("--target", metavar="REF", help="Check what BRANCH adds over REF [remote's default].")
-@click.option("--remote", metavar="NAME", help="The GitLab remote [the branch's push remote].")
 @click.option("--profile", metavar="NAME", help="Check profile from checks/ (default, qemu, ...).")
 @click.option(
     "--check",
@@ -83,42 +156,83 @@ def _check_override(
     callback=_check_override,
     help="Set one check to error, warning or off for this run (repeatable).",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
-@click.option("--color/--no-color", default=None, help="Force colour on or off [auto].")
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("--wait", is_flag=True, help="Follow the pipeline live to a verdict.")
+@_watch_options
+@click.option("--title", help="Merge request title [generated from the pull requests].")
+@click.option("--description", help="Merge request description [generated].")
+@click.option("--edit", is_flag=True, help="Edit title and description in $EDITOR first.")
+@click.option("--label", "labels", multiple=True, help="Set a label on the MR (repeatable).")
 @click.option(
-    "-C",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    help="Run in this repository [.].",
+    "--assignee", "assignees", multiple=True, help="Assign the MR (username, repeatable)."
 )
-def submit(
-    *,
-    branch: str,
-    dry_run: bool,
-    target: str | None,
-    remote: str | None,
-    profile: str | None,
-    checks: tuple[str, ...],
-    as_json: bool,
-    color: bool | None,
-    debug: bool,
-    directory: Path,
-) -> int:
+@click.option("--auto-merge", is_flag=True, help="Let GitLab merge when the pipeline succeeds.")
+@_common_options
+def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
     """Check every commit BRANCH adds over the target; then push and gate it."""
-    from send_mergereq.config import Flags, load_settings
     from send_mergereq.flow import check_phase
     from send_mergereq.report import emit
 
-    flags = Flags(target, remote, profile, checks, as_json, debug, color)
-    settings = load_settings(directory, branch, flags, os.environ)
+    settings = _settings(branch, values)
     report = check_phase(settings)
-    emit(report, as_json=as_json, color=color)
+    as_json = values["as_json"]
     if dry_run or not report.passed:
+        emit(report, as_json=as_json, color=values["color"])
         return int(report.exit_code)
-    click.echo(f"{PROG}: checks passed; pushing is not wired yet (use --dry-run)", err=True)
-    return int(ExitCode.OK)
+    emit(report, as_json=False, color=values["color"], stream=sys.stderr if as_json else None)
+    from send_mergereq.send import Output, SendOptions, resume_command, send
+
+    resume = resume_command(settings, values["directory"])
+    RESUME_HINT.append(resume)
+    options = SendOptions(
+        wait=values["wait"],
+        gitlab_url=values["gitlab_url"],
+        project=values["project"],
+        title=values["title"],
+        description=values["description"],
+        edit=values["edit"],
+        labels=values["labels"] or None,
+        assignees=values["assignees"],
+        auto_merge=values["auto_merge"],
+        watch=_watch_settings(values),
+    )
+    out = Output(as_json=as_json, color=values["color"])
+    return int(send(settings, report, options, out, resume=resume, edit=click.edit))
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("which", metavar="[BRANCH|!IID]", default="staging")
+@_watch_options
+@_common_options
+def status(*, which: str, **values: Any) -> int:
+    """Re-attach to a merge request's current pipeline (no push) and follow it to a verdict."""
+    from send_mergereq.send import Output, SendOptions, status
+
+    branch = which if not which.startswith("!") else "HEAD"
+    settings = _settings(branch, values, need_range=False)
+    where = "" if values["directory"] == Path(".") else f" -C {values['directory']}"
+    resume = f"{PROG}{where} status {which}"
+    RESUME_HINT.append(resume)
+    options = SendOptions(
+        gitlab_url=values["gitlab_url"], project=values["project"], watch=_watch_settings(values)
+    )
+    out = Output(as_json=values["as_json"], color=values["color"])
+    return int(status(settings, which, options, out, resume=resume))
+
+
+def _settings(branch: str, values: dict[str, Any], *, need_range: bool = True) -> Settings:
+    from send_mergereq.config import Flags, load_settings
+
+    del need_range
+    flags = Flags(
+        values["target"],
+        values["remote"],
+        values.get("profile"),
+        values.get("checks", ()),
+        values["as_json"],
+        values["debug"],
+        values["color"],
+    )
+    return load_settings(values["directory"], branch, flags, os.environ)
 
 
 def _log_path() -> Path:

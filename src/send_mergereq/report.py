@@ -130,13 +130,15 @@ def render_rich(report: CheckReport, out: IO[str], *, color: bool | None = None)
     console.print(f"[{verdict_style}]{escape(report.summary())}[/]")
 
 
-def emit(report: CheckReport, *, as_json: bool, color: bool | None) -> None:
+def emit(
+    report: CheckReport, *, as_json: bool, color: bool | None, stream: IO[str] | None = None
+) -> None:
     """Write the report: JSON alone on stdout with ``--json`` (the human report then goes
-    to stderr); rich on a terminal, plain text when piped or ``--no-color``."""
+    to stderr, or to ``stream``); rich on a terminal, plain text when piped or ``--no-color``."""
     import json
     import sys
 
-    human = sys.stderr if as_json else sys.stdout
+    human = stream or (sys.stderr if as_json else sys.stdout)
     if color or (color is None and human.isatty()):
         render_rich(report, human, color=color)
     else:

@@ -340,8 +340,8 @@ def _kind_notes(
         PipelineKind.DETACHED: f"detached merge request pipeline (tests {req.branch} as is)",
         PipelineKind.BRANCH: f"branch pipeline of {req.branch}",
     }[pipeline.kind]
-    how = "reusing" if reused else ("created" if created else "watching")
-    notes = [f"{how} the {kind} #{pipeline.id}: {pipeline.web_url}"]
+    how = "reusing" if reused else ("created" if created else "found")
+    notes = [f"{how} the {kind} #{pipeline.id} ({pipeline.status}): {pipeline.web_url}"]
     if reused:
         notes.append(f"{req.range.branch_sha[:12]} was already pushed and tested: no new pipeline")
     if not forge.info.merge_pipelines_enabled:
