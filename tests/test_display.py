@@ -338,3 +338,21 @@ def test_log_tail_hides_registered_secrets() -> None:
 )
 def test_format_duration(seconds: float | None, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_live_display_shows_names_literally_and_says_retried() -> None:
+    odd = pipeline(
+        "running", [job(1, "check [x86] [bold]", "running", stage="te[st]", duration=1.0)]
+    )
+    clock = iter(float(t) for t in range(1000))
+    console = Console(record=True, width=160, file=io.StringIO())
+    display = LiveDisplay(console, clock=lambda: next(clock))
+    display.reconnecting(TransientForgeError("503"), 2)
+    assert "reconnecting… (503; next try in 2s)" in str(display.__rich__())
+    display.update(snap(odd, 0))
+    display.retried(odd.jobs[0], 1, 2)
+    display.finish(WatchResult(evaluate(odd), odd, {}, 10.0, RESUME, interrupted=True))
+    text = console.export_text()
+    assert "check [x86] [bold]" in text and "te[st]" in text
+    assert "te[st]/check [x86] [bold] failed: retried by send-mergereq (1 of 2)" in text
+    assert f"interrupted after 10s; resume with: {RESUME}" in text

@@ -396,7 +396,8 @@ class JsonDisplay:
 
 def render_table(snapshot: Snapshot, now: float) -> Table:
     """The jobs grouped by stage, a child's jobs nested under its bridge; running durations tick."""
-    table = Table(title=pipeline_title(snapshot.pipeline), title_justify="left", expand=False)
+    title = Text(pipeline_title(snapshot.pipeline), style="bold")
+    table = Table(title=title, title_justify="left", expand=False)
     for column in ("stage", "job", "status", "duration", "", "link"):
         table.add_column(column, no_wrap=column != "link", overflow="fold")
     last_stage: tuple[int, str] | None = None
@@ -444,7 +445,11 @@ def render_summary(snapshot: Snapshot, now: float, fault: str | None = None) -> 
 
 
 class LiveDisplay:
-    """A rich ``Live`` table on a terminal, redrawn in place; the log tails when the gate closes."""
+    """A rich ``Live`` table on a terminal, redrawn in place; the log tails when the gate closes.
+
+    ``clock`` must be the watch loop's clock: running durations and the countdown to the
+    next poll are computed from it between polls, so they tick.
+    """
 
     def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic) -> None:
         self.console = console
@@ -455,7 +460,8 @@ class LiveDisplay:
 
     def __rich__(self) -> Group | Text:
         if self.snapshot is None:
-            return Text("waiting for GitLab…")
+            waiting = f"reconnecting… ({self.fault})" if self.fault else "waiting for GitLab…"
+            return Text(waiting)
         now = self.clock()
         return Group(
             render_table(self.snapshot, now), render_summary(self.snapshot, now, self.fault)
@@ -479,9 +485,8 @@ class LiveDisplay:
     def retried(self, job: Job, count: int, limit: int) -> None:
         self._start()
         assert self.live is not None
-        self.live.console.print(
-            f"{job_label(job)} failed: retried by send-mergereq ({count} of {limit})"
-        )
+        note = f"{job_label(job)} failed: retried by send-mergereq ({count} of {limit})"
+        self.live.console.print(Text(note, style="yellow"))
 
     def finish(self, result: WatchResult) -> None:
         self.close()
