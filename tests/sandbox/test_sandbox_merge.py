@@ -126,26 +126,41 @@ def test_late_pipeline_appears_after_its_decoys(
     head = pusher.repo.git("rev-parse", "staging")
     project, mr = open_mr(gl)
     early = project.pipelines.list(get_all=True)
-    assert {(p.source, p.ref) for p in early} == {
-        ("merge_request_event", "refs/merge-requests/1/head")
+    assert {(p.source, p.ref, p.sha) for p in early} == {
+        ("push", "staging", head),  # a branch pipeline for the same sha
+        (
+            "merge_request_event",
+            "refs/merge-requests/1/head",
+            pusher.repo.git("rev-parse", "staging^"),
+        ),
     }
-    (decoy,) = early
-    assert decoy.sha == pusher.repo.git("rev-parse", "staging^")
-    assert project.mergerequests.get(mr.iid).head_pipeline is None
+    head_pipeline = project.mergerequests.get(mr.iid).head_pipeline
+    assert (head_pipeline["ref"], head_pipeline["source"]) == ("staging", "push")
+    sandbox.advance(119)
+    assert len(project.pipelines.list(get_all=True)) == 2
+    sandbox.advance(2)
+    (real,) = project.pipelines.list(ref="refs/merge-requests/1/merge", get_all=True)
+    assert real.id > max(p.id for p in early)
+    assert pusher.remote_git("log", "-1", "--format=%P", real.sha).split()[1] == head
+    assert project.mergerequests.get(mr.iid).head_pipeline["id"] == real.id
+
+
+def test_late_pipeline_after_a_push_to_an_open_mr(
+    pushed: Callable[..., Pusher], sandbox: Sandbox, gl: gitlab.Gitlab
+) -> None:
+    pusher = pushed(scenario="late")
+    project, _mr = open_mr(gl)
+    sandbox.advance(3600)
     pusher.repo.commit("another pull request", filename="more.c")
     pusher.push("staging")
     head = pusher.repo.git("rev-parse", "staging")
-    decoys = project.pipelines.list(get_all=True)
-    assert ("push", "staging", head) in {(p.source, p.ref, p.sha) for p in decoys}
-    sandbox.advance(119)
-    assert len(project.pipelines.list(get_all=True)) == len(decoys)
-    sandbox.advance(2)
-    real = project.pipelines.list(ref="refs/merge-requests/1/merge", get_all=True)
-    assert len(real) == 2  # one for each push, both late
-    assert max(p.id for p in real) > max(p.id for p in decoys)
-    newest = project.pipelines.get(max(p.id for p in real))
-    assert pusher.remote_git("log", "-1", "--format=%P", newest.sha).split()[1] == head
-    assert project.mergerequests.get(mr.iid).head_pipeline["id"] == newest.id
+    before = {p.id for p in project.pipelines.list(get_all=True)}
+    sandbox.advance(121)
+    new = [p for p in project.pipelines.list(get_all=True) if p.id not in before]
+    assert [(p.ref, p.source) for p in new] == [
+        ("refs/merge-requests/1/merge", "merge_request_event")
+    ]
+    assert pusher.remote_git("log", "-1", "--format=%P", new[0].sha).split()[1] == head
 
 
 def test_moving_target_event_makes_merged_results_stale(

@@ -197,3 +197,18 @@ def test_pipeline_list_filters_and_order(
     assert caught.value.response_code == 400
     sandbox.advance(4 * 3600)
     assert len(project.pipelines.list(status="success", get_all=True)) == 3
+
+
+def test_pipeline_for_a_branch_through_the_api(
+    pushed: Callable[..., Pusher], sandbox: Sandbox, gl: gitlab.Gitlab
+) -> None:
+    pusher = pushed()
+    project = gl.projects.get("group/proj", lazy=True)
+    created = project.pipelines.create({"ref": "staging"})
+    assert (created.ref, created.source, created.status) == ("staging", "api", "pending")
+    assert created.sha == pusher.repo.git("rev-parse", "staging")
+    with pytest.raises(gitlab.GitlabCreateError) as caught:
+        project.pipelines.create({"ref": "nope"})
+    assert caught.value.response_code == 400
+    sandbox.advance(4 * 3600)
+    assert project.pipelines.get(created.id).status == "success"

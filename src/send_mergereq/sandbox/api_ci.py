@@ -9,16 +9,19 @@ from send_mergereq.sandbox.engine import (
     NotAllowed,
     cancel_job,
     cancel_pipeline,
+    create_pipeline,
     play_job,
     retry_job,
     retry_pipeline,
 )
 from send_mergereq.sandbox.protocol import (
+    ApiError,
     Request,
     Response,
     bad_request,
     forbidden,
     invalid,
+    missing,
     not_found,
 )
 from send_mergereq.sandbox.router import Ctx, route
@@ -215,3 +218,27 @@ def post_job_cancel(ctx: Ctx, req: Request) -> Response:
     job = _job(ctx, req, builds_only=True)
     cancel_job(ctx.world, job, ctx.now)
     return Response(201, ctx.render.job(job))
+
+
+@route("POST", "/projects/:project/pipeline")
+def post_pipeline(ctx: Ctx, req: Request) -> Response:
+    """Run a pipeline for a branch (``source`` is ``api``, as GitLab records it)."""
+    project = ctx.project(req)
+    ref = req.get("ref")
+    if not ref:
+        raise missing("ref")
+    sha = project.repo.rev_parse(f"refs/heads/{ref}")
+    if sha is None:
+        raise ApiError(400, {"message": {"base": ["Reference not found"]}})
+    pipeline = create_pipeline(
+        ctx.world,
+        project,
+        project.scenario.pipeline,
+        sha=sha,
+        ref=str(ref),
+        source="api",
+        kind="branch",
+        at=ctx.now,
+        queue_delay=project.scenario.queue_delay,
+    )
+    return Response(201, ctx.render.pipeline(pipeline))

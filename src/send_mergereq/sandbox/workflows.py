@@ -66,9 +66,7 @@ def _branch_pipelines(
     old, new = shas
     wanted = project.wants_branch_pipelines()
     decoy = not wanted and "branch" in project.scenario.decoys
-    if wanted or (
-        decoy and any(m.source_branch == branch for m in open_merge_requests(world, project))
-    ):
+    if wanted or (decoy and branch != project.default_branch):
         spec = DECOY_SPEC if decoy else project.scenario.pipeline
         pipeline = create_pipeline(
             world,
@@ -200,11 +198,13 @@ def move_target(world: World, project: Project, t: float, message: str) -> str |
 
 
 def head_pipeline(world: World, project: Project, mr: MergeRequest) -> Pipeline | None:
-    """GitLab's head pipeline: the newest pipeline testing the MR's current source head."""
+    """GitLab's head pipeline: the newest pipeline for the MR's source head, a branch
+    pipeline for the same sha included (so a branch decoy is the head until the MR
+    pipeline comes, as on GitLab)."""
     candidates = [
         p
         for p in world.project_pipelines(project)
-        if (p.merge_request_iid == mr.iid and p.source_sha == mr.sha and not p.decoy)
+        if (p.merge_request_iid == mr.iid and p.source_sha == mr.sha)
         or (p.kind == "branch" and p.ref == mr.source_branch and p.sha == mr.sha)
     ]
     return max(candidates, key=lambda p: p.id, default=None)
