@@ -219,6 +219,47 @@ def status(*, which: str, **values: Any) -> int:
     return int(status(settings, which, options, out, resume=resume))
 
 
+def _scenario_help() -> str:
+    from send_mergereq.demo import scenario_names
+
+    return "Pipeline scenario: " + ", ".join(scenario_names()) + " [green]."
+
+
+@cli.command(epilog=EPILOG)
+@click.option("--scenario", default="green", metavar="NAME", help=_scenario_help())
+@click.option("--keep", is_flag=True, help="Keep the throwaway repository afterwards.")
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=1),
+    default=80.0,
+    show_default=True,
+    help="Virtual pipeline seconds per real second.",
+)
+@click.argument("send_args", nargs=-1, metavar="[-- SEND-MERGEREQ OPTIONS]")
+def demo(*, scenario: str, keep: bool, time_scale: float, send_args: tuple[str, ...]) -> int:
+    """Run the whole flow on a throwaway repo against the embedded sandbox GitLab.
+
+    Builds a repository with two signed-tag pull requests merged into staging,
+    starts a GitLab-compatible server on loopback, and runs
+    `send-mergereq staging --wait` against it. Nothing of your own git or gpg
+    configuration is read or written.
+    """
+    from send_mergereq import demo as demo_flow
+
+    if scenario not in demo_flow.scenario_names():
+        known = ", ".join(demo_flow.scenario_names())
+        raise click.BadParameter(
+            f"unknown scenario {scenario!r}; known: {known}", param_hint="--scenario"
+        )
+
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
+    return demo_flow.run(
+        scenario=scenario, keep=keep, time_scale=time_scale, extra_args=send_args, say=say
+    )
+
+
 def _settings(branch: str, values: dict[str, Any], *, need_range: bool = True) -> Settings:
     from send_mergereq.config import Flags, load_settings
 

@@ -1,0 +1,80 @@
+"""``send-mergereq demo``: the whole flow against the embedded sandbox, as a newcomer sees it.
+
+Builds the throwaway repository (``demo_repo``), starts the sandbox on loopback,
+pushes ``master`` there, then runs exactly what a maintainer runs —
+``send-mergereq staging --wait`` — as a child process in the demo's own
+environment, so its output, live table and exit code are the real ones.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from send_mergereq import demo_repo
+from send_mergereq.errors import GitError
+
+SCENARIO_DIR = Path(__file__).parent / "sandbox" / "scenarios"
+PROJECT = "demo/qemu"
+
+
+def scenario_names() -> list[str]:
+    """The shipped scenarios, read from the folder (no sandbox import: keeps --help fast)."""
+    return sorted(path.stem for path in SCENARIO_DIR.glob("*.toml"))
+
+
+def run(
+    *,
+    scenario: str,
+    keep: bool,
+    time_scale: float,
+    extra_args: tuple[str, ...],
+    say: Callable[[str], None],
+) -> int:
+    """Run the demo; the exit code is the one ``send-mergereq staging --wait`` gave."""
+    from send_mergereq.sandbox import Sandbox
+
+    root = Path(tempfile.mkdtemp(prefix="send-mergereq-demo-"))
+    try:
+        demo = demo_repo.build(root)
+        if demo.signing == "none":
+            say("demo: neither gpg nor ssh-keygen found: the pull requests are unsigned tags")
+        with Sandbox(time_scale=time_scale) as sandbox:
+            project = sandbox.create_project(PROJECT, scenario=scenario)
+            _publish_master(demo, project.http_url_to_repo, sandbox.token)
+            say(f"demo: repository {demo.repo} (signing: {demo.signing}), "
+                f"sandbox GitLab at {sandbox.url}, scenario {scenario!r}")  # fmt: skip
+            say("demo: running  send-mergereq staging --wait")
+            return _send(demo, sandbox.token, extra_args)
+    finally:
+        if keep:
+            say(f"demo: kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _publish_master(demo: demo_repo.DemoEnv, url: str, token: str) -> None:
+    """Add the sandbox as ``origin`` and push ``master`` (token in the environment only)."""
+    env = {
+        **demo.env,
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.extraHeader",
+        "GIT_CONFIG_VALUE_0": f"PRIVATE-TOKEN: {token}",
+    }
+    for args in (["remote", "add", "origin", url], ["push", "-q", "origin", "master"]):
+        proc = subprocess.run(
+            ["git", *args], cwd=demo.repo, env=env, capture_output=True, check=False
+        )
+        if proc.returncode != 0:
+            reason = proc.stderr.decode(errors="replace").strip()
+            raise GitError(f"demo: git {args[0]} failed: {reason}")
+
+
+def _send(demo: demo_repo.DemoEnv, token: str, extra_args: tuple[str, ...]) -> int:
+    env = {**demo.env, "GITLAB_TOKEN": token}
+    argv = [sys.executable, "-m", "send_mergereq", "staging", "--wait", *extra_args]
+    return subprocess.run(argv, cwd=demo.repo, env=env, check=False).returncode
