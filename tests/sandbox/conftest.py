@@ -15,9 +15,11 @@ from send_mergereq.sandbox import Sandbox
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    """A sandbox with frozen time: tests move it with ``sandbox.advance``."""
+    """A sandbox with frozen time: tests move it with ``sandbox.advance``. A test fails if
+    the sandbox hit a bug of its own (an answer 500) while it ran."""
     with Sandbox(time_scale=0) as sb:
         yield sb
+        assert sb.errors == []
 
 
 @pytest.fixture

@@ -181,3 +181,20 @@ def test_moving_target_event_makes_merged_results_stale(
     assert project.pipelines.get(pipeline.id).status == "running"
     fresh = mr.pipelines.create()
     assert pusher.remote_git("log", "-1", "--format=%P", fresh.sha).split() == [moved, mr.sha]
+
+
+def test_set_branch_acts_like_a_push_and_source_branch_removal(
+    pushed: Callable[..., Pusher], sandbox: Sandbox, gl: gitlab.Gitlab
+) -> None:
+    pusher = pushed()
+    project, mr = open_mr(gl)
+    tree = pusher.remote_git("rev-parse", "staging^{tree}")
+    newer = pusher.remote_git("commit-tree", tree, "-p", "staging", "-m", "server-side commit")
+    sandbox.set_branch("group/proj", "staging", newer)
+    assert project.mergerequests.get(mr.iid).sha == newer
+    assert len(mr.pipelines.list(get_all=True)) == 2
+    sandbox.advance(4 * 3600)
+    mr = project.mergerequests.get(mr.iid)
+    mr.merge(sha=newer, should_remove_source_branch=True)
+    assert project.mergerequests.get(mr.iid).state == "merged"
+    assert pusher.remote_git("for-each-ref", "refs/heads/staging") == ""

@@ -69,7 +69,7 @@ def post_merge_request(ctx: Ctx, req: Request) -> Response:
 
 def _apply_options(req: Request, mr: MergeRequest) -> None:
     if req.flag("remove_source_branch") is not None:
-        mr.should_remove_source_branch = req.flag("remove_source_branch")
+        mr.force_remove_source_branch = bool(req.flag("remove_source_branch"))
     if req.flag("squash") is not None:
         mr.squash = bool(req.flag("squash"))
     if req.get("labels") is not None:

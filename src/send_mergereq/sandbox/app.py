@@ -14,13 +14,13 @@ from send_mergereq.errors import ConfigError
 from send_mergereq.sandbox.clock import VirtualClock
 from send_mergereq.sandbox.engine import advance
 from send_mergereq.sandbox.faults import FaultInjector
-from send_mergereq.sandbox.gitrepo import BareRepo
+from send_mergereq.sandbox.gitrepo import ZERO_SHA, BareRepo
 from send_mergereq.sandbox.render import Renderer
 from send_mergereq.sandbox.reqlog import RequestLog, RequestRecord
 from send_mergereq.sandbox.scenarios import FAULT_ACTIONS, FaultSpec, Scenario, load_scenario
 from send_mergereq.sandbox.server import SandboxServer
 from send_mergereq.sandbox.state import Project, World
-from send_mergereq.sandbox.workflows import auto_merge_listener, move_target
+from send_mergereq.sandbox.workflows import auto_merge_listener, move_target, on_push
 
 MERGE_METHODS = ("merge", "rebase_merge", "ff")
 
@@ -64,6 +64,7 @@ class Sandbox:
         auto_merge_listener(self.world)
         self.faults = FaultInjector()
         self.log = RequestLog()
+        self.errors: list[str] = []  # sandbox bugs met while answering (each answered 500)
         self._root = root
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._address = (host, port)
@@ -268,6 +269,17 @@ class Sandbox:
         if sha is None:
             raise ConfigError(f"sandbox project {path!r} has no {project.default_branch} yet")
         return sha
+
+    def set_branch(self, path: str, branch: str, sha: str) -> None:
+        """Point ``branch`` at ``sha`` (already in the bare repository) as if it was pushed:
+        MR pipelines, branch pipelines and merge refs follow, as after a real push."""
+        project = self._project(path)
+        ref = f"refs/heads/{branch}"
+        with self.world.lock:
+            advance(self.world, self.clock.now())
+            old = project.repo.rev_parse(ref) or ZERO_SHA
+            project.repo.update_ref(ref, sha)
+            on_push(self.world, project, {ref: (old, sha)}, self.world.now)
 
     # -- observation -----------------------------------------------------------------------
 

@@ -335,7 +335,7 @@ class Renderer:
             "merged_commit_sha": self._merged_commit(mr) if merged else None,
             "discussion_locked": None,
             "should_remove_source_branch": mr.should_remove_source_branch,
-            "force_remove_source_branch": False,
+            "force_remove_source_branch": mr.force_remove_source_branch,
             "prepared_at": self.iso(mr.created_at),
             "reference": f"!{mr.iid}",
             "references": {

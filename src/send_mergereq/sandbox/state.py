@@ -77,7 +77,8 @@ class MergeRequest:
     merged_at: float | None = None
     closed_at: float | None = None
     merge_when_pipeline_succeeds: bool = False
-    should_remove_source_branch: bool | None = None
+    should_remove_source_branch: bool | None = None  # asked for when merging
+    force_remove_source_branch: bool = False  # asked for when opening
     squash: bool = False
     has_conflicts: bool = False
     labels: list[str] = field(default_factory=list)

@@ -255,14 +255,12 @@ def accept(
     sha = params.get("sha")
     if sha and sha != mr.sha:
         raise ApiError(409, {"message": f"SHA does not match HEAD of source branch: {mr.sha}"})
-    if params.get("merge_commit_message"):
-        mr.merge_error = None
+    if params.get("should_remove_source_branch") is not None:
+        mr.should_remove_source_branch = bool(params["should_remove_source_branch"])
     if automatically and not immediately:
         mr.merge_when_pipeline_succeeds, mr.updated_at = True, t
         return
     merge(world, project, mr, t, str(params.get("merge_commit_message") or ""))
-    if params.get("should_remove_source_branch"):
-        project.repo.delete_ref(f"refs/heads/{mr.source_branch}")
 
 
 def merge(world: World, project: Project, mr: MergeRequest, t: float, message: str = "") -> None:
@@ -285,6 +283,8 @@ def merge(world: World, project: Project, mr: MergeRequest, t: float, message: s
     mr.state, mr.merged_at, mr.updated_at = "merged", t, t
     mr.merge_when_pipeline_succeeds = False
     on_push(world, project, {ref: (target, new)}, t)
+    if mr.should_remove_source_branch or mr.force_remove_source_branch:
+        repo.delete_ref(f"refs/heads/{mr.source_branch}")
 
 
 def auto_merge_listener(world: World) -> None:
