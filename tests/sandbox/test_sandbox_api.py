@@ -181,3 +181,21 @@ def test_users_lookup(sandbox: Sandbox, gl: gitlab.Gitlab) -> None:
         "maintainer"
     ]
     assert gl.users.list(username="nobody", get_all=True) == []
+
+
+def test_project_jobs_list_is_paginated_without_count(
+    pushed: Callable[..., Pusher], sandbox: Sandbox
+) -> None:
+    pushed(scenario="many")
+    _mr_pipeline(client(sandbox))
+    answer = requests.get(
+        f"{sandbox.api_url}/projects/group%2Fproj/jobs",
+        headers={"PRIVATE-TOKEN": sandbox.token},
+        timeout=5,
+    )
+    assert len(answer.json()) == 20
+    assert answer.headers["x-next-page"] == "2"
+    assert "x-total" not in answer.headers and "x-total-pages" not in answer.headers
+    assert 'rel="last"' not in answer.headers["Link"]
+    jobs = client(sandbox).projects.get("group/proj", lazy=True).jobs.list(get_all=True)
+    assert len(jobs) == 250

@@ -177,7 +177,7 @@ def list_project_jobs(ctx: Ctx, req: Request) -> Response:
     jobs = [j for p in ctx.world.project_pipelines(project) for j in p.jobs if not j.is_bridge]
     jobs = _scoped(req, jobs)
     jobs.sort(key=lambda j: -j.id)
-    return listing(req, jobs, ctx.render.job)
+    return listing(req, jobs, ctx.render.job, count=False)
 
 
 @route("GET", "/projects/:project/jobs/(\\d+)")

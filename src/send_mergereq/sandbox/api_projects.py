@@ -14,9 +14,12 @@ from send_mergereq.sandbox.router import Ctx, route
 T = TypeVar("T")
 
 
-def listing(req: Request, items: Sequence[T], render: Callable[[T], JSON]) -> Response:
+def listing(
+    req: Request, items: Sequence[T], render: Callable[[T], JSON], *, count: bool = True
+) -> Response:
     """A paginated list answer (only the page is rendered), links built from the request URL."""
-    page, headers = paginate(items, f"{req.base_url}/api/v4{req.path}", req.query)
+    url = f"{req.base_url}/api/v4{req.path}"
+    page, headers = paginate(items, url, req.query, count=count)
     return Response(200, [render(item) for item in page], headers)
 
 

@@ -21,8 +21,14 @@ def _positive(value: str | None, default: int) -> int:
     return number if number > 0 else default
 
 
-def paginate(items: Sequence[T], url: str, query: str) -> tuple[list[T], dict[str, str]]:
-    """The requested page of ``items`` and GitLab's pagination headers (absolute links)."""
+def paginate(
+    items: Sequence[T], url: str, query: str, *, count: bool = True
+) -> tuple[list[T], dict[str, str]]:
+    """The requested page of ``items`` and GitLab's pagination headers (absolute links).
+
+    ``count=False`` is GitLab's ``without_count`` (the project jobs list): no ``x-total``,
+    no ``x-total-pages``, no ``rel="last"``.
+    """
     params = dict(parse_qsl(query, keep_blank_values=True))
     per_page = min(_positive(params.get("per_page"), DEFAULT_PER_PAGE), MAX_PER_PAGE)
     page = _positive(params.get("page"), 1)
@@ -43,6 +49,10 @@ def paginate(items: Sequence[T], url: str, query: str) -> tuple[list[T], dict[st
     if page < pages:
         links.append((page + 1, "next"))
     links += [(1, "first"), (pages, "last")]
+    if not count:
+        for name in ("x-total", "x-total-pages"):
+            del headers[name]
+        links.pop()
     headers["Link"] = ", ".join(
         f'<{_page_url(url, params, number, per_page)}>; rel="{rel}"' for number, rel in links
     )
