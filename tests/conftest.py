@@ -9,23 +9,13 @@ leaks in and nothing is written to it.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from gitrepo import IDENTITY, Repo, run_git
 from keys import keys, maintainer  # noqa: F401  (session-scoped real gpg/ssh keys, see keys.py)
-
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "Ada Author",
-    "GIT_AUTHOR_EMAIL": "ada@example.org",
-    "GIT_COMMITTER_NAME": "Max Maintainer",
-    "GIT_COMMITTER_EMAIL": "max@example.org",
-    "GIT_AUTHOR_DATE": "1700000000 +0000",
-    "GIT_COMMITTER_DATE": "1700000000 +0000",
-}
 
 
 @pytest.fixture(autouse=True)
@@ -46,63 +36,6 @@ def hermetic_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
     return home
-
-
-def run_git(
-    repo: Path, *args: str, input: bytes | None = None, env: dict[str, str] | None = None
-) -> str:
-    proc = subprocess.run(
-        ["git", "-C", str(repo), *args],
-        input=input,
-        capture_output=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-    if proc.returncode != 0:
-        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr.decode(errors='replace')}")
-    return proc.stdout.decode(errors="replace").strip()
-
-
-@dataclass
-class Repo:
-    """A real repository in a tmp dir, with helpers that plant exactly what a test needs."""
-
-    path: Path
-
-    def git(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
-        return run_git(self.path, *args, input=input, env=env)
-
-    def commit(
-        self,
-        subject: str,
-        body: str = "",
-        *,
-        author: str = "Ada Author <ada@example.org>",
-        signoff: str | None = "Ada Author <ada@example.org>",
-        filename: str | None = None,
-    ) -> str:
-        """A normal commit changing one file; signed off by ``signoff`` unless None."""
-        name = filename or f"file-{self.git('rev-list', '--all', '--count') or 0}.txt"
-        (self.path / name).write_text(subject + "\n")
-        self.git("add", name)
-        message = subject + ("\n\n" + body if body else "")
-        if signoff:
-            message += f"\n\nSigned-off-by: {signoff}"
-        self.git("commit", "-q", "--no-gpg-sign", f"--author={author}", "-m", message)
-        return self.git("rev-parse", "HEAD")
-
-    def raw_commit(self, raw: bytes, branch: str | None = None) -> str:
-        """Write a commit object byte for byte (porcelain would refuse or fix it)."""
-        sha = self.git("hash-object", "-t", "commit", "-w", "--literally", "--stdin", input=raw)
-        if branch:
-            self.git("update-ref", f"refs/heads/{branch}", sha)
-        return sha
-
-    def head(self) -> str:
-        return self.git("rev-parse", "HEAD")
-
-    def tree(self) -> str:
-        return self.git("rev-parse", "HEAD^{tree}")
 
 
 @pytest.fixture

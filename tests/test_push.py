@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Repo, run_git
+from gitrepo import Repo, run_git
 from http_recorder import recording_http
 from send_mergereq.credentials import Secret
 from send_mergereq.errors import ConfigError, GitError

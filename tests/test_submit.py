@@ -13,7 +13,7 @@ import responses
 from responses import matchers
 
 import gitlab_api as g
-from conftest import Repo, run_git
+from gitrepo import Repo, run_git
 from http_recorder import recording_http
 from send_mergereq.credentials import Secret, Token
 from send_mergereq.errors import ConfigError, GitError

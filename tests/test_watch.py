@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from conftest import run_git
+from gitrepo import run_git
 from send_mergereq.credentials import Secret, Token
 from send_mergereq.errors import ExitCode, ForgeError, TransientForgeError
 from send_mergereq.forge import Forge, MrSpec
