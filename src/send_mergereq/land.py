@@ -1,0 +1,389 @@
+"""Step 7 of a run: land exactly what passed (``--land``), or say why nothing landed.
+
+Two modes (``landing.LandMode``):
+
+- **MR mode**: after ``submit`` and the watch, ``land_merge_request`` checks the
+  result is not stale and merges the MR with GitLab's ``sha`` guard set to the
+  tested head. ``land_with_refresh`` adds ``--refresh``: a stale result starts a new
+  MR pipeline (``POST …/merge_requests/IID/pipelines``), watched again through the
+  caller's ``rewatch``, up to ``refresh_limit`` times.
+- **Push-only mode**: ``push_only`` pushes the branch and finds the branch pipeline
+  of exactly that commit on that branch; after the watch, ``land_fast_forward``
+  pushes that commit to the target with ``--force-with-lease=TARGET:<seen head>``,
+  only when it is a fast-forward. The one place the tool pushes to the target.
+
+Nothing here prints: progress goes to ``notify``; the outcome is a ``LandResult``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from send_mergereq.credentials import Secret, Token, find_token
+from send_mergereq.discovery import floor_of
+from send_mergereq.errors import ExitCode, ForgeError, GitError
+from send_mergereq.gate import Outcome
+from send_mergereq.landing import (
+    LandDecision,
+    LandHow,
+    LandMode,
+    LandResult,
+    Tested,
+    decide,
+    land_mode,
+    refused,
+)
+from send_mergereq.models import Pipeline, PipelineKind
+from send_mergereq.push import PushResult, git_out, push_branch, push_url, refuse_unsafe_push
+from send_mergereq.remote import GitLabLocation, same_server
+
+if TYPE_CHECKING:
+    from send_mergereq.config import Settings
+    from send_mergereq.forge import Forge
+    from send_mergereq.gate import Verdict
+    from send_mergereq.submit import SubmitRequest, SubmitResult
+    from send_mergereq.watch import WatchResult
+
+Notify = Callable[[str], None]
+Rewatch = Callable[[Pipeline], "WatchResult"]
+
+
+def _quiet(_message: str) -> None:
+    return None
+
+
+# -- mode -------------------------------------------------------------------------------
+
+
+def mode_for(settings: Settings, no_mr: bool | None) -> LandMode:
+    """The mode: ``--mr/--no-mr``, else git config ``sendmergereq.mode``, else the policy
+    file's ``mode`` (read from the target, like the rest of the policy), else MR."""
+    from send_mergereq.config import read_policy_file
+
+    policy, _ = read_policy_file(settings.repo, settings.target)
+    value = policy.get("mode")
+    return land_mode(no_mr, settings.git_config, str(value) if value else None)
+
+
+# -- what was tested ----------------------------------------------------------------------
+
+
+def inspect(forge: Forge, pipeline: Pipeline, source_sha: str, target: str) -> Tested:
+    """What ``pipeline`` tested (for merged results: on which target head) and where the
+    target is now. Also the staleness check for a plain ``--wait`` on an open gate."""
+    from send_mergereq.forge_land import branch_head, commit_parents, contains
+
+    current = branch_head(forge, target)
+    if pipeline.kind is PipelineKind.MERGED_RESULT:
+        parents = commit_parents(forge, pipeline.sha)
+        tested_target = parents[0] if parents else None
+        mismatch = None
+        if len(parents) != 2 or parents[1] != source_sha:
+            mismatch = (
+                f"pipeline #{pipeline.id} tested {pipeline.sha[:12]}, which is not "
+                f"{source_sha[:12]} merged into {target}"
+            )
+        same = current is not None and current == tested_target
+        return Tested(
+            pipeline.kind, pipeline.id, source_sha, tested_target, current, same, mismatch
+        )
+    mismatch = None
+    if pipeline.sha != source_sha:
+        mismatch = f"pipeline #{pipeline.id} tested {pipeline.sha[:12]}, not {source_sha[:12]}"
+    inside = current is not None and contains(forge, source_sha, current)
+    return Tested(pipeline.kind, pipeline.id, source_sha, None, current, inside, mismatch)
+
+
+# -- MR mode ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MrLanding:
+    """The merge request to land and the head its pipeline must have tested."""
+
+    iid: int
+    source_sha: str  # the pushed head: GitLab's sha guard
+    target: str
+
+    @classmethod
+    def of(cls, submitted: SubmitResult) -> MrLanding:
+        mr = submitted.merge_request
+        return cls(mr.iid, submitted.push.sha, mr.target_branch)
+
+
+def land_merge_request(
+    forge: Forge,
+    landing: MrLanding,
+    pipeline: Pipeline,
+    verdict: Verdict,
+    *,
+    notify: Notify = _quiet,
+) -> LandResult:
+    """Merge the MR if ``verdict`` is open and ``pipeline``'s result is not stale."""
+    from send_mergereq.forge_land import merge_mr
+
+    if verdict.outcome is not Outcome.OPEN:
+        untested = _untested(landing)
+        return refused(decide(verdict.outcome, untested, target=landing.target, mode=LandMode.MR))
+    tested = inspect(forge, pipeline, landing.source_sha, landing.target)
+    decision = decide(verdict.outcome, tested, target=landing.target, mode=LandMode.MR)
+    if not decision.land:
+        return refused(decision, tested)
+    notify(f"merging !{landing.iid} (only if its head is still {landing.source_sha[:12]})")
+    attempt = merge_mr(forge, landing.iid, landing.source_sha)
+    if not attempt.merged:
+        return refused(LandDecision(False, attempt.reason, ExitCode.NOT_LANDED), tested)
+    return _merged(forge, landing, tested, attempt.merge_commit_sha, attempt.squash_commit_sha)
+
+
+def _merged(
+    forge: Forge, landing: MrLanding, tested: Tested, merge_sha: str | None, squash: str | None
+) -> LandResult:
+    from send_mergereq.forge_land import branch_head
+
+    head = branch_head(forge, landing.target)
+    landed = merge_sha or squash or head or landing.source_sha
+    return LandResult(
+        landed=True,
+        sha=landed,
+        how=LandHow.MERGE_REQUEST,
+        tested_target=tested.tested_target,
+        current_target=tested.current_target,
+        target_head=head,
+        merge_commit_sha=merge_sha,
+        notes=_race_note(forge, tested, merge_sha, landing.target),
+    )
+
+
+def _race_note(forge: Forge, tested: Tested, merge_sha: str | None, target: str) -> tuple[str, ...]:
+    """A warning when GitLab's merge commit is not on the target head that was tested
+    (someone landed between our last look and the merge: GitLab has no target guard)."""
+    from send_mergereq.forge_land import commit_parents
+
+    if tested.kind is not PipelineKind.MERGED_RESULT or not merge_sha:
+        return ()
+    parents = commit_parents(forge, merge_sha)
+    if parents and parents[0] != tested.tested_target:
+        return (
+            f"warning: {target} moved between the last check and the merge: "
+            f"{merge_sha[:12]} sits on {parents[0][:12]}, the pipeline tested "
+            f"{(tested.tested_target or '')[:12]}",
+        )
+    return ()
+
+
+def _untested(landing: MrLanding) -> Tested:
+    return Tested(PipelineKind.MERGED_RESULT, 0, landing.source_sha, None, None, False)
+
+
+def land_with_refresh(
+    forge: Forge,
+    submitted: SubmitResult,
+    watched: WatchResult,
+    *,
+    rewatch: Rewatch,
+    refresh: bool = False,
+    refresh_limit: int = 1,
+    notify: Notify = _quiet,
+) -> tuple[LandResult, WatchResult]:
+    """``--land`` in MR mode, with ``--refresh``: land, or on a stale result start a new
+    MR pipeline, watch it with ``rewatch`` (the CLI's watch, same display and options)
+    and try again, at most ``refresh_limit`` times. Returns the last watch too."""
+    landing = MrLanding.of(submitted)
+    pipeline = watched.pipeline or submitted.pipeline
+    refreshes = 0
+    while True:
+        result = land_merge_request(forge, landing, pipeline, watched.verdict, notify=notify)
+        if result.landed or not result.stale or not refresh or refreshes >= refresh_limit:
+            return replace(result, refreshes=refreshes), watched
+        refreshes += 1
+        pipeline = forge.create_mr_pipeline(landing.iid)
+        notify(
+            f"{result.reason}; started pipeline #{pipeline.id} for the current {landing.target} "
+            f"(refresh {refreshes} of {refresh_limit})"
+        )
+        watched = rewatch(pipeline)
+        pipeline = watched.pipeline or pipeline
+
+
+# -- push-only mode -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PushOnlyResult:
+    """``push_only``'s answer: what was pushed and the branch pipeline testing it."""
+
+    repo: Path
+    location: GitLabLocation
+    push: PushResult
+    pipeline: Pipeline
+    target: str
+    target_before: str | None  # the target head when the push was made
+    reused: bool
+    notes: tuple[str, ...] = ()
+    forge: Forge | None = field(default=None, repr=False, compare=False)
+
+    def as_json(self) -> dict[str, Any]:
+        pipeline = self.pipeline
+        return {
+            "merge_request": None,
+            "pipeline": {
+                "id": pipeline.id,
+                "status": pipeline.status,
+                "kind": str(pipeline.kind),
+                "web_url": pipeline.web_url,
+                "reused": self.reused,
+            },
+        }
+
+
+@dataclass
+class _Clock:
+    now: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+def push_only(
+    req: SubmitRequest,
+    *,
+    notify: Notify = _quiet,
+    token: Token | None = None,
+    forge: Forge | None = None,
+    now: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PushOnlyResult:
+    """Push ``req.range.branch_sha`` to ``req.branch`` (never the target), no merge request,
+    and wait for the branch pipeline of exactly that commit on that branch."""
+    from send_mergereq.forge_land import branch_head
+    from send_mergereq.submit import connect, resolve_location
+
+    location = resolve_location(req.repo, req.remote, req.gitlab_url, req.project)
+    token = token or find_token(location.gitlab_url, project=location.project, cwd=req.repo)
+    forge = forge or connect(location, token)
+    protected = forge.is_protected(req.branch)
+    refuse_unsafe_push(req.branch, req.target, protected=bool(protected), project=forge.info.path)
+    floor = floor_of(forge.branch_pipelines(req.branch))
+    before = branch_head(forge, req.target)
+    secret = _secret_for(req.repo, req.remote, location, token)
+    pushed = push_branch(
+        req.repo, remote=req.remote, branch=req.branch, sha=req.range.branch_sha, token=secret
+    )
+    notify(f"pushed {pushed.sha[:12]} to {pushed.remote}/{pushed.branch} ({pushed.status})")
+    pipeline = wait_branch_pipeline(
+        forge, req.branch, pushed.sha, floor, reuse=pushed.up_to_date,
+        timeout=req.appear_timeout, clock=_Clock(now, sleep), notify=notify,
+    )  # fmt: skip
+    reused = pipeline.id <= floor
+    note = f"{'reusing' if reused else 'watching'} the branch pipeline of {req.branch} "
+    note += f"#{pipeline.id}: {pipeline.web_url}"
+    return PushOnlyResult(
+        req.repo, location, pushed, pipeline, req.target, before, reused, (note,), forge
+    )
+
+
+def wait_branch_pipeline(
+    forge: Forge,
+    branch: str,
+    sha: str,
+    floor: int,
+    *,
+    reuse: bool,
+    timeout: float,
+    clock: _Clock | None = None,
+    notify: Notify = _quiet,
+) -> Pipeline:
+    """The newest pipeline of ``branch`` at exactly ``sha`` created after the push (id above
+    ``floor``; an older one too when the push changed nothing). ForgeError after ``timeout``."""
+    clock = clock or _Clock()
+    start, delay, said = clock.now(), 1.0, False
+    while True:
+        found = [
+            p
+            for p in forge.branch_pipelines(branch, sha)
+            if p.kind is PipelineKind.BRANCH and p.ref == branch and p.sha == sha
+            if p.id > floor or reuse
+        ]
+        if found:
+            return max(found, key=lambda p: p.id)
+        waited = clock.now() - start
+        if waited >= timeout:
+            raise ForgeError(
+                f"no pipeline for {sha[:12]} on {branch} appeared within {timeout:.0f}s",
+                hint="push-only mode gates on the branch pipeline: the project's CI must run "
+                "pipelines for pushes to this branch (.gitlab-ci.yml rules / workflow)",
+            )
+        if not said:
+            notify(f"waiting for GitLab to create the pipeline of {branch} …")
+            said = True
+        clock.sleep(min(delay, timeout - waited))
+        delay = min(delay * 1.5, 5.0)
+
+
+def land_fast_forward(
+    forge: Forge,
+    pushed: PushOnlyResult,
+    pipeline: Pipeline,
+    verdict: Verdict,
+    *,
+    token: Token | None = None,
+    notify: Notify = _quiet,
+) -> LandResult:
+    """Fast-forward the target to the tested commit with a lease on the head just read,
+    if ``verdict`` is open and it is a fast-forward; the push names only that commit."""
+    from send_mergereq.forge_land import branch_head
+
+    repo, remote, target = pushed.repo, pushed.push.remote, pushed.target
+    tested_sha = pushed.push.sha
+    current = branch_head(forge, target) if verdict.outcome is Outcome.OPEN else None
+    tested = Tested(
+        PipelineKind.BRANCH,
+        pipeline.id,
+        tested_sha,
+        pushed.target_before,
+        current,
+        current is not None and is_ancestor(repo, current, tested_sha),
+        _branch_mismatch(pipeline, pushed),
+    )
+    decision = decide(verdict.outcome, tested, target=target, mode=LandMode.PUSH)
+    if not decision.land:
+        return refused(decision, tested)
+    assert current is not None
+    token = token or find_token(pushed.location.gitlab_url, project=pushed.location.project,
+                                cwd=repo)  # fmt: skip
+    secret = _secret_for(repo, remote, pushed.location, token)
+    notify(f"fast-forwarding {target} from {current[:12]} to {tested_sha[:12]}")
+    try:
+        push_branch(repo, remote=remote, branch=target, sha=tested_sha, token=secret,
+                    expect=current)  # fmt: skip
+    except GitError as exc:
+        return replace(refused(decision, tested), reason=f"{exc.message}")
+    return LandResult(
+        landed=True,
+        sha=tested_sha,
+        how=LandHow.FAST_FORWARD,
+        tested_target=pushed.target_before,
+        current_target=current,
+        target_head=tested_sha,
+    )
+
+
+def _branch_mismatch(pipeline: Pipeline, pushed: PushOnlyResult) -> str | None:
+    branch, sha = pushed.push.branch, pushed.push.sha
+    if pipeline.kind is PipelineKind.BRANCH and pipeline.ref == branch and pipeline.sha == sha:
+        return None
+    return f"pipeline #{pipeline.id} is not the branch pipeline of {branch} at {sha[:12]}"
+
+
+def is_ancestor(repo: Path, ancestor: str, head: str) -> bool:
+    """``git merge-base --is-ancestor``: False too when ``ancestor`` is not in the local
+    repository (then the tested commit, which is, cannot contain it)."""
+    return git_out(repo, "merge-base", "--is-ancestor", ancestor, head) is not None
+
+
+def _secret_for(repo: Path, remote: str, location: GitLabLocation, token: Token) -> Secret | None:
+    """The token goes along only to the GitLab it is for (an SSH remote uses keys)."""
+    return token.secret if same_server(push_url(repo, remote), location.gitlab_url) else None
