@@ -6,11 +6,20 @@ merge request and pipeline phases come after it here.
 
 from __future__ import annotations
 
+import os
+
 from send_mergereq.checks import CHECKS
 from send_mergereq.checks.runner import EnabledCheck, TagVerifier, default_verifier, run_checks
 from send_mergereq.config import Settings
 from send_mergereq.history import read_raw, resolve_range
 from send_mergereq.report import CheckReport
+
+
+def _workers() -> int:
+    """Worker processes for a long range: only when cores are left over for them beside
+    this process and git (on two cores the pipeline is already CPU-bound)."""
+    cores = os.cpu_count() or 1
+    return min(cores - 1, 4) if cores >= 3 else 1
 
 
 def check_phase(settings: Settings, verifier: TagVerifier | None = None) -> CheckReport:
@@ -22,6 +31,7 @@ def check_phase(settings: Settings, verifier: TagVerifier | None = None) -> Chec
         enabled,
         settings.context(),
         verifier or default_verifier(settings.repo),
+        workers=_workers(),
     )
     return CheckReport(
         range=rng,

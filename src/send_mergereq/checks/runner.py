@@ -26,6 +26,7 @@ from send_mergereq.checks.finding import (
 )
 from send_mergereq.history import RawCommit, parent_count, parse_commit
 
+SERIAL_PREFIX = 5000  # commits checked in-process before worker processes are worth starting
 TagVerifier = Callable[[Sequence[bytes]], Mapping[bytes, TagVerification]]
 Clean = Callable[[bytes, bytes, CheckContext, Any], bool]
 
@@ -86,37 +87,75 @@ def _lookup(results: Mapping[bytes, TagVerification]) -> Callable[[bytes], TagVe
     return verify_tag
 
 
+class Scan:
+    """What one pass has found so far: picklable, so a worker process can send it back."""
+
+    def __init__(self, checks: Sequence[EnabledCheck], ctx: CheckContext) -> None:
+        self.checks, self.ctx = [c for c in checks if c.opts.severity is not Severity.OFF], ctx
+        self.defer, self.is_clean = _uses_tags(self.checks), _prefilter(self.checks, ctx)
+        self.found_at: dict[int, list[Finding]] = {}  # stream position -> findings, if any
+        self.subjects: dict[str, str] = {}
+        self.deferred: list[tuple[int, str, bytes]] = []  # merges with tags, verified later
+        self.count = self.merges = 0
+
+    def add(self, position: int, sha: str, raw: bytes) -> None:
+        """Check one commit (or hold it back when it carries tags)."""
+        self.count += 1
+        end = raw.find(b"\n\n")
+        head, message = (raw[:end], raw[end + 2 :]) if end >= 0 else (raw, b"")
+        self.merges += parent_count(head) > 1
+        if self.defer and b"\nmergetag " in head:
+            self.deferred.append((position, sha, raw))
+        elif end < 0 or not self.is_clean(head, message):
+            self.check(position, parse_commit(sha, raw), self.ctx)
+
+    def check(self, position: int, commit: RawCommit, ctx: CheckContext) -> None:
+        if found := _run_one(commit, self.checks, ctx):
+            self.found_at[position], self.subjects[commit.sha] = found, commit.subject
+
+    def merge(self, other: Scan) -> None:
+        """Take in what a worker found on its batch."""
+        self.found_at |= other.found_at
+        self.subjects |= other.subjects
+        self.deferred += other.deferred
+        self.count, self.merges = self.count + other.count, self.merges + other.merges
+
+    def __getstate__(self) -> dict[str, Any]:
+        keep = ("found_at", "subjects", "deferred", "count", "merges")
+        return {name: getattr(self, name) for name in keep}
+
+    def finish(self, verifier: TagVerifier) -> RunResult:
+        """Verify the held-back merges' tags in one batch, check them, and sort it all."""
+        if self.deferred:
+            commits = [(pos, parse_commit(sha, raw)) for pos, sha, raw in self.deferred]
+            tags = [tag for _, commit in commits for tag in commit.mergetags]
+            tag_ctx = replace(self.ctx, verify_tag=_lookup(verifier(tags)))
+            for position, commit in commits:
+                self.check(position, commit, tag_ctx)
+        found = self.found_at
+        findings = tuple(f for position in sorted(found) for f in found[position])
+        return RunResult(self.count, self.merges, findings, self.subjects)
+
+
 def run_checks(
     objects: Iterable[tuple[str, bytes] | RawCommit],
     checks: Sequence[EnabledCheck],
     ctx: CheckContext,
     verifier: TagVerifier,
+    *,
+    workers: int = 1,
 ) -> RunResult:
     """One pass over ``(id, raw commit)`` pairs (``history.read_raw``; parsed commits are
-    taken too); ``verifier`` is called at most once."""
-    checks = [c for c in checks if c.opts.severity is not Severity.OFF]
-    defer, is_clean = _uses_tags(checks), _prefilter(checks, ctx)
-    found_at: dict[int, list[Finding]] = {}  # stream position -> findings, only when some
-    deferred: list[tuple[int, RawCommit]] = []
-    subjects: dict[str, str] = {}
-    count = merges = 0
-    for position, item in enumerate(objects):
-        sha, raw = (item.sha, item.raw) if isinstance(item, RawCommit) else item
-        count += 1
-        end = raw.find(b"\n\n")
-        head, message = (raw[:end], raw[end + 2 :]) if end >= 0 else (raw, b"")
-        merges += parent_count(head) > 1
-        if defer and b"\nmergetag " in head:
-            deferred.append((position, parse_commit(sha, raw)))
-        elif end < 0 or not is_clean(head, message):
-            commit = parse_commit(sha, raw)
-            if found := _run_one(commit, checks, ctx):
-                found_at[position], subjects[sha] = found, commit.subject
-    if deferred:
-        tags = [tag for _, commit in deferred for tag in commit.mergetags]
-        tag_ctx = replace(ctx, verify_tag=_lookup(verifier(tags)))
-        for position, commit in deferred:
-            if found := _run_one(commit, checks, tag_ctx):
-                found_at[position], subjects[commit.sha] = found, commit.subject
-    findings = tuple(f for position in sorted(found_at) for f in found_at[position])
-    return RunResult(count, merges, findings, subjects)
+    taken too); ``verifier`` is called at most once. With ``workers`` > 1, a long range
+    is checked in batches by that many processes after its first ``SERIAL_PREFIX``
+    commits (see ``parallel.py``); the result is the same."""
+    scan = Scan(checks, ctx)
+    pairs = (((item.sha, item.raw) if isinstance(item, RawCommit) else item) for item in objects)
+    numbered = enumerate(pairs)
+    for position, (sha, raw) in numbered:
+        scan.add(position, sha, raw)
+        if workers > 1 and position + 1 >= SERIAL_PREFIX:
+            from send_mergereq.checks.parallel import scan_in_workers
+
+            scan_in_workers(scan, numbered, workers)
+    return scan.finish(verifier)
