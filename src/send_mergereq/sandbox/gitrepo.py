@@ -61,6 +61,7 @@ class CommitInfo:
     committed_date: str
     title: str
     message: str
+    parents: tuple[str, ...] = ()
 
 
 class BareRepo:
@@ -184,7 +185,8 @@ class BareRepo:
         return self._commits[sha]
 
     def _read_commit(self, sha: str) -> CommitInfo:
-        fmt = "%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%s%x00%B"
+        fmt = "%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%s%x00%P%x00%B"
         fields = self.git("show", "-s", f"--format={fmt}", sha).split("\x00")
-        sha, an, ae, ad, cn, ce, cd, title, message = fields[:9]
-        return CommitInfo(sha, an, ae, ad, cn, ce, cd, title, message.rstrip("\n") + "\n")
+        sha, an, ae, ad, cn, ce, cd, title, parents, message = fields[:10]
+        body = message.rstrip("\n") + "\n"
+        return CommitInfo(sha, an, ae, ad, cn, ce, cd, title, body, tuple(parents.split()))

@@ -207,7 +207,7 @@ class Renderer:
             "committer_email": info.committer_email,
             "committed_date": info.committed_date,
             "created_at": info.committed_date,
-            "parent_ids": [],
+            "parent_ids": list(info.parents),
             "web_url": f"{self.base}/-/commit/{info.sha}",
         }
 
