@@ -212,3 +212,25 @@ def test_pipeline_for_a_branch_through_the_api(
     assert caught.value.response_code == 400
     sandbox.advance(4 * 3600)
     assert project.pipelines.get(created.id).status == "success"
+
+
+def test_retrying_a_bridge_triggers_a_new_child(
+    pushed: Callable[..., Pusher], sandbox: Sandbox, gl: gitlab.Gitlab
+) -> None:
+    pushed(scenario="child")
+    project, pipeline = open_mr(gl)
+    sandbox.advance(3 * 3600)
+    (bridge,) = pipeline.bridges.list(get_all=True)
+    assert bridge.status == "failed"
+    with pytest.raises(gitlab.GitlabGetError):
+        project.jobs.get(bridge.id)  # /jobs/:id is for builds only
+    first_child = bridge.downstream_pipeline["id"]
+    retried = project.jobs.get(bridge.id, lazy=True).retry()
+    assert retried["id"] != bridge.id
+    (fresh,) = pipeline.bridges.list(get_all=True)
+    assert fresh.id == retried["id"] and fresh.downstream_pipeline["id"] != first_child
+    assert [b.id for b in pipeline.bridges.list(include_retried=True, get_all=True)] == [
+        fresh.id,
+        bridge.id,
+    ]
+    assert project.pipelines.get(pipeline.id).status == "running"
