@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Repo, run_git
+from gitrepo import Repo, run_git
 from send_mergereq.credentials import Secret, Token
 from send_mergereq.display import PlainDisplay
 from send_mergereq.errors import ExitCode
@@ -99,7 +99,7 @@ class Env:
             forge,
             pipeline.id,
             PlainDisplay(io.StringIO()),
-            WatchOptions(min_interval=60.0, max_interval=120.0, timeout=4 * 3600),
+            WatchOptions(min_interval=300.0, max_interval=600.0, timeout=4 * 3600),
             resume_command="send-mergereq status",
             clock=self.sandbox.now,
             sleep=sleep,

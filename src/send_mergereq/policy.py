@@ -75,8 +75,10 @@ def parse_policy(data: bytes, source: str, *, allow_profile: bool) -> Policy:
             policy[key] = _string_list(value, source, key)
         elif key == "checks":
             policy[key] = _checks_table(value, source)
+        elif key == "mode":
+            policy[key] = _mode(value, source)
         elif key != "description":
-            allowed = ["profile"] * allow_profile + [*LIST_KEYS, "checks", "description"]
+            allowed = ["profile"] * allow_profile + [*LIST_KEYS, "checks", "mode", "description"]
             raise ConfigError(
                 f"{source}: unknown key {key!r}", hint=f"known keys: {', '.join(allowed)}"
             )
@@ -87,6 +89,14 @@ def _expect(value: Any, kind: type, source: str, key: str) -> Any:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(f"{source}: {key}: expected {kind.__name__}, got {value!r}")
     return value
+
+
+def _mode(value: Any, source: str) -> str:
+    """How the project gates: ``mr`` (merge request pipelines) or ``push`` (branch pipelines)."""
+    text = _expect(value, str, source, "mode")
+    if text not in ("mr", "push", "merge-request"):
+        raise ConfigError(f'{source}: mode: expected "mr" or "push", got {value!r}')
+    return str(text)
 
 
 def _string_list(value: Any, source: str, key: str) -> tuple[str, ...]:
