@@ -28,11 +28,11 @@ from send_mergereq.discovery import floor_of
 from send_mergereq.errors import ExitCode, ForgeError, GitError
 from send_mergereq.gate import Outcome
 from send_mergereq.landing import (
+    Basis,
     LandDecision,
     LandHow,
     LandMode,
     LandResult,
-    Tested,
     decide,
     land_mode,
     refused,
@@ -72,7 +72,7 @@ def mode_for(settings: Settings, no_mr: bool | None) -> LandMode:
 # -- what was tested ----------------------------------------------------------------------
 
 
-def inspect(forge: Forge, pipeline: Pipeline, source_sha: str, target: str) -> Tested:
+def inspect(forge: Forge, pipeline: Pipeline, source_sha: str, target: str) -> Basis:
     """What ``pipeline`` tested (for merged results: on which target head) and where the
     target is now. Also the staleness check for a plain ``--wait`` on an open gate."""
     from send_mergereq.forge_land import branch_head, commit_parents, contains
@@ -88,14 +88,12 @@ def inspect(forge: Forge, pipeline: Pipeline, source_sha: str, target: str) -> T
                 f"{source_sha[:12]} merged into {target}"
             )
         same = current is not None and current == tested_target
-        return Tested(
-            pipeline.kind, pipeline.id, source_sha, tested_target, current, same, mismatch
-        )
+        return Basis(pipeline.kind, pipeline.id, source_sha, tested_target, current, same, mismatch)
     mismatch = None
     if pipeline.sha != source_sha:
         mismatch = f"pipeline #{pipeline.id} tested {pipeline.sha[:12]}, not {source_sha[:12]}"
     inside = current is not None and contains(forge, source_sha, current)
-    return Tested(pipeline.kind, pipeline.id, source_sha, None, current, inside, mismatch)
+    return Basis(pipeline.kind, pipeline.id, source_sha, None, current, inside, mismatch)
 
 
 # -- MR mode ----------------------------------------------------------------------------
@@ -141,7 +139,7 @@ def land_merge_request(
 
 
 def _merged(
-    forge: Forge, landing: MrLanding, tested: Tested, merge_sha: str | None, squash: str | None
+    forge: Forge, landing: MrLanding, tested: Basis, merge_sha: str | None, squash: str | None
 ) -> LandResult:
     from send_mergereq.forge_land import branch_head
 
@@ -159,7 +157,7 @@ def _merged(
     )
 
 
-def _race_note(forge: Forge, tested: Tested, merge_sha: str | None, target: str) -> tuple[str, ...]:
+def _race_note(forge: Forge, tested: Basis, merge_sha: str | None, target: str) -> tuple[str, ...]:
     """A warning when GitLab's merge commit is not on the target head that was tested
     (someone landed between our last look and the merge: GitLab has no target guard)."""
     from send_mergereq.forge_land import commit_parents
@@ -176,8 +174,8 @@ def _race_note(forge: Forge, tested: Tested, merge_sha: str | None, target: str)
     return ()
 
 
-def _untested(landing: MrLanding) -> Tested:
-    return Tested(PipelineKind.MERGED_RESULT, 0, landing.source_sha, None, None, False)
+def _untested(landing: MrLanding) -> Basis:
+    return Basis(PipelineKind.MERGED_RESULT, 0, landing.source_sha, None, None, False)
 
 
 def land_with_refresh(
@@ -339,7 +337,7 @@ def land_fast_forward(
     repo, remote, target = pushed.repo, pushed.push.remote, pushed.target
     tested_sha = pushed.push.sha
     current = branch_head(forge, target) if verdict.outcome is Outcome.OPEN else None
-    tested = Tested(
+    tested = Basis(
         PipelineKind.BRANCH,
         pipeline.id,
         tested_sha,

@@ -64,7 +64,7 @@ def land_mode(
 
 
 @dataclass(frozen=True)
-class Tested:
+class Basis:
     """What the watched pipeline tested, and where the target is now."""
 
     kind: PipelineKind
@@ -89,7 +89,7 @@ class LandDecision:
     exit_code: ExitCode = ExitCode.OK
 
 
-def decide(outcome: Outcome, tested: Tested, *, target: str, mode: LandMode) -> LandDecision:
+def decide(outcome: Outcome, tested: Basis, *, target: str, mode: LandMode) -> LandDecision:
     """Whether the gate's result may land now; the reason and exit code when it may not."""
     if outcome is not Outcome.OPEN:
         said = outcome.value.replace("_", " ")
@@ -100,7 +100,7 @@ def decide(outcome: Outcome, tested: Tested, *, target: str, mode: LandMode) -> 
     return LandDecision(True, None)
 
 
-def _blocker(tested: Tested, target: str, mode: LandMode) -> str | None:
+def _blocker(tested: Basis, target: str, mode: LandMode) -> str | None:
     """Why an open gate's result may not land (None: it may)."""
     if tested.mismatch:
         return tested.mismatch
@@ -116,7 +116,7 @@ def _blocker(tested: Tested, target: str, mode: LandMode) -> str | None:
     return stale_line(tested, target) if tested.stale else None
 
 
-def stale_line(tested: Tested, target: str) -> str:
+def stale_line(tested: Basis, target: str) -> str:
     """One line saying why a result is stale (for the verdict line and the reason)."""
     now = (tested.current_target or "")[:12]
     if tested.kind is PipelineKind.MERGED_RESULT:
@@ -180,7 +180,7 @@ class LandResult:
 
 
 def refused(
-    decision: LandDecision, tested: Tested | None = None, *, refreshes: int = 0
+    decision: LandDecision, tested: Basis | None = None, *, refreshes: int = 0
 ) -> LandResult:
     """The LandResult of a decision not to land."""
     return LandResult(
