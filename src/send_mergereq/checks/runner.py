@@ -24,7 +24,7 @@ from send_mergereq.checks.finding import (
     TagStatus,
     TagVerification,
 )
-from send_mergereq.history import RawCommit, parent_count, parse_commit
+from send_mergereq.history import RawCommit, parse_commit
 
 SERIAL_PREFIX = 5000  # commits checked in-process before worker processes are worth starting
 TagVerifier = Callable[[Sequence[bytes]], Mapping[bytes, TagVerification]]
@@ -63,16 +63,11 @@ def _uses_tags(checks: Sequence[EnabledCheck]) -> bool:
     return any(getattr(c.module, "USES_TAGS", c.module.ID == "signed-tags") for c in checks)
 
 
-def _prefilter(checks: Sequence[EnabledCheck], ctx: CheckContext) -> Callable[[bytes, bytes], bool]:
-    """``(head, message) -> True`` when every check's ``clean(head, message, ctx, opts)``
-    vouches for the commit (never, if a check has no ``clean``)."""
-    found: list[tuple[Clean | None, Any]] = [
-        (getattr(c.module, "clean", None), c.opts) for c in checks
-    ]
-    cleans = [(fn, opts) for fn, opts in found if fn is not None]
-    if len(cleans) < len(found):
-        return lambda _head, _message: False
-    return lambda head, message: all(fn(head, message, ctx, opts) for fn, opts in cleans)
+def _cleans(checks: Sequence[EnabledCheck]) -> tuple[tuple[Clean, Any], ...] | None:
+    """Every check's ``(clean, opts)``, or None when a check has no ``clean``."""
+    found = [(getattr(c.module, "clean", None), c.opts) for c in checks]
+    cleans = tuple((fn, opts) for fn, opts in found if fn is not None)
+    return cleans if len(cleans) == len(found) else None
 
 
 def _run_one(commit: RawCommit, checks: Sequence[EnabledCheck], ctx: CheckContext) -> list[Finding]:
@@ -92,22 +87,31 @@ class Scan:
 
     def __init__(self, checks: Sequence[EnabledCheck], ctx: CheckContext) -> None:
         self.checks, self.ctx = [c for c in checks if c.opts.severity is not Severity.OFF], ctx
-        self.defer, self.is_clean = _uses_tags(self.checks), _prefilter(self.checks, ctx)
+        self.defer, self.cleans = _uses_tags(self.checks), _cleans(self.checks)
         self.found_at: dict[int, list[Finding]] = {}  # stream position -> findings, if any
         self.subjects: dict[str, str] = {}
         self.deferred: list[tuple[int, str, bytes]] = []  # merges with tags, verified later
         self.count = self.merges = 0
 
     def add(self, position: int, sha: str, raw: bytes) -> None:
-        """Check one commit (or hold it back when it carries tags)."""
+        """Check one commit (or hold it back when it carries tags). The hot loop: a
+        commit that every check's ``clean`` vouches for is never parsed."""
         self.count += 1
         end = raw.find(b"\n\n")
-        head, message = (raw[:end], raw[end + 2 :]) if end >= 0 else (raw, b"")
-        self.merges += parent_count(head) > 1
-        if self.defer and b"\nmergetag " in head:
-            self.deferred.append((position, sha, raw))
-        elif end < 0 or not self.is_clean(head, message):
-            self.check(position, parse_commit(sha, raw), self.ctx)
+        head = raw[:end] if end >= 0 else raw
+        if head.count(b"\nparent ") > 1:
+            self.merges += 1
+            if self.defer and b"\nmergetag " in head:
+                self.deferred.append((position, sha, raw))
+                return
+        if end >= 0 and self.cleans is not None:
+            message, ctx = raw[end + 2 :], self.ctx
+            for clean, opts in self.cleans:
+                if not clean(head, message, ctx, opts):
+                    break
+            else:
+                return
+        self.check(position, parse_commit(sha, raw), self.ctx)
 
     def check(self, position: int, commit: RawCommit, ctx: CheckContext) -> None:
         if found := _run_one(commit, self.checks, ctx):

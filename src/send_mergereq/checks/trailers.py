@@ -12,12 +12,12 @@ are comments, lines starting with whitespace continue the previous line.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _GIT_GENERATED = (b"Signed-off-by: ", b"(cherry picked from commit ")
 _TOKEN_SEPARATOR = re.compile(rb"[A-Za-z0-9-]+[ \t]*:")  # git's find_separator, ':' only
 _ALL_TRAILERS = re.compile(rb"[A-Za-z0-9-]+[ \t]*:[^\n]*(?:\n[A-Za-z0-9-]+[ \t]*:[^\n]*)*")
 _TRAILER_LINE = re.compile(rb"^([A-Za-z0-9-]+)[ \t]*:([^\n]*)$", re.MULTILINE)
-_SIGNOFF_TOKEN = re.compile(rb"signed-off-by[ \t]*:", re.IGNORECASE)
 _IDENT = re.compile(rb"^(?P<name>[^<]*?)\s*<(?P<email>[^<>]*)>")
 
 
@@ -103,21 +103,17 @@ def split_ident(value: bytes) -> tuple[bytes, bytes]:
     return match["name"].strip(), match["email"].strip()
 
 
+@lru_cache(maxsize=1024)
+def _signoff_line(email: bytes) -> re.Pattern[bytes]:
+    """A ``Signed-off-by:`` line ending in ``<email>``, any case (compiled once per author)."""
+    return re.compile(
+        rb"^signed-off-by[ \t]*:[^\n]*<" + re.escape(email) + rb">[ \t\r]*$",
+        re.IGNORECASE | re.MULTILINE,
+    )
+
+
 def signed_off_by(message: bytes, email: bytes) -> bool:
     """Whether a plain trailer block (see ``_plain_block``) has a ``Signed-off-by`` for
     ``email`` (case-insensitive); False means "not this way", not "no"."""
     block = _plain_block(message)
-    if block is None:
-        return False
-    wanted, lowered = b"<" + email.lower() + b">", block.lower()
-    at = lowered.find(wanted)
-    while at >= 0:
-        line_start = lowered.rfind(b"\n", 0, at) + 1
-        after = at + len(wanted)
-        if lowered[after : after + 1] in (b"", b"\n", b" ", b"\t", b"\r"):
-            line_end = lowered.find(b"\n", after)
-            rest = lowered[after : line_end if line_end >= 0 else len(lowered)]
-            if not rest.strip() and _SIGNOFF_TOKEN.match(lowered, line_start):
-                return True
-        at = lowered.find(wanted, after)
-    return False
+    return block is not None and _signoff_line(email).search(block) is not None
