@@ -246,4 +246,5 @@ def refusal_reason(
         return f"GitLab could not merge !{iid} (422 {message}){extra}"
     if status == 400:
         return f"GitLab refused to merge !{iid} (400): {message}"
-    return f"GitLab did not merge !{iid} ({status}): {merge_error or message}"
+    code = f" ({status})" if status else ""
+    return f"GitLab did not merge !{iid}{code}: {merge_error or message}"
