@@ -1,0 +1,247 @@
+"""Helpers for the end-to-end tests: run the installed CLI, read the sandbox's request log,
+parse the plain (piped) output."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import gitlab
+
+from send_mergereq import demo_repo
+from send_mergereq.sandbox import ProjectInfo, RequestRecord, Sandbox
+
+CLI = Path(sys.executable).parent / "send-mergereq"
+ANSI = re.compile(r"\x1b[\[\]()#;?]*[0-9;]*[A-Za-z@-~]?")
+STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+JOB_LINE = re.compile(rf"^{STAMP}  (?P<job>\S+)  (?:(?P<before>\w+) -> )?(?P<after>\w+)(?:  .*)?$")
+PIPELINE_LINE = re.compile(
+    rf"^{STAMP}  pipeline #(?P<id>\d+)(?: \(child, [^)]*\))?  (?P<change>.+)$"
+)
+
+
+class CliRun(NamedTuple):
+    """What one run of the CLI gave: unpacks as ``rc, stdout, stderr``."""
+
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(
+    *args: str, env: Mapping[str, str], cwd: Path | None = None, timeout: float = 60.0
+) -> CliRun:
+    """Run the installed ``send-mergereq`` as a user would, with exactly ``env``."""
+    proc = subprocess.run(
+        [str(CLI), *args],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    return CliRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+def interrupt_when(
+    args: Iterable[str], *, env: Mapping[str, str], cwd: Path, marker: str, timeout: float = 30.0
+) -> tuple[CliRun, list[str]]:
+    """Start the CLI, send SIGINT once ``marker`` shows on its stdout, and wait for it.
+
+    Returns the run (stdout as a whole) and the stdout lines read before the signal.
+    """
+    proc = subprocess.Popen(
+        [str(CLI), *args],
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if marker in line:
+                break
+            if time.monotonic() > deadline:
+                break
+        assert any(marker in line for line in seen), f"{marker!r} never showed: {seen}"
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return CliRun(proc.returncode, "".join(seen) + rest, err), seen
+
+
+# --- the sandbox's request log ---------------------------------------------------------------
+
+
+def api_calls(records: Iterable[RequestRecord]) -> list[RequestRecord]:
+    return [r for r in records if r.kind == "api"]
+
+
+def git_calls(records: Iterable[RequestRecord]) -> list[RequestRecord]:
+    return [r for r in records if r.kind == "git"]
+
+
+def bare_path(record: RequestRecord) -> str:
+    """The path without its query."""
+    return record.path.split("?", 1)[0]
+
+
+def calls(records: Iterable[RequestRecord], method: str, pattern: str) -> list[RequestRecord]:
+    """API records with ``method`` whose query-less path fully matches ``pattern``."""
+    regex = re.compile(pattern)
+    return [r for r in api_calls(records) if r.method == method and regex.fullmatch(bare_path(r))]
+
+
+def pushes(records: Iterable[RequestRecord]) -> list[RequestRecord]:
+    """git-receive-pack POSTs: objects and ref updates actually sent."""
+    return [r for r in git_calls(records) if bare_path(r).endswith("/git-receive-pack")]
+
+
+def polls(records: Iterable[RequestRecord], project_id: int, pipeline_id: int) -> list[list[str]]:
+    """The watch's API requests grouped by poll: each poll starts with ``GET`` of the watched
+    pipeline itself; requests before the first poll (the submit phase) are left out."""
+    start = f"/api/v4/projects/{project_id}/pipelines/{pipeline_id}"
+    groups: list[list[str]] = []
+    for record in api_calls(records):
+        if record.method == "GET" and bare_path(record) == start:
+            groups.append([])
+        if groups:
+            groups[-1].append(f"{record.method} {record.path}")
+    return groups
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def job_changes(text: str) -> list[tuple[str, str | None, str]]:
+    """``(job, before, after)`` for every job line of the plain output, in order."""
+    found = []
+    for line in text.splitlines():
+        if line[21:].startswith(("pipeline #", "watching ", "gate ", "reconnect")):
+            continue
+        match = JOB_LINE.match(line)
+        if match:
+            found.append((match["job"], match["before"], match["after"]))
+    return found
+
+
+def pipeline_changes(text: str) -> list[tuple[int, str]]:
+    return [(int(m["id"]), m["change"]) for m in map(PIPELINE_LINE.match, text.splitlines()) if m]
+
+
+def kill_gpg_agent(gnupghome: Path) -> None:
+    """Stop the gpg-agent a throwaway GNUPGHOME may have started (best effort)."""
+    if gnupghome.is_dir():
+        subprocess.run(
+            ["gpgconf", "--kill", "all"],
+            env={**os.environ, "GNUPGHOME": str(gnupghome)},
+            capture_output=True,
+            check=False,
+        )
+
+
+# --- the maintainer ---------------------------------------------------------------------------
+
+PROJECT = "qemu-project/qemu"
+FAST = 3000.0  # virtual seconds per real second: the green scenario's 40 minutes in 0.8 s
+
+
+@dataclass
+class Maintainer:
+    """A maintainer's repository wired to a sandbox project, and ways to look at both."""
+
+    demo: demo_repo.DemoEnv
+    sandbox: Sandbox
+    project: ProjectInfo
+    token: str
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def repo(self) -> Path:
+        return self.demo.repo
+
+    def env(self, token: str | None = None) -> dict[str, str]:
+        """The user's shell environment: the demo's own, plus ``GITLAB_TOKEN``."""
+        env = {**self.demo.env, **self.extra_env}
+        chosen = self.token if token is None else token
+        if chosen:
+            env["GITLAB_TOKEN"] = chosen
+        return env
+
+    def run(self, *args: str, token: str | None = None, timeout: float = 60.0) -> CliRun:
+        return run_cli(*args, env=self.env(token), cwd=self.repo, timeout=timeout)
+
+    def git(self, *args: str, env: dict[str, str] | None = None) -> str:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=self.repo,
+            env={**self.demo.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, f"git {args}: {proc.stderr}"
+        return proc.stdout.strip()
+
+    def token_env(self) -> dict[str, str]:
+        return {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "http.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"PRIVATE-TOKEN: {self.sandbox.token}",
+        }
+
+    def commit(self, subject: str, *, path: str = "hw/misc.c", trailer: bool = True) -> str:
+        """A direct commit by the maintainer on the checked-out branch; its sha."""
+        file = self.repo / path
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with file.open("a") as out:
+            out.write(subject + "\n")
+        self.git("add", path)
+        name, email = demo_repo.MAINTAINER
+        message = subject + (f"\n\nSigned-off-by: {name} <{email}>" if trailer else "")
+        self.git("commit", "-q", "--no-gpg-sign", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def remote_sha(self, branch: str) -> str | None:
+        """``refs/heads/BRANCH`` in the project's bare repository on the sandbox side."""
+        proc = subprocess.run(
+            ["git", "--git-dir", str(self.project.repo_path), "rev-parse", "--verify", "-q",
+             f"refs/heads/{branch}"],
+            capture_output=True, text=True, check=False, env=self.demo.env,
+        )  # fmt: skip
+        return proc.stdout.strip() or None
+
+    def gl(self) -> gitlab.Gitlab:
+        return gitlab.Gitlab(self.sandbox.url, private_token=self.sandbox.token)
+
+    def api_project(self) -> Any:
+        return self.gl().projects.get(self.project.id)
+
+    def log_since(self, mark: int) -> list[RequestRecord]:
+        return self.sandbox.request_log[mark:]
+
+
+MakeMaintainer = Callable[..., Maintainer]
