@@ -79,13 +79,18 @@ def trailers(message: bytes) -> list[tuple[bytes, bytes]]:
         return [(m[1], m[2].strip()) for m in _TRAILER_LINE.finditer(block)]
     lines = message.split(b"\n")
     found: list[tuple[bytes, bytes]] = []
+    continues = False  # git appends a continuation line only to a trailer line
     for line in lines[trailer_block_start(lines) :]:
-        sep = _separator_at(line)
-        if sep >= 1 and not line.startswith(b"#"):
-            found.append((line[:sep].strip(), line[sep + 1 :].strip()))
-        elif line[:1].isspace() and found and line.strip():
+        if not line.strip():
+            continue
+        if continues and line[:1].isspace():
             token, value = found[-1]
             found[-1] = (token, value + b" " + line.strip())
+            continue
+        sep = _separator_at(line)
+        continues = sep >= 1
+        if continues:
+            found.append((line[:sep].strip(), line[sep + 1 :].strip()))
     return found
 
 
