@@ -23,12 +23,12 @@ from send_mergereq.gate import Outcome
 from send_mergereq.history import resolve_range
 from send_mergereq.land import (
     PushOnlyResult,
-    inspect,
+    check_stale,
     land_fast_forward,
     land_with_refresh,
     push_only,
 )
-from send_mergereq.landing import LandHow
+from send_mergereq.landing import LandHow, stale_line
 from send_mergereq.models import Pipeline, PipelineKind
 from send_mergereq.sandbox import ProjectInfo, Sandbox
 from send_mergereq.submit import SubmitRequest, SubmitResult, submit
@@ -154,6 +154,9 @@ def test_open_gate_lands_the_mr_with_the_sha_guard(env: Any) -> None:
     watched = e.watch(submitted.forge, submitted.pipeline)
     assert watched.verdict.outcome is Outcome.OPEN
 
+    basis = check_stale(submitted.forge, submitted, watched)
+    assert basis is not None and not basis.stale
+
     result, _ = land_with_refresh(submitted.forge, submitted, watched, rewatch=_never)
 
     assert result.landed and result.exit_code is ExitCode.OK
@@ -219,8 +222,17 @@ def test_target_moves_during_the_wait_stale_then_refresh_lands(env: Any) -> None
     document = stale.as_json()
     assert document["stale"] is True and document["tested_target_sha"] == master
     assert document["current_target_sha"] == moved
-    tested = inspect(forge, watched.pipeline or submitted.pipeline, submitted.push.sha, "master")
-    assert tested.stale  # the same check a plain --wait shows on the verdict line
+    basis = check_stale(forge, submitted, watched)  # what a plain --wait shows
+    assert basis is not None and basis.stale
+    assert basis.as_json() == {
+        "stale": True,
+        "tested_target_sha": master,
+        "current_target_sha": moved,
+    }
+    assert stale_line(basis, "master") == (
+        f"stale: pipeline #{submitted.pipeline.id} tested master at {master[:12]}, "
+        f"master has moved to {moved[:12]} since"
+    )
 
     rewatched: list[Pipeline] = []
 

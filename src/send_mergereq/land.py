@@ -96,6 +96,16 @@ def inspect(forge: Forge, pipeline: Pipeline, source_sha: str, target: str) -> B
     return Basis(pipeline.kind, pipeline.id, source_sha, None, current, inside, mismatch)
 
 
+def check_stale(forge: Forge, submitted: SubmitResult, watched: WatchResult) -> Basis | None:
+    """For a plain ``--wait``: the staleness of an open verdict (None when not open).
+    ``stale_line(basis, target)`` is the words for the verdict line; ``basis.as_json()``
+    the ``stale``, ``tested_target_sha`` and ``current_target_sha`` fields."""
+    if watched.verdict.outcome is not Outcome.OPEN:
+        return None
+    pipeline = watched.pipeline or submitted.pipeline
+    return inspect(forge, pipeline, submitted.push.sha, submitted.merge_request.target_branch)
+
+
 # -- MR mode ----------------------------------------------------------------------------
 
 

@@ -81,6 +81,14 @@ class Basis:
             return self.tested_target != self.current_target
         return not self.target_contained
 
+    def as_json(self) -> dict[str, Any]:
+        """The staleness fields of ``--json`` (also without ``--land``)."""
+        return {
+            "stale": self.stale,
+            "tested_target_sha": self.tested_target,
+            "current_target_sha": self.current_target,
+        }
+
 
 @dataclass(frozen=True)
 class LandDecision:
