@@ -18,7 +18,7 @@ from gitrepo import Repo, run_git
 from send_mergereq.credentials import Secret, Token
 from send_mergereq.display import PlainDisplay
 from send_mergereq.errors import ExitCode
-from send_mergereq.forge import Forge
+from send_mergereq.forge import Forge, MrSpec
 from send_mergereq.gate import Outcome
 from send_mergereq.history import resolve_range
 from send_mergereq.land import (
@@ -202,6 +202,35 @@ def test_a_push_while_pipelines_must_succeed_is_refused_by_gitlab_405(env: Any) 
     assert not result.landed and result.exit_code is ExitCode.NOT_LANDED
     assert "(405)" in (result.reason or "") and "still running" in (result.reason or "")
     assert e.remote("refs/heads/master") == master
+
+
+def test_a_merge_gitlab_refuses_is_one_line_with_gitlabs_reason(env: Any) -> None:
+    e: Env = env()
+    master = e.remote("refs/heads/master")
+    submitted = e.submit()
+    forge = submitted.forge
+    assert forge is not None
+    watched = e.watch(forge, submitted.pipeline)
+    iid = submitted.merge_request.iid
+    forge.open_or_update_mr("staging", "master", MrSpec("Draft: not yet", "wait for me"))
+
+    result, _ = land_with_refresh(forge, submitted, watched, rewatch=_never, refresh=True)
+
+    assert not result.landed and result.exit_code is ExitCode.NOT_LANDED and not result.stale
+    assert result.reason == f"GitLab refused to merge !{iid} (405): it is a draft"
+    assert e.remote("refs/heads/master") == master
+
+
+def test_fast_forward_merge_method_lands_the_tested_head_itself(env: Any) -> None:
+    e: Env = env(merge_method="ff")
+    submitted = e.submit()
+    assert submitted.forge is not None
+    watched = e.watch(submitted.forge, submitted.pipeline)
+
+    result, _ = land_with_refresh(submitted.forge, submitted, watched, rewatch=_never)
+
+    assert result.landed and result.how is LandHow.MERGE_REQUEST
+    assert e.remote("refs/heads/master") == submitted.push.sha == result.target_head
 
 
 def test_target_moves_during_the_wait_stale_then_refresh_lands(env: Any) -> None:
