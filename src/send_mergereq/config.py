@@ -20,6 +20,7 @@ from send_mergereq.errors import ConfigError
 from send_mergereq.history import repo_root
 
 POLICY_FILE = ".send-mergereq.toml"
+GitConfig = Mapping[str, tuple[str, ...]]
 DEFAULT_PROFILE = "default"
 
 
@@ -50,7 +51,7 @@ class Settings:
     json: bool = False
     debug: bool = False
     color: bool | None = None
-    git_config: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    git_config: GitConfig = field(default_factory=dict, repr=False)
     provenance: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def context(self) -> CheckContext:
@@ -94,14 +95,12 @@ def read_git_config(repo: Path) -> dict[str, tuple[str, ...]]:
     return {key: tuple(values) for key, values in found.items()}
 
 
-def _last(config: Mapping[str, tuple[str, ...]], key: str) -> str | None:
+def _last(config: GitConfig, key: str) -> str | None:
     values = config.get(key)
     return values[-1] if values else None
 
 
-def resolve_remote(
-    config: Mapping[str, tuple[str, ...]], branch: str, chosen: str | None
-) -> str | None:
+def resolve_remote(config: GitConfig, branch: str, chosen: str | None) -> str | None:
     """The push remote: flag/env, sendmergereq.remote, branch.<b>.pushRemote,
     remote.pushDefault, branch.<b>.remote, else ``origin`` when it exists."""
     short = branch.removeprefix("refs/heads/")
@@ -122,7 +121,7 @@ def resolve_remote(
     return "origin" if _remote_exists(config, "origin") else None
 
 
-def _remote_exists(config: Mapping[str, tuple[str, ...]], name: str) -> bool:
+def _remote_exists(config: GitConfig, name: str) -> bool:
     return f"remote.{name}.url" in config or f"remote.{name}.fetch" in config
 
 
@@ -184,7 +183,7 @@ def _pick_target(
     repo: Path,
     flags: Flags,
     env: Mapping[str, str],
-    config: Mapping[str, tuple[str, ...]],
+    config: GitConfig,
     remote: str | None,
 ) -> tuple[str, str]:
     chosen = _first(
@@ -195,41 +194,59 @@ def _pick_target(
     return chosen or (default_target(repo, remote), f"default branch of {remote or 'the repo'}")
 
 
+def _pick_profile(
+    flags: Flags, env: Mapping[str, str], config: GitConfig, file_policy: policy.Policy, file: str
+) -> tuple[str, str]:
+    return _first(
+        (flags.profile, "flag --profile"),
+        (env.get("SEND_MERGEREQ_PROFILE"), "env SEND_MERGEREQ_PROFILE"),
+        (_last(config, "sendmergereq.profile"), "git config sendmergereq.profile"),
+        (file_policy.get("profile"), file),
+    ) or (DEFAULT_PROFILE, "built-in default")
+
+
+def _check_layers(
+    profile: tuple[policy.Policy, str],
+    project: tuple[policy.Policy, str],
+    config: GitConfig,
+    env: Mapping[str, str],
+    flags: Flags,
+) -> list[tuple[str, Mapping[str, Any]]]:
+    """``(source, {check id: {option: value}})`` from every layer, lowest first."""
+    in_git, in_env = "git config sendmergereq.check", "env SEND_MERGEREQ_CHECK"
+    env_checks = tuple(filter(None, [env.get("SEND_MERGEREQ_CHECK")]))
+    return [
+        (profile[1], profile[0].get("checks", {})),
+        (project[1], project[0].get("checks", {})),
+        (in_git, _severity_layer(config.get("sendmergereq.check", ()), in_git)),
+        (in_env, _severity_layer(env_checks, in_env)),
+        ("flag --check", _severity_layer(flags.checks, "--check")),
+    ]
+
+
+def _policy_lists(
+    docs: list[tuple[policy.Policy, str]], provenance: dict[str, str]
+) -> dict[str, tuple[str, ...]]:
+    """The list keys (list addresses, suffixes, signers): the highest layer setting one wins."""
+    lists: dict[str, tuple[str, ...]] = {}
+    for doc, source in docs:
+        for key in policy.LIST_KEYS:
+            if key in doc:
+                lists[key], provenance[key] = doc[key], source
+    return lists
+
+
 def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, str]) -> Settings:
     """Every layer read and merged; raises ConfigError naming the culprit."""
     repo = repo_root(repo_dir)
     config = read_git_config(repo)
     remote = resolve_remote(config, branch, flags.remote or env.get("SEND_MERGEREQ_REMOTE"))
     target, target_source = _pick_target(repo, flags, env, config, remote)
-    file_policy, file_source = read_policy_file(repo, target)
-    profile, profile_source = _first(
-        (flags.profile, "flag --profile"),
-        (env.get("SEND_MERGEREQ_PROFILE"), "env SEND_MERGEREQ_PROFILE"),
-        (_last(config, "sendmergereq.profile"), "git config sendmergereq.profile"),
-        (file_policy.get("profile"), file_source),
-    ) or (DEFAULT_PROFILE, "built-in default")
-    profile_policy, profile_file = policy.load_profile(profile)
-    layers = [
-        (profile_file, profile_policy.get("checks", {})),
-        (file_source, file_policy.get("checks", {})),
-        (
-            "git config sendmergereq.check",
-            _severity_layer(config.get("sendmergereq.check", ()), "git config sendmergereq.check"),
-        ),
-        (
-            "env SEND_MERGEREQ_CHECK",
-            _severity_layer(
-                tuple(filter(None, [env.get("SEND_MERGEREQ_CHECK")])), "SEND_MERGEREQ_CHECK"
-            ),
-        ),
-        ("flag --check", _severity_layer(flags.checks, "--check")),
-    ]
-    checks, provenance = policy.merge_options(layers)
-    lists: dict[str, tuple[str, ...]] = {}
-    for source, doc in ((profile_file, profile_policy), (file_source, file_policy)):
-        for key in policy.LIST_KEYS:
-            if key in doc:
-                lists[key], provenance[key] = doc[key], source
+    project = read_policy_file(repo, target)
+    profile, profile_source = _pick_profile(flags, env, config, *project)
+    loaded = policy.load_profile(profile)
+    checks, provenance = policy.merge_options(_check_layers(loaded, project, config, env, flags))
+    lists = _policy_lists([loaded, project], provenance)
     provenance |= {"target": target_source, "profile": profile_source}
     return Settings(
         repo=repo,
