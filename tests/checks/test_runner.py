@@ -218,3 +218,13 @@ def test_worker_processes_give_the_same_result(monkeypatch: pytest.MonkeyPatch) 
     assert pooled == serial
     assert len(serial.findings) == 6 and (serial.commits, serial.merges) == (40, 6)
     assert pooled_verifier.calls == serial_verifier.calls and len(pooled_verifier.calls) == 1
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=400), st.sampled_from(RAW_CORPUS))
+def test_junk_objects_are_findings_never_crashes(junk: bytes, base: bytes) -> None:
+    ctx = CheckContext(list_addresses=("*@nongnu.org",), list_name_suffixes=("via Qemu-devel",))
+    for raw_object in (junk, base + junk, junk + base):
+        result = run_checks([("d" * 40, raw_object)], enabled(), ctx, FakeVerifier())
+        assert result.commits == 1
+        assert all(f.message and f.hint for f in result.findings)
