@@ -363,6 +363,25 @@ def test_push_only_refuses_a_non_fast_forward(env: Any) -> None:
     assert e.remote("refs/heads/master") == moved[0]
 
 
+def test_push_only_target_moved_by_the_scenario_event_is_not_a_fast_forward(env: Any) -> None:
+    e: Env = env("moving-target", branch_pipelines=True)
+    master = e.remote("refs/heads/master")
+    pushed = e.push_only()
+    assert pushed.forge is not None and pushed.target_before == master
+    watched = e.watch(pushed.forge, pushed.pipeline)
+    moved = e.remote("refs/heads/master")
+    assert watched.verdict.outcome is Outcome.OPEN and moved != master
+
+    result = land_fast_forward(
+        pushed.forge, pushed, pushed.pipeline, watched.verdict, token=e.token
+    )
+
+    assert not result.landed and result.exit_code is ExitCode.NOT_LANDED
+    assert result.as_json()["tested_target_sha"] == master
+    assert result.as_json()["current_target_sha"] == moved
+    assert e.remote("refs/heads/master") == moved
+
+
 def test_push_only_nothing_lands_on_a_red_pipeline(env: Any) -> None:
     e: Env = env("red", branch_pipelines=True)
     master = e.remote("refs/heads/master")

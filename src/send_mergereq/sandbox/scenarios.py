@@ -50,7 +50,8 @@ class PipelineSpec:
 
 @dataclass(frozen=True)
 class EventSpec:
-    """Something that happens ``at`` virtual seconds after the first MR pipeline appears."""
+    """Something that happens ``at`` virtual seconds after the first MR pipeline (or, with
+    branch pipelines on, the first branch pipeline) appears."""
 
     at: float
     action: str

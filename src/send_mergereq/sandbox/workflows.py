@@ -81,6 +81,8 @@ def _branch_pipelines(
             before_sha=old,
         )
         pipeline.decoy = decoy
+        if not decoy:  # a project gating on branch pipelines sees the scenario's events too
+            _arm_events(world, project, t)
 
 
 def schedule_mr_pipeline(world: World, project: Project, mr: MergeRequest, t: float) -> None:
