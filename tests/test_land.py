@@ -20,7 +20,8 @@ from send_mergereq.errors import ConfigError, ExitCode, TransientForgeError
 from send_mergereq.forge import Forge
 from send_mergereq.forge_land import branch_head, contains, merge_mr, merge_settings
 from send_mergereq.gate import Outcome, Verdict
-from send_mergereq.land import MrLanding, inspect, is_ancestor, land_merge_request, mode_for
+from send_mergereq.land import MrLanding, inspect, land_merge_request, mode_for
+from send_mergereq.land_push import is_ancestor
 from send_mergereq.landing import LandHow, LandMode
 from send_mergereq.models import Pipeline, PipelineKind
 

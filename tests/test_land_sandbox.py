@@ -21,13 +21,8 @@ from send_mergereq.errors import ExitCode
 from send_mergereq.forge import Forge, MrSpec
 from send_mergereq.gate import Outcome
 from send_mergereq.history import resolve_range
-from send_mergereq.land import (
-    PushOnlyResult,
-    check_stale,
-    land_fast_forward,
-    land_with_refresh,
-    push_only,
-)
+from send_mergereq.land import check_stale, land_with_refresh
+from send_mergereq.land_push import PushOnlyResult, land_fast_forward, push_only
 from send_mergereq.landing import LandHow, stale_line
 from send_mergereq.models import Pipeline, PipelineKind
 from send_mergereq.sandbox import ProjectInfo, Sandbox
