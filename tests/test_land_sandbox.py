@@ -358,6 +358,26 @@ def test_push_only_refuses_a_non_fast_forward(env: Any) -> None:
     assert e.remote("refs/heads/master") == moved[0]
 
 
+def test_push_only_lease_holds_when_the_target_moves_after_the_last_look(
+    env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    e: Env = env(branch_pipelines=True)
+    master = e.remote("refs/heads/master")
+    pushed = e.push_only()
+    assert pushed.forge is not None
+    watched = e.watch(pushed.forge, pushed.pipeline)
+    moved = e.sandbox.move_target(PATH)  # lands after our last look at master:
+    monkeypatch.setattr("send_mergereq.forge_land.branch_head", lambda _f, _b: master)
+
+    result = land_fast_forward(
+        pushed.forge, pushed, pushed.pipeline, watched.verdict, token=e.token
+    )
+
+    assert not result.landed and result.exit_code is ExitCode.NOT_LANDED
+    assert "stale info" in (result.reason or "")  # git's --force-with-lease refusal
+    assert e.remote("refs/heads/master") == moved
+
+
 def test_push_only_target_moved_by_the_scenario_event_is_not_a_fast_forward(env: Any) -> None:
     e: Env = env("moving-target", branch_pipelines=True)
     master = e.remote("refs/heads/master")

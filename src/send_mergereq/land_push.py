@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from send_mergereq.credentials import Secret, Token, find_token
 from send_mergereq.discovery import floor_of
-from send_mergereq.errors import ForgeError, GitError
+from send_mergereq.errors import ExitCode, ForgeError, GitError
 from send_mergereq.gate import Outcome
-from send_mergereq.landing import Basis, LandHow, LandMode, LandResult, decide, refused
+from send_mergereq.landing import (
+    Basis,
+    LandDecision,
+    LandHow,
+    LandMode,
+    LandResult,
+    decide,
+    refused,
+)
 from send_mergereq.models import Pipeline, PipelineKind
 from send_mergereq.push import PushResult, git_out, push_branch, push_url, refuse_unsafe_push
 from send_mergereq.remote import GitLabLocation, same_server
@@ -184,7 +192,7 @@ def land_fast_forward(
         push_branch(repo, remote=remote, branch=target, sha=tested_sha, token=secret,
                     expect=current)  # fmt: skip
     except GitError as exc:
-        return replace(refused(decision, tested), reason=f"{exc.message}")
+        return refused(LandDecision(False, exc.message, ExitCode.NOT_LANDED), tested)
     return LandResult(
         landed=True,
         sha=tested_sha,
