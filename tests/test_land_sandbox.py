@@ -275,6 +275,29 @@ def test_target_moves_during_the_wait_stale_then_refresh_lands(env: Any) -> None
     assert result.tested_target == moved
 
 
+def test_refresh_stops_when_the_moved_target_conflicts(env: Any) -> None:
+    e: Env = env()
+    submitted = e.submit()
+    assert submitted.forge is not None
+    watched = e.watch(submitted.forge, submitted.pipeline)
+    name = e.repo.git("diff", "--name-only", "origin/master", "staging").splitlines()[0]
+    e.repo.git("checkout", "-q", "origin/master")
+    (e.repo.path / name).write_text("someone else's version\n")
+    e.repo.git("add", name)
+    e.repo.git("commit", "-q", "-m", "conflicting change lands on master")
+    e.repo.git("push", "-q", "origin", "HEAD:master", env=_auth(e.sandbox.token))
+    moved = e.remote("refs/heads/master")
+
+    result, _ = land_with_refresh(
+        submitted.forge, submitted, watched, rewatch=_never, refresh=True, refresh_limit=3
+    )
+
+    assert not result.landed and result.stale and result.refreshes == 1
+    assert result.exit_code is ExitCode.NOT_LANDED
+    assert "GitLab cannot merge" in (result.reason or "")
+    assert e.remote("refs/heads/master") == moved
+
+
 def test_refresh_limit_zero_never_starts_a_pipeline(env: Any) -> None:
     e: Env = env("moving-target")
     submitted = e.submit()

@@ -201,9 +201,24 @@ def land_with_refresh(
             return replace(result, refreshes=refreshes), watched
         refreshes += 1
         pipeline = forge.create_mr_pipeline(landing.iid)
+        if pipeline.kind is PipelineKind.DETACHED and forge.info.merge_pipelines_enabled:
+            return _cannot_merge(result, pipeline, landing, refreshes), watched
         notify(
             f"{result.reason}; started pipeline #{pipeline.id} for the current {landing.target} "
             f"(refresh {refreshes} of {refresh_limit})"
         )
         watched = rewatch(pipeline)
         pipeline = watched.pipeline or pipeline
+
+
+def _cannot_merge(
+    stale: LandResult, pipeline: Pipeline, landing: MrLanding, refreshes: int
+) -> LandResult:
+    """GitLab answered a refresh with a detached pipeline: it could not merge the source
+    into the current target (a conflict), so no refresh can produce a merged result."""
+    why = (
+        f"{stale.reason}; GitLab cannot merge {landing.source_sha[:12]} into the current "
+        f"{landing.target} (it ran detached pipeline #{pipeline.id}): merge {landing.target} "
+        "into your branch or rebuild it, then run again"
+    )
+    return replace(stale, reason=why, refreshes=refreshes)
