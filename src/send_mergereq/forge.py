@@ -30,6 +30,10 @@ from send_mergereq.remote import sanitize_text
 
 PER_PAGE = 100
 TIMEOUT = 30.0
+# The watch's reads: python-gitlab absorbs a blip (retries after 0.1 s and 0.2 s, or
+# Retry-After), then the fault reaches watch.py, which shows "reconnecting" and backs off,
+# instead of python-gitlab's default ten silent retries (up to ~100 s of a frozen display).
+WATCH_READ: dict[str, Any] = {"max_retries": 2}
 _AUTH_HINT = (
     "the token from {source} was refused: it may be expired or revoked; "
     "create one with the api scope and export GITLAB_TOKEN"
@@ -240,19 +244,19 @@ class Forge:
 
     def get_pipeline(self, pipeline_id: int) -> Pipeline:
         with self._api(f"reading pipeline {pipeline_id}"):
-            found = self.project.pipelines.get(pipeline_id)
+            found = self.project.pipelines.get(pipeline_id, **WATCH_READ)
         return self._pipeline(found.attributes)
 
     def list_jobs(self, pipeline_id: int) -> list[Job]:
         pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
         with self._api(f"listing jobs of pipeline {pipeline_id}"):
-            found = pipeline.jobs.list(get_all=True, per_page=PER_PAGE)
+            found = pipeline.jobs.list(get_all=True, per_page=PER_PAGE, **WATCH_READ)
         return [_job(j.attributes, pipeline_id) for j in found]
 
     def list_bridges(self, pipeline_id: int) -> list[Job]:
         pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
         with self._api(f"listing bridges of pipeline {pipeline_id}"):
-            found = pipeline.bridges.list(get_all=True, per_page=PER_PAGE)
+            found = pipeline.bridges.list(get_all=True, per_page=PER_PAGE, **WATCH_READ)
         return [_job(b.attributes, pipeline_id, bridge=True) for b in found]
 
     def job_trace(self, job_id: int) -> str:
