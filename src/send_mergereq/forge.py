@@ -12,6 +12,7 @@ GitLab's own message. No message ever holds the token.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -340,7 +341,7 @@ def api(what: str, token_source: str = "") -> Iterator[None]:
 
 def _forge_error(exc: glexc.GitlabError, what: str) -> ForgeError:
     code = exc.response_code
-    message = sanitize_text(str(exc.error_message or "")).strip() or "no message"
+    message = _one_line(sanitize_text(str(exc.error_message or ""))) or "no message"
     if code is not None and (code >= 500 or code == 429):
         return TransientForgeError(f"GitLab answered {code} while {what}: {message}")
     if code == 403:
@@ -350,6 +351,11 @@ def _forge_error(exc: glexc.GitlabError, what: str) -> ForgeError:
         )
     prefix = f"GitLab {code}" if code is not None else "GitLab error"
     return ForgeError(f"{prefix} while {what}: {message}")
+
+
+def _one_line(text: str) -> str:
+    """GitLab's message on one line; a proxy's HTML error page (a 502) without its tags."""
+    return " ".join(re.sub(r"<[^>]*>", " ", text).split())
 
 
 def _same(current: Any, wanted: Any) -> bool:
