@@ -8,8 +8,10 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -131,6 +133,31 @@ def polls(records: Iterable[RequestRecord], project_id: int, pipeline_id: int) -
         if groups:
             groups[-1].append(f"{record.method} {record.path}")
     return groups
+
+
+@contextmanager
+def when_requested(
+    sandbox: Sandbox, pattern: str, action: Callable[[], None]
+) -> Iterator[threading.Event]:
+    """Run ``action`` (in a thread) as soon as a request whose path matches ``pattern`` is
+    logged; the event is set once it ran."""
+    regex, done, stop = re.compile(pattern), threading.Event(), threading.Event()
+
+    def watcher() -> None:
+        while not stop.is_set():
+            if any(regex.search(r.path) for r in sandbox.request_log):
+                action()
+                done.set()
+                return
+            stop.wait(0.005)
+
+    thread = threading.Thread(target=watcher, daemon=True)
+    thread.start()
+    try:
+        yield done
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 # --- output ---------------------------------------------------------------------------------

@@ -1,0 +1,256 @@
+"""``send-mergereq staging --wait`` end to end: every verdict, retries, children, pagination,
+faults, a late pipeline, the timeout, Ctrl-C and ``status`` picking the watch up again."""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import partial
+
+import pytest
+from e2e_helpers import (
+    FAST,
+    STAMP,
+    Maintainer,
+    MakeMaintainer,
+    api_calls,
+    bare_path,
+    calls,
+    interrupt_when,
+    pipeline_changes,
+    polls,
+    pushes,
+    when_requested,
+)
+
+pytestmark = pytest.mark.e2e
+
+WAIT = ("staging", "--wait", "--interval", "0.2")
+RESUME = "send-mergereq status staging"
+
+
+def _watched(stdout: str) -> int:
+    found = re.search(r"watching pipeline #(\d+)", stdout)
+    assert found, stdout
+    return int(found[1])
+
+
+def _run(who: Maintainer, *extra: str, scale: float = FAST, timeout: float = 60) -> tuple:
+    who.sandbox.set_time_scale(scale)
+    return who.run(*WAIT, *extra, timeout=timeout)
+
+
+def _api_job_statuses(who: Maintainer, pipeline_id: int) -> dict[str, str]:
+    pipeline = who.api_project().pipelines.get(pipeline_id)
+    return {job.name: job.status for job in pipeline.jobs.list(get_all=True)}
+
+
+def test_green_opens_the_gate(maintainer: MakeMaintainer) -> None:
+    who = maintainer("green")
+
+    rc, out, err = _run(who)
+
+    assert rc == 0, err
+    pipeline = _watched(out)
+    assert re.search(r"gate open: pipeline passed \(after \d+s\)  \[8 success\]", out)
+    assert who.api_project().pipelines.get(pipeline).status == "success"
+    assert set(_api_job_statuses(who, pipeline).values()) == {"success"}
+
+
+def test_red_closes_the_gate_with_the_failing_jobs_log_tail(maintainer: MakeMaintainer) -> None:
+    who = maintainer("red")
+
+    rc, out, err = _run(who)
+
+    assert rc == 1, err
+    pipeline = _watched(out)
+    assert "gate closed:" in out
+    job = next(
+        j for j in who.api_project().pipelines.get(pipeline).jobs.list(get_all=True)
+        if j.name == "check-qtest"
+    )  # fmt: skip
+    assert job.status == "failed"
+    assert f"--- test/check-qtest failed, end of its log: {job.web_url}" in out
+    assert "postcopy_ram_incoming_cleanup: Assertion `!mis->postcopy_tmp_pages' failed." in out
+    assert "  make: *** [Makefile.mtest:1025: check-qtest] Error 1" in out
+    assert "\x1b" not in out + err
+    assert "section_start" not in out and "section_end" not in out
+    traces = [r for r in api_calls(who.sandbox.request_log) if bare_path(r).endswith("/trace")]
+    assert [bare_path(r) for r in traces] == [
+        f"/api/v4/projects/{who.project.id}/jobs/{job.id}/trace"
+    ]
+
+
+def test_allow_failure_opens_the_gate_and_lists_the_failed_optional_jobs(
+    maintainer: MakeMaintainer,
+) -> None:
+    who = maintainer("allow-failure")
+
+    rc, out, err = _run(who)
+
+    assert rc == 0, err
+    assert "gate open:" in out
+    assert re.search(r"may fail, failed: build/build-oss-fuzz  http://\S+/-/jobs/\d+", out)
+    assert re.search(r"may fail, failed: test/check-cross-i686  http://\S+/-/jobs/\d+", out)
+    assert "success (passed with warnings)" in out or "warnings" in out
+    assert "end of its log" not in out
+
+
+def test_manual_job_that_may_not_fail_blocks(maintainer: MakeMaintainer) -> None:
+    who = maintainer("manual")
+
+    rc, out, err = _run(who)
+
+    assert rc == 5, out + err
+    assert "gate blocked" in out
+    assert re.search(r"play it: deploy/publish-docs  http://\S+/-/jobs/\d+", out)
+    assert "play it: test/benchmark" not in out
+    assert f"resume with: {RESUME}" in out
+
+
+def test_flaky_job_retried_once_opens_the_gate(maintainer: MakeMaintainer) -> None:
+    who = maintainer("flaky")
+
+    rc, out, err = _run(who, "--retry-failed", "1")
+
+    assert rc == 0, out + err
+    assert "test/check-unit  failed, retried by send-mergereq (1 of 1)" in out
+    assert "retried by send-mergereq 1x: test/check-unit" in out
+    assert "gate open:" in out
+    retries = calls(who.sandbox.request_log, "POST", r"/api/v4/projects/\d+/jobs/\d+/retry")
+    assert len(retries) == 1
+    statuses = [
+        j.status
+        for j in who.api_project()
+        .pipelines.get(_watched(out))
+        .jobs.list(get_all=True, include_retried=True)
+        if j.name == "check-unit"
+    ]
+    assert sorted(statuses) == ["failed", "success"]
+
+
+def test_flaky_job_without_retries_closes_the_gate(maintainer: MakeMaintainer) -> None:
+    who = maintainer("flaky")
+
+    rc, out, _ = _run(who)
+
+    assert rc == 1
+    assert "retried" not in out
+    assert "test-aio-multithread" in out
+
+
+def test_failing_child_pipeline_closes_the_gate_naming_the_childs_job(
+    maintainer: MakeMaintainer,
+) -> None:
+    who = maintainer("child")
+
+    rc, out, err = _run(who)
+
+    assert rc == 1, err
+    assert "gate closed:" in out
+    assert "cross-builds > cross/cross-mips64el-system" in out
+    assert "msa_helper.c:6102:13: error: 'wt' may be used uninitialized" in out
+    assert re.search(r"pipeline #\d+ \(child, cross-builds\)", out)
+
+
+def test_many_jobs_paginated_within_the_request_budget_per_poll(
+    maintainer: MakeMaintainer,
+) -> None:
+    who = maintainer("many")
+
+    rc, out, err = _run(who, scale=600)
+    log = who.sandbox.request_log  # before the test's own API calls below
+
+    assert rc == 0, err
+    assert "gate open:" in out and "[250 success]" in out
+    pipeline = _watched(out)
+    assert len(_api_job_statuses(who, pipeline)) == 250
+    grouped = polls(log, who.project.id, pipeline)
+    assert len(grouped) >= 3, grouped
+    pages = math.ceil(250 / 100)
+    for poll in grouped:
+        listed_bridges = sum("/bridges" in request for request in poll)
+        assert len(poll) <= 1 + pages + listed_bridges, poll
+        assert sum("/jobs" in request for request in poll) == pages, poll
+    bridge_listings = sum(any("/bridges" in r for r in poll) for poll in grouped)
+    status_changes = len([c for c in pipeline_changes(out) if c[0] == pipeline])
+    assert bridge_listings <= status_changes
+
+
+def test_faults_mid_watch_reconnect_and_still_open_the_gate(maintainer: MakeMaintainer) -> None:
+    who = maintainer("faults")
+
+    rc, out, err = _run(who, scale=400)
+
+    assert rc == 0, out + err
+    lines = out.splitlines()
+    reconnecting = [n for n, line in enumerate(lines) if "  reconnecting: " in line]
+    assert reconnecting, out
+    assert all(re.match(STAMP, lines[n + 1]) for n in reconnecting)  # one line each
+    assert "GitLab answered 502 while listing jobs" in out
+    assert "<html>" not in out
+    assert "reconnected" in out
+    assert "gate open:" in out
+    faults = {r.fault for r in who.sandbox.request_log if r.fault}
+    assert faults == {"429", "502", "drop"}
+    assert who.sandbox.faults.pending() == 0
+
+
+def test_late_pipeline_beside_decoys_the_right_one_is_watched(maintainer: MakeMaintainer) -> None:
+    who = maintainer("late")
+    # Time stays frozen until the CLI first asks for the MR's pipelines: it sees only the
+    # decoys (a branch pipeline for the head, an MR pipeline for the previous commit).
+    start_time = partial(who.sandbox.set_time_scale, FAST)
+    with when_requested(who.sandbox, r"/merge_requests/1/pipelines", start_time) as started:
+        rc, out, err = who.run(*WAIT)
+
+    assert started.is_set()
+    assert rc == 0, err
+    watched = _watched(out)
+    head = who.git("rev-parse", "staging")
+    project = who.api_project()
+    mr_pipelines = project.mergerequests.get(1).pipelines.list(get_all=True)
+    expected = [p.id for p in mr_pipelines if p.ref == "refs/merge-requests/1/merge"]
+    assert expected == [watched]
+    decoys = [p for p in mr_pipelines if p.id != watched]
+    assert decoys and all(p.sha != head for p in decoys)  # the previous commit's
+    branch = project.pipelines.list(ref="staging", get_all=True)
+    assert branch and all(p.id != watched for p in branch)
+    assert project.pipelines.get(watched).sha != head  # the merge commit, not the head
+    assert "waiting for GitLab to create the pipeline" in out
+
+
+def test_timeout_exits_4_with_the_resume_command(maintainer: MakeMaintainer) -> None:
+    who = maintainer("green")  # time stays frozen: the pipeline never finishes
+
+    rc, out, err = who.run(*WAIT, "--timeout", "1")
+
+    assert rc == 4, out + err
+    assert "gate timed out" in out
+    assert f"resume with: {RESUME}" in out
+    assert who.api_project().mergerequests.get(1).state == "opened"
+
+
+def test_ctrl_c_exits_130_and_status_reattaches_without_pushing(
+    maintainer: MakeMaintainer,
+) -> None:
+    who = maintainer("red")  # frozen time: the watch waits until interrupted
+
+    run, _ = interrupt_when(WAIT, env=who.env(), cwd=who.repo, marker="watching pipeline #")
+
+    assert run.rc == 130, run.output
+    assert f"resume with: {RESUME}" in run.output
+    assert "Traceback" not in run.output and "Aborted" not in run.output
+    watched = _watched(run.stdout)
+    mark = len(who.sandbox.request_log)
+    who.sandbox.set_time_scale(FAST)
+
+    rc, out, err = who.run("status", "staging", "--interval", "0.2")
+
+    assert rc == 1, err
+    assert f"merge request !1: {who.project.web_url}/-/merge_requests/1" in out
+    assert _watched(out) == watched
+    assert "--- test/check-qtest failed" in out
+    after = who.log_since(mark)
+    assert pushes(after) == []
+    assert [r for r in after if r.kind == "git"] == []
