@@ -43,9 +43,10 @@ def copy_demo(template: demo_repo.DemoEnv, root: Path) -> demo_repo.DemoEnv:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    """A sandbox with frozen time; a test fails if the sandbox hit a bug of its own."""
-    with Sandbox(time_scale=0) as sb:
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """A sandbox with frozen time; a test fails if the sandbox hit a bug of its own.
+    Parametrize it indirectly with a token to choose the token (a canary)."""
+    with Sandbox(time_scale=0, token=getattr(request, "param", None)) as sb:
         yield sb
         assert sb.errors == []
 
