@@ -1,0 +1,91 @@
+"""``send-mergereq demo``: the README's first command, run as a newcomer would."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from e2e_helpers import CliRun, kill_gpg_agent, run_cli
+
+from send_mergereq.demo import scenario_names
+
+pytestmark = pytest.mark.e2e
+
+FAST_DEMO = ("--time-scale", "3000")
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file under ``root`` with its mtime and content."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _demo(*args: str, home: Path) -> CliRun:
+    return run_cli("demo", *args, env=os.environ, cwd=home, timeout=120)
+
+
+def _demo_root(stderr: str) -> Path:
+    found = re.search(r"demo: repository (\S+) \(signing: (\w+)\)", stderr)
+    assert found, stderr
+    return Path(found[1]).parent
+
+
+def test_demo_green_shows_checks_push_mr_and_an_open_gate_without_touching_the_user(
+    hermetic_env: Path,
+) -> None:
+    gitconfig = Path(os.environ["GIT_CONFIG_GLOBAL"])
+    gitconfig.write_text("[user]\n\tname = Sentinel User\n\temail = sentinel@example.org\n")
+    before = _snapshot(hermetic_env)
+
+    rc, out, err = _demo(*FAST_DEMO, "--", "--interval", "0.2", home=hermetic_env)
+
+    assert rc == 0, out + err
+    assert "signing: openpgp" in err or "signing: ssh" in err
+    assert re.search(r"checks passed: 6 commits \(2 merges\) in origin/master\.\.staging", out)
+    assert re.search(r"pushed [0-9a-f]{12} to origin/staging \(new\)", out)
+    assert re.search(
+        r"opened merge request !1: http://127\.0\.0\.1:\d+/demo/qemu/-/merge_requests/1", out
+    )
+    assert "merged results pipeline" in out
+    assert re.search(r"gate open: pipeline passed .*\[8 success\]", out)
+    assert _snapshot(hermetic_env) == before  # HOME and the global git config untouched
+    assert not _demo_root(err).exists()  # the throwaway repository is gone
+
+
+def test_demo_red_closes_the_gate_with_the_log_tail(hermetic_env: Path) -> None:
+    rc, out, err = _demo(*FAST_DEMO, "--scenario", "red", "--", "--interval", "0.2",
+                         home=hermetic_env)  # fmt: skip
+
+    assert rc == 1, out + err
+    assert "gate closed:" in out
+    assert "--- test/check-qtest failed, end of its log: http://127.0.0.1:" in out
+    assert "make: *** [Makefile.mtest:1025: check-qtest] Error 1" in out
+    assert "\x1b" not in out
+
+
+def test_demo_keep_leaves_the_repository(hermetic_env: Path) -> None:
+    rc, out, err = _demo(*FAST_DEMO, "--keep", "--", "--interval", "0.2", home=hermetic_env)
+
+    assert rc == 0, out + err
+    root = _demo_root(err)
+    assert f"demo: kept {root}" in err
+    assert (root / "qemu" / ".git").is_dir()
+    kill_gpg_agent(root / "gnupg")
+    shutil.rmtree(root)
+
+
+def test_demo_unknown_scenario_exits_2_listing_the_known_ones(hermetic_env: Path) -> None:
+    rc, out, err = _demo("--scenario", "purple", home=hermetic_env)
+
+    assert rc == 2
+    assert "unknown scenario 'purple'" in err
+    for name in scenario_names():
+        assert name in err
+    assert {"green", "red", "faults", "many"} <= set(scenario_names())
+    assert "Traceback" not in err and out == ""

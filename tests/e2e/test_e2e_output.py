@@ -1,0 +1,135 @@
+"""What the CLI prints when it is not on a terminal: plain lines, once per change; ``--json``:
+one document on stdout; golden files for the plain text with placeholders for what varies."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from e2e_helpers import FAST, Maintainer, MakeMaintainer, job_changes
+
+pytestmark = pytest.mark.e2e
+
+GOLDEN = Path(__file__).parent / "golden"
+WAIT = ("staging", "--wait", "--interval", "0.2")
+
+
+def test_piped_output_has_no_ansi_and_one_line_per_job_state_change(
+    maintainer: MakeMaintainer,
+) -> None:
+    who = maintainer("green")
+    who.sandbox.set_time_scale(1500)
+
+    rc, out, err = who.run(*WAIT)
+
+    assert rc == 0, err
+    assert "\x1b" not in out + err and "\r" not in out + err
+    changes = job_changes(out)
+    by_job: dict[str, list[tuple[str | None, str]]] = defaultdict(list)
+    for job, before, after in changes:
+        by_job[job].append((before, after))
+    assert len(by_job) == 8
+    for job, seen in by_job.items():
+        assert seen[0][0] in (None, "created"), (job, seen)  # "created" is not news
+        for (_, previous), (before, after) in itertools.pairwise(seen):
+            assert before == previous and after != before, (job, seen)
+        assert len(seen) == len({after for _, after in seen}), (job, seen)  # never repeated
+        assert seen[-1][1] == "success"
+    assert out.count("watching pipeline #") == 1
+    assert out.count("gate open:") == 1
+    polls = sum(1 for r in who.sandbox.request_log if re.fullmatch(
+        r"/api/v4/projects/\d+/pipelines/\d+", r.path))  # fmt: skip
+    assert polls > 3  # several polls, yet each job line appears once per change
+    assert len(changes) <= 8 * 4
+
+
+def _api_jobs(who: Maintainer, pipeline_id: int) -> dict[str, dict[str, object]]:
+    pipeline = who.api_project().pipelines.get(pipeline_id)
+    return {
+        j.name: {"stage": j.stage, "status": j.status, "allow_failure": j.allow_failure,
+                 "web_url": j.web_url}
+        for j in pipeline.jobs.list(get_all=True)
+    }  # fmt: skip
+
+
+def test_json_is_one_document_on_stdout_matching_gitlab(maintainer: MakeMaintainer) -> None:
+    who = maintainer("allow-failure")
+    who.sandbox.set_time_scale(FAST)
+
+    rc, out, err = who.run(*WAIT, "--json")
+
+    assert rc == 0, err
+    doc = json.loads(out)  # the whole of stdout is one document
+    assert doc["verdict"] == "open" and doc["exit_code"] == 0
+    head = who.git("rev-parse", "staging")
+    assert doc["range"]["branch_sha"] == head
+    assert doc["range"]["target_sha"] == who.git("rev-parse", "origin/master")
+    assert doc["commits"] == 6 and doc["findings"] == []
+    assert doc["merge_request"]["iid"] == 1
+    assert doc["merge_request"]["web_url"] == f"{who.project.web_url}/-/merge_requests/1"
+    pipeline = doc["pipeline"]
+    assert pipeline["kind"] == "merged_result" and pipeline["status"] == "success"
+    assert pipeline["web_url"] == f"{who.project.web_url}/-/pipelines/{pipeline['id']}"
+    api = _api_jobs(who, pipeline["id"])
+    assert {job["name"]: {k: job[k] for k in ("stage", "status", "allow_failure", "web_url")}
+            for job in doc["jobs"]} == api  # fmt: skip
+    assert sorted(doc["optional_failed_jobs"]) == ["build/build-oss-fuzz", "test/check-cross-i686"]
+    assert "gate open:" in err and "pushed" in err  # the human text, on stderr only
+    assert "gate open" not in out
+
+
+def test_json_with_a_failing_check_says_so_in_one_document(maintainer: MakeMaintainer) -> None:
+    who = maintainer()
+    bad = who.commit("hw/misc: no sign-off here", trailer=False)
+
+    rc, out, _ = who.run("staging", "--json")
+
+    assert rc == 3
+    doc = json.loads(out)
+    assert doc["exit_code"] == 3
+    assert [(f["check"], f["severity"], f["commit"]) for f in doc["findings"]] == [
+        ("signoff", "error", bad)
+    ]
+    assert who.sandbox.request_log == []
+
+
+def _normalize(text: str, who: Maintainer) -> str:
+    text = text.replace(who.project.web_url, "<PROJECT>")
+    text = re.sub(r"\b[0-9a-f]{12}\b", "<SHA>", text)
+    text = re.sub(r"#\d{4,}", "#<ID>", text)
+    text = re.sub(r"/(pipelines|jobs)/\d+", r"/\1/<ID>", text)
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "<TIME>", text)
+    text = re.sub(r"\(after \d+s\)", "(after <T>)", text)
+    return re.sub(r"  \[[^\]]*\]$", "  [<COUNTS>]", text, flags=re.M)
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("E2E_UPDATE_GOLDEN") == "1":
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} differs:\n{text}"
+
+
+def test_golden_plain_output_of_a_first_submission(maintainer: MakeMaintainer) -> None:
+    who = maintainer("green")
+
+    rc, out, err = who.run("staging")
+
+    assert (rc, err) == (0, "")
+    _golden("submit.txt", _normalize(out, who))
+
+
+def test_golden_plain_output_of_a_closed_gate(maintainer: MakeMaintainer) -> None:
+    who = maintainer("red")
+    who.sandbox.set_time_scale(FAST)
+
+    rc, out, _ = who.run(*WAIT, "--log-lines", "8")
+
+    assert rc == 1
+    verdict = out[out.rindex("\n", 0, out.index("  gate closed")) + 1 :]
+    _golden("red-verdict.txt", _normalize(verdict, who))
