@@ -11,7 +11,6 @@ import pytest
 from rich.console import Console
 
 from send_mergereq.display import (
-    JsonDisplay,
     LiveDisplay,
     PlainDisplay,
     build_document,
@@ -277,16 +276,6 @@ def test_json_document_has_the_design_fields_and_merges_earlier_sections() -> No
     }
     assert doc["optional_failed_jobs"] == ["test/lint"]
     assert json.loads(json.dumps(doc)) == doc
-
-
-def test_json_display_writes_only_json_to_stdout_and_progress_to_stderr() -> None:
-    out, err = io.StringIO(), io.StringIO()
-    display = JsonDisplay(out, err, merge_request=MR, now=ticking(datetime(2026, 1, 1, tzinfo=UTC)))
-    display.update(snap(RUNNING, 40))
-    display.finish(closed_result())
-    assert json.loads(out.getvalue())["verdict"] == "closed"
-    assert "trigger-tests > test/unit-a  running" in err.getvalue()
-    assert "gate closed" in err.getvalue()
 
 
 def test_json_when_gitlab_never_answered() -> None:

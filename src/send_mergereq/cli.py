@@ -166,12 +166,37 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     "--assignee", "assignees", multiple=True, help="Assign the MR (username, repeatable)."
 )
 @click.option("--auto-merge", is_flag=True, help="Let GitLab merge when the pipeline succeeds.")
+@click.option(
+    "--land", is_flag=True, help="On an open gate, land exactly what passed (implies --wait)."
+)
+@click.option(
+    "--mr/--no-mr",
+    "use_mr",
+    default=None,
+    help="Gate through a merge request, or push-only on the branch pipeline [mr].",
+)
+@click.option(
+    "--refresh", is_flag=True, help="With --land: re-run a stale merged-results pipeline."
+)
+@click.option(
+    "--refresh-limit",
+    type=click.IntRange(0),
+    default=3,
+    show_default=True,
+    metavar="N",
+    help="How many times --refresh may start a new pipeline.",
+)
 @_common_options
 def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
     """Check every commit BRANCH adds over the target; then push and gate it."""
     from send_mergereq.flow import check_phase
     from send_mergereq.report import emit
 
+    if values["land"] and values["auto_merge"]:
+        raise click.UsageError(
+            "--land and --auto-merge exclude each other: --land merges what "
+            "it watched pass, --auto-merge leaves the merge to GitLab"
+        )
     settings = _settings(branch, values)
     report = check_phase(settings)
     as_json = values["as_json"]
@@ -184,7 +209,7 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
     resume = resume_command(settings, values["directory"])
     RESUME_HINT.append(resume)
     options = SendOptions(
-        wait=values["wait"],
+        wait=values["wait"] or values["land"],
         gitlab_url=values["gitlab_url"],
         project=values["project"],
         title=values["title"],
@@ -194,6 +219,10 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         assignees=values["assignees"],
         auto_merge=values["auto_merge"],
         watch=_watch_settings(values),
+        land=values["land"],
+        no_mr=None if values["use_mr"] is None else not values["use_mr"],
+        refresh=values["refresh"],
+        refresh_limit=values["refresh_limit"],
     )
     out = Output(as_json=as_json, color=values["color"])
     return int(send(settings, report, options, out, resume=resume, edit=click.edit))

@@ -8,7 +8,6 @@ the end, plain lines on stderr while it waits).
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -347,48 +346,6 @@ def _failure_document(job: Job, logs: Mapping[int, str]) -> dict[str, Any]:
         "web_url": job.web_url,
         "log_tail": logs.get(job.id),
     }
-
-
-class JsonDisplay:
-    """Plain progress lines on stderr (unless ``quiet``), one JSON document on stdout at the end."""
-
-    def __init__(
-        self,
-        stdout: IO[str],
-        stderr: IO[str],
-        *,
-        merge_request: MergeRequest | None = None,
-        earlier: Mapping[str, Any] | None = None,
-        quiet: bool = False,
-        now: Callable[[], datetime] = _utc_now,
-    ) -> None:
-        self.stdout = stdout
-        self.merge_request = merge_request
-        self.earlier = earlier
-        self.quiet = quiet
-        self.progress = PlainDisplay(stderr, now)
-
-    def update(self, snapshot: Snapshot) -> None:
-        if not self.quiet:
-            self.progress.update(snapshot)
-
-    def reconnecting(self, error: TransientForgeError, retry_in: float) -> None:
-        if not self.quiet:
-            self.progress.reconnecting(error, retry_in)
-
-    def retried(self, job: Job, count: int, limit: int) -> None:
-        if not self.quiet:
-            self.progress.retried(job, count, limit)
-
-    def finish(self, result: WatchResult) -> None:
-        if not self.quiet:
-            self.progress.finish(result)
-        doc = build_document(result, self.merge_request, self.earlier)
-        self.stdout.write(json.dumps(doc, indent=2) + "\n")
-        self.stdout.flush()
-
-    def close(self) -> None:
-        self.progress.close()
 
 
 # --- live table -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -22,8 +23,10 @@ from send_mergereq.watch import WatchOptions, WatchResult
 if TYPE_CHECKING:
     from send_mergereq.display import Display
     from send_mergereq.forge import Forge
+    from send_mergereq.landing import LandResult
     from send_mergereq.models import MergeRequest, Pipeline
     from send_mergereq.report import CheckReport
+    from send_mergereq.submit import SubmitRequest
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ class SendOptions:
     assignees: tuple[str, ...] = ()
     auto_merge: bool = False
     watch: WatchOptions = field(default_factory=WatchOptions)
+    land: bool = False
+    no_mr: bool | None = None  # --mr/--no-mr; None: git config, then the project policy
+    refresh: bool = False
+    refresh_limit: int = 3
 
 
 def resume_command(settings: Settings, directory: Path) -> str:
@@ -82,9 +89,12 @@ def send(
     resume: str,
     edit: Callable[[str], str | None] | None = None,
 ) -> ExitCode:
-    """Push the checked head, open or update the MR, find its pipeline; watch it if asked."""
+    """Push the checked head, open or update the MR (or, push-only, just push), find the
+    pipeline testing it; watch it with ``--wait``; land what passed with ``--land``."""
+    from send_mergereq.land import mode_for
+    from send_mergereq.landing import LandMode
     from send_mergereq.report import to_json
-    from send_mergereq.submit import request_from_settings, submit
+    from send_mergereq.submit import request_from_settings
 
     req = request_from_settings(
         settings,
@@ -98,19 +108,105 @@ def send(
         assignees=options.assignees,
         auto_merge=options.auto_merge,
     )
-    result = submit(req, notify=out.say, edit=edit if options.edit else None)
-    for note in result.notes:
-        out.say(note)
-    earlier = {**to_json(report), **result.as_json()}
-    if not options.wait:
-        out.say(f"follow it with: {resume}")
-        if out.as_json:
-            out.document({**earlier, "verdict": "pending", "exit_code": 0})
+    run = _Run(options, out, resume, to_json(report))
+    if mode_for(settings, options.no_mr) is LandMode.PUSH:
+        return run.push_only(req)
+    return run.merge_request(req, edit if options.edit else None)
+
+
+@dataclass
+class _Run:
+    """One submission's watch and landing, and the JSON document they add up to."""
+
+    options: SendOptions
+    out: Output
+    resume: str
+    doc: dict[str, Any]
+
+    def merge_request(
+        self, req: SubmitRequest, edit: Callable[[str], str | None] | None
+    ) -> ExitCode:
+        from send_mergereq.land import check_stale, land_with_refresh
+        from send_mergereq.landing import stale_line
+        from send_mergereq.submit import submit
+
+        result = submit(req, notify=self.out.say, edit=edit)
+        self._submitted(result.notes, result.as_json())
+        if not self.options.wait:
+            return self._pending()
+        assert result.forge is not None
+        forge = result.forge
+        watched = self._watch(forge, result.pipeline)
+        if watched.interrupted:
+            return self._done(watched, result.merge_request)
+        if self.options.land:
+            rewatch = partial(self._watch, forge)
+            landed, watched = land_with_refresh(
+                forge, result, watched, rewatch=rewatch, refresh=self.options.refresh,
+                refresh_limit=self.options.refresh_limit, notify=self.out.say,
+            )  # fmt: skip
+            return self._landed(landed, watched, req.target, result.merge_request)
+        basis = check_stale(forge, result, watched)
+        if basis is not None:
+            if basis.stale:
+                self.out.say(stale_line(basis, req.target))
+            self.doc.update(basis.as_json())
+        return self._done(watched, result.merge_request)
+
+    def push_only(self, req: SubmitRequest) -> ExitCode:
+        from send_mergereq.land_push import land_fast_forward, push_only
+
+        pushed = push_only(req, notify=self.out.say)
+        self._submitted(pushed.notes, pushed.as_json())
+        if not self.options.wait:
+            return self._pending()
+        assert pushed.forge is not None
+        watched = self._watch(pushed.forge, pushed.pipeline)
+        if not self.options.land or watched.interrupted:
+            return self._done(watched, None)
+        landed = land_fast_forward(
+            pushed.forge, pushed, watched.pipeline or pushed.pipeline, watched.verdict,
+            notify=self.out.say,
+        )  # fmt: skip
+        return self._landed(landed, watched, req.target, None)
+
+    def _submitted(self, notes: tuple[str, ...], sections: Mapping[str, Any]) -> None:
+        for note in notes:
+            self.out.say(note)
+        self.doc.update(sections)
+
+    def _pending(self) -> ExitCode:
+        self.out.say(f"follow it with: {self.resume}")
+        self._document({"verdict": "pending", "exit_code": 0})
         return ExitCode.OK
-    assert result.forge is not None
-    watched = follow(result.forge, result.pipeline, result.merge_request, options.watch, out,
-                     resume=resume, earlier=earlier)  # fmt: skip
-    return watched.exit_code
+
+    def _watch(self, forge: Forge, pipeline: Pipeline) -> WatchResult:
+        from send_mergereq.watch import watch
+
+        display = _display(self.out)
+        return watch(forge, pipeline.id, display, self.options.watch, resume_command=self.resume)
+
+    def _landed(
+        self, landed: LandResult, watched: WatchResult, target: str, mr: MergeRequest | None
+    ) -> ExitCode:
+        self.out.say(landed.line(target))
+        for note in landed.notes:
+            self.out.say(note)
+        self.doc.update(landed.as_json())
+        self._done(watched, mr)
+        return landed.exit_code
+
+    def _done(self, watched: WatchResult, mr: MergeRequest | None) -> ExitCode:
+        """The watch's sections (verdict, pipeline, jobs) over everything collected before."""
+        from send_mergereq.display import build_document
+
+        if self.out.as_json:
+            self.out.document(build_document(watched, mr, self.doc))
+        return watched.exit_code
+
+    def _document(self, extra: Mapping[str, Any]) -> None:
+        if self.out.as_json:
+            self.out.document({**self.doc, **extra})
 
 
 def _environ() -> Mapping[str, str]:
@@ -124,30 +220,10 @@ def _pipeline_line(pipeline: Pipeline) -> str:
     return f"{kind} pipeline #{pipeline.id} ({pipeline.status}): {pipeline.web_url}"
 
 
-def follow(
-    forge: Forge,
-    pipeline: Pipeline,
-    merge_request: MergeRequest | None,
-    options: WatchOptions,
-    out: Output,
-    *,
-    resume: str,
-    earlier: Mapping[str, Any] | None = None,
-) -> WatchResult:
-    """Watch ``pipeline`` to a verdict with the renderer that fits ``out``."""
-    from send_mergereq.watch import watch
+def _display(out: Output) -> Display:
+    """The live table on a terminal, plain lines otherwise (stderr under ``--json``)."""
+    from send_mergereq.display import LiveDisplay, PlainDisplay
 
-    display = _display(out, merge_request, earlier)
-    return watch(forge, pipeline.id, display, options, resume_command=resume)
-
-
-def _display(
-    out: Output, merge_request: MergeRequest | None, earlier: Mapping[str, Any] | None
-) -> Display:
-    from send_mergereq.display import JsonDisplay, LiveDisplay, PlainDisplay
-
-    if out.as_json:
-        return JsonDisplay(out.stdout, out.stderr, merge_request=merge_request, earlier=earlier)
     if out.live():
         from rich.console import Console
 
@@ -168,7 +244,8 @@ def status(
     mr, pipeline = _current_pipeline(forge, settings, which)
     out.say(f"merge request !{mr.iid}: {mr.web_url}")
     out.say(_pipeline_line(pipeline))
-    return follow(forge, pipeline, mr, options.watch, out, resume=resume).exit_code
+    run = _Run(options, out, resume, {})
+    return run._done(run._watch(forge, pipeline), mr)
 
 
 def _connect(settings: Settings, options: SendOptions) -> Forge:
