@@ -1,0 +1,145 @@
+"""``send-mergereq staging --land`` end to end: the target ends at what passed, or is untouched.
+
+MR mode merges with GitLab's sha guard; a target that moved makes the result stale (exit 7,
+nothing lands) until ``--refresh`` tests the current target; push-only mode fast-forwards
+the target to the tested commit of the branch pipeline, and refuses a non-fast-forward.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from e2e_helpers import CLI, FAST, Maintainer, MakeMaintainer, calls, pushes
+
+pytestmark = pytest.mark.e2e
+
+LAND = ("staging", "--land", "--interval", "0.2")
+
+
+def _land(who: Maintainer, *extra: str) -> tuple[int, str, str]:
+    who.sandbox.set_time_scale(FAST)
+    return who.run(*LAND, *extra)
+
+
+def _merge_commit_parents(who: Maintainer, sha: str) -> list[str]:
+    return who.git(
+        "--git-dir", str(who.project.repo_path), "rev-list", "--parents", "-n1", sha
+    ).split()[1:]
+
+
+def test_open_gate_lands_the_tested_merge_request(maintainer: MakeMaintainer) -> None:
+    who = maintainer("green")
+    master_before = who.remote_sha("master")
+    staging = who.git("rev-parse", "staging")
+
+    rc, out, err = _land(who, "--json")
+
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert doc["verdict"] == "open" and doc["exit_code"] == 0
+    assert doc["landed"]["how"] == "merge_request" and doc["stale"] is False
+    landed = who.remote_sha("master")
+    assert landed == doc["landed"]["sha"] != master_before
+    assert _merge_commit_parents(who, landed) == [master_before, staging]
+    assert f"master is now at {landed[:12]}" in err
+    assert len(calls(who.sandbox.request_log, "PUT", r".*/merge_requests/1/merge")) == 1
+
+
+def test_red_pipeline_lands_nothing(maintainer: MakeMaintainer) -> None:
+    who = maintainer("red")
+    master_before = who.remote_sha("master")
+
+    rc, out, _ = _land(who)
+
+    assert rc == 1
+    assert "gate closed" in out
+    assert who.remote_sha("master") == master_before
+    assert not calls(who.sandbox.request_log, "PUT", r".*/merge_requests/\d+/merge")
+
+
+def test_moved_target_is_stale_and_nothing_lands(maintainer: MakeMaintainer) -> None:
+    who = maintainer("moving-target")
+
+    rc, out, _ = _land(who, "--json")
+
+    assert rc == 7
+    doc = json.loads(out)
+    assert doc["stale"] is True and doc["landed"] is None
+    assert doc["tested_target_sha"] != doc["current_target_sha"]
+    assert who.remote_sha("master") == doc["current_target_sha"]
+    assert "stale" in doc["landed_reason"]
+    assert not calls(who.sandbox.request_log, "PUT", r".*/merge_requests/\d+/merge")
+
+
+def test_refresh_tests_the_current_target_then_lands(maintainer: MakeMaintainer) -> None:
+    who = maintainer("moving-target")
+
+    rc, out, err = _land(who, "--refresh", "--json")
+
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert doc["refreshes"] == 1 and doc["landed"]["how"] == "merge_request"
+    first, refreshed = sorted(p.id for p in who.api_project().mergerequests.get(1).pipelines.list())
+    assert doc["pipeline"]["id"] == refreshed != first
+    landed = who.remote_sha("master")
+    assert landed == doc["landed"]["sha"]
+    # the landed merge sits on the moved master: what the refreshed pipeline tested
+    assert _merge_commit_parents(who, landed)[0] == doc["tested_target_sha"]
+    assert "refresh 1 of 3" in err
+
+
+def test_push_between_pipeline_and_merge_is_refused_by_the_sha_guard(
+    maintainer: MakeMaintainer,
+) -> None:
+    who = maintainer("green")
+    master_before = who.remote_sha("master")
+    who.sandbox.set_time_scale(0)  # the pipeline waits until the test moves the clock
+    proc = subprocess.Popen(
+        [str(CLI), *LAND], cwd=who.repo, env=who.env(), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        seen = [proc.stdout.readline() for _ in range(6)]
+        assert any("watching pipeline" in line for line in seen), seen
+        # someone pushes a new head to staging while the tested pipeline still runs
+        who.git("checkout", "-q", "-b", "late", "staging")
+        untested = who.commit("hw: a change nobody tested")
+        who.git("push", "-q", "origin", "late:staging", env=who.token_env())
+        who.sandbox.advance(4 * 3600)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    out = "".join(seen) + rest
+    assert proc.returncode == 7, out
+    assert who.remote_sha("master") == master_before
+    assert who.remote_sha("staging") == untested
+    assert "nothing landed" in out
+
+
+def test_push_only_fast_forwards_the_target_to_the_tested_commit(
+    maintainer: MakeMaintainer,
+) -> None:
+    who = maintainer("green", branch_pipelines=True, merge_pipelines_enabled=False)
+    staging = who.git("rev-parse", "staging")
+
+    rc, out, err = _land(who, "--no-mr")
+
+    assert rc == 0, err
+    assert who.remote_sha("master") == staging
+    assert "fast-forward" in out
+    assert not calls(who.sandbox.request_log, "POST", r".*/merge_requests")
+    assert len(pushes(who.sandbox.request_log)) == 2  # staging, then master
+
+
+def test_push_only_refuses_a_non_fast_forward(maintainer: MakeMaintainer) -> None:
+    who = maintainer("green", branch_pipelines=True, merge_pipelines_enabled=False)
+    moved = who.sandbox.move_target(who.project.path_with_namespace)
+
+    rc, out, err = _land(who, "--no-mr")
+
+    assert rc == 7, out + err
+    assert who.remote_sha("master") == moved
