@@ -12,13 +12,14 @@ path, for any test module (checks, end to end, the demo).
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from gitrepo import run_git
 
 FAKE_PAST = "20200601T000000"  # when the expired key was still valid
 
@@ -173,42 +174,29 @@ def maintainer(keys: Keys, monkeypatch: pytest.MonkeyPatch) -> Keys:
 # -- building signed pull requests in a repository ---------------------------------------------
 
 
-def _git(
-    repo: Path, *args: str, env: dict[str, str] | None = None, input: bytes | None = None
-) -> str:
-    proc = subprocess.run(
-        ["git", "-C", str(repo), *args],
-        input=input,
-        capture_output=True,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-    if proc.returncode != 0:
-        raise AssertionError(f"git {' '.join(args)}: {proc.stderr.decode(errors='replace')}")
-    return proc.stdout.decode(errors="replace").strip()
-
-
 def sign_tag(repo: Path, name: str, key: GpgKey | SshKey, target: str = "HEAD") -> None:
     """``git tag -s`` as the key's owner would."""
     message = f"Pull request {name}"
     signer = {"GNUPGHOME": str(key.home)}
-    _git(repo, *key.git_config(), "tag", "-s", "-m", message, name, target, env=signer)
+    run_git(repo, *key.git_config(), "tag", "-s", "-m", message, name, target, env=signer)
 
 
 def pull_request(repo: Path, name: str, base: str = "master", commits: int = 1) -> str:
     """Branch ``pr/<name>`` off ``base`` with ``commits`` new commits (plumbing only: the
     work tree and the checked-out branch are left alone); returns its tip."""
     index = {"GIT_INDEX_FILE": str(repo / ".git" / f"index-pr-{name}")}
-    tip = _git(repo, "rev-parse", base)
+    tip = run_git(repo, "rev-parse", base)
     for n in range(commits):
-        _git(repo, "read-tree", tip, env=index)
-        blob = _git(repo, "hash-object", "-w", "--stdin", input=f"{name} {n}\n".encode())
-        _git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{name}.txt", env=index)
-        tree = _git(repo, "write-tree", env=index)
+        run_git(repo, "read-tree", tip, env=index)
+        blob = run_git(repo, "hash-object", "-w", "--stdin", input=f"{name} {n}\n".encode())
+        run_git(
+            repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{name}.txt", env=index
+        )
+        tree = run_git(repo, "write-tree", env=index)
         message = f"{name}: change {n}\n\nSigned-off-by: Ada Author <ada@example.org>"
-        tip = _git(repo, "commit-tree", tree, "-p", tip, "-m", message)
+        tip = run_git(repo, "commit-tree", tree, "-p", tip, "-m", message)
     (repo / ".git" / f"index-pr-{name}").unlink(missing_ok=True)
-    _git(repo, "update-ref", f"refs/heads/pr/{name}", tip)
+    run_git(repo, "update-ref", f"refs/heads/pr/{name}", tip)
     return tip
 
 
@@ -219,12 +207,12 @@ def make_signed_merge(
     and ``git merge --no-ff`` the tag into ``into``; returns the merge commit."""
     pull_request(repo, name, base)
     if key is None:
-        _git(repo, "tag", "-a", "-m", f"Pull request {name}", name, f"pr/{name}")
+        run_git(repo, "tag", "-a", "-m", f"Pull request {name}", name, f"pr/{name}")
     else:
         sign_tag(repo, name, key, f"pr/{name}")
-    _git(repo, "checkout", "-q", into)
-    _git(repo, "merge", "-q", "--no-ff", "--no-edit", name)
-    return _git(repo, "rev-parse", "HEAD")
+    run_git(repo, "checkout", "-q", into)
+    run_git(repo, "merge", "-q", "--no-ff", "--no-edit", name)
+    return run_git(repo, "rev-parse", "HEAD")
 
 
 def stored_tag(repo: Path, name: str) -> bytes:
@@ -244,7 +232,7 @@ def rewrite_commit(repo: Path, sha: str, edit: Callable[[bytes], bytes]) -> str:
         ["git", "-C", str(repo), "cat-file", "commit", sha], capture_output=True, check=True
     ).stdout
     args = ["hash-object", "-t", "commit", "-w", "--literally", "--stdin"]
-    return _git(repo, *args, input=edit(raw))
+    return run_git(repo, *args, input=edit(raw))
 
 
 def with_mergetag(tag: bytes) -> Callable[[bytes], bytes]:

@@ -60,17 +60,9 @@ class PushOnlyResult:
     forge: Forge | None = field(default=None, repr=False, compare=False)
 
     def as_json(self) -> dict[str, Any]:
-        pipeline = self.pipeline
-        return {
-            "merge_request": None,
-            "pipeline": {
-                "id": pipeline.id,
-                "status": pipeline.status,
-                "kind": str(pipeline.kind),
-                "web_url": pipeline.web_url,
-                "reused": self.reused,
-            },
-        }
+        from send_mergereq.submit import pipeline_json
+
+        return {"merge_request": None, "pipeline": pipeline_json(self.pipeline, reused=self.reused)}
 
 
 @dataclass

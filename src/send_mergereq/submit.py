@@ -83,17 +83,22 @@ class SubmitResult:
         return self.pipeline.kind
 
     def as_json(self) -> dict[str, Any]:
-        mr, pipeline = self.merge_request, self.pipeline
+        mr = self.merge_request
         return {
             "merge_request": {"iid": mr.iid, "web_url": mr.web_url, "created": mr.created},
-            "pipeline": {
-                "id": pipeline.id,
-                "status": pipeline.status,
-                "kind": str(pipeline.kind),
-                "web_url": pipeline.web_url,
-                "reused": self.reused,
-            },
+            "pipeline": pipeline_json(self.pipeline, reused=self.reused),
         }
+
+
+def pipeline_json(pipeline: Pipeline, *, reused: bool) -> dict[str, Any]:
+    """The ``pipeline`` section of ``--json`` for a submission that did not wait."""
+    return {
+        "id": pipeline.id,
+        "status": pipeline.status,
+        "kind": str(pipeline.kind),
+        "web_url": pipeline.web_url,
+        "reused": reused,
+    }
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
+from send_mergereq.sandbox import render
 from send_mergereq.sandbox.protocol import JSON, ApiError, Request, Response, not_found
 from send_mergereq.sandbox.router import Ctx, route
 from send_mergereq.sandbox.state import Project
@@ -24,25 +25,7 @@ def _resolve(project: Project, ref: str) -> str | None:
 
 
 def commit_json(ctx: Ctx, project: Project, sha: str) -> JSON:
-    info = project.repo.commit_info(sha)
-    parents = project.repo.git("show", "-s", "--format=%P", sha).split()
-    return {
-        "id": info.sha,
-        "short_id": info.sha[:8],
-        "created_at": info.committed_date,
-        "parent_ids": parents,
-        "title": info.title,
-        "message": info.message,
-        "author_name": info.author_name,
-        "author_email": info.author_email,
-        "authored_date": info.authored_date,
-        "committer_name": info.committer_name,
-        "committer_email": info.committer_email,
-        "committed_date": info.committed_date,
-        "trailers": {},
-        "extended_trailers": {},
-        "web_url": f"{ctx.render.project_url(project)}/-/commit/{info.sha}",
-    }
+    return render.commit_json(project.repo.commit_info(sha), ctx.render.project_url(project))
 
 
 @route("GET", "/projects/:project/repository/commits/([^/]+)")

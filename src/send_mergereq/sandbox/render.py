@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from send_mergereq.sandbox.clock import VirtualClock
+from send_mergereq.sandbox.gitrepo import CommitInfo
 from send_mergereq.sandbox.protocol import JSON
 from send_mergereq.sandbox.state import USER, Job, MergeRequest, Pipeline, Project, World
 from send_mergereq.sandbox.status import has_warnings
@@ -195,21 +196,7 @@ class Renderer:
 
     def _commit(self, pipeline: Pipeline) -> JSON:
         info = self.world.projects[pipeline.project_id].repo.commit_info(pipeline.sha)
-        return {
-            "id": info.sha,
-            "short_id": info.sha[:8],
-            "title": info.title,
-            "message": info.message,
-            "author_name": info.author_name,
-            "author_email": info.author_email,
-            "authored_date": info.authored_date,
-            "committer_name": info.committer_name,
-            "committer_email": info.committer_email,
-            "committed_date": info.committed_date,
-            "created_at": info.committed_date,
-            "parent_ids": list(info.parents),
-            "web_url": f"{self.base}/-/commit/{info.sha}",
-        }
+        return commit_json(info, self.base)
 
     def job(self, job: Job) -> JSON:
         pipeline = self.world.pipelines[job.pipeline_id]
@@ -378,3 +365,24 @@ class Renderer:
             "diverged_commits_count": 0,
             "rebase_in_progress": False,
         }
+
+
+def commit_json(info: CommitInfo, project_url: str) -> JSON:
+    """A commit as GitLab's commits API and a job's ``commit`` field show it."""
+    return {
+        "id": info.sha,
+        "short_id": info.sha[:8],
+        "created_at": info.committed_date,
+        "parent_ids": list(info.parents),
+        "title": info.title,
+        "message": info.message,
+        "author_name": info.author_name,
+        "author_email": info.author_email,
+        "authored_date": info.authored_date,
+        "committer_name": info.committer_name,
+        "committer_email": info.committer_email,
+        "committed_date": info.committed_date,
+        "trailers": {},
+        "extended_trailers": {},
+        "web_url": f"{project_url}/-/commit/{info.sha}",
+    }
