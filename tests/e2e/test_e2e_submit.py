@@ -173,6 +173,7 @@ def test_wrong_token_is_one_clear_line_without_the_token(maintainer: MakeMaintai
     lines = err.strip().splitlines()
     assert lines[0].startswith("send-mergereq: GitLab rejected the token (401)")
     assert all(line.startswith(("send-mergereq:", "hint:")) for line in lines), err
+    assert len([line for line in lines if line.startswith("send-mergereq:")]) == 1
     assert "GITLAB_TOKEN" in err
     assert wrong not in out + err
     log = who.sandbox.request_log

@@ -254,3 +254,28 @@ def test_ctrl_c_exits_130_and_status_reattaches_without_pushing(
     after = who.log_since(mark)
     assert pushes(after) == []
     assert [r for r in after if r.kind == "git"] == []
+
+
+def test_status_by_merge_request_iid_follows_its_pipeline(maintainer: MakeMaintainer) -> None:
+    who = maintainer("allow-failure")
+    sent = who.run("staging")
+    assert sent.rc == 0, sent.stderr
+    mark = len(who.sandbox.request_log)
+    who.sandbox.set_time_scale(FAST)
+
+    rc, out, err = who.run("status", "!1", "--interval", "0.2")
+
+    assert rc == 0, err
+    assert f"merge request !1: {who.project.web_url}/-/merge_requests/1" in out
+    assert "gate open:" in out and "may fail, failed: build/build-oss-fuzz" in out
+    assert [r for r in who.log_since(mark) if r.kind == "git"] == []
+
+
+def test_status_without_a_merge_request_says_send_it_first(maintainer: MakeMaintainer) -> None:
+    who = maintainer()
+
+    rc, out, err = who.run("status", "staging", "--interval", "0.2")
+
+    assert rc == 2, out + err
+    assert "no open merge request from staging in qemu-project/qemu" in err
+    assert "hint: send it first: send-mergereq staging" in err
