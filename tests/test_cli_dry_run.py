@@ -246,7 +246,7 @@ def test_readme_exit_codes_match_the_table() -> None:
     from send_mergereq.errors import exit_code_table
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("### Exit codes", 1)[1]
+    section = readme.split("## Exit codes", 1)[1]
     block = section.split("```", 2)[1].strip("\n")
     assert block == exit_code_table()
 
