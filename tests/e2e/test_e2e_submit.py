@@ -75,10 +75,8 @@ def test_resubmission_after_a_new_commit_updates_the_same_mr_and_finds_a_new_pip
     assert [m.iid for m in project.mergerequests.list(state="all", get_all=True)] == [1]
     new = project.pipelines.get(new_pipeline)
     assert (new.ref, new.sha != head) == ("refs/merge-requests/1/merge", True)
-    merge_parents = who.gl().http_get(f"/projects/{who.project.id}/repository/commits/{new.sha}")[
-        "parent_ids"
-    ]
-    assert head in merge_parents  # it tests the new head merged into master
+    merge_commit = project.commits.get(new.sha)
+    assert head in merge_commit.parent_ids  # it tests the new head merged into master
 
 
 def test_resubmission_with_nothing_new_reuses_the_pipeline(maintainer: MakeMaintainer) -> None:

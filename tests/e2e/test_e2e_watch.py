@@ -11,6 +11,7 @@ import pytest
 from e2e_helpers import (
     FAST,
     STAMP,
+    CliRun,
     Maintainer,
     MakeMaintainer,
     api_calls,
@@ -35,7 +36,7 @@ def _watched(stdout: str) -> int:
     return int(found[1])
 
 
-def _run(who: Maintainer, *extra: str, scale: float = FAST, timeout: float = 60) -> tuple:
+def _run(who: Maintainer, *extra: str, scale: float = FAST, timeout: float = 60) -> CliRun:
     who.sandbox.set_time_scale(scale)
     return who.run(*WAIT, *extra, timeout=timeout)
 
