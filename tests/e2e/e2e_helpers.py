@@ -4,7 +4,9 @@ parse the plain (piped) output."""
 from __future__ import annotations
 
 import os
+import pty
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -22,7 +24,7 @@ from send_mergereq import demo_repo
 from send_mergereq.sandbox import ProjectInfo, RequestRecord, Sandbox
 
 CLI = Path(sys.executable).parent / "send-mergereq"
-ANSI = re.compile(r"\x1b[\[\]()#;?]*[0-9;]*[A-Za-z@-~]?")
+ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 JOB_LINE = re.compile(rf"^{STAMP}  (?P<job>\S+)  (?:(?P<before>\w+) -> )?(?P<after>\w+)(?:  .*)?$")
 PIPELINE_LINE = re.compile(
@@ -93,6 +95,41 @@ def interrupt_when(
             proc.kill()
             proc.communicate()
     return CliRun(proc.returncode, "".join(seen) + rest, err), seen
+
+
+def run_in_pty(
+    *args: str, env: Mapping[str, str], cwd: Path, timeout: float = 60.0, columns: int = 160
+) -> tuple[int, str]:
+    """Run the CLI on a pseudo-terminal (stdout and stderr); its exit code and all it wrote."""
+    master, slave = pty.openpty()
+    term = {**env, "TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": "50"}
+    proc = subprocess.Popen(
+        [str(CLI), *args], cwd=cwd, env=term, stdin=slave, stdout=slave, stderr=slave
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        rc = proc.wait(timeout=5)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return rc, b"".join(chunks).decode("utf-8", "replace")
 
 
 # --- the sandbox's request log ---------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from e2e_helpers import FAST, Maintainer, MakeMaintainer, job_changes
+from e2e_helpers import ANSI, FAST, Maintainer, MakeMaintainer, job_changes, run_in_pty
 
 pytestmark = pytest.mark.e2e
 
@@ -46,6 +46,27 @@ def test_piped_output_has_no_ansi_and_one_line_per_job_state_change(
         r"/api/v4/projects/\d+/pipelines/\d+", r.path))  # fmt: skip
     assert polls > 3  # several polls, yet each job line appears once per change
     assert len(changes) <= 8 * 4
+
+
+def test_on_a_terminal_a_live_table_then_the_verdict_and_a_clean_log_tail(
+    maintainer: MakeMaintainer,
+) -> None:
+    who = maintainer("red")
+    who.sandbox.set_time_scale(1500)
+
+    rc, screen = run_in_pty(*WAIT, env=who.env(), cwd=who.repo)
+
+    assert rc == 1, screen
+    assert "\x1b[" in screen  # colour and cursor control: it is the live display
+    text = ANSI.sub("", screen)
+    assert re.search(r"┃ stage +┃ job +┃ status", text)
+    assert re.search(r"│ check-qtest +│ ✘ failed", text)
+    assert re.search(r"next poll in \d+s", text)
+    assert "watching pipeline #" not in text  # not the plain lines
+    assert "gate closed: test/check-qtest failed" in text
+    assert "make: *** [Makefile.mtest:1025: check-qtest] Error 1" in text
+    for raw in ("section_start", "section_end", "\x1b[0K", "\x1b[36;1m", "\x1b[32;1m"):
+        assert raw not in screen  # the job log's own markers and colours are stripped
 
 
 def _api_jobs(who: Maintainer, pipeline_id: int) -> dict[str, dict[str, object]]:
