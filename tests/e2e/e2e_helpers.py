@@ -61,6 +61,14 @@ def run_cli(
     return CliRun(proc.returncode, proc.stdout, proc.stderr)
 
 
+# A test run started in the background by a shell inherits SIGINT ignored, and so would the
+# CLI: give it the default disposition back, then become the CLI (exec keeps the pid).
+_SIGINT_DEFAULT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
 def interrupt_when(
     args: Iterable[str], *, env: Mapping[str, str], cwd: Path, marker: str, timeout: float = 30.0
 ) -> tuple[CliRun, list[str]]:
@@ -69,7 +77,7 @@ def interrupt_when(
     Returns the run (stdout as a whole) and the stdout lines read before the signal.
     """
     proc = subprocess.Popen(
-        [str(CLI), *args],
+        [sys.executable, "-c", _SIGINT_DEFAULT, str(CLI), *args],
         cwd=cwd,
         env=dict(env),
         stdin=subprocess.DEVNULL,
