@@ -1,5 +1,7 @@
-"""What the CLI prints when it is not on a terminal: plain lines, once per change; ``--json``:
-one document on stdout; golden files for the plain text with placeholders for what varies."""
+"""What the CLI prints: plain lines once per change when piped, a live table on a terminal,
+``--json`` as one document on stdout, and golden files (``golden/``) for the plain text with
+placeholders for what varies. After a deliberate change of wording, regenerate them with
+``E2E_UPDATE_GOLDEN=1 .venv/bin/pytest tests/e2e -k golden`` and review the diff."""
 
 from __future__ import annotations
 
