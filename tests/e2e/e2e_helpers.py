@@ -170,7 +170,7 @@ def pushes(records: Iterable[RequestRecord]) -> list[RequestRecord]:
 def polls(records: Iterable[RequestRecord], project_id: int, pipeline_id: int) -> list[list[str]]:
     """The watch's API requests grouped by poll: each poll starts with ``GET`` of the watched
     pipeline itself. Requests before the first poll (the submit phase) are left out, and so
-    are those after the last poll that read no pipeline or job (checks after the verdict)."""
+    are those after the last poll that read no pipeline (logs, checks after the verdict)."""
     start = f"/api/v4/projects/{project_id}/pipelines/{pipeline_id}"
     groups: list[list[str]] = []
     for record in api_calls(records):
@@ -178,7 +178,7 @@ def polls(records: Iterable[RequestRecord], project_id: int, pipeline_id: int) -
             groups.append([])
         if groups:
             groups[-1].append(f"{record.method} {record.path}")
-    watch_side = re.compile(rf"\S+ /api/v4/projects/{project_id}/(pipelines|jobs)/")
+    watch_side = re.compile(rf"GET /api/v4/projects/{project_id}/pipelines/")
     while groups and not watch_side.match(groups[-1][-1]):
         groups[-1].pop()
     return groups

@@ -145,9 +145,16 @@ def test_failing_child_pipeline_closes_the_gate_naming_the_childs_job(
 ) -> None:
     who = maintainer("child")
 
-    rc, out, err = _run(who)
+    rc, out, err = _run(who, scale=1500)
+    log = who.sandbox.request_log
 
     assert rc == 1, err
+    # Per poll: the pipeline, its jobs, its bridges, and the child's pipeline, jobs, bridges.
+    grouped = polls(log, who.project.id, _watched(out))
+    assert len(grouped) >= 2
+    assert all(len(poll) <= (1 + 1 + 1) + (1 + 1 + 1) for poll in grouped), grouped
+    traces = [r for r in api_calls(log) if bare_path(r).endswith("/trace")]
+    assert len(traces) == 1  # only the failed child job's log, once
     assert "gate closed:" in out
     assert "cross-builds > cross/cross-mips64el-system" in out
     assert "msa_helper.c:6102:13: error: 'wt' may be used uninitialized" in out
