@@ -206,8 +206,6 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
     emit(report, as_json=False, color=values["color"], stream=sys.stderr if as_json else None)
     from send_mergereq.send import Output, SendOptions, resume_command, send
 
-    resume = resume_command(settings, values["directory"])
-    RESUME_HINT.append(resume)
     options = SendOptions(
         wait=values["wait"] or values["land"],
         gitlab_url=values["gitlab_url"],
@@ -224,6 +222,8 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         refresh=values["refresh"],
         refresh_limit=values["refresh_limit"],
     )
+    resume = resume_command(settings, values["directory"], options)
+    RESUME_HINT.append(resume)
     out = Output(as_json=as_json, color=values["color"])
     return int(send(settings, report, options, out, resume=resume, edit=click.edit))
 
@@ -237,7 +237,7 @@ def status(*, which: str, **values: Any) -> int:
     from send_mergereq.send import Output, SendOptions, status
 
     branch = which if not which.startswith("!") else "HEAD"
-    settings = _settings(branch, values, need_range=False)
+    settings = _settings(branch, values)
     where = "" if values["directory"] == Path(".") else f" -C {values['directory']}"
     resume = f"{PROG}{where} status {which}"
     RESUME_HINT.append(resume)
@@ -289,10 +289,9 @@ def demo(*, scenario: str, keep: bool, time_scale: float, send_args: tuple[str, 
     )
 
 
-def _settings(branch: str, values: dict[str, Any], *, need_range: bool = True) -> Settings:
+def _settings(branch: str, values: dict[str, Any]) -> Settings:
     from send_mergereq.config import Flags, load_settings
 
-    del need_range
     flags = Flags(
         values["target"],
         values["remote"],

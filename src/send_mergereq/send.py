@@ -74,10 +74,15 @@ class SendOptions:
     refresh_limit: int = 3
 
 
-def resume_command(settings: Settings, directory: Path) -> str:
-    """The command that re-attaches to this branch's merge request pipeline."""
+def resume_command(settings: Settings, directory: Path, options: SendOptions) -> str:
+    """The command that picks the run up again: ``status`` re-attaches to the pipeline;
+    with ``--land`` the run itself, which pushes nothing new and reuses the pipeline."""
     where = "" if directory == Path(".") else f" -C {directory}"
-    return f"send-mergereq{where} status {settings.branch}"
+    if not options.land:
+        return f"send-mergereq{where} status {settings.branch}"
+    mode = {None: "", True: " --no-mr", False: " --mr"}[options.no_mr]
+    refresh = " --refresh" if options.refresh else ""
+    return f"send-mergereq{where} {settings.branch} --land{mode}{refresh}"
 
 
 def send(
@@ -242,7 +247,8 @@ def status(
     """Re-attach to the current pipeline of a merge request (``BRANCH`` or ``!IID``); no push."""
     forge = _connect(settings, options)
     mr, pipeline = _current_pipeline(forge, settings, which)
-    out.say(f"merge request !{mr.iid}: {mr.web_url}")
+    if mr is not None:
+        out.say(f"merge request !{mr.iid}: {mr.web_url}")
     out.say(_pipeline_line(pipeline))
     run = _Run(options, out, resume, {})
     return run._done(run._watch(forge, pipeline), mr)
@@ -261,7 +267,7 @@ def _connect(settings: Settings, options: SendOptions) -> Forge:
 
 def _current_pipeline(
     forge: Forge, settings: Settings, which: str
-) -> tuple[MergeRequest, Pipeline]:
+) -> tuple[MergeRequest | None, Pipeline]:
     from send_mergereq.push import gitlab_branch_name
 
     if which.startswith("!"):
@@ -270,17 +276,24 @@ def _current_pipeline(
         mr, head = forge.merge_request(int(which[1:]))
     else:
         branch = gitlab_branch_name(which, settings.remote or "")
-        found = forge.find_open_mr(
-            branch, gitlab_branch_name(settings.target, settings.remote or "")
-        )
+        target = gitlab_branch_name(settings.target, settings.remote or "")
+        found = forge.find_open_mr(branch, target)
         if found is None:
-            raise ConfigError(
-                f"no open merge request from {branch} in {forge.info.path}",
-                hint=f"send it first: send-mergereq {which}",
-            )
+            return None, _latest_branch_pipeline(forge, branch, which)
         mr, head = forge.merge_request(found.iid)
     pipeline = head or _latest(forge, mr)
     return mr, pipeline
+
+
+def _latest_branch_pipeline(forge: Forge, branch: str, which: str) -> Pipeline:
+    """No merge request (push-only mode): the newest pipeline of the branch."""
+    pipelines = forge.branch_pipelines(branch)
+    if not pipelines:
+        raise ConfigError(
+            f"no open merge request and no pipeline for {branch} in {forge.info.path}",
+            hint=f"send it first: send-mergereq {which}",
+        )
+    return max(pipelines, key=lambda p: p.id)
 
 
 def _latest(forge: Forge, mr: MergeRequest) -> Pipeline:

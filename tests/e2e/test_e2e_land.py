@@ -143,3 +143,19 @@ def test_push_only_refuses_a_non_fast_forward(maintainer: MakeMaintainer) -> Non
 
     assert rc == 7, out + err
     assert who.remote_sha("master") == moved
+
+
+def test_status_follows_the_branch_pipeline_in_push_only_mode(maintainer: MakeMaintainer) -> None:
+    who = maintainer("green", branch_pipelines=True, merge_pipelines_enabled=False)
+    who.sandbox.set_time_scale(0)
+    rc, out, err = who.run("staging", "--no-mr")
+    assert rc == 0, err
+    assert "follow it with: send-mergereq status staging" in out
+    mark = len(who.sandbox.request_log)
+    who.sandbox.set_time_scale(FAST)
+
+    rc, out, err = who.run("status", "staging", "--interval", "0.2")
+
+    assert rc == 0, err
+    assert "branch pipeline #" in out and "gate open" in out
+    assert not pushes(who.log_since(mark))
