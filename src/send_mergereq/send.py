@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -246,7 +247,7 @@ def status(
 ) -> ExitCode:
     """Re-attach to the current pipeline of a merge request (``BRANCH`` or ``!IID``); no push."""
     forge = _connect(settings, options)
-    mr, pipeline = _current_pipeline(forge, settings, which)
+    mr, pipeline = _current_pipeline(forge, settings, which, out.say)
     if mr is not None:
         out.say(f"merge request !{mr.iid}: {mr.web_url}")
     out.say(_pipeline_line(pipeline))
@@ -266,7 +267,7 @@ def _connect(settings: Settings, options: SendOptions) -> Forge:
 
 
 def _current_pipeline(
-    forge: Forge, settings: Settings, which: str
+    forge: Forge, settings: Settings, which: str, say: Callable[[str], None]
 ) -> tuple[MergeRequest | None, Pipeline]:
     from send_mergereq.push import gitlab_branch_name
 
@@ -281,8 +282,40 @@ def _current_pipeline(
         if found is None:
             return None, _latest_branch_pipeline(forge, branch, which)
         mr, head = forge.merge_request(found.iid)
-    pipeline = head or _latest(forge, mr)
+    pipeline = _gate_pipeline(forge, mr, head, say) if head else _latest(forge, mr)
     return mr, pipeline
+
+
+def _gate_pipeline(
+    forge: Forge,
+    mr: MergeRequest,
+    head: Pipeline,
+    say: Callable[[str], None],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    timeout: float = 60.0,
+) -> Pipeline:
+    """GitLab's head pipeline may be the branch pipeline of the MR's head while the project
+    runs MR pipelines: then the gate is the MR pipeline of the same push (a newer id); wait
+    for it as ``submit`` does, and fall back on the branch pipeline only if none comes."""
+    from send_mergereq.discovery import Target, best
+    from send_mergereq.models import PipelineKind
+
+    target = Target(mr.iid, mr.source_branch, mr.sha, floor=head.id)
+    waited, delay = 0.0, 1.0
+    while head.kind is PipelineKind.BRANCH:
+        pipelines = forge.mr_pipelines(mr.iid)
+        found = best(pipelines, target)
+        if found is not None and found.kind is not PipelineKind.BRANCH:
+            return found
+        mr_kinds = any(p.kind is not PipelineKind.BRANCH for p in pipelines)
+        if waited >= timeout or not (forge.info.merge_pipelines_enabled or mr_kinds):
+            break
+        if not waited:
+            say(f"waiting for GitLab to create the merge request pipeline of !{mr.iid} …")
+        sleep(delay)
+        waited, delay = waited + delay, min(delay * 1.5, 5.0)
+    return head
 
 
 def _latest_branch_pipeline(forge: Forge, branch: str, which: str) -> Pipeline:
