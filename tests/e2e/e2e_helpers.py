@@ -189,12 +189,13 @@ def when_requested(
     sandbox: Sandbox, pattern: str, action: Callable[[], None]
 ) -> Iterator[threading.Event]:
     """Run ``action`` (in a thread) as soon as a request whose path matches ``pattern`` is
-    logged; the event is set once it ran."""
+    logged from now on; the event is set once it ran."""
     regex, done, stop = re.compile(pattern), threading.Event(), threading.Event()
+    mark = len(sandbox.request_log)
 
     def watcher() -> None:
         while not stop.is_set():
-            if any(regex.search(r.path) for r in sandbox.request_log):
+            if any(regex.search(r.path) for r in sandbox.request_log[mark:]):
                 action()
                 done.set()
                 return

@@ -285,5 +285,33 @@ def test_status_without_a_merge_request_says_send_it_first(maintainer: MakeMaint
     rc, out, err = who.run("status", "staging", "--interval", "0.2")
 
     assert rc == 2, out + err
-    assert "no open merge request from staging in qemu-project/qemu" in err
+    assert "no open merge request" in err and "qemu-project/qemu" in err
     assert "hint: send it first: send-mergereq staging" in err
+    assert who.sandbox.request_log and pushes(who.sandbox.request_log) == []
+
+
+def test_status_after_an_interrupted_send_waits_for_the_merge_request_pipeline(
+    maintainer: MakeMaintainer,
+) -> None:
+    """Ctrl-C before the MR pipeline appeared: GitLab's head pipeline is then the branch
+    pipeline of the head (a decoy in the late scenario); status must watch the MR one."""
+    who = maintainer("late")
+    run, _ = interrupt_when(WAIT, env=who.env(), cwd=who.repo, marker="opened merge request")
+    assert run.rc == 130, run.output
+    start_time = partial(who.sandbox.set_time_scale, FAST)
+    mark = len(who.sandbox.request_log)
+
+    # Time starts when status asks for the MR's pipelines (a watch of the branch pipeline
+    # would never ask, and time out here).
+    with when_requested(who.sandbox, r"/merge_requests/1/pipelines", start_time):
+        rc, out, err = who.run("status", "staging", "--interval", "0.2", timeout=20)
+
+    assert rc == 0, out + err
+    assert "waiting for GitLab to create the merge request pipeline of !1" in out
+    merged = [
+        p.id
+        for p in who.api_project().mergerequests.get(1).pipelines.list(get_all=True)
+        if p.ref == "refs/merge-requests/1/merge"
+    ]
+    assert merged == [_watched(out)]
+    assert pushes(who.log_since(mark)) == []
