@@ -35,6 +35,9 @@ TIMEOUT = 30.0
 # Retry-After), then the fault reaches watch.py, which shows "reconnecting" and backs off,
 # instead of python-gitlab's default ten silent retries (up to ~100 s of a frozen display).
 WATCH_READ: dict[str, Any] = {"max_retries": 2}
+# The first call of a run: a GitLab that cannot be reached at all is said in ~3 s
+# (retries after 0.1, 0.2, 0.4, 0.8 and 1.6 s), not after ten silent retries (~100 s).
+FIRST_CALL: dict[str, Any] = {"max_retries": 5}
 _AUTH_HINT = (
     "the token from {source} was refused: it may be expired or revoked; "
     "create one with the api scope and export GITLAB_TOKEN"
@@ -102,7 +105,7 @@ class Forge:
         gl = client(gitlab_url, token, timeout=timeout, session=session)
         with api(f"looking up project {project_path}", token.source):
             try:
-                project = gl.projects.get(project_path)
+                project = gl.projects.get(project_path, **FIRST_CALL)
             except glexc.GitlabGetError as exc:
                 if exc.response_code != 404:
                     raise
