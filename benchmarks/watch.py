@@ -27,6 +27,7 @@ from send_mergereq.credentials import Secret, Token
 from send_mergereq.display import PlainDisplay
 from send_mergereq.forge import Forge, MrSpec
 from send_mergereq.sandbox.app import Sandbox
+from send_mergereq.sandbox.reqlog import RequestRecord
 from send_mergereq.sandbox.scenarios import Scenario, parse_scenario
 from send_mergereq.watch import WatchOptions, WatchResult, watch
 
@@ -115,34 +116,59 @@ def run_watch(
     )
 
 
-def polls(sandbox: Sandbox, pipeline_id: int) -> list[list[str]]:
+def polls(sandbox: Sandbox, pipeline_id: int) -> list[list[RequestRecord]]:
     """API requests cut into polls at each GET of the watched pipeline."""
-    cut: list[list[str]] = []
+    cut: list[list[RequestRecord]] = []
     for record in sandbox.request_log:
         path = record.path.split("?")[0]
         if record.method == "GET" and path.endswith(f"/pipelines/{pipeline_id}"):
             cut.append([])
-        if cut:
-            cut[-1].append(record.path)
+        if cut and record.kind == "api":
+            cut[-1].append(record)
     return cut
 
 
-def measure_requests(scenario: str) -> None:
+def jobs_scenario(count: int) -> Scenario:
+    """``count`` jobs in two stages, for the 10 / 250 / 1,000 job measures."""
+    builds = max(1, count // 10)
+    text = f"""
+name = "jobs-{count}"
+stages = ["build", "test"]
+queue_delay = 5
+[[jobs]]
+name = "build-{{n}}"
+stage = "build"
+duration = 300
+repeat = {builds}
+[[jobs]]
+name = "test-{{n}}"
+stage = "test"
+duration = 600
+repeat = {count - builds}
+"""
+    return parse_scenario(text, "benchmarks/watch.py")
+
+
+def measure_requests(scenario: str | Scenario) -> None:
+    label = scenario if isinstance(scenario, str) else scenario.name
     with Sandbox(time_scale=0) as sandbox:
         forge, pid = open_pipeline(sandbox, scenario)
         started = time.perf_counter()
         result = run_watch(sandbox, forge, pid)
         wall = time.perf_counter() - started
-        sizes = [len(p) for p in polls(sandbox, pid)]
+        cut = polls(sandbox, pid)
+        sizes = [len(p) for p in cut]
+        kib = [sum(r.response_bytes for r in p) / 1024 for p in cut]
         pipeline = result.pipeline
         jobs = len(pipeline.jobs) if pipeline else 0
         bridges = sum(1 for j in pipeline.jobs if j.is_bridge) if pipeline else 0
         traces = sum(1 for r in sandbox.request_log if r.path.split("?")[0].endswith("/trace"))
         bound = 1 + math.ceil((jobs - bridges) / 100)
         print(
-            f"{scenario:>10}: {result.verdict.outcome.value}, {jobs} jobs ({bridges} bridges), "
+            f"{label:>13}: {result.verdict.outcome.value}, {jobs} jobs ({bridges} bridges), "
             f"{len(sizes)} polls, requests/poll median {statistics.median(sizes):g} "
-            f"max {max(sizes)} (1 + pages = {bound}, + bridges), {traces} log fetches, "
+            f"max {max(sizes)} (1 + pages = {bound}, + bridges), "
+            f"KiB/poll median {statistics.median(kib):.1f}, {traces} log fetches, "
             f"{wall:.1f} s wall"
         )
 
@@ -195,6 +221,8 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=4.0, help="length of the long wait")
     args = parser.parse_args()
     os.environ.setdefault("GIT_CONFIG_NOSYSTEM", "1")
+    for count in (10, 250, 1000):
+        measure_requests(jobs_scenario(count))
     for scenario in ("green", "many", "allow-failure", "red", "child"):
         measure_requests(scenario)
     measure_faults()

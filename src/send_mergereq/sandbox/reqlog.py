@@ -17,6 +17,7 @@ class RequestRecord:
     authenticated: bool
     token_in_url: bool
     fault: str | None = None
+    response_bytes: int = 0  # the body sent back (API answers), for bytes-per-poll measures
 
 
 class RequestLog:

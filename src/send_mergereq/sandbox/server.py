@@ -109,10 +109,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _record(self, status: int, kind: str, authed: bool, fault: str | None = None) -> None:
+    def _record(
+        self, status: int, kind: str, authed: bool, fault: str | None = None, size: int = 0
+    ) -> None:
         path, in_url = redact_path(self.path, self.app.token)
         in_url = in_url or query_token(urlsplit(self.path).query) is not None
-        self.app.log.add(RequestRecord(self.command, path, status, kind, authed, in_url, fault))
+        record = RequestRecord(self.command, path, status, kind, authed, in_url, fault, size)
+        self.app.log.add(record)
 
     def _lower_headers(self) -> dict[str, str]:
         return {name.lower(): value for name, value in self.headers.items()}
@@ -156,8 +159,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             **self.server.rate_headers(),
             **response.headers,
         }
-        self._record(response.status, "api", authed)
-        self._send(response.status, str(payload).encode("utf-8"), headers)
+        encoded = str(payload).encode("utf-8")
+        self._record(response.status, "api", authed, size=len(encoded))
+        self._send(response.status, encoded, headers)
 
     def _dispatch(self, path: str, query: str, body: bytes) -> Response:
         try:
