@@ -10,18 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rich.console import Console
 
-from send_mergereq.display import (
-    LiveDisplay,
-    PlainDisplay,
-    build_document,
-    clean_log,
-    format_duration,
-    log_tail,
-    render_summary,
-    render_table,
-)
+from send_mergereq.display import LiveDisplay, PlainDisplay, render_summary, render_table
+from send_mergereq.document import build_document
 from send_mergereq.errors import TransientForgeError, register_secret
 from send_mergereq.gate import Outcome, evaluate
+from send_mergereq.logtext import clean_log, format_duration, log_tail
 from send_mergereq.models import Job, MergeRequest, Pipeline, PipelineKind
 from send_mergereq.watch import Snapshot, WatchResult
 

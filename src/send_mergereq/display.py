@@ -1,18 +1,16 @@
-"""What the watch shows: a live table on a terminal, plain lines elsewhere, JSON at the end.
+"""What the watch shows: a live table on a terminal, plain lines elsewhere.
 
 ``watch.watch`` feeds one ``Display``; the caller picks the implementation:
-``LiveDisplay`` (rich, a terminal), ``PlainDisplay`` (a pipe or a CI log: one
-timestamped line per change of state) or ``JsonDisplay`` (one document on stdout at
-the end, plain lines on stderr while it waits).
+``LiveDisplay`` (rich, a terminal) or ``PlainDisplay`` (a pipe or a CI log: one
+timestamped line per change of state). The ``--json`` document is ``document.py``'s.
 """
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -20,17 +18,12 @@ from rich.table import Table
 from rich.text import Text
 
 from send_mergereq.errors import TransientForgeError, redact
-from send_mergereq.gate import Outcome, Verdict, latest_attempts, qualified_name, status_counts
-from send_mergereq.models import Job, MergeRequest, Pipeline
+from send_mergereq.gate import Outcome, latest_attempts, qualified_name, status_counts
+from send_mergereq.logtext import format_duration
+from send_mergereq.models import Job, Pipeline
 
 if TYPE_CHECKING:
     from send_mergereq.watch import Snapshot, WatchResult
-
-# GitLab's collapsible sections: "section_start:1700000000:name[opts]\r\x1b[0K" and section_end.
-_SECTION = re.compile(
-    r"section_(?:start|end):\d+:[A-Za-z0-9_.\-]+(?:\[[^\]\r\n]*\])?\r?(?:\x1b\[0K)?"
-)
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 
 STATUS_STYLE: dict[str, tuple[str, str]] = {
     "success": ("✔", "green"),
@@ -76,44 +69,6 @@ class Display(Protocol):
 
 
 # --- text helpers ---------------------------------------------------------------------------
-
-
-def format_duration(seconds: float | None) -> str:
-    """``45s``, ``3m12s``, ``1h02m``; empty for None."""
-    if seconds is None:
-        return ""
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-
-
-def clean_log(text: str) -> str:
-    """A job log as a terminal would show it: no section markers, no ANSI codes, no ``\\r``."""
-    return "\n".join(_clean_lines(text))
-
-
-def log_tail(text: str, lines: int) -> str:
-    """The last ``lines`` non-blank-ended lines of a job log, cleaned and redacted.
-
-    Only the end of a long log is looked at, so a huge log costs no more than a short one.
-    """
-    if lines <= 0:
-        return ""
-    budget = 512 * lines + 65536
-    if len(text) > budget:
-        text = text[-budget:].split("\n", 1)[-1]
-    tail = _clean_lines(text)
-    while tail and not tail[-1].strip():
-        tail.pop()
-    return redact("\n".join(tail[-lines:]))
-
-
-def _clean_lines(text: str) -> list[str]:
-    text = _SECTION.sub("", text).replace("\r\n", "\n")
-    return [_ANSI.sub("", line.rstrip("\r").rsplit("\r", 1)[-1]) for line in text.split("\n")]
 
 
 def job_label(job: Job, bridge: Job | None = None) -> str:
@@ -181,7 +136,7 @@ def verdict_lines(result: WatchResult) -> list[str]:
 
 
 def _retry_lines(result: WatchResult) -> list[str]:
-    names = {(j.pipeline_id, j.name): job_label(j) for j in _jobs_of(result.pipeline)}
+    names = {(j.pipeline_id, j.name): job_label(j) for j in jobs_of(result.pipeline)}
     return [
         f"  retried by send-mergereq {count}x: {names.get(key, key[1])}"
         for key, count in result.verdict.retries.items()
@@ -202,7 +157,7 @@ def _failure_lines(result: WatchResult) -> list[str]:
     return lines
 
 
-def _jobs_of(pipeline: Pipeline | None) -> list[Job]:
+def jobs_of(pipeline: Pipeline | None) -> list[Job]:
     return [] if pipeline is None else all_jobs(pipeline)
 
 
@@ -283,69 +238,6 @@ class PlainDisplay:
 
     def close(self) -> None:
         self.stream.flush()
-
-
-# --- JSON -----------------------------------------------------------------------------------
-
-
-def job_document(job: Job, verdict: Verdict) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "name": job.name,
-        "stage": job.stage,
-        "status": job.status,
-        "allow_failure": job.allow_failure,
-        "web_url": job.web_url,
-        "duration": job.duration,
-        "pipeline_id": job.pipeline_id,
-        "id": job.id,
-    }
-    if job.is_bridge:
-        doc["downstream_pipeline_id"] = job.downstream_pipeline_id
-    if verdict.retry_count(job):
-        doc["retried_by_us"] = verdict.retry_count(job)
-    return doc
-
-
-def build_document(
-    result: WatchResult,
-    merge_request: MergeRequest | None = None,
-    earlier: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The ``--json`` document: ``earlier`` sections (range, findings…) plus the watch's."""
-    doc: dict[str, Any] = dict(earlier or {})
-    verdict, pipeline = result.verdict, result.pipeline
-    doc.update(
-        verdict=verdict.outcome.value,
-        reason=verdict.reason,
-        exit_code=int(result.exit_code),
-        passed_with_warnings=verdict.with_warnings,
-        interrupted=result.interrupted,
-        elapsed=round(result.elapsed, 1),
-        resume_command=result.resume_command,
-        pipeline=_pipeline_document(pipeline),
-        jobs=[job_document(j, verdict) for j in _jobs_of(pipeline)],
-        failed_jobs=[_failure_document(j, result.logs) for j in verdict.failed_gating],
-        optional_failed_jobs=[job_label(j) for j in verdict.failed_optional],
-    )
-    if merge_request is not None:
-        doc["merge_request"] = {"iid": merge_request.iid, "web_url": merge_request.web_url}
-    return doc
-
-
-def _pipeline_document(pipeline: Pipeline | None) -> dict[str, Any] | None:
-    if pipeline is None:
-        return None
-    fields = ("id", "status", "web_url", "ref", "sha")
-    return {"kind": pipeline.kind.value, **{f: getattr(pipeline, f) for f in fields}}
-
-
-def _failure_document(job: Job, logs: Mapping[int, str]) -> dict[str, Any]:
-    return {
-        "name": job.name,
-        "stage": job.stage,
-        "web_url": job.web_url,
-        "log_tail": logs.get(job.id),
-    }
 
 
 # --- live table -----------------------------------------------------------------------------

@@ -204,7 +204,7 @@ class _Run:
 
     def _done(self, watched: WatchResult, mr: MergeRequest | None) -> ExitCode:
         """The watch's sections (verdict, pipeline, jobs) over everything collected before."""
-        from send_mergereq.display import build_document
+        from send_mergereq.document import build_document
 
         if self.out.as_json:
             self.out.document(build_document(watched, mr, self.doc))

@@ -32,9 +32,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from send_mergereq.display import format_duration, log_tail
 from send_mergereq.errors import ExitCode, ForgeError, TransientForgeError
 from send_mergereq.gate import DONE, JobKey, Outcome, Verdict, evaluate, job_key, to_retry
+from send_mergereq.logtext import format_duration, log_tail
 from send_mergereq.models import Job, Pipeline
 
 if TYPE_CHECKING:
