@@ -15,7 +15,7 @@ from typing import Any
 
 import gitlab.exceptions as glexc
 
-from send_mergereq.forge import Forge, api
+from send_mergereq.forge import WATCH_READ, Forge, api
 from send_mergereq.landing import refusal_reason
 from send_mergereq.remote import sanitize_text
 
@@ -51,7 +51,7 @@ def merge_settings(forge: Forge) -> MergeSettings:
 def commit_parents(forge: Forge, sha: str) -> tuple[str, ...]:
     """The parent ids of commit ``sha``, in order (first parent first)."""
     with api(f"reading commit {sha[:12]}", forge.token_source):
-        commit = forge.project.commits.get(sha)
+        commit = forge.project.commits.get(sha, **WATCH_READ)
     return tuple(str(p) for p in commit.attributes.get("parent_ids") or ())
 
 
@@ -59,7 +59,7 @@ def branch_head(forge: Forge, branch: str) -> str | None:
     """The commit ``branch`` points at on GitLab now; None when there is no such branch."""
     with api(f"reading branch {branch}", forge.token_source):
         try:
-            found = forge.project.branches.get(branch)
+            found = forge.project.branches.get(branch, **WATCH_READ)
         except glexc.GitlabGetError as exc:
             if exc.response_code == 404:
                 return None
@@ -74,7 +74,7 @@ def contains(forge: Forge, head: str, ancestor: str) -> bool:
         return True
     with api(f"finding the merge base of {head[:12]} and {ancestor[:12]}", forge.token_source):
         try:
-            base = forge.project.repository_merge_base([head, ancestor])
+            base = forge.project.repository_merge_base([head, ancestor], **WATCH_READ)
         except glexc.GitlabGetError as exc:
             if exc.response_code in (400, 404):  # unrelated histories, or unknown commit
                 return False

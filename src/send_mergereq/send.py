@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from send_mergereq.config import Settings
-from send_mergereq.errors import ConfigError, ExitCode
+from send_mergereq.errors import ConfigError, ExitCode, ForgeError
 from send_mergereq.watch import WatchOptions, WatchResult
 
 if TYPE_CHECKING:
@@ -152,7 +152,11 @@ class _Run:
                 refresh_limit=self.options.refresh_limit, notify=self.out.say,
             )  # fmt: skip
             return self._landed(landed, watched, req.target, result.merge_request)
-        basis = check_stale(forge, result, watched)
+        try:
+            basis = check_stale(forge, result, watched)
+        except ForgeError as exc:  # the verdict stands; only the freshness is unknown
+            self.out.say(f"could not check whether {req.target} moved since: {exc.message}")
+            basis = None
         if basis is not None:
             if basis.stale:
                 self.out.say(stale_line(basis, req.target))

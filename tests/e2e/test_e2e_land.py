@@ -159,3 +159,15 @@ def test_status_follows_the_branch_pipeline_in_push_only_mode(maintainer: MakeMa
     assert rc == 0, err
     assert "branch pipeline #" in out and "gate open" in out
     assert not pushes(who.log_since(mark))
+
+
+def test_a_failing_freshness_check_leaves_the_verdict_standing(maintainer: MakeMaintainer) -> None:
+    who = maintainer("green")
+    who.sandbox.inject_fault("502", match="/repository/commits/", count=10)
+    who.sandbox.set_time_scale(FAST)
+
+    rc, out, err = who.run("staging", "--wait", "--interval", "0.2")
+
+    assert rc == 0, out + err
+    assert "gate open" in out
+    assert "could not check whether master moved since" in out
