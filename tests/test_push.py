@@ -15,7 +15,6 @@ from send_mergereq.credentials import Secret
 from send_mergereq.errors import ConfigError, GitError
 from send_mergereq.push import (
     auth_env,
-    default_push_remote,
     gitlab_branch_name,
     push_branch,
     push_url,
@@ -201,20 +200,6 @@ def test_refuse_target_and_protected() -> None:
     with pytest.raises(ConfigError, match="protected branch of g/p"):
         refuse_unsafe_push("staging", "master", protected=True, project="g/p")
     refuse_unsafe_push("staging", "master", protected=False, project="g/p")
-
-
-def test_default_push_remote_follows_git(make_repo) -> None:  # type: ignore[no-untyped-def]
-    repo: Repo = make_repo()
-    repo.git("remote", "add", "gitlab", "https://gitlab.example.org/g/p.git")
-    assert default_push_remote(repo.path, "staging") == "gitlab"  # the only remote
-    repo.git("remote", "add", "origin", "https://example.org/g/p.git")
-    assert default_push_remote(repo.path, "staging") == "origin"
-    repo.git("config", "branch.staging.remote", "gitlab")
-    assert default_push_remote(repo.path, "staging") == "gitlab"
-    repo.git("config", "remote.pushDefault", "origin")
-    assert default_push_remote(repo.path, "staging") == "origin"
-    repo.git("config", "branch.staging.pushRemote", "gitlab")
-    assert default_push_remote(repo.path, "staging") == "gitlab"
 
 
 def test_gitlab_branch_name() -> None:

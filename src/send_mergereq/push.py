@@ -47,16 +47,6 @@ def git_out(repo: Path, *args: str) -> str | None:
     return proc.stdout.decode("utf-8", "replace").strip() if proc.returncode == 0 else None
 
 
-def default_push_remote(repo: Path, branch: str) -> str:
-    """The remote git itself would push ``branch`` to (pushRemote, pushDefault, remote, origin)."""
-    for key in (f"branch.{branch}.pushRemote", "remote.pushDefault", f"branch.{branch}.remote"):
-        value = git_out(repo, "config", "--get", key)
-        if value and value != ".":
-            return value
-    remotes = (git_out(repo, "remote") or "").split()
-    return remotes[0] if len(remotes) == 1 else "origin"
-
-
 def push_url(repo: Path, remote: str) -> str:
     """The URL ``git push REMOTE`` uses (pushurl and insteadOf applied), or a ConfigError."""
     url = git_out(repo, "remote", "get-url", "--push", "--", remote)
