@@ -9,7 +9,6 @@ from send_mergereq.remote import (
     parse_remote_url,
     same_server,
     sanitize_url,
-    strip_credentials,
 )
 
 
@@ -106,12 +105,6 @@ def test_sanitize_url(url: str, shown: str | None) -> None:
         assert "glpat-x" not in result
         assert "private_token=********" in result
         assert "page=2" in result
-
-
-def test_strip_credentials() -> None:
-    assert strip_credentials("https://u:p@host:1/g/p.git") == "https://host:1/g/p.git"
-    assert strip_credentials("https://host/g/p.git") == "https://host/g/p.git"
-    assert strip_credentials("git@host:g/p.git") == "git@host:g/p.git"
 
 
 def test_normalize_base_url() -> None:

@@ -117,14 +117,6 @@ def _server(parts: SplitResult) -> tuple[str, str | None, int | None]:
     return parts.scheme, parts.hostname, parts.port or default
 
 
-def strip_credentials(url: str) -> str:
-    """``url`` without ``user[:password]@``; URLs that are not URLs come back unchanged."""
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc or "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
 def sanitize_text(text: str) -> str:
     """``text`` (a git or HTTP message) with ``user:pw@`` in every URL in it masked."""
     return _USERINFO.sub(rf"\1{MASK}@", text)
