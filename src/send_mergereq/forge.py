@@ -152,8 +152,11 @@ class Forge:
 
     def _find_open_mr(self, source: str, target: str) -> ProjectMergeRequest | None:
         with self._api(f"listing merge requests from {source}"):
-            found = self.project.mergerequests.list(
-                source_branch=source, target_branch=target, state="opened", get_all=True
+            found = every_page(
+                self.project.mergerequests,
+                source_branch=source,
+                target_branch=target,
+                state="opened",
             )
         mine = [
             mr
@@ -224,7 +227,7 @@ class Forge:
         """Every pipeline GitLab lists for merge request ``iid`` (all pages)."""
         mr = self.project.mergerequests.get(iid, lazy=True)
         with self._api(f"listing pipelines of !{iid}"):
-            found = mr.pipelines.list(get_all=True)
+            found = every_page(mr.pipelines)
         return [self._pipeline(p.attributes) for p in found]
 
     def branch_pipelines(self, ref: str, sha: str | None = None) -> list[Pipeline]:
@@ -254,13 +257,13 @@ class Forge:
     def list_jobs(self, pipeline_id: int) -> list[Job]:
         pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
         with self._api(f"listing jobs of pipeline {pipeline_id}"):
-            found = pipeline.jobs.list(get_all=True, per_page=PER_PAGE, **WATCH_READ)
+            found = every_page(pipeline.jobs, per_page=PER_PAGE, **WATCH_READ)
         return [_job(j.attributes, pipeline_id) for j in found]
 
     def list_bridges(self, pipeline_id: int) -> list[Job]:
         pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
         with self._api(f"listing bridges of pipeline {pipeline_id}"):
-            found = pipeline.bridges.list(get_all=True, per_page=PER_PAGE, **WATCH_READ)
+            found = every_page(pipeline.bridges, per_page=PER_PAGE, **WATCH_READ)
         return [_job(b.attributes, pipeline_id, bridge=True) for b in found]
 
     def job_trace(self, job_id: int) -> str:
@@ -321,6 +324,22 @@ def client(
         keep_base_url=True,
         session=session,
     )
+
+
+def every_page(manager: Any, **query: Any) -> list[Any]:
+    """Every item ``manager.list(**query)`` has, all pages. python-gitlab follows
+    ``Link: rel="next"``; a server that sends only ``X-Next-Page`` gets its next page
+    asked for by number, instead of the list silently ending after the first page."""
+    found: list[Any] = []
+    page = 1
+    while True:
+        path = manager.path if page == 1 else f"{manager.path}?page={page}"
+        batch = manager.list(iterator=True, path=path, **query)
+        found.extend(batch)
+        following = batch.next_page
+        if not following or following <= page:
+            return found
+        page = following
 
 
 @contextmanager

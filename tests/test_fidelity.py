@@ -1,0 +1,235 @@
+"""Fidelity probes: the Forge, the discovery and the watch against responses shaped exactly
+like GitLab's documented examples (docs.gitlab.com REST API pages), not like our sandbox.
+
+Each test is one thing a real GitLab (or an emulation of it) may do that the sandbox does
+not: optional fields missing or null, basic field sets, pagination without ``per_page``,
+rarer statuses, rate-limit headers, proxy error pages, truncated bodies, foreign projects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import responses
+from responses import matchers
+
+import gitlab_api as g
+from send_mergereq.credentials import Secret, Token
+from send_mergereq.forge import Forge
+from send_mergereq.gate import Outcome, evaluate
+from send_mergereq.models import Job, Pipeline, PipelineKind
+
+PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
+MR_REF = "refs/merge-requests/7/merge"
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+@pytest.fixture(autouse=True)
+def no_backoff_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    waits: list[float] = []
+    monkeypatch.setattr("gitlab.utils.time.sleep", waits.append)
+    return waits
+
+
+def connect(rsps: responses.RequestsMock, body: dict[str, Any] | None = None) -> Forge:
+    g.get(rsps, PROJECT_URL, body if body is not None else g.project())
+    return Forge.connect(g.URL, Token(Secret(g.TOKEN), "GITLAB_TOKEN"), g.PROJECT_PATH)
+
+
+def basic_pipeline(pid: int, ref: str, sha: str, status: str = "running") -> dict[str, Any]:
+    """The field set of "List merge request pipelines" in older GitLab docs: four fields."""
+    return {"id": pid, "sha": sha, "ref": ref, "status": status}
+
+
+def doc_job(jid: int, name: str, status: str, **more: Any) -> dict[str, Any]:
+    """A job as "List pipeline jobs" documents it; no ``retried`` key (GitLab sends none)."""
+    body = {
+        "commit": {"id": g.HEAD, "short_id": g.HEAD[:8], "title": "Test the CI integration."},
+        "coverage": None,
+        "archived": False,
+        "allow_failure": False,
+        "created_at": "2015-12-24T15:51:21.802Z",
+        "started_at": "2015-12-24T17:54:27.722Z",
+        "finished_at": "2015-12-24T17:54:27.895Z",
+        "erased_at": None,
+        "duration": 0.173,
+        "queued_duration": 0.010,
+        "artifacts_expire_at": None,
+        "tag_list": ["docker runner", "macos-10.15"],
+        "id": jid,
+        "name": name,
+        "pipeline": {"id": 6, "project_id": 1, "ref": "main", "sha": g.HEAD, "status": "pending"},
+        "ref": "main",
+        "artifacts": [],
+        "runner": None,
+        "stage": "test",
+        "status": status,
+        "failure_reason": None,
+        "tag": False,
+        "web_url": f"https://example.com/foo/bar/-/jobs/{jid}",
+        "project": {"ci_job_token_scope_enabled": False},
+        "user": {"id": 1, "name": "Administrator", "username": "root"},
+    }
+    return body | more
+
+
+def doc_bridge(
+    jid: int, name: str, status: str, downstream: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A bridge as "List pipeline trigger jobs" documents it (no runner, no artifacts)."""
+    body = doc_job(jid, name, status)
+    for key in ("artifacts", "runner", "artifacts_expire_at", "tag_list", "archived"):
+        del body[key]
+    body["downstream_pipeline"] = downstream
+    return body
+
+
+# -- project ------------------------------------------------------------------------------
+
+
+def test_project_without_merge_pipelines_field_is_not_merged_results(
+    rsps: responses.RequestsMock,
+) -> None:
+    body = g.project()
+    del body["merge_pipelines_enabled"]  # GitLab Free: the field is not exposed at all
+    del body["merge_trains_enabled"]
+    assert connect(rsps, body).info.merge_pipelines_enabled is False
+
+
+# -- merge request ------------------------------------------------------------------------
+
+
+def test_merge_request_head_pipeline_null(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    g.get(rsps, f"{g.P}/merge_requests/7", g.merge_request(7, head_pipeline=None, pipeline=None))
+    mr, head = forge.merge_request(7)
+    assert (mr.iid, head) == (7, None)
+
+
+def test_merge_request_without_head_pipeline_key(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    body = g.merge_request(7)
+    del body["head_pipeline"]  # the list entity and older GitLab leave it out
+    g.get(rsps, f"{g.P}/merge_requests/7", body)
+    assert forge.merge_request(7)[1] is None
+
+
+# -- pipelines ----------------------------------------------------------------------------
+
+
+def test_mr_pipelines_with_only_the_basic_fields(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    g.get(rsps, f"{g.P}/merge_requests/7/pipelines",
+          [basic_pipeline(77, MR_REF, g.MERGE_SHA, "success")], per_page="100")  # fmt: skip
+    (pipeline,) = forge.mr_pipelines(7)
+    assert (pipeline.kind, pipeline.source, pipeline.created_at) == (
+        PipelineKind.MERGED_RESULT,
+        "",
+        None,
+    )
+    assert pipeline.web_url == f"{g.URL}/{g.PROJECT_PATH}/-/pipelines/77"
+
+
+def pages_of_20(url: str, items: list[dict[str, Any]], *, link: bool) -> list[dict[str, Any]]:
+    """What a GitLab that ignores ``per_page`` answers: pages of 20 and ``x-next-page``."""
+    served = []
+    for start in range(0, len(items), 20):
+        number = start // 20 + 1
+        last = start + 20 >= len(items)
+        headers = {"x-page": str(number), "x-per-page": "20", "x-total": str(len(items)),
+                   "x-total-pages": str((len(items) + 19) // 20),
+                   "x-next-page": "" if last else str(number + 1)}  # fmt: skip
+        if link and not last:
+            headers["Link"] = f'<{url}?page={number + 1}&per_page=20>; rel="next"'
+        served.append({"items": items[start : start + 20], "headers": headers, "page": number})
+    return served
+
+
+def register_pages(rsps: responses.RequestsMock, url: str, served: list[dict[str, Any]]) -> None:
+    for entry in served:
+        number = entry["page"]
+        rsps.get(url, body=json.dumps(entry["items"]), content_type="application/json",
+                 headers=entry["headers"],
+                 match=[matchers.query_param_matcher({"page": str(number)}, strict_match=False)]
+                 if number > 1 else [])  # fmt: skip
+
+
+@pytest.mark.parametrize("link", [True, False], ids=["with-link", "x-next-page-only"])
+def test_jobs_in_pages_of_20_when_per_page_is_ignored(
+    rsps: responses.RequestsMock, link: bool
+) -> None:
+    forge = connect(rsps)
+    url = f"{g.P}/pipelines/500/jobs"
+    jobs = [doc_job(1000 + i, f"job-{i}", "success") for i in range(249)]
+    jobs.append(doc_job(2000, "job-last", "failed"))
+    register_pages(rsps, url, list(reversed(pages_of_20(url, jobs, link=link))))
+    listed = forge.list_jobs(500)
+    assert len(listed) == 250
+    assert listed[-1].status == "failed"
+
+
+def test_mr_pipelines_in_pages_of_20_without_link(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    url = f"{g.P}/merge_requests/7/pipelines"
+    items = [basic_pipeline(900 - i, MR_REF, g.MERGE_SHA) for i in range(25)]
+    register_pages(rsps, url, list(reversed(pages_of_20(url, items, link=False))))
+    assert len(forge.mr_pipelines(7)) == 25
+
+
+# -- jobs ---------------------------------------------------------------------------------
+
+
+def test_job_that_has_not_started(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    body = doc_job(5, "build", "created", started_at=None, finished_at=None, duration=None,
+                   queued_duration=None)  # fmt: skip
+    g.get(rsps, f"{g.P}/pipelines/500/jobs", [body], per_page="100")
+    (job,) = forge.list_jobs(500)
+    assert (job.duration, job.started_at, job.retried, job.allow_failure) == (
+        None,
+        None,
+        False,
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    "status", ["waiting_for_resource", "preparing", "scheduled", "canceling", "created"]
+)
+def test_jobs_on_their_way_keep_the_gate_pending(status: str) -> None:
+    jobs = (
+        Job(1, "build", "test", "success", pipeline_id=1),
+        Job(2, "test", "test", status, pipeline_id=1),
+    )
+    pipeline = Pipeline(1, "running", MR_REF, g.MERGE_SHA, "u", PipelineKind.MERGED_RESULT,
+                        jobs=jobs)  # fmt: skip
+    assert evaluate(pipeline).outcome is Outcome.PENDING
+
+
+@pytest.mark.parametrize("status", ["canceling", "waiting_for_resource", "preparing"])
+def test_pipeline_statuses_on_their_way_never_open(status: str) -> None:
+    jobs = (Job(1, "build", "test", "success", pipeline_id=1),)
+    pipeline = Pipeline(1, status, MR_REF, g.MERGE_SHA, "u", PipelineKind.MERGED_RESULT,
+                        jobs=jobs)  # fmt: skip
+    assert evaluate(pipeline).outcome is Outcome.PENDING
+
+
+def test_bridge_without_downstream_yet_then_with(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    url = f"{g.P}/pipelines/500/bridges"
+    g.get(rsps, url, [doc_bridge(30, "child", "created", None)], per_page="100")
+    child = {"id": 501, "sha": g.HEAD, "ref": "staging", "status": "pending",
+             "created_at": "2015-12-24T17:54:27.722Z", "updated_at": "2015-12-24T17:58:27.896Z",
+             "web_url": "https://example.com/diaspora/diaspora-client/pipelines/501"}  # fmt: skip
+    g.get(rsps, url, [doc_bridge(30, "child", "running", child)], per_page="100")
+    assert [b.downstream_pipeline_id for b in forge.list_bridges(500)] == [None]
+    assert [b.downstream_pipeline_id for b in forge.list_bridges(500)] == [501]
