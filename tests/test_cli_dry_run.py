@@ -181,6 +181,18 @@ def test_not_a_repository(tmp_path: Path) -> None:
     assert code == 2 and "not a git repository" in err
 
 
+def test_a_bare_repository_is_checked(make_repo: Any, tmp_path: Path) -> None:
+    repo = make_repo()
+    repo.commit("Something")
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.path), str(bare)], check=True)
+    code, out, err = invoke(None, "-C", str(bare), "staging", "--dry-run", "--target", "master")
+    assert code == 0, err
+    assert out.startswith("checks passed: 1 commit in master..staging")
+    code, _, err = invoke(None, "-C", str(repo.path / "nested"), "staging", "--dry-run")
+    assert code == 2 and "not a git repository" in err  # -C to a missing directory
+
+
 def test_a_bug_is_exit_70_with_one_line(make_repo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = make_repo()
     repo.commit("Something")

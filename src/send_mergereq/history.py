@@ -200,16 +200,17 @@ def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
 
 def repo_root(path: Path) -> Path:
     """The top of the work tree (or the git dir of a bare repository) containing ``path``."""
+    # --show-cdup prints nothing in a bare repository (where --show-toplevel fails)
+    args = ["rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-cdup"]
     proc = subprocess.run(
-        ["git", "-C", str(path), "rev-parse", "--show-toplevel", "--git-dir"],
+        ["git", "-C", str(path), *args],
         capture_output=True,
         check=False,
     )
     if proc.returncode != 0:
         raise ConfigError(f"{path}: not a git repository", hint="run it inside your clone")
-    lines = proc.stdout.decode().splitlines()
-    top = lines[0] if len(lines) == 2 else lines[-1]
-    return Path(top if Path(top).is_absolute() else path / top).resolve()
+    bare, git_dir, *cdup = proc.stdout.decode().splitlines()
+    return Path(git_dir if bare == "true" else path / "".join(cdup)).resolve()
 
 
 def resolve_commit(repo: Path, ref: str, what: str) -> str:
