@@ -14,14 +14,17 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import requests
 import responses
 from responses import matchers
 
 import gitlab_api as g
 from send_mergereq.credentials import Secret, Token
+from send_mergereq.errors import TransientForgeError
 from send_mergereq.forge import Forge
 from send_mergereq.gate import Outcome, evaluate
 from send_mergereq.models import Job, Pipeline, PipelineKind
+from send_mergereq.watch import WatchOptions, fault_wait
 
 PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
 MR_REF = "refs/merge-requests/7/merge"
@@ -233,3 +236,79 @@ def test_bridge_without_downstream_yet_then_with(rsps: responses.RequestsMock) -
     g.get(rsps, url, [doc_bridge(30, "child", "running", child)], per_page="100")
     assert [b.downstream_pipeline_id for b in forge.list_bridges(500)] == [None]
     assert [b.downstream_pipeline_id for b in forge.list_bridges(500)] == [501]
+
+
+# -- faults -------------------------------------------------------------------------------
+
+BAD_GATEWAY = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"  # noqa: E501
+
+
+def test_502_html_page_is_transient_and_said_in_words(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    for _ in range(3):  # the first try and the watch's 2 retries
+        rsps.get(f"{g.P}/pipelines/500", body=BAD_GATEWAY, status=502, content_type="text/html")
+    with pytest.raises(TransientForgeError) as err:
+        forge.get_pipeline(500)
+    assert (
+        err.value.message
+        == "GitLab answered 502 while reading pipeline 500: 502 Bad Gateway 502 Bad Gateway nginx"
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Retry-After": "2"},
+        {"Retry-After": "1.5"},
+        {"Retry-After": "Wed, 25 Nov 2026 15:00:00 GMT"},
+        {"RateLimit-Reset": "1764082800", "RateLimit-Limit": "600", "RateLimit-Remaining": "0"},
+        {"RateLimit-Reset": "1764082800.5"},
+    ],
+    ids=["seconds", "decimal", "http-date", "reset-epoch", "reset-decimal"],
+)
+def test_429_rate_limit_headers_never_crash(
+    rsps: responses.RequestsMock, headers: dict[str, str], no_backoff_sleep: list[float]
+) -> None:
+    forge = connect(rsps)
+    rsps.get(f"{g.P}/pipelines/500", json=g.error("429 Too Many Requests"), status=429,
+             headers=headers)  # fmt: skip
+    g.get(rsps, f"{g.P}/pipelines/500", g.pipeline(500, MR_REF, g.MERGE_SHA))
+    assert forge.get_pipeline(500).id == 500
+    assert len(no_backoff_sleep) == 1 and 0 <= no_backoff_sleep[0] <= 60
+
+
+def test_429_after_the_retries_carries_retry_after(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    for _ in range(3):
+        rsps.get(f"{g.P}/pipelines/500", json=g.error("429 Too Many Requests"), status=429,
+                 headers={"Retry-After": "9"})  # fmt: skip
+    with pytest.raises(TransientForgeError) as err:
+        forge.get_pipeline(500)
+    assert err.value.retry_after == 9
+
+
+def test_dropped_connection_mid_watch_is_retried(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    rsps.get(f"{g.P}/pipelines/500", body=requests.exceptions.ChunkedEncodingError("reset"))
+    g.get(rsps, f"{g.P}/pipelines/500", g.pipeline(500, MR_REF, g.MERGE_SHA))
+    assert forge.get_pipeline(500).status == "running"
+
+
+def test_429_with_a_long_retry_after_is_not_slept_silently(
+    rsps: responses.RequestsMock, no_backoff_sleep: list[float]
+) -> None:
+    """python-gitlab sleeps at most a minute per retry; the watch learns the full wait."""
+    forge = connect(rsps)
+    for _ in range(3):
+        rsps.get(f"{g.P}/pipelines/500", json=g.error("429 Too Many Requests"), status=429,
+                 headers={"Retry-After": "3600"})  # fmt: skip
+    with pytest.raises(TransientForgeError) as err:
+        forge.get_pipeline(500)
+    assert no_backoff_sleep == [60, 60]
+    assert err.value.retry_after == 3600
+
+
+def test_watch_waits_out_a_long_retry_after_instead_of_giving_up() -> None:
+    options = WatchOptions()
+    error = TransientForgeError("429", retry_after=3600)
+    assert fault_wait(error, 1, options) == options.max_fault_wait

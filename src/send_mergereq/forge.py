@@ -27,6 +27,7 @@ from send_mergereq.credentials import Token
 from send_mergereq.discovery import pipeline_kind
 from send_mergereq.errors import ForgeError, TransientForgeError
 from send_mergereq.models import Job, MergeRequest, Pipeline
+from send_mergereq.ratelimit import LAST_WAIT, tidy_rate_headers
 from send_mergereq.remote import sanitize_text
 
 PER_PAGE = 100
@@ -315,7 +316,7 @@ def client(
     session: requests.Session | None = None,
 ) -> gitlab.Gitlab:
     """python-gitlab's client with retries on, 100 per page, and our base URL for pagination."""
-    return gitlab.Gitlab(
+    gl = gitlab.Gitlab(
         gitlab_url,
         private_token=token.secret.reveal(),
         retry_transient_errors=True,
@@ -324,6 +325,8 @@ def client(
         keep_base_url=True,
         session=session,
     )
+    gl.session.hooks["response"].append(tidy_rate_headers)
+    return gl
 
 
 def every_page(manager: Any, **query: Any) -> list[Any]:
@@ -345,6 +348,7 @@ def every_page(manager: Any, **query: Any) -> list[Any]:
 @contextmanager
 def api(what: str, token_source: str = "") -> Iterator[None]:
     """Turn python-gitlab's and requests' exceptions into ours, saying what we were doing."""
+    LAST_WAIT.set(None)
     try:
         yield
     except glexc.GitlabAuthenticationError:
@@ -365,7 +369,9 @@ def _forge_error(exc: glexc.GitlabError, what: str) -> ForgeError:
     code = exc.response_code
     message = _one_line(sanitize_text(str(exc.error_message or ""))) or "no message"
     if code is not None and (code >= 500 or code == 429):
-        return TransientForgeError(f"GitLab answered {code} while {what}: {message}")
+        return TransientForgeError(
+            f"GitLab answered {code} while {what}: {message}", retry_after=LAST_WAIT.get()
+        )
     if code == 403:
         return ForgeError(
             f"GitLab refused (403) {what}: {message}",

@@ -118,9 +118,11 @@ def next_interval(current: float, changed: bool, options: WatchOptions) -> float
 
 
 def fault_wait(error: TransientForgeError, faults: int, options: WatchOptions) -> float:
-    """How long to wait after the ``faults``-th fault in a row: Retry-After, else 2**n s."""
+    """How long to wait after the ``faults``-th fault in a row: Retry-After (at most
+    ``max_fault_wait``: a server asking for an hour is asked again, not given up on at
+    once), else 2**n s."""
     if error.retry_after is not None and error.retry_after >= 0:
-        return error.retry_after
+        return min(error.retry_after, options.max_fault_wait)
     return float(min(2**faults, options.max_fault_wait))
 
 
