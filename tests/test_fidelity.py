@@ -287,6 +287,15 @@ def test_429_after_the_retries_carries_retry_after(rsps: responses.RequestsMock)
     assert err.value.retry_after == 9
 
 
+def test_truncated_body_is_transient(rsps: responses.RequestsMock) -> None:
+    """A connection dropped mid-body by a server that sends no Content-Length."""
+    forge = connect(rsps)
+    rsps.get(f"{g.P}/pipelines/500", body='{"id": 500, "status": "runn',
+             content_type="application/json")  # fmt: skip
+    with pytest.raises(TransientForgeError, match="reading pipeline 500"):
+        forge.get_pipeline(500)
+
+
 def test_dropped_connection_mid_watch_is_retried(rsps: responses.RequestsMock) -> None:
     forge = connect(rsps)
     rsps.get(f"{g.P}/pipelines/500", body=requests.exceptions.ChunkedEncodingError("reset"))

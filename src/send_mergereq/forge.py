@@ -372,6 +372,8 @@ def _forge_error(exc: glexc.GitlabError, what: str) -> ForgeError:
         return TransientForgeError(
             f"GitLab answered {code} while {what}: {message}", retry_after=LAST_WAIT.get()
         )
+    if isinstance(exc, glexc.GitlabParsingError):  # a body cut short by a dropped connection
+        return TransientForgeError(f"GitLab's answer was cut short or garbled while {what}")
     if code == 403:
         return ForgeError(
             f"GitLab refused (403) {what}: {message}",
