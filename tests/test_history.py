@@ -109,3 +109,41 @@ def test_a_vanished_commit_is_a_git_error(make_repo: Any) -> None:
     gone = history.CommitRange("master", "staging", rng.target_sha, "f" * 40)
     with pytest.raises(GitError, match="rev-list failed"):
         list(read_commits(repo.path, gone))
+
+
+def test_a_shallow_clone_s_boundary_commits_have_the_parents_git_shows(
+    make_repo: Any, tmp_path: Any
+) -> None:
+    """In a shallow clone git treats the boundary commits as roots (rev-list --merges skips
+    a boundary merge); the range must be read the same way, or the counts differ."""
+    repo = make_repo()
+    repo.commit("A")
+    repo.git("checkout", "-q", "-b", "side", "master")
+    repo.commit("B")
+    repo.git("checkout", "-q", "staging")
+    repo.git("merge", "-q", "--no-ff", "--no-edit", "side")
+    repo.commit("C")
+    repo.commit("D")
+    clone = tmp_path / "shallow"
+    url = f"file://{repo.path}"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "3", "-b", "staging", url, str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["git", "-C", str(clone), "fetch", "-q", "--depth", "1", "origin", "master:master"],
+        check=True,
+        capture_output=True,
+    )
+    rng = resolve_range(clone, "master", "staging")
+    commits = list(read_commits(clone, rng))
+    shown = subprocess.run(
+        ["git", "-C", str(clone), "rev-list", "--parents", "master..staging"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\n")
+    assert [(c.sha, *c.parents) for c in commits] == [tuple(line.split()) for line in shown[:-1]]
+    assert len(commits) == 3 and not any(c.is_merge for c in commits)  # the merge is the boundary
+    assert commits[-1].raw.count(b"\nparent ") == 0

@@ -268,15 +268,17 @@ def read_raw(repo: Path, rng: CommitRange) -> Iterator[tuple[str, bytes]]:
     """Stream ``(id, raw object)`` for every commit of the range, newest first.
 
     ``git rev-list`` writes ids straight into ``git cat-file --batch`` through an
-    OS pipe; Python only reads the objects as they come.
+    OS pipe; Python only reads the objects as they come. (``--buffer``: no flush per
+    object. The parents rev-list sees come back as ``%(rest)``: a shallow clone's
+    boundary commits are roots to git, see ``_as_root``.)
     """
     revs = subprocess.Popen(
-        ["git", "-C", str(repo), "rev-list", rng.branch_sha, f"^{rng.target_sha}"],
+        ["git", "-C", str(repo), "rev-list", "--parents", rng.branch_sha, f"^{rng.target_sha}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     cat = subprocess.Popen(
-        ["git", "-C", str(repo), "cat-file", "--batch", "--buffer"],  # no flush per object
+        ["git", "-C", str(repo), "cat-file", f"--batch={_BATCH_FORMAT}", "--buffer"],
         stdin=revs.stdout,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -297,15 +299,26 @@ def read_raw(repo: Path, rng: CommitRange) -> Iterator[tuple[str, bytes]]:
         )
 
 
+def _as_root(raw: bytes) -> bytes:
+    """A shallow boundary commit as git shows it: without its ``parent`` headers (git
+    grafts it into a root; rev-list counts it as no merge)."""
+    head, sep, message = raw.partition(b"\n\n")
+    kept = [line for line in head.split(b"\n") if not line.startswith(b"parent ")]
+    return b"\n".join(kept) + sep + message
+
+
+_BATCH_FORMAT = "%(objectname) %(objecttype) %(objectsize) %(rest)"
+
+
 def _parse_batch(out: IO[bytes]) -> Iterator[tuple[str, bytes]]:
     while True:
         header = out.readline()
         if not header:
             return
         parts = header.split()
-        if len(parts) != 3:
+        if len(parts) < 3 or not parts[2].isdigit():
             raise GitError(f"git cat-file: unexpected answer {header!r}")
         sha, kind, size = parts[0].decode(), parts[1], int(parts[2])
         body = out.read(size + 1)[:size]  # the object, then one LF
         if kind == b"commit":
-            yield sha, body
+            yield sha, (_as_root(body) if len(parts) == 3 and b"\nparent " in body else body)
