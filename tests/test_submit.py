@@ -97,6 +97,15 @@ class World:
     def mr_pipelines(self, iid: int, *pipelines: dict[str, object]) -> None:
         g.get(self.rsps, f"{MRS}/{iid}/pipelines", list(pipelines), per_page="100")
 
+    def merge_commit(self, sha: str = g.MERGE_SHA, merged: str | None = None) -> None:
+        """GitLab's merge commit of a merged results pipeline: master and ``merged`` (the head)."""
+        master = self.repo.git("rev-parse", "master")
+        parents = [master, merged or self.head]
+        web_url = f"{g.URL}/{g.PROJECT_PATH}/-/commit/{sha}"
+        body = {"id": sha, "short_id": sha[:8], "title": "Merge branch 'staging'",
+                "parent_ids": parents, "web_url": web_url}  # fmt: skip
+        g.get(self.rsps, f"{g.P}/repository/commits/{sha}", body)
+
     def create_mr(self, iid: int = 7) -> None:
         self.rsps.post(MRS, json=g.merge_request(iid, sha=self.head), status=201)
 
@@ -128,6 +137,7 @@ def test_first_run_opens_mr_and_waits_for_merged_results(world: World) -> None:
         g.pipeline(601, "refs/merge-requests/7/merge", g.MERGE_SHA),
         g.pipeline(600, "staging", head),
     )
+    world.merge_commit()
     result = world.run()
     assert world.remote_head() == head
     assert (result.merge_request.iid, result.merge_request.created) == (7, True)
@@ -165,11 +175,33 @@ def test_decoys_are_skipped_and_the_open_mr_is_updated(world: World) -> None:
     ]
     world.mr_pipelines(7, *decoys)  # the branch pipeline is listed with the MR: no extra call
     world.mr_pipelines(7, *decoys, g.pipeline(413, "refs/merge-requests/7/merge", g.MERGE_SHA))
+    world.merge_commit()
     result = world.run()
     assert (result.pipeline.id, result.merge_request.created) == (413, False)
     put = next(c for c in world.rsps.calls if c.request.method == "PUT")
     assert b'"title": "Merge staging: 1 commit"' in put.request.body  # type: ignore[operator]
     assert not any(c.request.method == "POST" for c in world.rsps.calls)
+
+
+def test_late_merged_results_run_of_the_previous_push_is_a_decoy(world: World) -> None:
+    """A merged results pipeline created after the push, but for the previous head (GitLab
+    was slow): its ref is the same, only its merge commit's second parent tells them apart."""
+    head = world.head
+    stale_merge, fresh_merge = "d" * 40, "e" * 40
+    world.project()
+    world.open_mrs(g.merge_request(7, sha=g.OLD_HEAD, title="Merge staging: 1 commit"))
+    world.branch_pipelines(g.pipeline(500, "staging", g.OLD_HEAD))
+    world.mr_pipelines(7, g.pipeline(501, "refs/merge-requests/7/merge", g.MERGE_SHA))
+    world.rsps.put(f"{MRS}/7", json=g.merge_request(7, sha=head))
+    late = g.pipeline(502, "refs/merge-requests/7/merge", stale_merge)
+    world.mr_pipelines(7, late)  # poll 1: only the late run of the old head
+    world.merge_commit(stale_merge, merged=g.OLD_HEAD)  # read once: a decoy from then on
+    world.branch_pipelines(sha=head)
+    world.mr_pipelines(7, g.pipeline(503, "refs/merge-requests/7/merge", fresh_merge), late)
+    world.merge_commit(fresh_merge)
+    result = world.run()
+    assert (result.pipeline.id, result.kind) == (503, PipelineKind.MERGED_RESULT)
+    assert world.clock.sleeps == [1.0]
 
 
 def test_merged_results_off_detached_pipeline_late(world: World) -> None:
@@ -203,6 +235,7 @@ def test_same_head_already_pushed_and_tested_is_reused(world: World) -> None:
     world.rsps.put(f"{MRS}/7", json=mine)  # the description is refreshed
     g.get(world.rsps, f"{MRS}/7", g.merge_request(7, sha=head, head_pipeline=tested))
     world.mr_pipelines(7, tested)
+    world.merge_commit()
     result = world.run()
     assert result.push.up_to_date
     assert (result.pipeline.id, result.reused, result.created_pipeline) == (450, True, False)
@@ -303,6 +336,7 @@ def test_edit_changes_title_and_description(world: World) -> None:
                "target_branch": "master", "title": "My title", "description": "Body"})],
     )  # fmt: skip
     world.mr_pipelines(7, g.pipeline(640, "refs/merge-requests/7/merge", g.MERGE_SHA))
+    world.merge_commit()
     seen: list[str] = []
 
     def editor(text: str) -> str:

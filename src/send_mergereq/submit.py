@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from send_mergereq import describe
 from send_mergereq.credentials import Token, find_token
 from send_mergereq.discovery import Target, best, floor_of
-from send_mergereq.errors import ConfigError, ForgeError
+from send_mergereq.errors import ConfigError, ForgeError, TransientForgeError
 from send_mergereq.history import CommitRange, RawCommit, read_commits
 from send_mergereq.models import MergeRequest, Pipeline, PipelineKind
 from send_mergereq.push import (
@@ -298,9 +298,10 @@ def find_pipeline(
     grace_end: float | None = None
     delay = 1.0
     waited = False
+    decoys: set[int] = set()
     while True:
         mr_pipelines = forge.mr_pipelines(target.iid)
-        choice = best(mr_pipelines, target)
+        choice = _verified_best(forge, mr_pipelines, target, decoys)
         if choice is not None and choice.kind != PipelineKind.BRANCH:
             return choice, False
         branch = choice or best(forge.branch_pipelines(target.branch, target.head), target)
@@ -321,6 +322,37 @@ def find_pipeline(
             waited = True
         clock.sleep(min(delay, max(0.0, start + req.appear_timeout - now)))
         delay = min(delay * 1.5, 5.0)
+
+
+def _verified_best(
+    forge: Forge, pipelines: list[Pipeline], target: Target, decoys: set[int]
+) -> Pipeline | None:
+    """``best`` among ``pipelines``, skipping merged results pipelines whose merge commit
+    does not merge ``target.head`` (a late run for an earlier push: its ref says nothing
+    of the head it tested); those found are added to ``decoys`` and never read again."""
+    while True:
+        choice = best((p for p in pipelines if p.id not in decoys), target)
+        if choice is None or choice.kind is not PipelineKind.MERGED_RESULT:
+            return choice
+        if _merges_head(forge, choice.sha, target.head):
+            return choice
+        decoys.add(choice.id)
+
+
+def _merges_head(forge: Forge, merge_sha: str, head: str) -> bool:
+    """Whether GitLab's merge commit ``merge_sha`` has ``head`` as its merged parent; True
+    too when GitLab will not show the commit (landing checks the parents again)."""
+    from send_mergereq.forge_land import commit_parents
+
+    if merge_sha == head:
+        return True
+    try:
+        parents = commit_parents(forge, merge_sha)
+    except TransientForgeError:
+        raise
+    except ForgeError:
+        return True
+    return len(parents) < 2 or head in parents[1:]
 
 
 def _create_or(
