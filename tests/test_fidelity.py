@@ -321,3 +321,19 @@ def test_watch_waits_out_a_long_retry_after_instead_of_giving_up() -> None:
     options = WatchOptions()
     error = TransientForgeError("429", retry_after=3600)
     assert fault_wait(error, 1, options) == options.max_fault_wait
+
+
+def test_multi_project_downstream_is_not_read_from_this_project(
+    rsps: responses.RequestsMock,
+) -> None:
+    """A bridge to another project's pipeline: its id means nothing here (a GET would be
+    404, ending the watch); the bridge's own status gates (strategy: depend)."""
+    forge = connect(rsps)
+    other = {"id": 901, "project_id": 99, "sha": g.HEAD, "ref": "main", "status": "failed"}
+    child = {"id": 902, "project_id": g.PROJECT_ID, "sha": g.HEAD, "ref": "staging",
+             "status": "failed"}  # fmt: skip
+    g.get(rsps, f"{g.P}/pipelines/500/bridges",
+          [doc_bridge(30, "deploy-docs", "failed", other),
+           doc_bridge(31, "child", "failed", child)], per_page="100")  # fmt: skip
+    found = forge.list_bridges(500)
+    assert [(b.is_bridge, b.downstream_pipeline_id) for b in found] == [(True, None), (True, 902)]

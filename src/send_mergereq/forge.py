@@ -265,7 +265,7 @@ class Forge:
         pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
         with self._api(f"listing bridges of pipeline {pipeline_id}"):
             found = every_page(pipeline.bridges, per_page=PER_PAGE, **WATCH_READ)
-        return [_job(b.attributes, pipeline_id, bridge=True) for b in found]
+        return [_job(b.attributes, pipeline_id, bridge=self.info.id) for b in found]
 
     def job_trace(self, job_id: int) -> str:
         job = self.project.jobs.get(job_id, lazy=True)
@@ -416,8 +416,12 @@ def _pipeline_id(attrs: Mapping[str, Any]) -> int:
     return int(pipeline.get("id") or 0) if isinstance(pipeline, Mapping) else 0
 
 
-def _job(attrs: Mapping[str, Any], pipeline_id: int, *, bridge: bool = False) -> Job:
-    downstream = attrs.get("downstream_pipeline") if bridge else None
+def _job(attrs: Mapping[str, Any], pipeline_id: int, *, bridge: int | None = None) -> Job:
+    """A job; ``bridge`` is the project id for a bridge, whose downstream pipeline is
+    followed only in that project (a multi-project pipeline's id means nothing here)."""
+    downstream = attrs.get("downstream_pipeline") if bridge is not None else None
+    if isinstance(downstream, Mapping) and downstream.get("project_id", bridge) != bridge:
+        downstream = None
     status = str(attrs.get("status") or "")
     return Job(
         id=int(attrs["id"]),
@@ -433,7 +437,7 @@ def _job(attrs: Mapping[str, Any], pipeline_id: int, *, bridge: bool = False) ->
         duration=attrs.get("duration"),
         pipeline_id=_pipeline_id(attrs) or pipeline_id,
         retried=bool(attrs.get("retried", False)),
-        is_bridge=bridge,
+        is_bridge=bridge is not None,
         downstream_pipeline_id=int(downstream["id"]) if isinstance(downstream, Mapping) else None,
         failure_reason=attrs.get("failure_reason"),
     )
