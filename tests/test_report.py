@@ -95,3 +95,20 @@ def test_emit_plain_when_piped(capsys: pytest.CaptureFixture[str]) -> None:
     emit(report(()), as_json=False, color=None)
     captured = capsys.readouterr()
     assert captured.out.startswith("checks passed: 7 commits") and captured.err == ""
+
+
+def test_control_characters_from_commits_never_reach_the_terminal() -> None:
+    """A subject or author name is the submitter's bytes: an escape sequence in it must not
+    clear the screen (and hide the findings) or recolour the report."""
+    junk = Finding(
+        "signoff", Severity.ERROR, A, "no sign-off from Jane \x1b[31mRed\x00", "ask \x07"
+    )
+    bad = CheckReport(RANGE, 1, 0, (junk,), {A: "subject \x1b[2J\x1b[H cleared \x9b"}, "qemu")
+    for render in (render_plain, lambda r, o: render_rich(r, o, color=False)):
+        out = io.StringIO()
+        render(bad, out)
+        text = out.getvalue()
+        assert not any((ch < " " and ch != "\n") or "\x7f" <= ch <= "\x9f" for ch in text), text
+        assert "subject \\x1b[2J\\x1b[H cleared \\x9b" in text
+        assert "Jane \\x1b[31mRed\\x00" in text
+    assert to_json(bad)["findings"][0]["subject"] == "subject \x1b[2J\x1b[H cleared \x9b"

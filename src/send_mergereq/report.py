@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from send_mergereq.checks.encodings import visible
 from send_mergereq.checks.finding import Finding, Severity
 from send_mergereq.errors import ExitCode
 from send_mergereq.history import CommitRange
@@ -96,11 +97,11 @@ def to_json(report: CheckReport) -> dict[str, Any]:
 def render_plain(report: CheckReport, out: IO[str]) -> None:
     """The report as plain text, no colour, grouped by commit."""
     for sha, findings in report.by_commit():
-        out.write(f"{sha[:12]} {report.subjects.get(sha, '')}\n")
+        out.write(f"{sha[:12]} {visible(report.subjects.get(sha, ''))}\n")
         for f in findings:
-            out.write(f"  {f.severity}: [{f.check}] {f.message}\n")
+            out.write(f"  {f.severity}: [{f.check}] {visible(f.message)}\n")
             if f.hint:
-                out.write(f"    -> {f.hint}\n")
+                out.write(f"    -> {visible(f.hint)}\n")
     out.write(report.summary() + "\n")
 
 
@@ -117,15 +118,14 @@ def render_rich(report: CheckReport, out: IO[str], *, color: bool | None = None)
     )
     styles = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
     for sha, findings in report.by_commit():
-        subject = escape(report.subjects.get(sha, ""))
+        subject = escape(visible(report.subjects.get(sha, "")))
         console.print(f"[bold cyan]{sha[:12]}[/] [bold]{subject}[/]")
         for f in findings:
             style = styles.get(f.severity, "")
-            console.print(
-                f"  [{style}]{f.severity}[/]: [magenta]\\[{f.check}][/] {escape(f.message)}"
-            )
+            message = escape(visible(f.message))
+            console.print(f"  [{style}]{f.severity}[/]: [magenta]\\[{f.check}][/] {message}")
             if f.hint:
-                console.print(f"    [dim]→ {escape(f.hint)}[/]")
+                console.print(f"    [dim]→ {escape(visible(f.hint))}[/]")
     verdict_style = "bold green" if report.passed else "bold red"
     console.print(f"[{verdict_style}]{escape(report.summary())}[/]")
 

@@ -105,3 +105,12 @@ def test_guess_falls_back_to_latin1_for_western_names() -> None:
 def test_describe_binary_junk_never_raises() -> None:
     text = describe(bytes(range(256)), bytes(range(256)))
     assert text.startswith("…b'")
+
+
+def test_binary_junk_author_never_writes_control_characters(plant: Plant) -> None:
+    """The guess is shown decoded: a NUL or an escape byte must not reach the terminal raw."""
+    commit = plant(author=b"\xff\xfe\x00\x01junk\x1b[2J\x80 <ada@example.org>")
+    (found,) = findings(commit)
+    assert found.message.startswith("author name is not valid UTF-8: b'\\xff\\xfe\\x00\\x01junk")
+    assert not any(ch < " " or "\x7f" <= ch <= "\x9f" for ch in found.message)
+    assert "\\x00\\x01junk\\x1b[2J€" in found.message.split("looks like")[1]

@@ -69,7 +69,15 @@ def describe(data: bytes, sample: bytes, declared: bytes | None = None) -> str:
     if guess is None:
         return f"{shown} (encoding unknown)"
     encoding, text = guess
-    return f'{shown} — looks like {encoding}: "{text.strip()}"'
+    return f'{shown} — looks like {encoding}: "{visible(text.strip())}"'
+
+
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters escaped: junk must not reach a terminal raw."""
+    return text.translate(_CONTROLS)
 
 
 def _declared(data: bytes, declared: bytes | None) -> tuple[str, str] | None:
