@@ -7,7 +7,7 @@ import pytest
 from send_mergereq.checks import signoff
 from send_mergereq.checks.finding import CheckContext, Severity
 from send_mergereq.checks.trailers import signoffs, trailers
-from send_mergereq.history import RawCommit
+from send_mergereq.history import RawCommit, parse_commit
 
 Plant = Callable[..., RawCommit]
 
@@ -163,3 +163,21 @@ def test_list_author_signed_off_by_the_person_is_left_to_list_address(plant: Pla
         assert list(signoff.check(commit, ctx, OPTS)) == []
     unsigned = plant(b"Fix\n", author=b"Jane Doe <qemu-devel@nongnu.org>")
     assert [f.severity for f in signoff.check(unsigned, ctx, OPTS)] == [Severity.ERROR]
+
+
+@pytest.mark.parametrize(
+    ("author_line", "said"),
+    [
+        (b"", "the commit has no author line"),
+        (b"author Ada Author ada@example.org 1700000000 +0000\n", "has no <email>"),
+    ],
+)
+def test_a_commit_without_a_usable_author_says_so(author_line: bytes, said: str) -> None:
+    """A malformed commit (git fsck: missingAuthor, missingEmail) is reported as what it is,
+    not as a sign-off missing from an author "<>"."""
+    raw = b"tree " + b"4b825dc642cb6eb9a060e54bf8d69288fbe4904b\n" + author_line
+    raw += b"committer Max <max@example.org> 1700000000 +0000\n\nSubject\n\n"
+    commit = parse_commit("c" * 40, raw + b"Signed-off-by: Ada Author <ada@example.org>\n")
+    (found,) = signoff.check(commit, CheckContext(), OPTS)
+    assert found.severity is Severity.ERROR and said in found.message
+    assert "<>" not in found.message and "recreate the commit" in found.hint

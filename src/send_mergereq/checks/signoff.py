@@ -86,6 +86,9 @@ def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Findi
     name, email = commit.author_name, commit.author_email
     if email and signed_off_by(commit.message, email):  # the common case, quickly
         return
+    if not email:
+        yield _no_author(commit, opts)
+        return
     who = f"{_text(name)} <{_text(email)}>"
     exact, by_name = _match(signoffs(commit.message), name, email)
     if exact or _signed_by_person_behind_list(commit, ctx):
@@ -101,6 +104,23 @@ def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Findi
             )
         return
     yield from _missing(commit, opts, who)
+
+
+def _no_author(commit: RawCommit, opts: Options) -> Finding:
+    """A malformed commit (git fsck: missingAuthor, missingEmail): no author to match."""
+    what = (
+        f"the author line {_text(commit.author)!r} has no <email>"
+        if commit.author
+        else "the commit has no author line"
+    )
+    return Finding(
+        ID,
+        opts.severity,
+        commit.sha,
+        f"{what} (a malformed commit object): its sign-off cannot be matched to an author",
+        "ask the submitter to recreate the commit with git (git commit --amend "
+        "--reset-author, with user.name and user.email set) and resend the pull request",
+    )
 
 
 def _missing(commit: RawCommit, opts: Options, who: str) -> Iterator[Finding]:
