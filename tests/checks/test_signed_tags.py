@@ -108,6 +108,23 @@ def test_tampered_mergetag_is_a_bad_signature(repo: Path, maintainer: Keys) -> N
     assert "fetch the tag again" in found.hint
 
 
+def _garble_signature(raw: bytes) -> bytes:
+    """Replace the body of the mergetag's armoured signature with junk."""
+    head, begin, rest = raw.partition(b" -----BEGIN PGP SIGNATURE-----\n")
+    _, end, tail = rest.partition(b" -----END PGP SIGNATURE-----")
+    return head + begin + b" \n iQIzBAABCgAdFiEEgarbledgarbledgarbled==\n =AAAA\n" + end + tail
+
+
+def test_damaged_signature_block_is_a_bad_signature(repo: Path, maintainer: Keys) -> None:
+    """gpg finds no OpenPGP data in a garbled signature (NODATA): the signature is damaged,
+    which is no fault of the maintainer's gpg setup."""
+    merge = make_signed_merge(repo, "pull-garbled", maintainer.good)
+    found = only(findings(repo, rewrite_commit(repo, merge, _garble_signature)))
+    assert found.message.startswith("tag 'pull-garbled': the signature is damaged")
+    assert "NODATA" in found.message
+    assert "fetch the tag again" in found.hint and "gpg.program" not in found.hint
+
+
 def test_key_missing_from_keyring_says_how_to_import_it(repo: Path, maintainer: Keys) -> None:
     found = only(findings(repo, make_signed_merge(repo, "pull-stranger", maintainer.stranger)))
     assert "not in your keyring" in found.message

@@ -179,7 +179,17 @@ def _refused(name: str, result: TagVerification) -> tuple[str, str]:
     )
 
 
+def _damaged(name: str, result: TagVerification) -> tuple[str, str]:
+    return (
+        f"{name}: the signature is damaged, gpg finds no valid signature data in it "
+        f"({result.detail.removeprefix('gpg gave no verdict: ')})",
+        f"do not trust this merge: fetch the tag again from the submaintainer and {_REDO}",
+    )
+
+
 def _error(name: str, result: TagVerification) -> tuple[str, str]:
+    if any(word in result.detail.split() for word in ("NODATA", "BADARMOR")):
+        return _damaged(name, result)
     if "allowedSignersFile" in result.detail:
         hint = (
             "point git at your SSH allowed signers: 'git config gpg.ssh.allowedSignersFile "
