@@ -101,6 +101,18 @@ def test_policy_file_may_pick_the_profile_and_lists(make_repo: Any) -> None:
     assert got.list_name_suffixes == ("via Qemu-devel", "via qemu-devel")  # from the profile
 
 
+def test_an_unknown_profile_says_which_layer_named_it(make_repo: Any) -> None:
+    repo = make_repo()
+    commit_policy(repo, "master", 'profile = "qemu-old"\n')
+    with pytest.raises(ConfigError) as err:
+        settings(repo)
+    assert err.value.message == "unknown profile 'qemu-old' (set in master:.send-mergereq.toml)"
+    repo.git("config", "sendmergereq.profile", "nope")
+    with pytest.raises(ConfigError) as err:
+        settings(repo)
+    assert "(set in git config sendmergereq.profile)" in err.value.message
+
+
 @pytest.mark.parametrize("key", ["token", "url", "remote", "gitlab-url"])
 def test_policy_file_may_not_set_personal_keys(make_repo: Any, key: str) -> None:
     repo = make_repo()

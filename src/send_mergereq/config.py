@@ -244,7 +244,7 @@ def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, s
     target, target_source = _pick_target(repo, flags, env, config, remote)
     project = read_policy_file(repo, target)
     profile, profile_source = _pick_profile(flags, env, config, *project)
-    loaded = policy.load_profile(profile)
+    loaded = policy.load_profile(profile, profile_source)
     checks, provenance = policy.merge_options(_check_layers(loaded, project, config, env, flags))
     lists = _policy_lists([loaded, project], provenance)
     provenance |= {"target": target_source, "profile": profile_source}

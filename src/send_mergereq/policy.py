@@ -44,15 +44,17 @@ def known_profiles() -> list[str]:
     return sorted({p.stem for d in _profile_dirs() for p in d.glob("*.toml")})
 
 
-def load_profile(name: str) -> tuple[Policy, str]:
-    """The validated profile ``name`` and where it was read from."""
+def load_profile(name: str, named_in: str = "") -> tuple[Policy, str]:
+    """The validated profile ``name`` and where it was read from; ``named_in`` (the layer
+    that asked for it) is said when there is no such profile."""
     for directory in _profile_dirs() if _PROFILE_NAME.match(name) else []:
         path = directory / f"{name}.toml"
         if path.is_file():
             source = f"profile {name} ({path})"
             return parse_policy(path.read_bytes(), source, allow_profile=False), source
+    where = f" (set in {named_in})" if named_in else ""
     raise ConfigError(
-        f"unknown profile {name!r}", hint=f"known profiles: {', '.join(known_profiles())}"
+        f"unknown profile {name!r}{where}", hint=f"known profiles: {', '.join(known_profiles())}"
     )
 
 
