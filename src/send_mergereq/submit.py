@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from send_mergereq import describe
 from send_mergereq.credentials import Token, find_token
 from send_mergereq.discovery import Target, best, floor_of
-from send_mergereq.errors import ConfigError, ForgeError, TransientForgeError
+from send_mergereq.errors import ConfigError, ForgeError
 from send_mergereq.history import CommitRange, RawCommit, read_commits
 from send_mergereq.models import MergeRequest, Pipeline, PipelineKind
 from send_mergereq.push import (
@@ -341,16 +341,14 @@ def _verified_best(
 
 def _merges_head(forge: Forge, merge_sha: str, head: str) -> bool:
     """Whether GitLab's merge commit ``merge_sha`` has ``head`` as its merged parent; True
-    too when GitLab will not show the commit (landing checks the parents again)."""
+    too when GitLab will not show the commit or fails (landing checks the parents again)."""
     from send_mergereq.forge_land import commit_parents
 
     if merge_sha == head:
         return True
     try:
         parents = commit_parents(forge, merge_sha)
-    except TransientForgeError:
-        raise
-    except ForgeError:
+    except ForgeError:  # not shown, or GitLab failing: as before this check (never worse)
         return True
     return len(parents) < 2 or head in parents[1:]
 
