@@ -20,11 +20,13 @@ from responses import matchers
 
 import gitlab_api as g
 from send_mergereq.credentials import Secret, Token
+from send_mergereq.discovery import Target, best
 from send_mergereq.errors import TransientForgeError
 from send_mergereq.forge import Forge
 from send_mergereq.gate import Outcome, evaluate
+from send_mergereq.land_push import wait_branch_pipeline
 from send_mergereq.models import Job, Pipeline, PipelineKind
-from send_mergereq.watch import WatchOptions, fault_wait
+from send_mergereq.watch import Snapshot, WatchOptions, WatchResult, fault_wait, watch
 
 PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
 MR_REF = "refs/merge-requests/7/merge"
@@ -337,3 +339,84 @@ def test_multi_project_downstream_is_not_read_from_this_project(
            doc_bridge(31, "child", "failed", child)], per_page="100")  # fmt: skip
     found = forge.list_bridges(500)
     assert [(b.is_bridge, b.downstream_pipeline_id) for b in found] == [(True, None), (True, 902)]
+
+
+# -- the watch over the real Forge --------------------------------------------------------
+
+
+class Recorder:
+    """A Display that keeps the faults it was shown and the verdicts."""
+
+    def __init__(self) -> None:
+        self.faults: list[tuple[str, float]] = []
+        self.verdicts: list[str] = []
+
+    def update(self, snapshot: Snapshot) -> None:
+        self.verdicts.append(snapshot.verdict.outcome.value)
+
+    def reconnecting(self, error: TransientForgeError, retry_in: float) -> None:
+        self.faults.append((error.message, retry_in))
+
+    def retried(self, job: Job, count: int, limit: int) -> None:
+        raise AssertionError("no retry asked for")
+
+    def finish(self, result: WatchResult) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def test_watch_through_502_429_and_a_drop_to_an_open_gate(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    url = f"{g.P}/pipelines/500"
+    jobs_url, bridges_url = f"{url}/jobs", f"{url}/bridges"
+    # poll 1: running; GitLab's documented job with a flaky sibling already retried
+    g.get(rsps, url, g.pipeline(500, MR_REF, g.MERGE_SHA, "running"))
+    g.get(rsps, jobs_url, [doc_job(1, "build", "success"),
+                           doc_job(3, "flaky", "running", started_at=None, duration=None)],
+          per_page="100")  # fmt: skip
+    g.get(rsps, bridges_url, [], per_page="100")
+    for _ in range(3):  # poll 2: a 502 page three times (the first try and 2 retries)
+        rsps.get(url, body=BAD_GATEWAY, status=502, content_type="text/html")
+    for _ in range(3):  # poll 3: rate limited
+        rsps.get(url, json=g.error("429 Too Many Requests"), status=429,
+                 headers={"Retry-After": "4", "RateLimit-Reset": "1764082800"})  # fmt: skip
+    for _ in range(3):  # poll 4: the connection drops
+        rsps.get(url, body=requests.ConnectionError("Connection aborted"))
+    # poll 5: done
+    g.get(rsps, url, g.pipeline(500, MR_REF, g.MERGE_SHA, "success"))
+    g.get(rsps, jobs_url, [doc_job(1, "build", "success"), doc_job(3, "flaky", "success")],
+          per_page="100")  # fmt: skip
+    g.get(rsps, bridges_url, [], per_page="100")
+    slept: list[float] = []
+    display = Recorder()
+    result = watch(forge, 500, display, WatchOptions(), resume_command="resume",
+                   clock=lambda: sum(slept), sleep=slept.append)  # fmt: skip
+    assert result.verdict.outcome is Outcome.OPEN
+    assert [wait for _, wait in display.faults] == [2.0, 4.0, 8.0]
+    assert display.faults[1][0].startswith("GitLab answered 429")
+    assert display.faults[2][0].startswith("cannot reach GitLab")
+
+
+# -- discovery ----------------------------------------------------------------------------
+
+
+def test_a_listed_child_pipeline_is_never_the_gate() -> None:
+    """Child pipelines carry their parent's ref and sha with a higher id; GitLab leaves them
+    out of pipeline lists, an emulation may not."""
+    parent = Pipeline(601, "running", MR_REF, g.MERGE_SHA, "u", PipelineKind.MERGED_RESULT,
+                      source="merge_request_event")  # fmt: skip
+    child = Pipeline(602, "running", MR_REF, g.MERGE_SHA, "u", PipelineKind.MERGED_RESULT,
+                     source="parent_pipeline")  # fmt: skip
+    assert best([parent, child], Target(7, "staging", g.HEAD, floor=600)) == parent
+
+
+def test_push_only_never_gates_on_a_child_pipeline(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    listed = [g.pipeline(702, "staging", g.HEAD, source="parent_pipeline"),
+              g.pipeline(701, "staging", g.HEAD)]  # fmt: skip
+    g.get(rsps, f"{g.P}/pipelines", listed, ref="staging", sha=g.HEAD, order_by="id",
+          sort="desc", per_page="100")  # fmt: skip
+    found = wait_branch_pipeline(forge, "staging", g.HEAD, 700, reuse=False, timeout=0)
+    assert found.id == 701

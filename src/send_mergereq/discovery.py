@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from send_mergereq.models import Pipeline, PipelineKind
 
 _MR_REF = re.compile(r"^refs/merge-requests/(\d+)/(merge|head|train)$")
+CHILD_SOURCE = "parent_pipeline"
 _PREFERENCE = {PipelineKind.MERGED_RESULT: 0, PipelineKind.DETACHED: 1, PipelineKind.BRANCH: 2}
 
 
@@ -44,7 +45,11 @@ class Target:
 
 
 def matches_push(pipeline: Pipeline, target: Target) -> bool:
-    """Whether ``pipeline`` tests exactly the pushed head of this merge request."""
+    """Whether ``pipeline`` tests exactly the pushed head of this merge request. A child
+    pipeline (``source`` ``parent_pipeline``: same ref and sha as its parent, a higher id)
+    is never the gate, should a list include it."""
+    if pipeline.source == CHILD_SOURCE:
+        return False
     new = pipeline.id > target.floor
     if pipeline.ref == f"refs/merge-requests/{target.iid}/merge":
         return new or (target.reuse and pipeline.id == target.head_pipeline_id)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from send_mergereq.credentials import Secret, Token, find_token
-from send_mergereq.discovery import floor_of
+from send_mergereq.discovery import CHILD_SOURCE, floor_of
 from send_mergereq.errors import ExitCode, ForgeError, GitError
 from send_mergereq.gate import Outcome
 from send_mergereq.landing import (
@@ -129,6 +129,7 @@ def wait_branch_pipeline(
             p
             for p in forge.branch_pipelines(branch, sha)
             if p.kind is PipelineKind.BRANCH and p.ref == branch and p.sha == sha
+            if p.source != CHILD_SOURCE
             if p.id > floor or reuse
         ]
         if found:
