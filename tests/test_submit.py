@@ -266,11 +266,37 @@ def test_branch_pipeline_when_the_project_runs_no_mr_pipelines(world: World) -> 
     world.open_mrs()
     world.branch_pipelines()
     world.create_mr(7)
-    world.mr_pipelines(7, g.pipeline(630, "staging", head))  # GitLab lists it with the MR
+    for _ in range(2):  # GitLab lists it with the MR; then, has the project ever run any?
+        world.mr_pipelines(7, g.pipeline(630, "staging", head))
+    g.get(world.rsps, f"{g.P}/pipelines", [g.pipeline(629, "staging", g.OLD_HEAD)],
+          source="merge_request_event", order_by="id", sort="desc", per_page="100")  # fmt: skip
     result = world.run(branch_grace=3.0)
     assert (result.pipeline.id, result.kind) == (630, PipelineKind.BRANCH)
     assert sum(world.clock.sleeps) >= 3.0
     assert any("merge_request_event" in n for n in result.notes)
+
+
+def test_new_mr_in_a_project_that_runs_mr_pipelines_waits_past_the_branch_pipeline(
+    world: World,
+) -> None:
+    """Merged results off, a new MR: the branch pipeline of the push shows first, the
+    detached MR pipeline after the grace; the project ran MR pipelines before."""
+    head = world.head
+    world.project(merge_pipelines_enabled=False)
+    world.open_mrs()
+    world.branch_pipelines()
+    world.create_mr(7)
+    g.get(world.rsps, f"{g.P}/pipelines", [g.pipeline(90, "refs/merge-requests/3/head", "f" * 40)],
+          source="merge_request_event", order_by="id", sort="desc", per_page="100")  # fmt: skip
+    for _ in range(4):
+        world.mr_pipelines(7, g.pipeline(630, "staging", head))
+    world.mr_pipelines(7, g.pipeline(631, "refs/merge-requests/7/head", head),
+                       g.pipeline(630, "staging", head))  # fmt: skip
+    result = world.run(branch_grace=3.0)
+    assert (result.pipeline.id, result.kind) == (631, PipelineKind.DETACHED)
+    assert sum(world.clock.sleeps) > 3.0
+    asked = [c for c in world.rsps.calls if "source=merge_request_event" in c.request.url]
+    assert len(asked) == 1
 
 
 def test_protected_branch_is_refused_before_pushing(world: World) -> None:

@@ -26,7 +26,7 @@ from gitlab.v4.objects import Project, ProjectMergeRequest
 from send_mergereq.credentials import Token
 from send_mergereq.discovery import pipeline_kind
 from send_mergereq.errors import ForgeError, TransientForgeError
-from send_mergereq.models import Job, MergeRequest, Pipeline
+from send_mergereq.models import Job, MergeRequest, Pipeline, PipelineKind
 from send_mergereq.ratelimit import LAST_WAIT, tidy_rate_headers
 from send_mergereq.remote import sanitize_text
 
@@ -240,6 +240,19 @@ class Forge:
             found = self.project.pipelines.list(get_all=False, **filters)
         pipelines = [self._pipeline(p.attributes) for p in found]
         return [p for p in pipelines if p.ref == ref and (sha is None or p.sha == sha)]
+
+    def runs_mr_pipelines(self) -> bool:
+        """Whether the project has run merge request pipelines (the first page of them):
+        then a new MR's pipeline may come after its push's branch pipeline."""
+        filters: dict[str, Any] = {
+            "source": "merge_request_event",
+            "order_by": "id",
+            "sort": "desc",
+        }
+        with self._api("listing the project's merge request pipelines"):
+            found = self.project.pipelines.list(get_all=False, **filters)
+        refs = (str(p.attributes.get("ref") or "") for p in found)
+        return any(pipeline_kind(ref) is not PipelineKind.BRANCH for ref in refs)
 
     def create_mr_pipeline(self, iid: int) -> Pipeline:
         """Ask GitLab to run a pipeline for merge request ``iid`` (merged results if it can)."""

@@ -289,9 +289,9 @@ def find_pipeline(
 
     A merge request pipeline is taken as soon as it shows. A branch pipeline is
     taken after ``branch_grace`` (an MR pipeline for the same push may still come),
-    never early if the project runs MR pipelines (merged results on, or this MR had
-    MR pipelines before): then it waits for one until ``appear_timeout`` and asks
-    GitLab to create one. Returns (pipeline, created by us).
+    never early if the project runs MR pipelines (merged results on, this MR had MR
+    pipelines before, or the project has run any): then it waits for one until
+    ``appear_timeout`` and asks GitLab to create one. Returns (pipeline, created by us).
     """
     clock = clock or _Clock()
     start = clock.now()
@@ -299,6 +299,7 @@ def find_pipeline(
     delay = 1.0
     waited = False
     decoys: set[int] = set()
+    runs_mr: bool | None = None  # asked once, when a branch pipeline shows first
     while True:
         mr_pipelines = forge.mr_pipelines(target.iid)
         choice = _verified_best(forge, mr_pipelines, target, decoys)
@@ -308,6 +309,9 @@ def find_pipeline(
         expect_mr = forge.info.merge_pipelines_enabled or any(
             p.kind != PipelineKind.BRANCH for p in mr_pipelines
         )
+        if branch is not None and not expect_mr:
+            runs_mr = forge.runs_mr_pipelines() if runs_mr is None else runs_mr
+            expect_mr = runs_mr
         now = clock.now()
         if branch is not None and not expect_mr:
             grace_end = grace_end if grace_end is not None else now + req.branch_grace
