@@ -183,6 +183,23 @@ def test_decoys_are_skipped_and_the_open_mr_is_updated(world: World) -> None:
     assert not any(c.request.method == "POST" for c in world.rsps.calls)
 
 
+def test_merged_results_run_is_not_called_off_when_the_project_hides_the_setting(
+    world: World,
+) -> None:
+    """``merge_pipelines_enabled`` absent from the project, yet GitLab ran a merged results
+    pipeline: the notes say what is watched and not that merged results are off."""
+    head = world.head
+    world.project(merge_pipelines_enabled=None)
+    world.open_mrs()
+    world.branch_pipelines()
+    world.create_mr(7)
+    world.mr_pipelines(7, g.pipeline(601, "refs/merge-requests/7/merge", g.MERGE_SHA))
+    world.merge_commit(merged=head)
+    result = world.run()
+    assert result.kind is PipelineKind.MERGED_RESULT
+    assert not any(n.startswith("merged results pipelines are off") for n in result.notes)
+
+
 def test_late_merged_results_run_of_the_previous_push_is_a_decoy(world: World) -> None:
     """A merged results pipeline created after the push, but for the previous head (GitLab
     was slow): its ref is the same, only its merge commit's second parent tells them apart."""

@@ -383,7 +383,7 @@ def _kind_notes(
     notes = [f"{how} the {kind} #{pipeline.id} ({pipeline.status}): {pipeline.web_url}"]
     if reused:
         notes.append(f"{req.range.branch_sha[:12]} was already pushed and tested: no new pipeline")
-    if not forge.info.merge_pipelines_enabled:
+    if not forge.info.merge_pipelines_enabled and pipeline.kind is not PipelineKind.MERGED_RESULT:
         notes.append(
             MERGED_RESULTS_HOWTO.format(
                 project=forge.info.path, branch=req.branch, target=req.target
