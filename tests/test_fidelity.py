@@ -420,3 +420,33 @@ def test_push_only_never_gates_on_a_child_pipeline(rsps: responses.RequestsMock)
           sort="desc", per_page="100")  # fmt: skip
     found = wait_branch_pipeline(forge, "staging", g.HEAD, 700, reuse=False, timeout=0)
     assert found.id == 701
+
+
+def test_watch_follows_a_child_created_late_to_a_closed_gate(
+    rsps: responses.RequestsMock,
+) -> None:
+    """The bridge has no downstream pipeline yet, then a child that fails; with
+    ``strategy: depend`` the bridge will fail too: the child's failed job closes the gate
+    at once (fail fast), its log tail fetched once."""
+    forge = connect(rsps)
+    top, child = f"{g.P}/pipelines/500", f"{g.P}/pipelines/501"
+    g.get(rsps, top, g.pipeline(500, MR_REF, g.MERGE_SHA, "running"))  # poll 1
+    g.get(rsps, f"{top}/jobs", [doc_job(1, "build", "success")], per_page="100")
+    g.get(rsps, f"{top}/bridges", [doc_bridge(2, "tests", "pending", None)], per_page="100")
+    downstream = {"id": 501, "project_id": g.PROJECT_ID, "sha": g.MERGE_SHA, "ref": MR_REF,
+                  "status": "failed", "source": "parent_pipeline"}  # fmt: skip
+    g.get(rsps, top, g.pipeline(500, MR_REF, g.MERGE_SHA, "running"))  # poll 2
+    g.get(rsps, f"{top}/jobs", [doc_job(1, "build", "success")], per_page="100")
+    g.get(rsps, f"{top}/bridges", [doc_bridge(2, "tests", "running", downstream)],
+          per_page="100")  # fmt: skip
+    g.get(rsps, child, g.pipeline(501, MR_REF, g.MERGE_SHA, "failed", source="parent_pipeline"))
+    failed = doc_job(7, "check-unit", "failed", failure_reason="script_failure")
+    g.get(rsps, f"{child}/jobs", [failed], per_page="100")
+    g.get(rsps, f"{child}/bridges", [], per_page="100")
+    rsps.get(f"{g.P}/jobs/7/trace", body=b"\x1b[31mFAIL\x1b[0m test-aio\n")
+    slept: list[float] = []
+    result = watch(forge, 500, Recorder(), WatchOptions(), resume_command="resume",
+                   clock=lambda: sum(slept), sleep=slept.append)  # fmt: skip
+    assert result.verdict.outcome is Outcome.CLOSED
+    assert [j.name for j in result.verdict.failed_gating] == ["check-unit"]
+    assert result.logs[7].strip() == "FAIL test-aio"
