@@ -89,6 +89,15 @@ def test_unsigned_annotated_tag_is_named(repo: Path, maintainer: Keys) -> None:
     assert "not signed" in found.message
 
 
+def test_lightweight_tag_is_not_called_annotated(repo: Path, maintainer: Keys) -> None:
+    tip = pull_request(repo, "pull-light")
+    git(repo, "tag", "pull-light", tip)
+    git(repo, "merge", "-q", "--no-ff", "--no-edit", "pull-light")
+    found = only(findings(repo, git(repo, "rev-parse", "HEAD").decode().strip()))
+    assert f"merged tag 'pull-light' ({tip[:12]}), which is not signed" in found.message
+    assert "a lightweight or unsigned annotated tag" in found.message
+
+
 def test_unsigned_tag_in_a_mergetag_header(repo: Path, maintainer: Keys) -> None:
     plain = make_signed_merge(repo, "pull-unsigned", None)
     sha = rewrite_commit(repo, plain, with_mergetag(stored_tag(repo, "pull-unsigned")))

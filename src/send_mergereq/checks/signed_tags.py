@@ -71,8 +71,8 @@ def _untagged(parent: str, tag_name: str | None) -> tuple[str, str]:
     ask = "ask the submaintainer for a signed pull request ('git tag -s', 'git request-pull')"
     if tag_name:
         return (
-            f"merged tag '{tag_name}' ({parent[:12]}), which is not signed: git keeps no "
-            "mergetag header for an unsigned annotated tag",
+            f"merged tag '{tag_name}' ({parent[:12]}), which is not signed: the merge "
+            "carries no mergetag header (a lightweight or unsigned annotated tag)",
             f"{ask}, then {_REDO}",
         )
     return (
