@@ -171,6 +171,16 @@ def test_profile_from_git_config_env_and_flag(make_repo: Any) -> None:
     assert got.profile == "qemu" and got.provenance["profile"] == "flag --profile"
 
 
+@pytest.mark.parametrize("field", ["target", "profile", "remote"])
+def test_an_empty_flag_is_an_error_not_the_default(make_repo: Any, field: str) -> None:
+    """``--target "$UNSET_VAR"`` must not quietly check against the default branch."""
+    repo = make_repo()
+    with pytest.raises(ConfigError) as err:
+        settings(repo, Flags(**{field: ""}))
+    assert err.value.message == f"--{field}: empty value"
+    assert settings(repo, env={f"SEND_MERGEREQ_{field.upper()}": ""}).target == "master"
+
+
 def test_unknown_check_in_an_override_lists_the_ids(make_repo: Any) -> None:
     with pytest.raises(ConfigError) as err:
         settings(make_repo(), Flags(checks=("nope=off",)))

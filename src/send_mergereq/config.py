@@ -236,8 +236,17 @@ def _policy_lists(
     return lists
 
 
+def _reject_empty(flags: Flags) -> None:
+    """``--target ""`` (an unset shell variable) is a mistake, not "use the default"."""
+    for name in ("target", "profile", "remote"):
+        value = getattr(flags, name)
+        if value is not None and not value.strip():
+            raise ConfigError(f"--{name}: empty value", hint=f"pass --{name} NAME, or leave it out")
+
+
 def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, str]) -> Settings:
     """Every layer read and merged; raises ConfigError naming the culprit."""
+    _reject_empty(flags)
     repo = repo_root(repo_dir)
     config = read_git_config(repo)
     remote = resolve_remote(config, branch, flags.remote or env.get("SEND_MERGEREQ_REMOTE"))
