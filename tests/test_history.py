@@ -111,6 +111,20 @@ def test_a_vanished_commit_is_a_git_error(make_repo: Any) -> None:
         list(read_commits(repo.path, gone))
 
 
+def test_a_history_git_cannot_walk_is_one_line(make_repo: Any) -> None:
+    """A parent that is a blob: git says two lines ("bad parents", "revision walk setup
+    failed"); the error is one line naming the commit."""
+    repo = make_repo()
+    blob = repo.git("hash-object", "-w", "--stdin", input=b"not a commit\n")
+    raw = f"tree {repo.tree()}\nparent {repo.head()}\nparent {blob}\n".encode()
+    raw += b"author A <a@x> 1 +0000\ncommitter A <a@x> 1 +0000\n\nBad\n"
+    sha = repo.raw_commit(raw, branch="staging")
+    rng = history.CommitRange("master", "staging", repo.git("rev-parse", "master"), sha)
+    with pytest.raises(GitError) as err:
+        list(read_commits(repo.path, rng))
+    assert "\n" not in err.value.message and "revision walk setup failed" in err.value.message
+
+
 def test_a_shallow_clone_s_boundary_commits_have_the_parents_git_shows(
     make_repo: Any, tmp_path: Any
 ) -> None:

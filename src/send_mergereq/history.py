@@ -294,9 +294,8 @@ def read_raw(repo: Path, rng: CommitRange) -> Iterator[tuple[str, bytes]]:
             proc.wait()
     if revs.returncode != 0:
         assert revs.stderr is not None
-        raise GitError(
-            f"git rev-list failed: {revs.stderr.read().decode(errors='replace').strip()}"
-        )
+        said = revs.stderr.read().decode(errors="replace").split("\n")
+        raise GitError(f"git rev-list failed: {'; '.join(line for line in said if line.strip())}")
 
 
 def _as_root(raw: bytes) -> bytes:
