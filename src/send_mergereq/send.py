@@ -324,7 +324,7 @@ def _gate_pipeline(
 
 def _latest_branch_pipeline(forge: Forge, branch: str, which: str) -> Pipeline:
     """No merge request (push-only mode): the newest pipeline of the branch."""
-    pipelines = forge.branch_pipelines(branch)
+    pipelines = _gates(forge.branch_pipelines(branch))
     if not pipelines:
         raise ConfigError(
             f"no open merge request and no pipeline for {branch} in {forge.info.path}",
@@ -334,10 +334,18 @@ def _latest_branch_pipeline(forge: Forge, branch: str, which: str) -> Pipeline:
 
 
 def _latest(forge: Forge, mr: MergeRequest) -> Pipeline:
-    pipelines = forge.mr_pipelines(mr.iid)
+    pipelines = _gates(forge.mr_pipelines(mr.iid))
     if not pipelines:
         raise ConfigError(
             f"merge request !{mr.iid} has no pipeline yet",
             hint=f"start one by sending again: send-mergereq {mr.source_branch}",
         )
     return max(pipelines, key=lambda p: p.id)
+
+
+def _gates(pipelines: list[Pipeline]) -> list[Pipeline]:
+    """Leave out child pipelines: same ref and sha as their parent and a higher id, never
+    the gate themselves (the watch follows them through the parent's bridge)."""
+    from send_mergereq.discovery import CHILD_SOURCE
+
+    return [p for p in pipelines if p.source != CHILD_SOURCE]
