@@ -18,7 +18,7 @@ from send_mergereq.config import Flags, load_settings
 from send_mergereq.credentials import Secret, Token
 from send_mergereq.errors import ConfigError, ExitCode, TransientForgeError
 from send_mergereq.forge import Forge
-from send_mergereq.forge_land import branch_head, contains, merge_mr, merge_settings
+from send_mergereq.forge_land import branch_head, contains, merge_mr
 from send_mergereq.gate import Outcome, Verdict
 from send_mergereq.land import MrLanding, inspect, land_merge_request, mode_for
 from send_mergereq.land_push import is_ancestor
@@ -193,13 +193,6 @@ def test_contains_by_merge_base(rsps: responses.RequestsMock) -> None:
     assert contains(forge, g.HEAD, MASTER) is True
     assert contains(forge, g.HEAD, MOVED) is False
     assert contains(forge, MOVED, MOVED) is True  # no request
-
-
-def test_project_merge_settings(rsps: responses.RequestsMock) -> None:
-    forge = connect(rsps, merge_method="ff", squash_option="always")
-    settings = merge_settings(forge)
-    assert (settings.merge_method, settings.pipeline_must_succeed) == ("ff", True)
-    assert settings.squash_option == "always"
 
 
 # -- land_merge_request ---------------------------------------------------------------------

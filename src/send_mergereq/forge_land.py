@@ -23,29 +23,11 @@ _REFUSALS = (400, 405, 406, 409, 422)
 
 
 @dataclass(frozen=True)
-class MergeSettings:
-    """The project's merge settings, as GitLab applies them to every merge."""
-
-    merge_method: str  # merge | rebase_merge | ff
-    pipeline_must_succeed: bool  # only_allow_merge_if_pipeline_succeeds
-    squash_option: str  # never | always | default_on | default_off
-
-
-@dataclass(frozen=True)
 class MergeAttempt:
     merged: bool
     merge_commit_sha: str | None = None
     squash_commit_sha: str | None = None
     reason: str | None = None  # one line when not merged
-
-
-def merge_settings(forge: Forge) -> MergeSettings:
-    attrs = forge.project.attributes
-    return MergeSettings(
-        merge_method=str(attrs.get("merge_method") or "merge"),
-        pipeline_must_succeed=bool(attrs.get("only_allow_merge_if_pipeline_succeeds", False)),
-        squash_option=str(attrs.get("squash_option") or "default_off"),
-    )
 
 
 def commit_parents(forge: Forge, sha: str) -> tuple[str, ...]:
