@@ -166,6 +166,28 @@ def test_list_author_signed_off_by_the_person_is_left_to_list_address(plant: Pla
 
 
 @pytest.mark.parametrize(
+    "author",
+    [b"qemu-devel@nongnu.org <qemu-devel@nongnu.org>", b"Qemu-devel <qemu-devel@nongnu.org>"],
+)
+def test_list_author_hiding_the_person_entirely_is_left_to_list_address(
+    plant: Plant, author: bytes
+) -> None:
+    """The list's own name says nobody: a sign-off by a person (whom list-address suggests
+    as the real author) is not also reported as missing; none at all still is."""
+    ctx = CheckContext(list_addresses=("qemu-devel@nongnu.org",))
+    signed = plant(b"Fix\n\nSigned-off-by: Jane Doe <jane@example.org>\n", author=author)
+    assert list(signoff.check(signed, ctx, OPTS)) == []
+    by_list = plant(
+        b"Fix\n\nSigned-off-by: Jane via Qemu-arm <qemu-arm@nongnu.org>\n", author=author
+    )
+    ctx = CheckContext(list_addresses=("qemu-devel@nongnu.org", "qemu-arm@nongnu.org"))
+    assert [f.severity for f in signoff.check(by_list, ctx, OPTS)] == [Severity.ERROR]
+    assert [f.severity for f in signoff.check(plant(b"Fix\n", author=author), ctx, OPTS)] == [
+        Severity.ERROR
+    ]
+
+
+@pytest.mark.parametrize(
     ("author_line", "said"),
     [
         (b"", "the commit has no author line"),

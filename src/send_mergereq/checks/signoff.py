@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from send_mergereq.checks.finding import CheckContext, Finding, Severity
-from send_mergereq.checks.list_address import person_behind_list
+from send_mergereq.checks.list_address import is_list_address, person_behind_list
 from send_mergereq.checks.trailers import signed_off_by, signoffs, split_ident
 from send_mergereq.history import RawCommit, header_value, ident_email, parent_count
 
@@ -73,10 +73,18 @@ def clean(head: bytes, message: bytes, ctx: CheckContext, opts: Options) -> bool
 def _signed_by_person_behind_list(commit: RawCommit, ctx: CheckContext) -> bool:
     """The author is a mailing list (``list-address`` reports it) and the person it hides
     signed off: the sign-off is there, under the person's own address."""
-    behind = person_behind_list(_text(commit.author_name), _text(commit.author_email), ctx)
+    email = _text(commit.author_email)
+    behind = person_behind_list(_text(commit.author_name), email, ctx)
     if behind is None:
         return False
-    _, by_name = _match(signoffs(commit.message), behind[0].encode(), b"")
+    values = signoffs(commit.message)
+    person = behind[0].strip().lower()
+    if not person or "@" in person or person == email.partition("@")[0].lower():
+        # the list's own name hides the person: any person's sign-off (list-address
+        # suggests them as the real author)
+        emails = (_text(split_ident(value)[1]) for value in values)
+        return any(found and not is_list_address(found, ctx) for found in emails)
+    _, by_name = _match(values, behind[0].encode(), b"")
     return by_name is not None
 
 
