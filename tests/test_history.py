@@ -161,3 +161,11 @@ def test_a_shallow_clone_s_boundary_commits_have_the_parents_git_shows(
     assert [(c.sha, *c.parents) for c in commits] == [tuple(line.split()) for line in shown[:-1]]
     assert len(commits) == 3 and not any(c.is_merge for c in commits)  # the merge is the boundary
     assert commits[-1].raw.count(b"\nparent ") == 0
+
+
+@given(st.lists(st.sampled_from([b"tree ab", b"parent 1", b"parent", b" parent 2", b"x"])))
+def test_parent_count_agrees_with_parse_commit(lines: list[bytes]) -> None:
+    """The runner's cheap count decides what is a merge (signed-tags' ``clean``): it must
+    see the parents the parser sees, also in a malformed object that starts with one."""
+    head = b"\n".join(lines)
+    assert history.parent_count(head) == len(parse_commit("a" * 40, head + b"\n\nM\n").parents)

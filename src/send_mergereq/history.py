@@ -89,8 +89,11 @@ def header_value(head: bytes, key: bytes) -> bytes | None:
 
 
 def parent_count(head: bytes) -> int:
-    """How many ``parent`` headers the header block ``head`` has (``tree`` comes first)."""
-    return head.count(b"\nparent ")
+    """How many ``parent`` headers the header block ``head`` has (``tree`` comes first,
+    but a malformed object may start with a parent)."""
+    if b"parent\n" in head or head.endswith(b"parent"):  # a bare "parent" line: rare
+        return sum(line.partition(b" ")[0] == b"parent" for line in head.split(b"\n"))
+    return head.count(b"\nparent ") + head.startswith(b"parent ")
 
 
 def _split_headers(head: bytes) -> list[tuple[bytes, bytes]]:

@@ -24,7 +24,7 @@ from send_mergereq.checks.finding import (
     TagStatus,
     TagVerification,
 )
-from send_mergereq.history import RawCommit, parse_commit
+from send_mergereq.history import RawCommit, parent_count, parse_commit
 
 SERIAL_PREFIX = 5000  # commits checked in-process before worker processes are worth starting
 TagVerifier = Callable[[Sequence[bytes]], Mapping[bytes, TagVerification]]
@@ -99,7 +99,7 @@ class Scan:
         self.count += 1
         end = raw.find(b"\n\n")
         head = raw[:end] if end >= 0 else raw
-        if head.count(b"\nparent ") > 1:
+        if parent_count(head) > 1:
             self.merges += 1
             if self.defer and b"\nmergetag " in head:
                 self.deferred.append((position, sha, raw))
