@@ -112,3 +112,25 @@ def test_control_characters_from_commits_never_reach_the_terminal() -> None:
         assert "subject \\x1b[2J\\x1b[H cleared \\x9b" in text
         assert "Jane \\x1b[31mRed\\x00" in text
     assert to_json(bad)["findings"][0]["subject"] == "subject \x1b[2J\x1b[H cleared \x9b"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_no_color_on_a_terminal_writes_no_escape_codes_at_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """NO_COLOR: not even bold (rich drops only the colours); --color still wins."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = _Terminal()
+    emit(report(), as_json=False, color=None, stream=out)
+    assert "\x1b" not in out.getvalue() and "[signoff]" in out.getvalue()
+    forced = _Terminal()
+    emit(report(), as_json=False, color=True, stream=forced)
+    assert "\x1b[" in forced.getvalue()
+    monkeypatch.setenv("NO_COLOR", "")  # empty: not set (no-color.org)
+    plain_env = _Terminal()
+    emit(report(), as_json=False, color=None, stream=plain_env)
+    assert "\x1b[" in plain_env.getvalue()

@@ -134,12 +134,15 @@ def emit(
     report: CheckReport, *, as_json: bool, color: bool | None, stream: IO[str] | None = None
 ) -> None:
     """Write the report: JSON alone on stdout with ``--json`` (the human report then goes
-    to stderr, or to ``stream``); rich on a terminal, plain text when piped or ``--no-color``."""
+    to stderr, or to ``stream``); rich on a terminal, plain text when piped, ``--no-color``
+    or ``NO_COLOR``."""
     import json
+    import os
     import sys
 
     human = stream or (sys.stderr if as_json else sys.stdout)
-    if color or (color is None and human.isatty()):
+    no_color = bool(os.environ.get("NO_COLOR"))  # no styling at all, not just no colours
+    if color or (color is None and human.isatty() and not no_color):
         render_rich(report, human, color=color)
     else:
         render_plain(report, human)
