@@ -114,3 +114,19 @@ def test_binary_junk_author_never_writes_control_characters(plant: Plant) -> Non
     assert found.message.startswith("author name is not valid UTF-8: b'\\xff\\xfe\\x00\\x01junk")
     assert not any(ch < " " or "\x7f" <= ch <= "\x9f" for ch in found.message)
     assert "\\x00\\x01junk\\x1b[2J€" in found.message.split("looks like")[1]
+
+
+def test_a_nul_byte_in_the_message_is_reported(plant: Plant) -> None:
+    """git shows a message only up to a NUL (git log, %(trailers)): what follows, a
+    sign-off included, is invisible to everyone but this check."""
+    commit = plant(b"Subject\n\nBody \x00 hidden\n" + SOB[1:])
+    (found,) = findings(commit)
+    assert found.severity is Severity.ERROR
+    assert found.message.startswith("message line 3 contains a NUL byte")
+    assert "reword" in found.hint
+    assert utf8.clean(*commit.raw.split(b"\n\n", 1), CheckContext(), utf8.Options()) is False
+
+
+def test_a_nul_byte_in_the_author_name_is_reported(plant: Plant) -> None:
+    (found,) = findings(plant(author=b"Ada\x00Evil <ada@example.org>"))
+    assert found.message.startswith("author name contains a NUL byte: b'Ada\\x00Evil'")

@@ -58,26 +58,46 @@ def _all_utf8(raw: bytes) -> bool:
 def clean(head: bytes, message: bytes, ctx: CheckContext, opts: Options) -> bool:
     """Cheap pre-check on the raw object: True only when ``check`` finds nothing."""
     del ctx, opts
-    return b"\nencoding " not in head and _all_utf8(head) and _all_utf8(message)
+    clean_text = b"\0" not in head and b"\0" not in message
+    return clean_text and b"\nencoding " not in head and _all_utf8(head) and _all_utf8(message)
 
 
 def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Finding]:
     del ctx
-    if _all_utf8(commit.raw):  # the common case: one decode of the whole object
+    if _all_utf8(commit.raw) and b"\0" not in commit.raw:  # the common case
         yield from _check_encoding_header(commit, opts)
         return
     for role, ident in (("author", commit.author), ("committer", commit.committer)):
         for field, value in _ident_fields(role, ident):
             if bad_utf8_at(value) is not None:
-                yield Finding(
-                    ID,
-                    opts.severity,
-                    commit.sha,
-                    f"{field} is not valid UTF-8: {describe(value, value)}",
-                    _HINT_IDENT.format(role=role),
-                )
+                what = f"is not valid UTF-8: {describe(value, value)}"
+            elif b"\0" in value:
+                what = f"contains a NUL byte: {value!r}"
+            else:
+                continue
+            yield Finding(
+                ID, opts.severity, commit.sha, f"{field} {what}", _HINT_IDENT.format(role=role)
+            )
     yield from _check_message(commit, opts)
+    yield from _check_nul(commit, opts)
     yield from _check_encoding_header(commit, opts)
+
+
+def _check_nul(commit: RawCommit, opts: Options) -> Iterator[Finding]:
+    """git shows a message only up to its first NUL: what follows is hidden."""
+    at = commit.message.find(b"\0")
+    if at < 0:
+        return
+    number = commit.message.count(b"\n", 0, at) + 1
+    where = "subject" if number == 1 else f"line {number}"
+    yield Finding(
+        ID,
+        opts.severity,
+        commit.sha,
+        f"message {where} contains a NUL byte: git shows the message only up to it "
+        "(what follows, a Signed-off-by too, is hidden from git log)",
+        _HINT_MESSAGE,
+    )
 
 
 def _check_message(commit: RawCommit, opts: Options) -> Iterator[Finding]:
