@@ -3,6 +3,7 @@ the installed command as a real subprocess."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -269,3 +270,61 @@ def test_readme_documents_every_check() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for check_id in CHECKS:
         assert f"- **`{check_id}`**" in readme
+
+
+def test_dash_c_before_the_command_works_as_in_git(make_repo: Any) -> None:
+    repo, _ = planted(make_repo)
+    code, out, err = invoke(repo, "submit", "staging", "--dry-run")
+    assert code == 3, err
+    assert "checks FAILED" in out
+
+
+def test_usage_errors_are_one_line_and_a_hint(make_repo: Any) -> None:
+    repo = make_repo()
+    repo.commit("One")
+    code, out, err = invoke(repo, "staging", "--dry-run", "--check", "nosuch=error")
+    assert code == 2
+    assert err.splitlines() == [
+        err.splitlines()[0],
+        "hint: see 'send-mergereq submit --help'",
+    ]
+    assert err.startswith("send-mergereq: ") and "unknown check 'nosuch'" in err
+    assert out == ""
+
+
+def test_json_gets_a_document_for_errors_too(make_repo: Any) -> None:
+    repo = make_repo()
+    repo.commit("One")
+    code, out, err = invoke(repo, "nosuch", "--dry-run", "--json")
+    assert code == 2
+    doc = json.loads(out)
+    assert doc["verdict"] == "error" and doc["exit_code"] == 2
+    assert "nosuch" in doc["error"] and doc["error"] in err
+
+
+def test_a_reader_that_goes_away_does_not_change_the_exit_code(make_repo: Any) -> None:
+    """``send-mergereq staging --dry-run | head -1``: still 3, no traceback, no EPIPE exit 1."""
+    repo = make_repo()
+    stream = io.BytesIO()
+    for n in range(1500):  # ~1500 missing sign-offs: far more than a pipe buffer of report
+        message = f"change {n}\n".encode()
+        stream.write(b"commit refs/heads/staging\n")
+        stream.write(f"committer Ada Author <ada@example.org> {1700000000 + n} +0000\n".encode())
+        stream.write(b"data %d\n%s\n" % (len(message), message))
+        if n == 0:
+            stream.write(b"from refs/heads/staging^0\n")
+    repo.git("fast-import", "--quiet", input=stream.getvalue())
+    exe = Path(sys.executable).parent / "send-mergereq"
+    proc = subprocess.Popen(
+        [str(exe), "staging", "--dry-run"],
+        cwd=repo.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()  # read one line, then hang up like head -1
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 3, err
+    assert "Traceback" not in err and "BrokenPipe" not in err

@@ -6,13 +6,15 @@ This is the only module that exits. Commands return an exit code; failures are
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 import click
 
@@ -37,10 +39,13 @@ class DefaultCommandGroup(click.Group):
     default_command = "submit"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        first = next((a for a in args if not a.startswith("-")), None)
-        wants_group_help = not args or args[0] in ("--help", "-h", "--version")
-        if not wants_group_help and first not in self.commands:
-            args = [self.default_command, *args]
+        leading: list[str] = []  # ``-C DIR`` before the command, as with git
+        while len(args) >= 2 and args[0] == "-C":
+            leading, args = [*leading, *args[:2]], args[2:]
+        if args and args[0] in self.commands:
+            args = [args[0], *leading, *args[1:]]
+        elif leading or not (not args or args[0] in ("--help", "-h", "--version")):
+            args = [self.default_command, *leading, *args]
         return super().parse_args(ctx, args)
 
 
@@ -331,27 +336,67 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code; never raises, never shows a traceback unasked."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("SEND_MERGEREQ_DEBUG") == "1"
+    as_json = "--json" in args
+    sys.stdout = _QuietWhenClosed(sys.stdout)
     try:
         result = cli.main(args=args, prog_name=PROG, standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort):
         hint = f"; resume with: {RESUME_HINT[-1]}" if RESUME_HINT else ""
-        click.echo(f"\n{PROG}: interrupted{hint}", err=True)
+        click.echo(f"{PROG}: interrupted{hint}", err=True)
         return int(ExitCode.INTERRUPTED)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
-        return int(ExitCode.USAGE)
+        where = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else PROG
+        return _fail(exc.format_message(), f"see '{where} --help'", ExitCode.USAGE, as_json)
     except SendMergereqError as exc:
-        click.echo(redact(f"{PROG}: {exc.message}"), err=True)
-        if exc.hint:
-            click.echo(redact(f"hint: {exc.hint}"), err=True)
         if debug:
             click.echo(redact("".join(traceback.format_exception(exc))), err=True, nl=False)
-        return int(exc.exit_code)
+        return _fail(exc.message, exc.hint, exc.exit_code, as_json)
     except Exception as exc:
         return _report_bug(exc, debug)
     return int(result) if isinstance(result, int) else 0
+
+
+def _fail(message: str, hint: str | None, code: ExitCode, as_json: bool) -> int:
+    """One line (and a hint) on stderr; with ``--json`` also the document scripts expect."""
+    message, hint = redact(message.replace("\n", " ").strip()), redact(hint) if hint else None
+    click.echo(f"{PROG}: {message}", err=True)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
+    if as_json:
+        doc = {"verdict": "error", "exit_code": int(code), "error": message, "hint": hint}
+        click.echo(json.dumps(doc, indent=2))
+    return int(code)
+
+
+class _QuietWhenClosed:
+    """stdout that stops writing once its reader has gone (``send-mergereq … | head``),
+    so the run still ends with its own exit code instead of click's EPIPE exit 1."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._silence()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def _silence(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, self._stream.fileno())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def main() -> None:
