@@ -68,11 +68,6 @@ def ident_email(ident: bytes) -> bytes:
     return ident[lt + 1 : gt].strip() if 0 <= lt < gt else b""
 
 
-def header_end(raw: bytes) -> int:
-    """Offset of the blank line that ends the headers of a raw object (-1: none)."""
-    return raw.find(b"\n\n")
-
-
 def header_value(head: bytes, key: bytes) -> bytes | None:
     """The first one-line header ``key`` in the header block ``head`` of a raw commit,
     found without parsing it all."""
