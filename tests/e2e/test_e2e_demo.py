@@ -89,3 +89,23 @@ def test_demo_unknown_scenario_exits_2_listing_the_known_ones(hermetic_env: Path
         assert name in err
     assert {"green", "red", "faults", "many"} <= set(scenario_names())
     assert "Traceback" not in err and out == ""
+
+
+def test_demo_without_gpg_or_ssh_keygen_says_so_and_still_opens_the_gate(
+    hermetic_env: Path, tmp_path: Path
+) -> None:
+    bare_path = tmp_path / "bin"  # git alone on PATH: no gpg, no ssh-keygen
+    bare_path.mkdir()
+    git = shutil.which("git")
+    assert git
+    (bare_path / "git").symlink_to(git)
+    env = {**os.environ, "PATH": str(bare_path)}
+
+    rc, out, err = run_cli(
+        "demo", *FAST_DEMO, "--", "--interval", "0.2", env=env, cwd=hermetic_env, timeout=120
+    )
+
+    assert rc == 0, out + err
+    assert "neither gpg nor ssh-keygen found" in err and "signing: none" in err
+    assert "warning: [signed-tags]" in out
+    assert "gate open" in out
