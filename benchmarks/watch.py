@@ -51,29 +51,30 @@ WATCH_SIDE = (
 )
 
 
-def long_wait(hours: float) -> Scenario:
-    """120 jobs over two stages and one soak job lasting ``hours``."""
-    soak = int(hours * 3600)
+def two_stages(name: str, builds: int, tests: int, test_duration: int, extra: str = "") -> Scenario:
+    """``builds`` jobs of 5 minutes, then ``tests`` jobs of ``test_duration``, plus ``extra``."""
     text = f"""
-name = "long-wait"
+name = "{name}"
 stages = ["build", "test"]
 queue_delay = 5
 [[jobs]]
 name = "build-{{n}}"
 stage = "build"
 duration = 300
-repeat = 20
+repeat = {builds}
 [[jobs]]
-name = "shard-{{n}}"
+name = "test-{{n}}"
 stage = "test"
-duration = 900
-repeat = 99
-[[jobs]]
-name = "soak"
-stage = "test"
-duration = {soak}
-"""
+duration = {test_duration}
+repeat = {tests}
+{extra}"""
     return parse_scenario(text, "benchmarks/watch.py")
+
+
+def long_wait(hours: float) -> Scenario:
+    """120 jobs over two stages and one soak job lasting ``hours``."""
+    soak = f'[[jobs]]\nname = "soak"\nstage = "test"\nduration = {int(hours * 3600)}\n'
+    return two_stages("long-wait", 20, 99, 900, soak)
 
 
 class Quiet(PlainDisplay):
@@ -131,22 +132,7 @@ def polls(sandbox: Sandbox, pipeline_id: int) -> list[list[RequestRecord]]:
 def jobs_scenario(count: int) -> Scenario:
     """``count`` jobs in two stages, for the 10 / 250 / 1,000 job measures."""
     builds = max(1, count // 10)
-    text = f"""
-name = "jobs-{count}"
-stages = ["build", "test"]
-queue_delay = 5
-[[jobs]]
-name = "build-{{n}}"
-stage = "build"
-duration = 300
-repeat = {builds}
-[[jobs]]
-name = "test-{{n}}"
-stage = "test"
-duration = 600
-repeat = {count - builds}
-"""
-    return parse_scenario(text, "benchmarks/watch.py")
+    return two_stages(f"jobs-{count}", builds, count - builds, 600)
 
 
 def measure_requests(scenario: str | Scenario) -> None:
