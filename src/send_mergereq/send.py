@@ -9,6 +9,7 @@ and picks the renderer. Human text goes to stdout, or to stderr under
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -105,7 +106,7 @@ def send(
     req = request_from_settings(
         settings,
         report.range,
-        _environ(),
+        os.environ,
         gitlab_url=options.gitlab_url,
         project=options.project,
         title=options.title,
@@ -217,12 +218,6 @@ class _Run:
     def _document(self, extra: Mapping[str, Any]) -> None:
         if self.out.as_json:
             self.out.document({**self.doc, **extra})
-
-
-def _environ() -> Mapping[str, str]:
-    import os
-
-    return os.environ
 
 
 def _pipeline_line(pipeline: Pipeline) -> str:
