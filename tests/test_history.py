@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from send_mergereq import git as git_door
 from send_mergereq import history
 from send_mergereq.errors import ConfigError, GitError
 from send_mergereq.history import parse_commit, read_commits, resolve_range
@@ -85,7 +86,7 @@ def test_read_commits_streams_raw_bytes_through_two_processes(
         return real_popen(args, **kwargs)
 
     rng = resolve_range(repo.path, "master", "staging")
-    monkeypatch.setattr(history.subprocess, "Popen", counting_popen)
+    monkeypatch.setattr(git_door.subprocess, "Popen", counting_popen)
     commits = list(read_commits(repo.path, rng))
     assert len(spawned) == 2  # rev-list | cat-file, whatever the size of the range
     assert len(commits) == 31

@@ -8,16 +8,14 @@ call); ``SEND_MERGEREQ_*`` environment variables; command-line flags.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from send_mergereq import policy
+from send_mergereq import git, policy
 from send_mergereq.checks.finding import CheckContext, Severity
 from send_mergereq.errors import ConfigError
-from send_mergereq.history import repo_root
 
 POLICY_FILE = ".send-mergereq.toml"
 GitConfig = Mapping[str, tuple[str, ...]]
@@ -71,27 +69,9 @@ def read_git_config(repo: Path) -> dict[str, tuple[str, ...]]:
     Keys come as git prints them (section and name lowercased); every value of a
     multi-valued key is kept, in git's order (the last one wins for single values).
     """
-    proc = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(repo),
-            "config",
-            "-z",
-            "--get-regexp",
-            r"^(sendmergereq|remote|branch)\.",
-        ],
-        capture_output=True,
-        check=False,
-    )
-    if proc.returncode not in (0, 1):  # 1: no key matched
-        reason = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise ConfigError(f"git config: {reason[0] if reason else 'unreadable'}")
     found: dict[str, list[str]] = {}
-    for entry in proc.stdout.split(b"\0"):
-        if entry:
-            key, _, value = entry.decode("utf-8", errors="replace").partition("\n")
-            found.setdefault(key, []).append(value)
+    for key, value in git.config_entries(repo, r"^(sendmergereq|remote|branch)\."):
+        found.setdefault(key, []).append(value)
     return {key: tuple(values) for key, values in found.items()}
 
 
@@ -131,12 +111,7 @@ def default_target(repo: Path, remote: str | None) -> str:
     if remote:
         candidates += [f"refs/remotes/{remote}/{b}" for b in ("HEAD", "master", "main")]
     candidates += ["refs/heads/master", "refs/heads/main"]
-    out = subprocess.run(
-        ["git", "-C", str(repo), "for-each-ref", "--format=%(refname)%00%(symref)", *candidates],
-        capture_output=True,
-        check=False,
-    ).stdout.decode("utf-8", errors="replace")
-    refs = dict(line.split("\0", 1) for line in out.splitlines() if "\0" in line)
+    refs = git.existing_refs(repo, candidates)
     for ref in candidates:
         if ref in refs:
             return _short_ref(refs[ref] or ref)
@@ -153,17 +128,10 @@ def _short_ref(ref: str) -> str:
 def read_policy_file(repo: Path, target: str) -> tuple[policy.Policy, str]:
     """``TARGET:.send-mergereq.toml`` validated; empty when the target has none."""
     spec = f"{target}:{POLICY_FILE}"
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "cat-file", "--batch"],
-        input=spec.encode() + b"\n",
-        capture_output=True,
-        check=False,
-    )
-    header, _, body = proc.stdout.partition(b"\n")
-    parts = header.split()
-    if proc.returncode != 0 or len(parts) != 3 or parts[1] != b"blob":
+    data = git.read_blob(repo, spec)
+    if data is None:
         return {}, spec
-    return policy.parse_policy(body[: int(parts[2])], spec, allow_profile=True), spec
+    return policy.parse_policy(data, spec, allow_profile=True), spec
 
 
 def _first(*candidates: tuple[str | None, str]) -> tuple[str, str] | None:
@@ -247,7 +215,7 @@ def _reject_empty(flags: Flags) -> None:
 def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, str]) -> Settings:
     """Every layer read and merged; raises ConfigError naming the culprit."""
     _reject_empty(flags)
-    repo = repo_root(repo_dir)
+    repo = git.repo_root(repo_dir)
     config = read_git_config(repo)
     remote = resolve_remote(config, branch, flags.remote or env.get("SEND_MERGEREQ_REMOTE"))
     target, target_source = _pick_target(repo, flags, env, config, remote)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from send_mergereq.checks.tags import parse_tag, tag_object
 from send_mergereq.history import RawCommit
-from send_mergereq.tags import parse_tag, tag_object
 
 MAX_TITLE_TAGS = 3
 FOOTER = "Opened by send-mergereq; refreshed on every run."

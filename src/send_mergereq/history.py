@@ -1,7 +1,7 @@
-"""Resolve ``TARGET..BRANCH`` and read its commits as raw bytes in one stream.
+"""Resolve ``TARGET..BRANCH``, read its commits as raw bytes in one stream, parse them.
 
-``git rev-list`` lists the range and pipes straight into ``git cat-file
---batch``: two processes for the whole range, never one per commit, and the
+The stream is ``git.raw_commits``: ``git rev-list`` pipes straight into ``git
+cat-file --batch``, two processes for the whole range, never one per commit, and the
 objects come back byte for byte (``git log``/``rev-list --header`` re-encode
 messages that declare an ``encoding``, which would hide the very bytes the
 ``utf8`` check looks for).
@@ -10,13 +10,12 @@ messages that declare an ``encoding``, which would hide the very bytes the
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
-from send_mergereq.errors import ConfigError, GitError
+from send_mergereq import git
+from send_mergereq.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -185,53 +184,14 @@ class CommitRange:
         return f"{self.target}..{self.branch}"
 
 
-def git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
-    """Run one git command in ``repo``; raise GitError with git's own message."""
-    proc = subprocess.run(
-        ["git", "-C", str(repo), *args], input=input, capture_output=True, check=False
-    )
-    if proc.returncode != 0:
-        reason = proc.stderr.decode("utf-8", errors="replace").strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {reason[-1] if reason else proc.returncode}")
-    return proc.stdout
-
-
-def repo_root(path: Path) -> Path:
-    """The top of the work tree (or the git dir of a bare repository) containing ``path``."""
-    # --show-cdup prints nothing in a bare repository (where --show-toplevel fails)
-    args = ["rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-cdup"]
-    proc = subprocess.run(
-        ["git", "-C", str(path), *args],
-        capture_output=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise ConfigError(f"{path}: not a git repository", hint="run it inside your clone")
-    bare, git_dir, *cdup = proc.stdout.decode().splitlines()
-    return Path(git_dir if bare == "true" else path / "".join(cdup)).resolve()
-
-
 def resolve_commit(repo: Path, ref: str, what: str) -> str:
     """The commit id ``ref`` names, or a ConfigError naming the ref."""
     if ref.startswith("-"):
         raise ConfigError(f"{what} {ref!r} is not a ref")
-    proc = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(repo),
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            "--end-of-options",
-            f"{ref}^{{commit}}",
-        ],
-        capture_output=True,
-        check=False,
-    )
-    if proc.returncode != 0:
+    sha = git.resolve_commit(repo, ref)
+    if not sha:
         raise ConfigError(f"{what} {ref!r}: no such commit in {repo}")
-    return proc.stdout.decode().strip()
+    return sha
 
 
 def resolve_range(repo: Path, target: str, branch: str) -> CommitRange:
@@ -239,21 +199,12 @@ def resolve_range(repo: Path, target: str, branch: str) -> CommitRange:
     target_sha = resolve_commit(repo, target, "target")
     branch_sha = resolve_commit(repo, branch, "branch")
     rng = CommitRange(target, branch, target_sha, branch_sha)
-    if target_sha == branch_sha or _is_ancestor(repo, branch_sha, target_sha):
+    if target_sha == branch_sha or git.adds_nothing(repo, branch_sha, target_sha):
         raise ConfigError(
             f"{rng.spec} is empty: {branch} adds nothing over {target}",
             hint="merge the pull requests into the branch first, or check --target",
         )
     return rng
-
-
-def _is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "merge-base", "--is-ancestor", ancestor, descendant],
-        capture_output=True,
-        check=False,
-    )
-    return proc.returncode == 0
 
 
 def read_commits(repo: Path, rng: CommitRange) -> Iterator[RawCommit]:
@@ -263,59 +214,6 @@ def read_commits(repo: Path, rng: CommitRange) -> Iterator[RawCommit]:
 
 
 def read_raw(repo: Path, rng: CommitRange) -> Iterator[tuple[str, bytes]]:
-    """Stream ``(id, raw object)`` for every commit of the range, newest first.
-
-    ``git rev-list`` writes ids straight into ``git cat-file --batch`` through an
-    OS pipe; Python only reads the objects as they come. (``--buffer``: no flush per
-    object. The parents rev-list sees come back as ``%(rest)``: a shallow clone's
-    boundary commits are roots to git, see ``_as_root``.)
-    """
-    revs = subprocess.Popen(
-        ["git", "-C", str(repo), "rev-list", "--parents", rng.branch_sha, f"^{rng.target_sha}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    cat = subprocess.Popen(
-        ["git", "-C", str(repo), "cat-file", f"--batch={_BATCH_FORMAT}", "--buffer"],
-        stdin=revs.stdout,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        bufsize=1 << 20,
-    )
-    assert revs.stdout is not None and cat.stdout is not None
-    revs.stdout.close()  # cat-file owns the read end now
-    try:
-        yield from _parse_batch(cat.stdout)
-    finally:
-        cat.stdout.close()
-        for proc in (cat, revs):
-            proc.wait()
-    if revs.returncode != 0:
-        assert revs.stderr is not None
-        said = revs.stderr.read().decode(errors="replace").split("\n")
-        raise GitError(f"git rev-list failed: {'; '.join(line for line in said if line.strip())}")
-
-
-def _as_root(raw: bytes) -> bytes:
-    """A shallow boundary commit as git shows it: without its ``parent`` headers (git
-    grafts it into a root; rev-list counts it as no merge)."""
-    head, sep, message = raw.partition(b"\n\n")
-    kept = [line for line in head.split(b"\n") if not line.startswith(b"parent ")]
-    return b"\n".join(kept) + sep + message
-
-
-_BATCH_FORMAT = "%(objectname) %(objecttype) %(objectsize) %(rest)"
-
-
-def _parse_batch(out: IO[bytes]) -> Iterator[tuple[str, bytes]]:
-    while True:
-        header = out.readline()
-        if not header:
-            return
-        parts = header.split()
-        if len(parts) < 3 or not parts[2].isdigit():
-            raise GitError(f"git cat-file: unexpected answer {header!r}")
-        sha, kind, size = parts[0].decode(), parts[1], int(parts[2])
-        body = out.read(size + 1)[:size]  # the object, then one LF
-        if kind == b"commit":
-            yield sha, (_as_root(body) if len(parts) == 3 and b"\nparent " in body else body)
+    """Stream ``(id, raw object)`` for every commit of the range, newest first, in one
+    raw stream (``git.raw_commits``)."""
+    return git.raw_commits(repo, rng.branch_sha, rng.target_sha)

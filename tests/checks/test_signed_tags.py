@@ -20,9 +20,10 @@ from keys import (
 from send_mergereq.checks import CHECKS, signed_tags
 from send_mergereq.checks.finding import CheckContext, Finding, Severity, TagVerification
 from send_mergereq.checks.runner import EnabledCheck, default_verifier, run_checks
-from send_mergereq.history import RawCommit, git, parse_commit
-from send_mergereq.signatures import verify_tags
-from send_mergereq.tags import tag_object
+from send_mergereq.checks.signatures import verify_tags
+from send_mergereq.checks.tags import tag_object
+from send_mergereq.git import output as git
+from send_mergereq.history import RawCommit, parse_commit
 
 OPTS = signed_tags.Options()
 

@@ -51,7 +51,7 @@ def default_verifier(repo: Path) -> TagVerifier:
     """The real batch verifier for ``repo`` (imported only when there are tags)."""
 
     def verify(tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
-        from send_mergereq.signatures import verify_tags
+        from send_mergereq.checks.signatures import verify_tags
 
         return verify_tags(repo, tags)
 

@@ -24,8 +24,8 @@ from send_mergereq.checks.finding import (
     TagStatus,
     TagVerification,
 )
+from send_mergereq.checks.tags import TagHeader, parse_tag, tag_object
 from send_mergereq.history import RawCommit, parent_count
-from send_mergereq.tags import TagHeader, parse_tag, tag_object
 
 ID = "signed-tags"
 SUMMARY = "every merge merged a signed tag that verifies and names the merged commit"

@@ -4,7 +4,7 @@ covered against real keys in test_signatures.py)."""
 from __future__ import annotations
 
 from send_mergereq.checks.finding import TagStatus
-from send_mergereq.signature_output import interpret
+from send_mergereq.checks.gpg_status import interpret
 
 FPR = "F6463E9485FAE0C79AD716A3A0DFAAA249A5E958"
 VALIDSIG = f"[GNUPG:] VALIDSIG {'1' * 40} 2026-11-25 1795615211 0 4 0 22 8 00 {FPR}"

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
 import tempfile
 import zlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from send_mergereq import git
 from send_mergereq.checks.finding import TagStatus, TagVerification
-from send_mergereq.signature_output import interpret
-from send_mergereq.tags import parse_tag, tag_object
+from send_mergereq.checks.gpg_status import interpret
+from send_mergereq.checks.tags import parse_tag, tag_object
+from send_mergereq.errors import GitError
 
 _TIMEOUT = 60.0  # seconds for one verification (a gpg waiting on a dead keyserver)
 
@@ -43,9 +44,9 @@ _UNSIGNED = TagVerification(TagStatus.UNSIGNED, detail="the tag carries no signa
 
 def _verify_signed(repo: Path, tags: list[bytes]) -> dict[bytes, TagVerification]:
     try:
-        objects, algorithm = _object_store(repo)
+        objects, algorithm = git.object_store(repo)
         return _verify_in_scratch(repo, objects, algorithm, tags)
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+    except (OSError, GitError) as exc:
         failed = TagVerification(TagStatus.ERROR, detail=f"cannot verify tags in {repo}: {exc}")
         return dict.fromkeys(tags, failed)
 
@@ -62,20 +63,6 @@ def _verify_in_scratch(
         with ThreadPoolExecutor(max_workers=workers) as pool:
             verdicts = list(pool.map(_verify_one, [repo] * len(tags), shas, [env] * len(tags), ssh))
     return dict(zip(tags, verdicts, strict=True))
-
-
-def _object_store(repo: Path) -> tuple[Path, str]:
-    """The repository's object directory and hash algorithm (sha1 or sha256)."""
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--git-path", "objects", "--show-object-format"],
-        capture_output=True,
-        check=False,
-    )
-    lines = proc.stdout.decode(errors="replace").splitlines()
-    if proc.returncode != 0 or len(lines) != 2:
-        raise ValueError(proc.stderr.decode(errors="replace").strip() or "not a git repository")
-    objects = Path(lines[0]) if Path(lines[0]).is_absolute() else repo / lines[0]
-    return objects.resolve(), lines[1]
 
 
 def _write_loose(objects: Path, algorithm: str, tag: bytes) -> str:
@@ -100,13 +87,7 @@ def _environment(tmp_objects: Path, repo_objects: Path) -> Mapping[str, str]:
 
 def _verify_one(repo: Path, sha: str, env: Mapping[str, str], ssh: bool) -> TagVerification:
     try:
-        proc = subprocess.run(
-            ["git", "-C", str(repo), "verify-tag", "--raw", sha],
-            capture_output=True,
-            env=env,
-            timeout=_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        return TagVerification(TagStatus.ERROR, detail=f"git verify-tag failed: {exc}")
-    return interpret(proc.returncode, proc.stderr.decode("utf-8", errors="replace"), ssh=ssh)
+        done = git.run(repo, "verify-tag", "--raw", sha, env=env, timeout=_TIMEOUT)
+    except GitError as exc:
+        return TagVerification(TagStatus.ERROR, detail=f"git verify-tag failed: {exc.message}")
+    return interpret(done.returncode, done.stderr.decode("utf-8", errors="replace"), ssh=ssh)

@@ -1,0 +1,274 @@
+"""The one door to git: every git command send-mergereq runs goes through here.
+
+Two ways in, each where it serves:
+
+- **plain ``git`` processes** for everything a ``--dry-run`` does (find the
+  repository, read config, resolve refs, read the policy blob, stream the raw
+  commits) and for commands that need bytes on stdin, a secret or a scratch
+  object store in the environment, or a timeout (``credential fill``, ``push``,
+  ``verify-tag``). The raw stream is ``git rev-list | git cat-file --batch``: one
+  OS pipe between two gits, objects read as bytes as they come. A dry run never
+  imports GitPython: its import alone costs about 70 ms of the 0.4 s budget.
+- **GitPython** (imported on first use) for the repository as the send half
+  sees it: the push remote's URL and ancestry when landing.
+
+Nothing here knows about GitLab or tokens: callers hand in the environment.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from send_mergereq.errors import ConfigError, GitError
+
+if TYPE_CHECKING:
+    import git as gitpython
+
+_BATCH_FORMAT = "%(objectname) %(objecttype) %(objectsize) %(rest)"
+NEVER_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A finished git command: its exit status and both streams, as bytes."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    def reason(self) -> str:
+        """git's last line of complaint (``fatal: …``), or the exit status."""
+        said = self.stderr.decode("utf-8", errors="replace").strip().splitlines()
+        return said[-1] if said else f"exit status {self.returncode}"
+
+
+# -- GitPython: the repository, refs, ancestry, remotes, config ---------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _repo(path: Path) -> gitpython.Repo:
+    import git as gitpython  # GitPython; imported on first use (never by a dry run)
+
+    try:
+        return gitpython.Repo(path, search_parent_directories=True)
+    except (gitpython.InvalidGitRepositoryError, gitpython.NoSuchPathError):
+        hint = "run it inside your clone"
+        raise ConfigError(f"{path}: not a git repository", hint=hint) from None
+
+
+def repo_root(path: Path) -> Path:
+    """The top of the work tree (or the git dir of a bare repository) containing ``path``."""
+    # --show-cdup prints nothing in a bare repository (where --show-toplevel fails)
+    done = run(path, "rev-parse", "--is-bare-repository", "--absolute-git-dir", "--show-cdup")
+    if done.returncode != 0:
+        raise ConfigError(f"{path}: not a git repository", hint="run it inside your clone")
+    bare, git_dir, *cdup = done.stdout.decode().splitlines()
+    return Path(git_dir if bare == "true" else path / "".join(cdup)).resolve()
+
+
+def query(repo: Path, *args: str) -> str | None:
+    """stdout of a git query (``git ARGS``), or None when git says no (unset key, no ref)."""
+    done = run(repo, *args)
+    return done.stdout.decode("utf-8", "replace").strip() if done.returncode == 0 else None
+
+
+def resolve_commit(repo: Path, ref: str) -> str | None:
+    """The commit id ``ref`` names, or None."""
+    return query(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+
+
+def adds_nothing(repo: Path, tip: str, exclude: str) -> bool:
+    """Whether ``exclude..tip`` is empty: ``tip`` adds no commit over ``exclude``."""
+    return query(repo, "rev-list", "--max-count=1", tip, f"^{exclude}") == ""
+
+
+def is_ancestor(repo: Path, ancestor: str, head: str) -> bool:
+    """Whether ``ancestor`` is ``head`` or an ancestor of it; False too when either is not
+    in the repository (then ``head``, which is, cannot contain it)."""
+    import git as gitpython
+
+    try:
+        # GitPython takes any revision here (it runs git merge-base --is-ancestor)
+        return bool(_repo(repo).is_ancestor(ancestor, head))  # type: ignore[arg-type]
+    except gitpython.GitCommandError:
+        return False
+
+
+def push_url(repo: Path, remote: str) -> str | None:
+    """The URL ``git push REMOTE`` uses (``pushurl`` and ``insteadOf`` applied), or None."""
+    import git as gitpython
+
+    try:
+        url = _repo(repo).git.remote("get-url", "--push", "--", remote)
+    except gitpython.GitCommandError:
+        return None
+    return str(url).strip() or None
+
+
+def config_entries(repo: Path, pattern: str) -> list[tuple[str, str]]:
+    """``(key, value)`` for every config entry whose key matches ``pattern``, in git's order
+    (all of git's layers; keys as git prints them, section and name lowercased)."""
+    done = run(repo, "config", "-z", "--get-regexp", pattern)
+    if done.returncode == 1:  # no key matched
+        return []
+    if done.returncode != 0:
+        said = done.stderr.decode(errors="replace").strip().splitlines()
+        raise ConfigError(f"git config: {said[0] if said else 'unreadable'}")
+    entries = []
+    for entry in done.stdout.split(b"\0"):
+        if entry:
+            key, _, value = entry.decode("utf-8", errors="replace").partition("\n")
+            entries.append((key, value))
+    return entries
+
+
+def existing_refs(repo: Path, candidates: list[str]) -> dict[str, str]:
+    """Of the full ref names ``candidates``, those that exist: name -> the ref it points
+    to when it is symbolic (``refs/remotes/origin/HEAD``), else ``""``."""
+    out = query(repo, "for-each-ref", "--format=%(refname)%00%(symref)", *candidates) or ""
+    return dict(line.split("\0", 1) for line in out.splitlines() if "\0" in line)
+
+
+# -- plain subprocess: bytes, streams, secrets in the environment -------------------------
+
+
+def run(
+    repo: Path,
+    *args: str,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> Completed:
+    """Run ``git -C REPO ARGS``; never raises for git's own failure (see ``returncode``).
+
+    :raises GitError: git could not be started, or it ran past ``timeout`` seconds.
+    """
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(repo), *args],
+            input=input,
+            capture_output=True,
+            check=False,
+            env=None if env is None else dict(env),
+            stdin=subprocess.DEVNULL if input is None else None,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {args[0]} timed out after {timeout:.0f}s") from None
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+    return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+def output(repo: Path, *args: str, input: bytes | None = None) -> bytes:
+    """stdout of ``git ARGS``; a GitError with git's own reason when it fails."""
+    done = run(repo, *args, input=input)
+    if done.returncode != 0:
+        raise GitError(f"git {args[0]} failed: {done.reason()}")
+    return done.stdout
+
+
+def read_blob(repo: Path, spec: str) -> bytes | None:
+    """The blob ``spec`` (``REV:PATH``) names, or None when it names no blob."""
+    done = run(repo, "cat-file", "--batch", input=spec.encode() + b"\n")
+    header, _, body = done.stdout.partition(b"\n")
+    parts = header.split()
+    if done.returncode != 0 or len(parts) != 3 or parts[1] != b"blob":
+        return None
+    return body[: int(parts[2])]
+
+
+def object_store(repo: Path) -> tuple[Path, str]:
+    """The repository's object directory and hash algorithm (sha1 or sha256)."""
+    done = run(repo, "rev-parse", "--git-path", "objects", "--show-object-format")
+    lines = done.stdout.decode(errors="replace").splitlines()
+    if done.returncode != 0 or len(lines) != 2:
+        raise GitError(done.stderr.decode(errors="replace").strip() or "not a git repository")
+    objects = Path(lines[0]) if Path(lines[0]).is_absolute() else repo / lines[0]
+    return objects.resolve(), lines[1]
+
+
+def credential_fill(request: bytes, env: Mapping[str, str], cwd: Path | None) -> bytes | None:
+    """``git credential fill``'s answer to ``request``; never prompts (None when git has
+    nothing, fails, or takes longer than 30 s)."""
+    quiet = {**env, **NEVER_PROMPT}
+    try:
+        proc = subprocess.run(
+            ["git", "credential", "fill"],
+            input=request,
+            capture_output=True,
+            check=False,
+            env=quiet,
+            cwd=cwd,
+            timeout=30.0,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def raw_commits(repo: Path, tip: str, exclude: str) -> Iterator[tuple[str, bytes]]:
+    """Stream ``(id, raw object)`` for every commit in ``exclude..tip``, newest first.
+
+    ``git rev-list`` writes ids straight into ``git cat-file --batch`` through an
+    OS pipe; Python only reads the objects as they come. (``--buffer``: no flush per
+    object. The parents rev-list sees come back as ``%(rest)``: a shallow clone's
+    boundary commits are roots to git, see ``_as_root``.)
+    """
+    revs = subprocess.Popen(
+        ["git", "-C", str(repo), "rev-list", "--parents", tip, f"^{exclude}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    cat = subprocess.Popen(
+        ["git", "-C", str(repo), "cat-file", f"--batch={_BATCH_FORMAT}", "--buffer"],
+        stdin=revs.stdout,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=1 << 20,
+    )
+    assert revs.stdout is not None and cat.stdout is not None
+    revs.stdout.close()  # cat-file owns the read end now
+    try:
+        yield from _parse_batch(cat.stdout)
+    finally:
+        cat.stdout.close()
+        for proc in (cat, revs):
+            proc.wait()
+    if revs.returncode != 0:
+        assert revs.stderr is not None
+        said = revs.stderr.read().decode(errors="replace").split("\n")
+        raise GitError(f"git rev-list failed: {'; '.join(line for line in said if line.strip())}")
+
+
+def _as_root(raw: bytes) -> bytes:
+    """A shallow boundary commit as git shows it: without its ``parent`` headers (git
+    grafts it into a root; rev-list counts it as no merge)."""
+    head, sep, message = raw.partition(b"\n\n")
+    kept = [line for line in head.split(b"\n") if not line.startswith(b"parent ")]
+    return b"\n".join(kept) + sep + message
+
+
+def _parse_batch(out: IO[bytes]) -> Iterator[tuple[str, bytes]]:
+    while True:
+        header = out.readline()
+        if not header:
+            return
+        parts = header.split()
+        if len(parts) < 3 or not parts[2].isdigit():
+            raise GitError(f"git cat-file: unexpected answer {header!r}")
+        sha, kind, size = parts[0].decode(), parts[1], int(parts[2])
+        body = out.read(size + 1)[:size]  # the object, then one LF
+        if kind == b"commit":
+            yield sha, (_as_root(body) if len(parts) == 3 and b"\nparent " in body else body)
+
+
+def environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with ``extra`` over it (for ``run(env=…)``)."""
+    return {**os.environ, **extra}
