@@ -23,13 +23,13 @@ import time
 import tracemalloc
 from collections.abc import Callable
 
-from send_mergereq.credentials import Secret, Token
 from send_mergereq.display import PlainDisplay
-from send_mergereq.forge import Forge, MrSpec
+from send_mergereq.gitlab.credentials import Secret, Token
+from send_mergereq.gitlab.forge import Forge, MrSpec
+from send_mergereq.run.watch import WatchOptions, WatchResult, watch
 from send_mergereq.sandbox.app import Sandbox
 from send_mergereq.sandbox.reqlog import RequestRecord
 from send_mergereq.sandbox.scenarios import Scenario, parse_scenario
-from send_mergereq.watch import WatchOptions, WatchResult, watch
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Bench",

@@ -201,7 +201,7 @@ def test_a_bug_is_exit_70_with_one_line(make_repo: Any, monkeypatch: pytest.Monk
     def broken(settings: object, verifier: object = None) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("send_mergereq.flow.check_phase", broken)
+    monkeypatch.setattr("send_mergereq.run.check.check_phase", broken)
     code, _, err = invoke(repo, "staging", "--dry-run")
     assert code == 70
     assert err.count("\n") == 1 and "internal error (a bug): RuntimeError: boom" in err

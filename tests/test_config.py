@@ -6,11 +6,23 @@ from typing import Any
 
 import pytest
 
+from gitrepo import Repo
 from send_mergereq import policy
 from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import Severity
-from send_mergereq.config import Flags, load_settings, read_git_config, resolve_remote
+from send_mergereq.config import (
+    Flags,
+    LandMode,
+    gitlab_branch_name,
+    land_mode,
+    load_settings,
+    parse_mode,
+    read_git_config,
+    resolve_remote,
+)
 from send_mergereq.errors import ConfigError
+
+MR, PUSH = LandMode.MR, LandMode.PUSH
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -254,3 +266,58 @@ def test_explicit_target_from_git_config_and_flag(make_repo: Any) -> None:
     repo.git("config", "sendmergereq.target", "old")
     assert settings(repo).target == "old"
     assert settings(repo, Flags(target="master")).target == "master"
+
+
+# -- mode ---------------------------------------------------------------------------------
+
+
+def test_mode_flag_over_git_config_over_policy() -> None:
+    config = {"sendmergereq.mode": ("mr", "push")}
+    assert land_mode(None, {}, None) is MR
+    assert land_mode(None, {}, "push") is PUSH
+    assert land_mode(None, config, "mr") is PUSH  # git config's last value wins over policy
+    assert land_mode(False, config, "push") is MR  # --mr
+    assert land_mode(True, {}, "mr") is PUSH  # --no-mr
+
+
+def test_unknown_mode_names_where_it_came_from() -> None:
+    with pytest.raises(ConfigError) as caught:
+        land_mode(None, {"sendmergereq.mode": ("pushy",)}, None)
+    assert caught.value.message == "git config sendmergereq.mode: unknown mode 'pushy'"
+    assert parse_mode(" Merge-Request ", "x") is MR
+
+
+def test_gitlab_branch_name() -> None:
+    assert gitlab_branch_name("origin/master", "origin") == "master"
+    assert gitlab_branch_name("refs/remotes/origin/main", "origin") == "main"
+    assert gitlab_branch_name("refs/heads/main", "origin") == "main"
+    assert gitlab_branch_name("master", "origin") == "master"
+
+
+# -- the mode layers (real git) ----------------------------------------------------------------
+
+
+def test_mode_from_policy_on_the_target_then_git_config_then_flag(make_repo: Any) -> None:
+    repo: Repo = make_repo()
+    repo.git("checkout", "-q", "master")
+    (repo.path / ".send-mergereq.toml").write_text('mode = "push"\n')
+    repo.git("add", ".send-mergereq.toml")
+    repo.git("commit", "-q", "-m", "policy: gate on branch pipelines")
+    repo.git("checkout", "-q", "staging")  # staging does not have the file: the target's counts
+    settings = load_settings(repo.path, "staging", Flags(target="master"), {})
+    assert settings.mode is LandMode.PUSH
+    mr_flag = load_settings(repo.path, "staging", Flags(target="master", use_mr=True), {})
+    assert mr_flag.mode is LandMode.MR
+    repo.git("config", "sendmergereq.mode", "mr")
+    settings = load_settings(repo.path, "staging", Flags(target="master"), {})
+    assert settings.mode is LandMode.MR
+
+
+def test_a_bad_mode_in_the_policy_file_is_a_config_error(make_repo: Any) -> None:
+    repo: Repo = make_repo()
+    repo.git("checkout", "-q", "master")
+    (repo.path / ".send-mergereq.toml").write_text('mode = "yolo"\n')
+    repo.git("add", ".send-mergereq.toml")
+    repo.git("commit", "-q", "-m", "policy")
+    with pytest.raises(ConfigError, match='mode: expected "mr" or "push"'):
+        load_settings(repo.path, "staging", Flags(target="master"), {})

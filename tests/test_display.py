@@ -11,12 +11,12 @@ import pytest
 from rich.console import Console
 
 from send_mergereq.display import LiveDisplay, PlainDisplay, render_summary, render_table
-from send_mergereq.document import build_document
 from send_mergereq.errors import TransientForgeError, register_secret
 from send_mergereq.gate import Outcome, evaluate
 from send_mergereq.logtext import clean_log, format_duration, log_tail
 from send_mergereq.models import Job, MergeRequest, Pipeline, PipelineKind
-from send_mergereq.watch import Snapshot, WatchResult
+from send_mergereq.run.document import document
+from send_mergereq.run.watch import Snapshot, WatchResult
 
 URL = "https://gitlab.example/qemu/-"
 RESUME = "send-mergereq status !7"
@@ -238,7 +238,8 @@ def test_live_display_end_to_end_on_a_recorded_console() -> None:
 
 def test_json_document_has_the_design_fields_and_merges_earlier_sections() -> None:
     earlier = {"range": "origin/master..staging", "commits": 3, "findings": [], "verdict": "passed"}
-    doc = build_document(closed_result(), MR, earlier)
+    result = closed_result()
+    doc = document(exit_code=result.exit_code, checks=earlier, watched=result, merge_request=MR)
     assert doc["verdict"] == "closed" and doc["exit_code"] == 1
     assert doc["range"] == "origin/master..staging" and doc["commits"] == 3
     assert doc["merge_request"] == {"iid": 7, "web_url": f"{URL}/merge_requests/7"}
@@ -273,7 +274,7 @@ def test_json_document_has_the_design_fields_and_merges_earlier_sections() -> No
 
 def test_json_when_gitlab_never_answered() -> None:
     result = WatchResult(evaluate(pipeline("created", [])), None, {}, 5.0, RESUME, True)
-    doc = build_document(result)
+    doc = document(exit_code=result.exit_code, watched=result)
     assert doc["pipeline"] is None and doc["jobs"] == [] and doc["exit_code"] == 130
     assert doc["verdict"] == Outcome.PENDING.value
 

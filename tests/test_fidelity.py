@@ -19,14 +19,13 @@ import responses
 from responses import matchers
 
 import gitlab_api as g
-from send_mergereq.credentials import Secret, Token
-from send_mergereq.discovery import Target, best
 from send_mergereq.errors import TransientForgeError
-from send_mergereq.forge import Forge
 from send_mergereq.gate import Outcome, evaluate
-from send_mergereq.land_push import wait_branch_pipeline
+from send_mergereq.gitlab.credentials import Secret, Token
+from send_mergereq.gitlab.forge import Forge
 from send_mergereq.models import Job, Pipeline, PipelineKind
-from send_mergereq.watch import Snapshot, WatchOptions, WatchResult, fault_wait, watch
+from send_mergereq.run.discovery import Target, best, find_branch_pipeline
+from send_mergereq.run.watch import Snapshot, WatchOptions, WatchResult, fault_wait, watch
 
 PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
 MR_REF = "refs/merge-requests/7/merge"
@@ -418,7 +417,7 @@ def test_push_only_never_gates_on_a_child_pipeline(rsps: responses.RequestsMock)
               g.pipeline(701, "staging", g.HEAD)]  # fmt: skip
     g.get(rsps, f"{g.P}/pipelines", listed, ref="staging", sha=g.HEAD, order_by="id",
           sort="desc", per_page="100")  # fmt: skip
-    found = wait_branch_pipeline(forge, "staging", g.HEAD, 700, reuse=False, timeout=0)
+    found = find_branch_pipeline(forge, "staging", g.HEAD, 700, reuse=False, timeout=0)
     assert found.id == 701
 
 

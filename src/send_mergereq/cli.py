@@ -23,7 +23,7 @@ from send_mergereq.errors import ExitCode, SendMergereqError, exit_code_table, r
 
 if TYPE_CHECKING:
     from send_mergereq.config import Settings
-    from send_mergereq.watch import WatchOptions
+    from send_mergereq.run.watch import WatchOptions
 
 PROG = "send-mergereq"
 EPILOG = "\b\nExit codes:\n" + exit_code_table()
@@ -123,7 +123,7 @@ def _watch_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _watch_settings(values: dict[str, Any]) -> WatchOptions:
-    from send_mergereq.watch import WatchOptions
+    from send_mergereq.run.watch import WatchOptions
 
     return WatchOptions(
         interval=values["interval"],
@@ -194,8 +194,8 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @_common_options
 def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
     """Check every commit BRANCH adds over the target; then push and gate it."""
-    from send_mergereq.flow import check_phase
     from send_mergereq.report import emit
+    from send_mergereq.run.check import check_phase
 
     if values["land"] and values["auto_merge"]:
         raise click.UsageError(
@@ -209,12 +209,11 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         emit(report, as_json=as_json, color=values["color"])
         return int(report.exit_code)
     emit(report, as_json=False, color=values["color"], stream=sys.stderr if as_json else None)
-    from send_mergereq.send import Output, SendOptions, resume_command, send
+    from send_mergereq.run.output import Output
+    from send_mergereq.run.send import SendOptions, resume_command, send
 
     options = SendOptions(
         wait=values["wait"] or values["land"],
-        gitlab_url=values["gitlab_url"],
-        project=values["project"],
         title=values["title"],
         description=values["description"],
         edit=values["edit"],
@@ -223,11 +222,10 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         auto_merge=values["auto_merge"],
         watch=_watch_settings(values),
         land=values["land"],
-        no_mr=None if values["use_mr"] is None else not values["use_mr"],
         refresh=values["refresh"],
         refresh_limit=values["refresh_limit"],
     )
-    resume = resume_command(settings, values["directory"], options)
+    resume = resume_command(settings, values["directory"], options, values["use_mr"])
     RESUME_HINT.append(resume)
     out = Output(as_json=as_json, color=values["color"])
     return int(send(settings, report, options, out, resume=resume, edit=click.edit))
@@ -239,16 +237,15 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
 @_common_options
 def status(*, which: str, **values: Any) -> int:
     """Re-attach to a merge request's current pipeline (no push) and follow it to a verdict."""
-    from send_mergereq.send import Output, SendOptions, status
+    from send_mergereq.run.output import Output
+    from send_mergereq.run.send import SendOptions, status
 
     branch = which if not which.startswith("!") else "HEAD"
     settings = _settings(branch, values)
     where = "" if values["directory"] == Path(".") else f" -C {values['directory']}"
     resume = f"{PROG}{where} status {which}"
     RESUME_HINT.append(resume)
-    options = SendOptions(
-        gitlab_url=values["gitlab_url"], project=values["project"], watch=_watch_settings(values)
-    )
+    options = SendOptions(watch=_watch_settings(values))
     out = Output(as_json=values["as_json"], color=values["color"])
     return int(status(settings, which, options, out, resume=resume))
 
@@ -305,6 +302,9 @@ def _settings(branch: str, values: dict[str, Any]) -> Settings:
         values["as_json"],
         values["debug"],
         values["color"],
+        gitlab_url=values.get("gitlab_url"),
+        project=values.get("project"),
+        use_mr=values.get("use_mr"),
     )
     return load_settings(values["directory"], branch, flags, os.environ)
 

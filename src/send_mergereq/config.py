@@ -1,15 +1,21 @@
 """Layered settings with provenance, resolved once into a frozen ``Settings``.
 
 Layers, lowest first: built-in defaults; a profile (``checks/<name>.toml``);
-the policy file ``.send-mergereq.toml`` read from the *target* ref (never from
-the commits under check); git config ``sendmergereq.*`` (one ``git config``
+the policy file ``.send-mergereq.toml`` read once from the *target* ref (never
+from the commits under check); git config ``sendmergereq.*`` (one ``git config``
 call); ``SEND_MERGEREQ_*`` environment variables; command-line flags.
+
+Everything a run is configured by is settled here: the checks and their options,
+the remote, the target, the branch names on GitLab, the GitLab URL and project
+when given (else ``gitlab.location`` derives them from the remote's URL), and
+the mode (merge request or push-only).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +24,19 @@ from send_mergereq.checks.finding import CheckContext, Severity
 from send_mergereq.errors import ConfigError
 
 POLICY_FILE = ".send-mergereq.toml"
+MODE_KEY = "sendmergereq.mode"
 GitConfig = Mapping[str, tuple[str, ...]]
 DEFAULT_PROFILE = "default"
+
+
+class LandMode(StrEnum):
+    """How the project gates: DESIGN.md's MR mode, or push-only (``--no-mr``)."""
+
+    MR = "mr"  # gate on a merge request pipeline, land by merging the MR
+    PUSH = "push"  # gate on the branch pipeline of the pushed commit, land by fast-forward
+
+
+_MODE_WORDS = {"mr": LandMode.MR, "merge-request": LandMode.MR, "push": LandMode.PUSH}
 
 
 @dataclass(frozen=True)
@@ -33,6 +50,9 @@ class Flags:
     json: bool = False
     debug: bool = False
     color: bool | None = None
+    gitlab_url: str | None = None
+    project: str | None = None
+    use_mr: bool | None = None  # --mr/--no-mr
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,19 @@ class Settings:
     color: bool | None = None
     git_config: GitConfig = field(default_factory=dict, repr=False)
     provenance: Mapping[str, str] = field(default_factory=dict, repr=False)
+    mode: LandMode = LandMode.MR
+    gitlab_url: str | None = None  # None: from the remote's URL (gitlab.location)
+    project: str | None = None  # None: from the remote's URL
+
+    @property
+    def source_branch(self) -> str:
+        """The branch's name on GitLab (``staging``)."""
+        return gitlab_branch_name(self.branch, self.remote or "")
+
+    @property
+    def target_branch(self) -> str:
+        """The target's name on GitLab: ``origin/master`` is ``master``."""
+        return gitlab_branch_name(self.target, self.remote or "")
 
     def context(self) -> CheckContext:
         return CheckContext(
@@ -204,6 +237,41 @@ def _policy_lists(
     return lists
 
 
+def gitlab_branch_name(ref: str, remote: str) -> str:
+    """``origin/master`` or ``refs/remotes/origin/master`` as the branch name ``master``."""
+    for prefix in (f"refs/remotes/{remote}/", f"{remote}/", "refs/heads/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix) :]
+    return ref
+
+
+def parse_mode(value: str, where: str) -> LandMode:
+    """``mr`` or ``push`` (``merge-request`` too), or a ConfigError naming ``where``."""
+    mode = _MODE_WORDS.get(value.strip().lower())
+    if mode is None:
+        raise ConfigError(f"{where}: unknown mode {value!r}", hint="use mode = mr or mode = push")
+    return mode
+
+
+def land_mode(no_mr: bool | None, git_config: GitConfig, policy_mode: str | None) -> LandMode:
+    """``--mr/--no-mr`` over git config ``sendmergereq.mode`` over the policy file's ``mode``."""
+    if no_mr is not None:
+        return LandMode.PUSH if no_mr else LandMode.MR
+    values = git_config.get(MODE_KEY, ())
+    if values:
+        return parse_mode(values[-1], f"git config {MODE_KEY}")
+    if policy_mode:
+        return parse_mode(policy_mode, ".send-mergereq.toml: mode")
+    return LandMode.MR
+
+
+def _layered(
+    flag: str | None, env: Mapping[str, str], var: str, config: GitConfig, key: str
+) -> str | None:
+    """A personal setting: the flag, else ``SEND_MERGEREQ_*``, else git config."""
+    return flag or env.get(var) or _last(config, key)
+
+
 def _reject_empty(flags: Flags) -> None:
     """``--target ""`` (an unset shell variable) is a mistake, not "use the default"."""
     for name in ("target", "profile", "remote"):
@@ -240,4 +308,15 @@ def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, s
         color=flags.color,
         git_config=config,
         provenance=provenance,
+        mode=land_mode(
+            None if flags.use_mr is None else not flags.use_mr,
+            config,
+            str(project[0]["mode"]) if project[0].get("mode") else None,
+        ),
+        gitlab_url=_layered(
+            flags.gitlab_url, env, "SEND_MERGEREQ_GITLAB_URL", config, "sendmergereq.gitlaburl"
+        ),
+        project=_layered(
+            flags.project, env, "SEND_MERGEREQ_PROJECT", config, "sendmergereq.project"
+        ),
     )

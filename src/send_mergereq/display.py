@@ -23,7 +23,7 @@ from send_mergereq.logtext import format_duration
 from send_mergereq.models import Job, Pipeline
 
 if TYPE_CHECKING:
-    from send_mergereq.watch import Snapshot, WatchResult
+    from send_mergereq.run.watch import Snapshot, WatchResult
 
 STATUS_STYLE: dict[str, tuple[str, str]] = {
     "success": ("✔", "green"),

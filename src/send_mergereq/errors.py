@@ -1,4 +1,5 @@
-"""Exception types, each with its exit code, and the one table of exit codes.
+"""Exception types, each with its exit code, and the one table of exit codes; and the
+scrubbing of secrets from anything shown (``redact``, ``sanitize_url``, ``sanitize_text``).
 
 Failures are exceptions (``*Error``); outcomes are values that carry an
 ``exit_code`` (a check report, a gate verdict). Only ``cli.py`` exits.
@@ -6,7 +7,9 @@ Failures are exceptions (``*Error``); outcomes are values that carry an
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 
 class ExitCode(IntEnum):
@@ -99,3 +102,33 @@ class TransientForgeError(ForgeError):
     ) -> None:
         super().__init__(message, hint)
         self.retry_after = retry_after
+
+
+MASK = "********"
+# Query parameters GitLab (or a user) may put a token in.
+_TOKEN_PARAMS = frozenset({"private_token", "access_token", "job_token", "token", "oauth_token"})
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"]+@")
+
+
+def sanitize_text(text: str) -> str:
+    """``text`` (a git or HTTP message) with ``user:pw@`` in every URL in it masked."""
+    return _USERINFO.sub(rf"\1{MASK}@", text)
+
+
+def sanitize_url(url: str) -> str:
+    """``url`` fit to show: ``user:pw@`` becomes ``********@``, token parameters ``********``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK
+    if not parts.scheme or not parts.netloc:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{MASK}@{netloc.rsplit('@', 1)[1]}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        masked = [(k, MASK if k.lower() in _TOKEN_PARAMS else v) for k, v in pairs]
+        query = urlencode(masked, safe=MASK + "*", quote_via=quote)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))

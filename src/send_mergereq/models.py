@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -16,6 +17,17 @@ class PipelineKind(StrEnum):
     MERGED_RESULT = "merged_result"  # ref refs/merge-requests/IID/merge, sha = the merge commit
     DETACHED = "detached"  # ref refs/merge-requests/IID/head
     BRANCH = "branch"  # ref = the source branch
+
+
+_MR_REF = re.compile(r"^refs/merge-requests/(\d+)/(merge|head|train)$")
+
+
+def pipeline_kind(ref: str) -> PipelineKind:
+    """The kind of pipeline a ref stands for (merge trains test merged results too)."""
+    match = _MR_REF.match(ref)
+    if not match:
+        return PipelineKind.BRANCH
+    return PipelineKind.DETACHED if match[2] == "head" else PipelineKind.MERGED_RESULT
 
 
 @dataclass(frozen=True)

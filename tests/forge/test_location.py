@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from send_mergereq.errors import ConfigError
-from send_mergereq.remote import (
+from send_mergereq.gitlab.location import (
     GitLabLocation,
     normalize_base_url,
     parse_remote_url,

@@ -11,9 +11,9 @@ import responses
 from responses import matchers
 
 import gitlab_api as g
-from send_mergereq.credentials import Secret, Token
 from send_mergereq.errors import ForgeError, TransientForgeError
-from send_mergereq.forge import Forge, MrSpec
+from send_mergereq.gitlab.credentials import Secret, Token
+from send_mergereq.gitlab.forge import Forge, MrSpec
 from send_mergereq.models import PipelineKind
 
 PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"

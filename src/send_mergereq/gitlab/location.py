@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from send_mergereq.errors import ConfigError
+from send_mergereq.errors import ConfigError, sanitize_url
 
-MASK = "********"
-# Query parameters GitLab (or a user) may put a token in.
-_TOKEN_PARAMS = frozenset({"private_token", "access_token", "job_token", "token", "oauth_token"})
 # scp-like syntax: [user@]host:path, where host has no slash and path does not start with //.
 _SCP = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>\[[^\]]+\]|[^:/]+):(?!//)(?P<path>.+)$")
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"]+@")
 _HINT = (
     "pass --gitlab-url URL --project GROUP/PROJECT, "
     "or set git config sendmergereq.gitlabUrl and sendmergereq.project"
@@ -115,27 +111,3 @@ def same_server(url: str, gitlab_url: str) -> bool:
 def _server(parts: SplitResult) -> tuple[str, str | None, int | None]:
     default = {"http": 80, "https": 443}.get(parts.scheme)
     return parts.scheme, parts.hostname, parts.port or default
-
-
-def sanitize_text(text: str) -> str:
-    """``text`` (a git or HTTP message) with ``user:pw@`` in every URL in it masked."""
-    return _USERINFO.sub(rf"\1{MASK}@", text)
-
-
-def sanitize_url(url: str) -> str:
-    """``url`` fit to show: ``user:pw@`` becomes ``********@``, token parameters ``********``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return MASK
-    if not parts.scheme or not parts.netloc:
-        return url
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = f"{MASK}@{netloc.rsplit('@', 1)[1]}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        masked = [(k, MASK if k.lower() in _TOKEN_PARAMS else v) for k, v in pairs]
-        query = urlencode(masked, safe=MASK + "*", quote_via=quote)
-    return urlunsplit(parts._replace(netloc=netloc, query=query))

@@ -11,56 +11,23 @@ The rule is "what lands is exactly what passed":
 - **Push-only** mode fast-forwards the target to the tested commit itself, and only
   when that is a fast-forward.
 
-``decide`` makes that call from plain data; ``land.py`` gathers the data and acts.
+``decide`` makes that call from plain data; ``run/land.py`` gathers the data and acts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
-from send_mergereq.errors import ConfigError, ExitCode
+from send_mergereq.config import LandMode
+from send_mergereq.errors import ExitCode
 from send_mergereq.gate import EXIT_CODES, Outcome
 from send_mergereq.models import PipelineKind
-
-MODE_KEY = "sendmergereq.mode"
 
 
 class LandHow(StrEnum):
     MERGE_REQUEST = "merge_request"  # GitLab merged the MR (sha-guarded)
     FAST_FORWARD = "fast_forward"  # we pushed the tested commit to the target, with a lease
-
-
-class LandMode(StrEnum):
-    MR = "mr"  # gate on a merge request pipeline, land by merging the MR
-    PUSH = "push"  # gate on the branch pipeline of the pushed commit, land by fast-forward
-
-
-_MODE_WORDS = {"mr": LandMode.MR, "merge-request": LandMode.MR, "push": LandMode.PUSH}
-
-
-def parse_mode(value: str, where: str) -> LandMode:
-    """``mr`` or ``push`` (``merge-request`` too), or a ConfigError naming ``where``."""
-    mode = _MODE_WORDS.get(value.strip().lower())
-    if mode is None:
-        raise ConfigError(f"{where}: unknown mode {value!r}", hint="use mode = mr or mode = push")
-    return mode
-
-
-def land_mode(
-    no_mr: bool | None, git_config: Mapping[str, tuple[str, ...]], policy_mode: str | None
-) -> LandMode:
-    """``--mr/--no-mr`` over git config ``sendmergereq.mode`` over the policy file's ``mode``."""
-    if no_mr is not None:
-        return LandMode.PUSH if no_mr else LandMode.MR
-    values = git_config.get(MODE_KEY, ())
-    if values:
-        return parse_mode(values[-1], f"git config {MODE_KEY}")
-    if policy_mode:
-        return parse_mode(policy_mode, ".send-mergereq.toml: mode")
-    return LandMode.MR
 
 
 @dataclass(frozen=True)
@@ -80,14 +47,6 @@ class Basis:
         if self.kind is PipelineKind.MERGED_RESULT:
             return self.tested_target != self.current_target
         return not self.target_contained
-
-    def as_json(self) -> dict[str, Any]:
-        """The staleness fields of ``--json`` (also without ``--land``)."""
-        return {
-            "stale": self.stale,
-            "tested_target_sha": self.tested_target,
-            "current_target_sha": self.current_target,
-        }
 
 
 @dataclass(frozen=True)
@@ -168,24 +127,6 @@ class LandResult:
             return f"landed {self.sha[:12]} ({how}); {target} is now at {head[:12]}"
         return f"nothing landed: {self.reason or 'no reason given'}"
 
-    def as_json(self) -> dict[str, Any]:
-        landed: dict[str, Any] | None = None
-        if self.landed:
-            landed = {
-                "sha": self.sha,
-                "how": str(self.how) if self.how else None,
-                "target_head": self.target_head,
-                "merge_commit_sha": self.merge_commit_sha,
-            }
-        return {
-            "landed": landed,
-            "landed_reason": None if self.landed else self.reason,
-            "stale": self.stale,
-            "tested_target_sha": self.tested_target,
-            "current_target_sha": self.current_target,
-            "refreshes": self.refreshes,
-        }
-
 
 def refused(
     decision: LandDecision, tested: Basis | None = None, *, refreshes: int = 0
@@ -200,59 +141,3 @@ def refused(
         refreshes=refreshes,
         not_landed_code=decision.exit_code or ExitCode.NOT_LANDED,
     )
-
-
-# GitLab's detailed_merge_status values, in words (GitLab's own reasons for a 405).
-MERGE_STATUS_WORDS = {
-    "approvals_syncing": "approvals are still syncing",
-    "blocked_status": "it is blocked by another merge request",
-    "broken_status": "the source branch is broken (no commits, or a branch is missing)",
-    "checking": "GitLab is still checking whether it can be merged",
-    "unchecked": "GitLab has not checked yet whether it can be merged",
-    "ci_must_pass": "the pipeline must succeed first (GitLab's head pipeline has not)",
-    "ci_still_running": "GitLab's head pipeline is still running",
-    "commits_status": "the source branch has no commits or is missing",
-    "conflict": "the source branch conflicts with the target",
-    "discussions_not_resolved": "discussions are not resolved",
-    "draft_status": "it is a draft",
-    "external_status_checks": "external status checks have not passed",
-    "jira_association_missing": "the title or description must reference a Jira issue",
-    "merge_request_blocked": "it is blocked by another merge request",
-    "merge_time": "it may not be merged before its scheduled merge time",
-    "need_rebase": "it must be rebased onto the target (fast-forward or semi-linear merges)",
-    "not_approved": "approvals are missing",
-    "not_open": "it is not open",
-    "requested_changes": "a reviewer requested changes",
-    "security_policy_violations": "security policies are not satisfied",
-    "title_regex": "the title does not match the project's required pattern",
-    "locked_paths": "it changes locked paths",
-    "locked_lfs_files": "it changes locked LFS files",
-}
-
-
-def refusal_reason(
-    status: int | None,
-    message: str,
-    *,
-    iid: int,
-    detailed_status: str | None = None,
-    merge_error: str | None = None,
-) -> str:
-    """GitLab's refusal of ``PUT …/merge`` as one line naming its reason."""
-    why = MERGE_STATUS_WORDS.get(detailed_status or "", detailed_status or "")
-    if status == 409:
-        return (
-            f"GitLab refused to merge !{iid} (409): the source branch moved since it was "
-            f"tested, the sha guard held ({message})"
-        )
-    if status in (405, 406) or (status is None and why):
-        said = f" ({merge_error})" if merge_error else ""
-        because = f": {why}{said}" if why else f": {merge_error or message}"
-        return f"GitLab refused to merge !{iid} ({status or 'not merged'}){because}"
-    if status == 422:
-        extra = f": {merge_error}" if merge_error else ""
-        return f"GitLab could not merge !{iid} (422 {message}){extra}"
-    if status == 400:
-        return f"GitLab refused to merge !{iid} (400): {message}"
-    code = f" ({status})" if status else ""
-    return f"GitLab did not merge !{iid}{code}: {merge_error or message}"

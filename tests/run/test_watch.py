@@ -10,13 +10,12 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from gitrepo import run_git
-from send_mergereq.credentials import Secret, Token
 from send_mergereq.errors import ExitCode, ForgeError, TransientForgeError
-from send_mergereq.forge import Forge, MrSpec
 from send_mergereq.gate import Outcome
+from send_mergereq.gitlab.credentials import Secret, Token
+from send_mergereq.gitlab.forge import Forge, MrSpec
 from send_mergereq.models import Job, Pipeline, PipelineKind
-from send_mergereq.sandbox.app import Sandbox
-from send_mergereq.watch import (
+from send_mergereq.run.watch import (
     Snapshot,
     WatchOptions,
     WatchResult,
@@ -24,6 +23,7 @@ from send_mergereq.watch import (
     next_interval,
     watch,
 )
+from send_mergereq.sandbox.app import Sandbox
 
 RESUME = "send-mergereq status !7"
 TOP = 100

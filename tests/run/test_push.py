@@ -11,19 +11,14 @@ import pytest
 
 from gitrepo import Repo, run_git
 from http_recorder import recording_http
-from send_mergereq.credentials import Secret
-from send_mergereq.errors import ConfigError, GitError
-from send_mergereq.push import (
-    auth_env,
-    gitlab_branch_name,
-    push_branch,
-    push_url,
-    refuse_unsafe_push,
-    remote_tracking_sha,
-)
-from send_mergereq.remote import sanitize_text
+from send_mergereq.errors import ConfigError, GitError, sanitize_text
+from send_mergereq.gitlab.credentials import Secret, Token
+from send_mergereq.gitlab.location import GitLabLocation
+from send_mergereq.gitlab.session import Session
+from send_mergereq.run.push import push_branch, refuse_unsafe_push, remote_tracking_sha
 
 CANARY = "glpat-CANARY-push-0123456789"
+ENV = dict(os.environ)  # no token: the bare remote is a file:// URL
 
 
 @pytest.fixture
@@ -41,7 +36,7 @@ def pair(make_repo, tmp_path: Path) -> tuple[Repo, Path]:  # type: ignore[no-unt
 def test_new_branch_is_pushed_with_must_not_exist_lease(pair: tuple[Repo, Path]) -> None:
     repo, bare = pair
     head = repo.head()
-    result = push_branch(repo.path, remote="origin", branch="staging", sha=head)
+    result = push_branch(repo.path, remote="origin", branch="staging", sha=head, env=ENV)
     assert result.status == "new"
     assert result.old_sha is None
     assert run_git(bare, "rev-parse", "refs/heads/staging") == head
@@ -52,20 +47,20 @@ def test_new_branch_is_pushed_with_must_not_exist_lease(pair: tuple[Repo, Path])
 def test_fast_forward_then_up_to_date(pair: tuple[Repo, Path]) -> None:
     repo, bare = pair
     first = repo.head()
-    push_branch(repo.path, remote="origin", branch="staging", sha=first)
+    push_branch(repo.path, remote="origin", branch="staging", sha=first, env=ENV)
     second = repo.commit("More")
-    result = push_branch(repo.path, remote="origin", branch="staging", sha=second)
+    result = push_branch(repo.path, remote="origin", branch="staging", sha=second, env=ENV)
     assert (result.status, result.old_sha) == ("fast-forward", first)
-    again = push_branch(repo.path, remote="origin", branch="staging", sha=second)
+    again = push_branch(repo.path, remote="origin", branch="staging", sha=second, env=ENV)
     assert again.up_to_date
     assert run_git(bare, "rev-parse", "refs/heads/staging") == second
 
 
 def test_rewritten_branch_is_forced_under_the_lease(pair: tuple[Repo, Path]) -> None:
     repo, bare = pair
-    push_branch(repo.path, remote="origin", branch="staging", sha=repo.head())
+    push_branch(repo.path, remote="origin", branch="staging", sha=repo.head(), env=ENV)
     repo.git("commit", "-q", "--amend", "-m", "Add feature, reworded")
-    result = push_branch(repo.path, remote="origin", branch="staging", sha=repo.head())
+    result = push_branch(repo.path, remote="origin", branch="staging", sha=repo.head(), env=ENV)
     assert result.status == "forced"
     assert run_git(bare, "rev-parse", "refs/heads/staging") == repo.head()
 
@@ -74,13 +69,13 @@ def test_push_pushes_the_checked_commit_not_the_moved_branch(pair: tuple[Repo, P
     repo, bare = pair
     checked = repo.head()
     repo.commit("Committed after the checks ran")
-    push_branch(repo.path, remote="origin", branch="staging", sha=checked)
+    push_branch(repo.path, remote="origin", branch="staging", sha=checked, env=ENV)
     assert run_git(bare, "rev-parse", "refs/heads/staging") == checked
 
 
 def test_someone_elses_push_is_not_overwritten(pair: tuple[Repo, Path], tmp_path: Path) -> None:
     repo, bare = pair
-    push_branch(repo.path, remote="origin", branch="staging", sha=repo.head())
+    push_branch(repo.path, remote="origin", branch="staging", sha=repo.head(), env=ENV)
     other = tmp_path / "other"
     run_git(tmp_path, "clone", "-q", "-b", "staging", f"file://{bare}", str(other))
     (other / "theirs.txt").write_text("theirs\n")
@@ -91,7 +86,7 @@ def test_someone_elses_push_is_not_overwritten(pair: tuple[Repo, Path], tmp_path
 
     repo.git("commit", "-q", "--amend", "-m", "Rewritten here")
     with pytest.raises(GitError) as err:
-        push_branch(repo.path, remote="origin", branch="staging", sha=repo.head())
+        push_branch(repo.path, remote="origin", branch="staging", sha=repo.head(), env=ENV)
     assert "stale info" in err.value.message
     assert err.value.exit_code == 6
     assert err.value.hint is not None
@@ -103,7 +98,7 @@ def test_existing_remote_branch_never_fetched_is_not_overwritten(pair: tuple[Rep
     repo, bare = pair
     run_git(bare, "update-ref", "refs/heads/staging", repo.git("rev-parse", "master"))
     with pytest.raises(GitError, match="stale info"):
-        push_branch(repo.path, remote="origin", branch="staging", sha=repo.head())
+        push_branch(repo.path, remote="origin", branch="staging", sha=repo.head(), env=ENV)
 
 
 def test_server_hook_rejection_carries_the_remote_message(pair: tuple[Repo, Path]) -> None:
@@ -114,7 +109,7 @@ def test_server_hook_rejection_carries_the_remote_message(pair: tuple[Repo, Path
     )
     hook.chmod(hook.stat().st_mode | stat.S_IXUSR)
     with pytest.raises(GitError) as err:
-        push_branch(repo.path, remote="origin", branch="staging", sha=repo.head())
+        push_branch(repo.path, remote="origin", branch="staging", sha=repo.head(), env=ENV)
     assert "pre-receive hook declined" in err.value.message
     assert "You are not allowed to push code here." in err.value.message
 
@@ -123,32 +118,7 @@ def test_unreachable_remote_is_git_error_with_gits_reason(pair: tuple[Repo, Path
     repo, _ = pair
     repo.git("remote", "set-url", "origin", "file:///nonexistent/repo.git")
     with pytest.raises(GitError, match=r"rejected: fatal: .*nonexistent"):
-        push_branch(repo.path, remote="origin", branch="staging", sha=repo.head())
-
-
-def test_unknown_remote_is_config_error(pair: tuple[Repo, Path]) -> None:
-    repo, _ = pair
-    with pytest.raises(ConfigError, match="no git remote named 'gitlab'"):
-        push_url(repo.path, "gitlab")
-
-
-def test_auth_env_header_carries_token_for_http_only() -> None:
-    env = auth_env("https://max@gitlab.example.org:8443/g/p.git", Secret(CANARY), {"A": "1"})
-    assert env["GIT_CONFIG_COUNT"] == "1"
-    assert env["GIT_CONFIG_KEY_0"] == "http.https://gitlab.example.org:8443/.extraHeader"
-    scheme, _, value = env["GIT_CONFIG_VALUE_0"].partition(": ")[2].partition(" ")
-    assert scheme == "Basic"
-    assert base64.b64decode(value).decode() == f"oauth2:{CANARY}"
-    assert env["GIT_TERMINAL_PROMPT"] == "0"
-    assert "GIT_CONFIG_COUNT" not in auth_env("git@gitlab.example.org:g/p.git", Secret(CANARY), {})
-
-
-def test_auth_env_appends_to_existing_git_config_env() -> None:
-    base = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "a.b", "GIT_CONFIG_VALUE_0": "c"}
-    env = auth_env("http://127.0.0.1:9/g/p.git", Secret(CANARY), base)
-    assert env["GIT_CONFIG_COUNT"] == "2"
-    assert env["GIT_CONFIG_KEY_0"] == "a.b"
-    assert env["GIT_CONFIG_KEY_1"] == "http.http://127.0.0.1:9/.extraHeader"
+        push_branch(repo.path, remote="origin", branch="staging", sha=repo.head(), env=ENV)
 
 
 @pytest.fixture
@@ -177,8 +147,11 @@ def test_token_reaches_git_only_through_env(
     repo.git("remote", "set-url", "origin", f"{base}/group/proj.git")
 
     with pytest.raises(GitError) as err:
+        session = Session(
+            repo.path, "origin", GitLabLocation(base, "group/proj"), Token(Secret(CANARY), "test")
+        )
         push_branch(
-            repo.path, remote="origin", branch="staging", sha=repo.head(), token=Secret(CANARY)
+            repo.path, remote="origin", branch="staging", sha=repo.head(), env=session.git_env()
         )
     assert "403" in err.value.message
     encoded = base64.b64encode(f"oauth2:{CANARY}".encode()).decode()
@@ -200,13 +173,6 @@ def test_refuse_target_and_protected() -> None:
     with pytest.raises(ConfigError, match="protected branch of g/p"):
         refuse_unsafe_push("staging", "master", protected=True, project="g/p")
     refuse_unsafe_push("staging", "master", protected=False, project="g/p")
-
-
-def test_gitlab_branch_name() -> None:
-    assert gitlab_branch_name("origin/master", "origin") == "master"
-    assert gitlab_branch_name("refs/remotes/origin/main", "origin") == "main"
-    assert gitlab_branch_name("refs/heads/main", "origin") == "main"
-    assert gitlab_branch_name("master", "origin") == "master"
 
 
 def test_sanitize_text_masks_userinfo_in_git_messages() -> None:

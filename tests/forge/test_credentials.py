@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from send_mergereq.credentials import HIDDEN, Secret, find_token
 from send_mergereq.errors import ConfigError, redact
+from send_mergereq.gitlab.credentials import HIDDEN, Secret, find_token
 
 CANARY = "glpat-CANARY-credentials-0123456789"
 URL = "https://gitlab.example.org"

@@ -1,4 +1,4 @@
-"""landing.py: the pure decision of what may land, the outcome's JSON, GitLab's refusals."""
+"""run/land_decision.py: the pure decision of what may land, and the outcome's JSON."""
 
 from __future__ import annotations
 
@@ -6,21 +6,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from send_mergereq.errors import ConfigError, ExitCode
+from send_mergereq.config import LandMode
+from send_mergereq.errors import ExitCode
 from send_mergereq.gate import Outcome
-from send_mergereq.landing import (
+from send_mergereq.models import PipelineKind
+from send_mergereq.run.document import landing_document
+from send_mergereq.run.land_decision import (
     Basis,
     LandDecision,
     LandHow,
-    LandMode,
     LandResult,
     decide,
-    land_mode,
-    parse_mode,
-    refusal_reason,
     refused,
 )
-from send_mergereq.models import PipelineKind
 
 A, B, C, HEAD = "a" * 40, "b" * 40, "c" * 40, "d" * 40
 MR, PUSH = LandMode.MR, LandMode.PUSH
@@ -117,25 +115,6 @@ def test_never_lands_unless_open_fresh_and_contained(
     assert decision.land == (decision.exit_code is ExitCode.OK)
 
 
-# -- mode ---------------------------------------------------------------------------------
-
-
-def test_mode_flag_over_git_config_over_policy() -> None:
-    config = {"sendmergereq.mode": ("mr", "push")}
-    assert land_mode(None, {}, None) is MR
-    assert land_mode(None, {}, "push") is PUSH
-    assert land_mode(None, config, "mr") is PUSH  # git config's last value wins over policy
-    assert land_mode(False, config, "push") is MR  # --mr
-    assert land_mode(True, {}, "mr") is PUSH  # --no-mr
-
-
-def test_unknown_mode_names_where_it_came_from() -> None:
-    with pytest.raises(ConfigError) as caught:
-        land_mode(None, {"sendmergereq.mode": ("pushy",)}, None)
-    assert caught.value.message == "git config sendmergereq.mode: unknown mode 'pushy'"
-    assert parse_mode(" Merge-Request ", "x") is MR
-
-
 # -- result ---------------------------------------------------------------------------------
 
 
@@ -145,7 +124,7 @@ def test_landed_result_json_line_and_exit_code() -> None:
         target_head=C, merge_commit_sha=C,
     )  # fmt: skip
     assert result.exit_code is ExitCode.OK
-    assert result.as_json() == {
+    assert landing_document(result) == {
         "landed": {"sha": C, "how": "merge_request", "target_head": C, "merge_commit_sha": C},
         "landed_reason": None,
         "stale": False,
@@ -160,7 +139,7 @@ def test_refused_result_carries_staleness_and_the_reason() -> None:
     tested = merged(A, B)
     result = refused(decide(Outcome.OPEN, tested, target="master", mode=MR), tested)
     assert result.exit_code is ExitCode.NOT_LANDED
-    document = result.as_json()
+    document = landing_document(result)
     assert document["landed"] is None and document["stale"] is True
     assert (document["tested_target_sha"], document["current_target_sha"]) == (A, B)
     assert str(document["landed_reason"]).startswith("stale: pipeline #9 tested master")
@@ -170,38 +149,3 @@ def test_refused_result_carries_staleness_and_the_reason() -> None:
 def test_a_closed_gate_is_not_stale_and_keeps_exit_1() -> None:
     result = refused(decide(Outcome.CLOSED, merged(A, None), target="master", mode=MR))
     assert (result.exit_code, result.stale) == (ExitCode.GATE_CLOSED, False)
-
-
-# -- GitLab's refusals in one line ------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "message", "detailed", "error", "expected"),
-    [
-        (409, "SHA does not match HEAD of source branch: " + B, None, None,
-         "GitLab refused to merge !7 (409): the source branch moved since it was tested, the "
-         f"sha guard held (SHA does not match HEAD of source branch: {B})"),
-        (405, "405 Method Not Allowed", "not_approved", None,
-         "GitLab refused to merge !7 (405): approvals are missing"),
-        (405, "405 Method Not Allowed", "discussions_not_resolved", None,
-         "GitLab refused to merge !7 (405): discussions are not resolved"),
-        (405, "405 Method Not Allowed", "conflict", None,
-         "GitLab refused to merge !7 (405): the source branch conflicts with the target"),
-        (405, "405 Method Not Allowed", None, None,
-         "GitLab refused to merge !7 (405): 405 Method Not Allowed"),
-        (406, "Branch cannot be merged", "conflict", None,
-         "GitLab refused to merge !7 (406): the source branch conflicts with the target"),
-        (422, "Branch cannot be merged", None, "Merge failed: pre-receive hook declined",
-         "GitLab could not merge !7 (422 Branch cannot be merged): Merge failed: pre-receive "
-         "hook declined"),
-        (400, "SHA must be provided when merging", None, None,
-         "GitLab refused to merge !7 (400): SHA must be provided when merging"),
-        (None, "not merged", "some_future_status", None,
-         "GitLab refused to merge !7 (not merged): some_future_status"),
-    ],
-)  # fmt: skip
-def test_refusal_reason(
-    status: int | None, message: str, detailed: str | None, error: str | None, expected: str
-) -> None:
-    reason = refusal_reason(status, message, iid=7, detailed_status=detailed, merge_error=error)
-    assert reason == expected

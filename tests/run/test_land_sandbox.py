@@ -1,5 +1,5 @@
 """``--land`` end to end at the Python level: the sandbox GitLab on loopback, real git pushes,
-the real submit / push_only, the real watch loop on the sandbox's virtual clock, then land.
+the real publish (both modes), the real watch loop on the sandbox's virtual clock, then land.
 
 Every test checks what the issue is judged on: the target branch ends at exactly the
 commit whose pipeline passed (or GitLab's merge of exactly that), or is untouched.
@@ -15,19 +15,23 @@ from typing import Any
 import pytest
 
 from gitrepo import Repo, run_git
-from send_mergereq.credentials import Secret, Token
+from send_mergereq.config import LandMode
 from send_mergereq.display import PlainDisplay
 from send_mergereq.errors import ExitCode
-from send_mergereq.forge import Forge, MrSpec
 from send_mergereq.gate import Outcome
+from send_mergereq.gitlab.credentials import Secret, Token
+from send_mergereq.gitlab.forge import Forge, MrSpec
+from send_mergereq.gitlab.location import GitLabLocation
+from send_mergereq.gitlab.session import Session
 from send_mergereq.history import resolve_range
-from send_mergereq.land import check_stale, land_with_refresh
-from send_mergereq.land_push import PushOnlyResult, land_fast_forward, push_only
-from send_mergereq.landing import LandHow, stale_line
 from send_mergereq.models import Pipeline, PipelineKind
+from send_mergereq.run.clock import Clock
+from send_mergereq.run.document import basis_document, document, landing_document
+from send_mergereq.run.land import check_stale, land_fast_forward, land_with_refresh
+from send_mergereq.run.land_decision import LandHow, stale_line
+from send_mergereq.run.publish import Published, PublishRequest, publish
+from send_mergereq.run.watch import WatchOptions, WatchResult, watch
 from send_mergereq.sandbox import ProjectInfo, Sandbox
-from send_mergereq.submit import SubmitRequest, SubmitResult, submit
-from send_mergereq.watch import WatchOptions, WatchResult, watch
 
 pytestmark = pytest.mark.e2e
 PATH = "qemu/qemu"
@@ -39,10 +43,19 @@ class Env:
     project: ProjectInfo
     repo: Repo
     said: list[str]
+    _session: Session | None = None
 
     @property
     def token(self) -> Token:
         return Token(Secret(self.sandbox.token), "test")
+
+    @property
+    def session(self) -> Session:
+        """The run's GitLab session: one per test, as one per run."""
+        if self._session is None:
+            location = GitLabLocation(self.sandbox.url, PATH)
+            self._session = Session(self.repo.path, "origin", location, self.token)
+        return self._session
 
     def remote(self, ref: str) -> str:
         return run_git(self.project.repo_path, "rev-parse", "--verify", ref)
@@ -50,7 +63,7 @@ class Env:
     def parents(self, sha: str) -> list[str]:
         return run_git(self.project.repo_path, "show", "-s", "--format=%P", sha).split()
 
-    def request(self, **kw: Any) -> SubmitRequest:
+    def request(self, **kw: Any) -> PublishRequest:
         self.repo.git("fetch", "-q", "origin", env=_auth(self.sandbox.token))
         rng = resolve_range(self.repo.path, "origin/master", "staging")
         base: dict[str, Any] = {
@@ -62,24 +75,22 @@ class Env:
             "appear_timeout": 30.0,
             "branch_grace": 0.0,
         }
-        return SubmitRequest(**{**base, **kw})
+        return PublishRequest(**{**base, **kw})
 
-    def submit(self) -> SubmitResult:
-        return submit(
+    def submit(self) -> Published:
+        return publish(
             self.request(),
+            self.session,
             notify=self.said.append,
-            token=self.token,
-            now=self.sandbox.now,
-            sleep=self.sandbox.advance,
+            clock=Clock(self.sandbox.now, self.sandbox.advance),
         )
 
-    def push_only(self) -> PushOnlyResult:
-        return push_only(
-            self.request(),
+    def push_only(self) -> Published:
+        return publish(
+            self.request(mode=LandMode.PUSH),
+            self.session,
             notify=self.said.append,
-            token=self.token,
-            now=self.sandbox.now,
-            sleep=self.sandbox.advance,
+            clock=Clock(self.sandbox.now, self.sandbox.advance),
         )
 
     def watch(self, forge: Forge, pipeline: Pipeline, during: Any = None) -> WatchResult:
@@ -145,14 +156,13 @@ def test_open_gate_lands_the_mr_with_the_sha_guard(env: Any) -> None:
     master = e.remote("refs/heads/master")
     submitted = e.submit()
     assert submitted.pipeline.kind is PipelineKind.MERGED_RESULT
-    assert submitted.forge is not None
-    watched = e.watch(submitted.forge, submitted.pipeline)
+    watched = e.watch(e.session.forge, submitted.pipeline)
     assert watched.verdict.outcome is Outcome.OPEN
 
-    basis = check_stale(submitted.forge, submitted, watched)
+    basis = check_stale(e.session.forge, submitted, watched)
     assert basis is not None and not basis.stale
 
-    result, _ = land_with_refresh(submitted.forge, submitted, watched, rewatch=_never)
+    result, _ = land_with_refresh(e.session.forge, submitted, watched, rewatch=_never)
 
     assert result.landed and result.exit_code is ExitCode.OK
     assert result.how is LandHow.MERGE_REQUEST and not result.stale
@@ -163,36 +173,34 @@ def test_open_gate_lands_the_mr_with_the_sha_guard(env: Any) -> None:
     assert result.tested_target == result.current_target == master
     merge_ref = e.remote(f"refs/merge-requests/{submitted.merge_request.iid}/merge")
     assert e.parents(merge_ref) == e.parents(head)
-    assert result.as_json()["landed"]["how"] == "merge_request"
+    assert landing_document(result)["landed"]["how"] == "merge_request"
 
 
 def test_a_push_between_pipeline_and_merge_is_refused_by_the_sha_guard(env: Any) -> None:
     e: Env = env(only_allow_merge_if_pipeline_succeeds=False)
     master = e.remote("refs/heads/master")
     submitted = e.submit()
-    assert submitted.forge is not None
-    watched = e.watch(submitted.forge, submitted.pipeline)
+    watched = e.watch(e.session.forge, submitted.pipeline)
     assert watched.verdict.outcome is Outcome.OPEN
     late = e.push_staging_elsewhere()
     assert e.remote("refs/heads/staging") == late
 
-    result, _ = land_with_refresh(submitted.forge, submitted, watched, rewatch=_never)
+    result, _ = land_with_refresh(e.session.forge, submitted, watched, rewatch=_never)
 
     assert not result.landed and result.exit_code is ExitCode.NOT_LANDED
     assert "409" in (result.reason or "") and "sha guard" in (result.reason or "")
     assert e.remote("refs/heads/master") == master  # untouched
-    assert result.as_json()["landed"] is None
+    assert landing_document(result)["landed"] is None
 
 
 def test_a_push_while_pipelines_must_succeed_is_refused_by_gitlab_405(env: Any) -> None:
     e: Env = env()
     master = e.remote("refs/heads/master")
     submitted = e.submit()
-    assert submitted.forge is not None
-    watched = e.watch(submitted.forge, submitted.pipeline)
+    watched = e.watch(e.session.forge, submitted.pipeline)
     e.push_staging_elsewhere()  # a new MR pipeline starts for the late head
 
-    result, _ = land_with_refresh(submitted.forge, submitted, watched, rewatch=_never)
+    result, _ = land_with_refresh(e.session.forge, submitted, watched, rewatch=_never)
 
     assert not result.landed and result.exit_code is ExitCode.NOT_LANDED
     assert "(405)" in (result.reason or "") and "still running" in (result.reason or "")
@@ -203,7 +211,7 @@ def test_a_merge_gitlab_refuses_is_one_line_with_gitlabs_reason(env: Any) -> Non
     e: Env = env()
     master = e.remote("refs/heads/master")
     submitted = e.submit()
-    forge = submitted.forge
+    forge = e.session.forge
     assert forge is not None
     watched = e.watch(forge, submitted.pipeline)
     iid = submitted.merge_request.iid
@@ -219,10 +227,9 @@ def test_a_merge_gitlab_refuses_is_one_line_with_gitlabs_reason(env: Any) -> Non
 def test_fast_forward_merge_method_lands_the_tested_head_itself(env: Any) -> None:
     e: Env = env(merge_method="ff")
     submitted = e.submit()
-    assert submitted.forge is not None
-    watched = e.watch(submitted.forge, submitted.pipeline)
+    watched = e.watch(e.session.forge, submitted.pipeline)
 
-    result, _ = land_with_refresh(submitted.forge, submitted, watched, rewatch=_never)
+    result, _ = land_with_refresh(e.session.forge, submitted, watched, rewatch=_never)
 
     assert result.landed and result.how is LandHow.MERGE_REQUEST
     assert e.remote("refs/heads/master") == submitted.push.sha == result.target_head
@@ -232,7 +239,7 @@ def test_target_moves_during_the_wait_stale_then_refresh_lands(env: Any) -> None
     e: Env = env("moving-target")
     master = e.remote("refs/heads/master")
     submitted = e.submit()
-    forge = submitted.forge
+    forge = e.session.forge
     assert forge is not None
     watched = e.watch(forge, submitted.pipeline)
     assert watched.verdict.outcome is Outcome.OPEN
@@ -243,12 +250,12 @@ def test_target_moves_during_the_wait_stale_then_refresh_lands(env: Any) -> None
     assert not stale.landed and stale.stale and stale.exit_code is ExitCode.NOT_LANDED
     assert (stale.tested_target, stale.current_target) == (master, moved)
     assert e.remote("refs/heads/master") == moved  # nothing of ours landed
-    document = stale.as_json()
+    document = landing_document(stale)
     assert document["stale"] is True and document["tested_target_sha"] == master
     assert document["current_target_sha"] == moved
     basis = check_stale(forge, submitted, watched)  # what a plain --wait shows
     assert basis is not None and basis.stale
-    assert basis.as_json() == {
+    assert basis_document(basis) == {
         "stale": True,
         "tested_target_sha": master,
         "current_target_sha": moved,
@@ -278,8 +285,7 @@ def test_target_moves_during_the_wait_stale_then_refresh_lands(env: Any) -> None
 def test_refresh_stops_when_the_moved_target_conflicts(env: Any) -> None:
     e: Env = env()
     submitted = e.submit()
-    assert submitted.forge is not None
-    watched = e.watch(submitted.forge, submitted.pipeline)
+    watched = e.watch(e.session.forge, submitted.pipeline)
     name = e.repo.git("diff", "--name-only", "origin/master", "staging").splitlines()[0]
     e.repo.git("checkout", "-q", "origin/master")
     (e.repo.path / name).write_text("someone else's version\n")
@@ -289,7 +295,7 @@ def test_refresh_stops_when_the_moved_target_conflicts(env: Any) -> None:
     moved = e.remote("refs/heads/master")
 
     result, _ = land_with_refresh(
-        submitted.forge, submitted, watched, rewatch=_never, refresh=True, refresh_limit=3
+        e.session.forge, submitted, watched, rewatch=_never, refresh=True, refresh_limit=3
     )
 
     assert not result.landed and result.stale and result.refreshes == 1
@@ -301,17 +307,16 @@ def test_refresh_stops_when_the_moved_target_conflicts(env: Any) -> None:
 def test_refresh_limit_zero_never_starts_a_pipeline(env: Any) -> None:
     e: Env = env("moving-target")
     submitted = e.submit()
-    assert submitted.forge is not None
-    watched = e.watch(submitted.forge, submitted.pipeline)
+    watched = e.watch(e.session.forge, submitted.pipeline)
     moved = e.remote("refs/heads/master")
-    before = len(submitted.forge.mr_pipelines(submitted.merge_request.iid))
+    before = len(e.session.forge.mr_pipelines(submitted.merge_request.iid))
 
     result, _ = land_with_refresh(
-        submitted.forge, submitted, watched, rewatch=_never, refresh=True, refresh_limit=0
+        e.session.forge, submitted, watched, rewatch=_never, refresh=True, refresh_limit=0
     )
 
     assert not result.landed and result.stale and result.refreshes == 0
-    assert len(submitted.forge.mr_pipelines(submitted.merge_request.iid)) == before
+    assert len(e.session.forge.mr_pipelines(submitted.merge_request.iid)) == before
     assert e.remote("refs/heads/master") == moved
 
 
@@ -319,11 +324,10 @@ def test_nothing_lands_on_a_red_pipeline(env: Any) -> None:
     e: Env = env("red")
     master = e.remote("refs/heads/master")
     submitted = e.submit()
-    assert submitted.forge is not None
-    watched = e.watch(submitted.forge, submitted.pipeline)
+    watched = e.watch(e.session.forge, submitted.pipeline)
     assert watched.verdict.outcome is Outcome.CLOSED
 
-    result, _ = land_with_refresh(submitted.forge, submitted, watched, rewatch=_never, refresh=True)
+    result, _ = land_with_refresh(e.session.forge, submitted, watched, rewatch=_never, refresh=True)
 
     assert not result.landed and result.exit_code is ExitCode.GATE_CLOSED
     assert e.remote("refs/heads/master") == master
@@ -335,22 +339,21 @@ def test_nothing_lands_on_a_red_pipeline(env: Any) -> None:
 def test_push_only_lands_by_fast_forward_to_exactly_the_tested_commit(env: Any) -> None:
     e: Env = env(branch_pipelines=True)
     pushed = e.push_only()
-    assert pushed.forge is not None
     pipeline = pushed.pipeline
     assert (pipeline.kind, pipeline.ref, pipeline.sha) == (
         PipelineKind.BRANCH,
         "staging",
         pushed.push.sha,
     )
-    assert pushed.as_json()["merge_request"] is None
-    watched = e.watch(pushed.forge, pipeline)
+    assert document(exit_code=ExitCode.OK, published=pushed)["merge_request"] is None
+    watched = e.watch(e.session.forge, pipeline)
     assert watched.verdict.outcome is Outcome.OPEN
 
-    result = land_fast_forward(pushed.forge, pushed, pipeline, watched.verdict, token=e.token)
+    result = land_fast_forward(e.session, pushed, pipeline, watched.verdict)
 
     assert result.landed and result.how is LandHow.FAST_FORWARD
     assert e.remote("refs/heads/master") == pushed.push.sha == result.sha
-    assert result.as_json()["landed"] == {
+    assert landing_document(result)["landed"] == {
         "sha": pushed.push.sha,
         "how": "fast_forward",
         "target_head": pushed.push.sha,
@@ -362,19 +365,16 @@ def test_push_only_lands_by_fast_forward_to_exactly_the_tested_commit(env: Any) 
 def test_push_only_refuses_a_non_fast_forward(env: Any) -> None:
     e: Env = env(branch_pipelines=True)
     pushed = e.push_only()
-    assert pushed.forge is not None
     moved: list[str] = []
 
     def someone_lands(_t: float) -> None:
         if not moved:
             moved.append(e.sandbox.move_target(PATH))
 
-    watched = e.watch(pushed.forge, pushed.pipeline, during=someone_lands)
+    watched = e.watch(e.session.forge, pushed.pipeline, during=someone_lands)
     assert watched.verdict.outcome is Outcome.OPEN
 
-    result = land_fast_forward(
-        pushed.forge, pushed, pushed.pipeline, watched.verdict, token=e.token
-    )
+    result = land_fast_forward(e.session, pushed, pushed.pipeline, watched.verdict)
 
     assert not result.landed and result.exit_code is ExitCode.NOT_LANDED
     assert "not a fast-forward" in (result.reason or "")
@@ -387,14 +387,11 @@ def test_push_only_lease_holds_when_the_target_moves_after_the_last_look(
     e: Env = env(branch_pipelines=True)
     master = e.remote("refs/heads/master")
     pushed = e.push_only()
-    assert pushed.forge is not None
-    watched = e.watch(pushed.forge, pushed.pipeline)
+    watched = e.watch(e.session.forge, pushed.pipeline)
     moved = e.sandbox.move_target(PATH)  # lands after our last look at master:
-    monkeypatch.setattr("send_mergereq.forge_land.branch_head", lambda _f, _b: master)
+    monkeypatch.setattr(Forge, "branch_head", lambda _f, _b: master)
 
-    result = land_fast_forward(
-        pushed.forge, pushed, pushed.pipeline, watched.verdict, token=e.token
-    )
+    result = land_fast_forward(e.session, pushed, pushed.pipeline, watched.verdict)
 
     assert not result.landed and result.exit_code is ExitCode.NOT_LANDED
     assert "stale info" in (result.reason or "")  # git's --force-with-lease refusal
@@ -405,18 +402,16 @@ def test_push_only_target_moved_by_the_scenario_event_is_not_a_fast_forward(env:
     e: Env = env("moving-target", branch_pipelines=True)
     master = e.remote("refs/heads/master")
     pushed = e.push_only()
-    assert pushed.forge is not None and pushed.target_before == master
-    watched = e.watch(pushed.forge, pushed.pipeline)
+    assert pushed.target_before == master
+    watched = e.watch(e.session.forge, pushed.pipeline)
     moved = e.remote("refs/heads/master")
     assert watched.verdict.outcome is Outcome.OPEN and moved != master
 
-    result = land_fast_forward(
-        pushed.forge, pushed, pushed.pipeline, watched.verdict, token=e.token
-    )
+    result = land_fast_forward(e.session, pushed, pushed.pipeline, watched.verdict)
 
     assert not result.landed and result.exit_code is ExitCode.NOT_LANDED
-    assert result.as_json()["tested_target_sha"] == master
-    assert result.as_json()["current_target_sha"] == moved
+    assert landing_document(result)["tested_target_sha"] == master
+    assert landing_document(result)["current_target_sha"] == moved
     assert e.remote("refs/heads/master") == moved
 
 
@@ -424,12 +419,9 @@ def test_push_only_nothing_lands_on_a_red_pipeline(env: Any) -> None:
     e: Env = env("red", branch_pipelines=True)
     master = e.remote("refs/heads/master")
     pushed = e.push_only()
-    assert pushed.forge is not None
-    watched = e.watch(pushed.forge, pushed.pipeline)
+    watched = e.watch(e.session.forge, pushed.pipeline)
 
-    result = land_fast_forward(
-        pushed.forge, pushed, pushed.pipeline, watched.verdict, token=e.token
-    )
+    result = land_fast_forward(e.session, pushed, pushed.pipeline, watched.verdict)
 
     assert not result.landed and result.exit_code is ExitCode.GATE_CLOSED
     assert e.remote("refs/heads/master") == master

@@ -1,8 +1,9 @@
-"""submit(): a real push to a local bare repo, GitLab's side through ``responses``."""
+"""run/publish.py: a real push to a local bare repo, GitLab's side through ``responses``."""
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +16,16 @@ from responses import matchers
 import gitlab_api as g
 from gitrepo import Repo, run_git
 from http_recorder import recording_http
-from send_mergereq.credentials import Secret, Token
-from send_mergereq.errors import ConfigError, GitError
+from send_mergereq.config import Flags, load_settings
+from send_mergereq.errors import ConfigError, ExitCode, GitError
+from send_mergereq.gitlab.credentials import Secret, Token
+from send_mergereq.gitlab.location import GitLabLocation
+from send_mergereq.gitlab.session import Session
 from send_mergereq.history import resolve_range
 from send_mergereq.models import PipelineKind
-from send_mergereq.remote import GitLabLocation
-from send_mergereq.submit import SubmitRequest, resolve_location, submit
+from send_mergereq.run.clock import Clock
+from send_mergereq.run.document import document
+from send_mergereq.run.publish import Published, PublishRequest, publish
 
 PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
 MRS = f"{g.P}/merge_requests"
@@ -54,7 +59,7 @@ class World:
     def head(self) -> str:
         return self.repo.git("rev-parse", "staging")
 
-    def request(self, **kw: object) -> SubmitRequest:
+    def request(self, **kw: object) -> PublishRequest:
         rng = resolve_range(self.repo.path, "origin/master", "staging")
         base: dict[str, object] = {
             "repo": self.repo.path,
@@ -62,18 +67,19 @@ class World:
             "branch": "staging",
             "target": "master",
             "remote": "origin",
-            "gitlab_url": g.URL,
-            "project": g.PROJECT_PATH,
         }
-        return SubmitRequest(**{**base, **kw})  # type: ignore[arg-type]
+        return PublishRequest(**{**base, **kw})  # type: ignore[arg-type]
 
-    def run(self, **kw: object):  # type: ignore[no-untyped-def]
-        return submit(
+    def session(self, gitlab_url: str = g.URL) -> Session:
+        location = GitLabLocation(gitlab_url, g.PROJECT_PATH)
+        return Session(self.repo.path, "origin", location, Token(Secret(g.TOKEN), "GITLAB_TOKEN"))
+
+    def run(self, gitlab_url: str = g.URL, **kw: object) -> Published:
+        return publish(
             self.request(**kw),
+            self.session(gitlab_url),
             notify=self.said.append,
-            token=Token(Secret(g.TOKEN), "GITLAB_TOKEN"),
-            now=self.clock.now,
-            sleep=self.clock.sleep,
+            clock=Clock(self.clock.now, self.clock.sleep),
         )
 
     def remote_head(self) -> str | None:
@@ -143,13 +149,13 @@ def test_first_run_opens_mr_and_waits_for_merged_results(world: World) -> None:
     assert (result.merge_request.iid, result.merge_request.created) == (7, True)
     assert (result.pipeline.id, result.kind) == (601, PipelineKind.MERGED_RESULT)
     assert not result.reused and not result.created_pipeline
-    assert result.forge is not None and result.forge.info.id == g.PROJECT_ID  # the watch's source
     assert world.clock.sleeps == [1.0]
-    assert result.as_json()["pipeline"] == {
+    doc = document(exit_code=ExitCode.OK, published=result)
+    assert doc["pipeline"] == {
         "id": 601, "status": "running", "kind": "merged_result", "reused": False,
         "web_url": f"{g.URL}/{g.PROJECT_PATH}/-/pipelines/601",
     }  # fmt: skip
-    assert result.as_json()["merge_request"]["iid"] == 7
+    assert doc["merge_request"]["iid"] == 7
     assert any(
         "merged results pipeline (staging merged into master) #601" in n for n in result.notes
     )
@@ -386,12 +392,11 @@ def test_edit_changes_title_and_description(world: World) -> None:
         seen.append(text)
         return "My title\n\nBody\n"
 
-    result = submit(
+    result = publish(
         world.request(),
+        world.session(),
         edit=editor,
-        token=Token(Secret(g.TOKEN), "GITLAB_TOKEN"),
-        now=world.clock.now,
-        sleep=world.clock.sleep,
+        clock=Clock(world.clock.now, world.clock.sleep),
     )
     assert seen[0].startswith("Merge staging: 1 commit\n\n")
     assert result.pipeline.id == 640
@@ -408,42 +413,13 @@ def test_token_from_env_appears_nowhere(
     world.branch_pipelines()
     world.create_mr(7)
     world.mr_pipelines(7, g.pipeline(650, "refs/merge-requests/7/merge", head))
-    result = submit(world.request(), notify=world.said.append, now=world.clock.now,
-                    sleep=world.clock.sleep)  # fmt: skip
-    shown = [*result.notes, *world.said, repr(result), caplog.text, str(result.as_json())]
+    flags = Flags(target="origin/master", gitlab_url=g.URL, project=g.PROJECT_PATH)
+    session = Session.open(load_settings(world.repo.path, "staging", flags, os.environ))
+    assert session.token.source == "GITLAB_TOKEN"
+    result = publish(world.request(), session, notify=world.said.append,
+                     clock=Clock(world.clock.now, world.clock.sleep))  # fmt: skip
+    doc = document(exit_code=ExitCode.OK, published=result)
+    shown = [*result.notes, *world.said, repr(result), repr(session), caplog.text, str(doc)]
     shown.append((world.repo.path / ".git" / "config").read_text())
     assert all(g.TOKEN not in text for text in shown)
     assert all(c.request.headers["PRIVATE-TOKEN"] == g.TOKEN for c in world.rsps.calls)
-
-
-def test_location_from_remote_or_flags(make_repo) -> None:  # type: ignore[no-untyped-def]
-    repo: Repo = make_repo()
-    repo.git("remote", "add", "origin", "git@gitlab.com:qemu-project/qemu.git")
-    assert resolve_location(repo.path, "origin") == GitLabLocation(
-        "https://gitlab.com", "qemu-project/qemu"
-    )
-    assert resolve_location(repo.path, "origin", project="me/qemu") == GitLabLocation(
-        "https://gitlab.com", "me/qemu"
-    )
-    assert resolve_location(repo.path, "nowhere", "http://127.0.0.1:8080/", "g/p") == (
-        GitLabLocation("http://127.0.0.1:8080", "g/p")
-    )
-    with pytest.raises(ConfigError, match="no git remote named 'nowhere'"):
-        resolve_location(repo.path, "nowhere")
-
-
-def test_request_from_settings_layers_flags_env_git_config(world: World) -> None:
-    from send_mergereq.config import Flags, load_settings
-    from send_mergereq.submit import request_from_settings
-
-    world.repo.git("config", "sendmergereq.gitlabUrl", "https://from-config.example")
-    world.repo.git("config", "sendmergereq.project", "config/proj")
-    settings = load_settings(world.repo.path, "staging", Flags(), {})
-    rng = resolve_range(world.repo.path, settings.target, "staging")
-    req = request_from_settings(settings, rng, {}, labels=("pull",), auto_merge=True)
-    assert (req.branch, req.target, req.remote) == ("staging", "master", "origin")
-    assert (req.gitlab_url, req.project) == ("https://from-config.example", "config/proj")
-    assert (req.labels, req.auto_merge) == (("pull",), True)
-    env = {"SEND_MERGEREQ_PROJECT": "env/proj"}
-    req = request_from_settings(settings, rng, env, gitlab_url="http://127.0.0.1:9")
-    assert (req.gitlab_url, req.project) == ("http://127.0.0.1:9", "env/proj")

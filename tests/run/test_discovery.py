@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from send_mergereq.discovery import Target, best, floor_of, matches_push, pipeline_kind
-from send_mergereq.models import Pipeline, PipelineKind
+from send_mergereq.models import Pipeline, PipelineKind, pipeline_kind
+from send_mergereq.run.discovery import Target, best, floor_of, matches_push
 
 HEAD, OLD, MERGE = "a" * 40, "b" * 40, "c" * 40
 TARGET = Target(iid=7, branch="staging", head=HEAD, floor=500)

@@ -1,4 +1,4 @@
-"""send.py's choices that need no GitLab: which pipeline ``status`` re-attaches to."""
+"""run/discovery.py for ``status``: which pipeline it re-attaches to, without GitLab."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from send_mergereq import send
 from send_mergereq.errors import ConfigError
 from send_mergereq.models import MergeRequest, Pipeline, PipelineKind
+from send_mergereq.run import discovery
 
 MR = MergeRequest(3, "https://gitlab.example/g/p/-/merge_requests/3", "staging", "master", "a" * 40)
 
@@ -35,13 +35,13 @@ def test_status_never_reattaches_to_a_child_pipeline() -> None:
         [pipeline(10, "merge_request_event"), pipeline(11, "parent_pipeline")],
         [pipeline(20, "push", "staging"), pipeline(21, "parent_pipeline", "staging")],
     )
-    assert send._latest(forge, MR).id == 10  # type: ignore[arg-type]
-    assert send._latest_branch_pipeline(forge, "staging", "staging").id == 20  # type: ignore[arg-type]
+    assert discovery._latest(forge, MR).id == 10  # type: ignore[arg-type]
+    assert discovery._latest_branch_pipeline(forge, "staging", "staging").id == 20  # type: ignore[arg-type]
 
 
 def test_status_with_only_child_pipelines_says_there_is_none() -> None:
     forge = FakeForge([pipeline(11, "parent_pipeline")], [])
     with pytest.raises(ConfigError, match="has no pipeline yet"):
-        send._latest(forge, MR)  # type: ignore[arg-type]
+        discovery._latest(forge, MR)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="no open merge request and no pipeline"):
-        send._latest_branch_pipeline(forge, "staging", "staging")  # type: ignore[arg-type]
+        discovery._latest_branch_pipeline(forge, "staging", "staging")  # type: ignore[arg-type]

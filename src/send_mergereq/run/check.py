@@ -1,8 +1,6 @@
-"""The phases of one run, each one call: today the check phase.
-
-``cli.submit`` calls ``check_phase`` and stops on a failed report; the push,
-merge request and pipeline phases come after it here.
-"""
+"""Steps 1 and 2 of a run: resolve ``TARGET..BRANCH`` and run every enabled check over
+it in one pass. ``cli`` stops on a failed report (and after it with ``--dry-run``);
+otherwise ``run.send`` takes over. No network, no GitPython, no python-gitlab."""
 
 from __future__ import annotations
 

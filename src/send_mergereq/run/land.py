@@ -1,15 +1,17 @@
 """Step 7 of a run: land exactly what passed (``--land``), or say why nothing landed.
 
-Two modes (``landing.LandMode``):
+Both modes (``config.LandMode``), one entry point, ``land``:
 
-- **MR mode**: after ``submit`` and the watch, ``land_merge_request`` checks the
-  result is not stale and merges the MR with GitLab's ``sha`` guard set to the
-  tested head. ``land_with_refresh`` adds ``--refresh``: a stale result starts a new
-  MR pipeline (``POST …/merge_requests/IID/pipelines``), watched again through the
+- **MR mode**: check the result is not stale and merge the MR with GitLab's ``sha``
+  guard set to the tested head. With ``--refresh`` a stale result starts a new MR
+  pipeline (``POST …/merge_requests/IID/pipelines``), watched again through the
   caller's ``rewatch``, up to ``refresh_limit`` times.
-- **Push-only mode**: ``land_push.py``.
+- **Push-only mode**: fast-forward the target to the tested commit with
+  ``--force-with-lease=TARGET:<head just read>``, only when it is a fast-forward: the
+  one place the tool pushes to the target branch.
 
-Nothing here prints: progress goes to ``notify``; the outcome is a ``LandResult``.
+Whether it may land is decided by ``land_decision`` (pure); this module gathers the
+facts and acts. Nothing here prints: progress goes to ``notify``.
 """
 
 from __future__ import annotations
@@ -18,46 +20,52 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from send_mergereq.errors import ExitCode
+from send_mergereq import git
+from send_mergereq.config import LandMode
+from send_mergereq.errors import ExitCode, GitError
 from send_mergereq.gate import Outcome
-from send_mergereq.landing import (
+from send_mergereq.models import Pipeline, PipelineKind
+from send_mergereq.run.clock import Notify, quiet
+from send_mergereq.run.land_decision import (
     Basis,
     LandDecision,
     LandHow,
-    LandMode,
     LandResult,
     decide,
-    land_mode,
     refused,
 )
-from send_mergereq.models import Pipeline, PipelineKind
+from send_mergereq.run.push import push_branch
 
 if TYPE_CHECKING:
-    from send_mergereq.config import Settings
-    from send_mergereq.forge import Forge
     from send_mergereq.gate import Verdict
-    from send_mergereq.submit import SubmitResult
-    from send_mergereq.watch import WatchResult
+    from send_mergereq.gitlab.forge import Forge
+    from send_mergereq.gitlab.session import Session
+    from send_mergereq.run.publish import Published
+    from send_mergereq.run.watch import WatchResult
 
-Notify = Callable[[str], None]
 Rewatch = Callable[[Pipeline], "WatchResult"]
 
 
-def _quiet(_message: str) -> None:
-    return None
-
-
-# -- mode -------------------------------------------------------------------------------
-
-
-def mode_for(settings: Settings, no_mr: bool | None) -> LandMode:
-    """The mode: ``--mr/--no-mr``, else git config ``sendmergereq.mode``, else the policy
-    file's ``mode`` (read from the target, like the rest of the policy), else MR."""
-    from send_mergereq.config import read_policy_file
-
-    policy, _ = read_policy_file(settings.repo, settings.target)
-    value = policy.get("mode")
-    return land_mode(no_mr, settings.git_config, str(value) if value else None)
+def land(
+    session: Session,
+    published: Published,
+    watched: WatchResult,
+    *,
+    rewatch: Rewatch,
+    refresh: bool = False,
+    refresh_limit: int = 1,
+    notify: Notify = quiet,
+) -> tuple[LandResult, WatchResult]:
+    """``--land`` in either mode; returns the outcome and the last watch (a refresh
+    watches a new pipeline)."""
+    if published.merge_request is None:
+        pipeline = watched.pipeline or published.pipeline
+        landed = land_fast_forward(session, published, pipeline, watched.verdict, notify=notify)
+        return landed, watched
+    return land_with_refresh(
+        session.forge, published, watched, rewatch=rewatch, refresh=refresh,
+        refresh_limit=refresh_limit, notify=notify,
+    )  # fmt: skip
 
 
 # -- what was tested ----------------------------------------------------------------------
@@ -66,11 +74,9 @@ def mode_for(settings: Settings, no_mr: bool | None) -> LandMode:
 def inspect(forge: Forge, pipeline: Pipeline, source_sha: str, target: str) -> Basis:
     """What ``pipeline`` tested (for merged results: on which target head) and where the
     target is now. Also the staleness check for a plain ``--wait`` on an open gate."""
-    from send_mergereq.forge_land import branch_head, commit_parents, contains
-
-    current = branch_head(forge, target)
+    current = forge.branch_head(target)
     if pipeline.kind is PipelineKind.MERGED_RESULT:
-        parents = commit_parents(forge, pipeline.sha)
+        parents = forge.commit_parents(pipeline.sha)
         tested_target = parents[0] if parents else None
         mismatch = None
         if len(parents) != 2 or parents[1] != source_sha:
@@ -83,18 +89,18 @@ def inspect(forge: Forge, pipeline: Pipeline, source_sha: str, target: str) -> B
     mismatch = None
     if pipeline.sha != source_sha:
         mismatch = f"pipeline #{pipeline.id} tested {pipeline.sha[:12]}, not {source_sha[:12]}"
-    inside = current is not None and contains(forge, source_sha, current)
+    inside = current is not None and forge.contains(source_sha, current)
     return Basis(pipeline.kind, pipeline.id, source_sha, None, current, inside, mismatch)
 
 
-def check_stale(forge: Forge, submitted: SubmitResult, watched: WatchResult) -> Basis | None:
+def check_stale(forge: Forge, published: Published, watched: WatchResult) -> Basis | None:
     """For a plain ``--wait``: the staleness of an open verdict (None when not open).
     ``stale_line(basis, target)`` is the words for the verdict line; ``basis.as_json()``
     the ``stale``, ``tested_target_sha`` and ``current_target_sha`` fields."""
     if watched.verdict.outcome is not Outcome.OPEN:
         return None
-    pipeline = watched.pipeline or submitted.pipeline
-    return inspect(forge, pipeline, submitted.push.sha, submitted.merge_request.target_branch)
+    pipeline = watched.pipeline or published.pipeline
+    return inspect(forge, pipeline, published.push.sha, published.target)
 
 
 # -- MR mode ----------------------------------------------------------------------------
@@ -109,9 +115,10 @@ class MrLanding:
     target: str
 
     @classmethod
-    def of(cls, submitted: SubmitResult) -> MrLanding:
-        mr = submitted.merge_request
-        return cls(mr.iid, submitted.push.sha, mr.target_branch)
+    def of(cls, published: Published) -> MrLanding:
+        mr = published.merge_request
+        assert mr is not None, "MR mode"
+        return cls(mr.iid, published.push.sha, mr.target_branch)
 
 
 def land_merge_request(
@@ -120,11 +127,9 @@ def land_merge_request(
     pipeline: Pipeline,
     verdict: Verdict,
     *,
-    notify: Notify = _quiet,
+    notify: Notify = quiet,
 ) -> LandResult:
     """Merge the MR if ``verdict`` is open and ``pipeline``'s result is not stale."""
-    from send_mergereq.forge_land import merge_mr
-
     if verdict.outcome is not Outcome.OPEN:
         untested = _untested(landing)
         return refused(decide(verdict.outcome, untested, target=landing.target, mode=LandMode.MR))
@@ -133,7 +138,7 @@ def land_merge_request(
     if not decision.land:
         return refused(decision, tested)
     notify(f"merging !{landing.iid} (only if its head is still {landing.source_sha[:12]})")
-    attempt = merge_mr(forge, landing.iid, landing.source_sha)
+    attempt = forge.merge_mr(landing.iid, landing.source_sha)
     if not attempt.merged:
         return refused(LandDecision(False, attempt.reason, ExitCode.NOT_LANDED), tested)
     return _merged(forge, landing, tested, attempt.merge_commit_sha, attempt.squash_commit_sha)
@@ -142,9 +147,7 @@ def land_merge_request(
 def _merged(
     forge: Forge, landing: MrLanding, tested: Basis, merge_sha: str | None, squash: str | None
 ) -> LandResult:
-    from send_mergereq.forge_land import branch_head
-
-    head = branch_head(forge, landing.target)
+    head = forge.branch_head(landing.target)
     landed = merge_sha or squash or head or landing.source_sha
     return LandResult(
         landed=True,
@@ -161,11 +164,9 @@ def _merged(
 def _race_note(forge: Forge, tested: Basis, merge_sha: str | None, target: str) -> tuple[str, ...]:
     """A warning when GitLab's merge commit is not on the target head that was tested
     (someone landed between our last look and the merge: GitLab has no target guard)."""
-    from send_mergereq.forge_land import commit_parents
-
     if tested.kind is not PipelineKind.MERGED_RESULT or not merge_sha:
         return ()
-    parents = commit_parents(forge, merge_sha)
+    parents = forge.commit_parents(merge_sha)
     if parents and parents[0] != tested.tested_target:
         return (
             f"warning: {target} moved between the last check and the merge: "
@@ -181,19 +182,19 @@ def _untested(landing: MrLanding) -> Basis:
 
 def land_with_refresh(
     forge: Forge,
-    submitted: SubmitResult,
+    published: Published,
     watched: WatchResult,
     *,
     rewatch: Rewatch,
     refresh: bool = False,
     refresh_limit: int = 1,
-    notify: Notify = _quiet,
+    notify: Notify = quiet,
 ) -> tuple[LandResult, WatchResult]:
     """``--land`` in MR mode, with ``--refresh``: land, or on a stale result start a new
     MR pipeline, watch it with ``rewatch`` (the CLI's watch, same display and options)
     and try again, at most ``refresh_limit`` times. Returns the last watch too."""
-    landing = MrLanding.of(submitted)
-    pipeline = watched.pipeline or submitted.pipeline
+    landing = MrLanding.of(published)
+    pipeline = watched.pipeline or published.pipeline
     refreshes = 0
     while True:
         result = land_merge_request(forge, landing, pipeline, watched.verdict, notify=notify)
@@ -222,3 +223,55 @@ def _cannot_merge(
         "into your branch or rebuild it, then run again"
     )
     return replace(stale, reason=why, refreshes=refreshes)
+
+
+# -- push-only mode ------------------------------------------------------------------------
+
+
+def land_fast_forward(
+    session: Session,
+    pushed: Published,
+    pipeline: Pipeline,
+    verdict: Verdict,
+    *,
+    notify: Notify = quiet,
+) -> LandResult:
+    """Fast-forward the target to the tested commit with a lease on the head just read,
+    if ``verdict`` is open and it is a fast-forward; the push names only that commit."""
+    repo, remote, target = session.repo, pushed.push.remote, pushed.target
+    tested_sha = pushed.push.sha
+    current = session.forge.branch_head(target) if verdict.outcome is Outcome.OPEN else None
+    tested = Basis(
+        PipelineKind.BRANCH,
+        pipeline.id,
+        tested_sha,
+        pushed.target_before,
+        current,
+        current is not None and git.is_ancestor(repo, current, tested_sha),
+        _branch_mismatch(pipeline, pushed),
+    )
+    decision = decide(verdict.outcome, tested, target=target, mode=LandMode.PUSH)
+    if not decision.land:
+        return refused(decision, tested)
+    assert current is not None
+    notify(f"fast-forwarding {target} from {current[:12]} to {tested_sha[:12]}")
+    try:
+        push_branch(repo, remote=remote, branch=target, sha=tested_sha, env=session.git_env(),
+                    expect=current)  # fmt: skip
+    except GitError as exc:
+        return refused(LandDecision(False, exc.message, ExitCode.NOT_LANDED), tested)
+    return LandResult(
+        landed=True,
+        sha=tested_sha,
+        how=LandHow.FAST_FORWARD,
+        tested_target=pushed.target_before,
+        current_target=current,
+        target_head=tested_sha,
+    )
+
+
+def _branch_mismatch(pipeline: Pipeline, pushed: Published) -> str | None:
+    branch, sha = pushed.push.branch, pushed.push.sha
+    if pipeline.kind is PipelineKind.BRANCH and pipeline.ref == branch and pipeline.sha == sha:
+        return None
+    return f"pipeline #{pipeline.id} is not the branch pipeline of {branch} at {sha[:12]}"

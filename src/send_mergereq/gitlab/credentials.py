@@ -3,7 +3,8 @@
 The token is never a flag, never stored, never printed: it lives in a ``Secret``
 whose ``repr``/``str`` is ``<hidden>`` and is registered with ``errors`` so the
 CLI's funnel scrubs it from anything shown. Nothing here ever prompts: git is run
-with ``GIT_TERMINAL_PROMPT=0`` and an empty ``GIT_ASKPASS``.
+with ``GIT_TERMINAL_PROMPT=0`` and an empty ``GIT_ASKPASS`` (``git.credential_fill``).
+The one process started here is python-gitlab's ``helper:`` command, not git.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from send_mergereq import git
 from send_mergereq.errors import ConfigError, register_secret
 
 HIDDEN = "<hidden>"
@@ -165,23 +167,11 @@ def token_from_git_credential(
     if path:
         lines.append(f"path={path}.git" if project else f"path={path}")
     request = ("\n".join(lines) + "\n\n").encode()
-    quiet = {**env, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
-    try:
-        proc = subprocess.run(
-            ["git", "credential", "fill"],
-            input=request,
-            capture_output=True,
-            check=False,
-            env=quiet,
-            cwd=cwd,
-            timeout=_CREDENTIAL_TIMEOUT,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if proc.returncode != 0:
+    answer_bytes = git.credential_fill(request, env, cwd)
+    if answer_bytes is None:
         return None
     answer = dict(
-        line.partition("=")[::2] for line in proc.stdout.decode("utf-8", "replace").splitlines()
+        line.partition("=")[::2] for line in answer_bytes.decode("utf-8", "replace").splitlines()
     )
     password = answer.get("password", "").strip()
     return Token(Secret(password), f"git credential for {host}") if password else None

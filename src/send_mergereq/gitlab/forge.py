@@ -1,21 +1,15 @@
-"""GitLab through python-gitlab: project, protected branches, merge request, pipelines, jobs.
+"""Every GitLab REST call send-mergereq makes, as methods of one ``Forge`` (one project).
 
-The only module that imports ``gitlab`` (callers import this module lazily, so
-``--dry-run`` never pays for it). Every call goes through python-gitlab's
-managers with its transient-error retries (``retry_transient_errors``) and its
-rate-limit handling (``obey_rate_limit``, on per request by default) switched on;
-nothing here builds an HTTP request by hand. python-gitlab's exceptions become
-ours: a 401 is "GitLab rejected the token", a 5xx/429/dropped connection after
-its retries a ``TransientForgeError``, anything else a ``ForgeError`` carrying
-GitLab's own message. No message ever holds the token.
+python-gitlab is imported only inside ``send_mergereq.gitlab`` (callers reach it
+through ``gitlab.session``, lazily, so ``--dry-run`` never pays for it). Every call
+goes through python-gitlab's managers with its transient-error retries and
+rate-limit handling on; nothing here builds an HTTP request by hand. Errors pass
+through ``client.api``: one line naming what we were doing, never the token.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import gitlab
@@ -23,57 +17,23 @@ import gitlab.exceptions as glexc
 import requests
 from gitlab.v4.objects import Project, ProjectMergeRequest
 
-from send_mergereq.credentials import Token
-from send_mergereq.discovery import pipeline_kind
-from send_mergereq.errors import ForgeError, TransientForgeError
-from send_mergereq.models import Job, MergeRequest, Pipeline, PipelineKind
-from send_mergereq.ratelimit import LAST_WAIT, tidy_rate_headers
-from send_mergereq.remote import sanitize_text
+from send_mergereq.errors import ForgeError, sanitize_text
+from send_mergereq.gitlab import entities
+from send_mergereq.gitlab.client import PER_PAGE, TIMEOUT, api, client, every_page
+from send_mergereq.gitlab.credentials import Token
+from send_mergereq.gitlab.entities import MergeAttempt, MrSpec, ProjectInfo
+from send_mergereq.gitlab.refusals import refusal_reason
+from send_mergereq.models import Job, MergeRequest, Pipeline, PipelineKind, pipeline_kind
 
-PER_PAGE = 100
-TIMEOUT = 30.0
 # The watch's reads: python-gitlab absorbs a blip (retries after 0.1 s and 0.2 s, or
-# Retry-After), then the fault reaches watch.py, which shows "reconnecting" and backs off,
+# Retry-After), then the fault reaches the watch, which shows "reconnecting" and backs off,
 # instead of python-gitlab's default ten silent retries (up to ~100 s of a frozen display).
 WATCH_READ: dict[str, Any] = {"max_retries": 2}
 # The first call of a run: a GitLab that cannot be reached at all is said in ~3 s
 # (retries after 0.1, 0.2, 0.4, 0.8 and 1.6 s), not after ten silent retries (~100 s).
 FIRST_CALL: dict[str, Any] = {"max_retries": 5}
-_AUTH_HINT = (
-    "the token from {source} was refused: it may be expired or revoked; "
-    "create one with the api scope and export GITLAB_TOKEN"
-)
-
-
-@dataclass(frozen=True)
-class ProjectInfo:
-    id: int
-    path: str  # path_with_namespace
-    web_url: str
-    default_branch: str | None
-    merge_pipelines_enabled: bool  # merged results pipelines (GitLab Premium)
-
-
-@dataclass(frozen=True)
-class MrSpec:
-    """What the merge request should say; None leaves a field as it is on an update."""
-
-    title: str
-    description: str
-    labels: tuple[str, ...] | None = None
-    assignee_ids: tuple[int, ...] | None = None
-    remove_source_branch: bool | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def fields(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"title": self.title, "description": self.description}
-        if self.labels is not None:
-            data["labels"] = ",".join(self.labels)
-        if self.assignee_ids is not None:
-            data["assignee_ids"] = list(self.assignee_ids)
-        if self.remove_source_branch is not None:
-            data["remove_source_branch"] = self.remove_source_branch
-        return data | dict(self.extra)
+_REFUSALS = (400, 405, 406, 409, 422)
+__all__ = ["Forge", "MrSpec", "ProjectInfo"]
 
 
 class Forge:
@@ -149,7 +109,7 @@ class Forge:
     def find_open_mr(self, source: str, target: str) -> MergeRequest | None:
         """The open merge request from ``source`` into ``target``, if there is one."""
         raw = self._find_open_mr(source, target)
-        return _merge_request(raw.attributes) if raw else None
+        return entities.merge_request(raw.attributes) if raw else None
 
     def _find_open_mr(self, source: str, target: str) -> ProjectMergeRequest | None:
         with self._api(f"listing merge requests from {source}"):
@@ -196,25 +156,25 @@ class Forge:
                 if exc.response_code == 409:
                     return None
                 raise
-        return _merge_request(mr.attributes, created=True)
+        return entities.merge_request(mr.attributes, created=True)
 
     def _update_mr(self, mr: ProjectMergeRequest, spec: MrSpec) -> MergeRequest:
         attrs = mr.attributes
         wanted = spec.fields()
-        changed = {k: v for k, v in wanted.items() if not _same(attrs.get(k), v)}
+        changed = {k: v for k, v in wanted.items() if not entities.same_value(attrs.get(k), v)}
         if not changed:
-            return _merge_request(attrs)
+            return entities.merge_request(attrs)
         iid = int(attrs["iid"])
         with self._api(f"updating merge request !{iid}"):
             updated = self.project.mergerequests.update(iid, changed)
-        return _merge_request({**attrs, **updated})
+        return entities.merge_request({**attrs, **updated})
 
     def merge_request(self, iid: int) -> tuple[MergeRequest, Pipeline | None]:
         """The merge request as GitLab has it now, and its head pipeline (GitLab's pick)."""
         with self._api(f"reading merge request !{iid}"):
             mr = self.project.mergerequests.get(iid)
         head = mr.attributes.get("head_pipeline") or None
-        return _merge_request(mr.attributes), self._pipeline(head) if head else None
+        return entities.merge_request(mr.attributes), self._pipeline(head) if head else None
 
     def set_auto_merge(self, iid: int, sha: str) -> None:
         """Merge when the pipeline succeeds, and only if the source head is still ``sha``."""
@@ -272,13 +232,13 @@ class Forge:
         pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
         with self._api(f"listing jobs of pipeline {pipeline_id}"):
             found = every_page(pipeline.jobs, per_page=PER_PAGE, **WATCH_READ)
-        return [_job(j.attributes, pipeline_id) for j in found]
+        return [entities.job(j.attributes, pipeline_id) for j in found]
 
     def list_bridges(self, pipeline_id: int) -> list[Job]:
         pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
         with self._api(f"listing bridges of pipeline {pipeline_id}"):
             found = every_page(pipeline.bridges, per_page=PER_PAGE, **WATCH_READ)
-        return [_job(b.attributes, pipeline_id, bridge=self.info.id) for b in found]
+        return [entities.job(b.attributes, pipeline_id, bridge=self.info.id) for b in found]
 
     def job_trace(self, job_id: int) -> str:
         job = self.project.jobs.get(job_id, lazy=True)
@@ -290,7 +250,7 @@ class Forge:
         job = self.project.jobs.get(job_id, lazy=True)
         with self._api(f"retrying job {job_id}"):
             attrs = job.retry()
-        return _job(attrs, _pipeline_id(attrs))
+        return entities.job(attrs, entities.pipeline_id_of(attrs))
 
     def play_job(self, job_id: int) -> Job:
         """Start a manual job; return it as GitLab has it afterwards."""
@@ -298,7 +258,79 @@ class Forge:
         with self._api(f"starting manual job {job_id}"):
             job.play()
             fresh = self.project.jobs.get(job_id)
-        return _job(fresh.attributes, _pipeline_id(fresh.attributes))
+        return entities.job(fresh.attributes, entities.pipeline_id_of(fresh.attributes))
+
+    # -- landing --------------------------------------------------------------
+
+    def commit_parents(self, sha: str) -> tuple[str, ...]:
+        """The parent ids of commit ``sha``, in order (first parent first)."""
+        with self._api(f"reading commit {sha[:12]}"):
+            commit = self.project.commits.get(sha, **WATCH_READ)
+        return tuple(str(p) for p in commit.attributes.get("parent_ids") or ())
+
+    def branch_head(self, branch: str) -> str | None:
+        """The commit ``branch`` points at on GitLab now; None when there is no such branch."""
+        with self._api(f"reading branch {branch}"):
+            try:
+                found = self.project.branches.get(branch, **WATCH_READ)
+            except glexc.GitlabGetError as exc:
+                if exc.response_code == 404:
+                    return None
+                raise
+        commit = found.attributes.get("commit") or {}
+        return str(commit["id"]) if isinstance(commit, Mapping) and commit.get("id") else None
+
+    def contains(self, head: str, ancestor: str) -> bool:
+        """Whether ``ancestor`` is ``head`` or one of its ancestors (GitLab's merge base)."""
+        if head == ancestor:
+            return True
+        with self._api(f"finding the merge base of {head[:12]} and {ancestor[:12]}"):
+            try:
+                base = self.project.repository_merge_base([head, ancestor], **WATCH_READ)
+            except glexc.GitlabGetError as exc:
+                if exc.response_code in (400, 404):  # unrelated histories, or unknown commit
+                    return False
+                raise
+        return isinstance(base, Mapping) and base.get("id") == ancestor
+
+    def merge_mr(self, iid: int, sha: str) -> MergeAttempt:
+        """``PUT …/merge_requests/IID/merge`` with ``sha`` as the guard; never removes the source.
+
+        GitLab answers 409 when the source head is no longer ``sha``, 405 when the MR
+        cannot be merged (the reason is then read from its ``detailed_merge_status``),
+        422 when the merge itself failed, 401 when this account may not merge.
+        """
+        mr = self.project.mergerequests.get(iid, lazy=True)
+        with self._api(f"merging !{iid}"):
+            try:
+                attrs: Mapping[str, Any] = mr.merge(sha=sha, should_remove_source_branch=False)
+            except glexc.GitlabAuthenticationError:
+                why = "this account may not merge into the target (401); it needs a role allowed to"
+                return MergeAttempt(False, reason=f"GitLab refused to merge !{iid}: {why} merge")
+            except glexc.GitlabMRClosedError as exc:
+                if exc.response_code not in _REFUSALS:
+                    raise
+                return self._refused(iid, exc)
+        if attrs.get("state") != "merged":
+            attrs = self._reread(iid)
+        if attrs.get("state") != "merged":
+            return MergeAttempt(False, reason=_not_merged(iid, None, "", attrs))
+        return MergeAttempt(
+            True,
+            merge_commit_sha=_sha(attrs.get("merge_commit_sha")),
+            squash_commit_sha=_sha(attrs.get("squash_commit_sha")),
+        )
+
+    def _refused(self, iid: int, exc: glexc.GitlabError) -> MergeAttempt:
+        message = sanitize_text(str(exc.error_message or "")).strip()
+        attrs: Mapping[str, Any] = {}
+        if exc.response_code in (405, 406, 422):
+            attrs = self._reread(iid)
+        return MergeAttempt(False, reason=_not_merged(iid, exc.response_code, message, attrs))
+
+    def _reread(self, iid: int) -> Mapping[str, Any]:
+        with self._api(f"reading merge request !{iid}"):
+            return dict(self.project.mergerequests.get(iid).attributes)
 
     # -- helpers --------------------------------------------------------------
 
@@ -306,151 +338,26 @@ class Forge:
         return api(what, self.token_source)
 
     def _pipeline(self, attrs: Mapping[str, Any]) -> Pipeline:
-        pid = int(attrs["id"])
-        ref = str(attrs.get("ref") or "")
-        return Pipeline(
-            id=pid,
-            status=str(attrs.get("status") or ""),
-            ref=ref,
-            sha=str(attrs.get("sha") or ""),
-            web_url=str(attrs.get("web_url") or f"{self.info.web_url}/-/pipelines/{pid}"),
-            kind=pipeline_kind(ref),
-            source=str(attrs.get("source") or ""),
-            created_at=attrs.get("created_at"),
-            updated_at=attrs.get("updated_at"),
-        )
+        return entities.pipeline(attrs, self.info.web_url)
 
 
-def client(
-    gitlab_url: str,
-    token: Token,
-    *,
-    timeout: float = TIMEOUT,
-    session: requests.Session | None = None,
-) -> gitlab.Gitlab:
-    """python-gitlab's client with retries on, 100 per page, and our base URL for pagination."""
-    gl = gitlab.Gitlab(
-        gitlab_url,
-        private_token=token.secret.reveal(),
-        retry_transient_errors=True,
-        per_page=PER_PAGE,
-        timeout=timeout,
-        keep_base_url=True,
-        session=session,
-    )
-    gl.session.hooks["response"].append(tidy_rate_headers)
-    return gl
-
-
-def every_page(manager: Any, **query: Any) -> list[Any]:
-    """Every item ``manager.list(**query)`` has, all pages. python-gitlab follows
-    ``Link: rel="next"``; a server that sends only ``X-Next-Page`` gets its next page
-    asked for by number, instead of the list silently ending after the first page."""
-    found: list[Any] = []
-    page = 1
-    while True:
-        path = manager.path if page == 1 else f"{manager.path}?page={page}"
-        batch = manager.list(iterator=True, path=path, **query)
-        found.extend(batch)
-        following = batch.next_page
-        if not following or following <= page:
-            return found
-        page = following
-
-
-@contextmanager
-def api(what: str, token_source: str = "") -> Iterator[None]:
-    """Turn python-gitlab's and requests' exceptions into ours, saying what we were doing."""
-    LAST_WAIT.set(None)
-    try:
-        yield
-    except glexc.GitlabAuthenticationError:
-        raise ForgeError(
-            f"GitLab rejected the token (401) while {what}",
-            hint=_AUTH_HINT.format(source=token_source or "your configuration"),
-        ) from None
-    except glexc.GitlabError as exc:
-        raise _forge_error(exc, what) from None
-    except requests.RequestException as exc:
-        raise TransientForgeError(
-            f"cannot reach GitLab while {what}: {type(exc).__name__}",
-            hint="check the network and the GitLab URL, then run again",
-        ) from None
-
-
-def _forge_error(exc: glexc.GitlabError, what: str) -> ForgeError:
-    code = exc.response_code
-    message = _one_line(sanitize_text(str(exc.error_message or ""))) or "no message"
-    if code is not None and (code >= 500 or code == 429):
-        return TransientForgeError(
-            f"GitLab answered {code} while {what}: {message}", retry_after=LAST_WAIT.get()
-        )
-    if isinstance(exc, glexc.GitlabParsingError):  # a body cut short by a dropped connection
-        return TransientForgeError(f"GitLab's answer was cut short or garbled while {what}")
-    if code == 403:
-        return ForgeError(
-            f"GitLab refused (403) {what}: {message}",
-            hint="the token needs the api scope and a role that allows this (Developer or more)",
-        )
-    prefix = f"GitLab {code}" if code is not None else "GitLab error"
-    return ForgeError(f"{prefix} while {what}: {message}")
-
-
-def _one_line(text: str) -> str:
-    """GitLab's message on one line; a proxy's HTML error page (a 502) without its tags."""
-    return " ".join(re.sub(r"<[^>]*>", " ", text).split())
-
-
-def _same(current: Any, wanted: Any) -> bool:
-    if isinstance(wanted, str) and isinstance(current, list):  # labels come back as a list
-        return ",".join(str(c) for c in current) == wanted
-    if isinstance(wanted, list) and isinstance(current, list):
-        return sorted(map(str, current)) == sorted(map(str, wanted))
-    if wanted == [] and current is None:
-        return True
-    return bool(current == wanted or (current is None and wanted == ""))
-
-
-def _merge_request(attrs: Mapping[str, Any], *, created: bool = False) -> MergeRequest:
-    return MergeRequest(
-        iid=int(attrs["iid"]),
-        web_url=str(attrs.get("web_url") or ""),
-        source_branch=str(attrs.get("source_branch") or ""),
-        target_branch=str(attrs.get("target_branch") or ""),
-        sha=str(attrs.get("sha") or ""),
-        title=str(attrs.get("title") or ""),
-        state=str(attrs.get("state") or "opened"),
-        created=created,
+def _not_merged(iid: int, status: int | None, message: str, attrs: Mapping[str, Any]) -> str:
+    error = attrs.get("merge_error")
+    return refusal_reason(
+        status,
+        message or "not merged",
+        iid=iid,
+        detailed_status=_detailed_status(attrs),
+        merge_error=sanitize_text(str(error)) if error else None,
     )
 
 
-def _pipeline_id(attrs: Mapping[str, Any]) -> int:
-    pipeline = attrs.get("pipeline") or {}
-    return int(pipeline.get("id") or 0) if isinstance(pipeline, Mapping) else 0
+def _detailed_status(attrs: Mapping[str, Any]) -> str | None:
+    if attrs.get("state") not in (None, "opened"):
+        return "not_open"
+    status = attrs.get("detailed_merge_status")
+    return str(status) if status and status != "mergeable" else None
 
 
-def _job(attrs: Mapping[str, Any], pipeline_id: int, *, bridge: int | None = None) -> Job:
-    """A job; ``bridge`` is the project id for a bridge, whose downstream pipeline is
-    followed only in that project (a multi-project pipeline's id means nothing here)."""
-    downstream = attrs.get("downstream_pipeline") if bridge is not None else None
-    if isinstance(downstream, Mapping) and downstream.get("project_id", bridge) != bridge:
-        downstream = None
-    status = str(attrs.get("status") or "")
-    return Job(
-        id=int(attrs["id"]),
-        name=str(attrs.get("name") or ""),
-        stage=str(attrs.get("stage") or ""),
-        status=status,
-        allow_failure=bool(attrs.get("allow_failure", False)),
-        web_url=str(attrs.get("web_url") or ""),
-        when=str(attrs.get("when") or ("manual" if status == "manual" else "on_success")),
-        created_at=attrs.get("created_at"),
-        started_at=attrs.get("started_at"),
-        finished_at=attrs.get("finished_at"),
-        duration=attrs.get("duration"),
-        pipeline_id=_pipeline_id(attrs) or pipeline_id,
-        retried=bool(attrs.get("retried", False)),
-        is_bridge=bridge is not None,
-        downstream_pipeline_id=int(downstream["id"]) if isinstance(downstream, Mapping) else None,
-        failure_reason=attrs.get("failure_reason"),
-    )
+def _sha(value: object) -> str | None:
+    return str(value) if value else None

@@ -1,0 +1,114 @@
+"""One run's GitLab: where it is, the token (found once), one connection (made once).
+
+A ``Session`` is opened once per run, after the checks passed. Every phase gets
+the same one: the push reads ``git_env`` (the token handed to git, and only for
+the GitLab it is for), the REST calls go through ``forge`` (connected on first
+use). Nothing else in send-mergereq looks for the token or hands it to git.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from send_mergereq import git
+from send_mergereq.errors import ConfigError, register_secret
+from send_mergereq.gitlab.credentials import Token, find_token
+from send_mergereq.gitlab.location import (
+    GitLabLocation,
+    normalize_base_url,
+    parse_remote_url,
+    same_server,
+)
+
+if TYPE_CHECKING:
+    from send_mergereq.config import Settings
+    from send_mergereq.gitlab.forge import Forge
+
+
+def remote_url(repo: Path, remote: str) -> str:
+    """The URL ``git push REMOTE`` uses, or a ConfigError naming the remote."""
+    url = git.push_url(repo, remote)
+    if not url:
+        raise ConfigError(
+            f"no git remote named {remote!r} in {repo}",
+            hint="add it with git remote add, or pass --remote NAME",
+        )
+    return url
+
+
+def locate(settings: Settings) -> GitLabLocation:
+    """GitLab URL and project: from the settings when given, else from the remote's push URL."""
+    remote = _remote(settings)
+    if settings.gitlab_url and settings.project:
+        return GitLabLocation(normalize_base_url(settings.gitlab_url), settings.project.strip("/"))
+    location = parse_remote_url(remote_url(settings.repo, remote), remote, settings.gitlab_url)
+    if settings.project:
+        return GitLabLocation(location.gitlab_url, settings.project.strip("/"))
+    return location
+
+
+def _remote(settings: Settings) -> str:
+    if not settings.remote:
+        raise ConfigError(
+            f"no git remote to push {settings.branch} to",
+            hint="pass --remote NAME, or set git config sendmergereq.remote",
+        )
+    return settings.remote
+
+
+@dataclass
+class Session:
+    """The GitLab of one run. ``forge`` connects on first use; tests may hand one in."""
+
+    repo: Path
+    remote: str
+    location: GitLabLocation
+    token: Token
+    _forge: Forge | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Session:
+        """Locate the project and find the token (``GITLAB_TOKEN``, python-gitlab's config,
+        ``git credential fill``): once, before anything is pushed."""
+        location = locate(settings)
+        token = find_token(location.gitlab_url, project=location.project, cwd=settings.repo)
+        return cls(settings.repo, _remote(settings), location, token)
+
+    @property
+    def forge(self) -> Forge:
+        if self._forge is None:
+            from send_mergereq.gitlab.forge import Forge
+
+            self._forge = Forge.connect(self.location.gitlab_url, self.token, self.location.project)
+        return self._forge
+
+    def git_env(self) -> dict[str, str]:
+        """The environment for ``git push`` to the remote: the token goes along as an HTTP
+        header only when the push URL is this GitLab's own origin (an SSH remote, or one
+        on another host, pushes with the user's own credentials)."""
+        url = remote_url(self.repo, self.remote)
+        token = self.token if same_server(url, self.location.gitlab_url) else None
+        return auth_env(url, token, os.environ)
+
+
+def auth_env(url: str, token: Token | None, base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` plus the git config that sends ``token`` to ``url``'s host, never prompting:
+    ``GIT_CONFIG_KEY_n=http.<origin>/.extraHeader``, never argv nor ``.git/config``."""
+    env = {**base, "GIT_TERMINAL_PROMPT": "0"}
+    parts = urlsplit(url)
+    if token is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        return env
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    basic = base64.b64encode(f"oauth2:{token.secret.reveal()}".encode()).decode("ascii")
+    register_secret(basic)
+    index = int(env.get("GIT_CONFIG_COUNT", "0") or "0")
+    env[f"GIT_CONFIG_KEY_{index}"] = f"http.{parts.scheme}://{host}/.extraHeader"
+    env[f"GIT_CONFIG_VALUE_{index}"] = f"Authorization: Basic {basic}"
+    env["GIT_CONFIG_COUNT"] = str(index + 1)
+    return env

@@ -1,0 +1,206 @@
+"""One run after the checks, phase by phase, for ``send-mergereq BRANCH`` and ``status``.
+
+``send``: open the GitLab session once, publish (push, and the merge request in MR
+mode), then with ``--wait`` watch, with ``--land`` land; ``status``: find the
+pipeline gating a merge request now (no push) and watch it. Human text goes to
+``Output.human``; with ``--json`` one document (``document.document``) on stdout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from send_mergereq.config import LandMode, Settings
+from send_mergereq.errors import ExitCode, ForgeError
+from send_mergereq.run.document import document
+from send_mergereq.run.output import Output
+from send_mergereq.run.watch import WatchOptions, WatchResult
+
+if TYPE_CHECKING:
+    from send_mergereq.gitlab.session import Session
+    from send_mergereq.models import MergeRequest, Pipeline
+    from send_mergereq.report import CheckReport
+    from send_mergereq.run.land_decision import Basis, LandResult
+    from send_mergereq.run.publish import Editor, Published, PublishRequest
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """What the command line asks of the run past the checks."""
+
+    wait: bool = False
+    title: str | None = None
+    description: str | None = None
+    edit: bool = False
+    labels: tuple[str, ...] | None = None
+    assignees: tuple[str, ...] = ()
+    auto_merge: bool = False
+    watch: WatchOptions = field(default_factory=WatchOptions)
+    land: bool = False
+    refresh: bool = False
+    refresh_limit: int = 3
+
+
+def resume_command(
+    settings: Settings, directory: Path, options: SendOptions, use_mr: bool | None
+) -> str:
+    """The command that picks the run up again: ``status`` re-attaches to the pipeline;
+    with ``--land`` the run itself, which pushes nothing new and reuses the pipeline."""
+    where = "" if directory == Path(".") else f" -C {directory}"
+    if not options.land:
+        return f"send-mergereq{where} status {settings.branch}"
+    mode = {None: "", False: " --no-mr", True: " --mr"}[use_mr]
+    refresh = " --refresh" if options.refresh else ""
+    return f"send-mergereq{where} {settings.branch} --land{mode}{refresh}"
+
+
+def publish_request(
+    settings: Settings, report: CheckReport, options: SendOptions
+) -> PublishRequest:
+    """What to publish, from the settings (branch names, remote, mode) and the MR flags."""
+    from send_mergereq.run.publish import PublishRequest
+
+    assert settings.remote, "Session.open refuses a run without a remote"
+    return PublishRequest(
+        repo=settings.repo,
+        range=report.range,
+        branch=settings.source_branch,
+        target=settings.target_branch,
+        remote=settings.remote,
+        mode=settings.mode,
+        title=options.title,
+        description=options.description,
+        labels=options.labels,
+        assignees=options.assignees,
+        auto_merge=options.auto_merge,
+    )
+
+
+def send(
+    settings: Settings,
+    report: CheckReport,
+    options: SendOptions,
+    out: Output,
+    *,
+    resume: str,
+    edit: Editor | None = None,
+) -> ExitCode:
+    """Publish the checked head and find the pipeline testing it; watch it with ``--wait``;
+    land what passed with ``--land``."""
+    from send_mergereq.gitlab.session import Session
+    from send_mergereq.report import to_json
+    from send_mergereq.run.publish import publish
+
+    session = Session.open(settings)
+    req = publish_request(settings, report, options)
+    published = publish(req, session, notify=out.say, edit=edit if options.edit else None)
+    for note in published.notes:
+        out.say(note)
+    run = _Run(session, options, out, resume, to_json(report), published)
+    if not options.wait:
+        out.say(f"follow it with: {resume}")
+        return run.finish(ExitCode.OK)
+    watched = run.watch(published.pipeline)
+    if watched.interrupted:
+        return run.finish(watched.exit_code, watched)
+    if options.land:
+        return run.land(watched)
+    basis = run.freshness(watched) if settings.mode is LandMode.MR else None
+    return run.finish(watched.exit_code, watched, basis=basis)
+
+
+def status(
+    settings: Settings, which: str, options: SendOptions, out: Output, *, resume: str
+) -> ExitCode:
+    """Re-attach to the current pipeline of a merge request (``BRANCH`` or ``!IID``); no push."""
+    from send_mergereq.gitlab.session import Session
+    from send_mergereq.run.discovery import current_pipeline
+
+    session = Session.open(settings)
+    branch = settings.source_branch
+    mr, pipeline = current_pipeline(
+        session.forge, which, branch, settings.target_branch, notify=out.say
+    )
+    if mr is not None:
+        out.say(f"merge request !{mr.iid}: {mr.web_url}")
+    out.say(_pipeline_line(pipeline))
+    run = _Run(session, options, out, resume, {})
+    watched = run.watch(pipeline)
+    return run.finish(watched.exit_code, watched, mr=mr)
+
+
+@dataclass
+class _Run:
+    """What the phases after publishing share: the session, where output goes, and the
+    check report's sections for the document."""
+
+    session: Session
+    options: SendOptions
+    out: Output
+    resume: str
+    checks: Mapping[str, Any]
+    published: Published | None = None
+
+    def watch(self, pipeline: Pipeline) -> WatchResult:
+        from send_mergereq.run.watch import watch
+
+        display = self.out.display()
+        return watch(
+            self.session.forge, pipeline.id, display, self.options.watch, resume_command=self.resume
+        )
+
+    def freshness(self, watched: WatchResult) -> Basis | None:
+        """For a plain ``--wait`` on an open gate: is the result stale? (said, not acted on)"""
+        from send_mergereq.run.land import check_stale
+        from send_mergereq.run.land_decision import stale_line
+
+        assert self.published is not None
+        try:
+            basis = check_stale(self.session.forge, self.published, watched)
+        except ForgeError as exc:  # the verdict stands; only the freshness is unknown
+            target = self.published.target
+            self.out.say(f"could not check whether {target} moved since: {exc.message}")
+            return None
+        if basis is not None and basis.stale:
+            self.out.say(stale_line(basis, self.published.target))
+        return basis
+
+    def land(self, watched: WatchResult) -> ExitCode:
+        from send_mergereq.run.land import land
+
+        assert self.published is not None
+        landed, watched = land(
+            self.session, self.published, watched, rewatch=self.watch,
+            refresh=self.options.refresh, refresh_limit=self.options.refresh_limit,
+            notify=self.out.say,
+        )  # fmt: skip
+        self.out.say(landed.line(self.published.target))
+        for note in landed.notes:
+            self.out.say(note)
+        return self.finish(landed.exit_code, watched, landed=landed)
+
+    def finish(
+        self,
+        exit_code: ExitCode,
+        watched: WatchResult | None = None,
+        *,
+        mr: MergeRequest | None = None,
+        basis: Basis | None = None,
+        landed: LandResult | None = None,
+    ) -> ExitCode:
+        """The run's exit code; with ``--json``, the one document saying the same."""
+        if self.out.as_json:
+            doc = document(
+                exit_code=exit_code, checks=self.checks, published=self.published,
+                watched=watched, merge_request=mr, basis=basis, landed=landed,
+            )  # fmt: skip
+            self.out.document(doc)
+        return exit_code
+
+
+def _pipeline_line(pipeline: Pipeline) -> str:
+    kind = str(pipeline.kind).replace("_", " ")
+    return f"{kind} pipeline #{pipeline.id} ({pipeline.status}): {pipeline.web_url}"

@@ -1,0 +1,181 @@
+"""gitlab/forge.py, the landing calls: the sha-guarded merge and GitLab's refusals, branch
+heads, ancestry by GitLab's merge base; GitLab's side through ``responses``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+import responses
+from responses import matchers
+
+import gitlab_api as g
+from send_mergereq.errors import TransientForgeError
+from send_mergereq.gitlab.credentials import Secret, Token
+from send_mergereq.gitlab.forge import Forge
+
+PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
+MR = f"{g.P}/merge_requests/7"
+MASTER, MOVED, MERGE = "1" * 40, "2" * 40, "3" * 40
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+    for call in mock.calls:
+        assert g.TOKEN not in (call.request.url or "")
+
+
+@pytest.fixture(autouse=True)
+def no_backoff_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gitlab.utils.time.sleep", lambda _s: None)
+
+
+def connect(rsps: responses.RequestsMock, **project: Any) -> Forge:
+    g.get(rsps, PROJECT_URL, g.project(**project))
+    return Forge.connect(g.URL, Token(Secret(g.TOKEN), "GITLAB_TOKEN"), g.PROJECT_PATH)
+
+
+def mr(**overrides: Any) -> dict[str, Any]:
+    return g.merge_request(7, **overrides)
+
+
+def put_merge(rsps: responses.RequestsMock, body: Any, status: int = 200) -> None:
+    rsps.put(
+        f"{MR}/merge",
+        json=body,
+        status=status,
+        match=[matchers.query_param_matcher({"sha": g.HEAD})],
+    )
+
+
+def branch(rsps: responses.RequestsMock, sha: str, name: str = "master") -> None:
+    g.get(rsps, f"{g.P}/repository/branches/{name}", {"name": name, "commit": {"id": sha}})
+
+
+def commit(rsps: responses.RequestsMock, sha: str, parents: list[str]) -> None:
+    body = {"id": sha, "short_id": sha[:8], "parent_ids": parents, "title": "Merge"}
+    g.get(rsps, f"{g.P}/repository/commits/{sha}", body)
+
+
+# -- the merge call and GitLab's refusals ---------------------------------------------------
+
+
+def test_merge_sends_the_sha_guard_and_keeps_the_source_branch(
+    rsps: responses.RequestsMock,
+) -> None:
+    forge = connect(rsps)
+    put_merge(rsps, mr(state="merged", merge_commit_sha=MERGE))
+    attempt = forge.merge_mr(7, g.HEAD)
+    assert attempt.merged and attempt.merge_commit_sha == MERGE and attempt.reason is None
+    sent = rsps.calls[-1].request
+    assert parse_qs(urlsplit(sent.url or "").query)["sha"] == [g.HEAD]
+    assert json.loads(sent.body or "{}") == {"should_remove_source_branch": False}
+
+
+def test_409_the_sha_guard_held(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    put_merge(rsps, g.error(f"SHA does not match HEAD of source branch: {g.OLD_HEAD}"), 409)
+    attempt = forge.merge_mr(7, g.HEAD)
+    assert not attempt.merged
+    assert attempt.reason == (
+        "GitLab refused to merge !7 (409): the source branch moved since it was tested, the "
+        f"sha guard held (SHA does not match HEAD of source branch: {g.OLD_HEAD})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("detailed", "words"),
+    [
+        ("not_approved", "approvals are missing"),
+        ("discussions_not_resolved", "discussions are not resolved"),
+        ("conflict", "the source branch conflicts with the target"),
+        ("ci_must_pass", "the pipeline must succeed first (GitLab's head pipeline has not)"),
+        ("draft_status", "it is a draft"),
+        ("need_rebase", "it must be rebased onto the target (fast-forward or semi-linear merges)"),
+    ],
+)
+def test_405_names_gitlabs_reason_from_the_detailed_merge_status(
+    rsps: responses.RequestsMock, detailed: str, words: str
+) -> None:
+    forge = connect(rsps)
+    put_merge(rsps, g.error("405 Method Not Allowed"), 405)
+    g.get(rsps, MR, mr(detailed_merge_status=detailed))
+    attempt = forge.merge_mr(7, g.HEAD)
+    assert attempt.reason == f"GitLab refused to merge !7 (405): {words}"
+
+
+def test_405_on_a_merge_request_that_is_no_longer_open(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    put_merge(rsps, g.error("405 Method Not Allowed"), 405)
+    g.get(rsps, MR, mr(state="closed", detailed_merge_status="not_open"))
+    assert forge.merge_mr(7, g.HEAD).reason == "GitLab refused to merge !7 (405): it is not open"
+
+
+def test_406_older_gitlab_conflict(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    put_merge(rsps, g.error("Branch cannot be merged"), 406)
+    g.get(rsps, MR, mr(detailed_merge_status="conflict", has_conflicts=True))
+    reason = forge.merge_mr(7, g.HEAD).reason
+    assert reason == "GitLab refused to merge !7 (406): the source branch conflicts with the target"
+
+
+def test_422_merge_failed_with_gitlabs_merge_error(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    put_merge(rsps, g.error("Branch cannot be merged"), 422)
+    g.get(rsps, MR, mr(merge_error="Something went wrong during merge pre-receive hook"))
+    assert forge.merge_mr(7, g.HEAD).reason == (
+        "GitLab could not merge !7 (422 Branch cannot be merged): "
+        "Something went wrong during merge pre-receive hook"
+    )
+
+
+def test_401_is_a_refusal_not_a_token_error(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    put_merge(rsps, g.error("401 Unauthorized"), 401)
+    reason = forge.merge_mr(7, g.HEAD).reason or ""
+    assert reason.startswith("GitLab refused to merge !7: this account may not merge")
+
+
+def test_200_but_not_merged_reads_the_merge_error(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    put_merge(rsps, mr(state="opened"))
+    error = "Merge failed: locked"
+    g.get(rsps, MR, mr(state="opened", merge_error=error, detailed_merge_status="mergeable"))
+    attempt = forge.merge_mr(7, g.HEAD)
+    assert not attempt.merged
+    assert attempt.reason == "GitLab did not merge !7: Merge failed: locked"
+
+
+def test_a_5xx_stays_a_transient_error(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    for _ in range(11):  # python-gitlab's own retries
+        rsps.put(f"{MR}/merge", json=g.error("502 Bad Gateway"), status=502)
+    with pytest.raises(TransientForgeError):
+        forge.merge_mr(7, g.HEAD)
+    rsps.reset()
+
+
+# -- reading the target and commits ---------------------------------------------------------
+
+
+def test_branch_head_and_missing_branch(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    branch(rsps, MASTER)
+    g.get(rsps, f"{g.P}/repository/branches/nope", g.error("404 Branch Not Found"), 404)
+    assert forge.branch_head("master") == MASTER
+    assert forge.branch_head("nope") is None
+
+
+def test_contains_by_merge_base(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    url = f"{g.P}/repository/merge_base"
+    g.get(rsps, url, {"id": MASTER}, **{"refs[]": [g.HEAD, MASTER]})
+    g.get(rsps, url, {"id": MASTER}, **{"refs[]": [g.HEAD, MOVED]})
+    assert forge.contains(g.HEAD, MASTER) is True
+    assert forge.contains(g.HEAD, MOVED) is False
+    assert forge.contains(MOVED, MOVED) is True  # no request

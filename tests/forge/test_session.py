@@ -1,0 +1,134 @@
+"""gitlab/session.py: the token found once, handed to git only for its own GitLab."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from gitrepo import Repo, run_git
+from send_mergereq.config import Flags, load_settings
+from send_mergereq.errors import ConfigError
+from send_mergereq.gitlab.credentials import Secret, Token
+from send_mergereq.gitlab.location import GitLabLocation
+from send_mergereq.gitlab.session import Session, auth_env, locate, remote_url
+
+CANARY = "glpat-CANARY-session-0123456789"
+TOKEN = Token(Secret(CANARY), "test")
+
+
+@pytest.fixture
+def pair(make_repo, tmp_path: Path) -> tuple[Repo, Path]:  # type: ignore[no-untyped-def]
+    repo: Repo = make_repo()
+    bare = tmp_path / "origin.git"
+    run_git(tmp_path, "init", "-q", "--bare", str(bare))
+    repo.git("remote", "add", "origin", f"file://{bare}")
+    return repo, bare
+
+
+def test_unknown_remote_is_config_error(pair: tuple[Repo, Path]) -> None:
+    repo, _ = pair
+    with pytest.raises(ConfigError, match="no git remote named 'gitlab'"):
+        remote_url(repo.path, "gitlab")
+
+
+def test_auth_env_header_carries_token_for_http_only() -> None:
+    env = auth_env("https://max@gitlab.example.org:8443/g/p.git", TOKEN, {"A": "1"})
+    assert env["GIT_CONFIG_COUNT"] == "1"
+    assert env["GIT_CONFIG_KEY_0"] == "http.https://gitlab.example.org:8443/.extraHeader"
+    scheme, _, value = env["GIT_CONFIG_VALUE_0"].partition(": ")[2].partition(" ")
+    assert scheme == "Basic"
+    assert base64.b64decode(value).decode() == f"oauth2:{CANARY}"
+    assert env["GIT_TERMINAL_PROMPT"] == "0"
+    assert "GIT_CONFIG_COUNT" not in auth_env("git@gitlab.example.org:g/p.git", TOKEN, {})
+
+
+def test_auth_env_appends_to_existing_git_config_env() -> None:
+    base = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "a.b", "GIT_CONFIG_VALUE_0": "c"}
+    env = auth_env("http://127.0.0.1:9/g/p.git", TOKEN, base)
+    assert env["GIT_CONFIG_COUNT"] == "2"
+    assert env["GIT_CONFIG_KEY_0"] == "a.b"
+    assert env["GIT_CONFIG_KEY_1"] == "http.http://127.0.0.1:9/.extraHeader"
+
+
+def test_git_env_carries_the_token_only_to_its_own_gitlab(make_repo) -> None:  # type: ignore[no-untyped-def]
+    repo: Repo = make_repo()
+    token = Token(Secret(CANARY), "test")
+    repo.git("remote", "add", "origin", "http://127.0.0.1:9/group/proj.git")
+    repo.git("remote", "add", "mirror", "http://127.0.0.2:9/group/proj.git")
+    repo.git("remote", "add", "ssh", "git@127.0.0.1:group/proj.git")
+    here = GitLabLocation("http://127.0.0.1:9", "group/proj")
+    own = Session(repo.path, "origin", here, token).git_env()
+    assert own["GIT_CONFIG_KEY_0"] == "http.http://127.0.0.1:9/.extraHeader"
+    encoded = base64.b64encode(f"oauth2:{CANARY}".encode()).decode()
+    assert own["GIT_CONFIG_VALUE_0"] == f"Authorization: Basic {encoded}"
+    for other in ("mirror", "ssh"):
+        env = Session(repo.path, other, here, token).git_env()
+        assert CANARY not in str(env) and encoded not in str(env)
+        assert env["GIT_TERMINAL_PROMPT"] == "0"
+
+
+def test_open_finds_the_token_once_and_the_forge_connects_once(
+    make_repo,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from send_mergereq.gitlab import forge as forge_module
+    from send_mergereq.gitlab import session as session_module
+
+    repo: Repo = make_repo()
+    repo.git("remote", "add", "origin", "http://127.0.0.1:9/group/proj.git")
+    settings = load_settings(repo.path, "staging", Flags(target="master"), {})
+    lookups: list[str] = []
+    real = session_module.find_token
+
+    def counting(url: str, **kw: object) -> Token:
+        lookups.append(url)
+        return real(url, env={"GITLAB_TOKEN": CANARY})  # type: ignore[arg-type]
+
+    connects: list[str] = []
+    monkeypatch.setattr(session_module, "find_token", counting)
+    monkeypatch.setattr(
+        forge_module.Forge,
+        "connect",
+        classmethod(lambda cls, *a, **k: connects.append(a[0]) or object()),
+    )
+    session = Session.open(settings)
+    assert session.location == GitLabLocation("http://127.0.0.1:9", "group/proj")
+    session.git_env(), session.git_env()
+    session.forge, session.forge  # noqa: B018
+    assert lookups == ["http://127.0.0.1:9"]
+    assert connects == ["http://127.0.0.1:9"]
+
+
+def test_location_from_remote_or_flags(make_repo) -> None:  # type: ignore[no-untyped-def]
+    repo: Repo = make_repo()
+    repo.git("remote", "add", "origin", "git@gitlab.com:qemu-project/qemu.git")
+
+    def located(**flags: str) -> GitLabLocation:
+        return locate(load_settings(repo.path, "staging", Flags(target="master", **flags), {}))
+
+    assert located() == GitLabLocation("https://gitlab.com", "qemu-project/qemu")
+    assert located(project="me/qemu") == GitLabLocation("https://gitlab.com", "me/qemu")
+    assert located(gitlab_url="http://127.0.0.1:8080/", project="g/p") == (
+        GitLabLocation("http://127.0.0.1:8080", "g/p")
+    )
+    repo.git("remote", "add", "nowhere", "git@gitlab.com:x/y.git")
+    repo.git("config", "remote.nowhere.pushurl", "")
+    with pytest.raises(ConfigError, match="no git remote named 'nowhere'"):
+        located(remote="nowhere")
+
+
+def test_gitlab_location_layers_flags_env_git_config(make_repo) -> None:  # type: ignore[no-untyped-def]
+    repo: Repo = make_repo()
+    repo.git("remote", "add", "origin", "git@gitlab.com:qemu-project/qemu.git")
+    repo.git("config", "sendmergereq.gitlabUrl", "https://from-config.example")
+    repo.git("config", "sendmergereq.project", "config/proj")
+    settings = load_settings(repo.path, "origin/staging", Flags(target="origin/master"), {})
+    assert (settings.source_branch, settings.target_branch) == ("staging", "master")
+    assert (settings.gitlab_url, settings.project) == ("https://from-config.example", "config/proj")
+    env = {"SEND_MERGEREQ_PROJECT": "env/proj"}
+    flags = Flags(target="master", gitlab_url="http://127.0.0.1:9")
+    settings = load_settings(repo.path, "staging", flags, env)
+    assert (settings.gitlab_url, settings.project) == ("http://127.0.0.1:9", "env/proj")
+    assert locate(settings) == GitLabLocation("http://127.0.0.1:9", "env/proj")

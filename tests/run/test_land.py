@@ -1,0 +1,156 @@
+"""forge_land.py and land.py against GitLab's documented answers (``responses``): the
+sha-guarded merge and each refusal, staleness, ancestry; the mode layers with a real repo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import responses
+from responses import matchers
+
+import gitlab_api as g
+from send_mergereq.errors import ExitCode
+from send_mergereq.gate import Outcome, Verdict
+from send_mergereq.gitlab.credentials import Secret, Token
+from send_mergereq.gitlab.forge import Forge
+from send_mergereq.models import Pipeline, PipelineKind
+from send_mergereq.run.document import landing_document
+from send_mergereq.run.land import MrLanding, inspect, land_merge_request
+from send_mergereq.run.land_decision import LandHow
+
+PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
+MR = f"{g.P}/merge_requests/7"
+MASTER, MOVED, MERGE = "1" * 40, "2" * 40, "3" * 40
+OPEN = Verdict(Outcome.OPEN, "pipeline passed")
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+    for call in mock.calls:
+        assert g.TOKEN not in (call.request.url or "")
+
+
+@pytest.fixture(autouse=True)
+def no_backoff_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gitlab.utils.time.sleep", lambda _s: None)
+
+
+def connect(rsps: responses.RequestsMock, **project: Any) -> Forge:
+    g.get(rsps, PROJECT_URL, g.project(**project))
+    return Forge.connect(g.URL, Token(Secret(g.TOKEN), "GITLAB_TOKEN"), g.PROJECT_PATH)
+
+
+def mr(**overrides: Any) -> dict[str, Any]:
+    return g.merge_request(7, **overrides)
+
+
+def put_merge(rsps: responses.RequestsMock, body: Any, status: int = 200) -> None:
+    rsps.put(
+        f"{MR}/merge",
+        json=body,
+        status=status,
+        match=[matchers.query_param_matcher({"sha": g.HEAD})],
+    )
+
+
+def branch(rsps: responses.RequestsMock, sha: str, name: str = "master") -> None:
+    g.get(rsps, f"{g.P}/repository/branches/{name}", {"name": name, "commit": {"id": sha}})
+
+
+def commit(rsps: responses.RequestsMock, sha: str, parents: list[str]) -> None:
+    body = {"id": sha, "short_id": sha[:8], "parent_ids": parents, "title": "Merge"}
+    g.get(rsps, f"{g.P}/repository/commits/{sha}", body)
+
+
+def merged_result(sha: str = MERGE) -> Pipeline:
+    ref = "refs/merge-requests/7/merge"
+    return Pipeline(42, "success", ref, sha, "", PipelineKind.MERGED_RESULT)
+
+
+# -- land_merge_request ---------------------------------------------------------------------
+
+
+def test_lands_a_fresh_merged_result_and_reports_the_merge(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    branch(rsps, MASTER)
+    commit(rsps, MERGE, [MASTER, g.HEAD])
+    put_merge(rsps, mr(state="merged", merge_commit_sha="4" * 40))
+    branch(rsps, "4" * 40)
+    commit(rsps, "4" * 40, [MASTER, g.HEAD])
+    said: list[str] = []
+    result = land_merge_request(
+        forge, MrLanding(7, g.HEAD, "master"), merged_result(), OPEN, notify=said.append
+    )
+    assert result.landed and result.how is LandHow.MERGE_REQUEST
+    assert (result.sha, result.target_head, result.tested_target) == ("4" * 40, "4" * 40, MASTER)
+    assert result.notes == () and said == [f"merging !7 (only if its head is still {g.HEAD[:12]})"]
+
+
+def test_warns_when_the_target_moved_between_check_and_merge(
+    rsps: responses.RequestsMock,
+) -> None:
+    forge = connect(rsps)
+    branch(rsps, MASTER)
+    commit(rsps, MERGE, [MASTER, g.HEAD])
+    put_merge(rsps, mr(state="merged", merge_commit_sha="4" * 40))
+    branch(rsps, "4" * 40)
+    commit(rsps, "4" * 40, [MOVED, g.HEAD])
+    result = land_merge_request(forge, MrLanding(7, g.HEAD, "master"), merged_result(), OPEN)
+    assert result.landed and len(result.notes) == 1 and "moved between" in result.notes[0]
+
+
+def test_stale_merged_result_never_calls_merge(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    branch(rsps, MOVED)
+    commit(rsps, MERGE, [MASTER, g.HEAD])
+    result = land_merge_request(forge, MrLanding(7, g.HEAD, "master"), merged_result(), OPEN)
+    assert not result.landed and result.stale and result.exit_code is ExitCode.NOT_LANDED
+    assert (result.tested_target, result.current_target) == (MASTER, MOVED)
+    assert not any(c.request.method == "PUT" for c in rsps.calls)
+
+
+def test_a_merged_result_of_another_head_never_lands(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    branch(rsps, MASTER)
+    commit(rsps, MERGE, [MASTER, g.OLD_HEAD])
+    result = land_merge_request(forge, MrLanding(7, g.HEAD, "master"), merged_result(), OPEN)
+    assert not result.landed and not result.stale
+    assert result.reason == (
+        f"pipeline #42 tested {MERGE[:12]}, which is not {g.HEAD[:12]} merged into master"
+    )
+
+
+def test_detached_result_lands_only_while_the_target_is_contained(
+    rsps: responses.RequestsMock,
+) -> None:
+    forge = connect(rsps)
+    ref = "refs/merge-requests/7/head"
+    detached = Pipeline(43, "success", ref, g.HEAD, "", PipelineKind.DETACHED)
+    branch(rsps, MOVED)
+    g.get(rsps, f"{g.P}/repository/merge_base", {"id": MASTER}, **{"refs[]": [g.HEAD, MOVED]})
+    basis = inspect(forge, detached, g.HEAD, "master")
+    assert basis.stale and basis.tested_target is None and basis.current_target == MOVED
+
+
+def test_a_closed_gate_asks_gitlab_nothing(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    closed = Verdict(Outcome.CLOSED, "check-unit failed")
+    result = land_merge_request(forge, MrLanding(7, g.HEAD, "master"), merged_result(), closed)
+    assert result.exit_code is ExitCode.GATE_CLOSED and len(rsps.calls) == 1
+
+
+def test_a_refused_merge_is_exit_7_with_gitlabs_reason(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    branch(rsps, MASTER)
+    commit(rsps, MERGE, [MASTER, g.HEAD])
+    put_merge(rsps, g.error("405 Method Not Allowed"), 405)
+    g.get(rsps, MR, mr(detailed_merge_status="not_approved"))
+    result = land_merge_request(forge, MrLanding(7, g.HEAD, "master"), merged_result(), OPEN)
+    assert result.exit_code is ExitCode.NOT_LANDED and not result.stale
+    reason = "GitLab refused to merge !7 (405): approvals are missing"
+    assert landing_document(result)["landed_reason"] == reason

@@ -1,0 +1,46 @@
+"""git.py, the one door to git: what the send half asks of GitPython, on real repositories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitrepo import Repo
+from send_mergereq import git
+
+
+def test_is_ancestor_is_false_for_a_commit_the_repo_does_not_have(make_repo: Any) -> None:
+    repo: Repo = make_repo()
+    base = repo.head()
+    top = repo.commit("on staging")
+    assert git.is_ancestor(repo.path, base, top) and not git.is_ancestor(repo.path, top, base)
+    assert not git.is_ancestor(repo.path, "f" * 40, top)
+
+
+def test_push_url_applies_pushurl_and_insteadof(make_repo: Any) -> None:
+    repo: Repo = make_repo()
+    repo.git("remote", "add", "origin", "gl:group/proj.git")
+    repo.git("config", "url.https://gitlab.example/.insteadOf", "gl:")
+    assert git.push_url(repo.path, "origin") == "https://gitlab.example/group/proj.git"
+    repo.git("config", "remote.origin.pushurl", "git@gitlab.example:group/proj.git")
+    assert git.push_url(repo.path, "origin") == "git@gitlab.example:group/proj.git"
+    assert git.push_url(repo.path, "nowhere") is None
+
+
+def test_adds_nothing_is_the_empty_range(make_repo: Any) -> None:
+    repo: Repo = make_repo()
+    base = repo.head()
+    top = repo.commit("on staging")
+    assert git.adds_nothing(repo.path, base, top)
+    assert not git.adds_nothing(repo.path, top, base)
+
+
+def test_read_blob_and_config_entries(make_repo: Any) -> None:
+    repo: Repo = make_repo()
+    repo.git("config", "sendmergereq.check", "signoff=warning")
+    repo.git("config", "--add", "sendmergereq.check", "utf8=off")
+    assert git.config_entries(repo.path, r"^sendmergereq\.") == [
+        ("sendmergereq.check", "signoff=warning"),
+        ("sendmergereq.check", "utf8=off"),
+    ]
+    assert git.config_entries(repo.path, r"^nothing\.") == []
+    assert git.read_blob(repo.path, "master:nope.toml") is None
