@@ -240,16 +240,8 @@ def land_fast_forward(
     if ``verdict`` is open and it is a fast-forward; the push names only that commit."""
     repo, remote, target = session.repo, pushed.push.remote, pushed.target
     tested_sha = pushed.push.sha
-    current = session.forge.branch_head(target) if verdict.outcome is Outcome.OPEN else None
-    tested = Basis(
-        PipelineKind.BRANCH,
-        pipeline.id,
-        tested_sha,
-        pushed.target_before,
-        current,
-        current is not None and git.is_ancestor(repo, current, tested_sha),
-        _branch_mismatch(pipeline, pushed),
-    )
+    tested = _pushed_basis(session, pushed, pipeline, verdict)
+    current = tested.current_target
     decision = decide(verdict.outcome, tested, target=target, mode=LandMode.PUSH)
     if not decision.land:
         return refused(decision, tested)
@@ -268,6 +260,19 @@ def land_fast_forward(
         current_target=current,
         target_head=tested_sha,
     )
+
+
+def _pushed_basis(
+    session: Session, pushed: Published, pipeline: Pipeline, verdict: Verdict
+) -> Basis:
+    """What the branch pipeline tested, and where the target is now (read only on an open
+    gate: a closed one lands nothing whatever the target)."""
+    target, sha = pushed.target, pushed.push.sha
+    current = session.forge.branch_head(target) if verdict.outcome is Outcome.OPEN else None
+    contained = current is not None and git.is_ancestor(session.repo, current, sha)
+    mismatch = _branch_mismatch(pipeline, pushed)
+    return Basis(PipelineKind.BRANCH, pipeline.id, sha, pushed.target_before, current,
+                 contained, mismatch)  # fmt: skip
 
 
 def _branch_mismatch(pipeline: Pipeline, pushed: Published) -> str | None:
