@@ -1,29 +1,22 @@
-"""forge_land.py and land.py against GitLab's documented answers (``responses``): the
-sha-guarded merge and each refusal, staleness, ancestry; the mode layers with a real repo."""
+"""run/land.py in MR mode against GitLab's documented answers (``responses``): what lands,
+what is stale, and a refused merge as an outcome."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
-from urllib.parse import quote
 
 import pytest
 import responses
-from responses import matchers
 
 import gitlab_api as g
+from land_api import MASTER, MERGE, MOVED, MR, branch, commit, connect, mr, put_merge
 from send_mergereq.errors import ExitCode
 from send_mergereq.gate import Outcome, Verdict
-from send_mergereq.gitlab.credentials import Secret, Token
-from send_mergereq.gitlab.forge import Forge
 from send_mergereq.models import Pipeline, PipelineKind
 from send_mergereq.run.document import landing_document
 from send_mergereq.run.land import MrLanding, inspect, land_merge_request
 from send_mergereq.run.land_decision import LandHow
 
-PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
-MR = f"{g.P}/merge_requests/7"
-MASTER, MOVED, MERGE = "1" * 40, "2" * 40, "3" * 40
 OPEN = Verdict(Outcome.OPEN, "pipeline passed")
 
 
@@ -38,33 +31,6 @@ def rsps() -> Iterator[responses.RequestsMock]:
 @pytest.fixture(autouse=True)
 def no_backoff_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("gitlab.utils.time.sleep", lambda _s: None)
-
-
-def connect(rsps: responses.RequestsMock, **project: Any) -> Forge:
-    g.get(rsps, PROJECT_URL, g.project(**project))
-    return Forge.connect(g.URL, Token(Secret(g.TOKEN), "GITLAB_TOKEN"), g.PROJECT_PATH)
-
-
-def mr(**overrides: Any) -> dict[str, Any]:
-    return g.merge_request(7, **overrides)
-
-
-def put_merge(rsps: responses.RequestsMock, body: Any, status: int = 200) -> None:
-    rsps.put(
-        f"{MR}/merge",
-        json=body,
-        status=status,
-        match=[matchers.query_param_matcher({"sha": g.HEAD})],
-    )
-
-
-def branch(rsps: responses.RequestsMock, sha: str, name: str = "master") -> None:
-    g.get(rsps, f"{g.P}/repository/branches/{name}", {"name": name, "commit": {"id": sha}})
-
-
-def commit(rsps: responses.RequestsMock, sha: str, parents: list[str]) -> None:
-    body = {"id": sha, "short_id": sha[:8], "parent_ids": parents, "title": "Merge"}
-    g.get(rsps, f"{g.P}/repository/commits/{sha}", body)
 
 
 def merged_result(sha: str = MERGE) -> Pipeline:
