@@ -56,10 +56,43 @@ def test_name_only_can_be_switched_off(plant: Plant) -> None:
 def test_signoff_outside_the_trailer_block_is_its_own_finding(plant: Plant) -> None:
     commit = plant(b"Subject\n\nSigned-off-by: Ada Author <ada@example.org>\n\nA late note.\n")
     (found,) = findings(commit)
-    assert found[0] == "error"
+    assert found[0] == "warning"  # the DCO anchors accept it on any line
     assert "not in the trailer block" in found[1]
-    relaxed = signoff.Options(outside_trailers=Severity.WARNING)
-    assert [f[0] for f in findings(commit, relaxed)] == ["warning"]
+    strict = signoff.Options(outside_trailers=Severity.ERROR)
+    assert [f[0] for f in findings(commit, strict)] == ["error"]
+
+
+def test_uboot_style_signoff_above_a_late_note_is_a_warning(plant: Plant) -> None:
+    commit = plant(
+        b"Subject\n\nSigned-off-by: Ada Author <ada@example.org>\nReviewed-by: V K <v@example.org>\n"
+        b"\nFix commit message.\nSigned-off-by: Max Maintainer <max@example.org>\n"
+    )
+    assert [f[0] for f in findings(commit)] == ["warning"]
+
+
+def test_signoff_without_email_is_an_error(plant: Plant) -> None:
+    commit = plant(b"Subject\n\nSigned-off-by: Ada Author\n")
+    (found,) = findings(commit)
+    assert found[0] == "error"
+    assert "no email address" in found[1] and "no DCO sign-off" in found[1]
+
+
+def test_signoff_with_an_obfuscated_email_is_an_error(plant: Plant) -> None:
+    commit = plant(b"Subject\n\nSigned-off-by: Ada Author <ada at example.org>\n")
+    assert [f[0] for f in findings(commit)] == ["error"]
+
+
+def test_signoff_without_email_beside_someone_elses_is_an_error(plant: Plant) -> None:
+    commit = plant(
+        b"Subject\n\nSigned-off-by: Ada Author\nSigned-off-by: Max M <max@example.org>\n"
+    )
+    assert [f[0] for f in findings(commit)] == ["error"]
+
+
+def test_name_match_outside_the_trailers_is_a_name_only_warning(plant: Plant) -> None:
+    commit = plant(b"Subject\n\nSigned-off-by: Ada Author <ada@home.example>\n\nA note.\n")
+    (found,) = findings(commit)
+    assert found[0] == "warning" and "ada@home.example" in found[1]
 
 
 def test_signoff_in_the_subject_paragraph_is_not_a_trailer(plant: Plant) -> None:

@@ -1,11 +1,14 @@
 """``signoff``: every non-merge commit carries its author's ``Signed-off-by``.
 
-The sign-off must be a trailer by git's rules (the last paragraph, see
-``trailers.py``) and match the author's email, case-insensitively. A sign-off
-that matches the author's name but not the email satisfies the rule with a
-warning (``name-only``), as checkpatch.pl does (names compared ignoring case and
-accents); one written outside the trailer block is not a trailer to git: it is
-reported on its own (``outside-trailers``, an error by default) so the fix is clear.
+Read as the DCO anchors read it (checkpatch.pl, the DCO bot): the author's
+``Signed-off-by: Name <email>`` on any line of the message counts, matched by
+email, case-insensitively. In git's trailer block (the last paragraph, see
+``trailers.py``) it passes silently; on another line it passes with a finding of
+its own (``outside-trailers``, a warning by default) since git does not see it as
+a trailer. A sign-off by the author's name with another email passes with a
+warning (``name-only``; names compared ignoring case and accents). A sign-off with
+no email address (``Signed-off-by: Jane Doe``, ``<jane at example.org>``)
+certifies nothing: it is an error.
 Merges are exempt.
 """
 
@@ -28,7 +31,7 @@ SUMMARY = "every non-merge commit carries a Signed-off-by trailer for its author
 class Options:
     severity: Severity = Severity.ERROR
     name_only: Severity = Severity.WARNING  # a sign-off by the author's name with another email
-    outside_trailers: Severity = Severity.ERROR  # the author's sign-off is not in the trailers
+    outside_trailers: Severity = Severity.WARNING  # the author's sign-off is not in the trailers
 
 
 def _text(value: bytes) -> str:
@@ -49,14 +52,19 @@ def _loose_signoffs(message: bytes) -> list[bytes]:
     return [line[len(prefix) :].strip() for line in lines if line.lower().startswith(prefix)]
 
 
-def _match(values: list[bytes], name: bytes, email: bytes) -> tuple[bytes | None, bytes | None]:
-    """The sign-off matching the author by email, else the one matching by name."""
+def _match(
+    values: list[bytes], name: bytes, email: bytes, *, emailed: bool = True
+) -> tuple[bytes | None, bytes | None]:
+    """The sign-off matching the author by email, else the one matching by name (with an
+    email of its own unless ``emailed`` is False: a bare name certifies nothing)."""
     by_name = None
     for value in values:
         so_name, so_email = split_ident(value)
         if email and so_email.lower() == email.lower():
             return value, None
-        if by_name is None and name and _norm_name(so_name) == _norm_name(name):
+        if by_name is None and name and (b"@" in so_email or not emailed) and (
+            _norm_name(so_name) == _norm_name(name)
+        ):
             by_name = value
     return None, by_name
 
@@ -84,7 +92,7 @@ def _signed_by_person_behind_list(commit: RawCommit, ctx: CheckContext) -> bool:
         # suggests them as the real author)
         emails = (_text(split_ident(value)[1]) for value in values)
         return any(found and not is_list_address(found, ctx) for found in emails)
-    _, by_name = _match(values, behind[0].encode(), b"")
+    _, by_name = _match(values, behind[0].encode(), b"", emailed=False)
     return by_name is not None
 
 
@@ -97,10 +105,24 @@ def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Findi
     if not email:
         yield _no_author(commit, opts)
         return
-    who = f"{_text(name)} <{_text(email)}>"
     exact, by_name = _match(signoffs(commit.message), name, email)
     if exact or _signed_by_person_behind_list(commit, ctx):
         return
+    loose = _loose_signoffs(commit.message)
+    loose_exact, loose_name = _match(loose, name, email)
+    who = f"{_text(name)} <{_text(email)}>"
+    if loose_exact is not None:
+        if opts.outside_trailers is not Severity.OFF:
+            yield Finding(
+                ID,
+                opts.outside_trailers,
+                commit.sha,
+                f"the author's Signed-off-by is not in the trailer block (last paragraph): "
+                f"git does not see it as a trailer ({who})",
+                "move the Signed-off-by line into the last paragraph of the message",
+            )
+        return
+    by_name = by_name or loose_name
     if by_name is not None:
         if opts.name_only is not Severity.OFF:
             yield Finding(
@@ -111,7 +133,7 @@ def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Findi
                 "fine if it is the same person; else ask for a sign-off from the author",
             )
         return
-    yield from _missing(commit, opts, who)
+    yield _missing(commit, opts, who, loose)
 
 
 def _no_author(commit: RawCommit, opts: Options) -> Finding:
@@ -131,24 +153,22 @@ def _no_author(commit: RawCommit, opts: Options) -> Finding:
     )
 
 
-def _missing(commit: RawCommit, opts: Options, who: str) -> Iterator[Finding]:
-    loose_exact, loose_name = _match(
-        _loose_signoffs(commit.message), commit.author_name, commit.author_email
-    )
-    if loose_exact or loose_name:
-        if opts.outside_trailers is not Severity.OFF:
-            yield Finding(
-                ID,
-                opts.outside_trailers,
-                commit.sha,
-                f"the author's Signed-off-by is not in the trailer block (last paragraph): "
-                f"git does not see it as a trailer ({who})",
-                "move the Signed-off-by line into the last paragraph of the message",
-            )
-        return
-    others = signoffs(commit.message)
-    seen = f" (signed off only by {', '.join(_text(v) for v in others)})" if others else ""
-    yield Finding(
+def _missing(commit: RawCommit, opts: Options, who: str, loose: list[bytes]) -> Finding:
+    """No e-mailed sign-off by the author anywhere: an error, naming what is there."""
+    author = _norm_name(commit.author_name)
+    bare = [v for v in loose if b"@" not in split_ident(v)[1]]
+    if any(_norm_name(split_ident(v)[0]) == author for v in bare):
+        return Finding(
+            ID,
+            opts.severity,
+            commit.sha,
+            f"the author's sign-off has no email address ({who}): "
+            "a Signed-off-by without an email is no DCO sign-off",
+            "ask the author to resend with 'git commit --amend -s' "
+            "(Signed-off-by: Name <email>); do not add it for them",
+        )
+    seen = f" (signed off only by {', '.join(_text(v) for v in loose)})" if loose else ""
+    return Finding(
         ID,
         opts.severity,
         commit.sha,
