@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from send_mergereq import git, policy
+from send_mergereq.checks import CHECKS
+from send_mergereq.checks.exemptions import Exemption, from_git_config
 from send_mergereq.checks.finding import CheckContext, Severity
 from send_mergereq.errors import ConfigError
 
@@ -66,6 +68,7 @@ class Settings:
     list_addresses: tuple[str, ...] = ()
     list_name_suffixes: tuple[str, ...] = ()
     trusted_signers: tuple[str, ...] = ()
+    exemptions: tuple[Exemption, ...] = ()  # the project's file, then your git config
     json: bool = False
     debug: bool = False
     color: bool | None = None
@@ -303,6 +306,8 @@ def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, s
         list_addresses=lists.get("list-addresses", ()),
         list_name_suffixes=lists.get("list-name-suffixes", ()),
         trusted_signers=lists.get("trusted-signers", ()),
+        exemptions=project[0].get("exempt", ())
+        + from_git_config(config.get("sendmergereq.exempt", ()), CHECKS),
         json=flags.json,
         debug=flags.debug,
         color=flags.color,

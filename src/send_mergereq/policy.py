@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from send_mergereq.checks import CHECKS
+from send_mergereq.checks import CHECKS, exemptions
 from send_mergereq.checks.finding import Severity
 from send_mergereq.errors import ConfigError
 
@@ -79,8 +79,11 @@ def parse_policy(data: bytes, source: str, *, allow_profile: bool) -> Policy:
             policy[key] = _checks_table(value, source)
         elif key == "mode":
             policy[key] = _mode(value, source)
+        elif key == "exempt" and allow_profile:  # the project's file, never a profile
+            policy[key] = exemptions.from_policy(value, source, CHECKS)
         elif key != "description":
-            allowed = ["profile"] * allow_profile + [*LIST_KEYS, "checks", "mode", "description"]
+            allowed = ["profile", "exempt"] * allow_profile + [*LIST_KEYS, "checks", "mode"]
+            allowed.append("description")
             raise ConfigError(
                 f"{source}: unknown key {key!r}", hint=f"known keys: {', '.join(allowed)}"
             )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from send_mergereq.checks.encodings import visible
+from send_mergereq.checks.exemptions import ExemptCount
 from send_mergereq.checks.finding import Finding, Severity
 from send_mergereq.errors import ExitCode
 from send_mergereq.history import CommitRange
@@ -25,6 +26,7 @@ class CheckReport:
     findings: tuple[Finding, ...]
     subjects: Mapping[str, str] = field(default_factory=dict)
     profile: str = "default"
+    exempt: tuple[ExemptCount, ...] = ()  # findings dropped by policy, counted per rule
 
     @property
     def errors(self) -> int:
@@ -79,6 +81,16 @@ def to_json(report: CheckReport) -> dict[str, Any]:
         "merges": report.merges,
         "errors": report.errors,
         "warnings": report.warnings,
+        "exempt": [
+            {
+                "check": e.rule.check,
+                "rule": e.rule.describe(),
+                "source": e.rule.source,
+                "commits": e.commits,
+                "merges": e.merges,
+            }
+            for e in report.exempt
+        ],
         "findings": [
             {
                 "check": f.check,
@@ -102,6 +114,8 @@ def render_plain(report: CheckReport, out: IO[str]) -> None:
             out.write(f"  {f.severity}: [{f.check}] {visible(f.message)}\n")
             if f.hint:
                 out.write(f"    -> {visible(f.hint)}\n")
+    for exempt in report.exempt:
+        out.write(visible(exempt.describe()) + "\n")
     out.write(report.summary() + "\n")
 
 
@@ -126,6 +140,8 @@ def render_rich(report: CheckReport, out: IO[str], *, color: bool | None = None)
             console.print(f"  [{style}]{f.severity}[/]: [magenta]\\[{f.check}][/] {message}")
             if f.hint:
                 console.print(f"    [dim]→ {escape(visible(f.hint))}[/]")
+    for exempt in report.exempt:
+        console.print(f"[dim]{escape(visible(exempt.describe()))}[/]")
     verdict_style = "bold green" if report.passed else "bold red"
     console.print(f"[{verdict_style}]{escape(report.summary())}[/]")
 

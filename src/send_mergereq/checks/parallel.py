@@ -27,7 +27,7 @@ def _adopt(scan: Scan) -> None:
 
 def _scan_batch(batch: list[tuple[int, tuple[str, bytes]]]) -> Scan:
     template = _WORKER_SCAN[0]
-    part = Scan(template.checks, template.ctx)
+    part = Scan(template.checks, template.ctx, template.rules)
     for position, (sha, raw) in batch:
         part.add(position, sha, raw)
     return part

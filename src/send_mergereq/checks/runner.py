@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from send_mergereq.checks import Check
+from send_mergereq.checks import Check, exemptions
+from send_mergereq.checks.exemptions import Exemption, ExemptCount
 from send_mergereq.checks.finding import (
     CheckContext,
     Finding,
@@ -45,6 +46,7 @@ class RunResult:
     merges: int
     findings: tuple[Finding, ...]
     subjects: Mapping[str, str]  # commit id -> subject, for the commits with findings
+    exempt: tuple[ExemptCount, ...] = ()  # what each exemption rule let through
 
 
 def default_verifier(repo: Path) -> TagVerifier:
@@ -85,8 +87,12 @@ def _lookup(results: Mapping[bytes, TagVerification]) -> Callable[[bytes], TagVe
 class Scan:
     """What one pass has found so far: picklable, so a worker process can send it back."""
 
-    def __init__(self, checks: Sequence[EnabledCheck], ctx: CheckContext) -> None:
+    def __init__(
+        self, checks: Sequence[EnabledCheck], ctx: CheckContext, rules: Sequence[Exemption] = ()
+    ) -> None:
         self.checks, self.ctx = [c for c in checks if c.opts.severity is not Severity.OFF], ctx
+        self.rules = tuple(rules)
+        self.exempt: dict[int, tuple[int, int]] = {}  # rule index -> (commits, merges)
         self.defer, self.cleans = _uses_tags(self.checks), _cleans(self.checks)
         self.found_at: dict[int, list[Finding]] = {}  # stream position -> findings, if any
         self.subjects: dict[str, str] = {}
@@ -114,7 +120,13 @@ class Scan:
         self.check(position, parse_commit(sha, raw), self.ctx)
 
     def check(self, position: int, commit: RawCommit, ctx: CheckContext) -> None:
-        if found := _run_one(commit, self.checks, ctx):
+        found = _run_one(commit, self.checks, ctx)
+        if found and self.rules:
+            found, used = exemptions.apply(found, commit, self.rules)
+            for index in used:
+                commits, merges = self.exempt.get(index, (0, 0))
+                self.exempt[index] = (commits + 1, merges + commit.is_merge)
+        if found:
             self.found_at[position], self.subjects[commit.sha] = found, commit.subject
 
     def merge(self, other: Scan) -> None:
@@ -122,10 +134,13 @@ class Scan:
         self.found_at |= other.found_at
         self.subjects |= other.subjects
         self.deferred += other.deferred
+        for index, (commits, merges) in other.exempt.items():
+            mine = self.exempt.get(index, (0, 0))
+            self.exempt[index] = (mine[0] + commits, mine[1] + merges)
         self.count, self.merges = self.count + other.count, self.merges + other.merges
 
     def __getstate__(self) -> dict[str, Any]:
-        keep = ("found_at", "subjects", "deferred", "count", "merges")
+        keep = ("found_at", "subjects", "deferred", "count", "merges", "exempt")
         return {name: getattr(self, name) for name in keep}
 
     def finish(self, verifier: TagVerifier) -> RunResult:
@@ -138,7 +153,8 @@ class Scan:
                 self.check(position, commit, tag_ctx)
         found = self.found_at
         findings = tuple(f for position in sorted(found) for f in found[position])
-        return RunResult(self.count, self.merges, findings, self.subjects)
+        exempt = tuple(ExemptCount(self.rules[i], *self.exempt[i]) for i in sorted(self.exempt))
+        return RunResult(self.count, self.merges, findings, self.subjects, exempt)
 
 
 def run_checks(
@@ -148,12 +164,14 @@ def run_checks(
     verifier: TagVerifier,
     *,
     workers: int = 1,
+    rules: Sequence[Exemption] = (),
 ) -> RunResult:
     """One pass over ``(id, raw commit)`` pairs (``history.read_raw``; parsed commits are
     taken too); ``verifier`` is called at most once. With ``workers`` > 1, a long range
     is checked in batches by that many processes after its first ``SERIAL_PREFIX``
-    commits (see ``parallel.py``); the result is the same."""
-    scan = Scan(checks, ctx)
+    commits (see ``parallel.py``); the result is the same. A finding an exemption
+    ``rules`` matches is dropped and counted (``RunResult.exempt``)."""
+    scan = Scan(checks, ctx, rules)
     pairs = (((item.sha, item.raw) if isinstance(item, RawCommit) else item) for item in objects)
     numbered = enumerate(pairs)
     for position, (sha, raw) in numbered:

@@ -62,8 +62,11 @@ def _match(
         so_name, so_email = split_ident(value)
         if email and so_email.lower() == email.lower():
             return value, None
-        if by_name is None and name and (b"@" in so_email or not emailed) and (
-            _norm_name(so_name) == _norm_name(name)
+        if (
+            by_name is None
+            and name
+            and (b"@" in so_email or not emailed)
+            and (_norm_name(so_name) == _norm_name(name))
         ):
             by_name = value
     return None, by_name

@@ -30,6 +30,7 @@ def check_phase(settings: Settings, verifier: TagVerifier | None = None) -> Chec
         settings.context(),
         verifier or default_verifier(settings.repo),
         workers=_workers(),
+        rules=settings.exemptions,
     )
     return CheckReport(
         range=rng,
@@ -38,4 +39,5 @@ def check_phase(settings: Settings, verifier: TagVerifier | None = None) -> Chec
         findings=result.findings,
         subjects=result.subjects,
         profile=settings.profile,
+        exempt=result.exempt,
     )
