@@ -159,7 +159,7 @@ def test_trailer_must_be_in_the_trailer_block() -> None:
     ],
 )
 def test_bad_policy_exemptions_name_the_file(value: Any, error: str) -> None:
-    with pytest.raises(ConfigError, match="^f.toml: exempt") as info:
+    with pytest.raises(ConfigError, match=r"^f\.toml: exempt") as info:
         from_policy(value, "f.toml", CHECKS)
     assert error in info.value.message
 

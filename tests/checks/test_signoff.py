@@ -64,7 +64,8 @@ def test_signoff_outside_the_trailer_block_is_its_own_finding(plant: Plant) -> N
 
 def test_uboot_style_signoff_above_a_late_note_is_a_warning(plant: Plant) -> None:
     commit = plant(
-        b"Subject\n\nSigned-off-by: Ada Author <ada@example.org>\nReviewed-by: V K <v@example.org>\n"
+        b"Subject\n\nSigned-off-by: Ada Author <ada@example.org>\n"
+        b"Reviewed-by: V K <v@example.org>\n"
         b"\nFix commit message.\nSigned-off-by: Max Maintainer <max@example.org>\n"
     )
     assert [f[0] for f in findings(commit)] == ["warning"]

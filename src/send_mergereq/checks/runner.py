@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from send_mergereq.checks import Check, exemptions
-from send_mergereq.checks.exemptions import Exemption, ExemptCount
+from send_mergereq.checks.exemptions import ExemptCount, Exemption
 from send_mergereq.checks.finding import (
     CheckContext,
     Finding,
