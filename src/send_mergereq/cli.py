@@ -60,6 +60,7 @@ def cli() -> None:
       send-mergereq staging            check, push, open/update the MR, show the pipeline
       send-mergereq staging --wait     ... then follow every job live to a verdict
       send-mergereq staging --dry-run  check only: no push, no API call
+      send-mergereq check --report junit=report.xml   the same checks in a CI job
     """
 
 
@@ -77,6 +78,38 @@ def _check_override(
             message = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
             raise click.BadParameter(message) from None
     return values
+
+
+def _report_specs(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    from send_mergereq.errors import ConfigError
+    from send_mergereq.reports import parse_spec
+
+    del ctx, param
+    for value in values:
+        try:
+            parse_spec(value)
+        except ConfigError as exc:
+            raise click.BadParameter(exc.message) from None
+    return values
+
+
+def _check_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--profile, --check and --report: what the checks run with and what they write."""
+    options = [
+        click.option("--profile", metavar="NAME",
+                     help="Check profile from checks/ (default, qemu, ...)."),
+        click.option("--check", "checks", multiple=True, metavar="ID=SEVERITY",
+                     callback=_check_override,
+                     help="Set one check to error, warning or off for this run (repeatable)."),
+        click.option("--report", "reports", multiple=True, metavar="KIND=PATH",
+                     callback=_report_specs,
+                     help="Also write a junit or codequality report to PATH (repeatable)."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
 
 
 class Duration(click.ParamType[float, Any]):
@@ -152,15 +185,7 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command(epilog=EPILOG)
 @click.argument("branch")
 @click.option("--dry-run", is_flag=True, help="Check only: no push, no API call.")
-@click.option("--profile", metavar="NAME", help="Check profile from checks/ (default, qemu, ...).")
-@click.option(
-    "--check",
-    "checks",
-    multiple=True,
-    metavar="ID=SEVERITY",
-    callback=_check_override,
-    help="Set one check to error, warning or off for this run (repeatable).",
-)
+@_check_options
 @click.option("--wait", is_flag=True, help="Follow the pipeline live to a verdict.")
 @_watch_options
 @click.option("--title", help="Merge request title [generated from the pull requests].")
@@ -204,6 +229,7 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         )
     settings = _settings(branch, values)
     report = check_phase(settings)
+    _write_reports(report, values["reports"], settings)
     as_json = values["as_json"]
     if dry_run or not report.passed:
         emit(report, as_json=as_json, color=values["color"])
@@ -229,6 +255,42 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
     RESUME_HINT.append(resume)
     out = Output(as_json=as_json, color=values["color"])
     return int(send(settings, report, options, out, resume=resume, edit=click.edit))
+
+
+def _write_reports(report: Any, specs: tuple[str, ...], settings: Settings) -> None:
+    if specs:
+        from send_mergereq.reports import write_reports
+
+        write_reports(report, specs, settings.repo)
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("range_", metavar="[RANGE]", required=False)
+@_check_options
+@_common_options
+def check(*, range_: str | None, **values: Any) -> int:
+    """Run the checks over RANGE in a CI job: no push, no network (exit codes of --dry-run).
+
+    \b
+    RANGE is A..B, or one revision checked over the target. Without it, the
+    range the pipeline tests: a merged results commit's first..second parent,
+    else $CI_MERGE_REQUEST_DIFF_BASE_SHA..$CI_COMMIT_SHA, else the push's
+    $CI_COMMIT_BEFORE_SHA..$CI_COMMIT_SHA.
+    """
+    from send_mergereq.ci_check import parse_range
+    from send_mergereq.flow import check_phase
+    from send_mergereq.report import emit
+
+    target, branch = parse_range(range_, os.environ)
+    if target is not None:
+        if values["target"]:
+            raise click.UsageError("--target and an A..B range exclude each other")
+        values = {**values, "target": target}
+    settings = _settings(branch, values)
+    report = check_phase(settings, allow_empty=True)
+    _write_reports(report, values["reports"], settings)
+    emit(report, as_json=values["as_json"], color=values["color"])
+    return int(report.exit_code)
 
 
 @cli.command(epilog=EPILOG)

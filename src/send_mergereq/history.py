@@ -194,11 +194,16 @@ def resolve_commit(repo: Path, ref: str, what: str) -> str:
     return sha
 
 
-def resolve_range(repo: Path, target: str, branch: str) -> CommitRange:
-    """Resolve both ends; an empty range is a usage error (nothing to send)."""
+def resolve_range(
+    repo: Path, target: str, branch: str, *, allow_empty: bool = False
+) -> CommitRange:
+    """Resolve both ends; an empty range is a usage error (nothing to send) unless
+    ``allow_empty`` (a CI job checking a push that adds nothing)."""
     target_sha = resolve_commit(repo, target, "target")
     branch_sha = resolve_commit(repo, branch, "branch")
     rng = CommitRange(target, branch, target_sha, branch_sha)
+    if allow_empty:
+        return rng
     if target_sha == branch_sha or git.adds_nothing(repo, branch_sha, target_sha):
         raise ConfigError(
             f"{rng.spec} is empty: {branch} adds nothing over {target}",

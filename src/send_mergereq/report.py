@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from send_mergereq.checks.encodings import visible
-from send_mergereq.checks.exemptions import ExemptCount
+from send_mergereq.checks.exemptions import ExemptCount, Exemption
 from send_mergereq.checks.finding import Finding, Severity
 from send_mergereq.errors import ExitCode
 from send_mergereq.history import CommitRange
@@ -27,6 +27,8 @@ class CheckReport:
     subjects: Mapping[str, str] = field(default_factory=dict)
     profile: str = "default"
     exempt: tuple[ExemptCount, ...] = ()  # findings dropped by policy, counted per rule
+    exempted: tuple[tuple[str, Exemption], ...] = ()  # (commit id, rule) for each of them
+    checks: tuple[str, ...] = ()  # the ids of the checks that ran (severity not off)
 
     @property
     def errors(self) -> int:

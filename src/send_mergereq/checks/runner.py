@@ -47,6 +47,7 @@ class RunResult:
     findings: tuple[Finding, ...]
     subjects: Mapping[str, str]  # commit id -> subject, for the commits with findings
     exempt: tuple[ExemptCount, ...] = ()  # what each exemption rule let through
+    exempted: tuple[tuple[str, Exemption], ...] = ()  # (commit id, rule), in range order
 
 
 def default_verifier(repo: Path) -> TagVerifier:
@@ -93,6 +94,7 @@ class Scan:
         self.checks, self.ctx = [c for c in checks if c.opts.severity is not Severity.OFF], ctx
         self.rules = tuple(rules)
         self.exempt: dict[int, tuple[int, int]] = {}  # rule index -> (commits, merges)
+        self.exempted: dict[int, list[tuple[str, int]]] = {}  # position -> (id, rule index)
         self.defer, self.cleans = _uses_tags(self.checks), _cleans(self.checks)
         self.found_at: dict[int, list[Finding]] = {}  # stream position -> findings, if any
         self.subjects: dict[str, str] = {}
@@ -124,6 +126,7 @@ class Scan:
         if found and self.rules:
             found, used = exemptions.apply(found, commit, self.rules)
             for index in used:
+                self.exempted.setdefault(position, []).append((commit.sha, index))
                 commits, merges = self.exempt.get(index, (0, 0))
                 self.exempt[index] = (commits + 1, merges + commit.is_merge)
         if found:
@@ -134,13 +137,14 @@ class Scan:
         self.found_at |= other.found_at
         self.subjects |= other.subjects
         self.deferred += other.deferred
+        self.exempted |= other.exempted
         for index, (commits, merges) in other.exempt.items():
             mine = self.exempt.get(index, (0, 0))
             self.exempt[index] = (mine[0] + commits, mine[1] + merges)
         self.count, self.merges = self.count + other.count, self.merges + other.merges
 
     def __getstate__(self) -> dict[str, Any]:
-        keep = ("found_at", "subjects", "deferred", "count", "merges", "exempt")
+        keep = ("found_at", "subjects", "deferred", "count", "merges", "exempt", "exempted")
         return {name: getattr(self, name) for name in keep}
 
     def finish(self, verifier: TagVerifier) -> RunResult:
@@ -154,7 +158,12 @@ class Scan:
         found = self.found_at
         findings = tuple(f for position in sorted(found) for f in found[position])
         exempt = tuple(ExemptCount(self.rules[i], *self.exempt[i]) for i in sorted(self.exempt))
-        return RunResult(self.count, self.merges, findings, self.subjects, exempt)
+        exempted = tuple(
+            (sha, self.rules[i])
+            for position in sorted(self.exempted)
+            for sha, i in self.exempted[position]
+        )
+        return RunResult(self.count, self.merges, findings, self.subjects, exempt, exempted)
 
 
 def run_checks(

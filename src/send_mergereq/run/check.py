@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 
 from send_mergereq.checks import CHECKS
+from send_mergereq.checks.finding import Severity
 from send_mergereq.checks.runner import EnabledCheck, TagVerifier, default_verifier, run_checks
 from send_mergereq.config import Settings
 from send_mergereq.history import read_raw, resolve_range
@@ -20,9 +21,11 @@ def _workers() -> int:
     return min(cores - 1, 4) if cores >= 3 else 1
 
 
-def check_phase(settings: Settings, verifier: TagVerifier | None = None) -> CheckReport:
+def check_phase(
+    settings: Settings, verifier: TagVerifier | None = None, *, allow_empty: bool = False
+) -> CheckReport:
     """Resolve ``TARGET..BRANCH``, run every enabled check over it in one pass."""
-    rng = resolve_range(settings.repo, settings.target, settings.branch)
+    rng = resolve_range(settings.repo, settings.target, settings.branch, allow_empty=allow_empty)
     enabled = [EnabledCheck(CHECKS[check_id], opts) for check_id, opts in settings.checks.items()]
     result = run_checks(
         read_raw(settings.repo, rng),
@@ -40,4 +43,6 @@ def check_phase(settings: Settings, verifier: TagVerifier | None = None) -> Chec
         subjects=result.subjects,
         profile=settings.profile,
         exempt=result.exempt,
+        exempted=result.exempted,
+        checks=tuple(e.module.ID for e in enabled if e.opts.severity is not Severity.OFF),
     )
