@@ -198,18 +198,22 @@ def resolve_range(
     repo: Path, target: str, branch: str, *, allow_empty: bool = False
 ) -> CommitRange:
     """Resolve both ends; an empty range is a usage error (nothing to send) unless
-    ``allow_empty`` (a CI job checking a push that adds nothing)."""
+    ``allow_empty`` (a CI job checking a push that adds nothing). Only equal ends are
+    caught here: a branch behind its target is caught by the walk that reads the
+    range (``empty_range``), not by a second walk of the whole history."""
     target_sha = resolve_commit(repo, target, "target")
     branch_sha = resolve_commit(repo, branch, "branch")
     rng = CommitRange(target, branch, target_sha, branch_sha)
-    if allow_empty:
-        return rng
-    if target_sha == branch_sha or git.adds_nothing(repo, branch_sha, target_sha):
-        raise ConfigError(
-            f"{rng.spec} is empty: {branch} adds nothing over {target}",
-            hint="merge the pull requests into the branch first, or check --target",
-        )
+    if target_sha == branch_sha and not allow_empty:
+        raise empty_range(rng)
     return rng
+
+
+def empty_range(rng: CommitRange) -> ConfigError:
+    return ConfigError(
+        f"{rng.spec} is empty: {rng.branch} adds nothing over {rng.target}",
+        hint="merge the pull requests into the branch first, or check --target",
+    )
 
 
 def read_commits(repo: Path, rng: CommitRange) -> Iterator[RawCommit]:

@@ -92,6 +92,11 @@ def clean(head: bytes, message: bytes, ctx: CheckContext, opts: Options) -> bool
     return not _suspect(ident, ctx.list_addresses, ctx.list_name_suffixes)
 
 
+def suspect_ident(ident: bytes, ctx: CheckContext) -> bool:
+    """Whether ``Name <email>`` may be a list (False: ``check`` finds nothing for it)."""
+    return _suspect(ident, ctx.list_addresses, ctx.list_name_suffixes)
+
+
 def person_behind_list(name: str, email: str, ctx: CheckContext) -> tuple[str, str] | None:
     """``(person's name, what is wrong)`` when the author ``name <email>`` is a mailing
     list, else None."""
