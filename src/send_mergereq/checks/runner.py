@@ -85,12 +85,11 @@ def _cleans(checks: Sequence[EnabledCheck]) -> tuple[tuple[Clean, Any], ...] | N
     return cleans if len(cleans) == len(found) else None
 
 
-def fused_clean(raw: bytes, ctx: CheckContext, start: int = 0) -> bool:
-    """All the built-in checks' ``clean`` at once, for the usual commit (the object in
-    ``raw`` from ``start``, all ASCII text before it): a non-merge with standard headers,
-    valid UTF-8 and no NUL, an author that is no list, signed off in the trailers.
-    True implies that each built-in ``clean`` says True (False: ask them)."""
-    plain = _PLAIN.match(raw, start)
+def fused_clean(raw: bytes, ctx: CheckContext) -> bool:
+    """All the built-in checks' ``clean`` at once, for the usual commit: a non-merge with
+    standard headers, valid UTF-8 and no NUL, an author that is no list, signed off in
+    the trailers. True implies that each built-in ``clean`` says True (False: ask them)."""
+    plain = _PLAIN.match(raw)
     if plain is None or b"\0" in raw:
         return False
     if not raw.isascii():

@@ -9,10 +9,8 @@ import os
 from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import Severity
 from send_mergereq.checks.runner import EnabledCheck, TagVerifier, default_verifier, run_checks
-from send_mergereq.checks.stream import scan_range
 from send_mergereq.config import Settings
 from send_mergereq.history import empty_range, read_raw, resolve_range
-from send_mergereq.history_fast import FastReadFailedError
 from send_mergereq.report import CheckReport
 
 
@@ -30,14 +28,14 @@ def check_phase(
     rng = resolve_range(settings.repo, settings.target, settings.branch, allow_empty=allow_empty)
     enabled = [EnabledCheck(CHECKS[check_id], opts) for check_id, opts in settings.checks.items()]
 
-    ctx, verify = settings.context(), verifier or default_verifier(settings.repo)
-    try:
-        result = scan_range(settings.repo, rng, enabled, ctx, verify, settings.exemptions)
-    except FastReadFailedError:  # git would not print the range in one walk: read it plainly
-        objects = read_raw(settings.repo, rng)
-        result = run_checks(
-            objects, enabled, ctx, verify, workers=_workers(), rules=settings.exemptions
-        )
+    result = run_checks(
+        read_raw(settings.repo, rng),
+        enabled,
+        settings.context(),
+        verifier or default_verifier(settings.repo),
+        workers=_workers(),
+        rules=settings.exemptions,
+    )
     if result.commits == 0 and not allow_empty:
         raise empty_range(rng)
     return CheckReport(

@@ -1,0 +1,36 @@
+"""``runner.fused_clean``: the one-regex look at the usual commit never hides a finding."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from send_mergereq.checks import CHECKS
+from send_mergereq.checks.finding import CheckContext
+from send_mergereq.checks.runner import fused_clean
+from send_mergereq.history import parse_commit
+
+PLAIN = b"tree " + b"1" * 40 + b"\nparent " + b"2" * 40 + b"\n"
+WHO = b"author Ada Author <ada@example.org> 1 +0000\ncommitter M <m@x> 1 +0000\n\n"
+FUSED_CORPUS = [
+    PLAIN + WHO + b"Subject\n\nBody.\n\nSigned-off-by: Ada Author <ADA@example.org>\nCc: x\n",
+    PLAIN + WHO + b"Subject\n\nSigned-off-by: Ada Author <ada@example.org>\n\nlate\n",
+    PLAIN + WHO + b"Subject\nSigned-off-by: Ada Author <ada@example.org>\n",
+    PLAIN + WHO + b"S\n\nSigned-off-by: Other <o@x>\nReviewed-by: <ada@example.org>\n",
+    PLAIN
+    + WHO.replace(b"Ada Author", b"Ada via Qemu-devel")
+    + b"S\n\nSigned-off-by: A <ada@example.org>\n",
+    PLAIN + WHO + b"Caf\xc3\xa9\n\nSigned-off-by: Ada Author <ada@example.org>  \n\n",
+]
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(FUSED_CORPUS), st.binary(max_size=40))
+def test_fused_clean_never_hides_a_finding(base: bytes, noise: bytes) -> None:
+    ctx = CheckContext(list_addresses=("qemu-*@nongnu.org",), list_name_suffixes=("via X",))
+    for candidate in (base, base + noise, noise + base, base.replace(b"Body", noise)):
+        if fused_clean(candidate, ctx):
+            commit = parse_commit("c" * 40, candidate)
+            for module in CHECKS.values():
+                assert list(module.check(commit, ctx, module.Options())) == [], module.ID
+    assert fused_clean(FUSED_CORPUS[0], ctx) and not fused_clean(FUSED_CORPUS[1], ctx)
