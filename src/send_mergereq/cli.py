@@ -278,7 +278,7 @@ def check(*, range_: str | None, **values: Any) -> int:
     $CI_COMMIT_BEFORE_SHA..$CI_COMMIT_SHA.
     """
     from send_mergereq.ci_check import parse_range
-    from send_mergereq.flow import check_phase
+    from send_mergereq.run.check import check_phase
     from send_mergereq.report import emit
 
     target, branch = parse_range(range_, os.environ)
