@@ -278,8 +278,8 @@ def check(*, range_: str | None, **values: Any) -> int:
     $CI_COMMIT_BEFORE_SHA..$CI_COMMIT_SHA.
     """
     from send_mergereq.ci_check import parse_range
-    from send_mergereq.run.check import check_phase
     from send_mergereq.report import emit
+    from send_mergereq.run.check import check_phase
 
     target, branch = parse_range(range_, os.environ)
     if target is not None:

@@ -38,6 +38,11 @@ _PLAIN = re.compile(
     rb"(?s:.*)\n\n(?:" + _TRAILER + rb"\n)*"
     rb"(?i:signed-off-by)[ \t]*:[^\n]*<(?i:\2)>[ \t\r]*(?:\n" + _TRAILER + rb")*\s*\Z"
 )
+# a merge: standard headers first (others may follow), one <...> in the author line
+_MERGE = re.compile(
+    rb"tree [0-9a-f]{40,64}\n(?:parent [0-9a-f]{40,64}\n){2,}"
+    rb"author ([^<>\n]*<[^<>\n]*>)[^<>\n]*\ncommitter [^\n]*\n"
+)
 _FUSABLE = frozenset({"utf8", "list-address", "signed-tags", "signoff"})
 SERIAL_PREFIX = 5000  # commits checked in-process before worker processes are worth starting
 TagVerifier = Callable[[Sequence[bytes]], Mapping[bytes, TagVerification]]
@@ -100,6 +105,23 @@ def fused_clean(raw: bytes, ctx: CheckContext) -> bool:
     return not list_address.suspect_ident(plain[1], ctx)
 
 
+def fused_merge_clean(raw: bytes, ctx: CheckContext) -> bool:
+    """``fused_clean`` for a merge when signed-tags does not run (``signoff`` exempts
+    merges): valid UTF-8, no NUL, no ``encoding`` header, an author that is no list."""
+    merge = _MERGE.match(raw)
+    if merge is None or b"\0" in raw:
+        return False
+    end = raw.find(b"\n\n")
+    if end < 0 or b"\nencoding " in raw[: end + 1]:
+        return False
+    if not raw.isascii():
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return not list_address.suspect_ident(merge[1], ctx)
+
+
 def _run_one(commit: RawCommit, checks: Sequence[EnabledCheck], ctx: CheckContext) -> list[Finding]:
     return [f for c in checks for f in c.module.check(commit, ctx, c.opts)]
 
@@ -124,6 +146,7 @@ class Scan:
         self.exempted: dict[int, list[tuple[str, int]]] = {}  # position -> (id, rule index)
         self.defer, self.cleans = _uses_tags(self.checks), _cleans(self.checks)
         self.fused = all(c.module.ID in _FUSABLE for c in self.checks)
+        self.fused_merges = self.fused and all(c.module.ID != "signed-tags" for c in self.checks)
         self.found_at: dict[int, list[Finding]] = {}  # stream position -> findings, if any
         self.subjects: dict[str, str] = {}
         self.deferred: list[tuple[int, str, bytes]] = []  # merges with tags, verified later
@@ -134,6 +157,9 @@ class Scan:
         commit that every check's ``clean`` vouches for is never parsed."""
         self.count += 1
         if self.fused and fused_clean(raw, self.ctx):
+            return
+        if self.fused_merges and fused_merge_clean(raw, self.ctx):
+            self.merges += 1
             return
         end = raw.find(b"\n\n")
         head = raw[:end] if end >= 0 else raw
