@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rich.console import Console
 
-from send_mergereq.display import LiveDisplay, PlainDisplay, render_summary, render_table
+from send_mergereq.display import LiveDisplay, PlainDisplay, render_screen, render_summary
 from send_mergereq.errors import TransientForgeError, register_secret
 from send_mergereq.gate import Outcome, evaluate
 from send_mergereq.logtext import clean_log, format_duration, log_tail
@@ -113,34 +113,20 @@ def closed_result() -> WatchResult:
 
 
 PLAIN_GOLDEN = f"""\
-2026-11-25T14:03:07Z  watching pipeline #100 (merged result pipeline, refs/merge-requests/7/merge) {URL}/pipelines/100
-2026-11-25T14:03:08Z  build/compile-arm  running
-2026-11-25T14:03:09Z  build/compile-x86  pending
-2026-11-25T14:03:10Z  pipeline #100  pending
-2026-11-25T14:03:11Z  build/compile-arm  running -> success  (3m12s)
-2026-11-25T14:03:12Z  build/compile-x86  pending -> running
-2026-11-25T14:03:13Z  test/lint  created -> failed  (4s)  (may fail)
-2026-11-25T14:03:14Z  test/trigger-tests  created -> running
-2026-11-25T14:03:15Z  trigger-tests > test/unit-a  running
-2026-11-25T14:03:16Z  trigger-tests > test/unit-b  pending
-2026-11-25T14:03:17Z  pipeline #100  pending -> running
-2026-11-25T14:03:18Z  pipeline #200 (child, trigger-tests)  running
-2026-11-25T14:03:19Z  reconnecting: 503 Service Unavailable (next try in 4s)
-2026-11-25T14:03:20Z  reconnected
-2026-11-25T14:03:21Z  build/compile-x86  running -> success  (1m20s)
-2026-11-25T14:03:22Z  test/trigger-tests  running -> failed
-2026-11-25T14:03:23Z  trigger-tests > test/unit-a  running -> failed  (20s)
-2026-11-25T14:03:24Z  trigger-tests > test/unit-b  pending -> success  (5s)
-2026-11-25T14:03:25Z  pipeline #200 (child, trigger-tests)  running -> failed
-2026-11-25T14:03:26Z  gate closed: test/unit-a failed (after 1m40s)  [3 failed · 3 success]
-  test/trigger-tests failed (child pipeline #200)  {URL}/jobs/6
+2026-11-25T14:03:07Z  watching pipeline #100 (merged result pipeline, refs/merge-requests/7/merge) {URL}/pipelines/100; pipeline #100 pending; running: build/compile-arm; pending: build/compile-x86
+2026-11-25T14:03:08Z  pipeline #100 pending -> running; pipeline #200 (child, trigger-tests) running; failed (may fail): test/lint (4s); running: build/compile-x86, test/trigger-tests, trigger-tests > test/unit-a; success: build/compile-arm (3m12s); pending: trigger-tests > test/unit-b
+2026-11-25T14:03:09Z  reconnecting: 503 Service Unavailable (next try in 4s)
+2026-11-25T14:03:10Z  reconnected; pipeline #200 (child, trigger-tests) running -> failed; failed: test/trigger-tests, trigger-tests > test/unit-a (20s); success: build/compile-x86 (1m20s), trigger-tests > test/unit-b (5s)
 --- test/unit-a failed, end of its log: {URL}/jobs/301
   make: *** [unit-a] Error 1
   ERROR: Job failed: exit code 1
+  ✘ test/trigger-tests (child pipeline #200)  {URL}/jobs/6
+  ✘ test/unit-a  {URL}/jobs/301
+2026-11-25T14:03:11Z  gate closed: test/unit-a failed (after 1m40s)  [3 failed · 3 success]
 """  # noqa: E501
 
 
-def test_plain_output_is_one_line_per_change_never_the_table() -> None:
+def test_plain_output_is_one_line_per_poll_grouped_by_state_verdict_last() -> None:
     out = io.StringIO()
     display = PlainDisplay(out, now=ticking(datetime(2026, 11, 25, 14, 3, 7, tzinfo=UTC)))
     display.update(snap(START, 0))
@@ -168,10 +154,10 @@ def test_plain_open_with_warnings_and_a_retry() -> None:
     verdict = type(verdict)(**{**verdict.__dict__, "retries": {(100, "build"): 1}})
     text = _plain_finish(WatchResult(verdict, done, {}, 754.0, RESUME))
     assert text == (
-        "2026-11-25T15:00:00Z  gate open: passed with warnings: test/lint failed "
-        "(after 12m34s)  [1 failed · 1 success]\n"
         "  retried by send-mergereq 1x: test/build\n"
         f"  may fail, failed: test/lint  {URL}/jobs/5\n"
+        "2026-11-25T15:00:00Z  gate open: passed with warnings: test/lint failed "
+        "(after 12m34s)  [1 failed · 1 success]\n"
     )
 
 
@@ -180,38 +166,37 @@ def test_plain_blocked_timed_out_and_interrupted_say_how_to_resume() -> None:
     text = _plain_finish(WatchResult(evaluate(blocked), blocked, {}, 30.0, RESUME))
     assert "gate blocked: waiting on manual job deploy/deploy (after 30s)" in text
     assert f"  play it: deploy/deploy  {URL}/jobs/9\n" in text
-    assert text.endswith(f"resume with: {RESUME}\n")
+    assert f"resume with: {RESUME}\n2026-11-25T15:00:00Z  gate blocked:" in text
 
     late = evaluate(RUNNING).timed_out("1h00m")
     text = _plain_finish(WatchResult(late, RUNNING, {}, 3600.0, RESUME))
-    assert "gate timed out: no verdict after 1h00m  [" in text
-    assert text.endswith(f"resume with: {RESUME}\n")
+    assert text.splitlines()[-1].startswith("2026-11-25T15:00:00Z  gate timed out: no verdict after 1h00m  [")
+    assert f"resume with: {RESUME}\n" in text
 
     text = _plain_finish(WatchResult(evaluate(RUNNING), RUNNING, {}, 65.0, RESUME, True))
     assert text == f"2026-11-25T15:00:00Z  interrupted after 1m05s; resume with: {RESUME}\n"
 
 
-def test_live_table_groups_by_stage_and_nests_the_child_under_its_bridge() -> None:
-    console = Console(record=True, width=160, file=io.StringIO())
+def test_live_screen_puts_failed_and_running_first_and_nests_the_child_under_its_bridge() -> None:
+    console = Console(record=True, width=160, height=40, file=io.StringIO())
     snapshot = snap(RUNNING, 40.0)
-    console.print(render_table(snapshot, 45.0))
-    console.print(render_summary(snapshot, 41.0))
-    text = console.export_text()
-    rows = [line for line in text.splitlines() if line.startswith("│")]
-    cells = [[c.strip() for c in row.strip("│").split("│")] for row in rows]
+    console.print(render_screen(snapshot, 45.0, 160, 40))
+    lines = console.export_text().splitlines()
+    assert lines[0] == "pipeline #100 (merged result pipeline, refs/merge-requests/7/merge)"
+    assert lines[1].split() == ["stage", "job", "status", "time", "note", "link"]
+    cells = [line.split(None, 4) for line in lines[2:-1]]
     assert [c[:4] for c in cells] == [
-        ["build", "compile-arm", "✔ success", "3m12s"],
-        ["", "compile-x86", "● running", "35s"],  # 30 s at the poll + 5 s since: it ticks
-        ["test", "lint", "✘ failed", "4s"],
-        ["", "trigger-tests ⇢", "● running", ""],
-        ["test", "└ unit-a", "● running", "17s"],
-        ["", "└ unit-b", "◌ pending", ""],
+        ["test", "lint", "✘", "failed"],
+        ["build", "compile-x86", "●", "running"],
+        ["test", "trigger-tests", "⇢", "●"],
+        ["trigger-tests", ">", "test", "unit-a"],
+        ["build", "compile-arm", "✔", "success"],
+        ["trigger-tests", ">", "test", "unit-b"],
     ]
-    assert cells[2][4] == "may fail"
-    assert cells[0][5] == f"{URL}/jobs/3"
-    assert "pipeline #100 (merged result pipeline, refs/merge-requests/7/merge)" in text
-    assert (
-        "3 running · 1 failed · 1 pending · 1 success  —  elapsed 41s  —  next poll in 2s" in text
+    assert "35s" in lines[3]  # 30 s at the poll + 5 s since: it ticks
+    assert "may fail" in lines[2] and lines[2].endswith(f"{URL}/jobs/5")
+    assert lines[-1] == (
+        "elapsed 45s · next poll in 0s · 3 running · 1 failed · 1 pending · 1 success"
     )
 
 

@@ -14,32 +14,18 @@ from typing import IO, TYPE_CHECKING, Protocol
 
 from rich.console import Console, Group
 from rich.live import Live
-from rich.table import Table
 from rich.text import Text
 
+from send_mergereq.checks.encodings import visible
 from send_mergereq.errors import TransientForgeError, redact
 from send_mergereq.gate import Outcome, latest_attempts, qualified_name, status_counts
 from send_mergereq.logtext import format_duration
 from send_mergereq.models import Job, Pipeline
+from send_mergereq.view import layout, natural_key
 
 if TYPE_CHECKING:
     from send_mergereq.run.watch import Snapshot, WatchResult
 
-STATUS_STYLE: dict[str, tuple[str, str]] = {
-    "success": ("✔", "green"),
-    "failed": ("✘", "red"),
-    "running": ("●", "cyan"),
-    "pending": ("◌", "yellow"),
-    "created": ("·", "dim"),
-    "waiting_for_resource": ("◌", "yellow"),
-    "waiting_for_callback": ("◌", "yellow"),
-    "preparing": ("◌", "yellow"),
-    "scheduled": ("◷", "magenta"),
-    "manual": ("▶", "magenta"),
-    "canceling": ("⊘", "dim"),
-    "canceled": ("⊘", "dim"),
-    "skipped": ("»", "dim"),
-}
 OUTCOME_STYLE = {
     Outcome.OPEN: "bold green",
     Outcome.CLOSED: "bold red",
@@ -94,7 +80,7 @@ def _in_stage_order(jobs: list[Job]) -> list[Job]:
     first_id: dict[str, int] = {}
     for job in jobs:
         first_id[job.stage] = min(first_id.get(job.stage, job.id), job.id)
-    return sorted(jobs, key=lambda j: (first_id[j.stage], j.stage, j.name))
+    return sorted(jobs, key=lambda j: (first_id[j.stage], j.stage, natural_key(j.name)))
 
 
 def all_jobs(pipeline: Pipeline) -> list[Job]:
@@ -103,57 +89,126 @@ def all_jobs(pipeline: Pipeline) -> list[Job]:
 
 def summary_counts(pipeline: Pipeline) -> str:
     """``12 success · 3 running · 1 failed``."""
-    return " · ".join(f"{n} {status}" for status, n in status_counts(all_jobs(pipeline)).items())
+    counts = status_counts(all_jobs(pipeline)).items()
+    return " · ".join(f"{n} {visible(status)}" for status, n in counts)
 
 
 def pipeline_title(pipeline: Pipeline) -> str:
     kind = pipeline.kind.value.replace("_", " ")
-    return f"pipeline #{pipeline.id} ({kind} pipeline, {pipeline.ref})"
+    return f"pipeline #{pipeline.id} ({kind} pipeline, {visible(pipeline.ref)})"
 
 
-def verdict_lines(result: WatchResult) -> list[str]:
-    """The end of the watch in plain words: the verdict, warnings, retries, logs, next step."""
+FLAKY_REASONS = frozenset(
+    {
+        "runner_system_failure",
+        "stuck_or_timeout_failure",
+        "job_execution_timeout",
+        "scheduler_failure",
+        "api_failure",
+        "data_integrity_failure",
+    }
+)
+
+
+def shown(job: Job, bridge: Job | None = None) -> str:
+    """``job_label`` fit for a terminal: every control character escaped (``--json`` keeps
+    the exact ``job_label``)."""
+    return visible(job_label(job, bridge))
+
+
+def looks_flaky(job: Job, result: WatchResult) -> str | None:
+    """Why ``job``'s failure looks flaky (it already needed a retry, or GitLab blames the
+    runner, the system, a stuck job or a timeout); None when it looks like a real failure."""
+    if job.failure_reason in FLAKY_REASONS:
+        return visible(job.failure_reason.replace("_", " "))
+    earlier = [j for j in jobs_of_all(result.pipeline) if j.name == job.name and j.id != job.id]
+    if result.verdict.retry_count(job) or job.retried or earlier:
+        return "it already needed a retry"
+    return None
+
+
+def jobs_of_all(pipeline: Pipeline | None) -> list[Job]:
+    """Every attempt of every job of ``pipeline`` and its children."""
+    if pipeline is None:
+        return []
+    found = list(pipeline.jobs)
+    for child in pipeline.children:
+        found.extend(jobs_of_all(child))
+    return found
+
+
+def verdict_line(result: WatchResult, stale: str | None = None) -> str:
+    """The one verdict line: the last thing a watch prints."""
     verdict, took = result.verdict, format_duration(result.elapsed)
     if result.interrupted:
-        return [f"interrupted after {took}; resume with: {result.resume_command}"]
-    head = f"gate {verdict.outcome.value.replace('_', ' ')}: {verdict.reason}"
+        return f"interrupted after {took}; resume with: {result.resume_command}"
+    if stale is not None and verdict.outcome is Outcome.OPEN:
+        return f"gate open on a stale target: {visible(stale.removeprefix('stale: '))}"
+    head = f"gate {verdict.outcome.value.replace('_', ' ')}: {visible(verdict.reason)}"
     if verdict.outcome is not Outcome.TIMED_OUT:
         head += f" (after {took})"
     counts = summary_counts(result.pipeline) if result.pipeline is not None else ""
-    lines = [head + (f"  [{counts}]" if counts else "")]
-    lines.extend(_retry_lines(result))
+    return head + (f"  [{counts}]" if counts else "")
+
+
+def verdict_lines(result: WatchResult, stale: str | None = None) -> list[str]:
+    """The end of the watch in plain words; the verdict line comes LAST (log tails, retries,
+    links and hints above it), so on a small terminal it is what stays in view."""
+    verdict = result.verdict
+    if result.interrupted:
+        return [verdict_line(result)]
+    lines = _retry_lines(result)
     if verdict.outcome is Outcome.OPEN:
         lines.extend(
-            f"  may fail, failed: {job_label(j)}  {j.web_url}" for j in verdict.failed_optional
+            f"  may fail, failed: {shown(j)}  {visible(j.web_url)}" for j in verdict.failed_optional
         )
     elif verdict.outcome is Outcome.CLOSED:
-        lines.extend(_failure_lines(result))
+        lines = _log_lines(result) + lines + _failure_lines(result)
     elif verdict.outcome is Outcome.BLOCKED:
-        lines.extend(f"  play it: {job_label(j)}  {j.web_url}" for j in verdict.blocking_manual)
+        lines.extend(
+            f"  play it: {shown(j)}  {visible(j.web_url)}" for j in verdict.blocking_manual
+        )
     if verdict.outcome in (Outcome.TIMED_OUT, Outcome.PENDING, Outcome.BLOCKED):
         lines.append(f"resume with: {result.resume_command}")
-    return lines
+    return [*lines, verdict_line(result, stale)]
 
 
 def _retry_lines(result: WatchResult) -> list[str]:
-    names = {(j.pipeline_id, j.name): job_label(j) for j in jobs_of(result.pipeline)}
+    names = {(j.pipeline_id, j.name): shown(j) for j in jobs_of(result.pipeline)}
     return [
-        f"  retried by send-mergereq {count}x: {names.get(key, key[1])}"
+        f"  retried by send-mergereq {count}x: {names.get(key, visible(key[1]))}"
         for key, count in result.verdict.retries.items()
     ]
 
 
-def _failure_lines(result: WatchResult) -> list[str]:
+def _log_lines(result: WatchResult) -> list[str]:
+    """Each failed gating job's log tail, under a ``--- … failed`` header."""
     lines: list[str] = []
     for job in result.verdict.failed_gating:
-        if job.is_bridge:
-            child = job.downstream_pipeline_id
-            lines.append(f"  {job_label(job)} failed (child pipeline #{child})  {job.web_url}")
-            continue
         tail = result.logs.get(job.id)
-        lines.append(f"--- {job_label(job)} failed, end of its log: {job.web_url}")
+        if job.is_bridge or tail is None:
+            continue
+        lines.append(f"--- {shown(job)} failed, end of its log: {visible(job.web_url)}")
         if tail:
             lines.extend(f"  {line}" for line in tail.split("\n"))
+    return lines
+
+
+def _failure_lines(result: WatchResult) -> list[str]:
+    """One line per failed gating job with its link; a hint when the failure looks flaky."""
+    lines: list[str] = []
+    flaky: list[str] = []
+    for job in result.verdict.failed_gating:
+        where = f" (child pipeline #{job.downstream_pipeline_id})" if job.is_bridge else ""
+        lines.append(f"  ✘ {shown(job)}{where}  {visible(job.web_url)}")
+        why = None if job.is_bridge else looks_flaky(job, result)
+        if why is not None:
+            flaky.append(f"{shown(job)} ({why})")
+    if flaky:
+        lines.append(
+            f"  looks flaky: {', '.join(flaky)}; to retry a failed job once, "
+            "run again with --retry-failed 1"
+        )
     return lines
 
 
@@ -169,7 +224,11 @@ def _utc_now() -> datetime:
 
 
 class PlainDisplay:
-    """One timestamped line per change of state; never the whole table again."""
+    """One timestamped line per poll that saw changes, the jobs grouped by their new state
+    (``running: check-block, check-qtest (+38 more)``); failed and manual jobs are always
+    named in full. Never the whole table again."""
+
+    SHOWN = 3  # names per group before "(+N more)"
 
     def __init__(self, stream: IO[str], now: Callable[[], datetime] = _utc_now) -> None:
         self.stream = stream
@@ -184,117 +243,113 @@ class PlainDisplay:
         self.stream.flush()
 
     def update(self, snapshot: Snapshot) -> None:
+        parts: list[str] = []
         if self.faulty:
             self.faulty = False
-            self._line("reconnected")
+            parts.append("reconnected")
         top = snapshot.pipeline
         if not self.pipeline_status:
-            self._line(f"watching {pipeline_title(top)} {top.web_url}")
+            parts.append(f"watching {pipeline_title(top)} {visible(top.web_url)}")
+        statuses: dict[int, str] = {}
+        parts.extend(self._pipelines(top, None, statuses))
+        self.pipeline_status = statuses
         seen: dict[tuple[int, str], str] = {}
+        groups: dict[str, list[str]] = {}
         for job, bridge, _ in walk(top):
             key = (job.pipeline_id, job.name)
             seen[key] = job.status
-            self._job(job, bridge, self.statuses.get(key))
+            before = self.statuses.get(key)
+            if before == job.status or (before is None and job.status == "created"):
+                continue
+            state = job.status
+            label = shown(job, bridge)
+            if state in ("success", "failed") and job.duration is not None:
+                label += f" ({format_duration(job.duration)})"
+            if state == "failed" and job.allow_failure:
+                state = "failed (may fail)"
+            groups.setdefault(state, []).append(label)
         self.statuses = seen
-        statuses: dict[int, str] = {}
-        self._pipelines(top, None, statuses)
-        self.pipeline_status = statuses
+        parts.extend(self._group(state, names) for state, names in _by_weight(groups))
+        if parts:
+            self._line("; ".join(parts))
 
-    def _pipelines(self, pipeline: Pipeline, via: Job | None, statuses: dict[int, str]) -> None:
-        """A line for each pipeline (the watched one, then its children) whose status moved."""
+    def _group(self, state: str, names: list[str]) -> str:
+        if state.startswith("failed") or state == "manual" or len(names) <= self.SHOWN + 1:
+            return f"{visible(state)}: {', '.join(names)}"
+        more = len(names) - self.SHOWN
+        return f"{visible(state)}: {', '.join(names[: self.SHOWN])} (+{more} more)"
+
+    def _pipelines(
+        self, pipeline: Pipeline, via: Job | None, statuses: dict[int, str]
+    ) -> list[str]:
+        """A part for each pipeline (the watched one, then its children) whose status moved."""
+        parts: list[str] = []
         before = self.pipeline_status.get(pipeline.id)
         if before != pipeline.status:
-            change = f"{before} -> {pipeline.status}" if before else pipeline.status
-            child = f" (child, {via.name})" if via is not None else ""
-            self._line(f"pipeline #{pipeline.id}{child}  {change}")
+            now = visible(pipeline.status)
+            change = f"{visible(before)} -> {now}" if before else now
+            child = f" (child, {visible(via.name)})" if via is not None else ""
+            parts.append(f"pipeline #{pipeline.id}{child} {change}")
         statuses[pipeline.id] = pipeline.status
         bridges = {job.downstream_pipeline_id: job for job in pipeline.jobs if job.is_bridge}
         for child_pipeline in pipeline.children:
-            self._pipelines(child_pipeline, bridges.get(child_pipeline.id), statuses)
-
-    def _job(self, job: Job, bridge: Job | None, before: str | None) -> None:
-        if before == job.status or (before is None and job.status == "created"):
-            return
-        change = f"{before} -> {job.status}" if before else job.status
-        took = format_duration(job.duration) if job.status in ("success", "failed") else ""
-        marker = "  (may fail)" if job.allow_failure and job.status == "failed" else ""
-        self._line(f"{job_label(job, bridge)}  {change}" + (f"  ({took})" if took else "") + marker)
+            parts.extend(self._pipelines(child_pipeline, bridges.get(child_pipeline.id), statuses))
+        return parts
 
     def reconnecting(self, error: TransientForgeError, retry_in: float) -> None:
         self.faulty = True
         self._line(
-            f"reconnecting: {redact(error.message)} (next try in {format_duration(retry_in)})"
+            f"reconnecting: {visible(redact(error.message))} "
+            f"(next try in {format_duration(retry_in)})"
         )
 
     def retried(self, job: Job, count: int, limit: int) -> None:
-        self._line(f"{job_label(job)}  failed, retried by send-mergereq ({count} of {limit})")
+        self._line(f"{shown(job)}  failed, retried by send-mergereq ({count} of {limit})")
 
-    def finish(self, result: WatchResult) -> None:
-        lines = verdict_lines(result)
-        self._line(lines[0])
-        for line in lines[1:]:
+    def finish(self, result: WatchResult, stale: str | None = None) -> None:
+        lines = verdict_lines(result, stale)
+        for line in lines[:-1]:
             self.stream.write(line + "\n")
-        self.stream.flush()
+        self._line(lines[-1])
 
     def close(self) -> None:
         self.stream.flush()
 
 
+_WEIGHT = {"failed": 0, "failed (may fail)": 1, "manual": 2, "running": 3, "success": 4}
+
+
+def _by_weight(groups: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
+    """Failures first, then manual blocks, running, passed, the rest."""
+    return sorted(groups.items(), key=lambda item: _WEIGHT.get(item[0], 9))
+
+
 # --- live table -----------------------------------------------------------------------------
-
-
-def render_table(snapshot: Snapshot, now: float) -> Table:
-    """The jobs grouped by stage, a child's jobs nested under its bridge; running durations tick."""
-    title = Text(pipeline_title(snapshot.pipeline), style="bold")
-    table = Table(title=title, title_justify="left", expand=False)
-    for column in ("stage", "job", "status", "duration", "", "link"):
-        table.add_column(column, no_wrap=column != "link", overflow="fold")
-    last_stage: tuple[int, str] | None = None
-    for job, _, depth in walk(snapshot.pipeline):
-        group = (job.pipeline_id, job.stage)
-        stage = job.stage if group != last_stage else ""
-        last_stage = group
-        table.add_row(*_row(job, depth, stage, snapshot, now))
-    return table
-
-
-def _row(job: Job, depth: int, stage: str, snapshot: Snapshot, now: float) -> list[Text | str]:
-    symbol, colour = STATUS_STYLE.get(job.status, ("?", "white"))
-    duration = job.duration
-    if job.status == "running" and duration is not None:
-        duration += max(0.0, now - snapshot.taken_at)
-    indent = "  " * depth + ("└ " if depth else "")
-    name = Text(indent + job.name + (" ⇢" if job.is_bridge else ""))
-    status = Text(f"{symbol} {job.status}", style=colour)
-    retried = snapshot.verdict.retry_count(job)
-    note = "may fail" if job.allow_failure else ""
-    if retried:
-        note = f"{note} retried {retried}x".strip()
-    link = Text(job.web_url, style=f"link {job.web_url}" if job.web_url else "")
-    return [
-        Text("  " * depth + stage, style="bold"),
-        name,
-        status,
-        format_duration(duration),
-        note,
-        link,
-    ]
 
 
 def render_summary(snapshot: Snapshot, now: float, fault: str | None = None) -> Text:
     """Counts by status, elapsed time, next poll (or "reconnecting…")."""
     elapsed = format_duration(snapshot.elapsed + max(0.0, now - snapshot.taken_at))
-    text = Text(summary_counts(snapshot.pipeline) + f"  —  elapsed {elapsed}  —  ")
+    text = Text(f"elapsed {elapsed} · ", style="bold")
     if fault is not None:
-        text.append(f"reconnecting… ({fault})", style="yellow")
+        text.append(f"reconnecting… ({visible(fault)})", style="yellow")
     else:
         due = snapshot.taken_at + snapshot.next_poll_in - now
         text.append(f"next poll in {max(0, round(due))}s")
+    text.append(" · " + summary_counts(snapshot.pipeline))
     return text
 
 
+def render_screen(
+    snapshot: Snapshot, now: float, width: int, height: int, fault: str | None = None
+) -> Group:
+    """The live view for a ``width`` x ``height`` terminal (``view.layout``)."""
+    return Group(*layout(snapshot, now, width, height, render_summary(snapshot, now, fault)))
+
+
 class LiveDisplay:
-    """A rich ``Live`` table on a terminal, redrawn in place; the log tails when the gate closes.
+    """A rich ``Live`` view on a terminal, redrawn in place and fitted to the terminal's
+    current size at every refresh (so a resize redraws it); the verdict last.
 
     ``clock`` must be the watch loop's clock: running durations and the countdown to the
     next poll are computed from it between polls, so they tick.
@@ -311,14 +366,18 @@ class LiveDisplay:
         if self.snapshot is None:
             waiting = f"reconnecting… ({self.fault})" if self.fault else "waiting for GitLab…"
             return Text(waiting)
-        now = self.clock()
-        return Group(
-            render_table(self.snapshot, now), render_summary(self.snapshot, now, self.fault)
-        )
+        width, height = self.console.size
+        return render_screen(self.snapshot, self.clock(), width, height, self.fault)
 
     def _start(self) -> None:
         if self.live is None:
-            self.live = Live(self, console=self.console, refresh_per_second=2, transient=False)
+            self.live = Live(
+                self,
+                console=self.console,
+                refresh_per_second=2,
+                transient=False,
+                vertical_overflow="crop",
+            )
             self.live.start()
 
     def update(self, snapshot: Snapshot) -> None:
@@ -328,21 +387,24 @@ class LiveDisplay:
         self.live.refresh()
 
     def reconnecting(self, error: TransientForgeError, retry_in: float) -> None:
-        self.fault = f"{redact(error.message)}; next try in {format_duration(retry_in)}"
+        self.fault = f"{visible(redact(error.message))}; next try in {format_duration(retry_in)}"
         self._start()
 
     def retried(self, job: Job, count: int, limit: int) -> None:
         self._start()
         assert self.live is not None
-        note = f"{job_label(job)} failed: retried by send-mergereq ({count} of {limit})"
+        note = f"{shown(job)} failed: retried by send-mergereq ({count} of {limit})"
         self.live.console.print(Text(note, style="yellow"))
 
-    def finish(self, result: WatchResult) -> None:
+    def finish(self, result: WatchResult, stale: str | None = None) -> None:
         self.close()
-        lines = verdict_lines(result)
-        self.console.print(Text(lines[0], style=OUTCOME_STYLE[result.verdict.outcome]))
-        for line in lines[1:]:
-            self.console.print(Text(line))
+        lines = verdict_lines(result, stale)
+        for line in lines[:-1]:
+            self.console.print(Text(line), soft_wrap=True)
+        style = OUTCOME_STYLE[result.verdict.outcome]
+        if stale is not None and result.verdict.outcome is Outcome.OPEN:
+            style = "bold yellow"
+        self.console.print(Text(lines[-1], style=style), soft_wrap=True)
 
     def close(self) -> None:
         if self.live is not None:

@@ -1,0 +1,274 @@
+"""The live view's layout, pure: a snapshot and a terminal size in, screen lines out.
+
+Whatever the number of jobs, the view fits ``width`` x ``height`` and the summary line is
+its last line (one row is left free, so the terminal never scrolls):
+
+1. the title (pipeline, kind, ref) and the column headers;
+2. failed, waiting-for-manual and running jobs, in that order, one row each;
+3. each finished stage folded into one line (``build  ✔ 42 passed · 1 allowed to fail``);
+4. the jobs still to run, by stage;
+5. when rows run out, one counted line (``… and 173 more pending``) stands for the rest;
+6. the summary line.
+
+The job name is an OSC 8 hyperlink (rich's ``link`` style: terminals that do not know it
+show the name); a plain URL is shown only for failed and manual jobs, in a ``link`` column
+when the terminal is wide enough, else on a row of its own under the job. Every string the
+server sent goes through :func:`visible` first. Names sort naturally (``shard-2`` before
+``shard-10``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from rich.text import Text
+
+from send_mergereq.checks.encodings import visible
+from send_mergereq.logtext import format_duration
+from send_mergereq.models import Job, Pipeline
+
+if TYPE_CHECKING:
+    from send_mergereq.run.watch import Snapshot
+
+SYMBOLS: dict[str, tuple[str, str]] = {
+    "success": ("✔", "green"),
+    "failed": ("✘", "red"),
+    "running": ("●", "cyan"),
+    "pending": ("◌", "yellow"),
+    "created": ("·", "dim"),
+    "waiting_for_resource": ("◌", "yellow"),
+    "waiting_for_callback": ("◌", "yellow"),
+    "preparing": ("◌", "yellow"),
+    "scheduled": ("◷", "magenta"),
+    "manual": ("▶", "magenta"),
+    "canceling": ("⊘", "dim"),
+    "canceled": ("⊘", "dim"),
+    "skipped": ("»", "dim"),
+}
+SHORT_STATUS = {
+    "waiting_for_resource": "waiting",
+    "waiting_for_callback": "waiting",
+    "canceling": "canceling",
+}
+FINISHED = frozenset({"success", "failed", "canceled", "skipped", "manual"})
+FIRST = {"failed": 0, "manual": 1, "running": 2}  # rows shown before all others
+STATUS_W, TIME_W, NOTE_W = 10, 6, 10
+HEADERS = ("stage", "job", "status", "time", "note", "link")
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """``shard-2`` < ``shard-10``: digits compare as numbers."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part.lower())
+        for part in re.split(r"(\d+)", name)
+        if part
+    )
+
+
+def safe_link(url: str) -> str:
+    """``url`` if it is fit for an OSC 8 hyperlink (http(s), no control or space), else ""."""
+    if not url or visible(url) != url or " " in url:
+        return ""
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        return ""
+    return url if scheme in ("http", "https") else ""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One job of the view with where it sits: its stage group's label and its own label."""
+
+    job: Job
+    group: str  # "build", or "trigger-tests > test" for a child pipeline's stage
+    name: str  # escaped job name (with "⇢" for a bridge)
+    order: int  # the stage group's position
+
+
+def entries(pipeline: Pipeline) -> list[Entry]:
+    """Every latest job of ``pipeline`` and its children, with its stage group."""
+    from send_mergereq.display import walk
+
+    found: list[Entry] = []
+    orders: dict[str, int] = {}
+    for job, bridge, _ in walk(pipeline):
+        group = visible(job.stage)
+        if bridge is not None:
+            group = f"{visible(bridge.name)} > {group}"
+        orders.setdefault(group, len(orders))
+        name = visible(job.name) + (" ⇢" if job.is_bridge else "")
+        found.append(Entry(job, group, name, orders[group]))
+    return found
+
+
+def _status_text(status: str) -> Text:
+    symbol, colour = SYMBOLS.get(status, ("?", "white"))
+    return Text(f"{symbol} {SHORT_STATUS.get(status, visible(status))}", style=colour)
+
+
+def _cell(text: str | Text, width: int, style: str = "") -> Text:
+    cell = text.copy() if isinstance(text, Text) else Text(text, style=style)
+    cell.truncate(width, overflow="ellipsis", pad=True)
+    return cell
+
+
+def _fold(jobs: list[Job]) -> str:
+    counts = Counter(job.status for job in jobs)
+    allowed = sum(1 for job in jobs if job.status == "failed" and job.allow_failure)
+    parts = [f"{counts['success']} passed"] if counts["success"] else []
+    failed = counts["failed"] - allowed
+    parts += [f"{failed} failed"] if failed else []
+    parts += [f"{allowed} allowed to fail"] if allowed else []
+    parts += [f"{n} {status}" for status, n in sorted(counts.items()) if status not in (
+        "success", "failed")]  # fmt: skip
+    symbol = "✘" if failed else ("✔" if all(j.status in FINISHED for j in jobs) else "…")
+    return f"{symbol} " + " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class Columns:
+    stage: int
+    job: int
+    link: int  # 0: failed/manual URLs go on a row of their own
+
+
+def columns(rows: Iterable[Entry], width: int) -> Columns:
+    """Column widths for ``width``: stage and job as wide as their longest cell allows."""
+    listed = list(rows)
+    stage = min(max([len(e.group) for e in listed] + [5]), max(5, width // 5))
+    fixed = stage + STATUS_W + TIME_W + NOTE_W + 4  # 4 single-space gaps
+    longest = max([len(e.name) for e in listed] + [3])
+    job = max(8, min(longest, width - fixed - 1))
+    urls = [len(e.job.web_url) for e in listed if e.job.status in ("failed", "manual")]
+    spare = width - fixed - job - 1
+    link = max(urls) if urls and spare >= max(urls) else 0
+    return Columns(stage, job, link)
+
+
+def _row(entry: Entry, cols: Columns, snapshot: Snapshot, now: float, stage: str) -> Text:
+    job = entry.job
+    duration = job.duration
+    if job.status == "running" and duration is not None:
+        duration += max(0.0, now - snapshot.taken_at)
+    link = safe_link(job.web_url)
+    note = "may fail" if job.allow_failure else ""
+    retried = snapshot.verdict.retry_count(job)
+    if retried:
+        note = f"{note} retried {retried}x".strip()
+    row = Text()
+    row.append_text(_cell(stage, cols.stage, "bold"))
+    row.append(" ")
+    row.append_text(_cell(Text(entry.name, style=f"link {link}" if link else ""), cols.job))
+    row.append(" ")
+    row.append_text(_cell(_status_text(job.status), STATUS_W))
+    row.append(" ")
+    row.append_text(_cell(format_duration(duration).rjust(TIME_W - 1), TIME_W))
+    row.append(" ")
+    row.append_text(_cell(note, NOTE_W, "dim"))
+    if cols.link and job.status in ("failed", "manual"):
+        row.append(" ")
+        row.append(visible(job.web_url), style="dim")
+    return row
+
+
+def _more(dropped: list[Entry]) -> Text:
+    counts = Counter(SHORT_STATUS.get(e.job.status, visible(e.job.status)) for e in dropped)
+    if len(counts) == 1:
+        return Text(f"… and {len(dropped)} more {next(iter(counts))}", style="dim")
+    spread = " · ".join(f"{n} {status}" for status, n in counts.most_common())
+    return Text(f"… and {len(dropped)} more ({spread})", style="dim")
+
+
+Line = tuple[Text, Entry | None]  # a screen row, and the job it shows (None: a fold or URL)
+
+
+def _rows(
+    urgent: list[Entry],
+    groups: dict[str, list[Entry]],
+    folded: set[str],
+    rest: list[Entry],
+    *,
+    cols: Columns,
+    snapshot: Snapshot,
+    now: float,
+    budget: int,
+) -> list[Line]:
+    """Urgent jobs, one line per folded stage, then ``rest``; failed and manual jobs get a
+    URL row when there is no link column and the URL rows take at most half the budget."""
+    lines: list[Line] = []
+    with_url = [e for e in urgent if e.job.status in ("failed", "manual") and e.job.web_url]
+    url_rows = not cols.link and len(urgent) + len(with_url) <= budget // 2
+    for entry in urgent:
+        lines.append((_row(entry, cols, snapshot, now, entry.group), entry))
+        if url_rows and entry in with_url:
+            lines.append((Text(f"  ↳ {visible(entry.job.web_url)}", style="dim"), None))
+    for group in sorted(folded, key=lambda g: groups[g][0].order):
+        members = [e.job for e in groups[group]]
+        fold = Text()
+        fold.append_text(_cell(group, cols.stage, "bold"))
+        fold.append(" " + _fold(members), style="dim")
+        lines.append((fold, None))
+    lines.extend((_row(e, cols, snapshot, now, e.group), e) for e in rest)
+    return lines
+
+
+def title(pipeline: Pipeline) -> str:
+    kind = pipeline.kind.value.replace("_", " ")
+    return f"pipeline #{pipeline.id} ({kind} pipeline, {visible(pipeline.ref)})"
+
+
+def layout(snapshot: Snapshot, now: float, width: int, height: int, summary: Text) -> list[Text]:
+    """The screen: at most ``height - 1`` lines, none wider than ``width``, ``summary`` last."""
+    width = max(20, width)
+    budget = max(1, height - 1) - 3  # title, header and summary take three lines
+    found = entries(snapshot.pipeline)
+    cols = columns(found, width)
+    urgent = sorted(
+        (e for e in found if e.job.status in FIRST),
+        key=lambda e: (FIRST[e.job.status], e.order, natural_key(e.name)),
+    )
+    groups: dict[str, list[Entry]] = {}
+    for entry in found:
+        groups.setdefault(entry.group, []).append(entry)
+    folded = {g for g, members in groups.items() if all(e.job.status in FINISHED for e in members)}
+    rest = sorted(
+        (e for e in found if e.job.status not in FIRST and e.group not in folded),
+        key=lambda e: (e.order, natural_key(e.name)),
+    )
+    lines = _rows(
+        urgent, groups, folded, rest, cols=cols, snapshot=snapshot, now=now, budget=budget
+    )
+    if len(lines) > budget:  # too many: each stage's finished jobs fold into its line
+        cols = Columns(cols.stage, cols.job, 0)
+        waiting = [e for e in rest if e.job.status not in FINISHED]
+        lines = _rows(
+            urgent, groups, set(groups), waiting, cols=cols, snapshot=snapshot, now=now,
+            budget=budget,
+        )  # fmt: skip
+    if budget > 0 and len(lines) > budget:
+        kept = lines[: budget - 1]
+        dropped = [e for _, e in lines[budget - 1 :] if e is not None]
+        lines = [*kept, (_more(dropped), None)] if dropped else kept
+    elif budget <= 0:
+        lines = []
+    header = Text(style="bold")
+    header.append_text(_cell(HEADERS[0], cols.stage, "bold underline"))
+    for text, size in zip(HEADERS[1:5], (cols.job, STATUS_W, TIME_W, NOTE_W), strict=True):
+        header.append(" ")
+        header.append_text(_cell(text.rjust(size - 1) if text == "time" else text, size, "bold"))
+    if cols.link:
+        header.append(" ")
+        header.append("link", style="bold")
+    screen = [Text(title(snapshot.pipeline), style="bold"), header]
+    screen += [text for text, _ in lines]
+    screen.append(summary)
+    for line in screen:
+        line.truncate(width, overflow="ellipsis")
+        line.no_wrap = True
+    return screen[-max(1, height - 1) :] if height > 1 else screen[-1:]
