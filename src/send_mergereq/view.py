@@ -135,7 +135,7 @@ def _fold(jobs: list[Job]) -> str:
 class Columns:
     stage: int
     job: int
-    link: int  # 0: failed/manual URLs go on a row of their own
+    link: int  # width of the link column; 0: none, -1: none but URL rows under the jobs
 
 
 def columns(rows: Iterable[Entry], width: int) -> Columns:
@@ -171,7 +171,7 @@ def _row(entry: Entry, cols: Columns, snapshot: Snapshot, now: float, stage: str
     row.append_text(_cell(format_duration(duration).rjust(TIME_W - 1), TIME_W))
     row.append(" ")
     row.append_text(_cell(note, NOTE_W, "dim"))
-    if cols.link and job.status in ("failed", "manual"):
+    if cols.link > 0 and job.status in ("failed", "manual"):
         row.append(" ")
         row.append(visible(job.web_url), style="dim")
     return row
@@ -188,34 +188,41 @@ def _more(dropped: list[Entry]) -> Text:
 Line = tuple[Text, Entry | None]  # a screen row, and the job it shows (None: a fold or URL)
 
 
-def _rows(
-    urgent: list[Entry],
-    groups: dict[str, list[Entry]],
-    folded: set[str],
-    rest: list[Entry],
-    *,
-    cols: Columns,
-    snapshot: Snapshot,
-    now: float,
-    budget: int,
+def _job_rows(
+    urgent: list[Entry], rest: list[Entry], cols: Columns, snapshot: Snapshot, now: float
 ) -> list[Line]:
-    """Urgent jobs, one line per folded stage, then ``rest``; failed and manual jobs get a
-    URL row when there is no link column and the URL rows take at most half the budget."""
+    """Urgent jobs then ``rest``; failed and manual jobs get a URL row of their own when
+    there is no link column (``cols.link`` 0 and URLs wanted: the caller decides)."""
     lines: list[Line] = []
-    with_url = [e for e in urgent if e.job.status in ("failed", "manual") and e.job.web_url]
-    url_rows = not cols.link and len(urgent) + len(with_url) <= budget // 2
     for entry in urgent:
         lines.append((_row(entry, cols, snapshot, now, entry.group), entry))
-        if url_rows and entry in with_url:
+        if cols.link < 0 and entry.job.status in ("failed", "manual") and entry.job.web_url:
             lines.append((Text(f"  ↳ {visible(entry.job.web_url)}", style="dim"), None))
-    for group in sorted(folded, key=lambda g: groups[g][0].order):
-        members = [e.job for e in groups[group]]
-        fold = Text()
-        fold.append_text(_cell(group, cols.stage, "bold"))
-        fold.append(" " + _fold(members), style="dim")
-        lines.append((fold, None))
     lines.extend((_row(e, cols, snapshot, now, e.group), e) for e in rest)
     return lines
+
+
+def _fold_rows(groups: dict[str, list[Entry]], folded: set[str], stage_w: int) -> list[Text]:
+    rows = []
+    for group in sorted(folded, key=lambda g: groups[g][0].order):
+        fold = Text()
+        fold.append_text(_cell(group, stage_w, "bold"))
+        fold.append(" " + _fold([e.job for e in groups[group]]), style="dim")
+        rows.append(fold)
+    return rows
+
+
+def _fit(jobs: list[Line], budget: int) -> list[Text]:
+    """``jobs`` in ``budget`` rows: the last row counts those that did not fit."""
+    if len(jobs) <= budget:
+        return [text for text, _ in jobs]
+    if budget <= 0:
+        return []
+    kept = jobs[: budget - 1]
+    while kept and kept[-1][1] is None:  # never a URL row without its job above it
+        kept.pop()
+    dropped = [e for _, e in jobs[len(kept) :] if e is not None]
+    return [text for text, _ in kept] + [_more(dropped)]
 
 
 def title(pipeline: Pipeline) -> str:
@@ -241,32 +248,32 @@ def layout(snapshot: Snapshot, now: float, width: int, height: int, summary: Tex
         (e for e in found if e.job.status not in FIRST and e.group not in folded),
         key=lambda e: (e.order, natural_key(e.name)),
     )
-    lines = _rows(
-        urgent, groups, folded, rest, cols=cols, snapshot=snapshot, now=now, budget=budget
-    )
-    if len(lines) > budget:  # too many: each stage's finished jobs fold into its line
-        cols = Columns(cols.stage, cols.job, 0)
-        waiting = [e for e in rest if e.job.status not in FINISHED]
-        lines = _rows(
-            urgent, groups, set(groups), waiting, cols=cols, snapshot=snapshot, now=now,
-            budget=budget,
-        )  # fmt: skip
-    if budget > 0 and len(lines) > budget:
-        kept = lines[: budget - 1]
-        dropped = [e for _, e in lines[budget - 1 :] if e is not None]
-        lines = [*kept, (_more(dropped), None)] if dropped else kept
-    elif budget <= 0:
-        lines = []
+    links = cols.link or -1  # -1: URL rows under failed and manual jobs
+    url_rows = sum(1 for e in urgent if e.job.status in ("failed", "manual") and e.job.web_url)
+    if links < 0 and len(urgent) + url_rows > budget // 2:
+        links = 0  # no room: the names stay links, the verdict prints the URLs
+    cols = Columns(cols.stage, cols.job, links)
+    jobs = _job_rows(urgent, rest, cols, snapshot, now)
+    folds = _fold_rows(groups, folded, cols.stage)
+    if len(jobs) + len(folds) > budget:  # too many: every stage's finished jobs fold too
+        rest = [e for e in rest if e.job.status not in FINISHED]
+        done = {
+            g for g, members in groups.items() if any(e.job.status in FINISHED for e in members)
+        }
+        jobs = _job_rows(urgent, rest, cols, snapshot, now)
+        folds = _fold_rows(groups, done, cols.stage)
+    folds = folds[: max(0, budget // 2)]
+    lines = _fit(jobs, budget - len(folds)) + folds
     header = Text(style="bold")
-    header.append_text(_cell(HEADERS[0], cols.stage, "bold underline"))
+    header.append_text(_cell(HEADERS[0], cols.stage, "bold"))
     for text, size in zip(HEADERS[1:5], (cols.job, STATUS_W, TIME_W, NOTE_W), strict=True):
         header.append(" ")
         header.append_text(_cell(text.rjust(size - 1) if text == "time" else text, size, "bold"))
-    if cols.link:
+    if cols.link > 0:
         header.append(" ")
         header.append("link", style="bold")
     screen = [Text(title(snapshot.pipeline), style="bold"), header]
-    screen += [text for text, _ in lines]
+    screen += lines
     screen.append(summary)
     for line in screen:
         line.truncate(width, overflow="ellipsis")
