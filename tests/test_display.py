@@ -170,7 +170,9 @@ def test_plain_blocked_timed_out_and_interrupted_say_how_to_resume() -> None:
 
     late = evaluate(RUNNING).timed_out("1h00m")
     text = _plain_finish(WatchResult(late, RUNNING, {}, 3600.0, RESUME))
-    assert text.splitlines()[-1].startswith("2026-11-25T15:00:00Z  gate timed out: no verdict after 1h00m  [")
+    assert text.splitlines()[-1].startswith(
+        "2026-11-25T15:00:00Z  gate timed out: no verdict after 1h00m  ["
+    )
     assert f"resume with: {RESUME}\n" in text
 
     text = _plain_finish(WatchResult(evaluate(RUNNING), RUNNING, {}, 65.0, RESUME, True))
@@ -285,7 +287,7 @@ def test_log_tail_strips_ansi_and_section_markers_and_keeps_the_last_lines() -> 
         "$ make check",
     ]
     tail = log_tail(GITLAB_LOG, 4).split("\n")
-    assert tail == ["FAIL: test-foo", "link", "", "ERROR: Job failed: exit code 2"]
+    assert tail == ["progress 100%", "FAIL: test-foo", "link", "ERROR: Job failed: exit code 2"]
     assert log_tail(GITLAB_LOG, 0) == ""
 
 

@@ -84,8 +84,8 @@ def _script_only(text: str, *, whole: bool) -> str:
             elif name in skipping:
                 skipping.remove(name)
             continue
-        if not skipping:
-            kept.append(line)
+        if kind == "start" and not skipping:
+            kept.append(line)  # the header of one of the job's own sections
     return "\n".join(kept)
 
 
