@@ -9,7 +9,6 @@ import re
 from datetime import UTC, datetime
 
 from rich.console import Console
-from test_display import RESUME, URL, job, pipeline, snap, ticking
 
 from send_mergereq.display import LiveDisplay, PlainDisplay, render_screen, verdict_lines
 from send_mergereq.gate import evaluate
@@ -17,6 +16,7 @@ from send_mergereq.logtext import log_tail
 from send_mergereq.models import Pipeline
 from send_mergereq.run.document import document
 from send_mergereq.run.watch import WatchResult
+from test_display import RESUME, URL, job, pipeline, snap, ticking
 
 HOSTILE_NAME = "ok\rgate open: pipeline passed\x1b]0;owned\x07\x1bc\x9b2J"
 HOSTILE_STAGE = "te\x1b[31mst\r"
@@ -191,7 +191,7 @@ def test_a_stale_open_verdict_says_so_in_the_verdict_line() -> None:
 def test_piped_250_jobs_print_one_line_per_poll_with_failures_in_full() -> None:
     names = [f"shard-{n}" for n in range(250)]
     polls = [
-        {name: "pending" for name in names},
+        dict.fromkeys(names, "pending"),
         {name: ("running" if n < 100 else "pending") for n, name in enumerate(names)},
         {
             name: ("failed" if n in (3, 77) else "success" if n < 100 else "running")
@@ -216,3 +216,11 @@ def test_piped_250_jobs_print_one_line_per_poll_with_failures_in_full() -> None:
     assert "manual: test/shard-249;" in lines[3]
     assert lines[3].index("manual:") < lines[3].index("success:")
     assert "test/shard-10," not in lines[1]  # natural order: shard-2 before shard-10
+
+
+def test_on_a_narrow_terminal_the_verdict_line_leaves_its_counts_above_it() -> None:
+    result = _closed({})
+    wide = verdict_lines(result, width=200)
+    assert wide[-1].endswith("[1 failed]")
+    narrow = verdict_lines(result, width=40)
+    assert narrow[-2:] == ["  jobs: 1 failed", "gate closed: test/check-qtest failed (after 20s)"]

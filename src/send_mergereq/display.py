@@ -137,7 +137,7 @@ def jobs_of_all(pipeline: Pipeline | None) -> list[Job]:
     return found
 
 
-def verdict_line(result: WatchResult, stale: str | None = None) -> str:
+def verdict_line(result: WatchResult, stale: str | None = None, *, counts: bool = True) -> str:
     """The one verdict line: the last thing a watch prints."""
     verdict, took = result.verdict, format_duration(result.elapsed)
     if result.interrupted:
@@ -147,13 +147,16 @@ def verdict_line(result: WatchResult, stale: str | None = None) -> str:
     head = f"gate {verdict.outcome.value.replace('_', ' ')}: {visible(verdict.reason)}"
     if verdict.outcome is not Outcome.TIMED_OUT:
         head += f" (after {took})"
-    counts = summary_counts(result.pipeline) if result.pipeline is not None else ""
-    return head + (f"  [{counts}]" if counts else "")
+    summary = summary_counts(result.pipeline) if result.pipeline is not None else ""
+    return head + (f"  [{summary}]" if summary and counts else "")
 
 
-def verdict_lines(result: WatchResult, stale: str | None = None) -> list[str]:
+def verdict_lines(
+    result: WatchResult, stale: str | None = None, *, width: int | None = None
+) -> list[str]:
     """The end of the watch in plain words; the verdict line comes LAST (log tails, retries,
-    links and hints above it), so on a small terminal it is what stays in view."""
+    links and hints above it), so on a small terminal it is what stays in view. Given a
+    ``width`` the verdict line leaves its job counts to a line above rather than wrap."""
     verdict = result.verdict
     if result.interrupted:
         return [verdict_line(result)]
@@ -170,7 +173,11 @@ def verdict_lines(result: WatchResult, stale: str | None = None) -> list[str]:
         )
     if verdict.outcome in (Outcome.TIMED_OUT, Outcome.PENDING, Outcome.BLOCKED):
         lines.append(f"resume with: {result.resume_command}")
-    return [*lines, verdict_line(result, stale)]
+    last = verdict_line(result, stale)
+    if width is not None and len(last) > width and result.pipeline is not None:
+        lines.append(f"  jobs: {summary_counts(result.pipeline)}")
+        last = verdict_line(result, stale, counts=False)
+    return [*lines, last]
 
 
 def _retry_lines(result: WatchResult) -> list[str]:
@@ -398,7 +405,7 @@ class LiveDisplay:
 
     def finish(self, result: WatchResult, stale: str | None = None) -> None:
         self.close()
-        lines = verdict_lines(result, stale)
+        lines = verdict_lines(result, stale, width=self.console.size.width)
         for line in lines[:-1]:
             self.console.print(Text(line), soft_wrap=True)
         style = OUTCOME_STYLE[result.verdict.outcome]
