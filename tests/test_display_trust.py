@@ -210,9 +210,14 @@ def test_piped_250_jobs_print_one_line_per_poll_with_failures_in_full() -> None:
         display.update(snap(pipeline("running", jobs), float(t) + 0.5))  # no change: no line
     lines = out.getvalue().splitlines()
     assert len(lines) == len(polls)
-    assert lines[1].endswith("running: test/shard-0, test/shard-1, test/shard-2 (+97 more)")
+    assert lines[1].endswith(
+        "running: test/shard-0, test/shard-1, test/shard-2, test/shard-3, test/shard-4 (+95 more)"
+    )
     assert "failed: test/shard-3, test/shard-77;" in lines[2]
-    assert "success: test/shard-0, test/shard-1, test/shard-2 (+95 more)" in lines[2]
+    assert (
+        "success: test/shard-0, test/shard-1, test/shard-2, test/shard-4, test/shard-5 (+93 more)"
+        in lines[2]
+    )
     assert "manual: test/shard-249;" in lines[3]
     assert lines[3].index("manual:") < lines[3].index("success:")
     assert "test/shard-10," not in lines[1]  # natural order: shard-2 before shard-10

@@ -421,11 +421,14 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(message: str, hint: str | None, code: ExitCode, as_json: bool) -> int:
-    """One line (and a hint) on stderr; with ``--json`` also the document scripts expect."""
+    """One line (and a hint) on stderr, control characters escaped; with ``--json`` also the
+    document scripts expect (exact)."""
+    from send_mergereq.checks.encodings import visible
+
     message, hint = redact(message.replace("\n", " ").strip()), redact(hint) if hint else None
-    click.echo(f"{PROG}: {message}", err=True)
+    click.echo(f"{PROG}: {visible(message)}", err=True)  # the server may have written it
     if hint:
-        click.echo(f"hint: {hint}", err=True)
+        click.echo("hint: " + "\n".join(visible(part) for part in hint.split("\n")), err=True)
     if as_json:
         doc = {"verdict": "error", "exit_code": int(code), "error": message, "hint": hint}
         click.echo(json.dumps(doc, indent=2))

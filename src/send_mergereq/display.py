@@ -47,8 +47,9 @@ class Display(Protocol):
     def retried(self, job: Job, count: int, limit: int) -> None:
         """We retried ``job`` (``--retry-failed``), the ``count``-th time of ``limit``."""
 
-    def finish(self, result: WatchResult) -> None:
-        """The watch ended with a verdict, a timeout or Ctrl-C: say so, once."""
+    def finish(self, result: WatchResult, stale: str | None = None) -> None:
+        """The watch ended with a verdict, a timeout or Ctrl-C: say so, once (``stale``: why
+        an open verdict's result is stale, said in the verdict line)."""
 
     def close(self) -> None:
         """Give the terminal back (the watch ends with an error); safe to call twice."""
@@ -235,7 +236,7 @@ class PlainDisplay:
     (``running: check-block, check-qtest (+38 more)``); failed and manual jobs are always
     named in full. Never the whole table again."""
 
-    SHOWN = 3  # names per group before "(+N more)"
+    SHOWN = 5  # names per group before "(+N more)"
 
     def __init__(self, stream: IO[str], now: Callable[[], datetime] = _utc_now) -> None:
         self.stream = stream
@@ -417,3 +418,35 @@ class LiveDisplay:
         if self.live is not None:
             self.live.stop()
             self.live = None
+
+
+class HeldVerdict:
+    """A ``Display`` whose verdict waits for :meth:`release`: the run checks whether the
+    result is stale first, so that "gate open on a stale target" is the verdict line itself."""
+
+    def __init__(self, display: Display) -> None:
+        self.display = display
+        self.result: WatchResult | None = None
+        self.stale: str | None = None
+
+    def update(self, snapshot: Snapshot) -> None:
+        self.display.update(snapshot)
+
+    def reconnecting(self, error: TransientForgeError, retry_in: float) -> None:
+        self.display.reconnecting(error, retry_in)
+
+    def retried(self, job: Job, count: int, limit: int) -> None:
+        self.display.retried(job, count, limit)
+
+    def finish(self, result: WatchResult, stale: str | None = None) -> None:
+        self.result, self.stale = result, stale
+
+    def release(self, stale: str | None = None) -> None:
+        """Show the verdict held back (once), ``stale`` saying why the result is stale."""
+        if self.result is not None:
+            result, self.result = self.result, None
+            self.display.finish(result, stale or self.stale)
+
+    def close(self) -> None:
+        self.release()
+        self.display.close()

@@ -26,10 +26,8 @@ from send_mergereq.sandbox import ProjectInfo, RequestRecord, Sandbox
 CLI = Path(sys.executable).parent / "send-mergereq"
 ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
-JOB_LINE = re.compile(rf"^{STAMP}  (?P<job>\S+)  (?:(?P<before>\w+) -> )?(?P<after>\w+)(?:  .*)?$")
-PIPELINE_LINE = re.compile(
-    rf"^{STAMP}  pipeline #(?P<id>\d+)(?: \(child, [^)]*\))?  (?P<change>.+)$"
-)
+GROUP = re.compile(r"^(?P<state>[a-z_]+(?: \(may fail\))?): (?P<names>.+)$")
+PIPELINE_PART = re.compile(r"^pipeline #(?P<id>\d+)(?: \(child, [^)]*\))? (?P<change>.+)$")
 
 
 class CliRun(NamedTuple):
@@ -213,20 +211,35 @@ def when_requested(
 # --- output ---------------------------------------------------------------------------------
 
 
-def job_changes(text: str) -> list[tuple[str, str | None, str]]:
-    """``(job, before, after)`` for every job line of the plain output, in order."""
+def _parts(text: str) -> list[str]:
+    """The "; "-separated parts of every timestamped plain line (one line per poll)."""
     found = []
     for line in text.splitlines():
-        if line[21:].startswith(("pipeline #", "watching ", "gate ", "reconnect")):
+        if re.match(rf"^{STAMP}  ", line):
+            found.extend(line[22:].split("; "))
+    return found
+
+
+def job_changes(text: str) -> list[tuple[str, str | None, str]]:
+    """``(job, before, after)`` for every job named in the plain output, in order: each
+    poll's line groups the jobs by their new state (``running: a, b (+3 more)``); ``before``
+    is the state the job was last named in."""
+    found: list[tuple[str, str | None, str]] = []
+    last: dict[str, str] = {}
+    for part in _parts(text):
+        match = GROUP.match(part)
+        if match is None or part.startswith(("pipeline #", "watching ", "gate ", "reconnect")):
             continue
-        match = JOB_LINE.match(line)
-        if match:
-            found.append((match["job"], match["before"], match["after"]))
+        after = match["state"].split(" ")[0]
+        for name in re.sub(r" \(\+\d+ more\)$", "", match["names"]).split(", "):
+            job = re.sub(r" \([0-9hms]+\)$", "", name)
+            found.append((job, last.get(job), after))
+            last[job] = after
     return found
 
 
 def pipeline_changes(text: str) -> list[tuple[int, str]]:
-    return [(int(m["id"]), m["change"]) for m in map(PIPELINE_LINE.match, text.splitlines()) if m]
+    return [(int(m["id"]), m["change"]) for m in map(PIPELINE_PART.match, _parts(text)) if m]
 
 
 def kill_gpg_agent(gnupghome: Path) -> None:

@@ -27,7 +27,10 @@ class Output:
         return self.stderr if self.as_json else self.stdout
 
     def say(self, line: str) -> None:
-        self.human.write(line + "\n")
+        """One line for people; control characters escaped (it may carry server text)."""
+        from send_mergereq.checks.encodings import visible
+
+        self.human.write("\n".join(visible(part) for part in line.split("\n")) + "\n")
         self.human.flush()
 
     def document(self, doc: Mapping[str, Any]) -> None:

@@ -20,6 +20,7 @@ from send_mergereq.run.output import Output
 from send_mergereq.run.watch import WatchOptions, WatchResult
 
 if TYPE_CHECKING:
+    from send_mergereq.display import Display, HeldVerdict
     from send_mergereq.gitlab.session import Session
     from send_mergereq.models import MergeRequest, Pipeline
     from send_mergereq.report import CheckReport
@@ -103,8 +104,10 @@ def send(
     if not options.wait:
         out.say(f"follow it with: {resume}")
         return run.finish(ExitCode.OK)
-    watched = run.watch(published.pipeline)
+    hold = not options.land and settings.mode is LandMode.MR
+    watched = run.watch(published.pipeline, hold=hold)
     if watched.interrupted:
+        run.release(None)
         return run.finish(watched.exit_code, watched)
     if options.land:
         return run.land(watched)
@@ -143,11 +146,16 @@ class _Run:
     resume: str
     checks: Mapping[str, Any]
     published: Published | None = None
+    held: HeldVerdict | None = None
 
-    def watch(self, pipeline: Pipeline) -> WatchResult:
+    def watch(self, pipeline: Pipeline, *, hold: bool = False) -> WatchResult:
+        """Watch ``pipeline``; with ``hold`` its verdict waits for :meth:`release`."""
+        from send_mergereq.display import HeldVerdict
         from send_mergereq.run.watch import watch
 
-        display = self.out.display()
+        display: Display = self.out.display()
+        if hold:
+            display = self.held = HeldVerdict(display)
         return watch(
             self.session.forge, pipeline.id, display, self.options.watch, resume_command=self.resume
         )
@@ -163,10 +171,19 @@ class _Run:
         except ForgeError as exc:  # the verdict stands; only the freshness is unknown
             target = self.published.target
             self.out.say(f"could not check whether {target} moved since: {exc.message}")
+            self.release(None)
             return None
-        if basis is not None and basis.stale:
-            self.out.say(stale_line(basis, self.published.target))
+        except BaseException:
+            self.release(None)
+            raise
+        stale = stale_line(basis, self.published.target) if basis and basis.stale else None
+        self.release(stale)
         return basis
+
+    def release(self, stale: str | None) -> None:
+        """Show the verdict a held watch kept back (``stale``: in the verdict line)."""
+        if self.held is not None:
+            self.held.release(stale)
 
     def land(self, watched: WatchResult) -> ExitCode:
         from send_mergereq.run.land import land
@@ -180,6 +197,12 @@ class _Run:
         self.out.say(landed.line(self.published.target))
         for note in landed.notes:
             self.out.say(note)
+        if landed.stale and not landed.landed:
+            again = "with a higher --refresh-limit" if self.options.refresh else "with --refresh"
+            self.out.say(
+                f"hint: run again {again} to start a pipeline on the current "
+                f"{self.published.target} and land it if it passes"
+            )
         return self.finish(landed.exit_code, watched, landed=landed)
 
     def finish(
