@@ -10,7 +10,13 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from send_mergereq.display import LiveDisplay, PlainDisplay, render_screen, verdict_lines
+from send_mergereq.display import (
+    HeldVerdict,
+    LiveDisplay,
+    PlainDisplay,
+    render_screen,
+    verdict_lines,
+)
 from send_mergereq.gate import evaluate
 from send_mergereq.logtext import log_tail
 from send_mergereq.models import Pipeline
@@ -229,3 +235,17 @@ def test_on_a_narrow_terminal_the_verdict_line_leaves_its_counts_above_it() -> N
     assert wide[-1].endswith("[1 failed]")
     narrow = verdict_lines(result, width=40)
     assert narrow[-2:] == ["  jobs: 1 failed", "gate closed: test/check-qtest failed (after 20s)"]
+
+
+def test_a_held_verdict_waits_for_the_freshness_check() -> None:
+    p = pipeline("success", [job(1, "build", "success")])
+    out = io.StringIO()
+    held = HeldVerdict(PlainDisplay(out, now=ticking(datetime(2026, 11, 25, 14, 0, 0, tzinfo=UTC))))
+    held.update(snap(p, 1.0, 0))
+    held.finish(WatchResult(evaluate(p), p, {}, 2.0, RESUME))
+    assert "gate" not in out.getvalue()
+    held.release("stale: master has moved to abc")
+    held.release(None)  # once only
+    held.close()
+    assert out.getvalue().count("gate") == 1
+    assert out.getvalue().endswith("  gate open on a stale target: master has moved to abc\n")

@@ -8,10 +8,11 @@ the target to the tested commit of the branch pipeline, and refuses a non-fast-f
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
-from e2e_helpers import CLI, FAST, Maintainer, MakeMaintainer, calls, pushes
+from e2e_helpers import CLI, FAST, STAMP, Maintainer, MakeMaintainer, calls, pushes
 
 pytestmark = pytest.mark.e2e
 
@@ -62,15 +63,30 @@ def test_red_pipeline_lands_nothing(maintainer: MakeMaintainer) -> None:
 def test_moved_target_is_stale_and_nothing_lands(maintainer: MakeMaintainer) -> None:
     who = maintainer("moving-target")
 
-    rc, out, _ = _land(who, "--json")
+    rc, out, err = _land(who, "--json")
 
     assert rc == 7
+    assert "hint: run again with --refresh to start a pipeline on the current master" in err
     doc = json.loads(out)
     assert doc["stale"] is True and doc["landed"] is None
     assert doc["tested_target_sha"] != doc["current_target_sha"]
     assert who.remote_sha("master") == doc["current_target_sha"]
     assert "stale" in doc["landed_reason"]
     assert not calls(who.sandbox.request_log, "PUT", r".*/merge_requests/\d+/merge")
+
+
+def test_a_stale_open_gate_says_so_in_the_verdict_line_itself(maintainer: MakeMaintainer) -> None:
+    who = maintainer("moving-target")
+    who.sandbox.set_time_scale(FAST)
+
+    rc, out, err = who.run("staging", "--wait", "--interval", "0.2")
+
+    assert rc == 0, err
+    last = out.splitlines()[-1]
+    assert re.fullmatch(
+        rf"{STAMP}  gate open on a stale target: pipeline #\d+ tested master .*", last
+    )
+    assert "gate open: pipeline passed" not in out  # said once, and stale
 
 
 def test_refresh_tests_the_current_target_then_lands(maintainer: MakeMaintainer) -> None:
