@@ -225,6 +225,54 @@ def _fit(jobs: list[Line], budget: int) -> list[Text]:
     return [text for text, _ in kept] + [_more(dropped)]
 
 
+TOP = frozenset({"failed", "manual"})  # rows of their own, never in the multi-column flow
+GAP = "   "
+
+
+def _row_width(cols: Columns) -> int:
+    return cols.stage + cols.job + STATUS_W + TIME_W + NOTE_W + 4
+
+
+def _across(cols: Columns, width: int) -> int:
+    """How many job columns fit side by side in ``width``."""
+    return max(1, (width + len(GAP)) // (_row_width(cols) + len(GAP)))
+
+
+def _header(cols: Columns) -> Text:
+    header = Text(style="bold")
+    header.append_text(_cell(HEADERS[0], cols.stage, "bold"))
+    for text, size in zip(HEADERS[1:5], (cols.job, STATUS_W, TIME_W, NOTE_W), strict=True):
+        header.append(" ")
+        header.append_text(_cell(text.rjust(size - 1) if text == "time" else text, size, "bold"))
+    return header
+
+
+def _flow(lines: list[Line], rows: int, across: int, cols: Columns) -> list[Text]:
+    """``lines`` in ``across`` columns of at most ``rows`` rows, top to bottom then left to
+    right; when they do not all fit, the last cell counts the rest."""
+    if rows <= 0 or not lines:
+        return []
+    cells = [text for text, _ in lines]
+    if len(cells) > rows * across:
+        keep = rows * across - 1
+        cells = [*cells[:keep], _more([e for _, e in lines[keep:] if e is not None])]
+    height = -(-len(cells) // across)
+    cell = _row_width(cols)
+    screen = []
+    for r in range(height):
+        row = Text()
+        for c in range(across):
+            n = c * height + r
+            if n >= len(cells):
+                break
+            if c:
+                row.append(GAP)
+            row.append_text(_cell(cells[n], cell))
+        row.rstrip()
+        screen.append(row)
+    return screen
+
+
 def title(pipeline: Pipeline) -> str:
     kind = pipeline.kind.value.replace("_", " ")
     return f"pipeline #{pipeline.id} ({kind} pipeline, {visible(pipeline.ref)})"
@@ -263,13 +311,21 @@ def layout(snapshot: Snapshot, now: float, width: int, height: int, summary: Tex
         jobs = _job_rows(urgent, rest, cols, snapshot, now)
         folds = _fold_rows(groups, done, cols.stage)
     folds = folds[: max(0, budget // 2)]
-    lines = _fit(jobs, budget - len(folds)) + folds
-    header = Text(style="bold")
-    header.append_text(_cell(HEADERS[0], cols.stage, "bold"))
-    for text, size in zip(HEADERS[1:5], (cols.job, STATUS_W, TIME_W, NOTE_W), strict=True):
-        header.append(" ")
-        header.append_text(_cell(text.rjust(size - 1) if text == "time" else text, size, "bold"))
-    if cols.link > 0:
+    across = _across(cols, width)
+    top = [line for line in jobs if line[1] is None or line[1].job.status in TOP]
+    if across > 1 and len(jobs) + len(folds) > budget and len(top) < budget - len(folds):
+        flow = [line for line in jobs if line[1] is not None and line[1].job.status not in TOP]
+        lines = [t for t, _ in top] + _flow(flow, budget - len(folds) - len(top), across, cols)
+    else:
+        across = 1
+        lines = _fit(jobs, budget - len(folds))
+    lines += folds
+    header = _header(cols)
+    if across > 1:
+        cell = _row_width(cols)
+        header = Text(GAP.join(_header(cols).plain[:cell].ljust(cell) for _ in range(across)))
+        header.stylize("bold")
+    elif cols.link > 0:
         header.append(" ")
         header.append("link", style="bold")
     screen = [Text(title(snapshot.pipeline), style="bold"), header]
