@@ -118,7 +118,9 @@ def test_push_between_pipeline_and_merge_is_refused_by_the_sha_guard(
     )  # fmt: skip
     assert proc.stdout is not None
     try:
-        seen = [proc.stdout.readline() for _ in range(6)]
+        seen: list[str] = []
+        while len(seen) < 20 and not any("watching pipeline" in line for line in seen):
+            seen.append(proc.stdout.readline())  # the first poll's line: one per poll
         assert any("watching pipeline" in line for line in seen), seen
         # someone pushes a new head to staging while the tested pipeline still runs
         who.git("checkout", "-q", "-b", "late", "staging")
