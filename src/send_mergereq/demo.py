@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from send_mergereq import demo_repo
-from send_mergereq.errors import GitError
+from send_mergereq.errors import ConfigError, GitError
 
 SCENARIO_DIR = Path(__file__).parent / "sandbox" / "scenarios"
 PROJECT = "demo/qemu"
@@ -37,6 +37,7 @@ def run(
 ) -> int:
     """Run the demo; the exit code is the one ``send-mergereq staging --wait`` gave."""
     from send_mergereq.sandbox import Sandbox
+    from send_mergereq.sandbox.errors import ScenarioError
 
     root = Path(tempfile.mkdtemp(prefix="send-mergereq-demo-"))
     try:
@@ -46,7 +47,10 @@ def run(
                 "so the signed-tags check runs as a warning")  # fmt: skip
             extra_args = ("--check", "signed-tags=warning", *extra_args)
         with Sandbox(time_scale=time_scale) as sandbox:
-            project = sandbox.create_project(PROJECT, scenario=scenario)
+            try:
+                project = sandbox.create_project(PROJECT, scenario=scenario)
+            except ScenarioError as exc:  # the sandbox's own error, the tool's exit 2
+                raise ConfigError(exc.message, hint=exc.hint) from None
             _publish_master(demo, project.http_url_to_repo, sandbox.token)
             say(f"demo: repository {demo.repo} (signing: {demo.signing}), "
                 f"sandbox GitLab at {sandbox.url}, scenario {scenario!r}")  # fmt: skip

@@ -1,4 +1,4 @@
-"""Scenario files: the shipped ones load, broken ones fail with one clear ConfigError."""
+"""Scenario files: the shipped ones load, broken ones fail with one clear ScenarioError."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from send_mergereq.errors import ConfigError
 from send_mergereq.sandbox import available_scenarios, load_scenario
+from send_mergereq.sandbox.errors import ScenarioError
 from send_mergereq.sandbox.scenarios import parse_scenario
 from send_mergereq.sandbox.status import composite, has_warnings
 
@@ -62,7 +62,7 @@ BROKEN = [
 
 @pytest.mark.parametrize(("text", "expected"), BROKEN)
 def test_broken_scenarios_name_file_and_key(text: str, expected: str) -> None:
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ScenarioError) as caught:
         parse_scenario(text, "broken.toml")
     assert "scenario broken.toml" in caught.value.message
     assert expected in caught.value.message
@@ -70,7 +70,7 @@ def test_broken_scenarios_name_file_and_key(text: str, expected: str) -> None:
 
 
 def test_unknown_scenario_name_lists_the_shipped_ones() -> None:
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ScenarioError) as caught:
         load_scenario("purple")
     assert "purple" in caught.value.message
     assert caught.value.hint is not None and "green" in caught.value.hint

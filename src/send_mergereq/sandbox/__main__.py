@@ -11,8 +11,8 @@ import signal
 import sys
 import threading
 
-from send_mergereq.errors import ConfigError
 from send_mergereq.sandbox.app import Sandbox
+from send_mergereq.sandbox.errors import ScenarioError
 from send_mergereq.sandbox.scenarios import available_scenarios
 
 
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             branch_pipelines=args.branch_pipelines,
             initialize_with_readme=args.readme,
         )
-    except ConfigError as exc:
+    except ScenarioError as exc:
         sandbox.stop()
         sys.stderr.write(f"error: {exc.message}\n" + (f"hint: {exc.hint}\n" if exc.hint else ""))
         return 2

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from send_mergereq.errors import ConfigError
 from send_mergereq.sandbox.clock import VirtualClock
 from send_mergereq.sandbox.engine import advance
+from send_mergereq.sandbox.errors import ScenarioError
 from send_mergereq.sandbox.faults import FaultInjector
 from send_mergereq.sandbox.gitrepo import ZERO_SHA, BareRepo
 from send_mergereq.sandbox.render import Renderer
@@ -154,15 +154,15 @@ class Sandbox:
         """A new project with a bare repository (empty unless ``initialize_with_readme``)."""
         path = path.strip("/")
         if path.count("/") < 1 or path.endswith(".git"):
-            raise ConfigError(f"sandbox project path {path!r} must look like group/project")
+            raise ScenarioError(f"sandbox project path {path!r} must look like group/project")
         if merge_method not in MERGE_METHODS:
-            raise ConfigError(
+            raise ScenarioError(
                 f"unknown merge method {merge_method!r}", hint=", ".join(MERGE_METHODS)
             )
         loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         with self.world.lock:
             if self.world.project_by_ref(path) is not None:
-                raise ConfigError(f"sandbox project {path!r} already exists")
+                raise ScenarioError(f"sandbox project {path!r} already exists")
             repo = BareRepo.create(self.repo_root / f"{path}.git", default_branch, [default_branch])
             project = Project(
                 id=self.world.next_id("project"),
@@ -206,7 +206,7 @@ class Sandbox:
         with self.world.lock:
             project = self.world.project_by_ref(str(path).strip("/"))
         if project is None:
-            raise ConfigError(f"no sandbox project {path!r}")
+            raise ScenarioError(f"no sandbox project {path!r}")
         return project
 
     def set_scenario(self, path: str, scenario: str | Path | Scenario) -> None:
@@ -224,7 +224,7 @@ class Sandbox:
         with self.world.lock:
             for key, value in settings.items():
                 if not hasattr(project, key) or key in ("id", "path", "repo", "scenario"):
-                    raise ConfigError(f"unknown sandbox project setting {key!r}")
+                    raise ScenarioError(f"unknown sandbox project setting {key!r}")
                 setattr(project, key, value)
 
     def _arm_faults(self, scenario: Scenario) -> None:
@@ -240,7 +240,7 @@ class Sandbox:
         of them) fail with ``action``: ``"429"``, ``"500"``, ``"502"``, ``"503"``, ``"504"``
         or ``"drop"`` (the connection closes without an answer)."""
         if action not in FAULT_ACTIONS:
-            raise ConfigError(f"unknown fault {action!r}", hint=", ".join(FAULT_ACTIONS))
+            raise ScenarioError(f"unknown fault {action!r}", hint=", ".join(FAULT_ACTIONS))
         self.faults.arm(FaultSpec(action, match, skip + 1, skip + count, retry_after))
 
     def advance(self, seconds: float) -> None:
@@ -267,7 +267,7 @@ class Sandbox:
             advance(self.world, self.clock.now())
             sha = move_target(self.world, project, self.world.now, message)
         if sha is None:
-            raise ConfigError(f"sandbox project {path!r} has no {project.default_branch} yet")
+            raise ScenarioError(f"sandbox project {path!r} has no {project.default_branch} yet")
         return sha
 
     def set_branch(self, path: str, branch: str, sha: str) -> None:

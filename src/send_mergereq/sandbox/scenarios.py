@@ -3,7 +3,7 @@
 A scenario names the stages and jobs of the pipeline every push or merge request
 gets, the child pipelines bridge jobs trigger, when the merge request pipeline
 appears, decoy pipelines, events (the target branch moves) and injected faults.
-Every mistake in a file is a :class:`~send_mergereq.errors.ConfigError` naming the
+Every mistake in a file is a :class:`~send_mergereq.sandbox.errors.ScenarioError` naming the
 file and the key.
 """
 
@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from send_mergereq.errors import ConfigError
+from send_mergereq.sandbox.errors import ScenarioError
 
 OUTCOMES = ("success", "failed")
 WHENS = ("on_success", "manual")
@@ -139,13 +139,13 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
 
 
 class _Reader:
-    """Reads one scenario file, raising ConfigErrors that name it."""
+    """Reads one scenario file, raising ScenarioErrors that name it."""
 
     def __init__(self, origin: str) -> None:
         self.origin = origin
 
-    def fail(self, where: str, problem: str, hint: str | None = None) -> ConfigError:
-        return ConfigError(f"scenario {self.origin}: {where}: {problem}", hint=hint)
+    def fail(self, where: str, problem: str, hint: str | None = None) -> ScenarioError:
+        return ScenarioError(f"scenario {self.origin}: {where}: {problem}", hint=hint)
 
     def table(self, data: Mapping[str, Any], where: str, known: set[str]) -> Mapping[str, Any]:
         unknown = sorted(set(data) - known)
@@ -280,7 +280,7 @@ def parse_scenario(text: str, origin: str, default_name: str = "custom") -> Scen
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"scenario {origin}: not valid TOML: {exc}") from None
+        raise ScenarioError(f"scenario {origin}: not valid TOML: {exc}") from None
     return _Reader(origin).scenario(data, default_name)
 
 
@@ -300,7 +300,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     name = str(name_or_path)
     resource = resources.files("send_mergereq.sandbox") / "scenarios" / f"{name}.toml"
     if not resource.is_file():
-        raise ConfigError(
+        raise ScenarioError(
             f"unknown sandbox scenario {name!r}",
             hint="shipped scenarios: " + ", ".join(available_scenarios()),
         )
