@@ -12,7 +12,7 @@ import responses
 
 import gitlab_api as g
 from land_api import MASTER, MERGE, MOVED, MR, branch, connect, mr, put_merge
-from send_mergereq.errors import TransientForgeError
+from send_mergereq.errors import ForgeError, TransientForgeError
 
 
 @pytest.fixture
@@ -145,3 +145,74 @@ def test_contains_by_merge_base(rsps: responses.RequestsMock) -> None:
     assert forge.contains(g.HEAD, MASTER) is True
     assert forge.contains(g.HEAD, MOVED) is False
     assert forge.contains(MOVED, MOVED) is True  # no request
+
+
+# -- a failed merge base is "unknown", never "not an ancestor" (issue 15) ---------------------
+
+
+def _commit(rsps: responses.RequestsMock, sha: str, *parents: str) -> None:
+    g.get(rsps, f"{g.P}/repository/commits/{sha}", {"id": sha, "parent_ids": list(parents)})
+
+
+def test_no_common_ancestor_is_a_definite_no(rsps: responses.RequestsMock) -> None:
+    """lib/api/repositories.rb, merge_base: ``not_found!("Merge Base")`` when none exists."""
+    forge = connect(rsps)
+    url = f"{g.P}/repository/merge_base"
+    g.get(rsps, url, g.error("404 Merge Base Not Found"), 404, **{"refs[]": [g.HEAD, MOVED]})
+    assert forge.contains(g.HEAD, MOVED) is False
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (400, g.error("Could not find ref: " + MASTER)),  # GitLab: an unknown ref
+        (404, g.error("404 Not Found")),  # an instance or proxy that does not serve it
+        (404, None),  # an HTML 404 page
+    ],
+)
+def test_a_failed_merge_base_falls_back_to_parent_ids(
+    rsps: responses.RequestsMock, status: int, body: object
+) -> None:
+    forge = connect(rsps)
+    url = f"{g.P}/repository/merge_base"
+    g.get(rsps, url, body, status, **{"refs[]": [g.HEAD, MASTER]})
+    _commit(rsps, g.HEAD, "d" * 40)
+    _commit(rsps, "d" * 40, MASTER)
+    assert forge.contains(g.HEAD, MASTER) is True
+
+
+def test_the_parent_walk_says_no_only_when_it_reaches_the_root(
+    rsps: responses.RequestsMock,
+) -> None:
+    forge = connect(rsps)
+    url = f"{g.P}/repository/merge_base"
+    g.get(rsps, url, g.error("404 Not Found"), 404, **{"refs[]": [g.HEAD, MOVED]})
+    _commit(rsps, g.HEAD, "d" * 40, "e" * 40)
+    _commit(rsps, "d" * 40, "f" * 40)
+    _commit(rsps, "e" * 40, "f" * 40)
+    _commit(rsps, "f" * 40)
+    assert forge.contains(g.HEAD, MOVED) is False
+
+
+def test_a_failed_walk_is_an_error_not_a_stale_result(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    url = f"{g.P}/repository/merge_base"
+    g.get(rsps, url, g.error("404 Not Found"), 404, **{"refs[]": [g.HEAD, MOVED]})
+    g.get(rsps, f"{g.P}/repository/commits/{g.HEAD}", g.error("403 Forbidden"), 403)
+    with pytest.raises(ForgeError) as caught:
+        forge.contains(g.HEAD, MOVED)
+    assert "stale" not in caught.value.message
+
+
+def test_a_walk_too_long_is_unknown_and_says_so(
+    rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("send_mergereq.gitlab.forge.ANCESTRY_WALK", 2)
+    forge = connect(rsps)
+    url = f"{g.P}/repository/merge_base"
+    g.get(rsps, url, g.error("404 Not Found"), 404, **{"refs[]": [g.HEAD, MOVED]})
+    _commit(rsps, g.HEAD, "d" * 40)
+    _commit(rsps, "d" * 40, "e" * 40)
+    with pytest.raises(ForgeError) as caught:
+        forge.contains(g.HEAD, MOVED)
+    assert caught.value.message.startswith("could not tell whether")

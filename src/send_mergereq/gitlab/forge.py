@@ -29,6 +29,7 @@ from send_mergereq.models import Job, MergeRequest, Pipeline, PipelineKind, pipe
 # Retry-After), then the fault reaches the watch, which shows "reconnecting" and backs off,
 # instead of python-gitlab's default ten silent retries (up to ~100 s of a frozen display).
 WATCH_READ: dict[str, Any] = {"max_retries": 2}
+ANCESTRY_WALK = 200  # commits read one by one when /repository/merge_base fails
 # The first call of a run: a GitLab that cannot be reached at all is said in ~3 s
 # (retries after 0.1, 0.2, 0.4, 0.8 and 1.6 s), not after ten silent retries (~100 s).
 FIRST_CALL: dict[str, Any] = {"max_retries": 5}
@@ -281,17 +282,46 @@ class Forge:
         return str(commit["id"]) if isinstance(commit, Mapping) and commit.get("id") else None
 
     def contains(self, head: str, ancestor: str) -> bool:
-        """Whether ``ancestor`` is ``head`` or one of its ancestors (GitLab's merge base)."""
+        """Whether ``ancestor`` is ``head`` or one of its ancestors (GitLab's merge base).
+
+        Only GitLab's own "404 Merge Base Not Found" (no common ancestor) means "no" at
+        once. Any other failure of ``/repository/merge_base`` (a 400 for an unknown ref, a
+        404 from an instance or proxy that does not serve it) is "unknown", never "no": the
+        answer is then read from the commits' ``parent_ids``, and when that cannot tell
+        either, a ForgeError says so (a failed request never makes a result stale)."""
         if head == ancestor:
             return True
         with self._api(f"finding the merge base of {head[:12]} and {ancestor[:12]}"):
             try:
                 base = self.project.repository_merge_base([head, ancestor], **WATCH_READ)
             except glexc.GitlabGetError as exc:
-                if exc.response_code in (400, 404):  # unrelated histories, or unknown commit
-                    return False
-                raise
-        return isinstance(base, Mapping) and base.get("id") == ancestor
+                if exc.response_code == 404 and "merge base" in str(exc.error_message).lower():
+                    return False  # GitLab's not_found!("Merge Base"): unrelated histories
+                if exc.response_code not in (400, 404):
+                    raise
+                base = None
+        if isinstance(base, Mapping) and base.get("id"):
+            return base.get("id") == ancestor
+        return self._contains_by_parents(head, ancestor)
+
+    def _contains_by_parents(self, head: str, ancestor: str) -> bool:
+        """The fallback of :meth:`contains`: walk ``head``'s history through the commits'
+        ``parent_ids``, at most ``ANCESTRY_WALK`` commits."""
+        seen, todo = {head}, [head]
+        while todo:
+            if len(seen) > ANCESTRY_WALK:
+                raise ForgeError(
+                    f"could not tell whether {head[:12]} contains {ancestor[:12]}: GitLab's "
+                    f"merge base failed and {ANCESTRY_WALK} commits of its history do not tell",
+                    hint="retry later, or land from a GitLab that serves /repository/merge_base",
+                )
+            for parent in self.commit_parents(todo.pop(0)):
+                if parent == ancestor:
+                    return True
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return False
 
     def merge_mr(self, iid: int, sha: str) -> MergeAttempt:
         """``PUT …/merge_requests/IID/merge`` with ``sha`` as the guard; never removes the source.
