@@ -142,8 +142,8 @@ def test_pagination_over_250_jobs(pushed: Callable[..., Pusher], sandbox: Sandbo
         first_page = pipeline.jobs.list()
     assert len(first_page) == 20
     everything = pipeline.jobs.list(get_all=True)
-    assert len(everything) == 250
-    assert len({job.id for job in everything}) == 250
+    assert len(everything) == 251
+    assert len({job.id for job in everything}) == 251
     ids = [job.id for job in everything]
     assert ids == sorted(ids, reverse=True)
 
@@ -159,7 +159,7 @@ def test_pagination_headers_like_gitlab(pushed: Callable[..., Pusher], sandbox: 
     assert (h["x-page"], h["x-per-page"], h["x-total"], h["x-total-pages"]) == (
         "2",
         "100",
-        "250",
+        "251",
         "3",
     )
     assert (h["x-next-page"], h["x-prev-page"]) == ("3", "1")
@@ -198,4 +198,4 @@ def test_project_jobs_list_is_paginated_without_count(
     assert "x-total" not in answer.headers and "x-total-pages" not in answer.headers
     assert 'rel="last"' not in answer.headers["Link"]
     jobs = client(sandbox).projects.get("group/proj", lazy=True).jobs.list(get_all=True)
-    assert len(jobs) == 250
+    assert len(jobs) == 251

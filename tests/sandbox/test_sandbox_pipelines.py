@@ -19,7 +19,8 @@ def open_mr(gl: gitlab.Gitlab) -> tuple[Any, Any]:
     mr = project.mergerequests.create(
         {"source_branch": "staging", "target_branch": "master", "title": "Pull"}
     )
-    (listed,) = mr.pipelines.list(get_all=True)
+    listed = mr.pipelines.list(get_all=True)  # with branch pipelines of its commits
+    (listed,) = [p for p in listed if p.source == "merge_request_event"]
     return project, project.pipelines.get(listed.id)
 
 

@@ -11,7 +11,7 @@ from send_mergereq.sandbox.errors import ScenarioError
 from send_mergereq.sandbox.scenarios import parse_scenario
 from send_mergereq.sandbox.status import composite, has_warnings
 
-SHIPPED = {"green", "red", "allow-failure", "manual", "flaky", "child", "many", "faults", "late"}
+SHIPPED = {"green", "red", "allow-failure", "manual", "flaky", "child", "many", "many-gating", "faults", "late"}
 
 
 def test_every_promised_scenario_ships_and_loads() -> None:
@@ -32,11 +32,16 @@ def test_green_is_about_forty_virtual_minutes_of_eight_jobs() -> None:
     assert 35 * 60 <= critical <= 45 * 60
 
 
-def test_many_expands_repeated_jobs_to_250() -> None:
-    many = load_scenario("many")
-    names = [job.name for job in many.pipeline.jobs]
-    assert len(names) == len(set(names)) == 250
-    assert "qtest-shard-240" in names
+@pytest.mark.parametrize(("name", "may_fail"), [("many", True), ("many-gating", False)])
+def test_many_has_a_failing_job_past_the_first_page_of_100(name: str, may_fail: bool) -> None:
+    """Issue 15: pagination of failures is tested; job 126 of 251 fails, on the second page
+    of 100 whether the jobs are listed oldest or newest first."""
+    jobs = load_scenario(name).pipeline.jobs
+    names = [job.name for job in jobs]
+    assert len(names) == len(set(names)) == 251
+    failing = [i for i, job in enumerate(jobs, start=1) if job.outcome == "failed"]
+    assert failing == [126] and len(jobs) - 126 + 1 > 100
+    assert jobs[125].allow_failure is may_fail
 
 
 def test_scenario_file_by_path(tmp_path: Path) -> None:

@@ -43,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
         help="detached MR pipelines instead of merged results",
     )
     parser.add_argument("--branch-pipelines", action="store_true")
+    parser.add_argument(
+        "--mr-pipeline-delay",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="virtual seconds until a merge request's pipeline appears (default: the scenario's)",
+    )
     parser.add_argument("--readme", action="store_true", help="seed master with a README commit")
     return parser
 
@@ -58,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             merge_method=args.merge_method,
             merge_pipelines_enabled=not args.no_merged_results,
             branch_pipelines=args.branch_pipelines,
+            mr_pipeline_delay=args.mr_pipeline_delay,
             initialize_with_readme=args.readme,
         )
     except ScenarioError as exc:

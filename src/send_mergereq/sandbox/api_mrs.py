@@ -10,8 +10,10 @@ from send_mergereq.sandbox.workflows import (
     accept,
     create_merge_request,
     create_mr_pipeline,
+    mr_pipelines,
     open_merge_requests,
     refresh_merge_request,
+    schedule_mr_pipeline,
 )
 
 MR_STATES = ("opened", "closed", "locked", "merged", "all")
@@ -81,7 +83,9 @@ def _apply_options(req: Request, mr: MergeRequest) -> None:
 @route("GET", "/projects/:project/merge_requests/(\\d+)")
 def get_merge_request(ctx: Ctx, req: Request) -> Response:
     _, mr = ctx.merge_request(req)
-    return Response(200, ctx.render.merge_request(mr))
+    diverged = bool(req.flag("include_diverged_commits_count"))
+    rebase = bool(req.flag("include_rebase_in_progress"))
+    return Response(200, ctx.render.merge_request(mr, diverged=diverged, rebase=rebase))
 
 
 @route("PUT", "/projects/:project/merge_requests/(\\d+)")
@@ -140,8 +144,7 @@ def cancel_auto_merge(ctx: Ctx, req: Request) -> Response:
 @route("GET", "/projects/:project/merge_requests/(\\d+)/pipelines")
 def list_mr_pipelines(ctx: Ctx, req: Request) -> Response:
     project, mr = ctx.merge_request(req)
-    pipelines = [p for p in ctx.world.project_pipelines(project) if p.merge_request_iid == mr.iid]
-    pipelines.sort(key=lambda p: -p.id)
+    pipelines = mr_pipelines(ctx.world, project, mr)
     return listing(req, pipelines, ctx.render.pipeline_basic)
 
 
@@ -150,5 +153,9 @@ def post_mr_pipeline(ctx: Ctx, req: Request) -> Response:
     project, mr = ctx.merge_request(req)
     if mr.sha is None or mr.state != "opened":
         raise ApiError(400, {"message": "400 Bad request - Merge request is not open"})
+    # lib/api/merge_requests.rb: 200 with the pipeline, or 202 when asked to be ``async``
+    if req.flag("async"):
+        schedule_mr_pipeline(ctx.world, project, mr, ctx.now)
+        return Response(202, {})
     pipeline = create_mr_pipeline(ctx.world, project, mr, ctx.now, mr.sha)
-    return Response(201, ctx.render.pipeline(pipeline))
+    return Response(200, ctx.render.pipeline(pipeline))

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 from urllib.parse import unquote
 
+from send_mergereq.sandbox import render
 from send_mergereq.sandbox.pagination import paginate
 from send_mergereq.sandbox.protocol import JSON, Request, Response, not_found
 from send_mergereq.sandbox.render import VERSION
@@ -86,17 +87,8 @@ def get_branch(ctx: Ctx, req: Request) -> Response:
             "developers_can_merge": False,
             "can_push": True,
             "web_url": f"{ctx.render.project_url(project)}/-/tree/{name}",
-            "commit": {
-                "id": sha,
-                "short_id": sha[:8],
-                "title": info.title,
-                "message": info.message,
-                "author_name": info.author_name,
-                "author_email": info.author_email,
-                "authored_date": info.authored_date,
-                "committed_date": info.committed_date,
-                "created_at": info.committed_date,
-            },
+            # lib/api/entities/branch.rb: the commit as Entities::Commit
+            "commit": render.commit_json(info, ctx.render.project_url(project)),
         },
     )
 

@@ -34,7 +34,29 @@ def get_commit(ctx: Ctx, req: Request) -> Response:
     sha = _resolve(project, unquote(req.groups[1]))
     if sha is None:
         raise not_found("Commit")
-    return Response(200, commit_json(ctx, project, sha))
+    # lib/api/entities/commit_detail.rb: the commit plus stats, status, last_pipeline
+    data = commit_json(ctx, project, sha)
+    pipelines = [p for p in ctx.world.project_pipelines(project) if p.sha == sha]
+    last = max(pipelines, key=lambda p: p.id, default=None)
+    data.update(
+        {
+            "stats": _stats(project, sha),
+            "status": None if last is None else last.status,
+            "project_id": project.id,
+            "last_pipeline": None if last is None else ctx.render.pipeline_basic(last),
+        }
+    )
+    return Response(200, data)
+
+
+def _stats(project: Project, sha: str) -> JSON:
+    out = project.repo.git("show", "--numstat", "--format=", "--no-renames", sha, ok=(0, 128))
+    additions = deletions = 0
+    for line in out.splitlines():
+        added, removed, *_ = [*line.split("\t"), "", ""]
+        additions += int(added) if added.isdigit() else 0
+        deletions += int(removed) if removed.isdigit() else 0
+    return {"additions": additions, "deletions": deletions, "total": additions + deletions}
 
 
 @route("GET", "/projects/:project/repository/merge_base")
@@ -43,13 +65,12 @@ def get_merge_base(ctx: Ctx, req: Request) -> Response:
     refs = req.list_param("refs")
     if len(refs) < 2:
         raise ApiError(400, {"message": "Provide at least 2 refs"})
-    shas = []
-    for ref in refs:
-        sha = _resolve(project, ref)
-        if sha is None:
-            raise ApiError(404, {"message": f"404 Commit Not Found: {ref}"})
-        shas.append(sha)
-    base = project.repo.git("merge-base", *shas, ok=(0, 1)).strip()
+    shas = [_resolve(project, ref) for ref in refs]
+    unknown = [ref for ref, sha in zip(refs, shas, strict=True) if sha is None]
+    if unknown:  # lib/api/repositories.rb, merge_base
+        noun = "ref" if len(unknown) == 1 else "refs"
+        raise ApiError(400, {"message": f"Could not find {noun}: {', '.join(unknown)}"})
+    base = project.repo.git("merge-base", *[s for s in shas if s], ok=(0, 1)).strip()
     if not base:
         raise not_found("Merge Base")
     return Response(200, commit_json(ctx, project, base))

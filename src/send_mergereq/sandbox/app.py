@@ -6,7 +6,7 @@ import secrets
 import string
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -150,8 +150,11 @@ class Sandbox:
         default_branch: str = "master",
         initialize_with_readme: bool = False,
         visibility: str = "private",
+        mr_pipeline_delay: float | None = None,
     ) -> ProjectInfo:
-        """A new project with a bare repository (empty unless ``initialize_with_readme``)."""
+        """A new project with a bare repository (empty unless ``initialize_with_readme``).
+        ``mr_pipeline_delay`` (virtual seconds) overrides the scenario's: how long after a
+        merge request is opened or pushed to its pipeline appears."""
         path = path.strip("/")
         if path.count("/") < 1 or path.endswith(".git"):
             raise ScenarioError(f"sandbox project path {path!r} must look like group/project")
@@ -160,6 +163,10 @@ class Sandbox:
                 f"unknown merge method {merge_method!r}", hint=", ".join(MERGE_METHODS)
             )
         loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        if mr_pipeline_delay is not None:
+            if mr_pipeline_delay < 0:
+                raise ScenarioError(f"mr_pipeline_delay {mr_pipeline_delay} must not be negative")
+            loaded = replace(loaded, mr_pipeline_delay=float(mr_pipeline_delay))
         with self.world.lock:
             if self.world.project_by_ref(path) is not None:
                 raise ScenarioError(f"sandbox project {path!r} already exists")

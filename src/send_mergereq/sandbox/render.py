@@ -7,7 +7,12 @@ from send_mergereq.sandbox.gitrepo import CommitInfo
 from send_mergereq.sandbox.protocol import JSON
 from send_mergereq.sandbox.state import USER, Job, MergeRequest, Pipeline, Project, World
 from send_mergereq.sandbox.status import has_warnings
-from send_mergereq.sandbox.workflows import detailed_merge_status, head_pipeline
+from send_mergereq.sandbox.workflows import (
+    detailed_merge_status,
+    head_pipeline,
+    merge_status,
+    metrics_pipeline,
+)
 
 VERSION = {
     "version": "17.5.0-ee",
@@ -16,15 +21,16 @@ VERSION = {
     "enterprise": True,
 }
 
+# lib/gitlab/ci/status/*.rb (16.0+): ``text`` in sentence case, ``label`` in lower case
 _DETAILED = {
-    "success": ("status_success", "passed", "success"),
-    "failed": ("status_failed", "failed", "failed"),
-    "running": ("status_running", "running", "running"),
-    "pending": ("status_pending", "pending", "pending"),
-    "created": ("status_created", "created", "created"),
-    "canceled": ("status_canceled", "canceled", "canceled"),
-    "skipped": ("status_skipped", "skipped", "skipped"),
-    "manual": ("status_manual", "manual action", "manual"),
+    "success": ("status_success", "Passed", "passed", "success"),
+    "failed": ("status_failed", "Failed", "failed", "failed"),
+    "running": ("status_running", "Running", "running", "running"),
+    "pending": ("status_pending", "Pending", "pending", "pending"),
+    "created": ("status_created", "Created", "created", "created"),
+    "canceled": ("status_canceled", "Canceled", "canceled", "canceled"),
+    "skipped": ("status_skipped", "Skipped", "skipped", "skipped"),
+    "manual": ("status_manual", "Manual", "manual action", "manual"),
 }
 
 
@@ -92,8 +98,21 @@ class Renderer:
                 "avatar_url": None,
                 "web_url": f"{self.base}/groups/{namespace}",
             },
+            "_links": {
+                "self": f"{self.base}/api/v4/projects/{project.id}",
+                "issues": f"{self.base}/api/v4/projects/{project.id}/issues",
+                "merge_requests": f"{self.base}/api/v4/projects/{project.id}/merge_requests",
+                "repo_branches": f"{self.base}/api/v4/projects/{project.id}/repository/branches",
+                "labels": f"{self.base}/api/v4/projects/{project.id}/labels",
+                "events": f"{self.base}/api/v4/projects/{project.id}/events",
+                "members": f"{self.base}/api/v4/projects/{project.id}/members",
+                "cluster_agents": f"{self.base}/api/v4/projects/{project.id}/cluster_agents",
+            },
             "archived": False,
             "empty_repo": not project.repo.refs(),
+            "open_issues_count": 0,
+            "shared_runners_enabled": True,
+            "merge_requests_access_level": "enabled",
             "merge_requests_enabled": True,
             "jobs_enabled": True,
             "builds_access_level": "enabled",
@@ -152,13 +171,14 @@ class Renderer:
         }
 
     def detailed_status(self, pipeline: Pipeline) -> JSON:
-        icon, text, group = _DETAILED.get(
-            pipeline.status, (f"status_{pipeline.status}", pipeline.status, pipeline.status)
+        status = pipeline.status
+        icon, text, label, group = _DETAILED.get(
+            status, (f"status_{status}", status.capitalize(), status, status)
         )
         latest = [(j.status, j.allow_failure) for j in pipeline.latest_jobs()]
-        label = text
         if pipeline.status == "success" and has_warnings(latest):
-            icon, label, group = "status_warning", "passed with warnings", "success_with_warnings"
+            icon, text, label = "status_warning", "Warning", "passed with warnings"
+            group = "success_with_warnings"
         path = self.pipeline_url(pipeline).removeprefix(self.base)
         return {
             "icon": icon,
@@ -176,7 +196,12 @@ class Renderer:
         duration = None
         if pipeline.started_at is not None and pipeline.finished_at is not None:
             duration = round(pipeline.finished_at - pipeline.started_at)
-        queued = None if pipeline.started_at is None else pipeline.started_at - pipeline.created_at
+        # lib/api/entities/ci/pipeline.rb: queued_duration in whole seconds
+        queued = (
+            None
+            if pipeline.started_at is None
+            else round(pipeline.started_at - pipeline.created_at)
+        )
         return {
             **self.pipeline_basic(pipeline),
             "name": None,
@@ -224,18 +249,20 @@ class Renderer:
             ),
             "user": self.user(),
             "commit": self._commit(pipeline),
-            "pipeline": {k: v for k, v in self.pipeline_basic(pipeline).items() if k != "iid"},
+            "pipeline": self.pipeline_basic(pipeline),  # Entities::Ci::PipelineBasic has iid
             "web_url": f"{self.project_url(project)}/-/jobs/{job.id}",
             "project": {"ci_job_token_scope_enabled": False},
             "archived": False,
             "source": pipeline.source,
         }
+        if job.status == "failed":  # lib/api/entities/ci/job_basic.rb: every failed job
+            data["failure_reason"] = (
+                "downstream_pipeline_failure" if job.is_bridge else "script_failure"
+            )
         if job.is_bridge:
             child = self.world.pipelines.get(job.downstream_id or 0)
             data["downstream_pipeline"] = None if child is None else self.downstream(child)
             return data
-        if job.status == "failed":
-            data["failure_reason"] = "script_failure"
         data.update(
             {
                 "artifacts": [],
@@ -312,18 +339,15 @@ class Renderer:
             "work_in_progress": mr.draft,
             "milestone": None,
             "merge_when_pipeline_succeeds": mr.merge_when_pipeline_succeeds,
-            "merge_status": "can_be_merged"
-            if status in ("mergeable", "not_open")
-            else "cannot_be_merged",
+            "merge_status": merge_status(mr),
             "detailed_merge_status": status,
             "sha": mr.sha,
             "merge_commit_sha": mr.merge_commit_sha,
             "squash_commit_sha": None,
-            "merged_commit_sha": self._merged_commit(mr) if merged else None,
             "discussion_locked": None,
             "should_remove_source_branch": mr.should_remove_source_branch,
             "force_remove_source_branch": mr.force_remove_source_branch,
-            "prepared_at": self.iso(mr.created_at),
+            "prepared_at": self.iso(mr.prepared_at),
             "reference": f"!{mr.iid}",
             "references": {
                 "short": f"!{mr.iid}",
@@ -344,27 +368,40 @@ class Renderer:
             "blocking_discussions_resolved": True,
         }
 
-    def _merged_commit(self, mr: MergeRequest) -> str | None:
-        return mr.merge_commit_sha or mr.sha
-
-    def merge_request(self, mr: MergeRequest) -> JSON:
+    def merge_request(
+        self, mr: MergeRequest, *, diverged: bool = False, rebase: bool = False
+    ) -> JSON:
+        """Entities::MergeRequest; ``diverged_commits_count`` and ``rebase_in_progress`` only
+        when asked for (``include_diverged_commits_count``, ``include_rebase_in_progress``)."""
         project = self.world.projects[mr.project_id]
         head = head_pipeline(self.world, project, mr)
-        return {
+        metrics = metrics_pipeline(self.world, project, mr)
+        data: JSON = {
             **self.merge_request_basic(mr),
             "subscribed": True,
             "changes_count": "1",
             "latest_build_started_at": self.iso(head.started_at) if head else None,
             "latest_build_finished_at": self.iso(head.finished_at) if head else None,
             "first_deployed_to_production_at": None,
-            "pipeline": self.pipeline_basic(head) if head else None,
+            "pipeline": self.pipeline_basic(metrics) if metrics else None,
             "head_pipeline": self.pipeline(head) if head else None,
             "diff_refs": {"base_sha": mr.base_sha, "head_sha": mr.sha, "start_sha": mr.start_sha},
             "merge_error": mr.merge_error,
             "user": {"can_merge": True},
-            "diverged_commits_count": 0,
-            "rebase_in_progress": False,
         }
+        if diverged:
+            data["diverged_commits_count"] = self._diverged(project, mr)
+        if rebase:
+            data["rebase_in_progress"] = False
+        return data
+
+    def _diverged(self, project: Project, mr: MergeRequest) -> int:
+        if mr.sha is None or mr.state != "opened":
+            return 0
+        out = project.repo.git(
+            "rev-list", "--count", f"refs/heads/{mr.target_branch}", f"^{mr.sha}", ok=(0, 128)
+        )
+        return int(out.strip() or 0)
 
 
 def commit_json(info: CommitInfo, project_url: str) -> JSON:

@@ -212,6 +212,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 "Retry-After": str(fault.retry_after),
                 "Content-Type": "text/plain",
             }
+            # Rack::Attack reports the count it observed: above the limit, as it throttled
+            observed = max(int(headers["RateLimit-Observed"]), RATE_LIMIT + 1)
+            headers["RateLimit-Observed"] = str(observed)
             headers["RateLimit-Remaining"] = "0"
             self._send(429, b"Retry later\n", headers)
         else:

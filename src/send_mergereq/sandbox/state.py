@@ -83,6 +83,7 @@ class MergeRequest:
     has_conflicts: bool = False
     labels: list[str] = field(default_factory=list)
     merge_error: str | None = None
+    prepared_at: float | None = None  # set by the asynchronous after-create step
 
     @property
     def draft(self) -> bool:

@@ -86,21 +86,28 @@ def _branch_pipelines(
 
 
 def schedule_mr_pipeline(world: World, project: Project, mr: MergeRequest, t: float) -> None:
-    """The MR pipeline for the current head, now or after the scenario's delay."""
+    """The MR pipeline for the current head, after the scenario's delay and never within
+    the request that caused it: GitLab creates it in a worker
+    (app/services/merge_requests/create_pipeline_service.rb, ``execute_async``)."""
     if "stale_mr" in project.scenario.decoys and mr.sha is not None:
         _stale_decoy(world, project, mr, t)
-    delay = project.scenario.mr_pipeline_delay
+    delay = max(0.0, project.scenario.mr_pipeline_delay)
     sha = mr.sha
     if sha is None:
-        return
-    if delay <= 0:
-        create_mr_pipeline(world, project, mr, t, sha)
         return
     world.schedule(t + delay, lambda at: _late_pipeline(world, project, mr, at, sha))
 
 
-def _late_pipeline(world: World, project: Project, mr: MergeRequest, t: float, sha: str) -> None:
+def _prepare(world: World, project: Project, mr: MergeRequest, t: float) -> None:
+    """GitLab's ``MergeRequests::AfterCreateService`` (a worker): the MR is prepared, and
+    its pipeline is asked for."""
+    mr.prepared_at = t
     if mr.state == "opened":
+        schedule_mr_pipeline(world, project, mr, t)
+
+
+def _late_pipeline(world: World, project: Project, mr: MergeRequest, t: float, sha: str) -> None:
+    if mr.state == "opened" and mr.sha == sha:
         create_mr_pipeline(world, project, mr, t, sha)
 
 
@@ -215,6 +222,10 @@ def head_pipeline(world: World, project: Project, mr: MergeRequest) -> Pipeline 
 def detailed_merge_status(world: World, project: Project, mr: MergeRequest) -> str:
     if mr.state != "opened":
         return "not_open"
+    if (
+        mr.prepared_at is None
+    ):  # app/services/merge_requests/mergeability/detailed_merge_status_service.rb
+        return "preparing"
     if mr.draft:
         return "draft_status"
     if mr.has_conflicts:
@@ -222,6 +233,45 @@ def detailed_merge_status(world: World, project: Project, mr: MergeRequest) -> s
     if _needs_rebase(project, mr):
         return "need_rebase"
     return _ci_status(world, project, mr)
+
+
+def merge_status(mr: MergeRequest) -> str:
+    """The MR's ``merge_status``: git conflicts only (``MergeRequest#public_merge_status``,
+    a preparing MR says ``checking``); CI lives in ``detailed_merge_status``."""
+    if mr.state == "opened" and mr.prepared_at is None:
+        return "checking"
+    return "cannot_be_merged" if mr.has_conflicts else "can_be_merged"
+
+
+def metrics_pipeline(world: World, project: Project, mr: MergeRequest) -> Pipeline | None:
+    """``merge_request.metrics.pipeline`` (lib/api/entities/merge_request_basic.rb): null
+    until one of the MR's pipelines runs."""
+    head = head_pipeline(world, project, mr)
+    started = [
+        p
+        for p in world.project_pipelines(project)
+        if p.started_at is not None and (p.merge_request_iid == mr.iid or p is head)
+    ]
+    return max(started, key=lambda p: p.id, default=None)
+
+
+def mr_pipelines(world: World, project: Project, mr: MergeRequest) -> list[Pipeline]:
+    """``Ci::PipelinesForMergeRequestFinder#all``: the MR's pipelines and the branch
+    pipelines of its commits (those of ``POST /pipeline`` included), newest first."""
+    shas: set[str] = set()
+    target = project.repo.rev_parse(f"refs/heads/{mr.target_branch}")
+    if mr.sha is not None:
+        shown = project.repo.git(
+            "rev-list", "--max-count=100", mr.sha, *([f"^{target}"] if target else []), ok=(0, 128)
+        )
+        shas = set(shown.split())
+    found = [
+        p
+        for p in world.project_pipelines(project)
+        if p.merge_request_iid == mr.iid
+        or (p.kind == "branch" and p.ref == mr.source_branch and p.sha in shas)
+    ]
+    return sorted(found, key=lambda p: -p.id)
 
 
 def _ci_status(world: World, project: Project, mr: MergeRequest) -> str:
@@ -252,6 +302,8 @@ def accept(
     status = detailed_merge_status(world, project, mr)
     immediately = status == "mergeable"
     automatically = auto and status in ("ci_still_running", "mergeable")
+    if status in ("conflict", "need_rebase"):  # 17.x lib/api/merge_requests.rb: git state
+        raise ApiError(422, {"message": "Branch cannot be merged"})
     if not immediately and not automatically:
         raise ApiError(405, {"message": "405 Method Not Allowed"})
     sha = params.get("sha")
@@ -342,5 +394,5 @@ def create_merge_request(
     world.merge_requests[mr.id] = mr
     project.repo.update_ref(f"refs/merge-requests/{mr.iid}/head", head)
     refresh_merge_request(project, mr)
-    schedule_mr_pipeline(world, project, mr, t)
+    world.schedule(t, lambda at: _prepare(world, project, mr, at))
     return mr
