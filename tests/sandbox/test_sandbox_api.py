@@ -170,7 +170,7 @@ def test_pagination_headers_like_gitlab(pushed: Callable[..., Pusher], sandbox: 
     assert "page=3" in rels["next"] and "per_page=100" in rels["next"]
     last = requests.get(url, params={"per_page": 500, "page": 3}, headers=headers, timeout=5)
     assert last.headers["x-per-page"] == "100"
-    assert len(last.json()) == 50
+    assert len(last.json()) == 51
     assert last.headers["x-next-page"] == ""
     assert 'rel="next"' not in last.headers["Link"]
     assert int(last.headers["RateLimit-Limit"]) > 0
