@@ -26,6 +26,7 @@ from send_mergereq.gitlab.forge import Forge
 from send_mergereq.models import Job, Pipeline, PipelineKind
 from send_mergereq.run.discovery import Target, best, find_branch_pipeline
 from send_mergereq.run.watch import Snapshot, WatchOptions, WatchResult, fault_wait, watch
+from send_mergereq.sandbox import Sandbox
 
 PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
 MR_REF = "refs/merge-requests/7/merge"
@@ -449,3 +450,238 @@ def test_watch_follows_a_child_created_late_to_a_closed_gate(
     assert result.verdict.outcome is Outcome.CLOSED
     assert [j.name for j in result.verdict.failed_gating] == ["check-unit"]
     assert result.logs[7].strip() == "FAIL test-aio"
+
+
+# -- the sandbox behaves like GitLab 17.x where a client can tell (issue 15) ----------------
+#
+# Each test names the GitLab source it follows (gitlab-org/gitlab, 17.x). They run the
+# sandbox over real HTTP with a real git push, and read the raw JSON a client sees.
+
+
+class Lab:
+    """A sandbox project with ``master`` pushed and ``staging`` one commit ahead, pushed."""
+
+    def __init__(self, sandbox: Sandbox, repo: Any, **options: Any) -> None:
+        self.sandbox, self.repo = sandbox, repo
+        self.info = sandbox.create_project("group/proj", **options)
+        self.env = {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "http.extraHeader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Bearer {sandbox.token}",
+        }
+        self.push("master")
+        repo.commit("hw/net: fix the thing", filename="net.c")
+        self.push("staging")
+        self.api = f"{sandbox.api_url}/projects/group%2Fproj"
+
+    def push(self, *refspecs: str) -> None:
+        self.repo.git("push", "-q", self.info.http_url_to_repo, *refspecs, env=self.env)
+
+    def call(self, method: str, path: str, **params: Any) -> requests.Response:
+        return requests.request(
+            method,
+            self.api + path,
+            params=params,
+            headers={"PRIVATE-TOKEN": self.sandbox.token},
+            timeout=30,
+        )
+
+    def get(self, path: str, **params: Any) -> Any:
+        answer = self.call("GET", path, **params)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def open_mr(self) -> dict[str, Any]:
+        answer = self.call(
+            "POST", "/merge_requests", source_branch="staging", target_branch="master", title="Pull"
+        )
+        assert answer.status_code == 201, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+
+@pytest.fixture
+def lab(make_repo: Any) -> Iterator[Any]:
+    """``lab(**create_project options)`` -> Lab, on a sandbox with frozen time."""
+    with Sandbox(time_scale=0) as sandbox:
+        yield lambda **options: Lab(sandbox, make_repo(), **options)
+        assert sandbox.errors == []
+
+
+def test_sandbox_mr_right_after_creation_has_no_pipeline_yet(lab: Any) -> None:
+    """app/services/merge_requests/create_pipeline_service.rb (``execute_async``), run by
+    MergeRequests::AfterCreateService in a worker; the MR is ``preparing`` until then
+    (app/services/merge_requests/mergeability/detailed_merge_status_service.rb ``execute``,
+    app/models/merge_request.rb ``public_merge_status``: preparing reads ``checking``)."""
+    mr = lab().open_mr()
+    assert mr["head_pipeline"] is None and mr["pipeline"] is None
+    assert mr["detailed_merge_status"] == "preparing"
+    assert mr["merge_status"] == "checking"
+    assert mr["prepared_at"] is None
+
+
+def test_sandbox_mr_pipeline_delay_shows_the_branch_pipeline_first(lab: Any) -> None:
+    """app/models/merge_request.rb ``head_pipeline``/``diff_head_pipeline``: with branch
+    pipelines, the branch pipeline of the head is the head pipeline until the MR pipeline
+    (created after the configured delay) exists."""
+    project = lab(branch_pipelines=True, mr_pipeline_delay=600)
+    iid = project.open_mr()["iid"]
+    mr = project.get(f"/merge_requests/{iid}")
+    assert mr["prepared_at"] is not None and mr["detailed_merge_status"] != "preparing"
+    assert mr["head_pipeline"]["source"] == "push" and mr["head_pipeline"]["ref"] == "staging"
+    project.sandbox.advance(600)
+    mr = project.get(f"/merge_requests/{iid}")
+    assert mr["head_pipeline"]["source"] == "merge_request_event"
+
+
+def test_sandbox_mr_pipeline_field_is_metrics_pipeline(lab: Any) -> None:
+    """lib/api/entities/merge_request.rb: ``pipeline`` is ``merge_request.metrics&.pipeline``
+    (null until the pipeline runs), ``head_pipeline`` is the head pipeline at once."""
+    project = lab()
+    iid = project.open_mr()["iid"]
+    mr = project.get(f"/merge_requests/{iid}")
+    assert mr["head_pipeline"]["status"] in ("created", "pending")
+    assert mr["pipeline"] is None
+    project.sandbox.advance(60)
+    mr = project.get(f"/merge_requests/{iid}")
+    assert mr["pipeline"]["id"] == mr["head_pipeline"]["id"]
+
+
+def test_sandbox_merge_status_is_git_only(lab: Any) -> None:
+    """app/models/merge_request.rb ``public_merge_status`` (git mergeability only); CI is in
+    ``detailed_merge_status`` (detailed_merge_status_service.rb ``check_ci_results``)."""
+    project = lab(scenario="red")
+    iid = project.open_mr()["iid"]
+    project.sandbox.advance(60)
+    mr = project.get(f"/merge_requests/{iid}")
+    assert (mr["merge_status"], mr["detailed_merge_status"]) == (
+        "can_be_merged",
+        "ci_still_running",
+    )
+    project.sandbox.advance(4 * 3600)
+    mr = project.get(f"/merge_requests/{iid}")
+    assert mr["head_pipeline"]["status"] == "failed"
+    assert (mr["merge_status"], mr["detailed_merge_status"]) == ("can_be_merged", "ci_must_pass")
+
+
+def test_sandbox_mr_pipelines_include_the_branch_pipelines_of_its_commits(lab: Any) -> None:
+    """app/finders/ci/pipelines_for_merge_request_finder.rb ``all``: MR pipelines, and the
+    branch pipelines of the MR's commits (``POST /pipeline`` ones included)."""
+    project = lab(branch_pipelines=True)
+    iid = project.open_mr()["iid"]
+    made = project.call("POST", "/pipeline", ref="staging")
+    assert made.status_code == 201, made.text
+    project.repo.git("checkout", "-q", "-b", "other", "master")
+    project.repo.commit("other work", filename="other.c")
+    project.push("other")
+    listed = project.get(f"/merge_requests/{iid}/pipelines")
+    refs = sorted((p["ref"], p["source"]) for p in listed)
+    assert ("refs/merge-requests/1/merge", "merge_request_event") in refs
+    assert ("staging", "push") in refs and ("staging", "api") in refs
+    assert all(ref != "other" for ref, _ in refs)
+    assert [p["id"] for p in listed] == sorted((p["id"] for p in listed), reverse=True)
+
+
+def test_sandbox_conflict_merge_answers_422(lab: Any) -> None:
+    """lib/api/merge_requests.rb, ``PUT …/merge`` in 17.x: a failed git-state check
+    (``mergeable_git_state_checks``) answers 422 "Branch cannot be merged"; the MR's
+    merge_status is then ``cannot_be_merged`` (app/models/merge_request.rb)."""
+    project = lab()
+    project.repo.git("checkout", "-q", "master")
+    project.repo.commit("a different net.c", filename="net.c")
+    project.push("master")
+    iid = project.open_mr()["iid"]
+    mr = project.get(f"/merge_requests/{iid}")
+    assert (mr["merge_status"], mr["detailed_merge_status"]) == ("cannot_be_merged", "conflict")
+    answer = project.call("PUT", f"/merge_requests/{iid}/merge", sha=mr["sha"])
+    assert answer.status_code == 422
+    assert answer.json() == {"message": "Branch cannot be merged"}
+
+
+def test_sandbox_post_mr_pipeline_answers_200_or_202(lab: Any) -> None:
+    """lib/api/merge_requests.rb ``POST …/pipelines``: ``status :ok`` with the pipeline;
+    ``status :accepted`` with ``async`` (CreatePipelineService#execute_async)."""
+    project = lab()
+    iid = project.open_mr()["iid"]
+    made = project.call("POST", f"/merge_requests/{iid}/pipelines")
+    assert made.status_code == 200 and made.json()["source"] == "merge_request_event"
+    before = len(project.get(f"/merge_requests/{iid}/pipelines"))
+    later = project.call("POST", f"/merge_requests/{iid}/pipelines", **{"async": "true"})
+    assert later.status_code == 202
+    assert len(project.get(f"/merge_requests/{iid}/pipelines")) == before + 1  # in a worker
+
+
+def test_sandbox_failed_bridge_has_a_failure_reason(lab: Any) -> None:
+    """lib/api/entities/ci/bridge.rb exposes JobBasic's ``failure_reason``
+    (lib/api/entities/ci/job_basic.rb, ``if: failed?``) on a failed depend bridge."""
+    project = lab(scenario="child")
+    iid = project.open_mr()["iid"]
+    project.sandbox.advance(4 * 3600)
+    pipeline = project.get(f"/merge_requests/{iid}")["head_pipeline"]
+    (bridge,) = project.get(f"/pipelines/{pipeline['id']}/bridges")
+    assert bridge["status"] == "failed"
+    assert bridge["failure_reason"] == "downstream_pipeline_failure"
+
+
+def test_sandbox_detailed_status_text_and_queued_duration(lab: Any) -> None:
+    """lib/gitlab/ci/status/success.rb, failed.rb (16.0+): ``text`` ``Passed``/``Failed``,
+    ``label`` lower case; lib/api/entities/ci/pipeline.rb: ``queued_duration`` an integer."""
+    project = lab()
+    iid = project.open_mr()["iid"]
+    project.get(f"/merge_requests/{iid}")
+    project.sandbox.advance(4 * 3600)
+    pipeline = project.get(f"/merge_requests/{iid}")["head_pipeline"]
+    assert pipeline["detailed_status"]["text"] == "Passed"
+    assert pipeline["detailed_status"]["label"] == "passed"
+    assert isinstance(pipeline["queued_duration"], int)
+
+
+def test_sandbox_entity_fields_are_gitlabs(lab: Any) -> None:
+    """lib/api/entities/project.rb (``_links``, ``open_issues_count``…), branch.rb and
+    commit.rb (the branch's commit), commit_detail.rb (``stats``, ``status``,
+    ``last_pipeline``, ``project_id``), merge_request.rb (``diverged_commits_count`` and
+    ``rebase_in_progress`` only when asked; no ``merged_commit_sha``), ci/job_basic.rb
+    (``pipeline`` as PipelineBasic, with ``iid``)."""
+    project = lab()
+    info = project.get("")
+    assert {"_links", "merge_requests_access_level", "open_issues_count"} <= set(info)
+    assert "shared_runners_enabled" in info
+    commit = project.get("/repository/branches/staging")["commit"]
+    assert {"parent_ids", "committer_name", "committer_email", "trailers", "web_url"} <= set(commit)
+    detail = project.get(f"/repository/commits/{commit['id']}")
+    assert {"stats", "status", "last_pipeline", "project_id"} <= set(detail)
+    assert detail["stats"] == {"additions": 1, "deletions": 0, "total": 1}
+    iid = project.open_mr()["iid"]
+    mr = project.get(f"/merge_requests/{iid}")
+    assert not {"diverged_commits_count", "rebase_in_progress", "merged_commit_sha"} & set(mr)
+    asked = project.get(
+        f"/merge_requests/{iid}",
+        include_diverged_commits_count="true",
+        include_rebase_in_progress="true",
+    )
+    assert (asked["diverged_commits_count"], asked["rebase_in_progress"]) == (0, False)
+    pipeline_id = mr["head_pipeline"]["id"]
+    job = project.get(f"/pipelines/{pipeline_id}/jobs")[0]
+    assert job["pipeline"]["iid"] == mr["head_pipeline"]["iid"]
+    detail = project.get(f"/repository/commits/{mr['head_pipeline']['sha']}")  # merge commit
+    assert detail["last_pipeline"]["id"] == pipeline_id
+
+
+def test_sandbox_429_observes_more_than_the_limit(lab: Any) -> None:
+    """Rack::Attack (lib/gitlab/rack_attack.rb, ``throttled_responder``): a 429 reports the
+    observed count, above the limit, and nothing remaining."""
+    project = lab()
+    project.sandbox.inject_fault("429", match="/merge_requests")
+    answer = project.call("GET", "/merge_requests")
+    assert answer.status_code == 429
+    observed, limit = (int(answer.headers[h]) for h in ("RateLimit-Observed", "RateLimit-Limit"))
+    assert observed > limit and answer.headers["RateLimit-Remaining"] == "0"
+
+
+def test_sandbox_merge_base_of_an_unknown_ref_is_400(lab: Any) -> None:
+    """lib/api/repositories.rb ``merge_base``: unknown refs answer 400 "Could not find ref";
+    no common ancestor answers 404 "Merge Base Not Found"."""
+    project = lab()
+    answer = project.call("GET", "/repository/merge_base", **{"refs[]": ["master", "nope"]})
+    assert answer.status_code == 400
+    assert answer.json() == {"message": "Could not find ref: nope"}
