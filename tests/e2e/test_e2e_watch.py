@@ -170,12 +170,13 @@ def test_many_jobs_paginated_within_the_request_budget_per_poll(
     log = who.sandbox.request_log  # before the test's own API calls below
 
     assert rc == 0, err
-    assert "gate open:" in out and "[250 success]" in out
+    assert "gate open:" in out and "[250 success · 1 failed]" in out
+    assert "may fail, failed: test/qtest-flaky-docs" in out  # job 126: the second page
     pipeline = _watched(out)
-    assert len(_api_job_statuses(who, pipeline)) == 250
+    assert len(_api_job_statuses(who, pipeline)) == 251
     grouped = polls(log, who.project.id, pipeline)
     assert len(grouped) >= 3, grouped
-    pages = math.ceil(250 / 100)
+    pages = math.ceil(251 / 100)
     for poll in grouped:
         listed_bridges = sum("/bridges" in request for request in poll)
         assert len(poll) <= 1 + pages + listed_bridges, poll
@@ -183,6 +184,17 @@ def test_many_jobs_paginated_within_the_request_budget_per_poll(
     bridge_listings = sum(any("/bridges" in r for r in poll) for poll in grouped)
     status_changes = len([c for c in pipeline_changes(out) if c[0] == pipeline])
     assert bridge_listings <= status_changes
+
+
+def test_a_gating_failure_past_the_first_page_closes_the_gate(
+    maintainer: MakeMaintainer,
+) -> None:
+    who = maintainer("many-gating")
+
+    rc, out, err = _run(who, scale=600)
+
+    assert rc == 1, out + err
+    assert "gate closed" in out and "qtest-integration" in out
 
 
 def test_faults_mid_watch_reconnect_and_still_open_the_gate(maintainer: MakeMaintainer) -> None:
