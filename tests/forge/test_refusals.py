@@ -31,6 +31,13 @@ B = "b" * 40
         (422, "Branch cannot be merged", None, "Merge failed: pre-receive hook declined",
          "GitLab could not merge !7 (422 Branch cannot be merged): Merge failed: pre-receive "
          "hook declined"),
+        # GitLab 17.x (lib/api/merge_requests.rb): a failed git-state check is a 422
+        (422, "Branch cannot be merged", "conflict", None,
+         "GitLab could not merge !7 (422 Branch cannot be merged): the source branch "
+         "conflicts with the target"),
+        (422, "Branch cannot be merged", "need_rebase", None,
+         "GitLab could not merge !7 (422 Branch cannot be merged): it must be rebased onto "
+         "the target (fast-forward or semi-linear merges)"),
         (400, "SHA must be provided when merging", None, None,
          "GitLab refused to merge !7 (400): SHA must be provided when merging"),
         (None, "not merged", "some_future_status", None,

@@ -11,7 +11,18 @@ from send_mergereq.sandbox.errors import ScenarioError
 from send_mergereq.sandbox.scenarios import parse_scenario
 from send_mergereq.sandbox.status import composite, has_warnings
 
-SHIPPED = {"green", "red", "allow-failure", "manual", "flaky", "child", "many", "many-gating", "faults", "late"}
+SHIPPED = {
+    "green",
+    "red",
+    "allow-failure",
+    "manual",
+    "flaky",
+    "child",
+    "many",
+    "many-gating",
+    "faults",
+    "late",
+}
 
 
 def test_every_promised_scenario_ships_and_loads() -> None:

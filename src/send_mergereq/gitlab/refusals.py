@@ -13,6 +13,7 @@ MERGE_STATUS_WORDS = {
     "blocked_status": "it is blocked by another merge request",
     "broken_status": "the source branch is broken (no commits, or a branch is missing)",
     "checking": "GitLab is still checking whether it can be merged",
+    "preparing": "GitLab is still preparing it (its pipeline is being created)",
     "unchecked": "GitLab has not checked yet whether it can be merged",
     "ci_must_pass": "the pipeline must succeed first (GitLab's head pipeline has not)",
     "ci_still_running": "GitLab's head pipeline is still running",
@@ -55,7 +56,9 @@ def refusal_reason(
         because = f": {why}{said}" if why else f": {merge_error or message}"
         return f"GitLab refused to merge !{iid} ({status or 'not merged'}){because}"
     if status == 422:
-        extra = f": {merge_error}" if merge_error else ""
+        # GitLab 17.x answers 422 "Branch cannot be merged" for a conflict or a needed rebase
+        git_state = why if detailed_status in ("conflict", "need_rebase") else None
+        extra = f": {git_state or merge_error}" if git_state or merge_error else ""
         return f"GitLab could not merge !{iid} (422 {message}){extra}"
     if status == 400:
         return f"GitLab refused to merge !{iid} (400): {message}"
