@@ -232,8 +232,11 @@ def test_late_pipeline_beside_decoys_the_right_one_is_watched(maintainer: MakeMa
     mr_pipelines = project.mergerequests.get(1).pipelines.list(get_all=True)
     expected = [p.id for p in mr_pipelines if p.ref == "refs/merge-requests/1/merge"]
     assert expected == [watched]
-    decoys = [p for p in mr_pipelines if p.id != watched]
+    # GitLab lists the branch pipelines of the MR's commits with its MR pipelines
+    # (Ci::PipelinesForMergeRequestFinder#all): the branch decoy for the head is listed too
+    decoys = [p for p in mr_pipelines if p.id != watched and p.source == "merge_request_event"]
     assert decoys and all(p.sha != head for p in decoys)  # the previous commit's
+    assert any(p.ref == "staging" and p.sha == head for p in mr_pipelines)
     branch = project.pipelines.list(ref="staging", get_all=True)
     assert branch and all(p.id != watched for p in branch)
     assert project.pipelines.get(watched).sha != head  # the merge commit, not the head

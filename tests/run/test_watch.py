@@ -599,7 +599,7 @@ def test_sandbox_250_jobs_cost_1_plus_3_pages_per_poll(sandbox_pipeline: Sandbox
     sandbox, forge, pid = sandbox_pipeline("many")
     result, _ = watch_sandbox(sandbox, forge, pid)
     assert result.verdict.outcome is Outcome.OPEN
-    assert result.pipeline is not None and len(result.pipeline.jobs) == 250
+    assert result.pipeline is not None and len(result.pipeline.jobs) == 251
     polls = _api_polls(sandbox, pid)
     assert len(polls) >= 5
     for poll in polls:
