@@ -189,3 +189,39 @@ def test_a_failing_freshness_check_leaves_the_verdict_standing(maintainer: MakeM
     assert rc == 0, out + err
     assert "gate open" in out
     assert "could not check whether master moved since" in out
+
+
+# -- a failed merge base is never a stale result (issue 15) --------------------------------
+
+
+def test_detached_landing_without_merge_base_reads_the_parents_and_lands(
+    maintainer: MakeMaintainer,
+) -> None:
+    """A GitLab (or proxy) that does not serve /repository/merge_base: the tool reads the
+    ancestry from the commits' parent_ids and lands, as it would with the endpoint."""
+    who = maintainer("green", merge_pipelines_enabled=False)
+    who.sandbox.inject_fault("404", match="/repository/merge_base", count=50)
+    master_before = who.remote_sha("master")
+
+    rc, out, err = _land(who, "--json")
+
+    assert rc == 0, out + err
+    doc = json.loads(out)
+    assert doc["stale"] is False and doc["landed"]["how"] == "merge_request"
+    assert who.remote_sha("master") != master_before
+    assert calls(who.sandbox.request_log, "GET", r".*/repository/merge_base.*")
+    assert calls(who.sandbox.request_log, "GET", r".*/repository/commits/[0-9a-f]{40}$")
+
+
+def test_detached_moved_target_is_still_stale_without_merge_base(
+    maintainer: MakeMaintainer,
+) -> None:
+    who = maintainer("moving-target", merge_pipelines_enabled=False)
+    who.sandbox.inject_fault("404", match="/repository/merge_base", count=50)
+
+    rc, out, _ = _land(who, "--json")
+
+    assert rc == 7
+    doc = json.loads(out)
+    assert doc["stale"] is True and doc["landed"] is None
+    assert who.remote_sha("master") == doc["current_target_sha"]

@@ -244,7 +244,8 @@ class Sandbox:
         self, action: str, *, match: str = "", count: int = 1, skip: int = 0, retry_after: int = 1
     ) -> None:
         """Make the next ``count`` API requests whose path contains ``match`` (after ``skip``
-        of them) fail with ``action``: ``"429"``, ``"500"``, ``"502"``, ``"503"``, ``"504"``
+        of them) fail with ``action``: ``"429"``, ``"500"``, ``"502"``, ``"503"``, ``"504"``,
+        ``"404"`` (an HTML page: a proxy or an instance that does not serve the endpoint)
         or ``"drop"`` (the connection closes without an answer)."""
         if action not in FAULT_ACTIONS:
             raise ScenarioError(f"unknown fault {action!r}", hint=", ".join(FAULT_ACTIONS))
