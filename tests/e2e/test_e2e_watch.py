@@ -330,3 +330,20 @@ def test_status_after_an_interrupted_send_waits_for_the_merge_request_pipeline(
     ]
     assert merged == [_watched(out)]
     assert pushes(who.log_since(mark)) == []
+
+
+def test_a_late_mr_pipeline_is_waited_for_while_the_branch_pipeline_is_head(
+    maintainer: MakeMaintainer,
+) -> None:
+    """GitLab creates the MR pipeline asynchronously; until it exists the MR's head_pipeline
+    is the branch pipeline (issue 15). The tool watches the MR pipeline, not the branch's."""
+    who = maintainer("green", branch_pipelines=True, mr_pipeline_delay=300)
+
+    rc, out, err = _run(who)
+
+    assert rc == 0, out + err
+    watched = who.api_project().pipelines.get(_watched(out))
+    assert watched.source == "merge_request_event"
+    assert watched.ref == "refs/merge-requests/1/merge"
+    (branch,) = who.api_project().pipelines.list(ref="staging", get_all=True)
+    assert branch.id < watched.id  # the branch pipeline came first, the MR's 300 s later
