@@ -66,3 +66,17 @@ def test_coinciding_faults_fire_one_after_the_other() -> None:
         "drop",
         None,
     ]
+
+
+def test_foreground_entry_point_takes_the_mr_pipeline_delay() -> None:
+    """``--mr-pipeline-delay`` reaches ``create_project`` (a negative one is refused there)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "send_mergereq.sandbox", "--mr-pipeline-delay", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "mr_pipeline_delay -1.0 must not be negative" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -114,3 +114,11 @@ def test_composite_status_follows_gitlab(jobs: list[tuple[str, bool]], expected:
 def test_warnings_only_from_jobs_that_may_fail() -> None:
     assert has_warnings([("success", False), ("failed", True)])
     assert not has_warnings([("success", False), ("manual", True)])
+
+
+def test_a_negative_mr_pipeline_delay_is_refused() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(
+            'mr_pipeline_delay = -5\nstages = ["a"]\n[[jobs]]\nname = "j"\nstage = "a"\n', "x.toml"
+        )
+    assert caught.value.message == "scenario x.toml: mr_pipeline_delay: must not be negative"

@@ -244,6 +244,9 @@ class _Reader:
         for job in pipeline.jobs + tuple(j for c in children.values() for j in c.jobs):
             if job.trigger is not None and job.trigger not in children:
                 raise self.fail(f"job {job.name!r}", f"triggers unknown child {job.trigger!r}")
+        for key in ("mr_pipeline_delay", "queue_delay"):
+            if data.get(key, 0) < 0:
+                raise self.fail(key, "must not be negative")
         decoys = data.get("decoys", [])
         if not isinstance(decoys, list):
             raise self.fail("decoys", "expected a list")
