@@ -57,6 +57,7 @@ def cli() -> None:
     """Check a staging branch, push it, and gate it through a GitLab merge request.
 
     \b
+      send-mergereq apply pulls.mbox   verify, check and merge pull requests into staging
       send-mergereq staging            check, push, open/update the MR, show the pipeline
       send-mergereq staging --wait     ... then follow every job live to a verdict
       send-mergereq staging --dry-run  check only: no push, no API call
@@ -310,6 +311,45 @@ def status(*, which: str, **values: Any) -> int:
     options = SendOptions(watch=_watch_settings(values))
     out = Output(as_json=values["as_json"], color=values["color"])
     return int(status(settings, which, options, out, resume=resume))
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("emails", nargs=-1, metavar="EMAIL...")
+@click.option("--branch", default="staging", show_default=True, help="The branch to build.")
+@click.option("--url", metavar="URL", help="Apply this pull request instead of an email.")
+@click.option("--tag", metavar="TAG", help="With --url: the signed tag to pull.")
+@click.option("--expect", metavar="SHA", help="The commit the tag must point at.")
+@click.option("--dry-run", is_flag=True, help="Do every step, write nothing to the branch.")
+@click.option("--keep-going", is_flag=True, help="Skip a refused pull request and go on.")
+@click.option("--profile", metavar="NAME", help="Check profile from checks/ (default, qemu, ...).")
+@click.option("--check", "checks", multiple=True, metavar="ID=SEVERITY",
+              callback=_check_override, help="Set one check's severity for this run.")  # fmt: skip
+@_common_options
+def apply(
+    *, emails: tuple[str, ...], branch: str, url: str | None, tag: str | None,
+    expect: str | None, dry_run: bool, keep_going: bool, **values: Any,
+) -> int:  # fmt: skip
+    """Verify, check and merge pull requests (git request-pull emails) into BRANCH.
+
+    \b
+    EMAIL is an .eml, an mbox or a format-patch file, or - for standard input.
+    Each tag is fetched into refs/send-mergereq/pulls/, its signature verified
+    as the signed-tags check does, every commit it adds checked, then merged
+    as 'git merge --no-ff TAG' would, without touching your work tree.
+    """
+    from send_mergereq.apply.command import apply_command
+
+    if (url is None) != (tag is None):
+        raise click.UsageError("--url and --tag go together")
+    if url is not None and emails:
+        raise click.UsageError("give EMAIL files or --url/--tag, not both")
+    if url is None and not emails:
+        raise click.UsageError("give at least one EMAIL file (or - for standard input)")
+    settings = _settings(branch, values)
+    return apply_command(
+        settings, emails, url=url, tag=tag, expect=expect, dry_run=dry_run,
+        keep_going=keep_going, as_json=values["as_json"], color=values["color"],
+    )  # fmt: skip
 
 
 def _scenario_help() -> str:

@@ -23,6 +23,7 @@ class ExitCode(IntEnum):
     BLOCKED = 5
     GITLAB_OR_GIT = 6
     NOT_LANDED = 7
+    NOT_MERGED = 8
     INTERNAL = 70
     INTERRUPTED = 130
 
@@ -31,11 +32,12 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "checks passed (dry run) or gate open",
     ExitCode.GATE_CLOSED: "gate closed: the pipeline failed or was canceled",
     ExitCode.USAGE: "usage or configuration error",
-    ExitCode.CHECKS_FAILED: "conformance checks failed, nothing pushed",
+    ExitCode.CHECKS_FAILED: "checks failed, nothing pushed (apply: a pull request refused)",
     ExitCode.TIMED_OUT: "timed out waiting for a verdict",
     ExitCode.BLOCKED: "blocked on a manual job that may not fail",
     ExitCode.GITLAB_OR_GIT: "GitLab or git error (auth, network after retries, push rejected)",
     ExitCode.NOT_LANDED: "gate open but nothing landed (stale, merge refused, not a fast-forward)",
+    ExitCode.NOT_MERGED: "apply: a pull request does not merge cleanly, nothing of it applied",
     ExitCode.INTERNAL: "internal error, a bug (traceback in the log file or with --debug)",
     ExitCode.INTERRUPTED: "interrupted (prints how to resume)",
 }

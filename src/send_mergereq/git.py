@@ -272,3 +272,166 @@ def _parse_batch(out: IO[bytes]) -> Iterator[tuple[str, bytes]]:
 def environment(extra: Mapping[str, str]) -> dict[str, str]:
     """This process's environment with ``extra`` over it (for ``run(env=…)``)."""
     return {**os.environ, **extra}
+
+
+# -- apply: fetch a pull request's tag, merge without a work tree, move a branch safely ----
+
+ZERO_ID = "0" * 40
+_FETCH_TIMEOUT = 300.0  # seconds for one pull request's fetch
+
+
+def fetch_tag(repo: Path, url: str, tag: str, into: str) -> None:
+    """Fetch only ``refs/tags/TAG`` from ``url`` into the private ref ``into``: no remote
+    added, no config, no FETCH_HEAD, no other tag, never a prompt.
+
+    :raises GitError: with git's own reason when the fetch fails.
+    """
+    if url.startswith("-") or tag.startswith("-"):
+        raise GitError(f"cannot fetch {tag!r} from {url!r}: not a URL and a tag name")
+    refspec = f"+refs/tags/{tag}:{into}"
+    done = run(
+        repo,
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--no-recurse-submodules",
+        "--",
+        url,
+        refspec,
+        env=environment(NEVER_PROMPT),
+        timeout=_FETCH_TIMEOUT,
+    )
+    if done.returncode != 0:
+        raise GitError(f"fetch of tag {tag!r} from {url} failed: {done.reason()}")
+
+
+def object_type(repo: Path, ref: str, env: Mapping[str, str] | None = None) -> str | None:
+    """``commit``, ``tag``, ``tree`` or ``blob`` for what ``ref`` names, or None."""
+    done = run(repo, "cat-file", "-t", "--end-of-options", ref, env=env)
+    return done.stdout.decode().strip() if done.returncode == 0 else None
+
+
+def read_object(repo: Path, kind: str, ref: str, env: Mapping[str, str] | None = None) -> bytes:
+    """The raw object ``ref`` names, of type ``kind`` (``git cat-file KIND REF``)."""
+    done = run(repo, "cat-file", kind, ref, env=env)
+    if done.returncode != 0:
+        raise GitError(f"git cat-file {kind} {ref} failed: {done.reason()}")
+    return done.stdout
+
+
+@dataclass(frozen=True)
+class TreeMerge:
+    """``git merge-tree --write-tree``'s answer: the merged tree (with conflict markers when
+    not clean) and the paths that conflict."""
+
+    tree: str
+    conflicts: tuple[str, ...]
+
+    @property
+    def clean(self) -> bool:
+        return not self.conflicts
+
+
+def merge_tree(
+    repo: Path, ours: str, theirs: str, env: Mapping[str, str] | None = None
+) -> TreeMerge:
+    """Merge two commits' trees without touching a work tree or index (git >= 2.38)."""
+    done = run(
+        repo, "merge-tree", "--write-tree", "-z", "--name-only", "--no-messages", ours, theirs,
+        env=env,
+    )  # fmt: skip
+    if done.returncode not in (0, 1):
+        raise GitError(f"git merge-tree failed: {done.reason()}")
+    fields = done.stdout.split(b"\0")
+    tree = fields[0].decode().strip()
+    conflicts: list[str] = []
+    if done.returncode == 1:
+        for name in fields[1:]:
+            if not name:
+                break
+            path = name.decode("utf-8", errors="replace")
+            if path not in conflicts:
+                conflicts.append(path)
+    return TreeMerge(tree, tuple(conflicts))
+
+
+def write_commit(repo: Path, raw: bytes, env: Mapping[str, str] | None = None) -> str:
+    """Store ``raw`` as a commit object (``git hash-object -t commit -w``); git checks
+    it is well-formed. Returns its id."""
+    done = run(repo, "hash-object", "-t", "commit", "-w", "--stdin", input=raw, env=env)
+    if done.returncode != 0:
+        raise GitError(f"git hash-object failed: {done.reason()}")
+    return done.stdout.decode().strip()
+
+
+def commit_objects(
+    repo: Path, tip: str, exclude: str | None, env: Mapping[str, str] | None = None
+) -> list[tuple[str, bytes]]:
+    """``(id, raw object)`` for every commit in ``exclude..tip`` (all of ``tip``'s history
+    when ``exclude`` is None), newest first; one rev-list and one cat-file."""
+    revs = run(repo, "rev-list", tip, *([f"^{exclude}"] if exclude else []), "--", env=env)
+    if revs.returncode != 0:
+        raise GitError(f"git rev-list failed: {revs.reason()}")
+    if not revs.stdout.strip():
+        return []
+    done = run(repo, "cat-file", f"--batch={_BATCH_FORMAT}", input=revs.stdout, env=env)
+    if done.returncode != 0:
+        raise GitError(f"git cat-file failed: {done.reason()}")
+    import io
+
+    return list(_parse_batch(io.BytesIO(done.stdout)))
+
+
+def ident(repo: Path, which: str) -> bytes:
+    """``GIT_AUTHOR_IDENT`` or ``GIT_COMMITTER_IDENT`` as git would write it now."""
+    done = run(repo, "var", which)
+    if done.returncode != 0:
+        raise GitError(f"git var {which} failed: {done.reason()}", hint="set user.name/email")
+    return done.stdout.rstrip(b"\n")
+
+
+def update_ref(repo: Path, ref: str, new: str, old: str | None, message: str) -> None:
+    """Move ``ref`` to ``new`` only if it still points at ``old`` (None: only if it does
+    not exist yet): ``git update-ref -m MESSAGE REF NEW OLD``, a compare-and-swap."""
+    done = run(repo, "update-ref", "-m", message, ref, new, old or ZERO_ID)
+    if done.returncode != 0:
+        raise GitError(
+            f"could not move {ref}: {done.reason()}",
+            hint="the branch moved during the run; nothing of this pull request was applied",
+        )
+
+
+def worktrees_on(repo: Path, ref: str) -> list[Path]:
+    """The work trees (main and linked) that have ``ref`` checked out."""
+    done = run(repo, "worktree", "list", "--porcelain")
+    found: list[Path] = []
+    where: Path | None = None
+    for line in done.stdout.decode("utf-8", errors="replace").splitlines():
+        if line.startswith("worktree "):
+            where = Path(line.removeprefix("worktree "))
+        elif line == f"branch {ref}" and where is not None:
+            found.append(where)
+    return found
+
+
+def is_dirty(worktree: Path) -> bool:
+    """Whether the index or a tracked file differs from HEAD in ``worktree``."""
+    done = run(worktree, "status", "--porcelain", "-z", "--untracked-files=no")
+    if done.returncode != 0:
+        raise GitError(f"git status in {worktree} failed: {done.reason()}")
+    return bool(done.stdout)
+
+
+def checkout_move(worktree: Path, old: str, new: str) -> None:
+    """Update ``worktree``'s index and files from commit ``old`` to ``new`` as a merge
+    that fast-forwards would (``git read-tree -m -u OLD NEW``); refuses to lose changes."""
+    done = run(worktree, "read-tree", "-m", "-u", old, new)
+    if done.returncode != 0:
+        raise GitError(f"could not update the work tree {worktree}: {done.reason()}")
+
+
+def config_value(repo: Path, key: str, *, boolean: bool = False) -> str | None:
+    """One config value as git reads it (``--type=bool`` for a boolean), or None if unset."""
+    args = ["config", *(["--type=bool"] if boolean else []), "--get", key]
+    return query(repo, *args)

@@ -1,0 +1,104 @@
+"""Read pull-request emails: ``.eml``, mbox and ``git format-patch``-style files, plain,
+quoted-printable or base64 bodies; find the ``git request-pull`` block. Pure: bytes in,
+values out (``cli`` reads the files and standard input).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from collections.abc import Iterator
+from email.message import EmailMessage
+
+from send_mergereq.apply.pulls import PullRequest
+from send_mergereq.errors import ConfigError
+
+_MBOX_SEPARATOR = re.compile(rb"(?:\A|(?<=\n))From [^\n]*\n")
+_SHA = r"([0-9a-fA-F]{7,64})"
+_SINCE = re.compile(r"^The following changes since commit " + _SHA + r":?\s*$", re.M)
+_AT = re.compile(r"^are available in the [Gg]it repository at:\s*$", re.M)
+_UP_TO = re.compile(r"^for you to fetch changes up to " + _SHA + r":?\s*$", re.M)
+_WHERE = re.compile(r"^[ \t]+(\S+)(?:[ \t]+(\S+))?[ \t]*$", re.M)
+
+
+def split_messages(data: bytes) -> list[bytes]:
+    """One or more messages: an mbox (or ``git format-patch`` output, which is one) is cut
+    at its ``From `` separator lines; anything else is one message."""
+    if not data.startswith(b"From "):
+        return [data]
+    parts = _MBOX_SEPARATOR.split(data)
+    return [_unquote_from(part) for part in parts if part.strip()]
+
+
+def _unquote_from(message: bytes) -> bytes:
+    """mboxrd's ``>From `` escaping undone (``>>From`` -> ``>From``)."""
+    return re.sub(rb"(?m)^>(>*From )", rb"\1", message)
+
+
+def body_text(raw: bytes) -> tuple[str, str]:
+    """``(subject, text)``: the text/plain parts of one message, transfer encodings
+    (quoted-printable, base64) and charsets decoded."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    subject = str(message.get("Subject", "") or "")
+    texts = list(_plain_parts(message))
+    return " ".join(subject.split()), "\n".join(texts)
+
+
+def _plain_parts(message: EmailMessage) -> Iterator[str]:
+    for part in message.walk():
+        if part.is_multipart() or part.get_content_maintype() not in ("text", ""):
+            continue
+        if part.get_content_subtype() not in ("plain", ""):
+            continue
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            continue
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            yield payload.decode(charset, errors="replace")
+        except LookupError:  # an unknown charset name
+            yield payload.decode("utf-8", errors="replace")
+
+
+def find_pull(text: str, source: str) -> PullRequest | None:
+    """The pull request in a ``git request-pull`` block, or None when there is none."""
+    since, at = _SINCE.search(text), _AT.search(text)
+    if since is None or at is None:
+        return None
+    up_to = _UP_TO.search(text, at.end())
+    where = _WHERE.search(text, at.end(), up_to.start() if up_to else len(text))
+    if up_to is None or where is None or where.group(2) is None:
+        return None
+    tag = where.group(2).removeprefix("refs/").removeprefix("tags/")
+    return PullRequest(
+        url=where.group(1),
+        tag=tag,
+        base=since.group(1).lower(),
+        head=up_to.group(1).lower(),
+        source=source,
+    )
+
+
+def read_pulls(data: bytes, name: str) -> list[PullRequest]:
+    """Every pull request in the file ``name`` (``-``: standard input), in order.
+
+    :raises ConfigError: a message holds no ``git request-pull`` block (naming it).
+    """
+    messages = split_messages(data)
+    pulls = []
+    for number, raw in enumerate(messages, 1):
+        subject, text = body_text(raw)
+        where = "standard input" if name == "-" else name
+        source = f"{where}, message {number}" if len(messages) > 1 else where
+        if subject:
+            source += f" ({subject[:80]!r})"
+        pull = find_pull(text, source)
+        if pull is None:
+            raise ConfigError(
+                f"{source}: no 'git request-pull' block (since commit / repository at / up to)",
+                hint="pass the pull request email itself, as 'git request-pull' wrote it",
+            )
+        pulls.append(pull)
+    return pulls

@@ -1,0 +1,401 @@
+"""The steps for each pull request, in order: fetch, verify, check, merge.
+
+``apply_pulls`` takes the settings (the same checks, profiles and trusted signers as
+``send-mergereq BRANCH --dry-run``) and the pull requests read from the emails; it
+returns an ``ApplyResult`` (one ``PullOutcome`` each) and never prints: progress goes
+through ``say``, each refused pull request's check report through ``report``.
+
+Every merge is computed with objects written to a scratch object directory (the
+repository's own objects stay readable through it); only a pull request that passes
+everything is written to the repository, and the branch is moved with a
+compare-and-swap. The maintainer's work tree, index, HEAD and config are never
+touched, unless the branch is checked out and clean: then its work tree follows, as
+with ``git merge``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+
+from send_mergereq import git
+from send_mergereq.apply import merge as merging
+from send_mergereq.apply import sign as signing
+from send_mergereq.apply.pulls import PullRequest
+from send_mergereq.checks import CHECKS, signed_tags
+from send_mergereq.checks.finding import Finding, Severity, TagVerification
+from send_mergereq.checks.runner import EnabledCheck, run_checks
+from send_mergereq.checks.signatures import verify_tags
+from send_mergereq.checks.tags import parse_tag
+from send_mergereq.config import Settings
+from send_mergereq.errors import ConfigError, ExitCode, GitError
+from send_mergereq.history import CommitRange, parse_commit, resolve_commit
+from send_mergereq.report import CheckReport
+
+CHECK_ID = "apply"  # the findings apply itself makes (moved tag, foreign base)
+
+
+class Result(StrEnum):
+    APPLIED = "applied"  # merged (or, with --dry-run, would be)
+    REFUSED = "refused"  # the signature or the checks said no
+    CONFLICT = "conflict"  # does not merge cleanly
+    FETCH_FAILED = "fetch-failed"
+    SKIPPED = "skipped"  # not tried: an earlier pull request stopped the run
+
+
+_EXIT = {
+    Result.APPLIED: ExitCode.OK,
+    Result.REFUSED: ExitCode.CHECKS_FAILED,
+    Result.CONFLICT: ExitCode.NOT_MERGED,
+    Result.FETCH_FAILED: ExitCode.GITLAB_OR_GIT,
+    Result.SKIPPED: ExitCode.OK,
+}
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    branch: str = "staging"
+    dry_run: bool = False
+    keep_going: bool = False
+    expect: str | None = None  # --expect SHA: the commit the tag must point at
+
+
+@dataclass(frozen=True)
+class PullOutcome:
+    pull: PullRequest
+    result: Result
+    signer: str = ""
+    commits: int = 0  # commits the pull request adds over the branch
+    findings: tuple[Finding, ...] = ()
+    reason: str = ""  # why it was refused, one line
+    hint: str = ""
+    merge_sha: str | None = None
+    conflicts: tuple[str, ...] = ()
+    subjects: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return _EXIT[self.result]
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    branch: str
+    target: str
+    branch_before: str | None
+    branch_after: str | None
+    pulls: tuple[PullOutcome, ...]
+    dry_run: bool
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return next((p.exit_code for p in self.pulls if p.exit_code), ExitCode.OK)
+
+
+Say = Callable[[str], None]
+ShowReport = Callable[[CheckReport], None]
+
+
+@dataclass
+class _Run:
+    """What the run knows as it goes: the branch's would-be tip moves with each merge."""
+
+    settings: Settings
+    options: ApplyOptions
+    scratch: Mapping[str, str]  # environment: new objects go to the scratch directory
+    algorithm: str
+    target_sha: str
+    tip: str  # the branch as it would be now (its target's tip when it is absent)
+    exists: bool  # the branch exists (else it is created from the target)
+    worktrees: list[Path]
+    say: Say
+    report: ShowReport
+
+    @property
+    def ref(self) -> str:
+        return f"refs/heads/{self.options.branch}"
+
+
+def apply_pulls(
+    settings: Settings,
+    pulls: Sequence[PullRequest],
+    options: ApplyOptions,
+    say: Say,
+    report: ShowReport,
+) -> ApplyResult:
+    """Fetch, verify, check and merge each pull request in order (see the module doc)."""
+    repo, ref = settings.repo, f"refs/heads/{options.branch}"
+    if git.query(repo, "check-ref-format", ref) is None:
+        raise ConfigError(f"--branch {options.branch!r} is not a valid branch name")
+    target_sha = resolve_commit(repo, settings.target, "target")
+    before = git.resolve_commit(repo, ref)
+    if options.branch == settings.target.removeprefix("refs/heads/"):
+        raise ConfigError(
+            f"--branch {options.branch} is the target: apply builds a separate branch",
+            hint="pass --branch staging (or --target the branch to build on)",
+        )
+    worktrees = git.worktrees_on(repo, ref)
+    if not options.dry_run:
+        for where in worktrees:
+            if git.is_dirty(where):
+                raise ConfigError(
+                    f"{options.branch} is checked out in {where} with uncommitted changes",
+                    hint="commit or stash them first (git stash), then rerun",
+                )
+    objects, algorithm = git.object_store(repo)
+    outcomes: list[PullOutcome] = []
+    with _scratch(objects) as scratch:
+        run = _Run(
+            settings, options, scratch, algorithm, target_sha, before or target_sha,
+            before is not None, worktrees, say, report,
+        )  # fmt: skip
+        stopped = False
+        for pull in pulls:
+            if stopped:
+                outcomes.append(PullOutcome(pull, Result.SKIPPED, reason="not tried"))
+                continue
+            say(f"{pull.tag} from {pull.url}")
+            outcome = _one(run, pull)
+            outcomes.append(outcome)
+            say(_line(outcome, options.dry_run))
+            stopped = outcome.result is not Result.APPLIED and not options.keep_going
+    after = run.tip if (run.exists or run.tip != target_sha) else None
+    if not options.dry_run:
+        after = git.resolve_commit(repo, ref)
+    return ApplyResult(
+        options.branch, settings.target, before, after, tuple(outcomes), options.dry_run
+    )
+
+
+def _line(outcome: PullOutcome, dry_run: bool) -> str:
+    """One line for an outcome: the summary's and the progress's."""
+    tag, count = outcome.pull.tag, outcome.commits
+    added = f"{count} commit{'s' if count != 1 else ''}"
+    signer = f", signed by {outcome.signer}" if outcome.signer else ""
+    if outcome.result is Result.APPLIED:
+        word = "would apply" if dry_run else "applied"
+        return f"  {word} {tag}: {added}{signer} -> {(outcome.merge_sha or '')[:12]}"
+    if outcome.result is Result.CONFLICT:
+        return f"  conflict {tag}: {outcome.reason}"
+    if outcome.result is Result.SKIPPED:
+        return f"  skipped {tag}: an earlier pull request stopped the run (see --keep-going)"
+    return f"  {outcome.result} {tag}{signer}: {outcome.reason}"
+
+
+def summary_lines(result: ApplyResult) -> list[str]:
+    """The end summary: each pull request applied, refused (why) or conflict."""
+    lines = [f"{'dry run: ' if result.dry_run else ''}{result.branch}:"]
+    lines += [_line(p, result.dry_run) for p in result.pulls]
+    before, after = result.branch_before, result.branch_after
+    if result.dry_run:
+        lines.append(f"{result.branch} would be at {(after or '-')[:12]} (nothing written)")
+    elif before != after:
+        was = before[:12] if before else f"created from {result.target}"
+        lines.append(f"{result.branch}: {was} -> {(after or '-')[:12]}")
+    else:
+        lines.append(f"{result.branch} unchanged at {(before or '(absent)')[:12]}")
+    return lines
+
+
+@contextmanager
+def _scratch(objects: Path) -> Iterator[Mapping[str, str]]:
+    with tempfile.TemporaryDirectory(prefix="send-mergereq-apply-") as tmp:
+        env = dict(os.environ)
+        alternates = [str(objects), env.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "")]
+        env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = os.pathsep.join(a for a in alternates if a)
+        env["GIT_OBJECT_DIRECTORY"] = tmp
+        yield env
+
+
+def _one(run: _Run, pull: PullRequest) -> PullOutcome:
+    repo = run.settings.repo
+    try:
+        git.fetch_tag(repo, pull.url, pull.tag, pull.private_ref)
+    except GitError as exc:
+        return PullOutcome(pull, Result.FETCH_FAILED, reason=exc.message)
+    tip = git.resolve_commit(repo, pull.private_ref)
+    if tip is None:
+        reason = f"tag '{pull.tag}' does not name a commit"
+        return PullOutcome(pull, Result.REFUSED, reason=reason)
+    is_tag = git.object_type(repo, pull.private_ref) == "tag"
+    tag = git.read_object(repo, "tag", pull.private_ref) if is_tag else None
+    ours = run.tip
+    tree = git.merge_tree(repo, ours, tip, env=run.scratch)
+    suppress = _suppressed(repo, run.options.branch)
+    message = merging.merge_message(pull.tag, pull.url, run.options.branch, tag or b"", suppress)
+    if tag is None:  # a lightweight tag: git merge writes no tag message and no mergetag
+        message = merging.stripspace(message.splitlines()[0])
+    author, committer = git.ident(repo, "GIT_AUTHOR_IDENT"), git.ident(repo, "GIT_COMMITTER_IDENT")
+    raw = merging.merge_commit(
+        tree.tree, (ours, tip), author=author, committer=committer, tag=tag, message=message
+    )
+    merge = parse_commit(merging.object_id(raw, run.algorithm), raw)
+
+    # 2. verify: the signature as the signed-tags check sees it, then what the email promised
+    verified = verify_tags(repo, list(merge.mergetags)) if merge.mergetags else {}
+    signer = _signer(verified)
+    ctx = replace(run.settings.context(), verify_tag=_lookup(repo, verified))
+    found = list(signed_tags.check(merge, ctx, signed_tags.Options()))
+    found += _promises(run, pull, merge.sha, tip, tag)
+    subjects = {merge.sha: merge.subject}
+    if found:
+        shown = _report(
+            run, pull, ours, merge.sha, commits=1, merges=1, findings=tuple(found),
+            subjects=subjects,
+        )  # fmt: skip
+        run.report(shown)
+        return PullOutcome(
+            pull, Result.REFUSED, signer, 0, tuple(found), found[0].message, found[0].hint,
+            subjects=subjects,
+        )  # fmt: skip
+
+    # 3. check every commit it adds over the branch, and the merge itself
+    commits = git.commit_objects(repo, tip, ours, env=run.scratch)
+    enabled = [EnabledCheck(CHECKS[i], opts) for i, opts in run.settings.checks.items()]
+    checked = run_checks(
+        [(merge.sha, raw), *commits],
+        enabled,
+        run.settings.context(),
+        lambda tags: {t: _lookup(repo, verified)(t) for t in tags},
+        rules=run.settings.exemptions,
+    )
+    shown = _report(
+        run, pull, ours, merge.sha, commits=checked.commits, merges=checked.merges,
+        findings=checked.findings, subjects=checked.subjects,
+    )  # fmt: skip
+    if not shown.passed:
+        run.report(shown)
+        first = next(f for f in checked.findings if f.severity is Severity.ERROR)
+        reason = f"{shown.errors} error finding{'s' if shown.errors != 1 else ''}: {first.message}"
+        return PullOutcome(
+            pull, Result.REFUSED, signer, len(commits), checked.findings, reason,
+            subjects=checked.subjects,
+        )  # fmt: skip
+    if checked.findings:
+        run.report(shown)  # warnings: shown, not refused
+
+    # 4. merge
+    if not tree.clean:
+        files = ", ".join(tree.conflicts)
+        into = run.options.branch
+        return PullOutcome(
+            pull, Result.CONFLICT, signer, len(commits), checked.findings,
+            reason=f"does not merge cleanly into {into}: conflicts in {files}; nothing applied",
+            hint=(f"resolve it by hand: 'git checkout {into}', 'git pull --no-ff "
+                  f"{pull.url} tag {pull.tag}', fix {files}, 'git commit'; then apply the rest"),
+            conflicts=tree.conflicts,
+        )  # fmt: skip
+    sha = _write(run, ours, tip, raw, committer=committer, message=message)
+    run.tip, run.exists = sha, True
+    return PullOutcome(
+        pull, Result.APPLIED, signer, len(commits), checked.findings, merge_sha=sha,
+        subjects=checked.subjects,
+    )  # fmt: skip
+
+
+def _write(run: _Run, ours: str, tip: str, raw: bytes, *, committer: bytes, message: str) -> str:
+    """Store the merge and move the branch (compare-and-swap); only the scratch directory
+    with --dry-run."""
+    repo = run.settings.repo
+    if run.options.dry_run:
+        return git.write_commit(repo, raw, env=run.scratch)
+    if signing.wants_signing(repo):
+        raw = merging.add_signature(raw, signing.sign(repo, raw, committer))
+    git.merge_tree(repo, ours, tip)  # the same tree, now in the repository's own objects
+    sha = git.write_commit(repo, raw)
+    old = ours if run.exists else None
+    for where in run.worktrees:
+        git.checkout_move(where, ours, sha)
+    reflog = f"send-mergereq apply: {message.splitlines()[0]}"
+    try:
+        git.update_ref(repo, run.ref, sha, old, reflog)
+    except GitError:
+        for where in run.worktrees:
+            git.checkout_move(where, sha, ours)
+        raise
+    return sha
+
+
+def _promises(
+    run: _Run, pull: PullRequest, merge_sha: str, tip: str, tag: bytes | None
+) -> list[Finding]:
+    """What the email promised: the tag is still the commit it named, on the target."""
+    found = []
+    expected = run.options.expect or pull.head
+    tagged = parse_tag(tag).object if tag is not None else tip
+    if expected and (not tagged.startswith(expected.lower()) or len(expected) < 7):
+        found.append(
+            Finding(
+                CHECK_ID, Severity.ERROR, merge_sha,
+                f"tag '{pull.tag}' now points at {tagged[:12]}, not at {expected[:12]} as the "
+                "pull request says: it was moved after the email was sent",
+                "do not merge it: ask the submaintainer which commit they mean (and why the "
+                "tag moved), then apply the new pull request",
+            )
+        )  # fmt: skip
+    repo = run.settings.repo
+    if pull.base and not git.is_ancestor(repo, pull.base, run.target_sha):
+        found.append(
+            Finding(
+                CHECK_ID, Severity.ERROR, merge_sha,
+                f"the pull request's base {pull.base[:12]} is not in the history of "
+                f"{run.settings.target}",
+                "ask the submaintainer to rebase onto the target (or pass --target the branch "
+                "they built on)",
+            )
+        )  # fmt: skip
+    return found
+
+
+def _report(
+    run: _Run,
+    pull: PullRequest,
+    ours: str,
+    merge_sha: str,
+    *,
+    commits: int,
+    merges: int,
+    findings: tuple[Finding, ...],
+    subjects: Mapping[str, str],
+) -> CheckReport:
+    rng = CommitRange(run.options.branch, f"tag {pull.tag}", ours, merge_sha)
+    return CheckReport(
+        range=rng, commits=commits, merges=merges, findings=findings, subjects=subjects,
+        profile=run.settings.profile,
+    )  # fmt: skip
+
+
+def _lookup(
+    repo: Path, verified: Mapping[bytes, TagVerification]
+) -> Callable[[bytes], TagVerification]:
+    def verify_tag(tag: bytes) -> TagVerification:
+        found = verified.get(tag)
+        return found if found is not None else verify_tags(repo, [tag])[tag]
+
+    return verify_tag
+
+
+def _signer(verified: Mapping[bytes, TagVerification]) -> str:
+    for result in verified.values():
+        if result.uid:
+            return f"{result.uid} (key {result.signer})" if result.signer else result.uid
+        if result.signer:
+            return result.signer
+    return ""
+
+
+def _suppressed(repo: Path, branch: str) -> bool:
+    """``merge.suppressDest``: no ``into BRANCH`` in the title (git's default: master)."""
+    values = [v for k, v in git.config_entries(repo, r"^merge\.suppressdest$")]
+    if not values:
+        return branch == "master"
+    if values[-1] == "":
+        return False
+    import fnmatch
+
+    return any(fnmatch.fnmatchcase(branch, v) for v in values if v)
