@@ -435,3 +435,11 @@ def config_value(repo: Path, key: str, *, boolean: bool = False) -> str | None:
     """One config value as git reads it (``--type=bool`` for a boolean), or None if unset."""
     args = ["config", *(["--type=bool"] if boolean else []), "--get", key]
     return query(repo, *args)
+
+
+def verify_tag_text(repo: Path, ref: str) -> str:
+    """What ``git verify-tag REF`` tells a person (gpg's or ssh-keygen's words, not the
+    status lines): ``git merge`` copies it into a signed tag's merge message."""
+    done = run(repo, "verify-tag", "--end-of-options", ref, timeout=60.0)
+    said = done.stderr.decode("utf-8", errors="replace")
+    return said if said.strip() else "gpg verification failed.\n"

@@ -31,7 +31,7 @@ from send_mergereq.checks import CHECKS, signed_tags
 from send_mergereq.checks.finding import Finding, Severity, TagVerification
 from send_mergereq.checks.runner import EnabledCheck, run_checks
 from send_mergereq.checks.signatures import verify_tags
-from send_mergereq.checks.tags import parse_tag
+from send_mergereq.checks.tags import has_signature, parse_tag
 from send_mergereq.config import Settings
 from send_mergereq.errors import ConfigError, ExitCode, GitError
 from send_mergereq.history import CommitRange, parse_commit, resolve_commit
@@ -227,9 +227,10 @@ def _one(run: _Run, pull: PullRequest) -> PullOutcome:
     ours = run.tip
     tree = git.merge_tree(repo, ours, tip, env=run.scratch)
     suppress = _suppressed(repo, run.options.branch)
-    message = merging.merge_message(pull.tag, pull.url, run.options.branch, tag or b"", suppress)
-    if tag is None:  # a lightweight tag: git merge writes no tag message and no mergetag
-        message = merging.stripspace(message.splitlines()[0])
+    said = git.verify_tag_text(repo, pull.private_ref) if tag and has_signature(tag) else ""
+    message = merging.merge_message(
+        pull.tag, pull.url, run.options.branch, tag, suppress=suppress, verified=said
+    )
     author, committer = git.ident(repo, "GIT_AUTHOR_IDENT"), git.ident(repo, "GIT_COMMITTER_IDENT")
     raw = merging.merge_commit(
         tree.tree, (ours, tip), author=author, committer=committer, tag=tag, message=message

@@ -17,29 +17,52 @@ def display_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def tag_message(tag: bytes) -> str:
-    """The tag's own message: after its headers, before its signature."""
+def tag_message(tag: bytes) -> tuple[str, str]:
+    """The tag's own message (after its headers) and its signature block (may be empty)."""
     body = tag.partition(b"\n\n")[2]
-    kept = []
-    for line in body.split(b"\n"):
+    lines = body.split(b"\n")
+    for number, line in enumerate(lines):
         if line.startswith(SIGNATURE_MARKERS):
+            message, signature = lines[:number], lines[number:]
             break
-        kept.append(line)
-    return b"\n".join(kept).decode("utf-8", errors="replace")
+    else:
+        message, signature = lines, []
+    text = b"\n".join(message).decode("utf-8", errors="replace")
+    return text, b"\n".join(signature).decode("utf-8", errors="replace")
 
 
-def merge_message(tag_name: str, url: str, branch: str, tag: bytes, suppress: bool) -> str:
-    """``Merge tag 'TAG' of URL into BRANCH``, then the tag's message (``suppress``: no
-    ``into BRANCH``, as ``merge.suppressDest`` says for ``master``)."""
+def merge_message(
+    tag_name: str, url: str, branch: str, tag: bytes | None, *, suppress: bool, verified: str
+) -> str:
+    """What ``git pull --no-ff --no-edit URL tag TAG`` writes (git's fmt-merge-msg):
+    ``Merge tag 'TAG' of URL into BRANCH`` (``suppress``: no ``into BRANCH``, as
+    ``merge.suppressDest`` says for ``master``); then the tag's message; then, for a
+    signed tag, its signature and ``verified`` (what ``git verify-tag`` said of it) as
+    comment lines, which ``--no-edit`` keeps."""
     into = "" if suppress else f" into {branch}"
-    title = f"Merge tag '{tag_name}' of {display_url(url)}{into}"
-    return stripspace(f"{title}\n\n{tag_message(tag)}")
+    text = f"Merge tag '{tag_name}' of {display_url(url)}{into}\n"
+    if tag is not None:
+        body, signature = tag_message(tag)
+        text += "\n" + _complete(body)
+        if signature:
+            text += "\n" + commented(_complete(signature) + _complete(verified))
+    return stripspace(text)
+
+
+def _complete(text: str) -> str:
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def commented(text: str) -> str:
+    """Every line as a comment: ``# line``, ``#`` alone for an empty one."""
+    return "".join(f"# {line}\n" if line else "#\n" for line in text.splitlines())
 
 
 def stripspace(text: str) -> str:
-    """git's ``--cleanup=strip``: comment lines out, trailing blanks off each line, runs of
-    blank lines as one, none at either end, a final newline."""
-    lines = [line.rstrip() for line in text.split("\n") if not line.startswith("#")]
+    """git's ``--cleanup=whitespace`` (what ``git merge --no-edit`` applies): trailing
+    blanks off each line, runs of blank lines as one, none at either end, a final
+    newline. Comment lines stay."""
+    lines = [line.rstrip() for line in text.split("\n")]
     out: list[str] = []
     for line in lines:
         if line or (out and out[-1]):
