@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pulls_helpers import Submaintainer
 
 from gitrepo import Repo, run_git
 from keys import Keys
-from pulls_helpers import Submaintainer
 
 
 @pytest.fixture

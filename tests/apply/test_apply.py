@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from pulls_helpers import Submaintainer, eml, mail, mbox, snapshot
 
 from gitrepo import Repo, run_git
 from keys import Keys
-from pulls_helpers import Submaintainer, eml, mail, mbox, snapshot
 from send_mergereq.cli import run as cli_run
 from send_mergereq.history import parse_commit
 
