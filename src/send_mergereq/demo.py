@@ -14,12 +14,17 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from send_mergereq import demo_repo
 from send_mergereq.errors import ConfigError, GitError
 
+if TYPE_CHECKING:
+    from send_mergereq.sandbox import Sandbox
+
 SCENARIO_DIR = Path(__file__).parent / "sandbox" / "scenarios"
 PROJECT = "demo/qemu"
+PULLS_PROJECT = "submaintainers/qemu"  # where the submaintainers publish their signed tags
 
 
 def scenario_names() -> list[str]:
@@ -41,11 +46,12 @@ def run(
 
     root = Path(tempfile.mkdtemp(prefix="send-mergereq-demo-"))
     try:
-        demo = demo_repo.build(root)
+        demo = demo_repo.build(root, merge_pulls=False)
         if demo.signing == "none":
-            say("demo: neither gpg nor ssh-keygen found: the pull requests are unsigned tags, "
-                "so the signed-tags check runs as a warning")  # fmt: skip
+            say("demo: neither gpg nor ssh-keygen found: the pull requests are unsigned "
+                "tags, merged by hand; the signed-tags check runs as a warning")  # fmt: skip
             extra_args = ("--check", "signed-tags=warning", *extra_args)
+            demo_repo.merge_locally(demo, demo_repo.tag_names())
         with Sandbox(time_scale=time_scale) as sandbox:
             try:
                 project = sandbox.create_project(PROJECT, scenario=scenario)
@@ -54,6 +60,10 @@ def run(
             _publish_master(demo, project.http_url_to_repo, sandbox.token)
             say(f"demo: repository {demo.repo} (signing: {demo.signing}), "
                 f"sandbox GitLab at {sandbox.url}, scenario {scenario!r}")  # fmt: skip
+            if demo.signing != "none":
+                code = _apply(demo, sandbox, say)
+                if code != 0:
+                    return code
             say("demo: running  send-mergereq staging --wait")
             return _send(demo, sandbox.token, extra_args)
     finally:
@@ -78,6 +88,22 @@ def _publish_master(demo: demo_repo.DemoEnv, url: str, token: str) -> None:
         if proc.returncode != 0:
             reason = proc.stderr.decode(errors="replace").strip()
             raise GitError(f"demo: git {args[0]} failed: {reason}")
+
+
+def _apply(demo: demo_repo.DemoEnv, sandbox: Sandbox, say: Callable[[str], None]) -> int:
+    """The submaintainers publish their tags on a second project and mail pull requests;
+    ``send-mergereq apply`` builds ``staging`` from the mails, fetching over HTTP."""
+    pulls = sandbox.create_project(PULLS_PROJECT, visibility="public")
+    push_env = {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "http.extraHeader",
+        "GIT_CONFIG_VALUE_0": f"PRIVATE-TOKEN: {sandbox.token}",
+    }
+    mbox = demo_repo.pull_emails(demo, pulls.http_url_to_repo, push_env)
+    say(f"demo: the submaintainers' tags are at {pulls.http_url_to_repo}")
+    say(f"demo: running  send-mergereq apply {mbox.name}")
+    argv = [sys.executable, "-m", "send_mergereq", "apply", str(mbox)]
+    return subprocess.run(argv, cwd=demo.repo, env=demo.env, check=False).returncode
 
 
 def _send(demo: demo_repo.DemoEnv, token: str, extra_args: tuple[str, ...]) -> int:

@@ -154,8 +154,9 @@ def _pull_request(demo: DemoEnv, who: tuple[str, str, str, tuple[str, ...]]) -> 
     return tag
 
 
-def build(root: Path) -> DemoEnv:
-    """Create the demo repository under ``root`` with ``staging`` ready to send."""
+def build(root: Path, *, merge_pulls: bool = True) -> DemoEnv:
+    """Create the demo repository under ``root`` with ``staging`` ready to send (without
+    ``merge_pulls``: only ``master`` and the submaintainers' tags, see ``pull_emails``)."""
     env = _base_env(root)
     repo = root / "qemu"
     repo.mkdir()
@@ -172,7 +173,45 @@ def build(root: Path) -> DemoEnv:
     _git(demo, "add", ".send-mergereq.toml")
     _git(demo, "commit", "-q", "--no-gpg-sign", "--amend", "--no-edit")
     tags = [_pull_request(demo, who) for who in SUBMAINTAINERS]
-    _git(demo, "checkout", "-q", "-b", "staging", "master")
+    if merge_pulls:
+        merge_locally(demo, tags)
+    else:
+        _git(demo, "checkout", "-q", "master")
+    return demo
+
+
+def tag_names() -> list[str]:
+    """The submaintainers' tags, in the order their pull requests are sent."""
+    return [f"pull-{area}-20261125" for _, _, area, _ in SUBMAINTAINERS]
+
+
+def merge_locally(demo: DemoEnv, tags: list[str]) -> None:
+    """``staging`` off master with each tag merged by hand, as before ``apply``."""
+    _git(demo, "checkout", "-q", "-B", "staging", "master")
     for tag in tags:
         _git(demo, "merge", "-q", "--no-ff", "--no-edit", "-m", f"Merge tag '{tag}'", tag)
-    return demo
+
+
+def pull_emails(demo: DemoEnv, url: str, push_env: dict[str, str]) -> Path:
+    """Publish the submaintainers' tags at ``url`` (a second project), write their pull
+    requests as ``git request-pull`` mails them into one mbox, and drop the tags and
+    branches from the maintainer's repository: ``apply`` fetches them back over HTTP."""
+    from email.message import EmailMessage
+
+    tags = tag_names()
+    _git(demo, "push", "-q", url, "master", *tags, extra_env=push_env)
+    mbox = demo.root / "pulls.mbox"
+    with mbox.open("wb") as out:
+        for (name, email, area, _), tag in zip(SUBMAINTAINERS, tags, strict=True):
+            message = EmailMessage()
+            message["From"] = f"{name} <{email}>"
+            message["To"] = f"{MAINTAINER[0]} <{MAINTAINER[1]}>"
+            message["Subject"] = f"[PULL 0/2] {area} patches"
+            message.set_content(_git(demo, "request-pull", "master", url, tag) + "\n")
+            out.write(b"From " + email.encode() + b" Wed Nov 25 00:00:00 2026\n")
+            out.write(message.as_bytes().replace(b"\nFrom ", b"\n>From ") + b"\n")
+    for tag in tags:
+        _git(demo, "tag", "-d", tag)
+    for _, _, area, _ in SUBMAINTAINERS:
+        _git(demo, "branch", "-D", f"{area}-next")
+    return mbox

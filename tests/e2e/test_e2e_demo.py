@@ -47,6 +47,11 @@ def test_demo_green_shows_checks_push_mr_and_an_open_gate_without_touching_the_u
 
     assert rc == 0, out + err
     assert "signing: openpgp" in err or "signing: ssh" in err
+    # staging is built by apply from two emailed pull requests, fetched from a second project
+    assert "demo: running  send-mergereq apply pulls.mbox" in err
+    assert re.search(r"applied pull-block-20261125: 2 commits, signed by Demo Submaintainers", out)
+    assert re.search(r"applied pull-net-20261125: 2 commits, signed by Demo Submaintainers", out)
+    assert "staging: created from origin/master" in out
     assert re.search(r"checks passed: 6 commits \(2 merges\) in origin/master\.\.staging", out)
     assert re.search(r"pushed [0-9a-f]{12} to origin/staging \(new\)", out)
     assert re.search(

@@ -159,10 +159,9 @@ def apply_pulls(
             if stopped:
                 outcomes.append(PullOutcome(pull, Result.SKIPPED, reason="not tried"))
                 continue
-            say(f"{pull.tag} from {pull.url}")
+            say(f"{pull.tag} from {pull.url} ...")
             outcome = _one(run, pull)
             outcomes.append(outcome)
-            say(_line(outcome, options.dry_run))
             stopped = outcome.result is not Result.APPLIED and not options.keep_going
     after = run.tip if (run.exists or run.tip != target_sha) else None
     if not options.dry_run:
