@@ -339,3 +339,26 @@ def test_signs_the_merge_when_the_config_signs_commits(
     assert code == 0, out
     main_repo.git("verify-commit", "staging")
     verify_mergetag(main_repo)
+
+
+def test_a_lightweight_tag_is_refused_as_the_signed_tags_check_says(
+    main_repo: Repo, sub: Submaintainer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from keys import pull_request
+
+    pull_request(sub.repo.path, "light", "master")
+    sub.repo.git("tag", "pull-light", "pr/light")
+    email = eml(sub.request_pull("master", "pull-light"))
+    state = snapshot(main_repo.path)
+    code, out = apply(main_repo, email=email, capsys=capsys)
+    assert code == 3, out
+    assert "merged tag 'pull-light'" in out and "which is not signed" in out
+    assert snapshot(main_repo.path) == state
+
+
+def test_a_tag_name_that_is_no_ref_is_a_usage_error(
+    main_repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = apply(main_repo, "--url", "/nowhere", "--tag", "a:b", capsys=capsys)
+    assert code == 2
+    assert "'a:b' is not a valid tag name" in out

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from send_mergereq import git
 from send_mergereq.apply.document import to_json
 from send_mergereq.apply.emails import read_pulls
 from send_mergereq.apply.flow import ApplyOptions, Result, apply_pulls, summary_lines
@@ -56,6 +57,9 @@ def apply_command(
         pulls = [PullRequest(url, name, "", (expect or "").lower(), f"--url {url} --tag {tag}")]
     else:
         pulls = read_emails(emails, sys.stdin.buffer)
+    for pull in pulls:
+        if git.query(settings.repo, "check-ref-format", f"refs/tags/{pull.tag}") is None:
+            raise ConfigError(f"{pull.source}: {pull.tag!r} is not a valid tag name")
     human = sys.stderr if as_json else sys.stdout
 
     def say(line: str) -> None:
