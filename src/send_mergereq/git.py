@@ -443,3 +443,20 @@ def verify_tag_text(repo: Path, ref: str) -> str:
     done = run(repo, "verify-tag", "--end-of-options", ref, timeout=60.0)
     said = done.stderr.decode("utf-8", errors="replace")
     return said if said.strip() else "gpg verification failed.\n"
+
+
+def run_signer(argv: list[str], payload: bytes, *, timeout: float) -> Completed:
+    """Run the signing program git's config names (``gpg.program``, ``gpg.ssh.program``)
+    on ``payload``, as git itself does for ``commit -S``.
+
+    :raises GitError: the program could not be started, or ran past ``timeout``.
+    """
+    try:
+        proc = subprocess.run(
+            argv, input=payload, capture_output=True, check=False, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        raise GitError(f"{argv[0]} timed out after {timeout:.0f}s") from None
+    except OSError as exc:
+        raise GitError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+    return Completed(proc.returncode, proc.stdout, proc.stderr)

@@ -6,7 +6,6 @@ commits (``commit.gpgSign``): OpenPGP through ``gpg.program``, SSH through
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -57,17 +56,10 @@ def _sign_ssh(repo: Path, payload: bytes, key: str | None) -> bytes:
 
 
 def _run(argv: list[str], payload: bytes, what: str) -> bytes:
-    try:
-        done = subprocess.run(
-            argv, check=False, input=payload, capture_output=True, timeout=_TIMEOUT
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GitError(f"cannot sign the merge with {what}: {exc}") from None
+    done = git.run_signer(argv, payload, timeout=_TIMEOUT)
     if done.returncode != 0 or (what == "gpg" and b"-----BEGIN" not in done.stdout):
-        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        reason = said[-1] if said else f"exit status {done.returncode}"
         raise GitError(
-            f"cannot sign the merge with {what}: {reason}",
+            f"cannot sign the merge with {what}: {done.reason()}",
             hint="check user.signingKey and gpg.format, or unset commit.gpgSign for this run",
         )
     return done.stdout

@@ -11,13 +11,12 @@ over the range (ids and subjects only), in the range's order.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from send_mergereq import git
 from send_mergereq.checks.finding import Finding, Severity
-from send_mergereq.errors import GitError
 from send_mergereq.report import CheckReport
 
 # characters XML 1.0 cannot carry at all (a subject is untrusted bytes)
@@ -35,14 +34,8 @@ def _attr(value: str) -> str:
 def range_commits(report: CheckReport, repo: Path) -> Iterator[tuple[str, str]]:
     """``(id, subject)`` of every commit of the report's range, in rev-list order."""
     rng = report.range
-    proc = subprocess.run(
-        ["git", "-C", str(repo), "log", "--format=%H %s", rng.branch_sha, f"^{rng.target_sha}"],
-        capture_output=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise GitError(f"git log failed: {proc.stderr.decode(errors='replace').strip()}")
-    for line in proc.stdout.decode("utf-8", errors="replace").splitlines():
+    listed = git.output(repo, "log", "--format=%H %s", rng.branch_sha, f"^{rng.target_sha}")
+    for line in listed.decode("utf-8", errors="replace").splitlines():
         sha, _, subject = line.partition(" ")
         yield sha, subject
 
