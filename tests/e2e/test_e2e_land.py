@@ -67,6 +67,8 @@ def test_moved_target_is_stale_and_nothing_lands(maintainer: MakeMaintainer) -> 
 
     assert rc == 7
     assert "hint: run again with --refresh to start a pipeline on the current master" in err
+    verdict = next(line for line in err.splitlines() if "  gate " in line)
+    assert "  gate open on a stale target: " in verdict  # as a plain --wait says it
     doc = json.loads(out)
     assert doc["stale"] is True and doc["landed"] is None
     assert doc["tested_target_sha"] != doc["current_target_sha"]

@@ -104,14 +104,14 @@ def send(
     if not options.wait:
         out.say(f"follow it with: {resume}")
         return run.finish(ExitCode.OK)
-    hold = not options.land and settings.mode is LandMode.MR
-    watched = run.watch(published.pipeline, hold=hold)
+    mr_mode = settings.mode is LandMode.MR
+    watched = run.watch(published.pipeline, hold=mr_mode)  # the verdict line says "stale"
     if watched.interrupted:
         run.release(None)
         return run.finish(watched.exit_code, watched)
+    basis = run.freshness(watched) if mr_mode else None
     if options.land:
         return run.land(watched)
-    basis = run.freshness(watched) if settings.mode is LandMode.MR else None
     return run.finish(watched.exit_code, watched, basis=basis)
 
 
