@@ -12,8 +12,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Protocol
 
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.control import Control
 from rich.live import Live
+from rich.live_render import LiveRender
+from rich.segment import ControlType, Segment
 from rich.text import Text
 
 from send_mergereq.checks.encodings import visible
@@ -355,6 +358,31 @@ def render_screen(
     return Group(*layout(snapshot, now, width, height, render_summary(snapshot, now, fault)))
 
 
+_ERASE_TO_END = Segment("\x1b[K", None, [(ControlType.ERASE_IN_LINE, 0)])  # CSI K
+_ERASE_BELOW = Segment("\x1b[J", None, [(ControlType.ERASE_IN_LINE, 0)])  # CSI J
+
+
+class _InPlaceRender(LiveRender):
+    """rich's live render, redrawn over itself line by line instead of erasing the whole
+    frame first: a terminal (or a ``tmux capture-pane``) that catches a frame half written
+    shows the new lines above and the last frame's below, never blank rows and never a
+    frame without its summary line."""
+
+    def position_cursor(self) -> Control:
+        if self._shape is None:
+            return Control()
+        _, height = self._shape
+        return Control(ControlType.CARRIAGE_RETURN, *((ControlType.CURSOR_UP, 1),) * (height - 1))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in super().__rich_console__(console, options):
+            if isinstance(segment, Segment) and segment.text == "\n" and not segment.control:
+                yield _ERASE_TO_END
+            yield segment
+        yield _ERASE_TO_END
+        yield _ERASE_BELOW
+
+
 class LiveDisplay:
     """A rich ``Live`` view on a terminal, redrawn in place and fitted to the terminal's
     current size at every refresh (so a resize redraws it); the verdict last.
@@ -386,6 +414,7 @@ class LiveDisplay:
                 transient=False,
                 vertical_overflow="crop",
             )
+            self.live._live_render = _InPlaceRender(self, vertical_overflow="crop")
             self.live.start()
 
     def update(self, snapshot: Snapshot) -> None:
@@ -402,7 +431,8 @@ class LiveDisplay:
         self._start()
         assert self.live is not None
         note = f"{shown(job)} failed: retried by send-mergereq ({count} of {limit})"
-        self.live.console.print(Text(note, style="yellow"))
+        erase = Control((ControlType.ERASE_IN_LINE, 2))  # the frame is not erased first
+        self.live.console.print(Group(erase, Text(note, style="yellow")))
 
     def finish(self, result: WatchResult, stale: str | None = None) -> None:
         self.close()
