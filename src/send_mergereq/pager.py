@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 from collections.abc import Mapping
 from typing import IO
+
+from send_mergereq import git
 
 DEFAULT = "less -R"
 
@@ -39,24 +40,15 @@ def command(env: Mapping[str, str]) -> str | None:
 
 def page(text: str, pager: str, env: Mapping[str, str]) -> bool:
     """Feed ``text`` to ``pager`` (a command line, split as a shell would, run without
-    one) and wait for it; False when it cannot be started (the caller then prints the text)."""
+    one, through ``git.py`` as git runs ``core.pager``) and wait for it; False when it
+    cannot be started (the caller then prints the text)."""
     child_env = dict(env)
     child_env.setdefault("LESS", "FRX")
     child_env.setdefault("LV", "-c")
     try:
         argv = shlex.split(pager)
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, env=child_env)
-    except (OSError, ValueError, IndexError):  # not found, unbalanced quotes, empty
+    except ValueError:  # unbalanced quotes
         return False
-    assert proc.stdin is not None
-    try:
-        proc.stdin.write(text.encode("utf-8", errors="replace"))
-        proc.stdin.close()
-    except OSError:  # a broken pipe: the reader quit (q in less) before the end, fine
-        pass
-    while True:
-        try:
-            proc.wait()  # its exit status says nothing about the report
-            return True
-        except KeyboardInterrupt:  # Ctrl-C belongs to the pager while it runs, as in git
-            continue
+    if not argv:
+        return False
+    return git.run_pager(argv, text.encode("utf-8", errors="replace"), child_env)
