@@ -49,6 +49,8 @@ def test_json_document() -> None:
         "subject": "Fix a [bug]",
         "message": "no Signed-off-by from the author",
         "hint": "ask for one",
+        "kind": "",
+        "about": "",
     }
     json.dumps(doc)  # serialisable as is
 

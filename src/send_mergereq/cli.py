@@ -107,6 +107,8 @@ def _check_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--report", "reports", multiple=True, metavar="KIND=PATH",
                      callback=_report_specs,
                      help="Also write a junit or codequality report to PATH (repeatable)."),
+        click.option("--no-pager", is_flag=True,
+                     help="Never page a long report (see SEND_MERGEREQ_PAGER, PAGER)."),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
@@ -233,7 +235,7 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
     _write_reports(report, values["reports"], settings)
     as_json = values["as_json"]
     if dry_run or not report.passed:
-        emit(report, as_json=as_json, color=values["color"])
+        emit(report, as_json=as_json, color=values["color"], pager=not values["no_pager"])
         return int(report.exit_code)
     emit(report, as_json=False, color=values["color"], stream=sys.stderr if as_json else None)
     from send_mergereq.run.output import Output
@@ -290,7 +292,7 @@ def check(*, range_: str | None, **values: Any) -> int:
     settings = _settings(branch, values)
     report = check_phase(settings, allow_empty=True)
     _write_reports(report, values["reports"], settings)
-    emit(report, as_json=values["as_json"], color=values["color"])
+    emit(report, as_json=values["as_json"], color=values["color"], pager=not values["no_pager"])
     return int(report.exit_code)
 
 

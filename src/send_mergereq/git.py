@@ -460,3 +460,25 @@ def run_signer(argv: list[str], payload: bytes, *, timeout: float) -> Completed:
     except OSError as exc:
         raise GitError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
     return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_pager(argv: list[str], text: bytes, env: Mapping[str, str]) -> bool:
+    """Feed ``text`` to the pager ``argv`` on this terminal and wait for it, as git runs
+    ``core.pager``; False when it cannot be started (the caller then prints the text).
+    Ctrl-C belongs to the pager while it runs; quitting it early is fine."""
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, env=dict(env))
+    except OSError:
+        return False
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(text)
+        proc.stdin.close()
+    except OSError:  # a broken pipe: the reader quit (q in less) before the end
+        pass
+    while True:
+        try:
+            proc.wait()  # its exit status says nothing about the report
+            return True
+        except KeyboardInterrupt:
+            continue

@@ -7,10 +7,12 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from send_mergereq import digest as digests
 from send_mergereq.checks.encodings import visible
 from send_mergereq.checks.exemptions import ExemptCount, Exemption
 from send_mergereq.checks.finding import Finding, Severity
@@ -57,6 +59,9 @@ class CheckReport:
             groups.setdefault(finding.commit, []).append(finding)
         yield from groups.items()
 
+    def digest(self) -> digests.Digest:
+        return digests.build(self.findings, self.subjects, self.checks)
+
     def summary(self) -> str:
         merges = f" ({self.merges} merge{'s' if self.merges != 1 else ''})" if self.merges else ""
         counted = f"{self.commits} commit{'s' if self.commits != 1 else ''}{merges}"
@@ -101,27 +106,112 @@ def to_json(report: CheckReport) -> dict[str, Any]:
                 "subject": report.subjects.get(f.commit, ""),
                 "message": f.message,
                 "hint": f.hint,
+                "kind": f.kind,
+                "about": f.about,
             }
             for f in report.findings
         ],
+        "summary": digests.to_json(report.digest()),
         "exit_code": int(report.exit_code),
     }
 
 
-def render_plain(report: CheckReport, out: IO[str]) -> None:
-    """The report as plain text, no colour, grouped by commit."""
+DIGEST_FROM = 5  # findings from which the human report ends with a digest
+
+
+def _wrap(lead: int, text: str, width: int | None, hang: int) -> list[str]:
+    """``text`` in lines for a ``width``-column screen (None: one line), after a ``lead``
+    column prefix; continuation lines start at column ``hang`` (the caller indents them)."""
+    if width is None or lead + len(text) <= width:
+        return [text]
+    hang = min(hang, max(width // 2, 4))
+    wrapped = textwrap.wrap(
+        text,
+        width=max(width, hang + 20),
+        initial_indent="x" * lead,
+        subsequent_indent=" " * hang,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    if not wrapped:
+        return [text]
+    return [wrapped[0][lead:], *(line[hang:] for line in wrapped[1:])]
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One logical line of the human report: a prefix, then text that wraps with a hanging
+    indent (continuation lines under the text, never at column 0 like a commit header)."""
+
+    prefix: str
+    text: str
+    hang: int
+    style: str = ""  # "header", "error", "warning", "hint", "digest-title", ...
+    check: str = ""  # the bracketed check id shown in the prefix (styled apart)
+    wrap: bool = True  # False: a command, split only with shell line continuations
+
+
+def _rows(report: CheckReport) -> Iterator[_Row]:
+    """The report, line by line: findings grouped by commit, each hint said once (under
+    its first finding; in a long report, only in the digest that ends it, one action per
+    kind), the verdict last."""
+    digest = len(report.findings) >= DIGEST_FROM
+    said: set[str] = set()
     for sha, findings in report.by_commit():
-        out.write(f"{sha[:12]} {visible(report.subjects.get(sha, ''))}\n")
+        yield _Row(f"{sha[:12]} ", visible(report.subjects.get(sha, "")), 13, "header")
         for f in findings:
-            out.write(f"  {f.severity}: [{f.check}] {visible(f.message)}\n")
-            if f.hint:
-                out.write(f"    -> {visible(f.hint)}\n")
+            prefix = f"  {f.severity}: [{f.check}] "
+            yield _Row(prefix, visible(f.message), len(prefix), str(f.severity), f.check)
+            if f.hint and not digest and f.hint not in said:
+                said.add(f.hint)
+                yield _Row("    -> ", visible(f.hint), 7, "hint")
     for exempt in report.exempt:
-        out.write(visible(exempt.describe()) + "\n")
-    out.write(report.summary() + "\n")
+        yield _Row("", visible(exempt.describe()), 4, "dim")
+    if digest:
+        for line in digests.lines(report.digest()):
+            yield _Row(
+                " " * line.indent,
+                visible(line.text),
+                line.indent + line.hang,
+                line.style or "digest",
+                wrap=not line.command,
+            )
+    yield _Row("", report.summary(), 4, "verdict")
 
 
-def render_rich(report: CheckReport, out: IO[str], *, color: bool | None = None) -> None:
+def _parts(row: _Row, width: int | None) -> list[str]:
+    """A row's text in lines for ``width`` columns. A command is split as the shell reads
+    it, each line but the last ending in `` \\``, so it still pastes whole."""
+    if row.wrap or width is None:
+        return _wrap(len(row.prefix), row.text, width, row.hang)
+    parts = _wrap(len(row.prefix) + 2, row.text, width - 2, row.hang)
+    return [part + " \\" for part in parts[:-1]] + parts[-1:]
+
+
+def render_plain(report: CheckReport, out: IO[str], *, width: int | None = None) -> None:
+    """The report as plain text, no colour; wrapped for a ``width``-column screen."""
+    for row in _rows(report):
+        parts = _parts(row, width)
+        out.write(row.prefix + parts[0] + "\n")
+        out.writelines(" " * row.hang + part + "\n" for part in parts[1:])
+
+
+_STYLES = {
+    "error": "bold red",
+    "warning": "yellow",
+    "hint": "dim",
+    "dim": "dim",
+    "digest-title": "bold",
+    "title": "bold",
+    "count-error": "red",
+    "count-warning": "yellow",
+    "command": "bold",
+}
+
+
+def render_rich(
+    report: CheckReport, out: IO[str], *, color: bool | None = None, width: int | None = None
+) -> None:
     """The report with colour on a terminal (rich honours ``NO_COLOR`` itself)."""
     from rich.console import Console
     from rich.markup import escape
@@ -131,39 +221,64 @@ def render_rich(report: CheckReport, out: IO[str], *, color: bool | None = None)
         highlight=False,
         force_terminal=True if color else None,
         no_color=True if color is False else None,
+        width=width,
+        soft_wrap=True,  # lines are wrapped here, with a hanging indent
     )
-    styles = {Severity.ERROR: "bold red", Severity.WARNING: "yellow"}
-    for sha, findings in report.by_commit():
-        subject = escape(visible(report.subjects.get(sha, "")))
-        console.print(f"[bold cyan]{sha[:12]}[/] [bold]{subject}[/]")
-        for f in findings:
-            style = styles.get(f.severity, "")
-            message = escape(visible(f.message))
-            console.print(f"  [{style}]{f.severity}[/]: [magenta]\\[{f.check}][/] {message}")
-            if f.hint:
-                console.print(f"    [dim]→ {escape(visible(f.hint))}[/]")
-    for exempt in report.exempt:
-        console.print(f"[dim]{escape(visible(exempt.describe()))}[/]")
-    verdict_style = "bold green" if report.passed else "bold red"
-    console.print(f"[{verdict_style}]{escape(report.summary())}[/]")
+    wrap_at = width or (console.width if console.is_terminal else None)
+    verdict = "bold green" if report.passed else "bold red"
+    for row in _rows(report):
+        parts = _parts(row, wrap_at)
+        text_style = {"header": "bold", "verdict": verdict}.get(row.style, "")
+        if row.style in ("error", "warning"):
+            severity = row.prefix.strip().split(":")[0]
+            prefix = f"  [{_STYLES[row.style]}]{severity}[/]: [magenta]\\[{escape(row.check)}][/] "
+        elif row.style == "header":
+            prefix = f"[bold cyan]{escape(row.prefix)}[/]"
+        elif row.style == "hint":
+            prefix, text_style = "[dim]    → [/]", "dim"
+        else:
+            prefix, text_style = escape(row.prefix), text_style or _STYLES.get(row.style, "")
+        for n, part in enumerate(parts):
+            lead = prefix if n == 0 else " " * row.hang
+            body = f"[{text_style}]{escape(part)}[/]" if text_style else escape(part)
+            console.print(lead + body)
 
 
 def emit(
-    report: CheckReport, *, as_json: bool, color: bool | None, stream: IO[str] | None = None
+    report: CheckReport,
+    *,
+    as_json: bool,
+    color: bool | None,
+    stream: IO[str] | None = None,
+    pager: bool = False,
 ) -> None:
     """Write the report: JSON alone on stdout with ``--json`` (the human report then goes
     to stderr, or to ``stream``); rich on a terminal, plain text when piped, ``--no-color``
-    or ``NO_COLOR``."""
+    or ``NO_COLOR``. With ``pager`` (the run ends with the report), a report longer than
+    the terminal goes through the pager (``pager.py``), never under ``--json``."""
+    import io
     import json
     import os
     import sys
 
+    from send_mergereq import pager as paging
+
     human = stream or (sys.stderr if as_json else sys.stdout)
     no_color = bool(os.environ.get("NO_COLOR"))  # no styling at all, not just no colours
-    if color or (color is None and human.isatty() and not no_color):
-        render_rich(report, human, color=color)
+    tty = human.isatty()
+    size = paging.terminal_size(human) if tty else None
+    width = size[0] if size else None
+    rich = bool(color or (color is None and tty and not no_color))
+    command = paging.command(os.environ) if pager and not as_json and size else None
+    target: IO[str] = io.StringIO() if command else human
+    if rich:
+        render_rich(report, target, color=True if command else color, width=width)
     else:
-        render_plain(report, human)
+        render_plain(report, target, width=width)
+    if command and size and isinstance(target, io.StringIO):
+        text = target.getvalue()
+        if text.count("\n") < size[1] or not paging.page(text, command, os.environ):
+            human.write(text)
     human.flush()
     if as_json:
         sys.stdout.write(json.dumps(to_json(report), indent=2) + "\n")

@@ -313,3 +313,29 @@ def test_through_the_runner_in_one_batch(repo: Path, maintainer: Keys) -> None:
     assert calls == [2]
     assert [f.commit for f in result.findings] == [bad]
     assert good in ids
+
+
+def test_unknown_ssh_key_finding_carries_its_allowed_signers_line(
+    repo: Path, maintainer: Keys
+) -> None:
+    """The SSH signature holds the public key: the digest can offer the exact line to add
+    (principal: the tagger's email), the key the same one ssh-keygen made."""
+    found = only(findings(repo, make_signed_merge(repo, "pull-sam2", maintainer.ssh_stranger)))
+    assert found.kind == "unknown-ssh-key"
+    ref = "refs/tags/pull-sam2"
+    tagger = git(repo, "for-each-ref", "--format=%(taggeremail:trim)", ref).decode().strip()
+    assert found.about == f"{tagger} {maintainer.ssh_stranger.public_line}"
+    allowed = repo / "allowed_signers_test"
+    allowed.write_text(found.about + "\n")
+    done = subprocess.run(
+        ["git", "-C", str(repo), "-c", f"gpg.ssh.allowedSignersFile={allowed}", "verify-tag",
+         "pull-sam2"],
+        capture_output=True,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr  # the offered line makes the tag verify
+
+
+def test_unknown_gpg_key_finding_is_about_its_fingerprint(repo: Path, maintainer: Keys) -> None:
+    found = only(findings(repo, make_signed_merge(repo, "pull-sam3", maintainer.stranger)))
+    assert (found.kind, found.about) == ("unknown-key", maintainer.stranger.fingerprint)

@@ -130,3 +130,23 @@ def test_a_nul_byte_in_the_message_is_reported(plant: Plant) -> None:
 def test_a_nul_byte_in_the_author_name_is_reported(plant: Plant) -> None:
     (found,) = findings(plant(author=b"Ada\x00Evil <ada@example.org>"))
     assert found.message.startswith("author name contains a NUL byte: b'Ada\\x00Evil'")
+
+
+@pytest.mark.parametrize("declared", [b"ISO-8859-1", b"latin1", b"iso8859-1"])
+def test_windows_1252_quotes_declared_as_iso_8859_1_are_shown_as_quotes(
+    plant: Plant, declared: bytes
+) -> None:
+    """0x93 and 0x94 are C1 controls in ISO-8859-1: a message declared ISO-8859-1 holding
+    them was written in windows-1252, and the reader must see the quotes, not escapes."""
+    commit = plant(b"fix the \x93things\x94" + SOB, headers=b"encoding " + declared + b"\n")
+    bad = [f for f in findings(commit) if "not valid UTF-8" in f.message]
+    (found,) = bad
+    assert 'looks like windows-1252: "fix the “things”"' in found.message, found.message
+    assert "\\x93things\\x94" in found.message  # the raw bytes, shown as bytes
+    assert f"declares encoding {declared.decode()}" in found.message
+    assert "looks like ISO-8859-1" not in found.message.lower()
+
+
+def test_declared_iso_8859_1_without_c1_bytes_stays_iso_8859_1() -> None:
+    text = describe(b"J\xe9r\xf4me", b"J\xe9r\xf4me", b"ISO-8859-1")
+    assert text.endswith('looks like ISO-8859-1: "Jérôme"')

@@ -1,7 +1,8 @@
 """Show bytes that are not UTF-8 in context, and guess what encoding they are in.
 
 chardet guesses poorly on a name or one line, so: bytes in 0x80-0x9F that
-decode as windows-1252 are windows-1252 (curly quotes, dashes); otherwise a
+decode as windows-1252 are windows-1252 (curly quotes, dashes), even when the
+commit declares ISO-8859-1 (0x80-0x9F are only C1 controls there); otherwise a
 non-Latin guess from chardet is trusted (Cyrillic, CJK…); otherwise the bytes
 are read as ISO-8859-1. chardet is imported only when a bad byte is found.
 """
@@ -85,4 +86,8 @@ def _declared(data: bytes, declared: bytes | None) -> tuple[str, str] | None:
         return None
     name = declared.decode("ascii", errors="replace").strip()
     text = _decode(data, name)
+    if text is not None and any("\x80" <= ch <= "\x9f" for ch in text):
+        # C1 controls: what is declared ISO-8859-1 (or read as it) but holds 0x80-0x9F is
+        # windows-1252 (curly quotes, dashes), as browsers read it
+        return guess_encoding(data) or (name, text)
     return (name, text) if text is not None else None

@@ -24,6 +24,11 @@ class Finding:
     commit: str  # full 40-hex id
     message: str
     hint: str = ""
+    # For the report's digest, as data rather than words in the message: what sort of
+    # problem this is within its check (e.g. "unknown-key", "untagged", "missing") and
+    # what the action is about (the key id or SSH fingerprint, the author "Name <email>").
+    kind: str = ""
+    about: str = ""
 
 
 class TagStatus(StrEnum):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from send_mergereq.checks.finding import (
     CheckContext,
@@ -24,6 +25,7 @@ from send_mergereq.checks.finding import (
     TagStatus,
     TagVerification,
 )
+from send_mergereq.checks.ssh_signature import allowed_signers_line
 from send_mergereq.checks.tags import TagHeader, parse_tag, tag_object
 from send_mergereq.history import RawCommit, parent_count
 
@@ -32,6 +34,15 @@ SUMMARY = "every merge merged a signed tag that verifies and names the merged co
 USES_TAGS = True  # the runner verifies mergetags in one batch for this check
 
 _REDO = "redo the merge from the tag: 'git pull <url> <tag>' (or 'git merge <tag>')"
+
+
+class _Problem(NamedTuple):
+    """A finding's text and, for the report's digest, its kind and the key it is about."""
+
+    message: str
+    hint: str
+    kind: str
+    about: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,8 +62,8 @@ def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Findi
     merged = commit.parents[1:]
     tags = [(raw, parse_tag(tag_object(raw))) for raw in commit.mergetags]
     for raw, tag in tags:
-        for message, hint in _tag_problems(raw, tag, merged, ctx):
-            yield Finding(ID, opts.severity, commit.sha, message, hint)
+        for problem in _tag_problems(raw, tag, merged, ctx):
+            yield Finding(ID, opts.severity, commit.sha, *problem)
     tagged = {tag.object for _, tag in tags}
     strays = any(tag.object not in merged for _, tag in tags)
     named = _merged_tag_name(commit) if len(merged) == 1 else None
@@ -67,48 +78,58 @@ def _merged_tag_name(commit: RawCommit) -> str | None:
     return found.group(1) if found else None
 
 
-def _untagged(parent: str, tag_name: str | None) -> tuple[str, str]:
+def _untagged(parent: str, tag_name: str | None) -> _Problem:
     ask = "ask the submaintainer for a signed pull request ('git tag -s', 'git request-pull')"
     if tag_name:
-        return (
+        return _Problem(
             f"merged tag '{tag_name}' ({parent[:12]}), which is not signed: the merge "
             "carries no mergetag header (a lightweight or unsigned annotated tag)",
             f"{ask}, then {_REDO}",
+            "untagged",
         )
-    return (
+    return _Problem(
         f"merged {parent[:12]} without a signed tag (a plain branch merge: no mergetag header)",
         f"{ask}, then {_REDO}",
+        "untagged",
     )
 
 
 def _tag_problems(
     raw: bytes, tag: TagHeader, merged: tuple[str, ...], ctx: CheckContext
-) -> Iterator[tuple[str, str]]:
+) -> Iterator[_Problem]:
     name = f"tag '{tag.name}'" if tag.name else "an unnamed tag"
     if not tag.signed:
-        yield (
+        yield _Problem(
             f"{name} is an annotated tag without a signature",
             f"ask the submaintainer to sign it ('git tag -s {tag.name or '<tag>'}'), then {_REDO}",
+            "unsigned",
         )
     else:
-        yield from _signature_problems(name, ctx.verify_tag(raw), ctx.trusted_signers)
+        for problem in _signature_problems(name, ctx.verify_tag(raw), ctx.trusted_signers):
+            if problem.kind == "unknown-ssh-key":  # the line to add, for the digest
+                line = allowed_signers_line(tag_object(raw))
+                yield problem._replace(about=line or problem.about)
+            else:
+                yield problem
     if tag.object not in merged:
         what = ", ".join(p[:12] for p in merged)
-        yield (
+        yield _Problem(
             f"{name} names {tag.object[:12] or 'no object'}, not a commit this merge merged "
             f"({what})",
             f"the merge does not contain what was signed: {_REDO}",
+            "stray-tag",
         )
     elif tag.type != "commit":
-        yield (
+        yield _Problem(
             f"{name} tags a {tag.type or 'missing type'}, not a commit",
             "ask the submaintainer for a signed tag of the commit to merge",
+            "not-a-commit",
         )
 
 
 def _signature_problems(
     name: str, result: TagVerification, pins: tuple[str, ...]
-) -> Iterator[tuple[str, str]]:
+) -> Iterator[_Problem]:
     if result.status is TagStatus.GOOD:
         if pins and not is_trusted(result, pins):
             yield _untrusted(name, result)
@@ -123,74 +144,90 @@ def _who(result: TagVerification) -> str:
     return result.signer or "an unknown signer"
 
 
-def _untrusted(name: str, result: TagVerification) -> tuple[str, str]:
-    return (
+def _untrusted(name: str, result: TagVerification) -> _Problem:
+    return _Problem(
         f"{name} is signed by {_who(result)}, who is not among this project's trusted signers",
         f"if they should be, add {result.signer!r} to trusted-signers in .send-mergereq.toml "
         "on the target branch; else ask a trusted submaintainer to send the pull request",
+        "untrusted-signer",
+        result.signer,
     )
 
 
-def _bad(name: str, result: TagVerification) -> tuple[str, str]:
-    return (
+def _bad(name: str, result: TagVerification) -> _Problem:
+    return _Problem(
         f"{name}: the signature does not verify: the tag or the merge's copy of it was "
         f"altered after signing ({result.detail})",
         f"do not trust this merge: fetch the tag again from the submaintainer and {_REDO}",
+        "bad-signature",
     )
 
 
-def _unknown(name: str, result: TagVerification) -> tuple[str, str]:
+def _unknown(name: str, result: TagVerification) -> _Problem:
     key = result.signer or "?"
     if key.startswith("SHA256:"):
-        return (
+        return _Problem(
             f"{name} is signed with SSH key {key}, which your allowed signers file does not list",
             "add '<principal> <key type> <public key>' for the submaintainer to the file "
             "that gpg.ssh.allowedSignersFile names, then rerun",
+            "unknown-ssh-key",
+            key,
         )
-    return (
+    return _Problem(
         f"{name} is signed with key {key}, which is not in your keyring",
         f"import the submaintainer's key ('gpg --recv-keys {key}' or 'gpg --import <file>'), "
         "check its fingerprint with them, then rerun",
+        "unknown-key",
+        result.signer,
     )
 
 
-def _expired(name: str, result: TagVerification) -> tuple[str, str]:
-    return (
+def _expired(name: str, result: TagVerification) -> _Problem:
+    return _Problem(
         f"{name} has a good signature by {_who(result)}, but the key has expired",
         f"refresh the key, its owner has probably extended it: 'gpg --refresh-keys "
         f"{result.signer}' (or re-import it from them with 'gpg --import'), then rerun",
+        "expired-key",
+        result.signer,
     )
 
 
-def _revoked(name: str, result: TagVerification) -> tuple[str, str]:
-    return (
+def _revoked(name: str, result: TagVerification) -> _Problem:
+    return _Problem(
         f"{name} is signed by {_who(result)}, but that key has been revoked",
         "do not merge it: ask the submaintainer for a tag signed with their current key "
         f"(if the revocation is stale on your side, 'gpg --refresh-keys {result.signer}')",
+        "revoked-key",
+        result.signer,
     )
 
 
-def _refused(name: str, result: TagVerification) -> tuple[str, str]:
-    return (
+def _refused(name: str, result: TagVerification) -> _Problem:
+    return _Problem(
         f"{name} has a good signature by {_who(result)}, but git refuses the key's trust "
         f"level ({result.detail})",
         f"check the fingerprint with the submaintainer and certify it ('gpg --lsign-key "
         f"{result.signer}'), or lower gpg.minTrustLevel",
+        "refused-trust",
+        result.signer,
     )
 
 
-def _damaged(name: str, result: TagVerification) -> tuple[str, str]:
-    return (
+def _damaged(name: str, result: TagVerification) -> _Problem:
+    return _Problem(
         f"{name}: the signature is damaged, gpg finds no valid signature data in it "
         f"({result.detail.removeprefix('gpg gave no verdict: ')})",
         f"do not trust this merge: fetch the tag again from the submaintainer and {_REDO}",
+        "damaged-signature",
     )
 
 
-def _error(name: str, result: TagVerification) -> tuple[str, str]:
+def _error(name: str, result: TagVerification) -> _Problem:
     if any(word in result.detail.split() for word in ("NODATA", "BADARMOR")):
         return _damaged(name, result)
+    kind = "unverifiable"
     if "allowedSignersFile" in result.detail:
+        kind = "no-allowed-signers"
         hint = (
             "point git at your SSH allowed signers: 'git config gpg.ssh.allowedSignersFile "
             "~/.ssh/allowed_signers' (one '<principal> <key type> <public key>' per line)"
@@ -198,7 +235,7 @@ def _error(name: str, result: TagVerification) -> tuple[str, str]:
     else:
         hint = "make sure 'git verify-tag' works here (gpg, gpgsm or ssh-keygen installed, "
         hint += "gpg.program right), then rerun"
-    return (f"{name} could not be verified: {result.detail}", hint)
+    return _Problem(f"{name} could not be verified: {result.detail}", hint, kind)
 
 
 _DESCRIBE = {

@@ -123,6 +123,8 @@ def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Findi
                 f"the author's Signed-off-by is not in the trailer block (last paragraph): "
                 f"git does not see it as a trailer ({who})",
                 "move the Signed-off-by line into the last paragraph of the message",
+                "outside-trailers",
+                who,
             )
         return
     by_name = by_name or loose_name
@@ -134,6 +136,8 @@ def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Findi
                 commit.sha,
                 f"signed off as {_text(by_name)}, not with the author's email {_text(email)}",
                 "fine if it is the same person; else ask for a sign-off from the author",
+                "name-only",
+                who,
             )
         return
     yield _missing(commit, opts, who, loose)
@@ -153,6 +157,7 @@ def _no_author(commit: RawCommit, opts: Options) -> Finding:
         f"{what} (a malformed commit object): its sign-off cannot be matched to an author",
         "ask the submitter to recreate the commit with git (git commit --amend "
         "--reset-author, with user.name and user.email set) and resend the pull request",
+        "no-author",
     )
 
 
@@ -169,6 +174,8 @@ def _missing(commit: RawCommit, opts: Options, who: str, loose: list[bytes]) -> 
             "a Signed-off-by without an email is no DCO sign-off",
             "ask the author to resend with 'git commit --amend -s' "
             "(Signed-off-by: Name <email>); do not add it for them",
+            "no-email",
+            who,
         )
     seen = f" (signed off only by {', '.join(_text(v) for v in loose)})" if loose else ""
     return Finding(
@@ -178,4 +185,6 @@ def _missing(commit: RawCommit, opts: Options, who: str, loose: list[bytes]) -> 
         f"no Signed-off-by from the author {who}{seen}",
         "ask the author to certify the DCO and resend the patch with "
         "'git commit --amend -s' (or 'git rebase --signoff'); do not add it for them",
+        "missing",
+        who,
     )
