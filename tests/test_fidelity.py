@@ -547,6 +547,24 @@ def test_sandbox_mr_pipeline_field_is_metrics_pipeline(lab: Any) -> None:
     assert mr["pipeline"]["id"] == mr["head_pipeline"]["id"]
 
 
+def test_sandbox_mr_pipeline_field_ignores_a_branch_pipeline_started_before_the_mr(
+    lab: Any,
+) -> None:
+    """app/workers/pipeline_metrics_worker.rb: ``metrics.pipeline`` is written on the
+    pipeline's own transitions, for the MRs it heads then. A branch pipeline already
+    running when the MR is opened is its head pipeline, but not yet its ``pipeline``."""
+    project = lab(branch_pipelines=True, mr_pipeline_delay=3600)
+    project.sandbox.advance(30)  # staging's branch pipeline is running
+    iid = project.open_mr()["iid"]
+    mr = project.get(f"/merge_requests/{iid}")
+    assert mr["head_pipeline"]["ref"] == "staging"
+    assert mr["head_pipeline"]["status"] == "running"
+    assert mr["pipeline"] is None
+    project.sandbox.advance(4 * 3600)  # it finishes: the worker writes it
+    mr = project.get(f"/merge_requests/{iid}")
+    assert mr["pipeline"] is not None
+
+
 def test_sandbox_merge_status_is_git_only(lab: Any) -> None:
     """app/models/merge_request.rb ``public_merge_status`` (git mergeability only); CI is in
     ``detailed_merge_status`` (detailed_merge_status_service.rb ``check_ci_results``)."""

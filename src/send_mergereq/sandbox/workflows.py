@@ -245,12 +245,21 @@ def merge_status(mr: MergeRequest) -> str:
 
 def metrics_pipeline(world: World, project: Project, mr: MergeRequest) -> Pipeline | None:
     """``merge_request.metrics.pipeline`` (lib/api/entities/merge_request_basic.rb): null
-    until one of the MR's pipelines runs."""
+    until one of the MR's pipelines runs. app/workers/pipeline_metrics_worker.rb writes it
+    on a pipeline's own transitions (to running, to success) for the MRs it is the head
+    pipeline of then: a branch pipeline that started before the MR existed counts only
+    once it finishes."""
     head = head_pipeline(world, project, mr)
+
+    def seen_by_mr(p: Pipeline) -> bool:
+        moved = [t for t in (p.started_at, p.finished_at) if t is not None]
+        return any(t >= mr.created_at for t in moved)
+
     started = [
         p
         for p in world.project_pipelines(project)
         if p.started_at is not None and (p.merge_request_iid == mr.iid or p is head)
+        if seen_by_mr(p)
     ]
     return max(started, key=lambda p: p.id, default=None)
 
