@@ -71,6 +71,12 @@ class GitError(SendMergereqError):
     exit_code = ExitCode.GITLAB_OR_GIT
 
 
+class TimedOutError(SendMergereqError):
+    """``--timeout`` passed while a request was still in flight."""
+
+    exit_code = ExitCode.TIMED_OUT
+
+
 class ForgeError(SendMergereqError):
     """GitLab failed or refused: auth, network after retries, a 4xx we cannot fix."""
 
@@ -104,6 +110,11 @@ class TransientForgeError(ForgeError):
     ) -> None:
         super().__init__(message, hint)
         self.retry_after = retry_after
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``), the rest kept."""
+    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in text)
 
 
 MASK = "********"

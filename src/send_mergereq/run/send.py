@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from send_mergereq import deadline
 from send_mergereq.config import LandMode, Settings
 from send_mergereq.errors import ExitCode, ForgeError
 from send_mergereq.run.document import document
@@ -120,9 +121,22 @@ def status(
 ) -> ExitCode:
     """Re-attach to the current pipeline of a merge request (``BRANCH`` or ``!IID``); no push."""
     from send_mergereq.gitlab.session import Session
+
+    with deadline.overall(options.watch.timeout):  # the whole wait: finding it, then watching
+        return _status(Session.open(settings), settings, which, options, out, resume=resume)
+
+
+def _status(
+    session: Session,
+    settings: Settings,
+    which: str,
+    options: SendOptions,
+    out: Output,
+    *,
+    resume: str,
+) -> ExitCode:
     from send_mergereq.run.discovery import current_pipeline
 
-    session = Session.open(settings)
     branch = settings.source_branch
     mr, pipeline = current_pipeline(
         session.forge, which, branch, settings.target_branch, notify=out.say

@@ -32,7 +32,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from send_mergereq.errors import ExitCode, ForgeError, TransientForgeError
+from send_mergereq import deadline
+from send_mergereq.errors import ExitCode, ForgeError, TimedOutError, TransientForgeError
 from send_mergereq.gate import DONE, JobKey, Outcome, Verdict, evaluate, job_key, to_retry
 from send_mergereq.logtext import format_duration, log_tail
 from send_mergereq.models import Job, Pipeline
@@ -139,7 +140,8 @@ def watch(
     """Follow pipeline ``pipeline_id`` to a verdict, feeding ``display``; see the module doc."""
     watcher = _Watcher(source, options, clock)
     try:
-        result = watcher.run(pipeline_id, display, sleep, resume_command)
+        with deadline.overall(options.timeout):  # requests in flight included
+            result = watcher.run(pipeline_id, display, sleep, resume_command)
     except KeyboardInterrupt:
         result = watcher.result(resume_command, interrupted=True)
     except ForgeError as exc:
@@ -191,6 +193,20 @@ class _Watcher:
         )
 
     def run(
+        self,
+        pipeline_id: int,
+        display: Display,
+        sleep: Callable[[float], None],
+        resume_command: str,
+    ) -> WatchResult:
+        try:
+            return self._loop(pipeline_id, display, sleep, resume_command)
+        except TimedOutError:  # --timeout passed while a request was in flight
+            assert self.options.timeout is not None
+            self.verdict = self.verdict.timed_out(format_duration(self.options.timeout))
+            return self.result(resume_command)
+
+    def _loop(
         self,
         pipeline_id: int,
         display: Display,
@@ -335,7 +351,7 @@ class _Watcher:
                 continue
             try:
                 text = self.source.job_trace(job.id)
-            except ForgeError as exc:
+            except (ForgeError, TimedOutError) as exc:
                 text = f"(log unavailable: {exc.message})"
             self.logs[job.id] = log_tail(text, self.options.log_lines)
 
