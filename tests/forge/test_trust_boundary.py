@@ -100,7 +100,9 @@ def test_a_dripping_answer_ends_at_the_request_deadline(monkeypatch: pytest.Monk
         with pytest.raises(TransientForgeError) as err:
             Forge.connect(gitlab.url, TOKEN, "group/proj")
         ended = time.monotonic() - started
-    assert err.value.message == "GitLab did not answer within 1s while looking up project group/proj"
+    assert (
+        err.value.message == "GitLab did not answer within 1s while looking up project group/proj"
+    )
     assert ended < 30  # it ended (the drip alone lasts > 200 s)
 
 
