@@ -68,6 +68,8 @@ def test_moved_target_is_stale_and_nothing_lands(maintainer: MakeMaintainer) -> 
     assert rc == 7
     assert "hint: run again with --refresh to start a pipeline on the current master" in err
     doc = json.loads(out)
+    assert doc["exit_code"] == 7
+    assert doc["verdict"] == "stale" and doc["gate"] == "open"
     assert doc["stale"] is True and doc["landed"] is None
     assert doc["tested_target_sha"] != doc["current_target_sha"]
     assert who.remote_sha("master") == doc["current_target_sha"]
