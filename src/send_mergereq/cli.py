@@ -301,14 +301,13 @@ def check(*, range_: str | None, **values: Any) -> int:
 def status(*, which: str, **values: Any) -> int:
     """Re-attach to a merge request's current pipeline (no push) and follow it to a verdict."""
     from send_mergereq.run.output import Output
-    from send_mergereq.run.send import SendOptions, status
+    from send_mergereq.run.send import SendOptions, resume_command, status
 
     branch = which if not which.startswith("!") else "HEAD"
     settings = _settings(branch, values)
-    where = "" if values["directory"] == Path(".") else f" -C {values['directory']}"
-    resume = f"{PROG}{where} status {which}"
-    RESUME_HINT.append(resume)
     options = SendOptions(watch=_watch_settings(values))
+    resume = resume_command(settings, values["directory"], options, None, status_of=which)
+    RESUME_HINT.append(resume)
     out = Output(as_json=values["as_json"], color=values["color"])
     return int(status(settings, which, options, out, resume=resume))
 

@@ -8,6 +8,7 @@ pipeline gating a merge request now (no push) and watch it. Human text goes to
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,16 +48,35 @@ class SendOptions:
 
 
 def resume_command(
-    settings: Settings, directory: Path, options: SendOptions, use_mr: bool | None
+    settings: Settings,
+    directory: Path,
+    options: SendOptions,
+    use_mr: bool | None,
+    *,
+    status_of: str | None = None,
 ) -> str:
-    """The command that picks the run up again: ``status`` re-attaches to the pipeline;
-    with ``--land`` the run itself, which pushes nothing new and reuses the pipeline."""
-    where = "" if directory == Path(".") else f" -C {directory}"
-    if not options.land:
-        return f"send-mergereq{where} status {settings.branch}"
-    mode = {None: "", False: " --no-mr", True: " --mr"}[use_mr]
-    refresh = " --refresh" if options.refresh else ""
-    return f"send-mergereq{where} {settings.branch} --land{mode}{refresh}"
+    """The command that picks the run up again, safe to paste into bash or zsh (each word
+    quoted): ``status`` re-attaches to the pipeline (of ``status_of``, a branch or ``!IID``);
+    with ``--land`` the run itself, which pushes nothing new and reuses the pipeline. It
+    names the target, remote, GitLab and project the run used, so it resumes that one."""
+    words = ["send-mergereq"]
+    if directory != Path("."):
+        words += ["-C", str(directory)]
+    if status_of is not None or not options.land:
+        words += ["status", status_of or settings.branch]
+    else:
+        words += [settings.branch, "--land"]
+        words += {None: [], False: ["--no-mr"], True: ["--mr"]}[use_mr]
+        words += ["--refresh"] * options.refresh
+    words += ["--target", settings.target]
+    for flag, value in (
+        ("--remote", settings.remote),
+        ("--gitlab-url", settings.gitlab_url),
+        ("--project", settings.project),
+    ):
+        if value:
+            words += [flag, value]
+    return shlex.join(words)
 
 
 def publish_request(
