@@ -17,7 +17,7 @@ def test_status_timeout_bounds_a_slow_drip_server(maintainer: MakeMaintainer) ->
     drip = Answer(200, b'{"id": 1}' + b" " * 600, drip=1.0)  # ten minutes of answer
     with serve(lambda method, path: drip) as gitlab:
         started = time.monotonic()
-        rc, out, err = run_cli(
+        rc, _, err = run_cli(
             "status", "staging", "--timeout", "5", "--gitlab-url", gitlab.url,
             "--project", PROJECT, env=who.env(), cwd=who.repo, timeout=120,
         )  # fmt: skip

@@ -33,7 +33,7 @@ def _to(base: str, status: int) -> Any:
 def test_a_redirect_to_another_port_is_refused_and_never_gets_the_token(status: int) -> None:
     with (
         serve(lambda method, path: json_answer(PROJECT)) as elsewhere,
-        serve(lambda method, path: _to(elsewhere.url, status)(method, path)) as gitlab,
+        serve(_to(elsewhere.url, status)) as gitlab,
     ):
         with pytest.raises(ForgeError) as err:
             Forge.connect(gitlab.url, TOKEN, "group/proj")
