@@ -176,6 +176,11 @@ def api(what: str, token_source: str = "") -> Iterator[None]:
             f"cannot reach GitLab while {what}: {type(exc).__name__}",
             hint="check the network and the GitLab URL, then run again",
         ) from None
+    except (KeyError, TypeError, ValueError):  # python-gitlab reading an answer of the wrong shape
+        raise TransientForgeError(
+            f"GitLab's answer was garbled while {what}",
+            hint="GitLab or a proxy in front of it answered something that is not its API",
+        ) from None
 
 
 def _forge_error(exc: glexc.GitlabError, what: str) -> ForgeError:

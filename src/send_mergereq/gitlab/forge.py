@@ -46,7 +46,7 @@ class Forge:
         self.token_source = token_source
         attrs = project.attributes
         self.info = ProjectInfo(
-            id=int(attrs["id"]),
+            id=entities.number(attrs, "id", "project"),
             path=str(attrs.get("path_with_namespace", "")),
             web_url=str(attrs.get("web_url", "")),
             default_branch=attrs.get("default_branch"),
@@ -102,7 +102,7 @@ class Forge:
             match = [u for u in found if u.attributes.get("username") == name]
             if not match:
                 raise ForgeError(f"no GitLab user {name!r}", hint="check the --assignee name")
-            ids.append(int(match[0].attributes["id"]))
+            ids.append(entities.number(match[0].attributes, "id", "user"))
         return tuple(ids)
 
     # -- merge requests -------------------------------------------------------
@@ -128,7 +128,11 @@ class Forge:
             and mr.attributes.get("state") == "opened"
             and mr.attributes.get("source_project_id", self.info.id) == self.info.id
         ]
-        return min(mine, key=lambda mr: int(mr.attributes["iid"])) if mine else None
+        return (
+            min(mine, key=lambda mr: entities.number(mr.attributes, "iid", "merge request"))
+            if mine
+            else None
+        )
 
     def open_or_update_mr(self, source: str, target: str, spec: MrSpec) -> MergeRequest:
         """Update the open MR ``source → target``, or open it; never a second one.
@@ -165,7 +169,7 @@ class Forge:
         changed = {k: v for k, v in wanted.items() if not entities.same_value(attrs.get(k), v)}
         if not changed:
             return entities.merge_request(attrs)
-        iid = int(attrs["iid"])
+        iid = entities.number(attrs, "iid", "merge request")
         with self._api(f"updating merge request !{iid}"):
             updated = self.project.mergerequests.update(iid, changed)
         return entities.merge_request({**attrs, **updated})
