@@ -62,7 +62,8 @@ class PipelineSource(Protocol):
         ...
 
     def job_trace(self, job_id: int) -> str:
-        """The job's whole log, as GitLab stores it (ANSI codes and section markers in)."""
+        """The end of the job's log (at least its last lines), as GitLab stores it (ANSI
+        codes and section markers in); never the whole log held in memory."""
         ...
 
     def retry_job(self, job_id: int) -> Job:
