@@ -33,7 +33,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from send_mergereq import deadline
-from send_mergereq.errors import ExitCode, ForgeError, TimedOutError, TransientForgeError
+from send_mergereq.errors import (
+    ExitCode,
+    ForgeError,
+    TimedOutError,
+    TransientForgeError,
+    interrupt_code,
+)
 from send_mergereq.gate import DONE, JobKey, Outcome, Verdict, evaluate, job_key, to_retry
 from send_mergereq.logtext import format_duration, log_tail
 from send_mergereq.models import Job, Pipeline
@@ -104,10 +110,11 @@ class WatchResult:
     elapsed: float
     resume_command: str
     interrupted: bool = False
+    interrupt_code: ExitCode = ExitCode.INTERRUPTED  # 143 for SIGTERM, 129 for SIGHUP
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.INTERRUPTED if self.interrupted else self.verdict.exit_code
+        return self.interrupt_code if self.interrupted else self.verdict.exit_code
 
 
 def next_interval(current: float, changed: bool, options: WatchOptions) -> float:
@@ -143,8 +150,10 @@ def watch(
     try:
         with deadline.overall(options.timeout):  # requests in flight included
             result = watcher.run(pipeline_id, display, sleep, resume_command)
-    except KeyboardInterrupt:
-        result = watcher.result(resume_command, interrupted=True)
+    except KeyboardInterrupt as exc:  # Ctrl-C, and SIGTERM/SIGHUP (errors.Terminated)
+        result = replace(
+            watcher.result(resume_command, interrupted=True), interrupt_code=interrupt_code(exc)
+        )
     except ForgeError as exc:
         display.close()
         if "resume with:" in (exc.hint or ""):
