@@ -139,11 +139,6 @@ class TransientForgeError(ForgeError):
         self.retry_after = retry_after
 
 
-def visible(text: str) -> str:
-    """``text`` with every control character shown as an escape (``\\x1b``), the rest kept."""
-    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in text)
-
-
 MASK = "********"
 # Query parameters GitLab (or a user) may put a token in.
 _TOKEN_PARAMS = frozenset({"private_token", "access_token", "job_token", "token", "oauth_token"})

@@ -98,7 +98,8 @@ def test_mid_watch_a_garbled_answer_is_ridden_out_then_ends_with_the_resume_hint
     display = _Faults()
     with pytest.raises(ForgeError) as err:
         watch(
-            forge, 500, display, WatchOptions(give_up_after=60.0, timeout=600.0), resume_command="RESUME",
+            forge, 500, display, WatchOptions(give_up_after=60.0, timeout=600.0),
+            resume_command="RESUME",
             clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s),
         )  # fmt: skip
     assert display.faults and all("garbled" in f for f in display.faults)

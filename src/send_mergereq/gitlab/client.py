@@ -26,12 +26,12 @@ import gitlab.exceptions as glexc
 import requests
 
 from send_mergereq import deadline
+from send_mergereq.checks.encodings import visible
 from send_mergereq.errors import (
     ForgeError,
     TimedOutError,
     TransientForgeError,
     sanitize_text,
-    visible,
 )
 from send_mergereq.gitlab.credentials import Token
 from send_mergereq.gitlab.ratelimit import LAST_WAIT, tidy_rate_headers

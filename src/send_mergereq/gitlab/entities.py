@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from math import isfinite
 from typing import Any
 
-from send_mergereq.errors import TransientForgeError, visible
+from send_mergereq.checks.encodings import visible
+from send_mergereq.errors import TransientForgeError
 from send_mergereq.models import Job, MergeRequest, Pipeline, pipeline_kind
 
 
