@@ -10,16 +10,27 @@ import contextlib
 import datetime as dt
 import json
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 import click
 
 from send_mergereq import __version__
-from send_mergereq.errors import ExitCode, SendMergereqError, exit_code_table, redact
+from send_mergereq.errors import (
+    ExitCode,
+    OutputError,
+    SendMergereqError,
+    Terminated,
+    exit_code_table,
+    interrupt_code,
+    redact,
+)
 
 if TYPE_CHECKING:
     from send_mergereq.config import Settings
@@ -303,14 +314,13 @@ def check(*, range_: str | None, **values: Any) -> int:
 def status(*, which: str, **values: Any) -> int:
     """Re-attach to a merge request's current pipeline (no push) and follow it to a verdict."""
     from send_mergereq.run.output import Output
-    from send_mergereq.run.send import SendOptions, status
+    from send_mergereq.run.send import SendOptions, resume_command, status
 
     branch = which if not which.startswith("!") else "HEAD"
     settings = _settings(branch, values)
-    where = "" if values["directory"] == Path(".") else f" -C {values['directory']}"
-    resume = f"{PROG}{where} status {which}"
-    RESUME_HINT.append(resume)
     options = SendOptions(watch=_watch_settings(values))
+    resume = resume_command(settings, values["directory"], options, None, status_of=which)
+    RESUME_HINT.append(resume)
     out = Output(as_json=values["as_json"], color=values["color"])
     return int(status(settings, which, options, out, resume=resume))
 
@@ -442,12 +452,46 @@ def run(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args or os.environ.get("SEND_MERGEREQ_DEBUG") == "1"
     as_json = "--json" in args
     sys.stdout = _QuietWhenClosed(sys.stdout)
+    restore = _handle_signals()
+    try:
+        code = _run(args, debug, as_json)
+        try:
+            sys.stdout.flush()  # here, not at exit: a full disk is said like any error
+        except OutputError as exc:
+            code = _fail(exc.message, exc.hint, exc.exit_code, as_json=False)
+        return code
+    finally:
+        restore()
+
+
+def _handle_signals() -> Callable[[], None]:
+    """SIGTERM and SIGHUP raise ``Terminated`` (a KeyboardInterrupt) where the program is,
+    so they end the run as Ctrl-C does; returns what puts the previous handlers back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        del frame
+        raise Terminated(signum, signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
+def _run(args: list[str], debug: bool, as_json: bool) -> int:
     try:
         result = cli.main(args=args, prog_name=PROG, standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
         hint = f"; resume with: {RESUME_HINT[-1]}" if RESUME_HINT else ""
-        click.echo(f"{PROG}: interrupted{hint}", err=True)
-        return int(ExitCode.INTERRUPTED)
+        said = f"{exc.name} received, stopped" if isinstance(exc, Terminated) else "interrupted"
+        with contextlib.suppress(OutputError):
+            click.echo(f"{PROG}: {said}{hint}", err=True)
+        return int(interrupt_code(exc))
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
@@ -490,12 +534,22 @@ class _QuietWhenClosed:
         except BrokenPipeError:
             self._silence()
             return len(text)
+        except OSError as exc:
+            raise self._failed(exc) from None
 
     def flush(self) -> None:
         try:
             self._stream.flush()
         except BrokenPipeError:
             self._silence()
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: OSError) -> OutputError:
+        """The output cannot be written (``> /dev/full``): say so once, on stderr; what is
+        still buffered goes nowhere, so that the exit does not fail on it again."""
+        self._silence()
+        return OutputError(f"cannot write the output: {exc.strerror or exc}")
 
     def _silence(self) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)

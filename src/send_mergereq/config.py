@@ -164,6 +164,10 @@ def _short_ref(ref: str) -> str:
 def read_policy_file(repo: Path, target: str) -> tuple[policy.Policy, str]:
     """``TARGET:.send-mergereq.toml`` validated; empty when the target has none."""
     spec = f"{target}:{POLICY_FILE}"
+    size = git.blob_size(repo, spec)
+    if size is None:
+        return {}, spec
+    policy.check_size(size, spec)
     data = git.read_blob(repo, spec)
     if data is None:
         return {}, spec

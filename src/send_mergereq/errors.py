@@ -25,7 +25,10 @@ class ExitCode(IntEnum):
     NOT_LANDED = 7
     NOT_MERGED = 8
     INTERNAL = 70
+    OUTPUT_FAILED = 74
+    HUNG_UP = 129
     INTERRUPTED = 130
+    TERMINATED = 143
 
 
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
@@ -39,7 +42,10 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.NOT_LANDED: "gate open but nothing landed (stale, merge refused, not a fast-forward)",
     ExitCode.NOT_MERGED: "apply: a pull request does not merge cleanly, nothing of it applied",
     ExitCode.INTERNAL: "internal error, a bug (traceback in the log file or with --debug)",
+    ExitCode.OUTPUT_FAILED: "cannot write the output (disk full, a closed or broken stream)",
+    ExitCode.HUNG_UP: "hung up (SIGHUP): handled as Ctrl-C is",
     ExitCode.INTERRUPTED: "interrupted (prints how to resume)",
+    ExitCode.TERMINATED: "terminated (SIGTERM): handled as Ctrl-C is",
 }
 
 
@@ -59,6 +65,27 @@ class SendMergereqError(Exception):
         self.hint = hint
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is so that it ends as Ctrl-C ends it:
+    the terminal given back, the resume hint shown; only the exit code differs."""
+
+    def __init__(self, signum: int, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+        self.exit_code = ExitCode(128 + signum)
+
+
+def interrupt_code(exc: BaseException) -> ExitCode:
+    """The exit code of an interruption: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
+    return exc.exit_code if isinstance(exc, Terminated) else ExitCode.INTERRUPTED
+
+
+class OutputError(SendMergereqError):
+    """stdout cannot be written: a full disk, an I/O error."""
+
+    exit_code = ExitCode.OUTPUT_FAILED
+
+
 class ConfigError(SendMergereqError):
     """Bad usage or configuration: a missing ref, a malformed file, an unknown key."""
 
@@ -69,6 +96,12 @@ class GitError(SendMergereqError):
     """git failed: not a repository, a push rejected, an object unreadable."""
 
     exit_code = ExitCode.GITLAB_OR_GIT
+
+
+class TimedOutError(SendMergereqError):
+    """``--timeout`` passed while a request was still in flight."""
+
+    exit_code = ExitCode.TIMED_OUT
 
 
 class ForgeError(SendMergereqError):

@@ -174,6 +174,16 @@ def output(repo: Path, *args: str, input: bytes | None = None) -> bytes:
     return done.stdout
 
 
+def blob_size(repo: Path, spec: str) -> int | None:
+    """The size in bytes of the blob ``spec`` (``REV:PATH``) names, without reading it;
+    None when it names no blob."""
+    done = run(repo, "cat-file", "--batch-check", input=spec.encode() + b"\n")
+    parts = done.stdout.split()
+    if done.returncode != 0 or len(parts) != 3 or parts[1] != b"blob":
+        return None
+    return int(parts[2])
+
+
 def read_blob(repo: Path, spec: str) -> bytes | None:
     """The blob ``spec`` (``REV:PATH``) names, or None when it names no blob."""
     done = run(repo, "cat-file", "--batch", input=spec.encode() + b"\n")

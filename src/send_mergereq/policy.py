@@ -22,7 +22,19 @@ from send_mergereq.checks.finding import Severity
 from send_mergereq.errors import ConfigError
 
 LIST_KEYS = ("list-addresses", "list-name-suffixes", "trusted-signers")
-_PERSONAL_KEYS = {"token", "private-token", "url", "gitlab-url", "gitlab", "remote", "host"}
+MAX_BYTES = 256 * 1024  # a policy file is a page of settings, never megabytes
+MAX_LIST = 1000  # entries in one list (addresses, suffixes, signers)
+# Where a personal key belongs instead (never in the committed file).
+_WHERE_INSTEAD = {
+    "token": "export GITLAB_TOKEN, or use python-gitlab's config file or a git credential helper",
+    "private-token": "export GITLAB_TOKEN, or use python-gitlab's config file or a git credential "
+    "helper",
+    "url": "pass --gitlab-url URL, or git config sendmergereq.gitlabUrl URL",
+    "gitlab-url": "pass --gitlab-url URL, or git config sendmergereq.gitlabUrl URL",
+    "gitlab": "pass --gitlab-url URL, or git config sendmergereq.gitlabUrl URL",
+    "host": "pass --gitlab-url URL, or git config sendmergereq.gitlabUrl URL",
+    "remote": "pass --remote NAME, or git config sendmergereq.remote NAME",
+}
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SEVERITIES = "|".join(s.value for s in Severity)
 
@@ -58,18 +70,30 @@ def load_profile(name: str, named_in: str = "") -> tuple[Policy, str]:
     )
 
 
+def check_size(size: int, source: str) -> None:
+    """Refuse a policy file over ``MAX_BYTES`` before it is read (a hostile target's file)."""
+    if size > MAX_BYTES:
+        raise ConfigError(
+            f"{source}: {size} bytes, more than the {MAX_BYTES} a policy file may have",
+            hint="a policy file holds a few settings; shorten it on the target",
+        )
+
+
 def parse_policy(data: bytes, source: str, *, allow_profile: bool) -> Policy:
     """Parse and validate one TOML policy document; ``source`` names it in errors."""
+    check_size(len(data), source)
     try:
         doc = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+        raise ConfigError(f"{source}: invalid TOML: {_short(str(exc))}") from None
+    except ValueError:  # tomllib: an integer of more digits than Python converts
+        raise ConfigError(f"{source}: invalid TOML: a number too long to read") from None
     policy: Policy = {}
     for key, value in doc.items():
-        if key in _PERSONAL_KEYS:
+        if key in _WHERE_INSTEAD:
             raise ConfigError(
                 f"{source}: {key}: not allowed here, this file sets check policy only",
-                hint=f"set it in your git config (git config sendmergereq.{key} …) or a flag",
+                hint=_WHERE_INSTEAD[key],
             )
         if key == "profile" and allow_profile:
             policy[key] = _expect(value, str, source, key)
@@ -92,7 +116,7 @@ def parse_policy(data: bytes, source: str, *, allow_profile: bool) -> Policy:
 
 def _expect(value: Any, kind: type, source: str, key: str) -> Any:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"{source}: {key}: expected {kind.__name__}, got {value!r}")
+        raise ConfigError(f"{source}: {key}: expected {kind.__name__}, got {_short(value)}")
     return value
 
 
@@ -106,8 +130,17 @@ def _mode(value: Any, source: str) -> str:
 
 def _string_list(value: Any, source: str, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{source}: {key}: expected a list of strings, got {value!r}")
+        raise ConfigError(f"{source}: {key}: expected a list of strings, got {_short(value)}")
+    if len(value) > MAX_LIST:
+        raise ConfigError(
+            f"{source}: {key}: {len(value)} entries, more than the {MAX_LIST} allowed"
+        )
     return tuple(value)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def unknown_check(check_id: str, where: str) -> ConfigError:

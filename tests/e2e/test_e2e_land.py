@@ -70,6 +70,8 @@ def test_moved_target_is_stale_and_nothing_lands(maintainer: MakeMaintainer) -> 
     verdict = next(line for line in err.splitlines() if "  gate " in line)
     assert "  gate open on a stale target: " in verdict  # as a plain --wait says it
     doc = json.loads(out)
+    assert doc["exit_code"] == 7
+    assert doc["verdict"] == "stale" and doc["gate"] == "open"
     assert doc["stale"] is True and doc["landed"] is None
     assert doc["tested_target_sha"] != doc["current_target_sha"]
     assert who.remote_sha("master") == doc["current_target_sha"]

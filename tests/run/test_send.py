@@ -34,8 +34,10 @@ def test_resume_command_keeps_the_mode_flag_given(make_repo: Any) -> None:
     repo: Repo = make_repo()
     settings = load_settings(repo.path, "staging", Flags(target="master"), {})
     here = Path(".")
-    assert resume_command(settings, here, SendOptions(), None) == "send-mergereq status staging"
+    assert resume_command(settings, here, SendOptions(), None) == (
+        "send-mergereq status staging --target master"
+    )
     land = SendOptions(land=True, refresh=True)
     assert resume_command(settings, Path("/r"), land, False) == (
-        "send-mergereq -C /r staging --land --no-mr --refresh"
+        "send-mergereq -C /r staging --land --no-mr --refresh --target master"
     )

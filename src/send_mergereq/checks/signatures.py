@@ -3,7 +3,8 @@
 Each ``mergetag`` header is rebuilt into the tag object it copies and written
 as a loose object into a temporary object directory that borrows the
 repository's objects as an alternate: the user's repository is never written
-to. Then ``git verify-tag --raw`` runs once per tag, several at a time, so
+to. Then ``git verify-tag --raw`` runs once per tag, the first alone (it may create the
+keyring), the others several at a time, so
 OpenPGP, X.509 and SSH signatures are all checked with the maintainer's own
 keyring, ``gpg.program`` and ``gpg.ssh.allowedSignersFile``.
 """
@@ -59,9 +60,13 @@ def _verify_in_scratch(
         shas = [_write_loose(Path(tmp), algorithm, tag_object(tag)) for tag in tags]
         env = _environment(Path(tmp), objects)
         ssh = [b"-----BEGIN SSH SIGNATURE-----" in tag for tag in tags]
-        workers = min(len(tags), 4 * (os.cpu_count() or 1))
+        # The first verification runs alone: on a new, empty GNUPGHOME it creates the
+        # keyring, which parallel gpg processes would race to create (a spurious ERROR).
+        verdicts = [_verify_one(repo, shas[0], env, ssh[0])]
+        rest = len(tags) - 1
+        workers = max(1, min(rest, 4 * (os.cpu_count() or 1)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            verdicts = list(pool.map(_verify_one, [repo] * len(tags), shas, [env] * len(tags), ssh))
+            verdicts += pool.map(_verify_one, [repo] * rest, shas[1:], [env] * rest, ssh[1:])
     return dict(zip(tags, verdicts, strict=True))
 
 

@@ -6,6 +6,11 @@ pagination, the rate-limit hook); ``every_page`` reads a listing to its end;
 rejected the token", a 5xx/429/dropped connection after its retries a
 ``TransientForgeError``, anything else a ``ForgeError`` carrying GitLab's own
 message. No message ever holds the token.
+
+The token goes to one origin only. ``OriginBoundSession`` refuses a redirect to any
+other (scheme, host, port): requests strips only ``Authorization`` on a cross-host
+redirect, not python-gitlab's ``PRIVATE-TOKEN``. It also gives every request a total
+deadline (``REQUEST_DEADLINE``, and ``--timeout``'s overall one: see ``deadline``).
 """
 
 from __future__ import annotations
@@ -14,17 +19,26 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import gitlab
 import gitlab.exceptions as glexc
 import requests
 
-from send_mergereq.errors import ForgeError, TransientForgeError, sanitize_text
+from send_mergereq import deadline
+from send_mergereq.checks.encodings import visible
+from send_mergereq.errors import (
+    ForgeError,
+    TimedOutError,
+    TransientForgeError,
+    sanitize_text,
+)
 from send_mergereq.gitlab.credentials import Token
 from send_mergereq.gitlab.ratelimit import LAST_WAIT, tidy_rate_headers
 
 PER_PAGE = 100
-TIMEOUT = 30.0
+TIMEOUT = 30.0  # requests' connect and read timeouts (the read one restarts with every byte)
+REQUEST_DEADLINE = 60.0  # seconds one HTTP request may take in all, redirects included
 _AUTH_HINT = (
     "the token from {source} was refused: it may be expired or revoked; "
     "create one with the api scope and export GITLAB_TOKEN"
@@ -38,7 +52,8 @@ def client(
     timeout: float = TIMEOUT,
     session: requests.Session | None = None,
 ) -> gitlab.Gitlab:
-    """python-gitlab's client with retries on, 100 per page, and our base URL for pagination."""
+    """python-gitlab's client with retries on, 100 per page, and our base URL for pagination;
+    its requests go to ``gitlab_url``'s origin only, each with a total deadline."""
     gl = gitlab.Gitlab(
         gitlab_url,
         private_token=token.secret.reveal(),
@@ -46,10 +61,76 @@ def client(
         per_page=PER_PAGE,
         timeout=timeout,
         keep_base_url=True,
-        session=session,
+        session=session or OriginBoundSession(gitlab_url),
     )
     gl.session.hooks["response"].append(tidy_rate_headers)
     return gl
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` of ``url`` (the port always said), shown safely."""
+    parts = urlsplit(url)
+    scheme = (parts.scheme or "").lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = None
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    return visible(f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}")
+
+
+class RedirectRefused(Exception):  # not a requests exception: python-gitlab must not retry it
+    """GitLab redirected a request to another origin; it was not followed."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class OriginBoundSession(requests.Session):
+    """A requests session whose requests never leave the origin of ``base_url``, and end
+    within ``REQUEST_DEADLINE`` seconds (or the overall deadline) whatever the server does."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__()
+        self.origin = origin(base_url)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        self._refuse_elsewhere(request.url or "", None)
+        with deadline.bounded(REQUEST_DEADLINE):
+            return super().send(request, **kwargs)
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        """Called by requests before it follows a redirect: refuse any other origin."""
+        self._refuse_elsewhere(prepared_request.url or "", response.status_code)
+        super().rebuild_auth(prepared_request, response)
+
+    def _refuse_elsewhere(self, url: str, status: int | None) -> None:
+        there = origin(url)
+        if there == self.origin:
+            return
+        said = f"GitLab at {self.origin} redirected ({status}) to {there}"
+        if status is None:
+            said = f"a request for {there} was about to carry the token for {self.origin}"
+        here_host, there_host = urlsplit(self.origin).hostname, urlsplit(there).hostname
+        if (
+            self.origin.startswith("http://")
+            and there.startswith("https://")
+            and (here_host == there_host)
+        ):
+            raise RedirectRefused(
+                f"{said}: not followed, the token goes only to {self.origin}",
+                hint=f"use the https URL: --gitlab-url https://{there.split('://', 1)[1]} "
+                "(or git config sendmergereq.gitlabUrl), or the remote's https URL",
+            )
+        raise RedirectRefused(
+            f"{said}, another origin: not followed, the token goes only to {self.origin}",
+            hint="if GitLab really moved, pass its new URL with --gitlab-url",
+        )
 
 
 def every_page(manager: Any, **query: Any) -> list[Any]:
@@ -74,6 +155,15 @@ def api(what: str, token_source: str = "") -> Iterator[None]:
     LAST_WAIT.set(None)
     try:
         yield
+    except RedirectRefused as exc:
+        raise ForgeError(f"{exc.message} (while {what})", hint=exc.hint) from None
+    except deadline.Expired as exc:
+        if exc.overall:
+            raise TimedOutError(f"timed out while {what}") from None
+        raise TransientForgeError(
+            f"GitLab did not answer within {exc.limit:g}s while {what}",
+            hint="check the network and GitLab's status, then run again",
+        ) from None
     except glexc.GitlabAuthenticationError:
         raise ForgeError(
             f"GitLab rejected the token (401) while {what}",
@@ -85,6 +175,11 @@ def api(what: str, token_source: str = "") -> Iterator[None]:
         raise TransientForgeError(
             f"cannot reach GitLab while {what}: {type(exc).__name__}",
             hint="check the network and the GitLab URL, then run again",
+        ) from None
+    except (KeyError, TypeError, ValueError):  # python-gitlab reading an answer of the wrong shape
+        raise TransientForgeError(
+            f"GitLab's answer was garbled while {what}",
+            hint="GitLab or a proxy in front of it answered something that is not its API",
         ) from None
 
 

@@ -2,16 +2,81 @@
 
 python-gitlab hands back attribute dicts; these functions turn them into
 ``models`` values (merge requests, pipelines, jobs), and ``MrSpec`` says what a
-merge request should hold when we write one.
+merge request should hold when we write one. Every field is checked for its type
+on the way in: an answer with ``"id": "x"`` or ``"duration": "ten"`` is a garbled
+answer (``GarbledAnswer``, a transient fault: exit 6, or ridden out mid-watch), never
+a crash further on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from math import isfinite
 from typing import Any
 
+from send_mergereq.checks.encodings import visible
+from send_mergereq.errors import TransientForgeError
 from send_mergereq.models import Job, MergeRequest, Pipeline, pipeline_kind
+
+
+class GarbledAnswer(TransientForgeError):
+    """GitLab answered, but a field is not of the type the API documents."""
+
+
+def _garbled(what: str, key: str, value: Any) -> GarbledAnswer:
+    shown = visible(repr(value))
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return GarbledAnswer(
+        f"GitLab's answer is garbled: {what} {key} is {shown}",
+        hint="GitLab or a proxy in front of it answered something that is not its API; "
+        "try again later",
+    )
+
+
+def number(attrs: Mapping[str, Any], key: str, what: str) -> int:
+    """The integer field ``key`` (an id); a GarbledAnswer when missing or not an integer."""
+    value = attrs.get(key) if isinstance(attrs, Mapping) else None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _garbled(what, key, value)
+    return value
+
+
+def _opt_number(attrs: Mapping[str, Any], key: str, what: str) -> int | None:
+    return None if attrs.get(key) is None else number(attrs, key, what)
+
+
+def _seconds(attrs: Mapping[str, Any], key: str, what: str) -> float | None:
+    value = attrs.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not isfinite(value):
+        raise _garbled(what, key, value)
+    return float(value)
+
+
+def _text(attrs: Mapping[str, Any], key: str, what: str, default: str = "") -> str:
+    value = attrs.get(key)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _garbled(what, key, value)
+    return str(value)
+
+
+def _opt_text(attrs: Mapping[str, Any], key: str, what: str) -> str | None:
+    return _text(attrs, key, what) or None
+
+
+def _flag(attrs: Mapping[str, Any], key: str, what: str) -> bool:
+    value = attrs.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise _garbled(what, key, value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -56,63 +121,76 @@ def same_value(current: Any, wanted: Any) -> bool:
 
 
 def merge_request(attrs: Mapping[str, Any], *, created: bool = False) -> MergeRequest:
+    what = "merge request"
     return MergeRequest(
-        iid=int(attrs["iid"]),
-        web_url=str(attrs.get("web_url") or ""),
-        source_branch=str(attrs.get("source_branch") or ""),
-        target_branch=str(attrs.get("target_branch") or ""),
-        sha=str(attrs.get("sha") or ""),
-        title=str(attrs.get("title") or ""),
-        state=str(attrs.get("state") or "opened"),
+        iid=number(attrs, "iid", what),
+        web_url=_text(attrs, "web_url", what),
+        source_branch=_text(attrs, "source_branch", what),
+        target_branch=_text(attrs, "target_branch", what),
+        sha=_text(attrs, "sha", what),
+        title=_text(attrs, "title", what),
+        state=_text(attrs, "state", what, "opened"),
         created=created,
     )
 
 
 def pipeline_id_of(attrs: Mapping[str, Any]) -> int:
     pipeline = attrs.get("pipeline") or {}
-    return int(pipeline.get("id") or 0) if isinstance(pipeline, Mapping) else 0
+    if not isinstance(pipeline, Mapping):
+        return 0
+    return _opt_number(pipeline, "id", "job's pipeline") or 0
 
 
 def job(attrs: Mapping[str, Any], pipeline_id: int, *, bridge: int | None = None) -> Job:
     """A job; ``bridge`` is the project id for a bridge, whose downstream pipeline is
     followed only in that project (a multi-project pipeline's id means nothing here)."""
+    if not isinstance(attrs, Mapping):
+        raise _garbled("job", "answer", attrs)
+    what = "bridge" if bridge is not None else "job"
     downstream = attrs.get("downstream_pipeline") if bridge is not None else None
     if isinstance(downstream, Mapping) and downstream.get("project_id", bridge) != bridge:
         downstream = None
-    status = str(attrs.get("status") or "")
+    status = _text(attrs, "status", what)
     return Job(
-        id=int(attrs["id"]),
-        name=str(attrs.get("name") or ""),
-        stage=str(attrs.get("stage") or ""),
+        id=number(attrs, "id", what),
+        name=_text(attrs, "name", what),
+        stage=_text(attrs, "stage", what),
         status=status,
-        allow_failure=bool(attrs.get("allow_failure", False)),
-        web_url=str(attrs.get("web_url") or ""),
-        when=str(attrs.get("when") or ("manual" if status == "manual" else "on_success")),
-        created_at=attrs.get("created_at"),
-        started_at=attrs.get("started_at"),
-        finished_at=attrs.get("finished_at"),
-        duration=attrs.get("duration"),
+        allow_failure=_flag(attrs, "allow_failure", what),
+        web_url=_text(attrs, "web_url", what),
+        when=_text(attrs, "when", what) or ("manual" if status == "manual" else "on_success"),
+        created_at=_opt_text(attrs, "created_at", what),
+        started_at=_opt_text(attrs, "started_at", what),
+        finished_at=_opt_text(attrs, "finished_at", what),
+        duration=_seconds(attrs, "duration", what),
         pipeline_id=pipeline_id_of(attrs) or pipeline_id,
-        retried=bool(attrs.get("retried", False)),
+        retried=_flag(attrs, "retried", what),
         is_bridge=bridge is not None,
-        downstream_pipeline_id=int(downstream["id"]) if isinstance(downstream, Mapping) else None,
-        failure_reason=attrs.get("failure_reason"),
+        downstream_pipeline_id=(
+            number(downstream, "id", "downstream pipeline")
+            if isinstance(downstream, Mapping)
+            else None
+        ),
+        failure_reason=_opt_text(attrs, "failure_reason", what),
     )
 
 
 def pipeline(attrs: Mapping[str, Any], project_web_url: str) -> Pipeline:
-    pid = int(attrs["id"])
-    ref = str(attrs.get("ref") or "")
+    if not isinstance(attrs, Mapping):
+        raise _garbled("pipeline", "answer", attrs)
+    what = "pipeline"
+    pid = number(attrs, "id", what)
+    ref = _text(attrs, "ref", what)
     return Pipeline(
         id=pid,
-        status=str(attrs.get("status") or ""),
+        status=_text(attrs, "status", what),
         ref=ref,
-        sha=str(attrs.get("sha") or ""),
-        web_url=str(attrs.get("web_url") or f"{project_web_url}/-/pipelines/{pid}"),
+        sha=_text(attrs, "sha", what),
+        web_url=_text(attrs, "web_url", what) or f"{project_web_url}/-/pipelines/{pid}",
         kind=pipeline_kind(ref),
-        source=str(attrs.get("source") or ""),
-        created_at=attrs.get("created_at"),
-        updated_at=attrs.get("updated_at"),
+        source=_text(attrs, "source", what),
+        created_at=_opt_text(attrs, "created_at", what),
+        updated_at=_opt_text(attrs, "updated_at", what),
     )
 
 

@@ -9,6 +9,7 @@ through ``client.api``: one line naming what we were doing, never the token.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ import gitlab.exceptions as glexc
 import requests
 from gitlab.v4.objects import Project, ProjectMergeRequest
 
+from send_mergereq import deadline
 from send_mergereq.errors import ForgeError, sanitize_text
 from send_mergereq.gitlab import entities
 from send_mergereq.gitlab.client import PER_PAGE, TIMEOUT, api, client, every_page
@@ -34,6 +36,10 @@ ANCESTRY_WALK = 200  # commits read one by one when /repository/merge_base fails
 # (retries after 0.1, 0.2, 0.4, 0.8 and 1.6 s), not after ten silent retries (~100 s).
 FIRST_CALL: dict[str, Any] = {"max_retries": 5}
 _REFUSALS = (400, 405, 406, 409, 422)
+# A failed job's log is read to its end but only its last 256 KiB kept (the watch shows
+# its last lines); the whole read may take two minutes, then the log is "unavailable".
+TRACE_TAIL_BYTES = 256 * 1024
+TRACE_DEADLINE = 120.0
 __all__ = ["Forge", "MrSpec", "ProjectInfo"]
 
 
@@ -46,7 +52,7 @@ class Forge:
         self.token_source = token_source
         attrs = project.attributes
         self.info = ProjectInfo(
-            id=int(attrs["id"]),
+            id=entities.number(attrs, "id", "project"),
             path=str(attrs.get("path_with_namespace", "")),
             web_url=str(attrs.get("web_url", "")),
             default_branch=attrs.get("default_branch"),
@@ -102,7 +108,7 @@ class Forge:
             match = [u for u in found if u.attributes.get("username") == name]
             if not match:
                 raise ForgeError(f"no GitLab user {name!r}", hint="check the --assignee name")
-            ids.append(int(match[0].attributes["id"]))
+            ids.append(entities.number(match[0].attributes, "id", "user"))
         return tuple(ids)
 
     # -- merge requests -------------------------------------------------------
@@ -128,7 +134,11 @@ class Forge:
             and mr.attributes.get("state") == "opened"
             and mr.attributes.get("source_project_id", self.info.id) == self.info.id
         ]
-        return min(mine, key=lambda mr: int(mr.attributes["iid"])) if mine else None
+        return (
+            min(mine, key=lambda mr: entities.number(mr.attributes, "iid", "merge request"))
+            if mine
+            else None
+        )
 
     def open_or_update_mr(self, source: str, target: str, spec: MrSpec) -> MergeRequest:
         """Update the open MR ``source → target``, or open it; never a second one.
@@ -165,7 +175,7 @@ class Forge:
         changed = {k: v for k, v in wanted.items() if not entities.same_value(attrs.get(k), v)}
         if not changed:
             return entities.merge_request(attrs)
-        iid = int(attrs["iid"])
+        iid = entities.number(attrs, "iid", "merge request")
         with self._api(f"updating merge request !{iid}"):
             updated = self.project.mergerequests.update(iid, changed)
         return entities.merge_request({**attrs, **updated})
@@ -242,10 +252,13 @@ class Forge:
         return [entities.job(b.attributes, pipeline_id, bridge=self.info.id) for b in found]
 
     def job_trace(self, job_id: int) -> str:
+        """The end of the job's log (its last ``TRACE_TAIL_BYTES``): streamed, never held
+        whole, whatever its size; within ``TRACE_DEADLINE`` seconds."""
         job = self.project.jobs.get(job_id, lazy=True)
-        with self._api(f"reading the log of job {job_id}"):
-            data = job.trace()
-        return data.decode("utf-8", errors="replace")
+        tail = TailBuffer(TRACE_TAIL_BYTES)
+        with self._api(f"reading the log of job {job_id}"), deadline.bounded(TRACE_DEADLINE):
+            job.trace(streamed=True, action=tail.add, chunk_size=64 * 1024)
+        return tail.text()
 
     def retry_job(self, job_id: int) -> Job:
         job = self.project.jobs.get(job_id, lazy=True)
@@ -369,6 +382,31 @@ class Forge:
 
     def _pipeline(self, attrs: Mapping[str, Any]) -> Pipeline:
         return entities.pipeline(attrs, self.info.web_url)
+
+
+class TailBuffer:
+    """The last ``limit`` bytes of a stream, kept as a few chunks (never one growing copy)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.chunks: deque[bytes] = deque()
+        self.size = 0
+        self.cut = False
+
+    def add(self, chunk: bytes) -> None:
+        self.chunks.append(chunk)
+        self.size += len(chunk)
+        while self.size - len(self.chunks[0]) >= self.limit:
+            self.size -= len(self.chunks.popleft())
+            self.cut = True
+
+    def text(self) -> str:
+        data = b"".join(self.chunks)
+        if self.size > self.limit:
+            data, self.cut = data[-self.limit :], True
+        if self.cut and b"\n" in data:  # the first line is a fragment of a longer one
+            data = data.partition(b"\n")[2]
+        return data.decode("utf-8", errors="replace")
 
 
 def _not_merged(iid: int, status: int | None, message: str, attrs: Mapping[str, Any]) -> str:

@@ -2,7 +2,9 @@
 
 ``send`` and ``status`` hand in what each phase produced (the check report's
 sections, the publish result, the watch, the staleness basis, the landing) and the
-exit code the process is about to return; the document says exactly that. Every
+exit code the process is about to return; the document says exactly that: ``gate``
+is the pipeline's verdict, ``verdict`` what the run ended with (``stale`` or
+``not_landed`` when ``--land`` saw the gate open and landed nothing, exit 7). Every
 watched run's document carries the same keys, null or false where they do not
 apply (``stale``, ``tested_target_sha``, ``current_target_sha``, ``landed``,
 ``landed_reason``). Server strings are kept exact here: escaping is for terminals.
@@ -51,6 +53,8 @@ def document(
         doc.update(basis_document(basis))
     if landed is not None:
         doc.update(landing_document(landed))
+        if not landed.landed and exit_code is ExitCode.NOT_LANDED:  # the gate opened, no more
+            doc.update(verdict="stale" if landed.stale else "not_landed", reason=landed.reason)
     doc["exit_code"] = int(exit_code)
     return doc
 
@@ -79,7 +83,8 @@ def _published(published: Published) -> dict[str, Any]:
 def _watched(result: WatchResult) -> dict[str, Any]:
     verdict, pipeline = result.verdict, result.pipeline
     return {
-        "verdict": verdict.outcome.value,
+        "verdict": verdict.outcome.value,  # what the run ended with (stale, not_landed too)
+        "gate": verdict.outcome.value,  # what the pipeline said
         "reason": verdict.reason,
         "passed_with_warnings": verdict.with_warnings,
         "interrupted": result.interrupted,

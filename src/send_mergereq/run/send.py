@@ -8,11 +8,13 @@ pipeline gating a merge request now (no push) and watch it. Human text goes to
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from send_mergereq import deadline
 from send_mergereq.config import LandMode, Settings
 from send_mergereq.errors import ExitCode, ForgeError
 from send_mergereq.run.document import document
@@ -46,16 +48,35 @@ class SendOptions:
 
 
 def resume_command(
-    settings: Settings, directory: Path, options: SendOptions, use_mr: bool | None
+    settings: Settings,
+    directory: Path,
+    options: SendOptions,
+    use_mr: bool | None,
+    *,
+    status_of: str | None = None,
 ) -> str:
-    """The command that picks the run up again: ``status`` re-attaches to the pipeline;
-    with ``--land`` the run itself, which pushes nothing new and reuses the pipeline."""
-    where = "" if directory == Path(".") else f" -C {directory}"
-    if not options.land:
-        return f"send-mergereq{where} status {settings.branch}"
-    mode = {None: "", False: " --no-mr", True: " --mr"}[use_mr]
-    refresh = " --refresh" if options.refresh else ""
-    return f"send-mergereq{where} {settings.branch} --land{mode}{refresh}"
+    """The command that picks the run up again, safe to paste into bash or zsh (each word
+    quoted): ``status`` re-attaches to the pipeline (of ``status_of``, a branch or ``!IID``);
+    with ``--land`` the run itself, which pushes nothing new and reuses the pipeline. It
+    names the target, remote, GitLab and project the run used, so it resumes that one."""
+    words = ["send-mergereq"]
+    if directory != Path("."):
+        words += ["-C", str(directory)]
+    if status_of is not None or not options.land:
+        words += ["status", status_of or settings.branch]
+    else:
+        words += [settings.branch, "--land"]
+        words += {None: [], False: ["--no-mr"], True: ["--mr"]}[use_mr]
+        words += ["--refresh"] * options.refresh
+    words += ["--target", settings.target]
+    for flag, value in (
+        ("--remote", settings.remote),
+        ("--gitlab-url", settings.gitlab_url),
+        ("--project", settings.project),
+    ):
+        if value:
+            words += [flag, value]
+    return shlex.join(words)
 
 
 def publish_request(
@@ -120,9 +141,22 @@ def status(
 ) -> ExitCode:
     """Re-attach to the current pipeline of a merge request (``BRANCH`` or ``!IID``); no push."""
     from send_mergereq.gitlab.session import Session
+
+    with deadline.overall(options.watch.timeout):  # the whole wait: finding it, then watching
+        return _status(Session.open(settings), settings, which, options, out, resume=resume)
+
+
+def _status(
+    session: Session,
+    settings: Settings,
+    which: str,
+    options: SendOptions,
+    out: Output,
+    *,
+    resume: str,
+) -> ExitCode:
     from send_mergereq.run.discovery import current_pipeline
 
-    session = Session.open(settings)
     branch = settings.source_branch
     mr, pipeline = current_pipeline(
         session.forge, which, branch, settings.target_branch, notify=out.say

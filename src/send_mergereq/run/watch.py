@@ -32,7 +32,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from send_mergereq.errors import ExitCode, ForgeError, TransientForgeError
+from send_mergereq import deadline
+from send_mergereq.errors import (
+    ExitCode,
+    ForgeError,
+    TimedOutError,
+    TransientForgeError,
+    interrupt_code,
+)
 from send_mergereq.gate import DONE, JobKey, Outcome, Verdict, evaluate, job_key, to_retry
 from send_mergereq.logtext import format_duration, log_tail
 from send_mergereq.models import Job, Pipeline
@@ -61,7 +68,8 @@ class PipelineSource(Protocol):
         ...
 
     def job_trace(self, job_id: int) -> str:
-        """The job's whole log, as GitLab stores it (ANSI codes and section markers in)."""
+        """The end of the job's log (at least its last lines), as GitLab stores it (ANSI
+        codes and section markers in); never the whole log held in memory."""
         ...
 
     def retry_job(self, job_id: int) -> Job:
@@ -102,10 +110,11 @@ class WatchResult:
     elapsed: float
     resume_command: str
     interrupted: bool = False
+    interrupt_code: ExitCode = ExitCode.INTERRUPTED  # 143 for SIGTERM, 129 for SIGHUP
 
     @property
     def exit_code(self) -> ExitCode:
-        return ExitCode.INTERRUPTED if self.interrupted else self.verdict.exit_code
+        return self.interrupt_code if self.interrupted else self.verdict.exit_code
 
 
 def next_interval(current: float, changed: bool, options: WatchOptions) -> float:
@@ -139,9 +148,12 @@ def watch(
     """Follow pipeline ``pipeline_id`` to a verdict, feeding ``display``; see the module doc."""
     watcher = _Watcher(source, options, clock)
     try:
-        result = watcher.run(pipeline_id, display, sleep, resume_command)
-    except KeyboardInterrupt:
-        result = watcher.result(resume_command, interrupted=True)
+        with deadline.overall(options.timeout):  # requests in flight included
+            result = watcher.run(pipeline_id, display, sleep, resume_command)
+    except KeyboardInterrupt as exc:  # Ctrl-C, and SIGTERM/SIGHUP (errors.Terminated)
+        result = replace(
+            watcher.result(resume_command, interrupted=True), interrupt_code=interrupt_code(exc)
+        )
     except ForgeError as exc:
         display.close()
         if "resume with:" in (exc.hint or ""):
@@ -191,6 +203,20 @@ class _Watcher:
         )
 
     def run(
+        self,
+        pipeline_id: int,
+        display: Display,
+        sleep: Callable[[float], None],
+        resume_command: str,
+    ) -> WatchResult:
+        try:
+            return self._loop(pipeline_id, display, sleep, resume_command)
+        except TimedOutError:  # --timeout passed while a request was in flight
+            assert self.options.timeout is not None
+            self.verdict = self.verdict.timed_out(format_duration(self.options.timeout))
+            return self.result(resume_command)
+
+    def _loop(
         self,
         pipeline_id: int,
         display: Display,
@@ -335,7 +361,7 @@ class _Watcher:
                 continue
             try:
                 text = self.source.job_trace(job.id)
-            except ForgeError as exc:
+            except (ForgeError, TimedOutError) as exc:
                 text = f"(log unavailable: {exc.message})"
             self.logs[job.id] = log_tail(text, self.options.log_lines)
 

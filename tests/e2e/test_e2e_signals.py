@@ -1,0 +1,100 @@
+"""SIGTERM and SIGHUP end a run as Ctrl-C does (terminal given back, resume hint, 143/129);
+output to a full disk is one line and exit 74. The installed CLI, on a pty where it matters."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from e2e_helpers import CLI, Maintainer, MakeMaintainer
+
+pytestmark = pytest.mark.e2e
+
+HIDE, SHOW = "\x1b[?25l", "\x1b[?25h"
+
+
+def _signal_on_pty(who: Maintainer, sig: int, marker: str) -> tuple[int, str]:
+    """Run ``staging --wait`` on a pty; send ``sig`` once ``marker`` showed; all it wrote."""
+    master, slave = pty.openpty()
+    env = {**who.env(), "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "50"}
+    proc = subprocess.Popen(
+        [str(CLI), "staging", "--wait", "--interval", "0.2"],
+        cwd=who.repo, env=env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+    )  # fmt: skip
+    os.close(slave)
+    text, sent = "", False
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                text += chunk.decode("utf-8", "replace")
+            if not sent and marker in text:
+                proc.send_signal(sig)
+                sent = True
+            if proc.poll() is not None and not ready:
+                break
+        rc = proc.wait(timeout=10)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert sent, f"{marker!r} never showed: {text[-2000:]}"
+    return rc, text
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_mid_watch_restores_the_terminal_and_says_how_to_resume(
+    maintainer: MakeMaintainer, sig: int, code: int
+) -> None:
+    who = maintainer("red")  # frozen time: the watch waits until signalled
+    rc, text = _signal_on_pty(who, sig, "next poll in")  # the live table is up
+    assert rc == code, text[-2000:]
+    assert text.rfind(SHOW) > text.rfind(HIDE)  # the cursor is shown again
+    assert "resume with: send-mergereq status staging" in text
+    assert "Traceback" not in text
+
+
+def test_json_says_the_signal_exit_code(maintainer: MakeMaintainer) -> None:
+    who = maintainer("red")
+    proc = subprocess.Popen(
+        [str(CLI), "staging", "--wait", "--json", "--interval", "0.2"],
+        cwd=who.repo, env=who.env(), stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "watching pipeline #" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert '"exit_code": 143' in out and '"interrupted": true' in out
+
+
+@pytest.mark.parametrize("extra", [(), ("--json",)])
+def test_output_to_a_full_disk_is_one_line_and_exit_74(make_repo, extra: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    repo = make_repo()
+    repo.commit("hw/arm: a change")
+    with Path("/dev/full").open("w") as full:
+        done = subprocess.run(
+            [str(CLI), "staging", "--dry-run", "--target", "master", *extra],
+            cwd=repo.path, stdout=full, stderr=subprocess.PIPE, text=True, check=False,
+        )  # fmt: skip
+    assert done.returncode == 74, done.stderr
+    said = [line for line in done.stderr.splitlines() if line.startswith("send-mergereq:")]
+    assert said == ["send-mergereq: cannot write the output: No space left on device"]
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
