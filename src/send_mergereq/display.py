@@ -7,6 +7,7 @@ timestamped line per change of state). The ``--json`` document is ``document.py`
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -446,8 +447,12 @@ class LiveDisplay:
 
     def close(self) -> None:
         if self.live is not None:
-            self.live.stop()
-            self.live = None
+            live, self.live = self.live, None
+            # a signal that lands inside Live.start leaves rich half started: stop what is
+            # there and show the cursor again rather than fail (exit 70) on the way out
+            with contextlib.suppress(IndexError):
+                live.stop()
+            self.console.show_cursor(True)
 
 
 class HeldVerdict:
