@@ -241,16 +241,22 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
             "--land and --auto-merge exclude each other: --land merges what "
             "it watched pass, --auto-merge leaves the merge to GitLab"
         )
+    from send_mergereq.run.output import Output
+    from send_mergereq.run.send import SendOptions, prepare, resume_command, send, up_to_date
+
     settings = _settings(branch, values)
+    as_json = values["as_json"]
+    session = None
+    if not dry_run:  # the server's view of the target, before the checks; --dry-run: offline
+        session, settings, contained = prepare(settings, lambda: _settings(branch, values))
+        if contained is not None:
+            return int(up_to_date(contained, Output(as_json=as_json, color=values["color"])))
     report = check_phase(settings)
     _write_reports(report, values["reports"], settings)
-    as_json = values["as_json"]
     if dry_run or not report.passed:
         emit(report, as_json=as_json, color=values["color"], pager=not values["no_pager"])
         return int(report.exit_code)
     emit(report, as_json=False, color=values["color"], stream=sys.stderr if as_json else None)
-    from send_mergereq.run.output import Output
-    from send_mergereq.run.send import SendOptions, resume_command, send
 
     options = SendOptions(
         wait=values["wait"] or values["land"],
@@ -268,7 +274,9 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
     resume = resume_command(settings, values["directory"], options, values["use_mr"])
     RESUME_HINT.append(resume)
     out = Output(as_json=as_json, color=values["color"])
-    return int(send(settings, report, options, out, resume=resume, edit=click.edit))
+    return int(
+        send(settings, report, options, out, resume=resume, edit=click.edit, session=session)
+    )
 
 
 def _write_reports(report: Any, specs: tuple[str, ...], settings: Settings) -> None:

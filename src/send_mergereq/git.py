@@ -166,6 +166,30 @@ def run(
     return Completed(proc.returncode, proc.stdout, proc.stderr)
 
 
+def fetch_branch(
+    repo: Path, remote: str, branch: str, env: Mapping[str, str], timeout: float = 120.0
+) -> Completed:
+    """``git fetch REMOTE +refs/heads/BRANCH:refs/remotes/REMOTE/BRANCH``: one ref, no tags,
+    no other branch; ``env`` is the session's (the token for its own GitLab)."""
+    spec = f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"
+    args = ("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", remote, spec)
+    return run(repo, *args, env=env, timeout=timeout)
+
+
+def update_ref(repo: Path, ref: str, new: str, old: str | None) -> bool:
+    """``git update-ref REF NEW [OLD]``: move ``ref`` to ``new`` only if it still is at
+    ``old`` (``old`` None: whatever it is). False when git refused (moved, or no object)."""
+    args = ["update-ref", "-m", "send-mergereq: landed", "--", ref, new]
+    if old is not None:
+        args.append(old)
+    return run(repo, *args).returncode == 0
+
+
+def has_commit(repo: Path, sha: str) -> bool:
+    """Whether commit ``sha`` is in the repository's object store."""
+    return run(repo, "cat-file", "-e", f"{sha}^{{commit}}").returncode == 0
+
+
 def output(repo: Path, *args: str, input: bytes | None = None) -> bytes:
     """stdout of ``git ARGS``; a GitError with git's own reason when it fails."""
     done = run(repo, *args, input=input)

@@ -23,6 +23,7 @@ from send_mergereq.models import Job, MergeRequest, Pipeline
 if TYPE_CHECKING:
     from send_mergereq.run.land_decision import Basis, LandResult
     from send_mergereq.run.publish import Published
+    from send_mergereq.run.target import Contained
     from send_mergereq.run.watch import WatchResult
 
 
@@ -35,9 +36,15 @@ def document(
     merge_request: MergeRequest | None = None,
     basis: Basis | None = None,
     landed: LandResult | None = None,
+    contained: Contained | None = None,
 ) -> dict[str, Any]:
-    """The whole document: ``checks`` (``report.to_json``) first, then each phase's part."""
+    """The whole document: ``checks`` (``report.to_json``) first, then each phase's part.
+    ``contained``: the target already has the branch, nothing was sent (``up_to_date``)."""
     doc: dict[str, Any] = dict(checks or {})
+    if contained is not None:
+        doc.update(verdict="up_to_date", up_to_date=contained.document())
+        doc.update(merge_request=None, pipeline=None, exit_code=int(exit_code))
+        return doc
     if published is not None:
         doc.update(_published(published))
     if watched is None:

@@ -9,7 +9,7 @@ pipeline gating a merge request now (no push) and watch it. Human text goes to
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from send_mergereq.report import CheckReport
     from send_mergereq.run.land_decision import Basis, LandResult
     from send_mergereq.run.publish import Editor, Published, PublishRequest
+    from send_mergereq.run.target import Contained
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,32 @@ def publish_request(
     )
 
 
+def prepare(
+    settings: Settings, reload: Callable[[], Settings]
+) -> tuple[Session, Settings, Contained | None]:
+    """Before the checks of a run that sends: open the session (no remote, not GitLab, no
+    token: said first), fetch the target's head, and re-read the settings when it moved
+    (the policy file comes from the target). ``Contained`` when the target already has
+    the branch: then there is nothing to check or send."""
+    from send_mergereq.gitlab.session import Session
+    from send_mergereq.run.target import contained_locally, fetch_target
+
+    session = Session.open(settings)
+    if fetch_target(session, settings):
+        settings = reload()
+    return session, settings, contained_locally(settings)
+
+
+def up_to_date(
+    contained: Contained, out: Output, checks: Mapping[str, Any] | None = None
+) -> ExitCode:
+    """Nothing to send: say so (and the document with ``--json``); exit 0."""
+    out.say(contained.line())
+    if out.as_json:
+        out.document(document(exit_code=ExitCode.OK, checks=checks, contained=contained))
+    return ExitCode.OK
+
+
 def send(
     settings: Settings,
     report: CheckReport,
@@ -109,15 +136,20 @@ def send(
     *,
     resume: str,
     edit: Editor | None = None,
+    session: Session | None = None,
 ) -> ExitCode:
     """Publish the checked head and find the pipeline testing it; watch it with ``--wait``;
-    land what passed with ``--land``."""
+    land what passed with ``--land``. Nothing when GitLab's target already has the head."""
     from send_mergereq.gitlab.session import Session
     from send_mergereq.report import to_json
     from send_mergereq.run.publish import publish
+    from send_mergereq.run.target import contained_on_server
 
-    session = Session.open(settings)
+    session = session or Session.open(settings)
     req = publish_request(settings, report, options)
+    contained = contained_on_server(session.forge, req.target, req.branch, req.range.branch_sha)
+    if contained is not None:
+        return up_to_date(contained, out, to_json(report))
     published = publish(req, session, notify=out.say, edit=edit if options.edit else None)
     for note in published.notes:
         out.say(note)
@@ -229,6 +261,12 @@ class _Run:
             notify=self.out.say,
         )  # fmt: skip
         self.out.say(landed.line(self.published.target))
+        if landed.landed and (landed.target_head or landed.sha):
+            from send_mergereq.run.target import record_landing
+
+            head = landed.target_head or landed.sha
+            assert head is not None
+            record_landing(self.session, self.published.target, None, head)
         for note in landed.notes:
             self.out.say(note)
         if landed.stale and not landed.landed:
