@@ -40,6 +40,7 @@ class MergeRequest:
     title: str = ""
     state: str = "opened"
     created: bool = False  # opened by this run (else reused)
+    description: str = ""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from e2e_helpers import ANSI, FAST, Maintainer, MakeMaintainer, job_changes, run_in_pty
+from e2e_helpers import ANSI, FAST, Maintainer, MakeMaintainer, api_calls, job_changes, run_in_pty
 
 pytestmark = pytest.mark.e2e
 
@@ -119,7 +119,10 @@ def test_json_with_a_failing_check_says_so_in_one_document(maintainer: MakeMaint
     assert [(f["check"], f["severity"], f["commit"]) for f in doc["findings"]] == [
         ("signoff", "error", bad)
     ]
-    assert who.sandbox.request_log == []
+    # only the target was fetched (the server's view of it): no API call, nothing pushed
+    assert api_calls(who.sandbox.request_log) == []
+    assert all(r.path.endswith(("info/refs?service=git-upload-pack", "git-upload-pack"))
+               for r in who.sandbox.request_log)  # fmt: skip
 
 
 def _normalize(text: str, who: Maintainer) -> str:

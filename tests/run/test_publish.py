@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -185,7 +186,9 @@ def test_decoys_are_skipped_and_the_open_mr_is_updated(world: World) -> None:
     result = world.run()
     assert (result.pipeline.id, result.merge_request.created) == (413, False)
     put = next(c for c in world.rsps.calls if c.request.method == "PUT")
-    assert b'"title": "Merge staging: 1 commit"' in put.request.body  # type: ignore[operator]
+    sent = json.loads(put.request.body or b"{}")
+    assert "title" not in sent  # a title is generated only when the MR is opened
+    assert sent["description"].startswith("old\n\n<!-- send-mergereq:begin -->\n")
     assert not any(c.request.method == "POST" for c in world.rsps.calls)
 
 
@@ -423,3 +426,52 @@ def test_token_from_env_appears_nowhere(
     shown.append((world.repo.path / ".git" / "config").read_text())
     assert all(g.TOKEN not in text for text in shown)
     assert all(c.request.headers["PRIVATE-TOKEN"] == g.TOKEN for c in world.rsps.calls)
+
+
+def test_edit_shows_the_title_on_gitlab_and_keeps_hand_text(world: World) -> None:
+    """Refreshing an MR whose title was set by hand: the buffer shows that title, with
+    the help as ``#`` lines, and what comes back is sent without those lines."""
+    head = world.head
+    world.project()
+    mine = g.merge_request(
+        7,
+        sha=g.OLD_HEAD,
+        title="QEMU pull for 9.2",
+        description="Hand text.\n\n<!-- send-mergereq:begin -->\nold\n<!-- send-mergereq:end -->",
+    )
+    world.open_mrs(mine)
+    world.branch_pipelines()
+    world.mr_pipelines(7)
+    world.rsps.put(f"{MRS}/7", json=g.merge_request(7, sha=head))
+    world.mr_pipelines(7, g.pipeline(641, "refs/merge-requests/7/merge", g.MERGE_SHA))
+    world.merge_commit()
+    seen: list[str] = []
+
+    def editor(text: str) -> str:
+        seen.append(text)
+        return "QEMU pull for 9.2, v2\n" + text.split("\n", 1)[1]
+
+    publish(world.request(), world.session(), edit=editor,
+            clock=Clock(world.clock.now, world.clock.sleep))  # fmt: skip
+    assert seen[0].startswith("QEMU pull for 9.2\n\nHand text.\n\n<!-- send-mergereq:begin -->\n")
+    assert "\n# The first line is the title" in seen[0]
+    put = next(c for c in world.rsps.calls if c.request.method == "PUT")
+    sent = json.loads(put.request.body or b"{}")
+    assert sent["title"] == "QEMU pull for 9.2, v2"
+    assert sent["description"].startswith("Hand text.\n\n<!-- send-mergereq:begin -->\n")
+    assert "old" not in sent["description"] and "#" not in sent["description"]
+
+
+def test_title_flag_replaces_a_title_set_by_hand(world: World) -> None:
+    head = world.head
+    world.project()
+    world.open_mrs(g.merge_request(7, sha=g.OLD_HEAD, title="by hand", description=""))
+    world.branch_pipelines()
+    world.mr_pipelines(7)
+    world.rsps.put(f"{MRS}/7", json=g.merge_request(7, sha=head))
+    world.mr_pipelines(7, g.pipeline(642, "refs/merge-requests/7/merge", g.MERGE_SHA))
+    world.merge_commit()
+    publish(replace(world.request(), title="Given"), world.session(),
+            clock=Clock(world.clock.now, world.clock.sleep))  # fmt: skip
+    put = next(c for c in world.rsps.calls if c.request.method == "PUT")
+    assert json.loads(put.request.body or b"{}")["title"] == "Given"

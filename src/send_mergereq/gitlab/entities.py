@@ -92,15 +92,19 @@ class ProjectInfo:
 class MrSpec:
     """What the merge request should say; None leaves a field as it is on an update."""
 
-    title: str
-    description: str
+    title: str | None
+    description: str | None
     labels: tuple[str, ...] | None = None
     assignee_ids: tuple[int, ...] | None = None
     remove_source_branch: bool | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def fields(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"title": self.title, "description": self.description}
+        data: dict[str, Any] = {}
+        if self.title is not None:
+            data["title"] = self.title
+        if self.description is not None:
+            data["description"] = self.description
         if self.labels is not None:
             data["labels"] = ",".join(self.labels)
         if self.assignee_ids is not None:
@@ -131,6 +135,7 @@ def merge_request(attrs: Mapping[str, Any], *, created: bool = False) -> MergeRe
         title=_text(attrs, "title", what),
         state=_text(attrs, "state", what, "opened"),
         created=created,
+        description=str(attrs.get("description") or ""),
     )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from send_mergereq import describe
+from send_mergereq import describe, mr_text
 from send_mergereq.config import LandMode
 from send_mergereq.errors import ConfigError
 from send_mergereq.history import CommitRange, RawCommit, read_commits
@@ -101,7 +101,7 @@ def publish(
     floor = _floor(forge, req.branch, existing)
     pushed = _push(req, session)
     notify(_pushed_line(pushed))
-    spec = _mr_spec(forge, req, edit)
+    spec = _mr_spec(forge, req, edit, existing)
     mr = forge.open_or_update_mr(req.branch, req.target, spec)
     verb = "opened" if mr.created else "refreshed the open"
     notify(f"{verb} merge request !{mr.iid}: {mr.web_url}")
@@ -181,15 +181,24 @@ def _target(forge: Forge, mr: MergeRequest, pushed: PushResult, floor: int) -> T
     return Target(mr.iid, pushed.branch, pushed.sha, floor, pushed.up_to_date, head_id)
 
 
-def _mr_spec(forge: Forge, req: PublishRequest, edit: Editor | None) -> MrSpec:
+def _mr_spec(
+    forge: Forge, req: PublishRequest, edit: Editor | None, existing: MergeRequest | None
+) -> MrSpec:
+    """The title is generated only when the MR is opened (or given with ``--title``); the
+    description's generated part is refreshed between its markers, the rest kept."""
     from send_mergereq.gitlab.entities import MrSpec
 
     title, text = req.title, req.description
-    if title is None or text is None:
+    if (title is None and existing is None) or text is None:
         gen_title, gen_text = generated_text(req.repo, req.range, req.branch, req.target)
-        title, text = title or gen_title, gen_text if text is None else text
+        if title is None and existing is None:
+            title = gen_title
+        if text is None:
+            text = mr_text.splice(existing.description, gen_text) if existing else None
+            text = text if text is not None else mr_text.wrap(gen_text)
     if edit is not None:
-        title, text = edit_message(edit, title, text)
+        shown = title if title is not None else (existing.title if existing else "")
+        title, text = edit_message(edit, shown, text, branch=req.branch, target=req.target)
     assignees = forge.user_ids(req.assignees) if req.assignees else None
     return MrSpec(title=title, description=text, labels=req.labels, assignee_ids=assignees)
 
@@ -209,15 +218,19 @@ def generated_text(
     )
 
 
-def edit_message(edit: Editor, title: str, text: str) -> tuple[str, str]:
-    """Let the user edit "TITLE\\n\\nDESCRIPTION" like a commit message; empty title aborts."""
-    edited = edit(f"{title}\n\n{text}\n")
+def edit_message(
+    edit: Editor, title: str, text: str, *, branch: str = "", target: str = ""
+) -> tuple[str, str]:
+    """Let the user edit "TITLE\\n\\nDESCRIPTION" like a commit message (``#`` lines are
+    ignored, the first line is the title); an empty title aborts."""
+    buffer = mr_text.edit_buffer(title, text, branch=branch, target=target)
+    edited = edit(buffer)
     if edited is None:
         return title, text
-    first, _, rest = edited.strip("\n").partition("\n")
-    if not first.strip():
+    first, rest = mr_text.parse_edited(edited)
+    if not first:
         raise ConfigError("empty merge request title: nothing pushed to the merge request")
-    return first.strip(), rest.strip("\n")
+    return first, rest
 
 
 def _kind_notes(
