@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from e2e_helpers import MakeMaintainer, api_calls, calls, git_calls, pushes
+from e2e_helpers import MakeMaintainer, api_calls, calls, pushes
 
 pytestmark = pytest.mark.e2e
 
@@ -157,7 +157,9 @@ def test_conformance_failure_stops_before_any_push_or_api_call(
     assert rc == 3
     assert "signoff" in out
     assert bad[:12] in out
-    assert who.sandbox.request_log == []  # no API call, no git request at all
+    # no API call; the one git request fetched the target (the server's view of it)
+    assert api_calls(who.sandbox.request_log) == []
+    assert pushes(who.sandbox.request_log) == []
     assert who.remote_sha("staging") is None
 
 
@@ -176,7 +178,7 @@ def test_wrong_token_is_one_clear_line_without_the_token(maintainer: MakeMaintai
     assert wrong not in out + err
     log = who.sandbox.request_log
     assert api_calls(log) and all(not r.authenticated for r in api_calls(log))
-    assert git_calls(log) == []
+    assert pushes(log) == []  # the target's fetch was refused too; nothing was pushed
     assert who.remote_sha("staging") is None
 
 
@@ -189,5 +191,6 @@ def test_no_token_at_all_is_a_configuration_error(maintainer: MakeMaintainer) ->
     assert err.startswith("send-mergereq: ")
     assert "token" in err.lower()
     assert "Traceback" not in err
-    assert who.sandbox.request_log == []
+    # only GitLab's version was asked (no token: is it GitLab at all?); nothing else
+    assert [(r.method, r.path) for r in who.sandbox.request_log] == [("GET", "/api/v4/version")]
     assert who.remote_sha("staging") is None

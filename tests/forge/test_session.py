@@ -6,11 +6,12 @@ import base64
 from pathlib import Path
 
 import pytest
+import responses
 
 from gitrepo import Repo, run_git
 from send_mergereq.config import Flags, load_settings
 from send_mergereq.errors import ConfigError
-from send_mergereq.gitlab.credentials import Secret, Token
+from send_mergereq.gitlab.credentials import MissingToken, Secret, Token
 from send_mergereq.gitlab.location import GitLabLocation
 from send_mergereq.gitlab.session import Session, auth_env, locate, remote_url
 
@@ -132,3 +133,38 @@ def test_gitlab_location_layers_flags_env_git_config(make_repo) -> None:  # type
     settings = load_settings(repo.path, "staging", flags, env)
     assert (settings.gitlab_url, settings.project) == ("http://127.0.0.1:9", "env/proj")
     assert locate(settings) == GitLabLocation("http://127.0.0.1:9", "env/proj")
+
+
+def _settings_for(repo: Repo, url: str):  # type: ignore[no-untyped-def]
+    repo.git("remote", "add", "forge", url)
+    flags = Flags(target="master", remote="forge")
+    return load_settings(repo.path, "HEAD", flags, {})
+
+
+@responses.activate
+def test_a_github_remote_is_not_a_gitlab_remote(make_repo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("GITLAB_TOKEN", CANARY)  # even with a token: nothing is asked
+    settings = _settings_for(make_repo(), "git@github.com:qemu/qemu.git")
+    with pytest.raises(ConfigError, match=r"is not a GitLab remote: github.com is GitHub") as exc:
+        Session.open(settings)
+    assert "personal_access_tokens" not in (exc.value.hint or "")
+    assert not responses.calls
+
+
+@responses.activate
+def test_a_host_that_does_not_answer_as_gitlab(make_repo) -> None:  # type: ignore[no-untyped-def]
+    responses.get("https://git.example.org/api/v4/version", status=404, body="nope")
+    settings = _settings_for(make_repo(), "https://git.example.org/qemu/qemu.git")
+    with pytest.raises(ConfigError, match=r"not a GitLab remote: its /api/v4/version"):
+        Session.open(settings)
+
+
+@responses.activate
+def test_a_gitlab_without_a_token_gets_the_token_hint(make_repo) -> None:  # type: ignore[no-untyped-def]
+    responses.get("https://gitlab.example.org/api/v4/version", status=401,
+                  json={"message": "401 Unauthorized"})  # fmt: skip
+    settings = _settings_for(make_repo(), "https://gitlab.example.org/qemu/qemu.git")
+    with pytest.raises(MissingToken) as exc:
+        Session.open(settings)
+    assert "personal_access_tokens" in (exc.value.hint or "")
+    assert "glab auth login" in (exc.value.hint or "")

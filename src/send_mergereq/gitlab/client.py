@@ -15,6 +15,7 @@ deadline (``REQUEST_DEADLINE``, and ``--timeout``'s overall one: see ``deadline`
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,9 +55,11 @@ def client(
 ) -> gitlab.Gitlab:
     """python-gitlab's client with retries on, 100 per page, and our base URL for pagination;
     its requests go to ``gitlab_url``'s origin only, each with a total deadline."""
+    secret = token.secret.reveal()
     gl = gitlab.Gitlab(
         gitlab_url,
-        private_token=token.secret.reveal(),
+        private_token=None if token.oauth2 else secret,
+        oauth_token=secret if token.oauth2 else None,
         retry_transient_errors=True,
         per_page=PER_PAGE,
         timeout=timeout,
@@ -131,6 +134,31 @@ class OriginBoundSession(requests.Session):
             f"{said}, another origin: not followed, the token goes only to {self.origin}",
             hint="if GitLab really moved, pass its new URL with --gitlab-url",
         )
+
+
+def answers_as_gitlab(gitlab_url: str, *, timeout: float = 5.0) -> bool:
+    """Whether ``GET /api/v4/version`` (no token) answers as GitLab does: 401 with GitLab's
+    JSON ``{"message": "401 Unauthorized"}``, or 200 with a ``version``. Anything else, or
+    no answer in ``timeout`` seconds, is not GitLab. The body read is bounded."""
+    try:
+        with requests.get(
+            f"{gitlab_url}/api/v4/version", timeout=timeout, stream=True, allow_redirects=False
+        ) as answer:
+            body = answer.raw.read(4096, decode_content=True) if answer.raw else b""
+            status, kind = answer.status_code, answer.headers.get("Content-Type", "")
+    except (requests.RequestException, OSError):
+        return False
+    if "json" not in kind:
+        return False
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return False
+    if not isinstance(doc, dict):
+        return False
+    if status == 401:
+        return str(doc.get("message", "")).startswith("401")
+    return status == 200 and "version" in doc
 
 
 def every_page(manager: Any, **query: Any) -> list[Any]:

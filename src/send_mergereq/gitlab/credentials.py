@@ -1,4 +1,5 @@
-"""Find the GitLab token: ``GITLAB_TOKEN``, python-gitlab's config file, ``git credential fill``.
+"""Find the GitLab token: ``GITLAB_TOKEN``, glab's stored login, python-gitlab's config
+file, ``git credential fill`` (in that order; the first that has one wins).
 
 The token is never a flag, never stored, never printed: it lives in a ``Secret``
 whose ``repr``/``str`` is ``<hidden>`` and is registered with ``errors`` so the
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 
 from send_mergereq import git
 from send_mergereq.errors import ConfigError, register_secret
+from send_mergereq.gitlab import glab_config
 
 HIDDEN = "<hidden>"
 _HELPER_PREFIX = "helper:"
@@ -63,6 +65,11 @@ class Token:
 
     secret: Secret
     source: str
+    oauth2: bool = False  # an OAuth2 access token (glab's web login): a Bearer token
+
+
+class MissingToken(ConfigError):
+    """No source had a token for this GitLab."""
 
 
 def find_token(
@@ -77,6 +84,9 @@ def find_token(
     value = env.get("GITLAB_TOKEN", "").strip()
     if value:
         return Token(Secret(value), "GITLAB_TOKEN")
+    found = token_from_glab(gitlab_url, env)
+    if found:
+        return found
     cfg = python_gitlab_cfg(env)
     found = token_from_cfg(cfg, gitlab_url) if cfg else None
     if found:
@@ -85,6 +95,33 @@ def find_token(
     if found:
         return found
     raise _missing(gitlab_url, cfg)
+
+
+def token_from_glab(gitlab_url: str, env: Mapping[str, str]) -> Token | None:
+    """The token glab stored for this GitLab's host (``glab auth login``): the entry of
+    ``hosts:`` named ``host[:port]`` (or whose ``api_host`` is). ``GITLAB_HOST`` (glab's
+    own variable) is honoured: it names the host whose login is used, if it is this one."""
+    path = glab_config.config_path(env)
+    hosts = glab_config.read_hosts(path) if path else None
+    if not hosts or path is None:
+        return None
+    netloc = _url_key(gitlab_url)[1].lower()
+    wanted = glab_host(env)
+    if wanted and wanted != netloc:
+        return None  # GITLAB_HOST names another GitLab: its login is not for this one
+    for host in hosts:
+        if host.serves(netloc) and host.token:
+            return Token(Secret(host.token), f"{path} (glab, host {host.name})", host.oauth2)
+    return None
+
+
+def glab_host(env: Mapping[str, str]) -> str | None:
+    """``GITLAB_HOST`` (or glab's ``GL_HOST``) as ``host[:port]``, lowercase; a URL or a
+    bare host name."""
+    raw = (env.get("GITLAB_HOST") or env.get("GL_HOST") or "").strip()
+    if not raw:
+        return None
+    return _url_key(raw if "://" in raw else f"https://{raw}")[1].lower() or None
 
 
 def python_gitlab_cfg(env: Mapping[str, str]) -> Path | None:
@@ -177,15 +214,16 @@ def token_from_git_credential(
     return Token(Secret(password), f"git credential for {host}") if password else None
 
 
-def _missing(gitlab_url: str, cfg: Path | None) -> ConfigError:
+def _missing(gitlab_url: str, cfg: Path | None) -> MissingToken:
     cfg_text = f"{cfg} (no section with url = {gitlab_url})" if cfg else "no python-gitlab config"
     hint = (
         "create a personal access token with the api scope "
         f"({gitlab_url}/-/user_settings/personal_access_tokens) and export GITLAB_TOKEN, "
+        "or log in with glab auth login, "
         "or add it to ~/.python-gitlab.cfg or a git credential helper"
     )
-    return ConfigError(
-        f"no GitLab token for {gitlab_url}: looked in GITLAB_TOKEN, {cfg_text}, "
-        "and git credential fill",
+    return MissingToken(
+        f"no GitLab token for {gitlab_url}: looked in GITLAB_TOKEN, glab's config, "
+        f"{cfg_text}, and git credential fill",
         hint=hint,
     )

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from send_mergereq import git
 from send_mergereq.errors import ConfigError, register_secret
-from send_mergereq.gitlab.credentials import Token, find_token
+from send_mergereq.gitlab.credentials import MissingToken, Token, find_token
 from send_mergereq.gitlab.location import (
     GitLabLocation,
     normalize_base_url,
@@ -53,6 +53,33 @@ def locate(settings: Settings) -> GitLabLocation:
     return location
 
 
+# Hosts that are known not to be GitLab: said before any token is looked for.
+OTHER_FORGES = {
+    "github.com": "GitHub",
+    "ssh.github.com": "GitHub",
+    "bitbucket.org": "Bitbucket",
+    "codeberg.org": "Forgejo",
+    "gitea.com": "Gitea",
+    "git.sr.ht": "sourcehut",
+}
+
+
+def refuse_other_forge(location: GitLabLocation, settings: Settings) -> None:
+    """A ConfigError for a remote on a host known not to be GitLab (github.com, ...)."""
+    host = (urlsplit(location.gitlab_url).hostname or "").lower()
+    if host in OTHER_FORGES:
+        raise not_gitlab(location, settings, f"{host} is {OTHER_FORGES[host]}")
+
+
+def not_gitlab(location: GitLabLocation, settings: Settings, why: str) -> ConfigError:
+    remote = settings.remote or "remote"
+    return ConfigError(
+        f"remote {remote!r} ({location.project_url}) is not a GitLab remote: {why}",
+        hint="send-mergereq gates through GitLab: pass --remote NAME for a GitLab remote, "
+        "or --gitlab-url URL --project PATH",
+    )
+
+
 def _remote(settings: Settings) -> str:
     if not settings.remote:
         raise ConfigError(
@@ -77,7 +104,16 @@ class Session:
         """Locate the project and find the token (``GITLAB_TOKEN``, python-gitlab's config,
         ``git credential fill``): once, before anything is pushed."""
         location = locate(settings)
-        token = find_token(location.gitlab_url, project=location.project, cwd=settings.repo)
+        refuse_other_forge(location, settings)
+        try:
+            token = find_token(location.gitlab_url, project=location.project, cwd=settings.repo)
+        except MissingToken:
+            from send_mergereq.gitlab.client import answers_as_gitlab
+
+            if not answers_as_gitlab(location.gitlab_url):
+                raise not_gitlab(location, settings, "its /api/v4/version does not answer as "
+                                 "GitLab does") from None  # fmt: skip
+            raise
         return cls(settings.repo, _remote(settings), location, token)
 
     @property

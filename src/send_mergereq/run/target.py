@@ -69,6 +69,7 @@ def fetch_target(session: Session, settings: Settings) -> bool:
     before = git.resolve_commit(repo, ref)
     done = git.fetch_branch(repo, remote, branch, session.git_env())
     if done.returncode != 0:
+        _ = session.forge  # a refused token is said as such (401), before git's own words
         raise GitError(
             f"git fetch {remote} {branch} failed: {sanitize_text(done.reason())}",
             hint="the target is fetched before the checks; --dry-run checks offline",
