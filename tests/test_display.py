@@ -326,3 +326,24 @@ def test_live_display_shows_names_literally_and_says_retried() -> None:
     assert "check [x86] [bold]" in text and "te[st]" in text
     assert "te[st]/check [x86] [bold] failed: retried by send-mergereq (1 of 2)" in text
     assert f"interrupted after 10s; resume with: {RESUME}" in text
+
+
+def test_fault_lines_have_no_stray_punctuation() -> None:
+    console = Console(record=True, width=160, file=io.StringIO())
+    display = LiveDisplay(console, clock=lambda: 0.0)
+    display.reconnecting(TransientForgeError("GitLab is not responding."), 2)
+    shown = str(display.__rich__())
+    assert "GitLab is not responding; next try in 2s" in shown
+    assert ".;" not in shown
+    out = io.StringIO()
+    PlainDisplay(out).reconnecting(TransientForgeError("GitLab is not responding."), 2)
+    assert "reconnecting: GitLab is not responding (next try in 2s)" in out.getvalue()
+
+
+def test_the_final_summary_never_says_next_poll_in_0s() -> None:
+    console = Console(record=True, width=160, file=io.StringIO())
+    done = pipeline("success", [job(3, "compile-arm", "success", "build", duration=1.0)])
+    console.print(render_summary(snap(done, 40.0, next_poll=0.0), 40.0))
+    text = console.export_text()
+    assert "next poll" not in text
+    assert "elapsed 40s · done" in text

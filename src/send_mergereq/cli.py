@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
 import json
 import os
 import signal
@@ -37,6 +38,12 @@ if TYPE_CHECKING:
     from send_mergereq.run.watch import WatchOptions
 
 PROG = "send-mergereq"
+USAGE = f"""\
+usage: {PROG} BRANCH [--wait] [--land] [--dry-run] [OPTIONS]
+       {PROG} status [BRANCH|!IID] [OPTIONS]
+       {PROG} check [RANGE] [OPTIONS]
+       {PROG} demo [--scenario NAME] [-- {PROG.upper()} OPTIONS]
+"""
 EPILOG = "\b\nExit codes:\n" + exit_code_table()
 
 # Set by a command once it knows how the user would pick up where it stopped;
@@ -50,14 +57,27 @@ class DefaultCommandGroup(click.Group):
     default_command = "submit"
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args:  # a bare ``send-mergereq``: the usage, not the whole help
+            raise click.UsageError("no branch given", ctx)
         leading: list[str] = []  # ``-C DIR`` before the command, as with git
         while len(args) >= 2 and args[0] == "-C":
             leading, args = [*leading, *args[:2]], args[2:]
+        self._refuse_misspelt_command(ctx, args)
         if args and args[0] in self.commands:
             args = [args[0], *leading, *args[1:]]
         elif leading or not (not args or args[0] in ("--help", "-h", "--version")):
             args = [self.default_command, *leading, *args]
         return super().parse_args(ctx, args)
+
+    def _refuse_misspelt_command(self, ctx: click.Context, args: list[str]) -> None:
+        """``stauts staging``: a word close to a command, followed by another word, is a
+        misspelt command (a branch takes no second word)."""
+        words = [a for a in args if not a.startswith("-")]
+        if len(words) < 2 or args[0] != words[0] or args[0] in self.commands:
+            return
+        close = difflib.get_close_matches(args[0], list(self.commands), n=1, cutoff=0.6)
+        if close:
+            raise click.UsageError(f"no command {args[0]!r}: did you mean {close[0]!r}?", ctx)
 
 
 @click.group(
@@ -86,8 +106,9 @@ def _check_override(
     for value in values:
         try:
             parse_severity_override(value, "--check")
-        except ConfigError as exc:
-            message = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+        except ConfigError as exc:  # click names the option itself: no second prefix
+            said = exc.message.removeprefix("--check: ")
+            message = f"{said}; {exc.hint}" if exc.hint else said
             raise click.BadParameter(message) from None
     return values
 
@@ -154,8 +175,11 @@ class Duration(click.ParamType[float, Any]):
 
 def _watch_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--timeout", type=Duration(), help="Stop waiting after this long (exit 4)."),
-        click.option("--interval", type=Duration(), help="Poll at this fixed interval [adaptive]."),
+        click.option("--timeout", type=Duration(),
+                     help="Stop waiting after this long, exit 4: seconds, or 90s, 15m, 2h "
+                          "[no limit]."),
+        click.option("--interval", type=Duration(),
+                     help="Poll at this fixed interval: seconds, or 30s, 2m [adaptive]."),
         click.option("--no-fail-fast", is_flag=True, help="Wait for the pipeline to finish."),
         click.option("--log-lines", type=click.IntRange(0), default=30, show_default=True,
                      help="Lines of each failed job's log to show."),

@@ -311,7 +311,7 @@ class PlainDisplay:
     def reconnecting(self, error: TransientForgeError, retry_in: float) -> None:
         self.faulty = True
         self._line(
-            f"reconnecting: {visible(redact(error.message))} "
+            f"reconnecting: {visible(redact(error.message)).rstrip('.;: ')} "
             f"(next try in {format_duration(retry_in)})"
         )
 
@@ -345,6 +345,8 @@ def render_summary(snapshot: Snapshot, now: float, fault: str | None = None) -> 
     text = Text(f"elapsed {elapsed} · ", style="bold")
     if fault is not None:
         text.append(f"reconnecting… ({visible(fault)})", style="yellow")
+    elif snapshot.verdict.final or snapshot.next_poll_in <= 0:
+        text.append("done")  # the last summary: no poll is coming
     else:
         due = snapshot.taken_at + snapshot.next_poll_in - now
         text.append(f"next poll in {max(0, round(due))}s")
@@ -425,7 +427,8 @@ class LiveDisplay:
         self.live.refresh()
 
     def reconnecting(self, error: TransientForgeError, retry_in: float) -> None:
-        self.fault = f"{visible(redact(error.message))}; next try in {format_duration(retry_in)}"
+        said = visible(redact(error.message)).rstrip(".;: ")  # no "responding.; next try"
+        self.fault = f"{said}; next try in {format_duration(retry_in)}"
         self._start()
 
     def retried(self, job: Job, count: int, limit: int) -> None:

@@ -53,3 +53,13 @@ def test_a_github_remote_is_not_a_gitlab_remote(maintainer: MakeMaintainer) -> N
     assert rc == 2
     assert "is not a GitLab remote: github.com is GitHub" in err
     assert "personal_access_tokens" not in err and "GITLAB_TOKEN" not in err
+
+
+def test_status_of_a_missing_merge_request(maintainer: MakeMaintainer) -> None:
+    who = maintainer("green")
+
+    rc, out, err = who.run("status", "!99")
+
+    assert rc == 2, out + err
+    assert err.splitlines()[0] == "send-mergereq: no merge request !99 in qemu-project/qemu"
+    assert "404" not in err

@@ -475,3 +475,25 @@ def test_title_flag_replaces_a_title_set_by_hand(world: World) -> None:
             clock=Clock(world.clock.now, world.clock.sleep))  # fmt: skip
     put = next(c for c in world.rsps.calls if c.request.method == "PUT")
     assert json.loads(put.request.body or b"{}")["title"] == "Given"
+
+
+def test_same_head_whose_pipeline_still_runs_is_not_called_tested(world: World) -> None:
+    head = world.head
+    world.repo.git("push", "-q", "origin", "staging")
+    world.project()
+    mine = g.merge_request(7, sha=head, title="Merge staging: 1 commit")
+    world.open_mrs(mine)
+    running = g.pipeline(451, "refs/merge-requests/7/merge", g.MERGE_SHA, "running")
+    world.branch_pipelines()
+    world.mr_pipelines(7, running)
+    world.rsps.put(f"{MRS}/7", json=mine)
+    g.get(world.rsps, f"{MRS}/7", g.merge_request(7, sha=head, head_pipeline=running))
+    world.mr_pipelines(7, running)
+    world.merge_commit()
+    result = world.run()
+    assert result.reused
+    assert not any("already pushed and tested" in n for n in result.notes)
+    assert (
+        f"{head[:12]} was already pushed: its pipeline #451 is still running, no new pipeline"
+        in result.notes
+    )

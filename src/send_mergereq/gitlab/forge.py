@@ -19,7 +19,7 @@ import requests
 from gitlab.v4.objects import Project, ProjectMergeRequest
 
 from send_mergereq import deadline
-from send_mergereq.errors import ForgeError, sanitize_text
+from send_mergereq.errors import ConfigError, ForgeError, sanitize_text
 from send_mergereq.gitlab import entities
 from send_mergereq.gitlab.client import PER_PAGE, TIMEOUT, api, client, every_page
 from send_mergereq.gitlab.credentials import Token
@@ -183,7 +183,15 @@ class Forge:
     def merge_request(self, iid: int) -> tuple[MergeRequest, Pipeline | None]:
         """The merge request as GitLab has it now, and its head pipeline (GitLab's pick)."""
         with self._api(f"reading merge request !{iid}"):
-            mr = self.project.mergerequests.get(iid)
+            try:
+                mr = self.project.mergerequests.get(iid)
+            except glexc.GitlabGetError as exc:
+                if exc.response_code != 404:
+                    raise
+                raise ConfigError(
+                    f"no merge request !{iid} in {self.info.path}",
+                    hint=f"list them at {self.info.web_url}/-/merge_requests",
+                ) from None
         head = mr.attributes.get("head_pipeline") or None
         return entities.merge_request(mr.attributes), self._pipeline(head) if head else None
 

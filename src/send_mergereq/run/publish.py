@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from send_mergereq.gitlab.session import Session
 
 Editor = Callable[[str], "str | None"]
+_FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
 MERGED_RESULTS_HOWTO = (
     "merged results pipelines are off for {project}: the pipeline tests {branch} alone, "
     "not merged into {target}; turn on Settings > Merge requests > "
@@ -244,8 +245,13 @@ def _kind_notes(
     }[pipeline.kind]
     how = "reusing" if reused else ("created" if created else "found")
     notes = [f"{how} the {kind} #{pipeline.id} ({pipeline.status}): {pipeline.web_url}"]
-    if reused:
+    if reused and pipeline.status in _FINISHED:
         notes.append(f"{req.range.branch_sha[:12]} was already pushed and tested: no new pipeline")
+    elif reused:
+        notes.append(
+            f"{req.range.branch_sha[:12]} was already pushed: its pipeline #{pipeline.id} "
+            f"is still {pipeline.status}, no new pipeline"
+        )
     if not forge.info.merge_pipelines_enabled and pipeline.kind is not PipelineKind.MERGED_RESULT:
         notes.append(
             MERGED_RESULTS_HOWTO.format(

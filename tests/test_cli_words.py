@@ -1,0 +1,71 @@
+"""The words on the command line, tried as written: usage, a misspelt command, the
+``--check`` and ``--timeout`` values."""
+
+from __future__ import annotations
+
+import pytest
+
+from send_mergereq.cli import Duration, run
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = run(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_bare_command_prints_the_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(capsys)
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert lines[0] == "usage: send-mergereq BRANCH [--wait] [--land] [--dry-run] [OPTIONS]"
+    assert any(line.strip().startswith("send-mergereq status") for line in lines)
+    assert lines[-1] == "hint: see 'send-mergereq --help'"
+    assert "Exit codes" not in err and "Show the version" not in err  # not the whole help
+
+
+@pytest.mark.parametrize(
+    ("argv", "typo", "meant"),
+    [(("stauts", "staging"), "stauts", "status"),
+     (("-C", ".", "stauts", "staging", "--wait"), "stauts", "status"),
+     (("chekc", "A..B"), "chekc", "check"), (("dmeo", "x"), "dmeo", "demo")],
+)  # fmt: skip
+def test_a_misspelt_command_says_what_was_meant(
+    capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], typo: str, meant: str
+) -> None:
+    code, _, err = _run(capsys, *argv)
+    assert code == 2
+    said = f"send-mergereq: no command {typo!r}: did you mean {meant!r}?"
+    assert err.splitlines()[0] == said
+
+
+def test_check_value_error_names_the_option_once(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "staging", "--check", "bogus=error")
+    assert code == 2
+    first = err.splitlines()[0]
+    assert first.count("--check") == 1
+    assert first == (
+        "send-mergereq: Invalid value for '--check': unknown check 'bogus'; "
+        "known checks: utf8, list-address, signed-tags, signoff"
+    )
+
+
+def test_timeout_says_its_default_and_unit(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "submit", "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    said = "Stop waiting after this long, exit 4: seconds, or 90s, 15m, 2h [no limit]."
+    assert f"--timeout DURATION {said}" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("15m", 900), ("2h", 7200), ("1h30m", 5400), ("300", 300)]
+)
+def test_timeout_accepts_units(text: str, seconds: float) -> None:
+    assert Duration().convert(text, None, None) == seconds
+
+
+def test_a_bad_timeout_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "staging", "--timeout", "15 minutes")
+    assert code == 2
+    assert "'15 minutes' is not a duration (try 300, 90s, 45m, 2h)" in err.splitlines()[0]
