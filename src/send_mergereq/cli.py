@@ -51,6 +51,10 @@ EPILOG = "\b\nExit codes:\n" + exit_code_table()
 RESUME_HINT: list[str] = []
 
 
+class BareCommand(click.UsageError):
+    """``send-mergereq`` with no words at all."""
+
+
 class DefaultCommandGroup(click.Group):
     """``send-mergereq staging`` means ``send-mergereq submit staging``."""
 
@@ -58,7 +62,7 @@ class DefaultCommandGroup(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args:  # a bare ``send-mergereq``: the usage, not the whole help
-            raise click.UsageError("no branch given", ctx)
+            raise BareCommand("no branch given", ctx)
         leading: list[str] = []  # ``-C DIR`` before the command, as with git
         while len(args) >= 2 and args[0] == "-C":
             leading, args = [*leading, *args[:2]], args[2:]
@@ -295,7 +299,7 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         refresh=values["refresh"],
         refresh_limit=values["refresh_limit"],
     )
-    resume = resume_command(settings, values["directory"], options, values["use_mr"])
+    resume = _in_demo() or resume_command(settings, values["directory"], options, values["use_mr"])
     RESUME_HINT.append(resume)
     out = Output(as_json=as_json, color=values["color"])
     return int(
@@ -351,7 +355,9 @@ def status(*, which: str, **values: Any) -> int:
     branch = which if not which.startswith("!") else "HEAD"
     settings = _settings(branch, values)
     options = SendOptions(watch=_watch_settings(values))
-    resume = resume_command(settings, values["directory"], options, None, status_of=which)
+    resume = _in_demo() or resume_command(
+        settings, values["directory"], options, None, status_of=which
+    )
     RESUME_HINT.append(resume)
     out = Output(as_json=values["as_json"], color=values["color"])
     return int(status(settings, which, options, out, resume=resume))
@@ -417,8 +423,9 @@ def demo(*, scenario: str, keep: bool, time_scale: float, send_args: tuple[str, 
     """Run the whole flow on a throwaway repo against the embedded sandbox GitLab.
 
     Builds a repository with two signed-tag pull requests merged into staging,
-    starts a GitLab-compatible server on loopback, and runs
-    `send-mergereq staging --wait` against it. Nothing of your own git or gpg
+    starts a GitLab-compatible server on loopback (on a virtual clock), and runs
+    `send-mergereq staging --wait` and the options after `--` against it (with
+    --no-mr the sandbox runs branch pipelines). Nothing of your own git or gpg
     configuration is read or written.
     """
     from send_mergereq import demo as demo_flow
@@ -435,6 +442,14 @@ def demo(*, scenario: str, keep: bool, time_scale: float, send_args: tuple[str, 
     return demo_flow.run(
         scenario=scenario, keep=keep, time_scale=time_scale, extra_args=send_args, say=say
     )
+
+
+def _in_demo() -> str | None:
+    """Run by ``send-mergereq demo``: its sandbox ends with it, so the way to pick the run
+    up again is a new demo, not a resume command pointing at a server that is gone."""
+    from send_mergereq.demo import DEMO_ENV, DEMO_RESUME
+
+    return DEMO_RESUME if os.environ.get(DEMO_ENV) else None
 
 
 def _settings(branch: str, values: dict[str, Any]) -> Settings:
@@ -520,6 +535,10 @@ def _run(args: list[str], debug: bool, as_json: bool) -> int:
         result = cli.main(args=args, prog_name=PROG, standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort) as exc:
         hint = f"; resume with: {RESUME_HINT[-1]}" if RESUME_HINT else ""
+        if _in_demo():
+            from send_mergereq.demo import DEMO_GONE
+
+            hint = f"; {DEMO_GONE}"
         said = f"{exc.name} received, stopped" if isinstance(exc, Terminated) else "interrupted"
         with contextlib.suppress(OutputError):
             click.echo(f"{PROG}: {said}{hint}", err=True)
@@ -527,8 +546,7 @@ def _run(args: list[str], debug: bool, as_json: bool) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        where = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else PROG
-        return _fail(exc.format_message(), f"see '{where} --help'", ExitCode.USAGE, as_json)
+        return _usage_error(exc, as_json)
     except SendMergereqError as exc:
         if debug:
             click.echo(redact("".join(traceback.format_exception(exc))), err=True, nl=False)
@@ -536,6 +554,16 @@ def _run(args: list[str], debug: bool, as_json: bool) -> int:
     except Exception as exc:
         return _report_bug(exc, debug)
     return int(result) if isinstance(result, int) else 0
+
+
+def _usage_error(exc: click.ClickException, as_json: bool) -> int:
+    """A usage error in one line and a hint; a bare ``send-mergereq`` gets the usage
+    itself on stderr, as git does (not the whole help)."""
+    if isinstance(exc, BareCommand):
+        click.echo(USAGE + f"hint: see '{PROG} --help'", err=True)
+        return int(ExitCode.USAGE)
+    where = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else PROG
+    return _fail(exc.format_message(), f"see '{where} --help'", ExitCode.USAGE, as_json)
 
 
 def _fail(message: str, hint: str | None, code: ExitCode, as_json: bool) -> int:

@@ -2,12 +2,14 @@
 
 Builds the throwaway repository (``demo_repo``), starts the sandbox on loopback,
 pushes ``master`` there, then runs exactly what a maintainer runs —
-``send-mergereq staging --wait`` — as a child process in the demo's own
-environment, so its output, live table and exit code are the real ones.
+``send-mergereq staging --wait`` and whatever followed ``--`` — as a child process
+in the demo's own environment, so its output, live table and exit code are the real
+ones. With ``--no-mr`` the sandbox runs branch pipelines (push-only's gate).
 """
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from send_mergereq import demo_repo
-from send_mergereq.errors import ConfigError, GitError
+from send_mergereq.errors import ConfigError, ExitCode, GitError
 
 if TYPE_CHECKING:
     from send_mergereq.sandbox import Sandbox
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
 SCENARIO_DIR = Path(__file__).parent / "sandbox" / "scenarios"
 PROJECT = "demo/qemu"
 PULLS_PROJECT = "submaintainers/qemu"  # where the submaintainers publish their signed tags
+DEMO_ENV = "SEND_MERGEREQ_DEMO_SANDBOX"
+DEMO_GONE = "the demo's sandbox GitLab is gone with the demo: nothing to resume"
+DEMO_RESUME = "send-mergereq demo (a new sandbox: this one is gone with the demo)"
 
 
 def scenario_names() -> list[str]:
@@ -52,20 +57,29 @@ def run(
                 "tags, merged by hand; the signed-tags check runs as a warning")  # fmt: skip
             extra_args = ("--check", "signed-tags=warning", *extra_args)
             demo_repo.merge_locally(demo, demo_repo.tag_names())
+        push_only = "--no-mr" in extra_args  # push-only: the branch pipeline is the gate
         with Sandbox(time_scale=time_scale) as sandbox:
             try:
-                project = sandbox.create_project(PROJECT, scenario=scenario)
+                project = sandbox.create_project(
+                    PROJECT, scenario=scenario, branch_pipelines=push_only
+                )
             except ScenarioError as exc:  # the sandbox's own error, the tool's exit 2
                 raise ConfigError(exc.message, hint=exc.hint) from None
             _publish_master(demo, project.http_url_to_repo, sandbox.token)
             say(f"demo: repository {demo.repo} (signing: {demo.signing}), "
                 f"sandbox GitLab at {sandbox.url}, scenario {scenario!r}")  # fmt: skip
+            say(f"demo: the sandbox runs on a virtual clock, {time_scale:g}x real time: "
+                "job durations are virtual, the elapsed time is real")  # fmt: skip
             if demo.signing != "none":
                 code = _apply(demo, sandbox, say)
                 if code != 0:
                     return code
-            say("demo: running  send-mergereq staging --wait")
-            return _send(demo, sandbox.token, extra_args)
+            say(f"demo: running  {shlex.join(['send-mergereq', *command(extra_args)])}")
+            try:
+                return _send(demo, sandbox.token, extra_args)
+            except KeyboardInterrupt:  # the sandbox goes with the demo: nothing to resume
+                say(f"demo: interrupted; {DEMO_GONE}")
+                return int(ExitCode.INTERRUPTED)
     finally:
         if keep:
             say(f"demo: kept {root}")
@@ -106,7 +120,14 @@ def _apply(demo: demo_repo.DemoEnv, sandbox: Sandbox, say: Callable[[str], None]
     return subprocess.run(argv, cwd=demo.repo, env=demo.env, check=False).returncode
 
 
+def command(extra_args: tuple[str, ...]) -> list[str]:
+    """The words after ``send-mergereq`` that the demo runs."""
+    return ["staging", "--wait", *extra_args]
+
+
 def _send(demo: demo_repo.DemoEnv, token: str, extra_args: tuple[str, ...]) -> int:
-    env = {**demo.env, "GITLAB_TOKEN": token}
-    argv = [sys.executable, "-m", "send_mergereq", "staging", "--wait", *extra_args]
+    # DEMO_ENV tells the run its GitLab is the demo's sandbox: gone when the demo ends,
+    # so an interrupted run has nothing to resume
+    env = {**demo.env, "GITLAB_TOKEN": token, DEMO_ENV: "1"}
+    argv = [sys.executable, "-m", "send_mergereq", *command(extra_args)]
     return subprocess.run(argv, cwd=demo.repo, env=env, check=False).returncode

@@ -176,15 +176,6 @@ def fetch_branch(
     return run(repo, *args, env=env, timeout=timeout)
 
 
-def update_ref(repo: Path, ref: str, new: str, old: str | None) -> bool:
-    """``git update-ref REF NEW [OLD]``: move ``ref`` to ``new`` only if it still is at
-    ``old`` (``old`` None: whatever it is). False when git refused (moved, or no object)."""
-    args = ["update-ref", "-m", "send-mergereq: landed", "--", ref, new]
-    if old is not None:
-        args.append(old)
-    return run(repo, *args).returncode == 0
-
-
 def has_commit(repo: Path, sha: str) -> bool:
     """Whether commit ``sha`` is in the repository's object store."""
     return run(repo, "cat-file", "-e", f"{sha}^{{commit}}").returncode == 0

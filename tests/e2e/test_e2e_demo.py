@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from e2e_helpers import CliRun, kill_gpg_agent, run_cli
+from e2e_helpers import _SIGINT_DEFAULT as SIGINT_DEFAULT
+from e2e_helpers import CLI, CliRun, kill_gpg_agent, run_cli
 
 from send_mergereq.demo import scenario_names
 
@@ -114,3 +118,41 @@ def test_demo_without_gpg_or_ssh_keygen_says_so_and_still_opens_the_gate(
     assert "neither gpg nor ssh-keygen found" in err and "signing: none" in err
     assert "warning: [signed-tags]" in out
     assert "gate open" in out
+
+
+def test_demo_push_only_lands_and_shows_the_real_command(hermetic_env: Path) -> None:
+    rc, out, err = _demo(*FAST_DEMO, "--", "--no-mr", "--land", "--interval", "0.2",
+                         home=hermetic_env)  # fmt: skip
+
+    assert rc == 0, out + err
+    assert "demo: running  send-mergereq staging --wait --no-mr --land --interval 0.2" in err
+    assert "staging --wait\n" not in err
+    assert err.count("virtual clock") == 1
+    assert "watching the branch pipeline of staging" in out
+    assert re.search(r"landed [0-9a-f]{12} \(fast-forward\); master is now at", out)
+    assert "merge request" not in out
+
+
+def test_demo_interrupted_says_the_sandbox_is_gone(hermetic_env: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGINT_DEFAULT, str(CLI), "demo", "--time-scale", "100", "--",
+         "--interval", "0.2"],
+        cwd=hermetic_env, env=os.environ, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            if "watching pipeline #" in line:
+                break
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C at a terminal: the whole process group
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    assert proc.returncode == 130, err
+    said = out + err
+    assert "status staging" not in said  # no resume command pointing at the gone sandbox
+    assert "resume with: send-mergereq demo (a new sandbox: this one is gone with the demo)" in said
+    assert "demo: interrupted; the demo's sandbox GitLab is gone with the demo" in err

@@ -103,7 +103,12 @@ def record_landing(session: Session, target: str, before: str | None, head: str)
     repo: Path = session.repo
     ref = f"refs/remotes/{session.remote}/{target}"
     old = git.resolve_commit(repo, ref) if before is None else before
-    if git.has_commit(repo, head) and git.update_ref(repo, ref, head, old):
-        return
+    if git.has_commit(repo, head):
+        try:
+            git.update_ref(repo, ref, head, old, "send-mergereq: landed")
+        except GitError:
+            pass  # it moved meanwhile: fetch what GitLab has
+        else:
+            return
     with contextlib.suppress(GitError):
         git.fetch_branch(repo, session.remote, target, session.git_env())
