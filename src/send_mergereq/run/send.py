@@ -147,7 +147,10 @@ def send(
 
     session = session or Session.open(settings)
     req = publish_request(settings, report, options)
-    contained = contained_on_server(session.forge, req.target, req.branch, req.range.branch_sha)
+    contained = contained_on_server(
+        session.forge, req.target, req.branch, req.range.branch_sha,
+        checked_over=req.range.target_sha,
+    )  # fmt: skip
     if contained is not None:
         return up_to_date(contained, out, to_json(report))
     published = publish(req, session, notify=out.say, edit=edit if options.edit else None)

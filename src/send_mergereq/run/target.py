@@ -88,10 +88,14 @@ def contained_locally(settings: Settings) -> Contained | None:
     return Contained(settings.target_branch, target_sha, settings.branch, branch_sha, where)
 
 
-def contained_on_server(forge: Forge, target: str, branch: str, sha: str) -> Contained | None:
-    """Whether the target's head on GitLab already contains ``sha`` (one or two calls)."""
+def contained_on_server(
+    forge: Forge, target: str, branch: str, sha: str, *, checked_over: str | None = None
+) -> Contained | None:
+    """Whether the target's head on GitLab already contains ``sha``: one call, and a
+    second (the merge base) only when the head is not ``checked_over``, the target the
+    checks found ``sha`` adding commits to."""
     head = forge.branch_head(target)
-    if head is None or not forge.contains(head, sha):
+    if head is None or head == checked_over or not forge.contains(head, sha):
         return None
     return Contained(target, head, branch, sha, "on GitLab")
 
