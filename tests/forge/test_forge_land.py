@@ -216,3 +216,18 @@ def test_a_walk_too_long_is_unknown_and_says_so(
     with pytest.raises(ForgeError) as caught:
         forge.contains(g.HEAD, MOVED)
     assert caught.value.message.startswith("could not tell whether")
+
+
+def test_contained_on_server(rsps: responses.RequestsMock) -> None:
+    from send_mergereq.run.target import contained_on_server
+
+    forge = connect(rsps)
+    branch(rsps, MASTER)  # GitLab's master moved past what was checked, and contains HEAD
+    g.get(rsps, f"{g.P}/repository/merge_base", {"id": g.HEAD}, **{"refs[]": [MASTER, g.HEAD]})
+    found = contained_on_server(forge, "master", "staging", g.HEAD, checked_over=MOVED)
+    assert found is not None and found.target_sha == MASTER and found.where == "on GitLab"
+    assert found.line().startswith(f"master already contains staging ({g.HEAD[:12]}) on GitLab")
+    rsps.reset()
+    branch(rsps, MASTER)  # the head the checks ran over: one call, no merge base
+    assert contained_on_server(forge, "master", "staging", g.HEAD, checked_over=MASTER) is None
+    assert [c.request.url for c in rsps.calls if "merge_base" in (c.request.url or "")] == []
