@@ -345,8 +345,8 @@ def render_summary(snapshot: Snapshot, now: float, fault: str | None = None) -> 
     text = Text(f"elapsed {elapsed} · ", style="bold")
     if fault is not None:
         text.append(f"reconnecting… ({visible(fault)})", style="yellow")
-    elif snapshot.verdict.final or snapshot.next_poll_in <= 0:
-        text.append("done")  # the last summary: no poll is coming
+    elif snapshot.next_poll_in <= 0:
+        text.append("done")  # the watch's last summary: no poll is coming
     else:
         due = snapshot.taken_at + snapshot.next_poll_in - now
         text.append(f"next poll in {max(0, round(due))}s")
