@@ -19,7 +19,8 @@ def test_bare_command_prints_the_usage(capsys: pytest.CaptureFixture[str]) -> No
     assert code == 2 and out == ""
     lines = err.splitlines()
     assert lines[0] == "usage: send-mergereq BRANCH [--wait] [--land] [--dry-run] [OPTIONS]"
-    assert any(line.strip().startswith("send-mergereq status") for line in lines)
+    for command in ("status", "check", "apply", "demo"):
+        assert any(line.strip().startswith(f"send-mergereq {command}") for line in lines)
     assert lines[-1] == "hint: see 'send-mergereq --help'"
     assert "Exit codes" not in err and "Show the version" not in err  # not the whole help
 

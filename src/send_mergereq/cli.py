@@ -42,6 +42,7 @@ USAGE = f"""\
 usage: {PROG} BRANCH [--wait] [--land] [--dry-run] [OPTIONS]
        {PROG} status [BRANCH|!IID] [OPTIONS]
        {PROG} check [RANGE] [OPTIONS]
+       {PROG} apply EMAIL... [OPTIONS]
        {PROG} demo [--scenario NAME] [-- {PROG.upper()} OPTIONS]
 """
 EPILOG = "\b\nExit codes:\n" + exit_code_table()
