@@ -15,7 +15,7 @@ from send_mergereq.checks.tags import parse_tag, tag_object
 from send_mergereq.history import RawCommit
 
 MAX_TITLE_TAGS = 3
-FOOTER = "Opened by send-mergereq; refreshed on every run."
+FOOTER = "Opened by send-mergereq; the list above is refreshed on every run."
 
 
 @dataclass(frozen=True)
