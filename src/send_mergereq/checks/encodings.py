@@ -9,6 +9,8 @@ are read as ISO-8859-1. chardet is imported only when a bad byte is found.
 
 from __future__ import annotations
 
+import functools
+
 _CONTEXT = 24
 _LATIN_GUESSES = {
     "ascii", "windows-1250", "windows-1252", "windows-1254", "windows-1257",
@@ -40,15 +42,23 @@ def _decode(data: bytes, encoding: str) -> str | None:
         return None
 
 
+@functools.lru_cache(maxsize=1024)
+def _detect(sample: bytes) -> str | None:
+    """chardet's guess for ``sample``, asked once per distinct sample (a name repeats over a
+    history; each call costs milliseconds, the first one its models' load)."""
+    import chardet
+
+    detected = chardet.detect(sample).get("encoding")
+    return str(detected) if detected else None
+
+
 def guess_encoding(data: bytes, sample: bytes | None = None) -> tuple[str, str] | None:
     """``(encoding, text)`` that ``data`` probably is; ``sample`` (more text) helps chardet."""
     if any(0x80 <= byte <= 0x9F for byte in data):
         text = _decode(data, "cp1252")
         if text is not None:
             return "windows-1252", text
-    import chardet
-
-    detected = chardet.detect(sample or data).get("encoding")
+    detected = _detect(sample or data)
     if (
         detected
         and detected.lower() not in _LATIN_GUESSES
