@@ -108,9 +108,11 @@ def test_a_shallow_clone_s_boundary_reads_as_a_root(make_repo: Any, tmp_path: Pa
     repo.commit("C")
     clone = tmp_path / "shallow"
     url = f"file://{repo.path}"
-    quiet = {"check": True, "capture_output": True}
-    subprocess.run(["git", "clone", "-q", "--depth", "2", "-b", "staging", url, str(clone)], **quiet)  # type: ignore[call-overload]
-    subprocess.run(["git", "-C", str(clone), "fetch", "-q", "--depth", "1", "origin", "master:master"], **quiet)  # type: ignore[call-overload]
+    for argv in (
+        ["git", "clone", "-q", "--depth", "2", "-b", "staging", url, str(clone)],
+        ["git", "-C", str(clone), "fetch", "-q", "--depth", "1", "origin", "master:master"],
+    ):
+        subprocess.run(argv, check=True, capture_output=True)
     pairs = both(clone)
     boundary = pairs[-1][1]
     assert len(pairs) == 2 and b"\nparent " not in boundary.partition(b"\n\n")[0]
@@ -143,3 +145,33 @@ def test_stopping_early_leaves_no_process(make_repo: Any) -> None:
     stream = git.commit_objects(repo.path, repo.head(), repo.git("rev-parse", "master"))
     assert next(stream)[0] == repo.head()
     stream.close()  # the walk is killed and waited for: nothing left behind
+
+
+def test_the_chunked_two_process_scan_finds_what_one_pass_finds(
+    make_repo: Any, maintainer: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``runner.run_chunks`` with a worker process taking every other chunk (small chunks
+    here) gives the result of ``run_checks`` over the plain cat-file stream."""
+    from send_mergereq.checks import CHECKS
+    from send_mergereq.checks.finding import CheckContext
+    from send_mergereq.checks.runner import EnabledCheck, default_verifier, run_checks, run_chunks
+    from send_mergereq.history import read_raw_chunks, resolve_range
+
+    repo = make_repo()
+    for n, message in enumerate(ODD_MESSAGES * 3):
+        plant(repo, message)
+        repo.commit(
+            f"Commit {n}", "word " * 50, signoff=None if n % 4 else "Ada Author <ada@example.org>"
+        )
+    make_signed_merge(repo.path, "pull-1", maintainer.good)
+    rng = resolve_range(repo.path, "master", "staging")
+    enabled = [EnabledCheck(m, m.Options()) for m in CHECKS.values()]
+    ctx, verify = CheckContext(), default_verifier(repo.path)
+    plain = git.raw_commits(repo.path, rng.branch_sha, rng.target_sha)
+    one_pass = run_checks(plain, enabled, ctx, verify)
+    monkeypatch.setattr(git, "_CHUNK", 900)  # many chunks: the worker takes every other one
+    for workers in (1, 2, 3):
+        chunks = read_raw_chunks(repo.path, rng)
+        assert run_chunks(chunks, repo.path, enabled, ctx, verify, workers=workers) == one_pass
+    assert {f.check for f in one_pass.findings} >= {"utf8", "signoff"}
+    assert one_pass.commits == len(ODD_MESSAGES) * 6 + 2 and one_pass.merges == 1

@@ -250,17 +250,25 @@ def commit_objects(repo: Path, tip: str, exclude: str) -> Iterator[tuple[str, by
     lossy (trailing whitespace and leading blank lines dropped, a NUL ends it, a final
     newline added), so each rebuilt object is hashed as git hashes objects: when its id
     is not the commit's own, the stored object is read with one ``git cat-file --batch``
-    started on first need (63 of 106,977 commits on u-boot). A ``A..B`` walk prints
-    nothing before it is complete; git then prints fast, and this reads it in chunks.
+    started on first need (86 of 106,977 commits on u-boot). A ``A..B`` walk prints
+    nothing before it is complete; git then prints fast, and this reads it in chunks
+    (``walk_chunks``, ``CommitReader``).
     """
+    with CommitReader(repo) as reader:
+        for chunk in walk_chunks(repo, tip, exclude):
+            yield from reader.objects(chunk)
+
+
+def walk_chunks(repo: Path, tip: str, exclude: str) -> Iterator[bytes]:
+    """The ``rev-list --header`` walk of ``exclude..tip`` in chunks of whole records
+    (about a megabyte each, every record NUL-terminated), for ``CommitReader.objects``."""
+    argv = ["rev-list", "--parents", "--header", "--encoding=none", tip, f"^{exclude}"]
     walk = subprocess.Popen(
-        ["git", "-C", str(repo), "rev-list", "--parents", "--header", "--encoding=none"]
-        + [tip, f"^{exclude}"],
+        ["git", "-C", str(repo), *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     assert walk.stdout is not None and walk.stderr is not None
-    exact = _StoredObjects(repo)
     try:
         pending = b""
         while data := walk.stdout.read(_CHUNK):
@@ -268,13 +276,12 @@ def commit_objects(repo: Path, tip: str, exclude: str) -> Iterator[tuple[str, by
             if not cut:
                 pending += data
                 continue
-            yield from _rebuilt(pending + data[:cut], exact)
+            yield pending + data[:cut]
             pending = data[cut:]
         walk.wait()
         if walk.returncode == 0 and pending:
             raise GitError("git rev-list: its output ended inside a commit")
     finally:
-        exact.close()
         walk.stdout.close()
         if walk.poll() is None:  # the caller stopped early
             walk.kill()
@@ -288,25 +295,54 @@ _CHUNK = 1 << 20
 _DIGESTS = {40: hashlib.sha1, 64: hashlib.sha256}  # hex id length -> object format
 
 
-def _rebuilt(records: bytes, exact: _StoredObjects) -> Iterator[tuple[str, bytes]]:
-    """``(id, raw object)`` for each NUL-terminated ``rev-list --header`` record of
-    ``records``: the indent undone, verified by the id, else read from the store."""
-    for record in records.replace(b"\n    ", b"\n").split(b"\0")[:-1]:
-        nl = record.find(b"\n")
-        ids = record[: max(nl, 0)]
-        sha = ids[:64].partition(b" ")[0].decode("ascii", errors="replace")
-        digest = _DIGESTS.get(len(sha))
+class CommitReader:
+    """Turns ``walk_chunks`` into exact ``(id, raw object)`` pairs; reads the few objects
+    git renders lossily with one ``git cat-file --batch`` (``_StoredObjects``)."""
+
+    def __init__(self, repo: Path) -> None:
+        self.store = _StoredObjects(repo)
+
+    def __enter__(self) -> CommitReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.close()
+
+    def objects(self, chunk: bytes) -> list[tuple[str, bytes]]:
+        """``(id, raw object)`` for each record of ``chunk``: the indent undone, verified
+        by the id, else read from the store. (The hot loop: keep it lean.)"""
+        records = chunk.replace(b"\n    ", b"\n").split(b"\0")
+        records.pop()  # after the last NUL
+        if not records:
+            return []
+        size = records[0].find(b" ", 0, 65)
+        size = size if size > 0 else records[0].find(b"\n")
+        digest = _DIGESTS.get(size)
         if digest is None:
+            raise GitError(f"git rev-list: unexpected output {records[0][:80]!r}")
+        found = []
+        for record in records:
+            nl = record.find(b"\n", size)
+            raw = record[nl + 1 :]
+            check = digest(b"commit %d\0" % len(raw))
+            check.update(raw)
+            sha = record[:size].decode()
+            if check.hexdigest() != sha:
+                raw = self._stored(record, size)
+                sha = record[:size].decode("ascii", errors="replace")
+            if nl == size and b"\nparent " in raw:
+                # a shallow clone's boundary commit is a root to git: no parents (_as_root)
+                raw = _as_root(raw)
+            found.append((sha, raw))
+        return found
+
+    def _stored(self, record: bytes, size: int) -> bytes:
+        sha = record[:size]
+        if record[size : size + 1] not in (b" ", b"\n") or not all(
+            c in b"0123456789abcdef" for c in sha
+        ):
             raise GitError(f"git rev-list: unexpected output {record[:80]!r}")
-        raw = record[nl + 1 :]
-        check = digest(b"commit %d\0" % len(raw))
-        check.update(raw)
-        if check.hexdigest() != sha:
-            raw = exact.read(sha)
-        # a shallow clone's boundary commit is a root to git: no parents (see _as_root)
-        if len(ids) == len(sha) and b"\nparent " in raw:
-            raw = _as_root(raw)
-        yield sha, raw
+        return self.store.read(sha.decode())
 
 
 class _StoredObjects:

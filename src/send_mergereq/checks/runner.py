@@ -158,6 +158,22 @@ class Scan:
         self.count += 1
         if self.fused and fused_clean(raw, self.ctx):
             return
+        self._add(position, sha, raw)
+
+    def add_many(self, start: int, objects: Sequence[tuple[str, bytes]]) -> None:
+        """``add`` each of ``objects``, the first at stream position ``start``."""
+        self.count += len(objects)
+        add = self._add
+        if self.fused:
+            ctx = self.ctx
+            for position, (sha, raw) in enumerate(objects, start):
+                if not fused_clean(raw, ctx):
+                    add(position, sha, raw)
+        else:
+            for position, (sha, raw) in enumerate(objects, start):
+                add(position, sha, raw)
+
+    def _add(self, position: int, sha: str, raw: bytes) -> None:
         if self.fused_merges and fused_merge_clean(raw, self.ctx):
             self.merges += 1
             return
@@ -220,6 +236,39 @@ class Scan:
             for sha, i in self.exempted[position]
         )
         return RunResult(self.count, self.merges, findings, self.subjects, exempt, exempted)
+
+
+def run_chunks(
+    chunks: Iterable[bytes],
+    repo: Path,
+    checks: Sequence[EnabledCheck],
+    ctx: CheckContext,
+    verifier: TagVerifier,
+    *,
+    workers: int = 1,
+    rules: Sequence[Exemption] = (),
+) -> RunResult:
+    """``run_checks`` over a raw stream in chunks (``history.read_raw_chunks``) that
+    ``git.CommitReader.objects`` turns into ``(id, raw commit)`` pairs. With
+    ``workers`` > 1, once a second chunk comes, one worker process reads and checks every
+    other chunk (see ``parallel.scan_chunks``); the result is the same."""
+    from send_mergereq.git import CommitReader
+
+    scan = Scan(checks, ctx, rules)
+    position = 0
+    stream = iter(chunks)
+    with CommitReader(repo) as reader:
+        for chunk in stream:
+            objects = reader.objects(chunk)
+            scan.add_many(position, objects)
+            position += len(objects)
+            if workers > 1:
+                from send_mergereq.checks.parallel import scan_chunks
+
+                scan_chunks(
+                    scan, stream, reader.objects, start=position, repo=repo, workers=workers - 1
+                )
+    return scan.finish(verifier)
 
 
 def run_checks(

@@ -14,6 +14,8 @@ Merges are exempt.
 
 from __future__ import annotations
 
+import functools
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,18 +40,24 @@ def _text(value: bytes) -> str:
     return value.decode("utf-8", errors="replace")
 
 
+@functools.lru_cache(maxsize=4096)
 def _norm_name(name: bytes) -> str:
-    """``"José  Müller"`` and ``'jose muller'`` compare equal: case, accents, spacing."""
+    """``"José  Müller"`` and ``'jose muller'`` compare equal: case, accents, spacing.
+    (Names repeat over a history: cached.)"""
     text = unicodedata.normalize("NFKD", _text(name).strip("\"' "))
     bare = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(bare.casefold().split())
 
 
+# a line that is a sign-off once stripped (bytes.strip: ASCII whitespace), any case
+_LOOSE_SIGNOFF = re.compile(
+    rb"^[ \t\r\x0b\x0c]*signed-off-by:([^\n]*)", re.IGNORECASE | re.MULTILINE
+)
+
+
 def _loose_signoffs(message: bytes) -> list[bytes]:
     """Sign-off lines anywhere in the message, trailer or not."""
-    prefix = b"signed-off-by:"
-    lines = (line.strip() for line in message.split(b"\n"))
-    return [line[len(prefix) :].strip() for line in lines if line.lower().startswith(prefix)]
+    return [value.strip() for value in _LOOSE_SIGNOFF.findall(message)]
 
 
 def _match(
