@@ -152,7 +152,7 @@ def test_the_chunked_two_process_scan_finds_what_one_pass_finds(
 ) -> None:
     """``runner.run_chunks`` with a worker process taking every other chunk (small chunks
     here) gives the result of ``run_checks`` over the plain cat-file stream."""
-    from send_mergereq.checks import CHECKS
+    from send_mergereq.checks import CHECKS, parallel, runner
     from send_mergereq.checks.finding import CheckContext
     from send_mergereq.checks.runner import EnabledCheck, default_verifier, run_checks, run_chunks
     from send_mergereq.history import read_raw_chunks, resolve_range
@@ -170,8 +170,19 @@ def test_the_chunked_two_process_scan_finds_what_one_pass_finds(
     plain = git.raw_commits(repo.path, rng.branch_sha, rng.target_sha)
     one_pass = run_checks(plain, enabled, ctx, verify)
     monkeypatch.setattr(git, "_CHUNK", 900)  # many chunks: the worker takes every other one
+    monkeypatch.setattr(runner, "SERIAL_PREFIX", 3)  # and starts after the first
+    handed: list[int] = []
+    real_submit = parallel.ProcessPoolExecutor.submit
+
+    def submit(pool: Any, fn: Any, *args: Any) -> Any:
+        handed.append(args[1])  # the stream position of a chunk a worker checks
+        return real_submit(pool, fn, *args)
+
+    monkeypatch.setattr(parallel.ProcessPoolExecutor, "submit", submit)
     for workers in (1, 2, 3):
         chunks = read_raw_chunks(repo.path, rng)
         assert run_chunks(chunks, repo.path, enabled, ctx, verify, workers=workers) == one_pass
+        assert bool(handed) == (workers > 1)
+        handed.clear()
     assert {f.check for f in one_pass.findings} >= {"utf8", "signoff"}
     assert one_pass.commits == len(ODD_MESSAGES) * 6 + 2 and one_pass.merges == 1

@@ -250,8 +250,9 @@ def run_chunks(
 ) -> RunResult:
     """``run_checks`` over a raw stream in chunks (``history.read_raw_chunks``) that
     ``git.CommitReader.objects`` turns into ``(id, raw commit)`` pairs. With
-    ``workers`` > 1, once a second chunk comes, one worker process reads and checks every
-    other chunk (see ``parallel.scan_chunks``); the result is the same."""
+    ``workers`` > 1, past the first ``SERIAL_PREFIX`` commits, ``workers - 1`` processes
+    read and check their share of the chunks (see ``parallel.scan_chunks``); the result
+    is the same."""
     from send_mergereq.git import CommitReader
 
     scan = Scan(checks, ctx, rules)
@@ -262,7 +263,7 @@ def run_chunks(
             objects = reader.objects(chunk)
             scan.add_many(position, objects)
             position += len(objects)
-            if workers > 1:
+            if workers > 1 and position >= SERIAL_PREFIX:
                 from send_mergereq.checks.parallel import scan_chunks
 
                 scan_chunks(
