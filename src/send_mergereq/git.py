@@ -6,9 +6,8 @@ Two ways in, each where it serves:
   repository, read config, resolve refs, read the policy blob, stream the raw
   commits) and for commands that need bytes on stdin, a secret or a scratch
   object store in the environment, or a timeout (``credential fill``, ``push``,
-  ``verify-tag``). The raw stream is one ``git rev-list --header`` walk, each
-  object rebuilt and verified by its id (``commit_objects``), with ``git cat-file
-  --batch`` for the few git's rendering alters. A dry run never
+  ``verify-tag``). The raw stream is ``git rev-list | git cat-file --batch``: one
+  OS pipe between two gits, objects read as bytes as they come. A dry run never
   imports GitPython: its import alone costs about 70 ms of the 0.4 s budget.
 - **GitPython** (imported on first use) for the repository as the send half
   sees it: the push remote's URL and ancestry when landing.
@@ -19,7 +18,6 @@ Nothing here knows about GitLab or tokens: callers hand in the environment.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import subprocess
 from collections.abc import Iterator, Mapping
@@ -240,148 +238,8 @@ def credential_fill(request: bytes, env: Mapping[str, str], cwd: Path | None) ->
     return proc.stdout if proc.returncode == 0 else None
 
 
-def commit_objects(repo: Path, tip: str, exclude: str) -> Iterator[tuple[str, bytes]]:
-    """Stream ``(id, raw object)`` for every commit in ``exclude..tip``, newest first,
-    exactly as stored (what ``raw_commits`` gives, byte for byte), in ONE git walk.
-
-    ``git rev-list --header --encoding=none`` prints each commit as it walks it: the id
-    and the parents git walks, the header lines byte for byte, then the message with
-    every line indented by four spaces, NUL-terminated. That rendering of the message is
-    lossy (trailing whitespace and leading blank lines dropped, a NUL ends it, a final
-    newline added), so each rebuilt object is hashed as git hashes objects: when its id
-    is not the commit's own, the stored object is read with one ``git cat-file --batch``
-    started on first need (86 of 106,977 commits on u-boot). A ``A..B`` walk prints
-    nothing before it is complete; git then prints fast, and this reads it in chunks
-    (``walk_chunks``, ``CommitReader``).
-    """
-    with CommitReader(repo) as reader:
-        for chunk in walk_chunks(repo, tip, exclude):
-            yield from reader.objects(chunk)
-
-
-def walk_chunks(repo: Path, tip: str, exclude: str) -> Iterator[bytes]:
-    """The ``rev-list --header`` walk of ``exclude..tip`` in chunks of whole records
-    (about a megabyte each, every record NUL-terminated), for ``CommitReader.objects``."""
-    argv = ["rev-list", "--parents", "--header", "--encoding=none", tip, f"^{exclude}"]
-    walk = subprocess.Popen(
-        ["git", "-C", str(repo), *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert walk.stdout is not None and walk.stderr is not None
-    try:
-        pending = b""
-        while data := walk.stdout.read(_CHUNK):
-            cut = data.rfind(b"\0") + 1
-            if not cut:
-                pending += data
-                continue
-            yield pending + data[:cut]
-            pending = data[cut:]
-        walk.wait()
-        if walk.returncode == 0 and pending:
-            raise GitError("git rev-list: its output ended inside a commit")
-    finally:
-        walk.stdout.close()
-        if walk.poll() is None:  # the caller stopped early
-            walk.kill()
-        walk.wait()
-    if walk.returncode != 0:
-        said = walk.stderr.read().decode(errors="replace").split("\n")
-        raise GitError(f"git rev-list failed: {'; '.join(line for line in said if line.strip())}")
-
-
-_CHUNK = 1 << 20
-_DIGESTS = {40: hashlib.sha1, 64: hashlib.sha256}  # hex id length -> object format
-
-
-class CommitReader:
-    """Turns ``walk_chunks`` into exact ``(id, raw object)`` pairs; reads the few objects
-    git renders lossily with one ``git cat-file --batch`` (``_StoredObjects``)."""
-
-    def __init__(self, repo: Path) -> None:
-        self.store = _StoredObjects(repo)
-
-    def __enter__(self) -> CommitReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.store.close()
-
-    def objects(self, chunk: bytes) -> list[tuple[str, bytes]]:
-        """``(id, raw object)`` for each record of ``chunk``: the indent undone, verified
-        by the id, else read from the store. (The hot loop: keep it lean.)"""
-        records = chunk.replace(b"\n    ", b"\n").split(b"\0")
-        records.pop()  # after the last NUL
-        if not records:
-            return []
-        size = records[0].find(b" ", 0, 65)
-        size = size if size > 0 else records[0].find(b"\n")
-        digest = _DIGESTS.get(size)
-        if digest is None:
-            raise GitError(f"git rev-list: unexpected output {records[0][:80]!r}")
-        found = []
-        for record in records:
-            nl = record.find(b"\n", size)
-            raw = record[nl + 1 :]
-            check = digest(b"commit %d\0" % len(raw))
-            check.update(raw)
-            sha = record[:size].decode()
-            if check.hexdigest() != sha:
-                raw = self._stored(record, size)
-                sha = record[:size].decode("ascii", errors="replace")
-            if nl == size and b"\nparent " in raw:
-                # a shallow clone's boundary commit is a root to git: no parents (_as_root)
-                raw = _as_root(raw)
-            found.append((sha, raw))
-        return found
-
-    def _stored(self, record: bytes, size: int) -> bytes:
-        sha = record[:size]
-        if record[size : size + 1] not in (b" ", b"\n") or not all(
-            c in b"0123456789abcdef" for c in sha
-        ):
-            raise GitError(f"git rev-list: unexpected output {record[:80]!r}")
-        return self.store.read(sha.decode())
-
-
-class _StoredObjects:
-    """One ``git cat-file --batch`` for the objects ``commit_objects`` cannot rebuild,
-    started on first use, asked one id at a time."""
-
-    def __init__(self, repo: Path) -> None:
-        self.repo = repo
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def read(self, sha: str) -> bytes:
-        if self.proc is None:
-            self.proc = subprocess.Popen(
-                ["git", "-C", str(self.repo), "cat-file", "--batch"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(sha.encode() + b"\n")
-        self.proc.stdin.flush()
-        header = self.proc.stdout.readline()
-        parts = header.split()
-        if len(parts) != 3 or parts[1] != b"commit" or not parts[2].isdigit():
-            raise GitError(f"git cat-file: unexpected answer {header!r} for {sha}")
-        size = int(parts[2])
-        return self.proc.stdout.read(size + 1)[:size]
-
-    def close(self) -> None:
-        if self.proc is not None:
-            assert self.proc.stdin is not None and self.proc.stdout is not None
-            self.proc.stdin.close()
-            self.proc.stdout.close()
-            self.proc.wait()
-
-
 def raw_commits(repo: Path, tip: str, exclude: str) -> Iterator[tuple[str, bytes]]:
-    """Stream ``(id, raw object)`` for every commit in ``exclude..tip``, newest first,
-    the plain way (``commit_objects`` is the fast one; this is its reference).
+    """Stream ``(id, raw object)`` for every commit in ``exclude..tip``, newest first.
 
     ``git rev-list`` writes ids straight into ``git cat-file --batch`` through an
     OS pipe; Python only reads the objects as they come. (``--buffer``: no flush per

@@ -1,9 +1,10 @@
 """Resolve ``TARGET..BRANCH``, read its commits as raw bytes in one stream, parse them.
 
-The stream is ``git.commit_objects``: one ``git rev-list --header`` walk, each object
-verified by its id (``git cat-file --batch`` for the few it cannot rebuild), so the
-objects come back byte for byte (never re-encoded: ``--encoding=none``, or a message
-that declares an ``encoding`` would hide the very bytes the ``utf8`` check looks for).
+The stream is ``git.raw_commits``: ``git rev-list`` pipes straight into ``git
+cat-file --batch``, two processes for the whole range, never one per commit, and the
+objects come back byte for byte (``git log``/``rev-list --header`` re-encode
+messages that declare an ``encoding``, which would hide the very bytes the
+``utf8`` check looks for).
 """
 
 from __future__ import annotations
@@ -223,12 +224,5 @@ def read_commits(repo: Path, rng: CommitRange) -> Iterator[RawCommit]:
 
 def read_raw(repo: Path, rng: CommitRange) -> Iterator[tuple[str, bytes]]:
     """Stream ``(id, raw object)`` for every commit of the range, newest first, in one
-    raw stream (``git.commit_objects``)."""
-    return git.commit_objects(repo, rng.branch_sha, rng.target_sha)
-
-
-def read_raw_chunks(repo: Path, rng: CommitRange) -> Iterator[bytes]:
-    """The range's raw stream in chunks of whole records (``git.walk_chunks``), for
-    ``git.CommitReader.objects``: what ``read_raw`` gives, for a reader that splits the
-    work."""
-    return git.walk_chunks(repo, rng.branch_sha, rng.target_sha)
+    raw stream (``git.raw_commits``)."""
+    return git.raw_commits(repo, rng.branch_sha, rng.target_sha)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from send_mergereq.checks import CHECKS
+from send_mergereq.checks import CHECKS, list_address
 from send_mergereq.checks.finding import CheckContext
 from send_mergereq.checks.runner import fused_clean, fused_merge_clean
 from send_mergereq.history import parse_commit
@@ -68,3 +70,31 @@ def test_a_merge_clean_without_signed_tags_is_still_counted() -> None:
     objects = [("a" * 40, MERGE_CORPUS[0]), ("b" * 40, FUSED_CORPUS[0])]
     result = run_checks(objects, enabled, CheckContext(), lambda tags: {})
     assert (result.commits, result.merges, result.findings) == (2, 1, ())
+
+
+# the one-regex definition fused_clean had: the faster steps must say exactly the same
+_TRAILER = rb"[A-Za-z0-9-]+[ \t]*:[^\n]*"
+_ONE_REGEX = re.compile(
+    rb"tree [0-9a-f]{40,64}\n(?:parent [0-9a-f]{40,64}\n)?"
+    rb"author ([^<>\n]*<([^<>\s]+)>)[^<>\n]*\ncommitter [^\n]*\n\n"
+    rb"(?s:.*)\n\n(?:" + _TRAILER + rb"\n)*"
+    rb"(?i:signed-off-by)[ \t]*:[^\n]*<(?i:\2)>[ \t\r]*(?:\n" + _TRAILER + rb")*\s*\Z"
+)
+PIECES = [b"\n", b"\n\n", b" ", b"\t", b"\r", b"\x0b", b"x", b"Cc: y", b"Signed-off-by: A ",
+          b"signed-off-by :", b"<ada@example.org>", b"<ADA@example.org>", b"<o@x>", b"<", b">",
+          b"-", b"#", b"\xc3\xa9", b"\xe9", b"Reviewed-by: <ada@example.org>"]  # fmt: skip
+
+
+@settings(max_examples=1500)
+@given(st.sampled_from(FUSED_CORPUS), st.lists(st.sampled_from(PIECES), max_size=12))
+def test_fused_clean_says_what_the_one_regex_said(base: bytes, pieces: list[bytes]) -> None:
+    ctx = CheckContext()
+    noise = b"".join(pieces)
+    for raw in (base + noise, base.replace(b"Subject", noise), base.rstrip(b"\n") + noise):
+        match = _ONE_REGEX.match(raw)
+        one_regex = match is not None and b"\0" not in raw
+        if one_regex and not raw.isascii():
+            one_regex = raw.decode("utf-8", errors="replace").encode() == raw
+        if match is not None and one_regex:
+            one_regex = not list_address.suspect_ident(match[1], ctx)
+        assert fused_clean(raw, ctx) == one_regex, raw

@@ -8,18 +8,17 @@ import os
 
 from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import Severity
-from send_mergereq.checks.runner import EnabledCheck, TagVerifier, default_verifier, run_chunks
+from send_mergereq.checks.runner import EnabledCheck, TagVerifier, default_verifier, run_checks
 from send_mergereq.config import Settings
-from send_mergereq.history import empty_range, read_raw_chunks, resolve_range
+from send_mergereq.history import empty_range, read_raw, resolve_range
 from send_mergereq.report import CheckReport
 
 
 def _workers() -> int:
-    """Processes that read and check a long range (this one included): git's one walk
-    prints fast once it is done, so every core but git's share is free for them."""
-    if "SMR_WORKERS" in os.environ:  # benchmarks/checks.py compares
-        return max(1, int(os.environ["SMR_WORKERS"]))
-    return min(os.cpu_count() or 1, 4)
+    """Worker processes for a long range: only when cores are left over for them beside
+    this process and git (on two cores the pipeline is already CPU-bound)."""
+    cores = os.cpu_count() or 1
+    return min(cores - 1, 4) if cores >= 3 else 1
 
 
 def check_phase(
@@ -29,9 +28,8 @@ def check_phase(
     rng = resolve_range(settings.repo, settings.target, settings.branch, allow_empty=allow_empty)
     enabled = [EnabledCheck(CHECKS[check_id], opts) for check_id, opts in settings.checks.items()]
 
-    result = run_chunks(
-        read_raw_chunks(settings.repo, rng),
-        settings.repo,
+    result = run_checks(
+        read_raw(settings.repo, rng),
         enabled,
         settings.context(),
         verifier or default_verifier(settings.repo),
