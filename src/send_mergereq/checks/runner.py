@@ -115,12 +115,7 @@ def fused_clean(raw: bytes, ctx: CheckContext) -> bool:
         at = lowered.find(b"<" + email + b">", at + 1)
     else:
         return False
-    if not raw.isascii():
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    return not list_address.suspect_ident(head[1], ctx)
+    return _utf8_by_no_list(raw, head[1], ctx)
 
 
 def fused_merge_clean(raw: bytes, ctx: CheckContext) -> bool:
@@ -132,12 +127,17 @@ def fused_merge_clean(raw: bytes, ctx: CheckContext) -> bool:
     end = raw.find(b"\n\n")
     if end < 0 or b"\nencoding " in raw[: end + 1]:
         return False
+    return _utf8_by_no_list(raw, merge[1], ctx)
+
+
+def _utf8_by_no_list(raw: bytes, author: bytes, ctx: CheckContext) -> bool:
+    """The tail both fast paths share: the object is valid UTF-8 and ``author`` is no list."""
     if not raw.isascii():
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:
             return False
-    return not list_address.suspect_ident(merge[1], ctx)
+    return not list_address.suspect_ident(author, ctx)
 
 
 def _run_one(commit: RawCommit, checks: Sequence[EnabledCheck], ctx: CheckContext) -> list[Finding]:
