@@ -29,12 +29,12 @@ from send_mergereq.apply import sign as signing
 from send_mergereq.apply.pulls import PullRequest
 from send_mergereq.checks import CHECKS, signed_tags
 from send_mergereq.checks.finding import Finding, Severity, TagVerification
-from send_mergereq.checks.runner import EnabledCheck, run_checks
+from send_mergereq.checks.runner import EnabledCheck, RunResult, run_checks
 from send_mergereq.checks.signatures import verify_tags
 from send_mergereq.checks.tags import has_signature, parse_tag
 from send_mergereq.config import Settings
 from send_mergereq.errors import ConfigError, ExitCode, GitError
-from send_mergereq.history import CommitRange, parse_commit, resolve_commit
+from send_mergereq.history import CommitRange, RawCommit, parse_commit, resolve_commit
 from send_mergereq.report import CheckReport
 
 CHECK_ID = "apply"  # the findings apply itself makes (moved tag, foreign base)
@@ -211,7 +211,41 @@ def _scratch(objects: Path) -> Iterator[Mapping[str, str]]:
         yield env
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """A fetched pull request and the merge it would make (not stored anywhere yet)."""
+
+    ours: str  # the branch head it merges into
+    tip: str  # the commit the tag names
+    tag: bytes | None  # the tag object (None: a lightweight tag)
+    raw: bytes  # the merge commit object
+    merge: RawCommit
+    clean: bool
+    conflicts: tuple[str, ...]
+    committer: bytes
+    message: str
+
+
 def _one(run: _Run, pull: PullRequest) -> PullOutcome:
+    """Fetch, verify, check and merge one pull request; the first refusal ends it."""
+    built = _build(run, pull)
+    if isinstance(built, PullOutcome):
+        return built
+    verified = (
+        verify_tags(run.settings.repo, list(built.merge.mergetags)) if built.merge.mergetags else {}
+    )
+    refused = _verify(run, pull, built, verified)
+    if refused is not None:
+        return refused
+    checked = _check(run, pull, built, verified)
+    if isinstance(checked, PullOutcome):
+        return checked
+    found, added = checked
+    return _merge(run, pull, built, _signer(verified), found=found, added=added)
+
+
+def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
+    """1. Fetch the tag into the private namespace and compute the merge in scratch."""
     repo = run.settings.repo
     try:
         git.fetch_tag(repo, pull.url, pull.tag, pull.private_ref)
@@ -235,37 +269,47 @@ def _one(run: _Run, pull: PullRequest) -> PullOutcome:
         tree.tree, (ours, tip), author=author, committer=committer, tag=tag, message=message
     )
     merge = parse_commit(merging.object_id(raw, run.algorithm), raw)
+    return _Candidate(ours, tip, tag, raw, merge, tree.clean, tuple(tree.conflicts), committer,
+                      message)  # fmt: skip
 
-    # 2. verify: the signature as the signed-tags check sees it, then what the email promised
-    verified = verify_tags(repo, list(merge.mergetags)) if merge.mergetags else {}
-    signer = _signer(verified)
-    ctx = replace(run.settings.context(), verify_tag=_lookup(repo, verified))
-    found = list(signed_tags.check(merge, ctx, signed_tags.Options()))
-    found += _promises(run, pull, merge.sha, tip, tag)
-    subjects = {merge.sha: merge.subject}
-    if found:
-        shown = _report(
-            run, pull, ours, merge.sha, commits=1, merges=1, findings=tuple(found),
-            subjects=subjects,
-        )  # fmt: skip
-        run.report(shown)
-        return PullOutcome(
-            pull, Result.REFUSED, signer, 0, tuple(found), found[0].message, found[0].hint,
-            subjects=subjects,
-        )  # fmt: skip
 
-    # 3. check every commit it adds over the branch, and the merge itself
-    commits = git.commit_objects(repo, tip, ours, env=run.scratch)
+def _verify(
+    run: _Run, pull: PullRequest, built: _Candidate, verified: Mapping[bytes, TagVerification]
+) -> PullOutcome | None:
+    """2. The signature as the signed-tags check sees it, then what the email promised."""
+    ctx = replace(run.settings.context(), verify_tag=_lookup(run.settings.repo, verified))
+    found = list(signed_tags.check(built.merge, ctx, signed_tags.Options()))
+    found += _promises(run, pull, built.merge.sha, built.tip, built.tag)
+    if not found:
+        return None
+    subjects = {built.merge.sha: built.merge.subject}
+    shown = _report(
+        run, pull, built.ours, built.merge.sha, commits=1, merges=1, findings=tuple(found),
+        subjects=subjects,
+    )  # fmt: skip
+    run.report(shown)
+    return PullOutcome(
+        pull, Result.REFUSED, _signer(verified), 0, tuple(found), found[0].message, found[0].hint,
+        subjects=subjects,
+    )  # fmt: skip
+
+
+def _check(
+    run: _Run, pull: PullRequest, built: _Candidate, verified: Mapping[bytes, TagVerification]
+) -> tuple[RunResult, int] | PullOutcome:
+    """3. Every check on every commit it adds over the branch, and on the merge itself."""
+    repo = run.settings.repo
+    commits = git.commit_objects(repo, built.tip, built.ours, env=run.scratch)
     enabled = [EnabledCheck(CHECKS[i], opts) for i, opts in run.settings.checks.items()]
     checked = run_checks(
-        [(merge.sha, raw), *commits],
+        [(built.merge.sha, built.raw), *commits],
         enabled,
         run.settings.context(),
         lambda tags: {t: _lookup(repo, verified)(t) for t in tags},
         rules=run.settings.exemptions,
     )
     shown = _report(
-        run, pull, ours, merge.sha, commits=checked.commits, merges=checked.merges,
+        run, pull, built.ours, built.merge.sha, commits=checked.commits, merges=checked.merges,
         findings=checked.findings, subjects=checked.subjects,
     )  # fmt: skip
     if not shown.passed:
@@ -273,28 +317,34 @@ def _one(run: _Run, pull: PullRequest) -> PullOutcome:
         first = next(f for f in checked.findings if f.severity is Severity.ERROR)
         reason = f"{shown.errors} error finding{'s' if shown.errors != 1 else ''}: {first.message}"
         return PullOutcome(
-            pull, Result.REFUSED, signer, len(commits), checked.findings, reason,
-            subjects=checked.subjects,
+            pull, Result.REFUSED, _signer(verified), len(commits), checked.findings,
+            reason, subjects=checked.subjects,
         )  # fmt: skip
     if checked.findings:
         run.report(shown)  # warnings: shown, not refused
+    return checked, len(commits)
 
-    # 4. merge
-    if not tree.clean:
-        files = ", ".join(tree.conflicts)
+
+def _merge(
+    run: _Run, pull: PullRequest, built: _Candidate, signer: str, *, found: RunResult, added: int
+) -> PullOutcome:
+    """4. Store the merge and move the branch, or say where it conflicts."""
+    if not built.clean:
+        files = ", ".join(built.conflicts)
         into = run.options.branch
         return PullOutcome(
-            pull, Result.CONFLICT, signer, len(commits), checked.findings,
+            pull, Result.CONFLICT, signer, added, found.findings,
             reason=f"does not merge cleanly into {into}: conflicts in {files}; nothing applied",
             hint=(f"resolve it by hand: 'git checkout {into}', 'git pull --no-ff "
                   f"{pull.url} tag {pull.tag}', fix {files}, 'git commit'; then apply the rest"),
-            conflicts=tree.conflicts,
+            conflicts=built.conflicts,
         )  # fmt: skip
-    sha = _write(run, ours, tip, raw, committer=committer, message=message)
+    sha = _write(run, built.ours, built.tip, built.raw, committer=built.committer,
+                 message=built.message)  # fmt: skip
     run.tip, run.exists = sha, True
     return PullOutcome(
-        pull, Result.APPLIED, signer, len(commits), checked.findings, merge_sha=sha,
-        subjects=checked.subjects,
+        pull, Result.APPLIED, signer, added, found.findings, merge_sha=sha,
+        subjects=found.subjects,
     )  # fmt: skip
 
 
