@@ -270,13 +270,13 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
             "--land and --auto-merge exclude each other: --land merges what "
             "it watched pass, --auto-merge leaves the merge to GitLab"
         )
-    from send_mergereq.run.output import Output
-    from send_mergereq.run.send import SendOptions, prepare, resume_command, send, up_to_date
-
     settings = _settings(branch, values)
     as_json = values["as_json"]
     session = None
     if not dry_run:  # the server's view of the target, before the checks; --dry-run: offline
+        from send_mergereq.run.output import Output
+        from send_mergereq.run.send import prepare, up_to_date
+
         session, settings, contained = prepare(settings, lambda: _settings(branch, values))
         if contained is not None:
             return int(up_to_date(contained, Output(as_json=as_json, color=values["color"])))
@@ -286,6 +286,8 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         emit(report, as_json=as_json, color=values["color"], pager=not values["no_pager"])
         return int(report.exit_code)
     emit(report, as_json=False, color=values["color"], stream=sys.stderr if as_json else None)
+    from send_mergereq.run.output import Output
+    from send_mergereq.run.send import SendOptions, resume_command, send
 
     options = SendOptions(
         wait=values["wait"] or values["land"],
@@ -403,14 +405,19 @@ def apply(
     )  # fmt: skip
 
 
-def _scenario_help() -> str:
-    from send_mergereq.demo import scenario_names
+class _ScenarioOption(click.Option):
+    """``--scenario``, whose help lists the shipped scenarios only when help is shown (the
+    demo module is not imported by every run just to build a help text)."""
 
-    return "Pipeline scenario: " + ", ".join(scenario_names()) + " [green]."
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from send_mergereq.demo import scenario_names
+
+        self.help = "Pipeline scenario: " + ", ".join(scenario_names()) + " [green]."
+        return super().get_help_record(ctx)
 
 
 @cli.command(epilog=EPILOG)
-@click.option("--scenario", default="green", metavar="NAME", help=_scenario_help())
+@click.option("--scenario", cls=_ScenarioOption, default="green", metavar="NAME")
 @click.option("--keep", is_flag=True, help="Keep the throwaway repository afterwards.")
 @click.option(
     "--time-scale",
