@@ -126,6 +126,7 @@ def test_flaky_job_passes_on_retry_and_the_old_one_is_kept(
     assert project.pipelines.get(pipeline.id).status == "failed"
     (failed,) = pipeline.jobs.list(scope="failed", get_all=True)
     assert failed.name == "check-unit"
+    assert failed.failure_reason == "job_execution_timeout"  # the scenario's failure_reason
     assert "test-aio-multithread" in project.jobs.get(failed.id).trace().decode()
     with pytest.raises(gitlab.GitlabJobRetryError) as caught:
         project.jobs.get(failed.id).retry()

@@ -40,6 +40,7 @@ class JobSpec:
     log: str = ""
     trigger: str | None = None
     strategy: str = "depend"
+    failure_reason: str = "script_failure"  # GitLab's CommitStatus failure_reason when it fails
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ _JOB_KEYS = {
     "trigger",
     "strategy",
     "repeat",
+    "failure_reason",
 }
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "name": str,
@@ -125,6 +127,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "trigger": str,
     "strategy": str,
     "repeat": int,
+    "failure_reason": str,
     "mr_pipeline_delay": (int, float),
     "queue_delay": (int, float),
     "branch_pipelines": bool,
