@@ -76,6 +76,32 @@ def test_signed_pull_is_applied_with_a_mergetag_git_verifies(
     assert "remote." not in (main_repo.path / ".git" / "config").read_text()
 
 
+def test_a_pull_staging_already_contains_is_not_merged_again(
+    main_repo: Repo, sub: Submaintainer, keys: Keys, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As ``git pull`` says "Already up to date": no second, empty merge commit."""
+    email = eml(sub.signed_pull("one", keys.good))
+    code, out = apply(main_repo, email=email, capsys=capsys)
+    assert code == 0, out
+    state = snapshot(main_repo.path)
+    for args in ((), ("--dry-run",)):
+        code, out = apply(main_repo, *args, email=email, capsys=capsys)
+        assert code == 0, out
+        assert "already applied pull-one: staging already contains" in out
+        assert snapshot(main_repo.path) == state
+
+
+def test_a_refused_pull_says_what_it_adds_and_json_has_no_empty_signer(
+    main_repo: Repo, sub: Submaintainer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    email = eml(sub.signed_pull("one", None, commits=2))  # unsigned
+    code, out = apply(main_repo, "--json", email=email, capsys=capsys)
+    assert code == 3, out
+    doc = json.loads(out[: out.rindex("}") + 1][out.index("{") :])
+    (pull,) = doc["pulls"]
+    assert (pull["result"], pull["commits"], pull["signer"]) == ("refused", 2, None)
+
+
 @pytest.mark.parametrize("key", ["good", "ssh"])
 def test_the_merge_is_the_one_git_pull_writes(
     main_repo: Repo, sub: Submaintainer, keys: Keys, capsys: pytest.CaptureFixture[str],

@@ -26,7 +26,7 @@ def _pull(outcome: PullOutcome) -> dict[str, Any]:
         "source": pull.source,
         "url": pull.url,
         "tag": pull.tag,
-        "signer": outcome.signer,
+        "signer": outcome.signer or None,
         "base": pull.base,
         "head": pull.head,
         "commits": outcome.commits,

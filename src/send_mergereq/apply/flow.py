@@ -46,6 +46,7 @@ class Result(StrEnum):
     CONFLICT = "conflict"  # does not merge cleanly
     FETCH_FAILED = "fetch-failed"
     SKIPPED = "skipped"  # not tried: an earlier pull request stopped the run
+    ALREADY_APPLIED = "already-applied"  # the branch already contains it: nothing to merge
 
 
 _EXIT = {
@@ -54,6 +55,7 @@ _EXIT = {
     Result.CONFLICT: ExitCode.NOT_MERGED,
     Result.FETCH_FAILED: ExitCode.GITLAB_OR_GIT,
     Result.SKIPPED: ExitCode.OK,
+    Result.ALREADY_APPLIED: ExitCode.OK,
 }
 
 
@@ -183,6 +185,8 @@ def _line(outcome: PullOutcome, dry_run: bool) -> str:
         return f"  conflict {tag}: {outcome.reason}"
     if outcome.result is Result.SKIPPED:
         return f"  skipped {tag}: an earlier pull request stopped the run (see --keep-going)"
+    if outcome.result is Result.ALREADY_APPLIED:
+        return f"  already applied {tag}: {outcome.reason}"
     return f"  {outcome.result} {tag}{signer}: {outcome.reason}"
 
 
@@ -224,6 +228,7 @@ class _Candidate:
     conflicts: tuple[str, ...]
     committer: bytes
     message: str
+    commits: list[tuple[str, bytes]]  # what it adds over the branch, raw
 
 
 def _one(run: _Run, pull: PullRequest) -> PullOutcome:
@@ -258,6 +263,10 @@ def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
     is_tag = git.object_type(repo, pull.private_ref) == "tag"
     tag = git.read_object(repo, "tag", pull.private_ref) if is_tag else None
     ours = run.tip
+    commits = git.commit_objects(repo, tip, ours, env=run.scratch)
+    if not commits:  # as git pull: "Already up to date", no empty merge
+        reason = f"{run.options.branch} already contains {tip[:12]}: nothing to merge"
+        return PullOutcome(pull, Result.ALREADY_APPLIED, reason=reason)
     tree = git.merge_tree(repo, ours, tip, env=run.scratch)
     suppress = _suppressed(repo, run.options.branch)
     said = git.verify_tag_text(repo, pull.private_ref) if tag and has_signature(tag) else ""
@@ -270,7 +279,7 @@ def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
     )
     merge = parse_commit(merging.object_id(raw, run.algorithm), raw)
     return _Candidate(ours, tip, tag, raw, merge, tree.clean, tuple(tree.conflicts), committer,
-                      message)  # fmt: skip
+                      message, commits)  # fmt: skip
 
 
 def _verify(
@@ -289,8 +298,8 @@ def _verify(
     )  # fmt: skip
     run.report(shown)
     return PullOutcome(
-        pull, Result.REFUSED, _signer(verified), 0, tuple(found), found[0].message, found[0].hint,
-        subjects=subjects,
+        pull, Result.REFUSED, _signer(verified), len(built.commits), tuple(found),
+        found[0].message, found[0].hint, subjects=subjects,
     )  # fmt: skip
 
 
@@ -299,7 +308,7 @@ def _check(
 ) -> tuple[RunResult, int] | PullOutcome:
     """3. Every check on every commit it adds over the branch, and on the merge itself."""
     repo = run.settings.repo
-    commits = git.commit_objects(repo, built.tip, built.ours, env=run.scratch)
+    commits = built.commits
     enabled = [EnabledCheck(CHECKS[i], opts) for i, opts in run.settings.checks.items()]
     checked = run_checks(
         [(built.merge.sha, built.raw), *commits],
