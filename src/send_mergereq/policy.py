@@ -24,14 +24,14 @@ from send_mergereq.errors import ConfigError
 LIST_KEYS = ("list-addresses", "list-name-suffixes", "trusted-signers")
 MAX_BYTES = 256 * 1024  # a policy file is a page of settings, never megabytes
 MAX_LIST = 1000  # entries in one list (addresses, suffixes, signers)
-_TOKEN_SOURCES = (
+_WHERE_TOKENS_LIVE = (
     "export GITLAB_TOKEN, or log in with glab auth login, or use python-gitlab's config file "
     "or a git credential helper"
 )
 # Where a personal key belongs instead (never in the committed file).
 _WHERE_INSTEAD = {
-    "token": _TOKEN_SOURCES,
-    "private-token": _TOKEN_SOURCES,
+    "token": _WHERE_TOKENS_LIVE,
+    "private-token": _WHERE_TOKENS_LIVE,
     "url": "pass --gitlab-url URL, or git config sendmergereq.gitlabUrl URL",
     "gitlab-url": "pass --gitlab-url URL, or git config sendmergereq.gitlabUrl URL",
     "gitlab": "pass --gitlab-url URL, or git config sendmergereq.gitlabUrl URL",
