@@ -98,3 +98,15 @@ def test_output_to_a_full_disk_is_one_line_and_exit_74(make_repo, extra: tuple[s
     said = [line for line in done.stderr.splitlines() if line.startswith("send-mergereq:")]
     assert said == ["send-mergereq: cannot write the output: No space left on device"]
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+@pytest.mark.parametrize("words", [("--help",), ("--version",), ("status", "--help")])
+def test_help_and_version_to_a_full_disk_are_exit_74_too(words: tuple[str, ...]) -> None:
+    """click probes stdout with an empty write; that probe must not silence the output
+    before the help is written (it used to end with exit 0 and the help lost)."""
+    with Path("/dev/full").open("w") as full:
+        done = subprocess.run(
+            [str(CLI), *words], stdout=full, stderr=subprocess.PIPE, text=True, check=False
+        )
+    assert done.returncode == 74, done.stderr
+    assert "cannot write the output: No space left on device" in done.stderr
