@@ -190,10 +190,12 @@ def _parts(row: _Row, width: int | None) -> list[str]:
 
 def render_plain(report: CheckReport, out: IO[str], *, width: int | None = None) -> None:
     """The report as plain text, no colour; wrapped for a ``width``-column screen."""
+    lines = []
     for row in _rows(report):
         parts = _parts(row, width)
-        out.write(row.prefix + parts[0] + "\n")
-        out.writelines(" " * row.hang + part + "\n" for part in parts[1:])
+        lines.append(row.prefix + parts[0] + "\n")
+        lines.extend(" " * row.hang + part + "\n" for part in parts[1:])
+    out.write("".join(lines))  # one write: a long report is thousands of lines
 
 
 _STYLES = {

@@ -88,6 +88,8 @@ _CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]}
 
 def visible(text: str) -> str:
     """``text`` with control characters escaped: junk must not reach a terminal raw."""
+    if text.isascii() and text.isprintable():  # the usual text: nothing to escape
+        return text
     return text.translate(_CONTROLS)
 
 
