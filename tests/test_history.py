@@ -69,7 +69,7 @@ def test_any_bytes_parse_without_crashing(raw: bytes) -> None:
     assert commit.raw == raw
 
 
-def test_read_commits_streams_raw_bytes_through_two_processes(
+def test_read_commits_streams_raw_bytes_in_one_walk(
     make_repo: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = make_repo()
@@ -88,7 +88,7 @@ def test_read_commits_streams_raw_bytes_through_two_processes(
     rng = resolve_range(repo.path, "master", "staging")
     monkeypatch.setattr(git_door.subprocess, "Popen", counting_popen)
     commits = list(read_commits(repo.path, rng))
-    assert len(spawned) == 2  # rev-list | cat-file, whatever the size of the range
+    assert len(spawned) == 1  # one rev-list --header walk, whatever the size of the range
     assert len(commits) == 31
     assert next(c for c in commits if c.sha == sha).raw == latin  # not re-encoded
 

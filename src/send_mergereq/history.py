@@ -1,10 +1,10 @@
-"""Resolve ``TARGET..BRANCH``, read its commits as raw bytes in one stream, parse them.
+"""Resolve ``TARGET..BRANCH``, read its commits as raw bytes, parse them.
 
-The stream is ``git.raw_commits``: ``git rev-list`` pipes straight into ``git
-cat-file --batch``, two processes for the whole range, never one per commit, and the
-objects come back byte for byte (``git log``/``rev-list --header`` re-encode
-messages that declare an ``encoding``, which would hide the very bytes the
-``utf8`` check looks for).
+A range is read in one or more parts (``range_parts`` cuts a long one), each part in
+one ``git rev-list --header`` walk (``git.walk_commits``) that gives every object
+byte for byte, verified by its id: never one process per commit, and never re-encoded
+(a message that declares an ``encoding`` keeps the very bytes the ``utf8`` check looks
+for).
 """
 
 from __future__ import annotations
@@ -216,13 +216,45 @@ def empty_range(rng: CommitRange) -> ConfigError:
     )
 
 
+class BrokenCut(Exception):
+    """A part's walk did not show the next part's tip as a parent: the cut is wrong."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One walk of a range cut in parts (``range_parts``): ``TIP ^EXCLUDES…``; ``link``
+    is the next part's tip, which one of this part's commits must have as a parent."""
+
+    index: int
+    tip: str
+    excludes: tuple[str, ...]
+    link: str | None = None
+
+
+def whole(rng: CommitRange) -> Part:
+    """The range as one part."""
+    return Part(0, rng.branch_sha, (rng.target_sha,))
+
+
+def read_part(repo: Path, part: Part) -> Iterator[tuple[int, list[tuple[bytes, str, bytes]]]]:
+    """Every commit of ``part`` in walk order, each read once and exactly
+    (``git.walk_commits``), in batches of ``(ids, id, raw object)``, each batch with the
+    number of the walk's commits before it.
+
+    :raises BrokenCut: after the last commit, when ``part.link`` was never a parent.
+    """
+    needle = part.link.encode() if part.link else b""
+    linked, before = not needle, 0
+    for batch in git.walk_commits(repo, part.tip, part.excludes):
+        linked = linked or any(needle in ids for ids, _, _ in batch)
+        yield before, batch
+        before += len(batch)
+    if not linked:
+        raise BrokenCut(part)
+
+
 def read_commits(repo: Path, rng: CommitRange) -> Iterator[RawCommit]:
-    """Stream every commit of the range, newest first, parsed (see ``read_raw``)."""
-    for sha, raw in read_raw(repo, rng):
-        yield parse_commit(sha, raw)
-
-
-def read_raw(repo: Path, rng: CommitRange) -> Iterator[tuple[str, bytes]]:
-    """Stream ``(id, raw object)`` for every commit of the range, newest first, in one
-    raw stream (``git.raw_commits``)."""
-    return git.raw_commits(repo, rng.branch_sha, rng.target_sha)
+    """Stream every commit of the range, newest first, parsed."""
+    for _, batch in read_part(repo, whole(rng)):
+        for _, sha, raw in batch:
+            yield parse_commit(sha, raw)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,8 +15,8 @@ from send_mergereq.checks.finding import (
     TagStatus,
     TagVerification,
 )
-from send_mergereq.checks.runner import EnabledCheck, default_verifier, run_checks
-from send_mergereq.history import RawCommit, parse_commit, read_raw, resolve_range
+from send_mergereq.checks.runner import EnabledCheck, check_range, default_verifier, run_checks
+from send_mergereq.history import RawCommit, parse_commit, resolve_range, whole
 
 GOOD = TagVerification(TagStatus.GOOD, signer="ABCD")
 
@@ -126,7 +125,8 @@ def test_real_repository_with_a_real_signed_merge(make_repo, maintainer: Keys) -
     merge = make_signed_merge(repo.path, "pull-good", maintainer.good)
     rng = resolve_range(repo.path, "master", "staging")
     ctx = CheckContext(list_addresses=("qemu-devel@nongnu.org",))
-    result = run_checks(read_raw(repo.path, rng), enabled(), ctx, default_verifier(Path(repo.path)))
+    verifier = default_verifier(Path(repo.path))
+    result = check_range(repo.path, rng, enabled(), ctx, verifier, parts=[whole(rng)])
     assert (result.commits, result.merges) == (4, 1)
     assert [(f.check, result.subjects[f.commit]) for f in result.findings] == [
         ("signoff", "No sign-off")
@@ -197,27 +197,6 @@ def test_clean_never_hides_a_finding(base: bytes, noise: bytes, tail: bytes) -> 
             opts = module.Options()
             if blank and module.clean(head, message, ctx, opts):  # type: ignore[attr-defined]
                 assert list(module.check(commit, ctx, opts)) == [], (module.ID, candidate)
-
-
-def test_worker_processes_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    from send_mergereq.checks import parallel, runner
-
-    monkeypatch.setattr(runner, "SERIAL_PREFIX", 3)
-    monkeypatch.setattr(parallel, "BATCH", 4)
-    commits = []
-    for n in range(40):
-        if n % 7 == 0:
-            commits.append(raw(f"{n:040d}", b"Merge\n", 2, _tag("2" * 40)))
-        elif n % 5 == 0:
-            commits.append(raw(f"{n:040d}", b"unsigned %d\n" % n))
-        else:
-            commits.append(raw(f"{n:040d}", b"ok\n\nSigned-off-by: A <ada@example.org>\n"))
-    serial_verifier, pooled_verifier = FakeVerifier(), FakeVerifier()
-    serial = run_checks(commits, enabled(), CheckContext(), serial_verifier)
-    pooled = run_checks(commits, enabled(), CheckContext(), pooled_verifier, workers=2)
-    assert pooled == serial
-    assert len(serial.findings) == 6 and (serial.commits, serial.merges) == (40, 6)
-    assert pooled_verifier.calls == serial_verifier.calls and len(pooled_verifier.calls) == 1
 
 
 @settings(max_examples=300)

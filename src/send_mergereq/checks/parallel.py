@@ -1,50 +1,98 @@
-"""Check the rest of a long range in worker processes, in batches, in order.
+"""Read and check a range cut in parts (``range_parts``) with several processes: each
+takes the next part, walks it with its own git and checks it, so nothing but the
+findings moves between processes.
 
-The parent keeps reading the one ``git cat-file`` stream and hands batches of
-raw objects to forked workers (which inherit the checks and their context), at
-most two batches per worker in flight so memory stays flat; each worker sends
-back a ``Scan`` of its batch, merged in stream order. Used only past
-``runner.SERIAL_PREFIX`` commits: a short range never pays for the processes.
+The workers are forked (they inherit the checks, their context and the parts) and
+share one counter, the next part to take; parts are numbered newest first (the largest,
+as history grows), so a small part is what is left at the end. Each worker sends back
+a ``Scan`` of its parts; this process takes parts too and merges the rest in by stream
+position, so the result is the serial one.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from itertools import islice
+import signal
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from multiprocessing.sharedctypes import Synchronized
+from pathlib import Path
+from typing import Any
 
-from send_mergereq.checks.runner import Scan
-
-BATCH = 1000  # commits per batch: about 1 MB of raw objects
-_WORKER_SCAN: list[Scan] = []  # in a worker: the parent's scan, inherited through fork
-
-
-def _adopt(scan: Scan) -> None:
-    _WORKER_SCAN[:] = [scan]
+from send_mergereq.checks.runner import Scan, scan_part
+from send_mergereq.errors import GitError, SendMergereqError
+from send_mergereq.history import BrokenCut, Part
 
 
-def _scan_batch(batch: list[tuple[int, tuple[str, bytes]]]) -> Scan:
-    template = _WORKER_SCAN[0]
-    part = Scan(template.checks, template.ctx, template.rules)
-    for position, (sha, raw) in batch:
-        part.add(position, sha, raw)
-    return part
+def scan_parts(scan: Scan, repo: Path, parts: Sequence[Part], workers: int) -> None:
+    """Check ``parts`` with ``workers`` processes (this one included) into ``scan``.
 
-
-def scan_in_workers(
-    scan: Scan, numbered: Iterator[tuple[int, tuple[str, bytes]]], workers: int
-) -> None:
-    """Feed the rest of ``numbered`` to ``workers`` processes; merge what they find."""
+    :raises BrokenCut: a part did not link to the next (``history.read_part``).
+    """
     fork = multiprocessing.get_context("fork")
-    pending: deque[Future[Scan]] = deque()
-    with ProcessPoolExecutor(
-        workers, mp_context=fork, initializer=_adopt, initargs=(scan,)
-    ) as pool:
-        while batch := list(islice(numbered, BATCH)):
-            pending.append(pool.submit(_scan_batch, batch))
-            if len(pending) >= 2 * workers:
-                scan.merge(pending.popleft().result())
-        while pending:
-            scan.merge(pending.popleft().result())
+    taken: Synchronized[int] = fork.Value("i", 0)
+    children = []
+    for _ in range(1, min(workers, len(parts))):
+        receive, send = fork.Pipe(duplex=False)
+        child = fork.Process(target=_worker, args=(scan, repo, parts, taken, send), daemon=True)
+        child.start()
+        send.close()
+        children.append((child, receive))
+    try:
+        _take_parts(scan, repo, parts, taken)
+        for _, receive in children:
+            scan.merge(_outcome(receive))
+    finally:
+        for child, receive in children:
+            receive.close()
+            if child.is_alive():
+                child.terminate()
+            child.join()
+
+
+def _take_parts(scan: Scan, repo: Path, parts: Sequence[Part], taken: Synchronized[int]) -> None:
+    while True:
+        with taken.get_lock():
+            index = taken.value
+            taken.value = index + 1
+        if index >= len(parts):
+            return
+        scan_part(scan, repo, parts[index])
+
+
+def _worker(
+    template: Scan, repo: Path, parts: Sequence[Part], taken: Synchronized[int], send: Connection
+) -> None:
+    """In a forked process: check parts until none is left, send back the scan or what
+    stopped it. Ctrl-C and the parent's signal handlers are the parent's business."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    outcome: tuple[str, Any]
+    try:
+        mine = Scan(template.checks, template.ctx, template.rules)
+        _take_parts(mine, repo, parts, taken)
+        outcome = ("scan", mine)
+    except BrokenCut:
+        outcome = ("broken", None)
+    except SendMergereqError as exc:
+        outcome = ("git", exc.message)
+    except Exception as exc:  # a bug: said by the parent as one (exit 70)
+        outcome = ("bug", f"{type(exc).__name__}: {exc}")
+    send.send(outcome)
+    send.close()
+
+
+def _outcome(receive: Connection) -> Scan:
+    try:
+        kind, value = receive.recv()
+    except EOFError:
+        raise RuntimeError("a worker process checking the range died") from None
+    if kind == "broken":
+        raise BrokenCut()
+    if kind == "git":
+        raise GitError(value)
+    if kind == "bug":
+        raise RuntimeError(f"in a worker process checking the range: {value}")
+    assert isinstance(value, Scan)
+    return value

@@ -26,7 +26,16 @@ from send_mergereq.checks.finding import (
     TagStatus,
     TagVerification,
 )
-from send_mergereq.history import RawCommit, parent_count, parse_commit
+from send_mergereq.history import (
+    BrokenCut,
+    CommitRange,
+    Part,
+    RawCommit,
+    parent_count,
+    parse_commit,
+    read_part,
+    whole,
+)
 
 # The usual commit: standard headers only, at most one parent, one <email> in the author
 # line (_HEAD), and a last paragraph of one-line trailers (see trailers.signed_off_by)
@@ -44,7 +53,6 @@ _MERGE = re.compile(
     rb"author ([^<>\n]*<[^<>\n]*>)[^<>\n]*\ncommitter [^\n]*\n"
 )
 _FUSABLE = frozenset({"utf8", "list-address", "signed-tags", "signoff"})
-SERIAL_PREFIX = 5000  # commits checked in-process before worker processes are worth starting
 TagVerifier = Callable[[Sequence[bytes]], Mapping[bytes, TagVerification]]
 Clean = Callable[[bytes, bytes, CheckContext, Any], bool]
 
@@ -195,6 +203,16 @@ class Scan:
                 return
         self.check(position, parse_commit(sha, raw), self.ctx)
 
+    def add_batch(self, first: int, batch: Sequence[tuple[bytes, str, bytes]]) -> None:
+        """``add`` each ``(ids, id, raw)`` of ``batch``, the first at ``first``: the usual
+        commit, clean by ``fused_clean``, costs one call (the loop of a long range)."""
+        fused, ctx, add = fused_clean if self.fused else None, self.ctx, self.add
+        for offset, (_, sha, raw) in enumerate(batch):
+            if fused is not None and fused(raw, ctx):
+                self.count += 1
+            else:
+                add(first + offset, sha, raw)
+
     def check(self, position: int, commit: RawCommit, ctx: CheckContext) -> None:
         found = _run_one(commit, self.checks, ctx)
         if found and self.rules:
@@ -246,21 +264,49 @@ def run_checks(
     ctx: CheckContext,
     verifier: TagVerifier,
     *,
+    rules: Sequence[Exemption] = (),
+) -> RunResult:
+    """One pass over ``(id, raw commit)`` pairs (parsed commits are taken too);
+    ``verifier`` is called at most once. A finding an exemption ``rules`` matches is
+    dropped and counted (``RunResult.exempt``)."""
+    scan = Scan(checks, ctx, rules)
+    for position, item in enumerate(objects):
+        sha, raw = (item.sha, item.raw) if isinstance(item, RawCommit) else item
+        scan.add(position, sha, raw)
+    return scan.finish(verifier)
+
+
+def check_range(
+    repo: Path,
+    rng: CommitRange,
+    checks: Sequence[EnabledCheck],
+    ctx: CheckContext,
+    verifier: TagVerifier,
+    *,
+    parts: Sequence[Part],
     workers: int = 1,
     rules: Sequence[Exemption] = (),
 ) -> RunResult:
-    """One pass over ``(id, raw commit)`` pairs (``history.read_raw``; parsed commits are
-    taken too); ``verifier`` is called at most once. With ``workers`` > 1, a long range
-    is checked in batches by that many processes after its first ``SERIAL_PREFIX``
-    commits (see ``parallel.py``); the result is the same. A finding an exemption
-    ``rules`` matches is dropped and counted (``RunResult.exempt``)."""
+    """``run_checks`` over the commits of ``rng``, read in ``parts`` (``range_parts``):
+    by ``workers`` processes when there are several parts (``parallel.py``), the result
+    the same. A cut that proves wrong (``history.BrokenCut``) is read again whole."""
     scan = Scan(checks, ctx, rules)
-    pairs = (((item.sha, item.raw) if isinstance(item, RawCommit) else item) for item in objects)
-    numbered = enumerate(pairs)
-    for position, (sha, raw) in numbered:
-        scan.add(position, sha, raw)
-        if workers > 1 and position + 1 >= SERIAL_PREFIX:
-            from send_mergereq.checks.parallel import scan_in_workers
+    try:
+        if workers > 1 and len(parts) > 1:
+            from send_mergereq.checks.parallel import scan_parts
 
-            scan_in_workers(scan, numbered, workers)
+            scan_parts(scan, repo, parts, workers)
+        else:
+            for part in parts:
+                scan_part(scan, repo, part)
+    except BrokenCut:
+        scan = Scan(checks, ctx, rules)
+        scan_part(scan, repo, whole(rng))
     return scan.finish(verifier)
+
+
+def scan_part(scan: Scan, repo: Path, part: Part) -> None:
+    """Check every commit of ``part`` into ``scan``; positions keep the parts in order."""
+    base = part.index << 32
+    for before, batch in read_part(repo, part):
+        scan.add_batch(base + before, batch)

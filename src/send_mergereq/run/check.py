@@ -6,19 +6,23 @@ from __future__ import annotations
 
 import os
 
+from send_mergereq import range_parts
 from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import Severity
-from send_mergereq.checks.runner import EnabledCheck, TagVerifier, default_verifier, run_checks
+from send_mergereq.checks.runner import EnabledCheck, TagVerifier, check_range, default_verifier
 from send_mergereq.config import Settings
-from send_mergereq.history import empty_range, read_raw, resolve_range
+from send_mergereq.history import empty_range, resolve_range
 from send_mergereq.report import CheckReport
 
 
 def _workers() -> int:
-    """Worker processes for a long range: only when cores are left over for them beside
-    this process and git (on two cores the pipeline is already CPU-bound)."""
-    cores = os.cpu_count() or 1
-    return min(cores - 1, 4) if cores >= 3 else 1
+    """Processes that read and check a long range, this one included: one per core this
+    process may run on, at most 4 (git's share of the work is small beside Python's)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
 
 
 def check_phase(
@@ -28,12 +32,15 @@ def check_phase(
     rng = resolve_range(settings.repo, settings.target, settings.branch, allow_empty=allow_empty)
     enabled = [EnabledCheck(CHECKS[check_id], opts) for check_id, opts in settings.checks.items()]
 
-    result = run_checks(
-        read_raw(settings.repo, rng),
+    workers = _workers()
+    result = check_range(
+        settings.repo,
+        rng,
         enabled,
         settings.context(),
         verifier or default_verifier(settings.repo),
-        workers=_workers(),
+        parts=range_parts.cut(settings.repo, rng, workers),
+        workers=workers,
         rules=settings.exemptions,
     )
     if result.commits == 0 and not allow_empty:

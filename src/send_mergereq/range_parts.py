@@ -1,0 +1,77 @@
+"""Cut a long range into parts that git walks at once, so every core reads and checks.
+
+``A..B`` is the disjoint union of the walks ``M_i ^M_(i+1) ^A`` over a chain ``B = M_0,
+M_1 … M_k`` in which each ``M_(i+1)`` is reachable from ``M_i``: every commit of the
+range is in the walk of the last ``M_i`` it is reachable from. A walk that excludes
+anything prints nothing until it is done, so one walk of a long range keeps all but one
+core idle; cut in parts, the walks run side by side and each part is checked as soon
+as its walk is done (``checks/parallel.py``).
+
+The ``M``'s are tags dated between A and B, picked so the parts hold about as many
+commits each (commits per day taken to grow in a straight line since the oldest tag).
+A tag's ancestry is not known before the walks, so each part proves its link: the next
+tip is a parent of one of its commits, as it must be when it is reachable from this
+part's tip and not from A (``history.Part.link``); a wrong cut is read again whole
+(``history.BrokenCut``). Only a span of more than ``MIN_SPAN`` is cut, and never a
+shallow clone (its walks stop at grafts a cut cannot see).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from send_mergereq import git
+from send_mergereq.history import CommitRange, Part, whole
+
+MIN_SPAN = 90 * 86400  # seconds between the ends: below it a range is not worth cutting
+PARTS_PER_WORKER = 2  # more parts than processes: a slow part is not the whole wait
+
+
+def cut(repo: Path, rng: CommitRange, workers: int) -> list[Part]:
+    """The parts to read ``rng`` in with ``workers`` processes (the whole range as one
+    part when it is short, the clone shallow, or no tag falls inside it)."""
+    if workers < 2 or rng.target_sha == rng.branch_sha:
+        return [whole(rng)]
+    start, end = git.commit_dates(repo, [rng.target_sha, rng.branch_sha])
+    if end - start < MIN_SPAN or git.is_shallow(repo):
+        return [whole(rng)]
+    tags = git.tagged_commits(repo)
+    tips = pick_tips(rng, start, end, tags, workers * PARTS_PER_WORKER)
+    return chain(rng, tips)
+
+
+def pick_tips(
+    rng: CommitRange, start: int, end: int, tags: Sequence[tuple[str, int]], parts: int
+) -> list[str]:
+    """Up to ``parts - 1`` tagged commits dated strictly between ``start`` and ``end``,
+    newest first, nearest to the dates that cut the range into ``parts`` like parts."""
+    inside = {sha: date for sha, date in tags if start < date < end}
+    inside.pop(rng.target_sha, None)
+    inside.pop(rng.branch_sha, None)
+    if not inside:
+        return []
+    origin = min(start, *(date for _, date in tags))
+    low, high = (start - origin) ** 2, (end - origin) ** 2
+    picked: list[str] = []
+    for j in range(parts - 1, 0, -1):  # newest first
+        # the date with j/parts of the range's commits before it, when commits per day
+        # grow in a straight line from the oldest tag: count ~ (date - origin) ** 2
+        when = origin + math.sqrt(low + (high - low) * j / parts)
+        nearest = min(inside, key=lambda sha: (abs(inside[sha] - when), sha))
+        last = inside[picked[-1]] if picked else end
+        if inside[nearest] < last and nearest not in picked:
+            picked.append(nearest)
+    return picked
+
+
+def chain(rng: CommitRange, tips: Sequence[str]) -> list[Part]:
+    """The parts ``M_i ^M_(i+1) ^A`` for ``B = M_0`` and the ``tips`` after it."""
+    chain_tips = [rng.branch_sha, *tips]
+    parts = []
+    for i, tip in enumerate(chain_tips):
+        after = chain_tips[i + 1] if i + 1 < len(chain_tips) else None
+        excludes = (rng.target_sha,) if after is None else (rng.target_sha, after)
+        parts.append(Part(i, tip, excludes, link=after))
+    return parts

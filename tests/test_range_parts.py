@@ -1,0 +1,159 @@
+"""``range_parts``: a long range cut at tags into parts that separate git walks read, each
+commit in exactly one part; a cut that proves wrong is read again whole; several worker
+processes give what one gives."""
+
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from gitrepo import IDENTITY, Repo
+from send_mergereq import range_parts
+from send_mergereq.checks import CHECKS
+from send_mergereq.checks.finding import CheckContext
+from send_mergereq.checks.runner import EnabledCheck, RunResult, check_range
+from send_mergereq.history import BrokenCut, CommitRange, Part, read_part, resolve_range, whole
+
+DAY = 86400
+START = 1_600_000_000
+
+
+def dated(repo: Repo, subject: str, day: int, *, signoff: bool = True) -> str:
+    """A commit dated ``day`` days after START (author and committer)."""
+    when = {**IDENTITY, "GIT_AUTHOR_DATE": f"{START + day * DAY} +0000"}
+    when["GIT_COMMITTER_DATE"] = when["GIT_AUTHOR_DATE"]
+    name = f"f-{subject.replace(' ', '-')}.txt"
+    (repo.path / name).write_text(subject + "\n")
+    repo.git("add", name)
+    message = subject + ("\n\nSigned-off-by: Ada Author <ada@example.org>" if signoff else "")
+    repo.git("commit", "-q", "-m", message, env=when)
+    return repo.head()
+
+
+def history_with_tags(repo: Repo, days: int = 400) -> None:
+    """``days`` of mainline work on staging, a topic branch forked 15 days back merged
+    every 20 days, a release tag every 50 days, a commit without sign-off now and then."""
+    for day in range(1, days + 1):
+        dated(repo, f"work {day}", day, signoff=day % 37 != 0)
+        if day % 20 == 0:
+            fork = repo.git("rev-list", "-n", "1", "--skip", "15", "HEAD")
+            repo.git("checkout", "-q", "-b", f"topic-{day}", fork)
+            dated(repo, f"topic {day} a", day)
+            dated(repo, f"topic {day} b", day, signoff=False)
+            repo.git("checkout", "-q", "staging")
+            when = {**IDENTITY, "GIT_COMMITTER_DATE": f"{START + day * DAY} +0000"}
+            repo.git("merge", "-q", "--no-ff", "--no-edit", f"topic-{day}", env=when)
+        if day % 50 == 0:
+            repo.git("tag", "-a", "-m", f"release {day}", f"v{day}")
+
+
+def ids(repo: Path, part: Part) -> list[str]:
+    return [sha for _, batch in read_part(repo, part) for _, sha, _ in batch]
+
+
+@pytest.fixture(scope="module")
+def tagged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Repo, CommitRange]:
+    path = tmp_path_factory.mktemp("tagged")
+    subprocess.run(["git", "init", "-q", "-b", "master", str(path)], check=True)
+    repo = Repo(path)
+    repo.git("config", "commit.gpgsign", "false")
+    dated(repo, "initial", 0)
+    repo.git("checkout", "-q", "-b", "staging")
+    history_with_tags(repo)
+    return repo, resolve_range(path, "master", "staging")
+
+
+def test_pick_tips_spreads_tags_inside_the_span_newest_first() -> None:
+    rng = CommitRange("a", "b", "A" * 40, "B" * 40)
+    tags = [(f"{n:040x}", START + n * DAY) for n in range(0, 401, 10)]
+    tags += [("B" * 40, START + 200 * DAY), ("old" + "0" * 37, START - 9 * DAY)]
+    tips = range_parts.pick_tips(rng, START, START + 400 * DAY, tags, 4)
+    dates = dict(tags)
+    assert len(tips) == 3 and "B" * 40 not in tips
+    assert [dates[t] for t in tips] == sorted((dates[t] for t in tips), reverse=True)
+    assert all(START < dates[t] < START + 400 * DAY for t in tips)
+    # commits grow over time from the oldest tag: the cuts lean towards the newest end
+    assert dates[tips[0]] - START > 300 * DAY and dates[tips[-1]] - START > 100 * DAY
+    assert range_parts.pick_tips(rng, START, START + DAY, tags, 4) == []
+
+
+def test_a_cut_range_reads_every_commit_exactly_once(tagged: tuple[Repo, CommitRange]) -> None:
+    repo, rng = tagged
+    parts = range_parts.cut(repo.path, rng, workers=2)
+    assert len(parts) == 2 * range_parts.PARTS_PER_WORKER
+    assert [p.link for p in parts[:-1]] == [p.tip for p in parts[1:]] and parts[-1].link is None
+    walked = Counter(sha for part in parts for sha in ids(repo.path, part))
+    expected = repo.git("rev-list", "master..staging").split()
+    assert set(walked) == set(expected) and set(walked.values()) == {1}
+    assert ids(repo.path, whole(rng)) == expected  # one part: git's own order
+
+
+def test_short_or_single_process_ranges_are_not_cut(tagged: tuple[Repo, CommitRange]) -> None:
+    repo, rng = tagged
+    assert range_parts.cut(repo.path, rng, workers=1) == [whole(rng)]
+    recent = resolve_range(repo.path, "staging~30", "staging")
+    assert range_parts.cut(repo.path, recent, workers=4) == [whole(recent)]
+
+
+def test_a_tag_off_the_branch_is_a_broken_cut(tagged: tuple[Repo, CommitRange]) -> None:
+    """A tag dated inside the span on a branch staging never merged: the part before it
+    cannot show it as a parent, so the cut is refused, and the range is read whole."""
+    repo, rng = tagged
+    repo.git("checkout", "-q", "-b", "unmerged", "v200")
+    stray = dated(repo, "never merged", 210)
+    repo.git("checkout", "-q", "staging")
+    parts = range_parts.chain(rng, [repo.git("rev-parse", "v300^{commit}"), stray])
+    with pytest.raises(BrokenCut):
+        for part in parts:
+            ids(repo.path, part)
+    ctx = CheckContext()
+    checks = [EnabledCheck(CHECKS[c], CHECKS[c].Options()) for c in ("signoff", "utf8")]
+    cut = check_range(repo.path, rng, checks, ctx, lambda tags: {}, parts=parts, workers=2)
+    whole_read = check_range(repo.path, rng, checks, ctx, lambda tags: {}, parts=[whole(rng)])
+    assert cut == whole_read and stray not in {f.commit for f in cut.findings}
+
+
+def _same(one: RunResult, other: RunResult) -> None:
+    key = lambda f: (f.commit, f.check, f.message)  # noqa: E731
+    assert (one.commits, one.merges, one.subjects) == (other.commits, other.merges, other.subjects)
+    assert sorted(map(key, one.findings)) == sorted(map(key, other.findings))
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_workers_find_what_one_walk_finds(tagged: tuple[Repo, CommitRange], workers: int) -> None:
+    repo, rng = tagged
+    checks = [EnabledCheck(CHECKS[c], CHECKS[c].Options()) for c in ("signoff", "utf8")]
+    ctx = CheckContext()
+    parts = range_parts.cut(repo.path, rng, workers=max(workers, 2))
+    serial = check_range(repo.path, rng, checks, ctx, lambda tags: {}, parts=[whole(rng)])
+    cut = check_range(repo.path, rng, checks, ctx, lambda t: {}, parts=parts, workers=workers)
+    _same(cut, serial)
+    assert serial.commits == 1 + 400 + 20 * 3 - 1 and serial.merges == 20
+    assert len(serial.findings) == 10 + 20  # no sign-off: every 37th day, every topic's "b"
+    # the findings of a cut run come part by part, each part in git's order
+    assert [f.commit for f in cut.findings] == [
+        sha for part in parts for sha in ids(repo.path, part) if sha in serial.subjects
+    ]
+
+
+def test_a_shallow_clone_is_read_whole(tagged: tuple[Repo, CommitRange], tmp_path: Path) -> None:
+    repo, _ = tagged
+    clone = tmp_path / "shallow"
+    url = f"file://{repo.path}"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "90", "-b", "staging", url, str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    shallow = Repo(clone)
+    for n in (5, 10, 20):  # tags on commits the shallow clone has
+        shallow.git("tag", f"t{n}", f"HEAD~{n}")
+    base = shallow.git("rev-list", "--max-parents=0", "HEAD").split()[0]
+    rng = resolve_range(clone, base, "HEAD")
+    assert shallow.git("rev-parse", "--is-shallow-repository") == "true"
+    start, end = (int(d) for d in shallow.git("show", "-s", "--format=%ct", base, "HEAD").split())
+    assert end - start > range_parts.MIN_SPAN  # long enough to be cut, were it not shallow
+    assert range_parts.cut(clone, rng, workers=2) == [whole(rng)]
