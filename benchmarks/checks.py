@@ -3,11 +3,11 @@
 Builds synthetic repositories like real ones (written as loose objects, then packed):
 a quarter of the names non-ASCII, 3-8 trailers (Reviewed-by, Cc, Message-Id,
 Acked-by, Tested-by) besides the sign-offs, a maintainer's note after the trailers
-in about 1% of commits, a sign-off by name only in a few, and merges of signed tags
-(``mergetag`` headers). Then prints, side by side, the wall time of ``git log
---format=raw`` over the range (the floor), of ``send-mergereq --dry-run --json`` on
-it, and their ratio (best of ``--runs``: the machine is shared), with the CPU time
-(user+sys) of both; and the cold
+in about 1% of commits, a sign-off by name only in a few, merges of signed tags
+(``mergetag`` headers), two hours between commits and a release tag every 2,000.
+Then prints, side by side, the wall time of ``git log --format=raw`` over the range
+(the floor), of ``send-mergereq --dry-run --json`` on it, and their ratio (best of
+``--runs``: the machine is shared), with the CPU time (user+sys) of both; and the cold
 ``--dry-run`` on 100 commits including interpreter start. ``--repo`` measures a
 real clone instead.
 
@@ -98,9 +98,14 @@ def _object(objects: Path, kind: bytes, body: bytes) -> str:
     return sha
 
 
+START = 1_000_000_000  # 2001: commits two hours apart, 100,000 span 23 years, as u-boot's
+SPACING = 7200
+RELEASE_EVERY = 2000  # a release tag every 2,000 commits (about every five months)
+
+
 def _commit(objects: Path, tree: str, parents: list[str], author: str, n: int, msg: str,
             mergetag: str = "") -> str:  # fmt: skip
-    when = f"{1_600_000_000 + n} +0000"
+    when = f"{START + n * SPACING} +0000"
     head = f"tree {tree}\n" + "".join(f"parent {p}\n" for p in parents)
     head += f"author {author} {when}\ncommitter {MAINTAINER} {when}\n" + mergetag
     return _object(objects, b"commit", (head + "\n" + msg).encode())
@@ -109,16 +114,16 @@ def _commit(objects: Path, tree: str, parents: list[str], author: str, n: int, m
 def _mergetag(tagged: str, n: int) -> str:
     """A ``mergetag`` header as ``git merge`` of a signed tag writes it (the signature is
     a realistic block, not a real one: the benchmark runs with signed-tags off)."""
-    tag = (
-        f"object {tagged}\ntype commit\ntag pull-{n}\ntagger {_person(n)} {1_600_000_000 + n} +0000"
-    )
+    when = START + n * SPACING
+    tag = f"object {tagged}\ntype commit\ntag pull-{n}\ntagger {_person(n)} {when} +0000"
     tag += f"\n\nPull request {n}\n\nSome fixes for this cycle.\n{SIGNATURE}"
     return "mergetag " + tag.replace("\n", "\n ") + "\n"
 
 
 def build(path: Path, commits: int, merges: int) -> None:
     """``master`` with one commit, ``staging`` adding ``commits`` (``merges`` of them merges
-    of signed tags), written as loose objects and packed as a clone would be."""
+    of signed tags, a release tag every ``RELEASE_EVERY``), written as loose objects and
+    packed as a clone would be."""
     subprocess.run(["git", "init", "-q", "-b", "master", str(path)], check=True)
     objects = path / ".git" / "objects"
     tree = _object(objects, b"tree", b"")
@@ -126,7 +131,10 @@ def build(path: Path, commits: int, merges: int) -> None:
     tip = root = _commit(objects, tree, [], MAINTAINER, 0, "Initial commit\n")
     every = max(2, commits // max(1, merges))
     side = None
+    releases: list[tuple[int, str]] = []
     for n in range(1, commits + 1):
+        if n % RELEASE_EVERY == 0:
+            releases.append((n, tip))
         author = _person(n)
         if n % every == 0 and side:
             msg = f"Merge tag 'pull-{n}' of https://git.example.org/sub into staging\n\n"
@@ -140,6 +148,8 @@ def build(path: Path, commits: int, merges: int) -> None:
     git = ["git", "-C", str(path)]
     subprocess.run([*git, "update-ref", "refs/heads/master", root], check=True)
     subprocess.run([*git, "update-ref", "refs/heads/staging", tip], check=True)
+    for n, tagged in releases:
+        subprocess.run([*git, "update-ref", f"refs/tags/v{n // RELEASE_EVERY}", tagged], check=True)
     subprocess.run([*git, "repack", "-adq"], check=True)
     subprocess.run([*git, "prune-packed"], check=True)
 
