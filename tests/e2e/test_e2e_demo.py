@@ -62,7 +62,7 @@ def test_demo_green_shows_checks_push_mr_and_an_open_gate_without_touching_the_u
         r"opened merge request !1: http://127\.0\.0\.1:\d+/demo/qemu/-/merge_requests/1", out
     )
     assert "merged results pipeline" in out
-    assert re.search(r"gate open: pipeline passed .*\[8 success\]", out)
+    assert re.search(r"gate open: pipeline passed .*\[9 success\]", out)
     assert _snapshot(hermetic_env) == before  # HOME and the global git config untouched
     assert not _demo_root(err).exists()  # the throwaway repository is gone
 

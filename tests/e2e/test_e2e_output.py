@@ -35,7 +35,7 @@ def test_piped_output_has_no_ansi_and_one_line_per_job_state_change(
     by_job: dict[str, list[tuple[str | None, str]]] = defaultdict(list)
     for job, before, after in changes:
         by_job[job].append((before, after))
-    assert len(by_job) == 8
+    assert len(by_job) == 9
     for job, seen in by_job.items():
         assert seen[0][0] in (None, "created"), (job, seen)  # "created" is not news
         for (_, previous), (before, after) in itertools.pairwise(seen):

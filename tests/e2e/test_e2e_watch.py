@@ -53,7 +53,7 @@ def test_green_opens_the_gate(maintainer: MakeMaintainer) -> None:
 
     assert rc == 0, err
     pipeline = _watched(out)
-    assert re.search(r"gate open: pipeline passed \(after \d+s\)  \[8 success\]", out)
+    assert re.search(r"gate open: pipeline passed \(after \d+s\)  \[9 success\]", out)
     assert who.api_project().pipelines.get(pipeline).status == "success"
     assert set(_api_job_statuses(who, pipeline).values()) == {"success"}
 
