@@ -26,7 +26,9 @@ from send_mergereq import git
 from send_mergereq.history import CommitRange, Part, whole
 
 MIN_SPAN = 90 * 86400  # seconds between the ends: below it a range is not worth cutting
-PARTS_PER_WORKER = 2  # more parts than processes: a slow part is not the whole wait
+LONG_SPAN = 5 * 365 * 86400  # from it, two parts per process: a slow part is not the whole
+# wait (each walk also costs a start and the edges it shares with the next part, so a
+# shorter range is cut in one part per process; u-boot 2025.01..2026.07: 0.32 s, not 0.36)
 
 
 def cut(repo: Path, rng: CommitRange, workers: int) -> list[Part]:
@@ -38,7 +40,8 @@ def cut(repo: Path, rng: CommitRange, workers: int) -> list[Part]:
     if end - start < MIN_SPAN or git.is_shallow(repo):
         return [whole(rng)]
     tags = git.tagged_commits(repo)
-    tips = pick_tips(rng, start, end, tags, workers * PARTS_PER_WORKER)
+    parts = workers * (2 if end - start >= LONG_SPAN else 1)
+    tips = pick_tips(rng, start, end, tags, parts)
     return chain(rng, tips)
 
 

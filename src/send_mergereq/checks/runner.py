@@ -182,8 +182,20 @@ class Scan:
         """Check one commit (or hold it back when it carries tags). The hot loop: a
         commit that every check's ``clean`` vouches for is never parsed."""
         self.count += 1
-        if self.fused and fused_clean(raw, self.ctx):
-            return
+        if not (self.fused and fused_clean(raw, self.ctx)):
+            self._add_unclean(position, sha, raw)
+
+    def add_batch(self, first: int, batch: Sequence[tuple[bytes, str, bytes]]) -> None:
+        """``add`` each ``(ids, id, raw)`` of ``batch``, the first at ``first``: the usual
+        commit, clean by ``fused_clean``, costs one call (the loop of a long range)."""
+        self.count += len(batch)
+        ctx, unclean = self.ctx, self._add_unclean
+        for offset, (_, sha, raw) in enumerate(batch):
+            if not (self.fused and fused_clean(raw, ctx)):
+                unclean(first + offset, sha, raw)
+
+    def _add_unclean(self, position: int, sha: str, raw: bytes) -> None:
+        """``add`` for a commit ``fused_clean`` did not vouch for."""
         if self.fused_merges and fused_merge_clean(raw, self.ctx):
             self.merges += 1
             return
@@ -202,16 +214,6 @@ class Scan:
             else:
                 return
         self.check(position, parse_commit(sha, raw), self.ctx)
-
-    def add_batch(self, first: int, batch: Sequence[tuple[bytes, str, bytes]]) -> None:
-        """``add`` each ``(ids, id, raw)`` of ``batch``, the first at ``first``: the usual
-        commit, clean by ``fused_clean``, costs one call (the loop of a long range)."""
-        fused, ctx, add = fused_clean if self.fused else None, self.ctx, self.add
-        for offset, (_, sha, raw) in enumerate(batch):
-            if fused is not None and fused(raw, ctx):
-                self.count += 1
-            else:
-                add(first + offset, sha, raw)
 
     def check(self, position: int, commit: RawCommit, ctx: CheckContext) -> None:
         found = _run_one(commit, self.checks, ctx)
