@@ -209,6 +209,25 @@ def test_a_bug_is_exit_70_with_one_line(make_repo: Any, monkeypatch: pytest.Monk
     assert code == 70 and "Traceback" in err
 
 
+@pytest.mark.parametrize(("signum", "name", "code"), [(15, "SIGTERM", 143), (1, "SIGHUP", 129)])
+def test_a_signal_during_the_checks_keeps_its_exit_code(
+    make_repo: Any, monkeypatch: pytest.MonkeyPatch, signum: int, name: str, code: int
+) -> None:
+    """Click turns a KeyboardInterrupt (SIGTERM and SIGHUP raise one, ``Terminated``) into
+    Abort: the run still ends as that signal, not as a Ctrl-C (130)."""
+    from send_mergereq.errors import Terminated
+
+    repo = make_repo()
+    repo.commit("Something")
+
+    def stopped(settings: object, verifier: object = None) -> None:
+        raise Terminated(signum, name)
+
+    monkeypatch.setattr("send_mergereq.run.check.check_phase", stopped)
+    got, _, err = invoke(repo, "staging", "--dry-run")
+    assert got == code and f"send-mergereq: {name} received, stopped" in err
+
+
 def test_signed_merges_pass_and_a_plain_merge_fails(make_repo: Any, maintainer: Keys) -> None:
     repo = make_repo()
     make_signed_merge(repo.path, "pull-a", maintainer.good)

@@ -541,7 +541,9 @@ def _handle_signals() -> Callable[[], None]:
 def _run(args: list[str], debug: bool, as_json: bool) -> int:
     try:
         result = cli.main(args=args, prog_name=PROG, standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+    except (KeyboardInterrupt, click.exceptions.Abort) as caught:
+        # click turns a KeyboardInterrupt into Abort: a SIGTERM is still a SIGTERM
+        exc = caught.__context__ if isinstance(caught.__context__, Terminated) else caught
         hint = f"; resume with: {RESUME_HINT[-1]}" if RESUME_HINT else ""
         if _in_demo():
             from send_mergereq.demo import DEMO_GONE
