@@ -3,10 +3,12 @@ takes the next part, walks it with its own git and checks it, so nothing but the
 findings moves between processes.
 
 The workers are forked (they inherit the checks, their context and the parts) and
-share one counter, the next part to take; parts are numbered newest first (the largest,
-as history grows), so a small part is what is left at the end. Each worker sends back
-a ``Scan`` of its parts; this process takes parts too and merges the rest in by stream
-position, so the result is the serial one.
+share one counter, the next part to take. Parts are taken oldest first: the cut assumes
+history grows, and where it grows less the oldest part is the largest, which must not be
+what is left at the end (synthetic 100,000 commits at an even pace: 1.18 times ``git
+log``, 1.54 newest first). Each worker sends back a ``Scan`` of its parts; this process
+takes parts too and merges the rest in by stream position, so the result is the serial
+one.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def _take_parts(scan: Scan, repo: Path, parts: Sequence[Part], taken: Synchroniz
             taken.value = index + 1
         if index >= len(parts):
             return
-        scan_part(scan, repo, parts[index])
+        scan_part(scan, repo, parts[-1 - index])  # oldest first
 
 
 def _worker(
