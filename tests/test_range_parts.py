@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,3 +159,21 @@ def test_a_shallow_clone_is_read_whole(tagged: tuple[Repo, CommitRange], tmp_pat
     start, end = (int(d) for d in shallow.git("show", "-s", "--format=%ct", base, "HEAD").split())
     assert end - start > range_parts.MIN_SPAN  # long enough to be cut, were it not shallow
     assert range_parts.cut(clone, rng, workers=2) == [whole(rng)]
+
+
+def test_commit_dates_ignore_log_show_signature(make_repo: Any) -> None:
+    """``log.showSignature`` makes ``git show`` print gpg's lines for signed commits: the
+    dates the cut goes by are read without them."""
+    from send_mergereq import git
+
+    repo = make_repo()
+    signed = f"tree {repo.tree()}\nparent {repo.head()}\n".encode()
+    signed += b"author A <a@x> 1500000000 +0000\ncommitter A <a@x> 1500000000 +0000\n"
+    signed += b"gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAAB\n -----END PGP SIGNATURE-----\n"
+    sha = repo.raw_commit(signed + b"\nSigned\n", branch="staging")
+    repo.git("config", "log.showSignature", "true")
+    assert "gpg" in repo.git("show", "-s", "--format=%ct", sha).lower()  # what it would read
+    assert git.commit_dates(repo.path, [repo.git("rev-parse", "master"), sha]) == [
+        1700000000,
+        1500000000,
+    ]

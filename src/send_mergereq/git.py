@@ -362,9 +362,10 @@ class _StoredObjects:
 
 
 def commit_dates(repo: Path, shas: Sequence[str]) -> list[int]:
-    """The committer date (seconds) of each of ``shas``, in order."""
-    said = output(repo, "show", "-s", "--format=%ct", *shas)
-    return [int(line) for line in said.split()]
+    """The committer date (seconds) of each of ``shas``, in order (``log.showSignature``
+    would add gpg's lines: turned off)."""
+    said = output(repo, "show", "-s", "--no-show-signature", "--format=%ct", *shas)
+    return [int(line) for line in said.split() if line.isdigit()]
 
 
 def tagged_commits(repo: Path) -> list[tuple[str, int]]:

@@ -36,7 +36,10 @@ def cut(repo: Path, rng: CommitRange, workers: int) -> list[Part]:
     part when it is short, the clone shallow, or no tag falls inside it)."""
     if workers < 2 or rng.target_sha == rng.branch_sha:
         return [whole(rng)]
-    start, end = git.commit_dates(repo, [rng.target_sha, rng.branch_sha])
+    dates = git.commit_dates(repo, [rng.target_sha, rng.branch_sha])
+    if len(dates) != 2:  # nothing a cut could go by
+        return [whole(rng)]
+    start, end = dates
     if end - start < MIN_SPAN or git.is_shallow(repo):
         return [whole(rng)]
     tags = git.tagged_commits(repo)
