@@ -72,9 +72,9 @@ def test_odd_commits_read_the_same_as_cat_file(
     reads: list[str] = []
     real_read = git._StoredObjects.read
 
-    def counting(self: Any, sha: str) -> bytes:
-        reads.append(sha)
-        return real_read(self, sha)
+    def counting(self: Any, shas: list[str]) -> list[bytes]:
+        reads.extend(shas)
+        return real_read(self, shas)
 
     monkeypatch.setattr(git._StoredObjects, "read", counting)
     pairs = both(repo.path)

@@ -177,3 +177,24 @@ def test_commit_dates_ignore_log_show_signature(make_repo: Any) -> None:
         1700000000,
         1500000000,
     ]
+
+
+def test_annotated_tags_are_preferred_to_lightweight_ones(
+    tagged: tuple[Repo, CommitRange], tmp_path: Path
+) -> None:
+    """Lightweight tags on a side branch never merged, one every few days, are passed over
+    for the releases (annotated): the cut holds, no part is read twice."""
+    repo, _ = tagged
+    clone = Repo(tmp_path / "clone")
+    subprocess.run(["git", "clone", "-q", str(repo.path), str(clone.path)], check=True)
+    clone.git("checkout", "-q", "-B", "staging", "origin/staging")
+    rng = resolve_range(clone.path, "origin/master", "staging")
+    clone.git("checkout", "-q", "-b", "side", "origin/master")
+    for day in range(3, 400, 4):
+        clone.git("tag", f"side-{day}", dated(clone, f"side {day}", day))
+    clone.git("checkout", "-q", "staging")
+    parts = range_parts.cut(clone.path, rng, workers=2)
+    sides = set(clone.git("rev-list", "origin/master..side").split())
+    assert len(parts) == 4 and not sides & {p.tip for p in parts}
+    walked = Counter(sha for part in parts for sha in ids(clone.path, part))  # no BrokenCut
+    assert sorted(walked) == sorted(clone.git("rev-list", "origin/master..staging").split())

@@ -307,8 +307,10 @@ _DIGESTS = {40: hashlib.sha1, 64: hashlib.sha256}  # hex id length -> object for
 def _rebuilt(records: bytes, exact: _StoredObjects) -> list[tuple[bytes, str, bytes]]:
     """``(ids, id, raw object)`` for each NUL-terminated ``rev-list --header`` record of
     ``records``: the indent undone (for all of them at once), verified by the id, else
-    read from the store. (Once per commit of the range: keep it lean.)"""
-    found = []
+    read from the store (all of a batch's at once). (Once per commit of the range: keep
+    it lean.)"""
+    found: list[tuple[bytes, str, bytes]] = []
+    unverified: list[int] = []
     for record in records.replace(b"\n    ", b"\n").split(b"\0")[:-1]:
         nl = record.find(b"\n")
         ids = record[:nl] if nl >= 0 else record
@@ -319,23 +321,30 @@ def _rebuilt(records: bytes, exact: _StoredObjects) -> list[tuple[bytes, str, by
             raise GitError(f"git rev-list: unexpected output {record[:80]!r}")
         raw = record[nl + 1 :]
         if digest(b"commit %d\0%b" % (len(raw), raw)).hexdigest() != sha:
-            raw = exact.read(sha)
+            unverified.append(len(found))
         # a shallow clone's boundary commit is a root to git: no parents (see _as_root)
-        if space < 0 and b"\nparent " in raw:
+        elif space < 0 and b"\nparent " in raw:
             raw = _as_root(raw)
         found.append((ids, sha, raw))
+    stored = exact.read([found[n][1] for n in unverified]) if unverified else []
+    for n, raw in zip(unverified, stored, strict=True):
+        ids, sha, _ = found[n]
+        found[n] = (ids, sha, _as_root(raw) if b" " not in ids and b"\nparent " in raw else raw)
     return found
 
 
 class _StoredObjects:
     """One ``git cat-file --batch`` for the objects ``walk_commits`` cannot rebuild,
-    started on first use, asked one id at a time."""
+    started on first use."""
+
+    _SLICE = 256  # ids written before their objects are read: well within the pipes
 
     def __init__(self, repo: Path) -> None:
         self.repo = repo
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def read(self, sha: str) -> bytes:
+    def read(self, shas: Sequence[str]) -> list[bytes]:
+        """The stored objects ``shas`` name, in order."""
         if self.proc is None:
             self.proc = subprocess.Popen(
                 ["git", "-C", str(self.repo), "cat-file", "--batch"],
@@ -344,8 +353,16 @@ class _StoredObjects:
                 stderr=subprocess.DEVNULL,
             )
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(sha.encode() + b"\n")
-        self.proc.stdin.flush()
+        found: list[bytes] = []
+        for start in range(0, len(shas), self._SLICE):
+            wanted = shas[start : start + self._SLICE]
+            self.proc.stdin.write(b"".join(sha.encode() + b"\n" for sha in wanted))
+            self.proc.stdin.flush()
+            found += [self._answer(sha) for sha in wanted]
+        return found
+
+    def _answer(self, sha: str) -> bytes:
+        assert self.proc is not None and self.proc.stdout is not None
         header = self.proc.stdout.readline()
         parts = header.split()
         if len(parts) != 3 or parts[1] != b"commit" or not parts[2].isdigit():
@@ -368,18 +385,18 @@ def commit_dates(repo: Path, shas: Sequence[str]) -> list[int]:
     return [int(line) for line in said.split() if line.isdigit()]
 
 
-def tagged_commits(repo: Path) -> list[tuple[str, int]]:
-    """``(commit id, committer date)`` of every tag that names a commit (annotated tags
-    peeled), one ``git for-each-ref``."""
+def tagged_commits(repo: Path) -> list[tuple[str, int, bool]]:
+    """``(commit id, committer date, annotated)`` of every tag that names a commit
+    (annotated tags peeled), one ``git for-each-ref``."""
     fmt = "%(objecttype) %(objectname) %(committerdate:unix) %(*objecttype) %(*objectname)"
     said = output(repo, "for-each-ref", f"--format={fmt} %(*committerdate:unix)", "refs/tags")
     found = []
     for line in said.decode(errors="replace").splitlines():
         kind, sha, date, peeled_kind, peeled, peeled_date = (line.split(" ") + [""] * 6)[:6]
         if kind == "commit" and date.isdigit():
-            found.append((sha, int(date)))
+            found.append((sha, int(date), False))
         elif peeled_kind == "commit" and peeled_date.isdigit():
-            found.append((peeled, int(peeled_date)))
+            found.append((peeled, int(peeled_date), True))
     return found
 
 

@@ -7,8 +7,9 @@ anything prints nothing until it is done, so one walk of a long range keeps all 
 core idle; cut in parts, the walks run side by side and each part is checked as soon
 as its walk is done (``checks/parallel.py``).
 
-The ``M``'s are tags dated between A and B, picked so the parts hold about as many
-commits each (commits per day taken to grow in a straight line since the oldest tag).
+The ``M``'s are tags dated between A and B (annotated ones when there are: releases),
+picked so the parts hold about as many commits each (commits per day taken to grow in a
+straight line since the oldest tag).
 A tag's ancestry is not known before the walks, so each part proves its link: the next
 tip is a parent of one of its commits, as it must be when it is reachable from this
 part's tip and not from A (``history.Part.link``); a wrong cut is read again whole
@@ -43,9 +44,12 @@ def cut(repo: Path, rng: CommitRange, workers: int) -> list[Part]:
     if end - start < MIN_SPAN or git.is_shallow(repo):
         return [whole(rng)]
     tags = git.tagged_commits(repo)
+    # releases are annotated tags; a lightweight one may well mark a branch never merged
+    annotated = [(sha, date) for sha, date, is_annotated in tags if is_annotated]
+    inside = any(start < date < end for _, date in annotated)
+    candidates = annotated if inside else [(sha, date) for sha, date, _ in tags]
     parts = workers * (2 if end - start >= LONG_SPAN else 1)
-    tips = pick_tips(rng, start, end, tags, parts)
-    return chain(rng, tips)
+    return chain(rng, pick_tips(rng, start, end, candidates, parts))
 
 
 def pick_tips(

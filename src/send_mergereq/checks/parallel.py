@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from send_mergereq.checks.runner import Scan, scan_part
+from send_mergereq.checks.runner import Scan, WorkerLost, scan_part
 from send_mergereq.errors import GitError, SendMergereqError
 from send_mergereq.history import BrokenCut, Part
 
@@ -66,10 +67,11 @@ def _worker(
     template: Scan, repo: Path, parts: Sequence[Part], taken: Synchronized[int], send: Connection
 ) -> None:
     """In a forked process: check parts until none is left, send back the scan or what
-    stopped it. Ctrl-C and the parent's signal handlers are the parent's business."""
+    stopped it. Ctrl-C is the parent's business; SIGTERM (the parent stopping it) and
+    SIGHUP end it through its ``finally`` blocks, so its git walk ends with it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_DFL)
+        signal.signal(sig, _stop)
     outcome: tuple[str, Any]
     try:
         mine = Scan(template.checks, template.ctx, template.rules)
@@ -85,11 +87,16 @@ def _worker(
     send.close()
 
 
+def _stop(signum: int, frame: FrameType | None) -> None:
+    del frame
+    raise SystemExit(128 + signum)
+
+
 def _outcome(receive: Connection) -> Scan:
     try:
         kind, value = receive.recv()
-    except EOFError:
-        raise RuntimeError("a worker process checking the range died") from None
+    except EOFError:  # killed from outside (the OOM killer): the range is read again
+        raise WorkerLost() from None
     if kind == "broken":
         raise BrokenCut()
     if kind == "git":

@@ -278,6 +278,10 @@ def run_checks(
     return scan.finish(verifier)
 
 
+class WorkerLost(Exception):
+    """A worker process reading parts of the range died without a word (killed)."""
+
+
 def check_range(
     repo: Path,
     rng: CommitRange,
@@ -291,7 +295,8 @@ def check_range(
 ) -> RunResult:
     """``run_checks`` over the commits of ``rng``, read in ``parts`` (``range_parts``):
     by ``workers`` processes when there are several parts (``parallel.py``), the result
-    the same. A cut that proves wrong (``history.BrokenCut``) is read again whole."""
+    the same. A cut that proves wrong (``history.BrokenCut``), or a worker killed from
+    outside (``WorkerLost``), and the range is read again whole, here."""
     scan = Scan(checks, ctx, rules)
     try:
         if workers > 1 and len(parts) > 1:
@@ -301,7 +306,7 @@ def check_range(
         else:
             for part in parts:
                 scan_part(scan, repo, part)
-    except BrokenCut:
+    except (BrokenCut, WorkerLost):
         scan = Scan(checks, ctx, rules)
         scan_part(scan, repo, whole(rng))
     return scan.finish(verifier)
