@@ -16,8 +16,9 @@ from send_mergereq.report import CheckReport
 
 
 def _workers() -> int:
-    """Processes that read and check a long range, this one included: one per core this
-    process may run on, at most 4 (git's share of the work is small beside Python's)."""
+    """Processes that read and check a long range cut in parts, this one included: one per
+    core this process may run on, at most 4 (each walks its parts with its own git, then
+    checks them)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
