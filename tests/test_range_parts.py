@@ -198,3 +198,30 @@ def test_annotated_tags_are_preferred_to_lightweight_ones(
     assert len(parts) == 4 and not sides & {p.tip for p in parts}
     walked = Counter(sha for part in parts for sha in ids(clone.path, part))  # no BrokenCut
     assert sorted(walked) == sorted(clone.git("rev-list", "origin/master..staging").split())
+
+
+def test_a_worker_killed_from_outside_has_the_range_read_again(
+    tagged: tuple[Repo, CommitRange], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that dies without a word (the OOM killer) loses the parts it took: the
+    range is read again in one walk, never a half result and never a 'bug'."""
+    import os
+
+    from send_mergereq.checks import parallel
+
+    repo, rng = tagged
+    parent, real = os.getpid(), parallel.scan_part
+
+    def dies_in_the_worker(scan: Any, path: Path, part: Part) -> None:
+        if os.getpid() != parent:
+            os._exit(9)
+        real(scan, path, part)
+
+    monkeypatch.setattr(parallel, "scan_part", dies_in_the_worker)
+    checks = [EnabledCheck(CHECKS[c], CHECKS[c].Options()) for c in ("signoff", "utf8")]
+    parts = range_parts.cut(repo.path, rng, workers=2)
+    lost = check_range(repo.path, rng, checks, CheckContext(), lambda t: {}, parts=parts, workers=2)
+    whole_read = check_range(
+        repo.path, rng, checks, CheckContext(), lambda t: {}, parts=[whole(rng)]
+    )
+    assert lost == whole_read and lost.commits == 460
