@@ -1,6 +1,6 @@
 """``git.walk_commits`` (one ``rev-list --header`` walk, verified by object id) gives the
-same ``(id, raw object)`` pairs as ``git.commit_objects`` (``rev-list`` then ``cat-file
---batch``), in the same order, on commits git's ``--header`` rendering would alter."""
+same ``(id, raw object)`` pairs as ``git rev-list`` then ``git cat-file --batch`` read
+here, in the same order, on commits git's ``--header`` rendering would alter."""
 
 from __future__ import annotations
 
@@ -51,9 +51,32 @@ def walked(path: Path, tip: str, exclude: str) -> list[tuple[str, bytes]]:
     return [(sha, raw) for batch in git.walk_commits(path, tip, [exclude]) for _, sha, raw in batch]
 
 
+def stored(path: Path, tip: str, exclude: str) -> list[tuple[str, bytes]]:
+    """The reference: the ids ``rev-list --parents`` lists, each object from ``cat-file``
+    (a commit git lists without parents, a shallow boundary, without its parent lines)."""
+    lines = run_git(path, "rev-list", "--parents", tip, f"^{exclude}").splitlines()
+    out = subprocess.run(
+        ["git", "-C", str(path), "cat-file", "--batch"],
+        input="".join(line.split()[0] + "\n" for line in lines).encode(),
+        capture_output=True,
+        check=True,
+    ).stdout
+    pairs = []
+    for line in lines:
+        header, _, out = out.partition(b"\n")
+        size = int(header.split()[2])
+        raw, out = out[:size], out[size + 1 :]
+        if " " not in line:
+            head, sep, message = raw.partition(b"\n\n")
+            kept = [h for h in head.split(b"\n") if not h.startswith(b"parent ")]
+            raw = b"\n".join(kept) + sep + message
+        pairs.append((line.split()[0], raw))
+    return pairs
+
+
 def both(path: Path, tip: str = "staging", exclude: str = "master") -> list[tuple[str, bytes]]:
     tip_sha, exclude_sha = run_git(path, "rev-parse", tip, exclude).split()
-    plain = git.commit_objects(path, tip_sha, exclude_sha)
+    plain = stored(path, tip_sha, exclude_sha)
     assert walked(path, tip_sha, exclude_sha) == plain
     return plain
 
@@ -149,3 +172,18 @@ def test_stopping_early_leaves_no_process(make_repo: Any) -> None:
     stream = git.walk_commits(repo.path, repo.head(), [repo.git("rev-parse", "master")])
     assert next(stream)[0][1] == repo.head()
     stream.close()  # the walk is killed and waited for: nothing left behind
+
+
+def test_commit_objects_keep_the_parents_of_a_merge(make_repo: Any) -> None:
+    """``apply`` reads a pull request's commits with ``commit_objects``: a merge inside it is
+    a merge (it once came back without its parent lines, and no check saw it as one)."""
+    repo = make_repo()
+    repo.git("checkout", "-q", "-b", "side", "master")
+    repo.commit("Side")
+    repo.git("checkout", "-q", "staging")
+    repo.commit("Main")
+    repo.git("merge", "-q", "--no-ff", "--no-edit", "side")
+    tip, base = repo.head(), repo.git("rev-parse", "master")
+    pairs = git.commit_objects(repo.path, tip, base)
+    assert pairs == stored(repo.path, tip, base) and pairs[0][1].count(b"\nparent ") == 2
+    assert len(git.commit_objects(repo.path, tip, None)) == 4  # with the root

@@ -26,14 +26,13 @@ import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from send_mergereq.errors import ConfigError, GitError
 
 if TYPE_CHECKING:
     import git as gitpython
 
-_BATCH_FORMAT = "%(objectname) %(objecttype) %(objectsize) %(rest)"
 NEVER_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
 
 
@@ -242,7 +241,7 @@ def credential_fill(request: bytes, env: Mapping[str, str], cwd: Path | None) ->
 
 
 def walk_commits(
-    repo: Path, tip: str, excludes: Sequence[str]
+    repo: Path, tip: str, excludes: Sequence[str], env: Mapping[str, str] | None = None
 ) -> Iterator[list[tuple[bytes, str, bytes]]]:
     """Stream ``(ids, id, raw object)`` for every commit of ``TIP ^EXCLUDE…``, newest
     first, in batches (one per megabyte read), the objects exactly as stored, in ONE git
@@ -274,9 +273,10 @@ def walk_commits(
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env=None if env is None else dict(env),
     )
     assert walk.stdout is not None and walk.stderr is not None
-    exact = _StoredObjects(repo)
+    exact = _StoredObjects(repo, env)
     try:
         pending = b""
         while data := walk.stdout.read(_CHUNK):
@@ -339,8 +339,8 @@ class _StoredObjects:
 
     _SLICE = 256  # ids written before their objects are read: well within the pipes
 
-    def __init__(self, repo: Path) -> None:
-        self.repo = repo
+    def __init__(self, repo: Path, env: Mapping[str, str] | None = None) -> None:
+        self.repo, self.env = repo, env
         self.proc: subprocess.Popen[bytes] | None = None
 
     def read(self, shas: Sequence[str]) -> list[bytes]:
@@ -351,6 +351,7 @@ class _StoredObjects:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
+                env=None if self.env is None else dict(self.env),
             )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         found: list[bytes] = []
@@ -410,23 +411,6 @@ def _as_root(raw: bytes) -> bytes:
     head, sep, message = raw.partition(b"\n\n")
     kept = [line for line in head.split(b"\n") if not line.startswith(b"parent ")]
     return b"\n".join(kept) + sep + message
-
-
-def _parse_batch(out: IO[bytes]) -> Iterator[tuple[str, bytes]]:
-    while True:
-        header = out.readline()
-        if not header:
-            return
-        parts = header.split()
-        if len(parts) < 3 or not parts[2].isdigit():
-            raise GitError(f"git cat-file: unexpected answer {header!r}")
-        sha, kind, size = parts[0].decode(), parts[1], int(parts[2])
-        if kind != b"commit":
-            raise GitError(
-                f"git cat-file: {sha} is a {kind.decode(errors='replace')}, not a commit"
-            )
-        body = out.read(size + 1)[:size]  # the object, then one LF
-        yield sha, (_as_root(body) if len(parts) == 3 and b"\nparent " in body else body)
 
 
 def environment(extra: Mapping[str, str]) -> dict[str, str]:
@@ -529,19 +513,9 @@ def commit_objects(
     repo: Path, tip: str, exclude: str | None, env: Mapping[str, str] | None = None
 ) -> list[tuple[str, bytes]]:
     """``(id, raw object)`` for every commit in ``exclude..tip`` (all of ``tip``'s history
-    when ``exclude`` is None), newest first; one rev-list and one cat-file."""
-    excluded = [f"^{exclude}"] if exclude else []
-    revs = run(repo, "rev-list", "--parents", tip, *excluded, "--", env=env)
-    if revs.returncode != 0:
-        raise GitError(f"git rev-list failed: {revs.reason()}")
-    if not revs.stdout.strip():
-        return []
-    done = run(repo, "cat-file", f"--batch={_BATCH_FORMAT}", input=revs.stdout, env=env)
-    if done.returncode != 0:
-        raise GitError(f"git cat-file failed: {done.reason()}")
-    import io
-
-    return list(_parse_batch(io.BytesIO(done.stdout)))
+    when ``exclude`` is None), newest first (``walk_commits``, in ``env``)."""
+    excludes = [exclude] if exclude else []
+    return [(sha, raw) for batch in walk_commits(repo, tip, excludes, env) for _, sha, raw in batch]
 
 
 def ident(repo: Path, which: str) -> bytes:
