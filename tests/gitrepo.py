@@ -75,3 +75,24 @@ class Repo:
 
     def tree(self) -> str:
         return self.git("rev-parse", "HEAD^{tree}")
+
+
+def merge_a_side_branch(repo: Repo) -> None:
+    """On ``staging``: a commit, a side branch from ``master`` merged with ``--no-ff``, then
+    one more commit (a merge a shallow clone can cut off)."""
+    repo.commit("A")
+    repo.git("checkout", "-q", "-b", "side", "master")
+    repo.commit("B")
+    repo.git("checkout", "-q", "staging")
+    repo.git("merge", "-q", "--no-ff", "--no-edit", "side")
+    repo.commit("C")
+
+
+def shallow_clone(source: Path, clone: Path, depth: int, master_depth: int | None = None) -> Path:
+    """A ``--depth`` clone of ``source``'s ``staging`` over git's own transport (a local
+    clone ignores the depth), with ``master`` fetched ``master_depth`` deep when given."""
+    run_git(source, "clone", "-q", "--depth", str(depth), "-b", "staging", f"file://{source}",
+            str(clone))  # fmt: skip
+    if master_depth is not None:
+        run_git(clone, "fetch", "-q", "--depth", str(master_depth), "origin", "master:master")
+    return clone

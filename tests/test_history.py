@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gitrepo import merge_a_side_branch, shallow_clone
 from send_mergereq import git as git_door
 from send_mergereq import history
 from send_mergereq.errors import ConfigError, GitError
@@ -132,25 +133,9 @@ def test_a_shallow_clone_s_boundary_commits_have_the_parents_git_shows(
     """In a shallow clone git treats the boundary commits as roots (rev-list --merges skips
     a boundary merge); the range must be read the same way, or the counts differ."""
     repo = make_repo()
-    repo.commit("A")
-    repo.git("checkout", "-q", "-b", "side", "master")
-    repo.commit("B")
-    repo.git("checkout", "-q", "staging")
-    repo.git("merge", "-q", "--no-ff", "--no-edit", "side")
-    repo.commit("C")
+    merge_a_side_branch(repo)
     repo.commit("D")
-    clone = tmp_path / "shallow"
-    url = f"file://{repo.path}"
-    subprocess.run(
-        ["git", "clone", "-q", "--depth", "3", "-b", "staging", url, str(clone)],
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        ["git", "-C", str(clone), "fetch", "-q", "--depth", "1", "origin", "master:master"],
-        check=True,
-        capture_output=True,
-    )
+    clone = shallow_clone(repo.path, tmp_path / "shallow", 3, master_depth=1)
     rng = resolve_range(clone, "master", "staging")
     commits = list(read_commits(clone, rng))
     shown = subprocess.run(

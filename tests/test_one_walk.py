@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gitrepo import Repo, run_git
+from gitrepo import Repo, merge_a_side_branch, run_git, shallow_clone
 from keys import Keys, make_signed_merge
 from send_mergereq import git
 from send_mergereq.errors import GitError
@@ -127,19 +127,8 @@ def test_a_commit_with_a_nul_is_read_whole_in_a_long_range(make_repo: Any) -> No
 
 def test_a_shallow_clone_s_boundary_reads_as_a_root(make_repo: Any, tmp_path: Path) -> None:
     repo = make_repo()
-    repo.commit("A")
-    repo.git("checkout", "-q", "-b", "side", "master")
-    repo.commit("B")
-    repo.git("checkout", "-q", "staging")
-    repo.git("merge", "-q", "--no-ff", "--no-edit", "side")
-    repo.commit("C")
-    clone = tmp_path / "shallow"
-    url = f"file://{repo.path}"
-    for argv in (
-        ["clone", "-q", "--depth", "2", "-b", "staging", url, str(clone)],
-        ["-C", str(clone), "fetch", "-q", "--depth", "1", "origin", "master:master"],
-    ):
-        subprocess.run(["git", *argv], check=True, capture_output=True)
+    merge_a_side_branch(repo)
+    clone = shallow_clone(repo.path, tmp_path / "shallow", 2, master_depth=1)
     pairs = both(clone)
     boundary = pairs[-1][1]
     assert len(pairs) == 2 and b"\nparent " not in boundary.partition(b"\n\n")[0]

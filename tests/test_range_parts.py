@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gitrepo import IDENTITY, Repo
+from gitrepo import IDENTITY, Repo, shallow_clone
 from send_mergereq import range_parts
 from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import CheckContext
@@ -143,13 +143,7 @@ def test_workers_find_what_one_walk_finds(tagged: tuple[Repo, CommitRange], work
 
 def test_a_shallow_clone_is_read_whole(tagged: tuple[Repo, CommitRange], tmp_path: Path) -> None:
     repo, _ = tagged
-    clone = tmp_path / "shallow"
-    url = f"file://{repo.path}"
-    subprocess.run(
-        ["git", "clone", "-q", "--depth", "90", "-b", "staging", url, str(clone)],
-        check=True,
-        capture_output=True,
-    )
+    clone = shallow_clone(repo.path, tmp_path / "shallow", 90)
     shallow = Repo(clone)
     for n in (5, 10, 20):  # tags on commits the shallow clone has
         shallow.git("tag", f"t{n}", f"HEAD~{n}")
