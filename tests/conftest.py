@@ -16,6 +16,7 @@ import pytest
 
 from gitrepo import IDENTITY, Repo, run_git
 from keys import keys, maintainer  # noqa: F401  (session-scoped real gpg/ssh keys, see keys.py)
+from land_api import no_backoff_sleep, rsps  # noqa: F401  (GitLab through responses, see land_api.py)
 
 
 @pytest.fixture(autouse=True)

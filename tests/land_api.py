@@ -3,9 +3,11 @@ heads and commits, for the Forge's landing calls and for ``run/land.py``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 import responses
 from responses import matchers
 
@@ -16,6 +18,21 @@ from send_mergereq.gitlab.forge import Forge
 PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
 MR = f"{g.P}/merge_requests/7"
 MASTER, MOVED, MERGE = "1" * 40, "2" * 40, "3" * 40
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    """GitLab's answers, every one of them asked for; the token never in a URL."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+    for call in mock.calls:
+        assert g.TOKEN not in (call.request.url or "")
+
+
+@pytest.fixture
+def no_backoff_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """python-gitlab's retries without their waits."""
+    monkeypatch.setattr("gitlab.utils.time.sleep", lambda _s: None)
 
 
 def connect(rsps: responses.RequestsMock, **project: Any) -> Forge:

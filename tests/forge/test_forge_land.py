@@ -4,7 +4,6 @@ heads, ancestry by GitLab's merge base; GitLab's side through ``responses``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,18 +13,7 @@ import gitlab_api as g
 from land_api import MASTER, MERGE, MOVED, MR, branch, connect, mr, put_merge
 from send_mergereq.errors import ForgeError, TransientForgeError
 
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-    for call in mock.calls:
-        assert g.TOKEN not in (call.request.url or "")
-
-
-@pytest.fixture(autouse=True)
-def no_backoff_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("gitlab.utils.time.sleep", lambda _s: None)
+pytestmark = pytest.mark.usefixtures("no_backoff_sleep")  # rsps and it: land_api.py
 
 
 # -- the merge call and GitLab's refusals ---------------------------------------------------

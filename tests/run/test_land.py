@@ -3,8 +3,6 @@ what is stale, and a refused merge as an outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import responses
 
@@ -20,17 +18,7 @@ from send_mergereq.run.land_decision import LandHow
 OPEN = Verdict(Outcome.OPEN, "pipeline passed")
 
 
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-    for call in mock.calls:
-        assert g.TOKEN not in (call.request.url or "")
-
-
-@pytest.fixture(autouse=True)
-def no_backoff_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("gitlab.utils.time.sleep", lambda _s: None)
+pytestmark = pytest.mark.usefixtures("no_backoff_sleep")  # rsps and it: land_api.py
 
 
 def merged_result(sha: str = MERGE) -> Pipeline:
