@@ -19,23 +19,38 @@ from keys import keys, maintainer  # noqa: F401  (session-scoped real gpg/ssh ke
 from land_api import no_backoff_sleep, rsps  # noqa: F401  (GitLab through responses, see land_api.py)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def hermetic_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The whole session starts from a fresh machine: an empty HOME, no global or system git
+    config and a pinned identity, before any session- or module-scoped fixture builds a
+    repository (those run before the per-test ``hermetic_env`` below)."""
+    home = tmp_path_factory.mktemp("session-home")
+    with pytest.MonkeyPatch.context() as mp:
+        _make_hermetic(mp, home)
+        yield
+
+
+def _make_hermetic(mp: pytest.MonkeyPatch, home: Path) -> None:
+    for var in list(os.environ):
+        if var.startswith(("GIT_", "SEND_MERGEREQ_", "GITLAB_")) or var == "NO_COLOR":
+            mp.delenv(var, raising=False)
+    mp.setenv("HOME", str(home))
+    mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    mp.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    mp.setenv("XDG_STATE_HOME", str(home / ".state"))
+    mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    mp.setenv("PYTHON_GITLAB_CFG", str(home / ".python-gitlab.cfg"))
+    mp.setenv("GIT_TERMINAL_PROMPT", "0")
+    mp.setenv("GNUPGHOME", str(home / ".gnupg"))  # key fixtures point it at their keyring
+    for key, value in IDENTITY.items():
+        mp.setenv(key, value)
+
+
 @pytest.fixture(autouse=True)
 def hermetic_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path_factory.mktemp("home")
-    for var in list(os.environ):
-        if var.startswith(("GIT_", "SEND_MERGEREQ_", "GITLAB_")) or var == "NO_COLOR":
-            monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".state"))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("PYTHON_GITLAB_CFG", str(home / ".python-gitlab.cfg"))
-    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
-    monkeypatch.setenv("GNUPGHOME", str(home / ".gnupg"))  # key fixtures point it at their keyring
-    for key, value in IDENTITY.items():
-        monkeypatch.setenv(key, value)
+    _make_hermetic(monkeypatch, home)
     return home
 
 
