@@ -238,6 +238,9 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--assignee", "assignees", multiple=True, help="Assign the MR (username, repeatable)."
 )
+@click.option(
+    "--reviewer", "reviewers", multiple=True, help="Ask for a review (username, repeatable)."
+)
 @click.option("--auto-merge", is_flag=True, help="Let GitLab merge when the pipeline succeeds.")
 @click.option(
     "--land", is_flag=True, help="On an open gate, land exactly what passed (implies --wait)."
@@ -272,7 +275,9 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         )
     settings = _settings(branch, values)
     as_json = values["as_json"]
-    session = None
+    from send_mergereq.run.people import People, resolve
+
+    session, people = None, People()
     if not dry_run:  # the server's view of the target, before the checks; --dry-run: offline
         from send_mergereq.run.output import Output
         from send_mergereq.run.send import prepare, up_to_date
@@ -280,6 +285,7 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         session, settings, contained = prepare(settings, lambda: _settings(branch, values))
         if contained is not None:
             return int(up_to_date(contained, Output(as_json=as_json, color=values["color"])))
+        people = resolve(session.forge, values["assignees"], values["reviewers"])
     report = check_phase(settings)
     _write_reports(report, values["reports"], settings)
     if dry_run or not report.passed:
@@ -295,7 +301,8 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         description=values["description"],
         edit=values["edit"],
         labels=values["labels"] or None,
-        assignees=values["assignees"],
+        assignee_ids=people.assignee_ids,
+        reviewer_ids=people.reviewer_ids,
         auto_merge=values["auto_merge"],
         watch=_watch_settings(values),
         land=values["land"],

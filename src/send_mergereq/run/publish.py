@@ -54,7 +54,8 @@ class PublishRequest:
     title: str | None = None  # None: generated
     description: str | None = None  # None: generated
     labels: tuple[str, ...] | None = None  # None: leave as they are
-    assignees: tuple[str, ...] = ()  # GitLab usernames
+    assignee_ids: tuple[int, ...] | None = None  # GitLab user ids; None: leave as they are
+    reviewer_ids: tuple[int, ...] | None = None
     auto_merge: bool = False  # merge when the pipeline succeeds (sha-guarded)
     appear_timeout: float = 60.0  # seconds to wait for GitLab to create the pipeline
     branch_grace: float = 20.0  # seconds a branch pipeline waits for an MR pipeline to show
@@ -102,7 +103,7 @@ def publish(
     floor = _floor(forge, req.branch, existing)
     pushed = _push(req, session)
     notify(_pushed_line(pushed))
-    spec = _mr_spec(forge, req, edit, existing)
+    spec = _mr_spec(req, edit, existing)
     mr = forge.open_or_update_mr(req.branch, req.target, spec)
     verb = "opened" if mr.created else "refreshed the open"
     notify(f"{verb} merge request !{mr.iid}: {mr.web_url}")
@@ -182,9 +183,7 @@ def _target(forge: Forge, mr: MergeRequest, pushed: PushResult, floor: int) -> T
     return Target(mr.iid, pushed.branch, pushed.sha, floor, pushed.up_to_date, head_id)
 
 
-def _mr_spec(
-    forge: Forge, req: PublishRequest, edit: Editor | None, existing: MergeRequest | None
-) -> MrSpec:
+def _mr_spec(req: PublishRequest, edit: Editor | None, existing: MergeRequest | None) -> MrSpec:
     """The title is generated only when the MR is opened (or given with ``--title``); the
     description's generated part is refreshed between its markers, the rest kept."""
     from send_mergereq.gitlab.entities import MrSpec
@@ -200,8 +199,10 @@ def _mr_spec(
     if edit is not None:
         shown = title if title is not None else (existing.title if existing else "")
         title, text = edit_message(edit, shown, text, branch=req.branch, target=req.target)
-    assignees = forge.user_ids(req.assignees) if req.assignees else None
-    return MrSpec(title=title, description=text, labels=req.labels, assignee_ids=assignees)
+    return MrSpec(
+        title=title, description=text, labels=req.labels,
+        assignee_ids=req.assignee_ids, reviewer_ids=req.reviewer_ids,
+    )  # fmt: skip
 
 
 def generated_text(
