@@ -212,9 +212,13 @@ def generated_text(
     target: str,
     commits: Iterable[RawCommit] | None = None,
 ) -> tuple[str, str]:
-    """Title and description from what ``rng`` merges (one more raw pass over the range)."""
+    """Title and description from what ``rng`` merges (one more raw pass over the range);
+    the tags of its pull requests verified again, for who signed them, by key."""
+    from send_mergereq.checks.signatures import verify_tags
+
     listed = list(commits if commits is not None else read_commits(repo, rng))
-    summary = describe.summarize(listed, rng.branch_sha)
+    tags = describe.pull_tags(listed, rng.branch_sha)
+    summary = describe.summarize(listed, rng.branch_sha, verify_tags(repo, tags) if tags else {})
     return describe.title(summary, branch), describe.description(
         summary, branch, target, len(listed)
     )
