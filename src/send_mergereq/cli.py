@@ -50,6 +50,10 @@ EPILOG = "\b\nExit codes:\n" + exit_code_table()
 # Set by a command once it knows how the user would pick up where it stopped;
 # shown on Ctrl-C and with errors that leave work in flight.
 RESUME_HINT: list[str] = []
+# Set by ``submit`` from its start: the command as typed, every word quoted for the shell,
+# shown on Ctrl-C while nothing has been sent yet (before the push starts).
+RERUN_HINT: list[str] = []
+_ARGV: list[str] = []  # the words of this run, as given to ``run``
 
 
 class BareCommand(click.UsageError):
@@ -265,7 +269,11 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @_common_options
 def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
     """Check every commit BRANCH adds over the target; then push and gate it."""
+    import shlex
+
     from send_mergereq.report import emit
+
+    RERUN_HINT.append(shlex.join([PROG, *_ARGV]))
     from send_mergereq.run.check import check_phase
 
     if values["land"] and values["auto_merge"]:
@@ -285,7 +293,8 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         session, settings, contained = prepare(settings, lambda: _settings(branch, values))
         if contained is not None:
             return int(up_to_date(contained, Output(as_json=as_json, color=values["color"])))
-        people = resolve(session.forge, values["assignees"], values["reviewers"])
+        if values["assignees"] or values["reviewers"]:  # before the checks and the push
+            people = resolve(session.forge, values["assignees"], values["reviewers"])
     report = check_phase(settings)
     _write_reports(report, values["reports"], settings)
     if dry_run or not report.passed:
@@ -310,11 +319,13 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         refresh_limit=values["refresh_limit"],
     )
     resume = _in_demo() or resume_command(settings, values["directory"], options, values["use_mr"])
-    RESUME_HINT.append(resume)
     out = Output(as_json=as_json, color=values["color"])
     return int(
-        send(settings, report, options, out, resume=resume, edit=click.edit, session=session)
-    )
+        send(
+            settings, report, options, out, resume=resume, edit=click.edit, session=session,
+            sending=lambda: RESUME_HINT.append(resume),  # from the push on, resume it
+        )
+    )  # fmt: skip
 
 
 def _write_reports(report: Any, specs: tuple[str, ...], settings: Settings) -> None:
@@ -546,12 +557,15 @@ def _handle_signals() -> Callable[[], None]:
 
 
 def _run(args: list[str], debug: bool, as_json: bool) -> int:
+    _ARGV[:] = args
     try:
         result = cli.main(args=args, prog_name=PROG, standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort) as caught:
         # click turns a KeyboardInterrupt into Abort: a SIGTERM is still a SIGTERM
         exc = caught.__context__ if isinstance(caught.__context__, Terminated) else caught
         hint = f"; resume with: {RESUME_HINT[-1]}" if RESUME_HINT else ""
+        if RERUN_HINT and not RESUME_HINT:
+            hint = f"; nothing was sent: run it again with: {RERUN_HINT[-1]}"
         if _in_demo():
             from send_mergereq.demo import DEMO_GONE
 

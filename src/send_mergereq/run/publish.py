@@ -87,20 +87,23 @@ def publish(
     notify: Notify = quiet,
     edit: Editor | None = None,
     clock: Clock | None = None,
+    sending: Callable[[], None] = lambda: None,
 ) -> Published:
     """Push ``req.range.branch_sha`` and, in MR mode, open or update the MR; find the
     pipeline testing the push.
 
-    ``edit`` (``click.edit``) gets "TITLE\\n\\nDESCRIPTION" when ``--edit`` is asked for.
+    ``edit`` (``click.edit``) gets "TITLE\\n\\nDESCRIPTION" when ``--edit`` is asked for;
+    ``sending`` is called just before the push starts (from then on, something may be sent).
     Raises ConfigError (2) before anything is pushed for an unsafe branch, GitError (6)
     for a rejected push, ForgeError (6) when GitLab fails.
     """
     forge, clock = session.forge, clock or Clock()
     notes = _check_branch(forge, req)
     if req.mode is LandMode.PUSH:
-        return _push_only(req, session, notes, clock, notify)
+        return _push_only(req, session, notes, clock, notify, sending=sending)
     existing = forge.find_open_mr(req.branch, req.target)
     floor = _floor(forge, req.branch, existing)
+    sending()
     pushed = _push(req, session)
     notify(_pushed_line(pushed))
     spec = _mr_spec(req, edit, existing)
@@ -121,13 +124,20 @@ def publish(
 
 
 def _push_only(
-    req: PublishRequest, session: Session, notes: list[str], clock: Clock, notify: Notify
+    req: PublishRequest,
+    session: Session,
+    notes: list[str],
+    clock: Clock,
+    notify: Notify,
+    *,
+    sending: Callable[[], None],
 ) -> Published:
     """Push the branch (never the target), no merge request, and wait for the branch
     pipeline of exactly that commit on that branch."""
     forge = session.forge
     floor = floor_of(forge.branch_pipelines(req.branch))
     before = forge.branch_head(req.target)
+    sending()
     pushed = _push(req, session)
     notify(_pushed_line(pushed))
     pipeline = find_branch_pipeline(

@@ -140,9 +140,11 @@ def send(
     resume: str,
     edit: Editor | None = None,
     session: Session | None = None,
+    sending: Callable[[], None] = lambda: None,
 ) -> ExitCode:
     """Publish the checked head and find the pipeline testing it; watch it with ``--wait``;
-    land what passed with ``--land``. Nothing when GitLab's target already has the head."""
+    land what passed with ``--land``. Nothing when GitLab's target already has the head.
+    ``sending`` is called just before the push starts."""
     from send_mergereq.gitlab.session import Session
     from send_mergereq.report import to_json
     from send_mergereq.run.publish import publish
@@ -156,7 +158,9 @@ def send(
     )  # fmt: skip
     if contained is not None:
         return up_to_date(contained, out, to_json(report))
-    published = publish(req, session, notify=out.say, edit=edit if options.edit else None)
+    published = publish(
+        req, session, notify=out.say, edit=edit if options.edit else None, sending=sending
+    )
     for note in published.notes:
         out.say(note)
     run = _Run(session, options, out, resume, to_json(report), published)
