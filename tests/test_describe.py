@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from send_mergereq.checks.finding import TagStatus, TagVerification
-from send_mergereq.describe import description, signed_by, summarize, title
+from send_mergereq.describe import description, signed_by, summarize, title, who_signed
 from send_mergereq.history import RawCommit, parse_commit
 
 TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -53,7 +53,7 @@ def test_summary_walks_first_parents_oldest_first() -> None:
     assert [p.tag for p in summary.pulls] == ["pull-target-arm-20261125", "pull-block-2026-11-25"]
     first = summary.pulls[0]
     assert first.tagger == "Peter Maydell <peter.maydell@linaro.org>"
-    assert first.signer == "" and first.status is None  # no verification given
+    assert first.signer == "" and first.verification is None  # no verification given
     assert first.subject == "target-arm queue"
     assert first.signed
     assert [d.subject for d in summary.direct] == [
@@ -156,3 +156,11 @@ def test_a_signature_that_did_not_verify_says_the_key_and_why() -> None:
         f"signed with key {FPR} (not verified: unknown key), "
         "tagged by Peter Maydell <peter.maydell@linaro.org>"
     )
+
+
+def test_who_signed_without_a_verification_names_only_the_tagger() -> None:
+    assert who_signed(None, "Carol Tagger <carol@example.org>") == (
+        "tagged by Carol Tagger <carol@example.org>"
+    )
+    bad = TagVerification(TagStatus.BAD, FPR, uid="Alice Signer <alice@example.org>")
+    assert who_signed(bad, "") == f"signed with key {FPR} (not verified: bad)"

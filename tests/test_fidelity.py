@@ -725,6 +725,10 @@ def test_sandbox_users_by_username_whole_and_any_case_search_by_part(lab: Any) -
     assert names(search="review") == ["bob.reviewer"]
     assert names(search="ca") == []
     assert names(search="alcie") == []  # no typo tolerance: the client's difflib does that
+    assert names(search="maintainer")[0] == "maintainer"  # the exact username first
+    members = project.get("/members/all", per_page=100)  # lib/api/members.rb: direct, inherited
+    assert {m["username"] for m in members} >= {"maintainer", "alice", "bob.reviewer"}
+    assert all(isinstance(m["access_level"], int) for m in members)
 
 
 def test_sandbox_lists_merged_merge_requests_by_branch(lab: Any) -> None:

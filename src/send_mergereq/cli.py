@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 PROG = "send-mergereq"
 USAGE = f"""\
 usage: {PROG} BRANCH [--wait] [--land] [--dry-run] [OPTIONS]
-       {PROG} status [BRANCH|!IID] [OPTIONS]
+       {PROG} status [BRANCH|!IID|IID] [OPTIONS]
        {PROG} check [RANGE] [OPTIONS]
        {PROG} apply EMAIL... [OPTIONS]
        {PROG} demo [--scenario NAME] [-- {PROG.upper()} OPTIONS]
@@ -365,11 +365,17 @@ def check(*, range_: str | None, **values: Any) -> int:
 
 
 @cli.command(epilog=EPILOG)
-@click.argument("which", metavar="[BRANCH|!IID]", default="staging")
+@click.argument("which", metavar="[BRANCH|!IID|IID]", default="staging")
 @_watch_options
 @_common_options
 def status(*, which: str, **values: Any) -> int:
-    """Re-attach to a merge request's current pipeline (no push) and follow it to a verdict."""
+    """Re-attach to a merge request's current pipeline (no push) and follow it to a verdict.
+
+    \b
+    A merged merge request, or a branch whose merge request landed, is said
+    (exit 0), not watched. A bare number is the branch of that name when one
+    exists, else the merge request !NUMBER.
+    """
     from send_mergereq.run.output import Output
     from send_mergereq.run.send import SendOptions, resume_command, status
 

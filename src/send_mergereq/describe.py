@@ -31,26 +31,45 @@ class PullRequest:
     subject: str  # the tag message's first line (the merge's subject for an untagged merge)
     commit: str  # the merge commit
     signed: bool
-    signer: str = ""  # who the key belongs to, as the verification says (uid, SSH principal)
-    key: str = ""  # the key: OpenPGP fingerprint, SSH SHA256 fingerprint
-    status: TagStatus | None = None  # the verification's verdict; None when not verified
+    verification: TagVerification | None = None  # None when not verified
+
+    @property
+    def signer(self) -> str:
+        """Who the key belongs to, as the verification says (gpg's uid, SSH principal)."""
+        check = self.verification
+        return (check.uid or check.signer) if check else ""
 
 
 def signed_by(pull: PullRequest) -> str:
-    """Who signed, by key, and the tagger where it is someone else: ``signed by Alice
-    <alice@example.org> (key 0123…), tagged by Carol <carol@example.org>``; for a signature
-    that did not verify, the key and why. Plain text, for Markdown through ``_md``."""
-    key = f"key {pull.key}" if pull.key else ""
-    if pull.status is TagStatus.GOOD and pull.signer:
-        said = f"signed by {pull.signer}" + (f" ({key})" if key else "")
-        if pull.tagger and not same_person(pull.signer, pull.tagger):
-            said += f", tagged by {pull.tagger}"
+    """``who_signed`` for a pull request of the description."""
+    return who_signed(pull.verification, pull.tagger)
+
+
+def who_signed(check: TagVerification | None, tagger: str) -> str:
+    """Who signed a tag, by key, and its tagger where that is someone else: ``signed by
+    Alice <alice@example.org> (key 0123…), tagged by Carol <carol@example.org>``; for a
+    signature that did not verify, the key and why; for no verification, the tagger.
+    Pure: ``check`` is ``signatures.verify_tags``'s answer, ``tagger`` the ``Name <email>``
+    of the tag's ``tagger`` line (anyone can write it: never "signed by" on its own)."""
+    if check is None or check.status is TagStatus.UNSIGNED:
+        return f"tagged by {tagger}" if tagger else ""
+    key = f"key {signing_key(check)}" if signing_key(check) else ""
+    signer = check.uid or check.signer
+    if check.status is TagStatus.GOOD and signer:
+        said = f"signed by {signer}" + (f" ({key})" if key else "")
+        if tagger and not same_person(signer, tagger):
+            said += f", tagged by {tagger}"
         return said
-    if pull.status is None or pull.status is TagStatus.UNSIGNED:
-        return f"tagged by {pull.tagger}" if pull.tagger else ""
-    why = str(pull.status).replace("-", " ")
+    why = str(check.status).replace("-", " ")
     said = f"signed with {key or 'a key'} (not verified: {why})"
-    return said + (f", tagged by {pull.tagger}" if pull.tagger else "")
+    return said + (f", tagged by {tagger}" if tagger else "")
+
+
+def signing_key(check: TagVerification) -> str:
+    """The key a signature was made with: the OpenPGP fingerprint (``signer``), or for an
+    SSH signature (whose ``signer`` is the principal) its SHA256 fingerprint."""
+    ssh = [k for k in check.key_ids if k.startswith("SHA256:")]
+    return ssh[0] if ssh else check.signer
 
 
 def same_person(signer: str, tagger: str) -> bool:
@@ -124,18 +143,8 @@ def _pull_request(merge: RawCommit, verified: Mapping[bytes, TagVerification]) -
     )
     subject = message.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip()
     return PullRequest(
-        header.name or merge.subject, _ident(tagger), subject, merge.sha, header.signed,
-        signer=(check.uid or check.signer) if check else "",
-        key=_key(check) if check else "",
-        status=check.status if check else None,
-    )  # fmt: skip
-
-
-def _key(check: TagVerification) -> str:
-    """The key a signature was made with: the OpenPGP fingerprint (``signer``), or for an
-    SSH signature (whose ``signer`` is the principal) its SHA256 fingerprint."""
-    ssh = [k for k in check.key_ids if k.startswith("SHA256:")]
-    return ssh[0] if ssh else check.signer
+        header.name or merge.subject, _ident(tagger), subject, merge.sha, header.signed, check
+    )
 
 
 def _ident(raw: bytes) -> str:

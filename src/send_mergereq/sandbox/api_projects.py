@@ -99,14 +99,18 @@ def list_users(ctx: Ctx, req: Request) -> Response:
     """app/finders/users_finder.rb: ``username`` is matched whole and case-insensitively
     (User.by_username, ``iwhere``); ``search`` matches each word of three characters or
     more anywhere in the name or username, a shorter word only whole (User.search,
-    fuzzy_arel_match), or the whole public email; newest user first (order_id_desc)."""
+    fuzzy_arel_match); newest user first (order_id_desc), or for a search an exact name,
+    then an exact username, first, then by name."""
     users = sorted(USERS, key=lambda u: -int(str(u["id"])))
     username = req.get("username")
     if username is not None:
         users = [u for u in users if str(u["username"]).lower() == str(username).lower()]
     search = str(req.get("search") or "").strip().lower()
-    if search:
+    if search:  # exact name, then exact username first, then by name
         users = [u for u in users if _matches(u, search.split())]
+        exact = {"name": 0, "username": 1}
+        users.sort(key=lambda u: (min((exact[k] for k in exact if str(u[k]).lower() == search),
+                                      default=3), str(u["name"])))  # fmt: skip
     return listing(req, users, ctx.render.user)
 
 
