@@ -163,4 +163,4 @@ def test_who_signed_without_a_verification_names_only_the_tagger() -> None:
         "tagged by Carol Tagger <carol@example.org>"
     )
     bad = TagVerification(TagStatus.BAD, FPR, uid="Alice Signer <alice@example.org>")
-    assert who_signed(bad, "") == f"signed with key {FPR} (not verified: bad)"
+    assert who_signed(bad, "") == f"signed with key {FPR} (not verified: bad signature)"

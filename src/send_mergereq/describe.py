@@ -60,9 +60,12 @@ def who_signed(check: TagVerification | None, tagger: str) -> str:
         if tagger and not same_person(signer, tagger):
             said += f", tagged by {tagger}"
         return said
-    why = str(check.status).replace("-", " ")
+    why = _WHY.get(check.status, str(check.status).replace("-", " "))
     said = f"signed with {key or 'a key'} (not verified: {why})"
     return said + (f", tagged by {tagger}" if tagger else "")
+
+
+_WHY = {TagStatus.BAD: "bad signature", TagStatus.ERROR: "verification failed"}
 
 
 def signing_key(check: TagVerification) -> str:
