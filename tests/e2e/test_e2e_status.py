@@ -93,3 +93,21 @@ def test_status_when_the_branch_moved_after_landing_says_so(maintainer: MakeMain
     assert "no open merge request and no pipeline for staging" in err
     assert "the last merge request from staging, !1, merged" in err
     assert "send it first: send-mergereq staging" in err
+
+
+def test_status_after_a_push_only_landing_says_the_target_has_it(
+    maintainer: MakeMaintainer,
+) -> None:
+    who = maintainer("green", branch_pipelines=True, merge_pipelines_enabled=False)
+    who.sandbox.set_time_scale(FAST)
+    landed = who.run("staging", "--no-mr", "--land", "--interval", "0.2")
+    assert landed.rc == 0, landed.output
+    head = who.remote_sha("staging")
+    assert head is not None and who.remote_sha("master") == head
+
+    rc, out, err = who.run("status", "staging", "--json")
+
+    assert rc == 0, out + err
+    assert f"master already contains staging ({head[:12]}) on GitLab: it landed" in err
+    doc = json.loads(out)
+    assert doc["verdict"] == "up_to_date" and doc["up_to_date"]["branch_sha"] == head

@@ -198,7 +198,7 @@ def _status(
     resume: str,
 ) -> ExitCode:
     from send_mergereq.run.discovery import gate_of, merge_request_of
-    from send_mergereq.run.settled import landed_branch, read_which, settled_mr
+    from send_mergereq.run.settled import contained_branch, landed_branch, read_which, settled_mr
 
     forge, branch = session.forge, settings.source_branch
     which, how = read_which(forge, settings.repo, which)
@@ -208,6 +208,13 @@ def _status(
     settled, older = (settled_mr(mr), None) if mr else (None, None)
     if mr is None and not which.startswith("!"):
         settled, older = landed_branch(forge, branch, settings.target_branch)
+        contained = None if settled else contained_branch(forge, branch, settings.target_branch)
+        if contained is not None:
+            out.say(f"{contained.target} already contains {branch} ({contained.branch_sha[:12]}) "
+                    "on GitLab: it landed, nothing to watch")  # fmt: skip
+            if out.as_json:
+                out.document(document(exit_code=ExitCode.OK, contained=contained))
+            return ExitCode.OK
     if settled is not None:
         return _settled(settled, out)
     pipeline = gate_of(forge, mr, head, branch, which, notify=out.say, hint=older)

@@ -20,6 +20,7 @@ from send_mergereq import git
 if TYPE_CHECKING:
     from send_mergereq.gitlab.forge import Forge
     from send_mergereq.models import MergeRequest
+    from send_mergereq.run.target import Contained
 
 
 def read_which(forge: Forge, repo: Path, which: str) -> tuple[str, str | None]:
@@ -92,3 +93,13 @@ def landed_branch(forge: Forge, branch: str, target: str) -> tuple[Settled | Non
         f"the last merge request from {branch}, !{merged.iid}, merged {merged.sha[:12]}{when}; "
         f"{branch} is now at {head[:12]}"
     )
+
+
+def contained_branch(forge: Forge, branch: str, target: str) -> Contained | None:
+    """``status BRANCH`` with no merge request to speak of: the target on GitLab already
+    contains the branch's head (landed by a fast-forward, push-only mode's landing, or by
+    anyone), so there is nothing to watch."""
+    from send_mergereq.run.target import contained_on_server
+
+    head = forge.branch_head(branch)
+    return contained_on_server(forge, target, branch, head) if head else None
