@@ -398,3 +398,29 @@ def test_redaction_canary_nowhere(
     shown = [err.value.message, str(err.value.hint), repr(err.value), repr(forge), caplog.text]
     shown += [json.dumps(c.request.url) for c in rsps.calls]
     assert all(g.TOKEN not in text for text in shown)
+
+
+def test_the_last_merged_merge_request_is_the_latest_merged_at_of_this_project(
+    rsps: responses.RequestsMock,
+) -> None:
+    forge = connect(rsps)
+    merged = {"state": "merged", "merge_commit_sha": "c" * 40}
+    g.get(rsps, f"{g.P}/merge_requests", [
+        g.merge_request(4, **merged, merged_at="2026-12-01T10:00:00.000Z"),
+        g.merge_request(9, **merged, merged_at="2026-12-05T10:00:00.000Z",
+                        source_project_id=999),  # a fork's staging: not ours
+        g.merge_request(6, **merged, merged_at="2026-12-03T10:00:00.000Z"),
+    ], source_branch="staging", target_branch="master", state="merged", order_by="updated_at",
+       sort="desc", per_page="100")  # fmt: skip
+
+    found = forge.last_merged_mr("staging", "master")
+
+    assert found is not None and found.iid == 6 and found.state == "merged"
+    assert found.merged_at == "2026-12-03T10:00:00.000Z" and found.merge_commit_sha == "c" * 40
+
+
+def test_no_merged_merge_request(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    g.get(rsps, f"{g.P}/merge_requests", [], source_branch="staging", target_branch="master",
+          state="merged", order_by="updated_at", sort="desc", per_page="100")  # fmt: skip
+    assert forge.last_merged_mr("staging", "master") is None
