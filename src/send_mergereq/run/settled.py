@@ -74,8 +74,9 @@ class Settled:
 
 
 def settled_mr(mr: MergeRequest) -> Settled | None:
-    """``status !IID``: the merge request when it is merged or closed."""
-    return Settled(mr) if mr.state in ("merged", "closed", "locked") else None
+    """``status !IID``: the merge request when it is merged or closed (``locked``, a merge
+    in progress, is watched as an open one)."""
+    return Settled(mr) if mr.state in ("merged", "closed") else None
 
 
 def landed_branch(forge: Forge, branch: str, target: str) -> tuple[Settled | None, str | None]:
