@@ -253,6 +253,16 @@ def test_unknown_assignee_is_a_usage_error_with_the_close_names(
     assert err.value.hint == "did you mean 'max' or 'maxine'? nothing was pushed"
 
 
+def test_a_mention_is_a_username_and_an_empty_one_is_refused(
+    rsps: responses.RequestsMock,
+) -> None:
+    forge = connect(rsps)
+    g.get(rsps, f"{g.API}/users", [{"id": 42, "username": "max"}], username="max", per_page="100")
+    assert resolve(forge, ["@max"], []).assignee_ids == (42,)
+    with pytest.raises(ConfigError, match="--reviewer needs a GitLab username"):
+        resolve(forge, [], [" "])
+
+
 def test_close_names_are_matched_without_regard_to_case() -> None:
     assert did_you_mean("Alcie", ["bob", "ALICE", "carol"]) == ["ALICE"]
     assert did_you_mean("zzz", ["bob", "alice"]) == []

@@ -34,7 +34,9 @@ def resolve(forge: Forge, assignees: Sequence[str], reviewers: Sequence[str]) ->
 
 def _ids(forge: Forge, names: Sequence[str], flag: str) -> tuple[int, ...]:
     ids = []
-    for name in dict.fromkeys(names):
+    for name in dict.fromkeys(n.strip().removeprefix("@") for n in names):  # @alice: alice
+        if not name:
+            raise ConfigError(f"{flag} needs a GitLab username", hint=f"e.g. {flag} alice")
         found = forge.user_id(name)
         if found is None:
             found_by_search, near = forge.usernames_like(name)
