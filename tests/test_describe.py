@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from send_mergereq.describe import description, summarize, title
+from send_mergereq.checks.finding import TagStatus, TagVerification
+from send_mergereq.describe import description, signed_by, summarize, title, who_signed
 from send_mergereq.history import RawCommit, parse_commit
 
 TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -51,7 +52,8 @@ def test_summary_walks_first_parents_oldest_first() -> None:
     summary = summarize(staging(), sha(4))
     assert [p.tag for p in summary.pulls] == ["pull-target-arm-20261125", "pull-block-2026-11-25"]
     first = summary.pulls[0]
-    assert first.signer == "Peter Maydell <peter.maydell@linaro.org>"
+    assert first.tagger == "Peter Maydell <peter.maydell@linaro.org>"
+    assert first.signer == "" and first.verification is None  # no verification given
     assert first.subject == "target-arm queue"
     assert first.signed
     assert [d.subject for d in summary.direct] == [
@@ -88,7 +90,7 @@ def test_description_lists_pulls_signers_and_direct_commits() -> None:
     text = description(summary, "staging", "master", 7)
     assert "Pull requests merged into `staging`:" in text
     assert (
-        "- **pull-target-arm-20261125** signed by Peter Maydell &lt;peter.maydell@linaro.org&gt;: "
+        "- **pull-target-arm-20261125** tagged by Peter Maydell &lt;peter.maydell@linaro.org&gt;: "
         f"target-arm queue (`{sha(2)[:12]}`)"
     ) in text
     assert f"- `{sha(1)[:12]}` MAINTAINERS: update my address" in text
@@ -111,3 +113,54 @@ def test_only_direct_commits() -> None:
     summary = summarize([one], one.sha)
     assert title(summary, "staging") == "Merge staging: 1 commit"
     assert "Pull requests" not in description(summary, "staging", "master", 1)
+
+
+FPR = "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"
+
+
+def _verified(**by_tag: TagVerification) -> dict[bytes, TagVerification]:
+    """The verification of each of staging()'s tags, by tag name."""
+    tags = {c.mergetags[0]: c for c in staging() if c.mergetags}
+    return {raw: by_tag[name] for raw in tags for name in by_tag if f"tag {name}\n".encode() in raw}
+
+
+def test_the_signer_is_the_keys_owner_and_the_tagger_is_said_when_someone_else() -> None:
+    """Alice's key on a tag Peter made: signed by Alice, by key, tagged by Peter."""
+    alice = TagVerification(TagStatus.GOOD, FPR, uid="Alice Signer <alice@example.org>")
+    kevin = TagVerification(TagStatus.GOOD, FPR, uid="Kevin Wolf <KWolf@redhat.com>")
+    verified = _verified(**{"pull-target-arm-20261125": alice, "pull-block-2026-11-25": kevin})
+
+    text = description(summarize(staging(), sha(4), verified), "staging", "master", 7)
+
+    assert (
+        "- **pull-target-arm-20261125** signed by Alice Signer &lt;alice@example.org&gt; "
+        f"(key {FPR}), tagged by Peter Maydell &lt;peter.maydell@linaro.org&gt;: "
+        "target-arm queue"
+    ) in text
+    assert (  # the same address, in another case: one person, said once
+        f"- **pull-block-2026-11-25** signed by Kevin Wolf &lt;KWolf@redhat.com&gt; (key {FPR}): "
+        "Block layer patches"
+    ) in text
+
+
+def test_an_ssh_signer_is_its_principal_with_the_keys_fingerprint() -> None:
+    ssh = TagVerification(TagStatus.GOOD, "peter.maydell@linaro.org", key_ids=("SHA256:abc",))
+    pull = summarize(staging(), sha(4), _verified(**{"pull-target-arm-20261125": ssh})).pulls[0]
+    assert signed_by(pull) == "signed by peter.maydell@linaro.org (key SHA256:abc)"
+
+
+def test_a_signature_that_did_not_verify_says_the_key_and_why() -> None:
+    unknown = TagVerification(TagStatus.UNKNOWN_KEY, FPR)
+    pull = summarize(staging(), sha(4), _verified(**{"pull-target-arm-20261125": unknown})).pulls[0]
+    assert signed_by(pull) == (
+        f"signed with key {FPR} (not verified: unknown key), "
+        "tagged by Peter Maydell <peter.maydell@linaro.org>"
+    )
+
+
+def test_who_signed_without_a_verification_names_only_the_tagger() -> None:
+    assert who_signed(None, "Carol Tagger <carol@example.org>") == (
+        "tagged by Carol Tagger <carol@example.org>"
+    )
+    bad = TagVerification(TagStatus.BAD, FPR, uid="Alice Signer <alice@example.org>")
+    assert who_signed(bad, "") == f"signed with key {FPR} (not verified: bad signature)"

@@ -703,3 +703,56 @@ def test_sandbox_merge_base_of_an_unknown_ref_is_400(lab: Any) -> None:
     answer = project.call("GET", "/repository/merge_base", **{"refs[]": ["master", "nope"]})
     assert answer.status_code == 400
     assert answer.json() == {"message": "Could not find ref: nope"}
+
+
+def test_sandbox_users_by_username_whole_and_any_case_search_by_part(lab: Any) -> None:
+    """app/finders/users_finder.rb: ``username`` is User.by_username (``iwhere``: the whole
+    name, any case); ``search`` is User.search (fuzzy_arel_match: a word of three characters
+    or more anywhere in the name or username, a shorter one only whole)."""
+    project = lab()
+
+    def names(**params: str) -> list[str]:
+        answer = requests.get(
+            f"{project.sandbox.api_url}/users", params=params, timeout=30,
+            headers={"PRIVATE-TOKEN": project.sandbox.token},
+        )  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        return [u["username"] for u in answer.json()]
+
+    assert names(username="ALICE") == ["alice"]
+    assert names(username="alic") == []
+    assert names(search="bob") == ["bob.reviewer"]
+    assert names(search="review") == ["bob.reviewer"]
+    assert names(search="ca") == []
+    assert names(search="alcie") == []  # no typo tolerance: the client's difflib does that
+    assert names(search="maintainer")[0] == "maintainer"  # the exact username first
+    members = project.get("/members/all", per_page=100)  # lib/api/members.rb: direct, inherited
+    assert {m["username"] for m in members} >= {"maintainer", "alice", "bob.reviewer"}
+    assert all(isinstance(m["access_level"], int) for m in members)
+
+
+def test_sandbox_lists_merged_merge_requests_by_branch(lab: Any) -> None:
+    """lib/api/merge_requests.rb ``GET /projects/:id/merge_requests``: ``state`` one of
+    opened, closed, locked, merged, all; ``source_branch``/``target_branch`` filters;
+    ``order_by`` created_at, updated_at, merged_at (17.0+), title, ..., else 400
+    ("order_by does not have a valid value"); each MR carries ``merged_at``."""
+    project = lab()
+    iid = project.open_mr()["iid"]
+    mine = {"source_branch": "staging", "target_branch": "master"}
+    assert project.get("/merge_requests", state="merged", **mine) == []
+    assert [m["iid"] for m in project.get("/merge_requests", state="opened", **mine)] == [iid]
+    assert project.get("/merge_requests", state="opened", source_branch="other") == []
+    bad = project.call("GET", "/merge_requests", order_by="sha")
+    assert bad.status_code == 400
+    assert bad.json() == {"error": "order_by does not have a valid value"}
+    project.sandbox.advance(7200)  # the MR prepared, its pipeline done
+    answer = project.call("PUT", f"/merge_requests/{iid}/merge")
+    assert answer.status_code == 200, answer.text
+
+    merged = project.get(
+        "/merge_requests", state="merged", order_by="updated_at", sort="desc", **mine
+    )
+
+    assert [(m["iid"], m["state"]) for m in merged] == [(iid, "merged")]
+    assert merged[0]["merged_at"] and merged[0]["merge_commit_sha"]
+    assert project.get("/merge_requests", state="opened", **mine) == []

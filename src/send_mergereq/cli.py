@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 PROG = "send-mergereq"
 USAGE = f"""\
 usage: {PROG} BRANCH [--wait] [--land] [--dry-run] [OPTIONS]
-       {PROG} status [BRANCH|!IID] [OPTIONS]
+       {PROG} status [BRANCH|!IID|IID] [OPTIONS]
        {PROG} check [RANGE] [OPTIONS]
        {PROG} apply EMAIL... [OPTIONS]
        {PROG} demo [--scenario NAME] [-- {PROG.upper()} OPTIONS]
@@ -50,6 +50,10 @@ EPILOG = "\b\nExit codes:\n" + exit_code_table()
 # Set by a command once it knows how the user would pick up where it stopped;
 # shown on Ctrl-C and with errors that leave work in flight.
 RESUME_HINT: list[str] = []
+# Set by ``submit`` from its start: the command as typed, every word quoted for the shell,
+# shown on Ctrl-C while nothing has been sent yet (before the push starts).
+RERUN_HINT: list[str] = []
+_ARGV: list[str] = []  # the words of this run, as given to ``run``
 
 
 class BareCommand(click.UsageError):
@@ -238,6 +242,9 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--assignee", "assignees", multiple=True, help="Assign the MR (username, repeatable)."
 )
+@click.option(
+    "--reviewer", "reviewers", multiple=True, help="Ask for a review (username, repeatable)."
+)
 @click.option("--auto-merge", is_flag=True, help="Let GitLab merge when the pipeline succeeds.")
 @click.option(
     "--land", is_flag=True, help="On an open gate, land exactly what passed (implies --wait)."
@@ -262,7 +269,11 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @_common_options
 def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
     """Check every commit BRANCH adds over the target; then push and gate it."""
+    import shlex
+
     from send_mergereq.report import emit
+
+    RERUN_HINT.append(shlex.join([PROG, *_ARGV]))
     from send_mergereq.run.check import check_phase
 
     if values["land"] and values["auto_merge"]:
@@ -272,7 +283,9 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         )
     settings = _settings(branch, values)
     as_json = values["as_json"]
-    session = None
+    from send_mergereq.run.people import People, resolve
+
+    session, people = None, People()
     if not dry_run:  # the server's view of the target, before the checks; --dry-run: offline
         from send_mergereq.run.output import Output
         from send_mergereq.run.send import prepare, up_to_date
@@ -280,6 +293,8 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         session, settings, contained = prepare(settings, lambda: _settings(branch, values))
         if contained is not None:
             return int(up_to_date(contained, Output(as_json=as_json, color=values["color"])))
+        if values["assignees"] or values["reviewers"]:  # before the checks and the push
+            people = resolve(session.forge, values["assignees"], values["reviewers"])
     report = check_phase(settings)
     _write_reports(report, values["reports"], settings)
     if dry_run or not report.passed:
@@ -295,7 +310,8 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         description=values["description"],
         edit=values["edit"],
         labels=values["labels"] or None,
-        assignees=values["assignees"],
+        assignee_ids=people.assignee_ids,
+        reviewer_ids=people.reviewer_ids,
         auto_merge=values["auto_merge"],
         watch=_watch_settings(values),
         land=values["land"],
@@ -303,11 +319,13 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         refresh_limit=values["refresh_limit"],
     )
     resume = _in_demo() or resume_command(settings, values["directory"], options, values["use_mr"])
-    RESUME_HINT.append(resume)
     out = Output(as_json=as_json, color=values["color"])
     return int(
-        send(settings, report, options, out, resume=resume, edit=click.edit, session=session)
-    )
+        send(
+            settings, report, options, out, resume=resume, edit=click.edit, session=session,
+            sending=lambda: RESUME_HINT.append(resume),  # from the push on, resume it
+        )
+    )  # fmt: skip
 
 
 def _write_reports(report: Any, specs: tuple[str, ...], settings: Settings) -> None:
@@ -347,11 +365,17 @@ def check(*, range_: str | None, **values: Any) -> int:
 
 
 @cli.command(epilog=EPILOG)
-@click.argument("which", metavar="[BRANCH|!IID]", default="staging")
+@click.argument("which", metavar="[BRANCH|!IID|IID]", default="staging")
 @_watch_options
 @_common_options
 def status(*, which: str, **values: Any) -> int:
-    """Re-attach to a merge request's current pipeline (no push) and follow it to a verdict."""
+    """Re-attach to a merge request's current pipeline (no push) and follow it to a verdict.
+
+    \b
+    A merged merge request, or a branch whose merge request landed, is said
+    (exit 0), not watched. A bare number is the branch of that name when one
+    exists, else the merge request !NUMBER.
+    """
     from send_mergereq.run.output import Output
     from send_mergereq.run.send import SendOptions, resume_command, status
 
@@ -539,12 +563,15 @@ def _handle_signals() -> Callable[[], None]:
 
 
 def _run(args: list[str], debug: bool, as_json: bool) -> int:
+    _ARGV[:] = args
     try:
         result = cli.main(args=args, prog_name=PROG, standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort) as caught:
         # click turns a KeyboardInterrupt into Abort: a SIGTERM is still a SIGTERM
         exc = caught.__context__ if isinstance(caught.__context__, Terminated) else caught
         hint = f"; resume with: {RESUME_HINT[-1]}" if RESUME_HINT else ""
+        if RERUN_HINT and not RESUME_HINT:
+            hint = f"; nothing was sent: run it again with: {RERUN_HINT[-1]}"
         if _in_demo():
             from send_mergereq.demo import DEMO_GONE
 

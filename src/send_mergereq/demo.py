@@ -76,15 +76,49 @@ def run(
                     return code
             say(f"demo: running  {shlex.join(['send-mergereq', *command(extra_args)])}")
             try:
-                return _send(demo, sandbox.token, extra_args)
+                code = _send(demo, sandbox.token, extra_args)
             except KeyboardInterrupt:  # the sandbox goes with the demo: nothing to resume
                 say(f"demo: interrupted; {DEMO_GONE}")
                 return int(ExitCode.INTERRUPTED)
+            for line in next_steps(scenario, extra_args):
+                say(line)
+            return code
     finally:
         if keep:
             say(f"demo: kept {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
+
+
+# What to try after a demo: (what it shows, the words after ``send-mergereq``).
+_TRIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("land what passed", ("demo", "--", "--land")),
+    ("a failing job: the gate closes with its log", ("demo", "--scenario", "red")),
+    ("QEMU's push-only flow, fast-forwarding master", ("demo", "--", "--no-mr", "--land")),
+    ("a flaky job and the --retry-failed hint", ("demo", "--scenario", "flaky")),
+    ("a manual job that blocks the gate", ("demo", "--scenario", "manual")),
+)
+
+
+def next_steps(scenario: str, extra_args: tuple[str, ...]) -> list[str]:
+    """The demo's last lines: three other runs worth trying (not the one just run), the
+    repository kept to look around in, and a sandbox of one's own."""
+    tries = [(why, words) for why, words in _TRIES if not _ran(words, scenario, extra_args)]
+    sandbox = shlex.join([sys.executable, "-m", "send_mergereq.sandbox", "--readme"])
+    lines = ["demo: try next:"]
+    lines += [f"  {shlex.join(['send-mergereq', *words]):<40} # {why}" for why, words in tries[:3]]
+    lines.append(f"  {'send-mergereq demo --keep':<40} # keep the repository to look around")
+    lines.append(f"  {sandbox}   # a sandbox GitLab of your own, to clone and send to")
+    lines.append("  every scenario: send-mergereq demo --help")
+    return lines
+
+
+def _ran(words: tuple[str, ...], scenario: str, extra_args: tuple[str, ...]) -> bool:
+    """Whether the try ``words`` is what was just run: its scenario, or its flags."""
+    if "--scenario" in words:
+        return words[words.index("--scenario") + 1] == scenario
+    flags = words[words.index("--") + 1 :] if "--" in words else ()
+    return scenario == "green" and set(flags) <= set(extra_args)
 
 
 def _publish_master(demo: demo_repo.DemoEnv, url: str, token: str) -> None:

@@ -41,6 +41,9 @@ class MergeRequest:
     state: str = "opened"
     created: bool = False  # opened by this run (else reused)
     description: str = ""
+    merged_at: str | None = None  # GitLab's ISO 8601 time, when merged
+    closed_at: str | None = None
+    merge_commit_sha: str | None = None
 
 
 @dataclass(frozen=True)

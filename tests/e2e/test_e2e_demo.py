@@ -63,6 +63,12 @@ def test_demo_green_shows_checks_push_mr_and_an_open_gate_without_touching_the_u
     )
     assert "merged results pipeline" in out
     assert re.search(r"gate open: pipeline passed .*\[9 success\]", out)
+    tail = err.rstrip("\n").splitlines()[-7:]  # the demo's last lines: what to try next
+    assert tail[0] == "demo: try next:"
+    assert tail[1].startswith("  send-mergereq demo -- --land ") and "# land what passed" in tail[1]
+    assert tail[2].startswith("  send-mergereq demo --scenario red ")
+    assert " -m send_mergereq.sandbox --readme " in tail[5]
+    assert tail[6] == "  every scenario: send-mergereq demo --help"
     assert _snapshot(hermetic_env) == before  # HOME and the global git config untouched
     assert not _demo_root(err).exists()  # the throwaway repository is gone
 
@@ -76,6 +82,7 @@ def test_demo_red_closes_the_gate_with_the_log_tail(hermetic_env: Path) -> None:
     assert "--- test/check-qtest failed, end of its log: http://127.0.0.1:" in out
     assert "make: *** [Makefile.mtest:1025: check-qtest] Error 1" in out
     assert "\x1b" not in out
+    assert "demo: try next:" in err and "send-mergereq demo --scenario red " not in err
 
 
 def test_demo_keep_leaves_the_repository(hermetic_env: Path) -> None:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_helpers import CLI, Maintainer, MakeMaintainer
+from e2e_helpers import CLI, Maintainer, MakeMaintainer, interrupt_when, pushes
 
 pytestmark = pytest.mark.e2e
 
@@ -110,3 +110,22 @@ def test_help_and_version_to_a_full_disk_are_exit_74_too(words: tuple[str, ...])
         )
     assert done.returncode == 74, done.stderr
     assert "cannot write the output: No space left on device" in done.stderr
+
+
+def test_ctrl_c_before_the_push_says_nothing_was_sent_and_how_to_run_again(
+    maintainer: MakeMaintainer,
+) -> None:
+    """Issue 20: "resume with: send-mergereq status …" then exited 2 (nothing to resume)."""
+    who = maintainer("green")
+    who.sandbox.set_time_scale(0)
+    # GitLab fails the question asked just before the push, for long: the run waits there
+    who.sandbox.inject_fault("503", match="/protected_branches/", count=1000)
+    words = ("staging", "--wait", "--title", "Pull: it's here", "--interval", "0.2")
+
+    run, _ = interrupt_when(words, env=who.env(), cwd=who.repo, marker="checks passed")
+
+    assert run.rc == 130, run.output
+    again = "send-mergereq staging --wait --title 'Pull: it'\"'\"'s here' --interval 0.2"
+    assert f"send-mergereq: interrupted; nothing was sent: run it again with: {again}" in run.stderr
+    assert "resume with" not in run.output and "Traceback" not in run.output
+    assert pushes(who.sandbox.request_log) == []

@@ -11,10 +11,11 @@ import responses
 from responses import matchers
 
 import gitlab_api as g
-from send_mergereq.errors import ForgeError, TransientForgeError
+from send_mergereq.errors import ConfigError, ForgeError, TransientForgeError
 from send_mergereq.gitlab.credentials import Secret, Token
 from send_mergereq.gitlab.forge import Forge, MrSpec
 from send_mergereq.models import PipelineKind
+from send_mergereq.run.people import did_you_mean, resolve
 
 PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
 
@@ -218,9 +219,12 @@ def test_403_on_create_says_what_was_refused(rsps: responses.RequestsMock) -> No
 def test_labels_and_assignees_are_sent(rsps: responses.RequestsMock) -> None:
     forge = connect(rsps)
     g.get(rsps, f"{g.API}/users", [{"id": 42, "username": "max", "name": "Max"}],
-          username="max", per_page="100")  # fmt: skip
-    ids = forge.user_ids(["max"])
-    spec = MrSpec(title="t", description="d", labels=("ci", "pull"), assignee_ids=ids)
+          username="Max", per_page="100")  # fmt: skip
+    g.get(rsps, f"{g.API}/users", [{"id": 43, "username": "rita", "name": "Rita"}],
+          username="rita", per_page="100")  # fmt: skip
+    people = resolve(forge, ["Max"], ["rita"])  # GitLab matches a username in any case
+    spec = MrSpec(title="t", description="d", labels=("ci", "pull"),
+                  assignee_ids=people.assignee_ids, reviewer_ids=people.reviewer_ids)  # fmt: skip
     g.get(rsps, f"{g.P}/merge_requests", [], **LIST_MR)
     rsps.post(
         f"{g.P}/merge_requests",
@@ -228,16 +232,40 @@ def test_labels_and_assignees_are_sent(rsps: responses.RequestsMock) -> None:
         status=201,
         match=[matchers.json_params_matcher({"source_branch": "staging",
                "target_branch": "master", "title": "t", "description": "d",
-               "labels": "ci,pull", "assignee_ids": [42]})],
+               "labels": "ci,pull", "assignee_ids": [42], "reviewer_ids": [43]})],
     )  # fmt: skip
     forge.open_or_update_mr("staging", "master", spec)
 
 
-def test_unknown_assignee(rsps: responses.RequestsMock) -> None:
+def test_unknown_assignee_is_a_usage_error_with_the_close_names(
+    rsps: responses.RequestsMock,
+) -> None:
     forge = connect(rsps)
-    g.get(rsps, f"{g.API}/users", [], username="nobody", per_page="100")
-    with pytest.raises(ForgeError, match="no GitLab user 'nobody'"):
-        forge.user_ids(["nobody"])
+    g.get(rsps, f"{g.API}/users", [], username="maxx", per_page="100")
+    g.get(rsps, f"{g.API}/users", [{"id": 44, "username": "maxine"}], search="maxx",
+          per_page="100")  # fmt: skip
+    g.get(rsps, f"{g.API}/users", [{"id": 42, "username": "max"}, {"id": 44, "username": "maxine"}],
+          search="max", per_page="100")  # fmt: skip
+    g.get(rsps, f"{g.P}/members/all", [{"id": 9, "username": "rita"}], per_page="100")
+    with pytest.raises(ConfigError) as err:
+        resolve(forge, ["maxx"], [])
+    assert err.value.message == "--assignee maxx: no such GitLab user"
+    assert err.value.hint == "did you mean 'max' or 'maxine'? nothing was pushed"
+
+
+def test_a_mention_is_a_username_and_an_empty_one_is_refused(
+    rsps: responses.RequestsMock,
+) -> None:
+    forge = connect(rsps)
+    g.get(rsps, f"{g.API}/users", [{"id": 42, "username": "max"}], username="max", per_page="100")
+    assert resolve(forge, ["@max"], []).assignee_ids == (42,)
+    with pytest.raises(ConfigError, match="--reviewer needs a GitLab username"):
+        resolve(forge, [], [" "])
+
+
+def test_close_names_are_matched_without_regard_to_case() -> None:
+    assert did_you_mean("Alcie", ["bob", "ALICE", "carol"]) == ["ALICE"]
+    assert did_you_mean("zzz", ["bob", "alice"]) == []
 
 
 def test_auto_merge_guards_with_sha(rsps: responses.RequestsMock) -> None:
@@ -380,3 +408,29 @@ def test_redaction_canary_nowhere(
     shown = [err.value.message, str(err.value.hint), repr(err.value), repr(forge), caplog.text]
     shown += [json.dumps(c.request.url) for c in rsps.calls]
     assert all(g.TOKEN not in text for text in shown)
+
+
+def test_the_last_merged_merge_request_is_the_latest_merged_at_of_this_project(
+    rsps: responses.RequestsMock,
+) -> None:
+    forge = connect(rsps)
+    merged = {"state": "merged", "merge_commit_sha": "c" * 40}
+    g.get(rsps, f"{g.P}/merge_requests", [
+        g.merge_request(4, **merged, merged_at="2026-12-01T10:00:00.000Z"),
+        g.merge_request(9, **merged, merged_at="2026-12-05T10:00:00.000Z",
+                        source_project_id=999),  # a fork's staging: not ours
+        g.merge_request(6, **merged, merged_at="2026-12-03T10:00:00.000Z"),
+    ], source_branch="staging", target_branch="master", state="merged", order_by="updated_at",
+       sort="desc", per_page="100")  # fmt: skip
+
+    found = forge.last_merged_mr("staging", "master")
+
+    assert found is not None and found.iid == 6 and found.state == "merged"
+    assert found.merged_at == "2026-12-03T10:00:00.000Z" and found.merge_commit_sha == "c" * 40
+
+
+def test_no_merged_merge_request(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    g.get(rsps, f"{g.P}/merge_requests", [], source_branch="staging", target_branch="master",
+          state="merged", order_by="updated_at", sort="desc", per_page="100")  # fmt: skip
+    assert forge.last_merged_mr("staging", "master") is None

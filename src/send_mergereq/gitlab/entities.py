@@ -96,6 +96,7 @@ class MrSpec:
     description: str | None
     labels: tuple[str, ...] | None = None
     assignee_ids: tuple[int, ...] | None = None
+    reviewer_ids: tuple[int, ...] | None = None
     remove_source_branch: bool | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -109,6 +110,8 @@ class MrSpec:
             data["labels"] = ",".join(self.labels)
         if self.assignee_ids is not None:
             data["assignee_ids"] = list(self.assignee_ids)
+        if self.reviewer_ids is not None:
+            data["reviewer_ids"] = list(self.reviewer_ids)
         if self.remove_source_branch is not None:
             data["remove_source_branch"] = self.remove_source_branch
         return data | dict(self.extra)
@@ -136,6 +139,9 @@ def merge_request(attrs: Mapping[str, Any], *, created: bool = False) -> MergeRe
         state=_text(attrs, "state", what, "opened"),
         created=created,
         description=str(attrs.get("description") or ""),
+        merged_at=_opt_text(attrs, "merged_at", what),
+        closed_at=_opt_text(attrs, "closed_at", what),
+        merge_commit_sha=_opt_text(attrs, "merge_commit_sha", what),
     )
 
 

@@ -10,7 +10,7 @@ through ``client.api``: one line naming what we were doing, never the token.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import gitlab
@@ -99,17 +99,30 @@ class Forge:
                 raise
         return True
 
-    def user_ids(self, usernames: Sequence[str]) -> tuple[int, ...]:
-        """The ids of ``usernames`` (for assignees), or a ForgeError naming the unknown one."""
-        ids = []
-        for name in usernames:
-            with self._api(f"looking up user {name}"):
-                found = list(self.gl.users.list(username=name, get_all=True))
-            match = [u for u in found if u.attributes.get("username") == name]
-            if not match:
-                raise ForgeError(f"no GitLab user {name!r}", hint="check the --assignee name")
-            ids.append(entities.number(match[0].attributes, "id", "user"))
-        return tuple(ids)
+    def user_id(self, username: str) -> int | None:
+        """The id of the user ``username``, None when GitLab has none. GitLab's
+        ``GET /users?username=`` matches the whole name, case-insensitively."""
+        with self._api(f"looking up user {username}"):
+            found = list(self.gl.users.list(username=username, get_all=True))
+        wanted = username.casefold()
+        match = [u for u in found if str(u.attributes.get("username", "")).casefold() == wanted]
+        return entities.number(match[0].attributes, "id", "user") if match else None
+
+    def usernames_like(self, username: str) -> tuple[list[str], list[str]]:
+        """Usernames that may be the one meant by ``username``: those GitLab's user search
+        finds for it (a word of three characters or more matches anywhere in a name or
+        username), and those near it: the search for its first three characters and the
+        project's members (a page of each)."""
+
+        def names(found: Any) -> list[str]:
+            return [str(u.attributes.get("username") or "") for u in found]
+
+        one_page: dict[str, Any] = {"get_all": False, "per_page": PER_PAGE}
+        with self._api(f"looking for users like {username}"):
+            found = names(self.gl.users.list(search=username, **one_page))
+            near = names(self.gl.users.list(search=username[:3], **one_page))
+            near += names(self.project.members_all.list(**one_page))
+        return [n for n in found if n], [n for n in dict.fromkeys(near) if n]
 
     # -- merge requests -------------------------------------------------------
 
@@ -139,6 +152,26 @@ class Forge:
             if mine
             else None
         )
+
+    def last_merged_mr(self, source: str, target: str) -> MergeRequest | None:
+        """The merge request from ``source`` into ``target`` merged last, if any: the first
+        page of the merged ones, most recently updated first (``order_by=merged_at`` is
+        GitLab 17.0+; ``updated_at`` is understood by every version), the latest
+        ``merged_at`` among them."""
+        with self._api(f"listing merged merge requests from {source}"):
+            found = self.project.mergerequests.list(
+                get_all=False, per_page=PER_PAGE, source_branch=source, target_branch=target,
+                state="merged", order_by="updated_at", sort="desc",
+            )  # fmt: skip
+        mine = [
+            entities.merge_request(mr.attributes)
+            for mr in found
+            if mr.attributes.get("source_branch") == source
+            and mr.attributes.get("target_branch") == target
+            and mr.attributes.get("state") == "merged"
+            and mr.attributes.get("source_project_id", self.info.id) == self.info.id
+        ]
+        return max(mine, key=lambda mr: (mr.merged_at or "", mr.iid)) if mine else None
 
     def open_or_update_mr(self, source: str, target: str, spec: MrSpec) -> MergeRequest:
         """Update the open MR ``source → target``, or open it; never a second one.

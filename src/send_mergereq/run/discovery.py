@@ -247,18 +247,43 @@ def current_pipeline(
 ) -> tuple[MergeRequest | None, Pipeline]:
     """The merge request (``!IID``, or the open one from ``branch`` into ``target``) and the
     pipeline gating it now; with no merge request, the newest pipeline of ``branch``."""
+    mr, head = merge_request_of(forge, which, branch, target)
+    return mr, gate_of(forge, mr, head, branch, which, clock=clock, notify=notify)
+
+
+def merge_request_of(
+    forge: Forge, which: str, branch: str, target: str
+) -> tuple[MergeRequest | None, Pipeline | None]:
+    """The merge request ``which`` names (``!IID``, else the open one from ``branch`` into
+    ``target``; None when there is none) and GitLab's head pipeline of it."""
     if which.startswith("!"):
         if not which[1:].isdigit():
             raise ConfigError(f"{which!r} is not a merge request: use !IID, e.g. !42")
-        mr, head = forge.merge_request(int(which[1:]))
-    else:
-        found = forge.find_open_mr(branch, target)
-        if found is None:
-            return None, _latest_branch_pipeline(forge, branch, which)
-        mr, head = forge.merge_request(found.iid)
+        return forge.merge_request(int(which[1:]))
+    found = forge.find_open_mr(branch, target)
+    if found is None:
+        return None, None
+    return forge.merge_request(found.iid)
+
+
+def gate_of(
+    forge: Forge,
+    mr: MergeRequest | None,
+    head: Pipeline | None,
+    branch: str,
+    which: str,
+    *,
+    clock: Clock | None = None,
+    notify: Notify = quiet,
+    hint: str | None = None,
+) -> Pipeline:
+    """The pipeline gating ``mr`` now (``head``: GitLab's pick); with no merge request, the
+    newest pipeline of ``branch`` (``hint``: said when there is none)."""
+    if mr is None:
+        return _latest_branch_pipeline(forge, branch, which, hint)
     if head is None:
-        return mr, _latest(forge, mr)
-    return mr, _gate_pipeline(forge, mr, head, clock or Clock(), notify)
+        return _latest(forge, mr)
+    return _gate_pipeline(forge, mr, head, clock or Clock(), notify)
 
 
 def _gate_pipeline(
@@ -283,13 +308,16 @@ def _gate_pipeline(
     return poll(probe, timeout=60.0, clock=clock, notify=notify, waiting=waiting) or head
 
 
-def _latest_branch_pipeline(forge: Forge, branch: str, which: str) -> Pipeline:
+def _latest_branch_pipeline(
+    forge: Forge, branch: str, which: str, hint: str | None = None
+) -> Pipeline:
     """No merge request (push-only mode): the newest pipeline of the branch."""
     pipelines = gates(forge.branch_pipelines(branch))
     if not pipelines:
+        send = f"send it first: send-mergereq {which}"
         raise ConfigError(
             f"no open merge request and no pipeline for {branch} in {forge.info.path}",
-            hint=f"send it first: send-mergereq {which}",
+            hint=f"{hint}; {send}" if hint else send,
         )
     return max(pipelines, key=lambda p: p.id)
 

@@ -54,7 +54,8 @@ class PublishRequest:
     title: str | None = None  # None: generated
     description: str | None = None  # None: generated
     labels: tuple[str, ...] | None = None  # None: leave as they are
-    assignees: tuple[str, ...] = ()  # GitLab usernames
+    assignee_ids: tuple[int, ...] | None = None  # GitLab user ids; None: leave as they are
+    reviewer_ids: tuple[int, ...] | None = None
     auto_merge: bool = False  # merge when the pipeline succeeds (sha-guarded)
     appear_timeout: float = 60.0  # seconds to wait for GitLab to create the pipeline
     branch_grace: float = 20.0  # seconds a branch pipeline waits for an MR pipeline to show
@@ -86,23 +87,26 @@ def publish(
     notify: Notify = quiet,
     edit: Editor | None = None,
     clock: Clock | None = None,
+    sending: Callable[[], None] = lambda: None,
 ) -> Published:
     """Push ``req.range.branch_sha`` and, in MR mode, open or update the MR; find the
     pipeline testing the push.
 
-    ``edit`` (``click.edit``) gets "TITLE\\n\\nDESCRIPTION" when ``--edit`` is asked for.
+    ``edit`` (``click.edit``) gets "TITLE\\n\\nDESCRIPTION" when ``--edit`` is asked for;
+    ``sending`` is called just before the push starts (from then on, something may be sent).
     Raises ConfigError (2) before anything is pushed for an unsafe branch, GitError (6)
     for a rejected push, ForgeError (6) when GitLab fails.
     """
     forge, clock = session.forge, clock or Clock()
     notes = _check_branch(forge, req)
     if req.mode is LandMode.PUSH:
-        return _push_only(req, session, notes, clock, notify)
+        return _push_only(req, session, notes, clock, notify, sending=sending)
     existing = forge.find_open_mr(req.branch, req.target)
     floor = _floor(forge, req.branch, existing)
+    sending()
     pushed = _push(req, session)
     notify(_pushed_line(pushed))
-    spec = _mr_spec(forge, req, edit, existing)
+    spec = _mr_spec(req, edit, existing)
     mr = forge.open_or_update_mr(req.branch, req.target, spec)
     verb = "opened" if mr.created else "refreshed the open"
     notify(f"{verb} merge request !{mr.iid}: {mr.web_url}")
@@ -120,13 +124,20 @@ def publish(
 
 
 def _push_only(
-    req: PublishRequest, session: Session, notes: list[str], clock: Clock, notify: Notify
+    req: PublishRequest,
+    session: Session,
+    notes: list[str],
+    clock: Clock,
+    notify: Notify,
+    *,
+    sending: Callable[[], None],
 ) -> Published:
     """Push the branch (never the target), no merge request, and wait for the branch
     pipeline of exactly that commit on that branch."""
     forge = session.forge
     floor = floor_of(forge.branch_pipelines(req.branch))
     before = forge.branch_head(req.target)
+    sending()
     pushed = _push(req, session)
     notify(_pushed_line(pushed))
     pipeline = find_branch_pipeline(
@@ -182,9 +193,7 @@ def _target(forge: Forge, mr: MergeRequest, pushed: PushResult, floor: int) -> T
     return Target(mr.iid, pushed.branch, pushed.sha, floor, pushed.up_to_date, head_id)
 
 
-def _mr_spec(
-    forge: Forge, req: PublishRequest, edit: Editor | None, existing: MergeRequest | None
-) -> MrSpec:
+def _mr_spec(req: PublishRequest, edit: Editor | None, existing: MergeRequest | None) -> MrSpec:
     """The title is generated only when the MR is opened (or given with ``--title``); the
     description's generated part is refreshed between its markers, the rest kept."""
     from send_mergereq.gitlab.entities import MrSpec
@@ -200,8 +209,10 @@ def _mr_spec(
     if edit is not None:
         shown = title if title is not None else (existing.title if existing else "")
         title, text = edit_message(edit, shown, text, branch=req.branch, target=req.target)
-    assignees = forge.user_ids(req.assignees) if req.assignees else None
-    return MrSpec(title=title, description=text, labels=req.labels, assignee_ids=assignees)
+    return MrSpec(
+        title=title, description=text, labels=req.labels,
+        assignee_ids=req.assignee_ids, reviewer_ids=req.reviewer_ids,
+    )  # fmt: skip
 
 
 def generated_text(
@@ -211,9 +222,13 @@ def generated_text(
     target: str,
     commits: Iterable[RawCommit] | None = None,
 ) -> tuple[str, str]:
-    """Title and description from what ``rng`` merges (one more raw pass over the range)."""
+    """Title and description from what ``rng`` merges (one more raw pass over the range);
+    the tags of its pull requests verified again, for who signed them, by key."""
+    from send_mergereq.checks.signatures import verify_tags
+
     listed = list(commits if commits is not None else read_commits(repo, rng))
-    summary = describe.summarize(listed, rng.branch_sha)
+    tags = describe.pull_tags(listed, rng.branch_sha)
+    summary = describe.summarize(listed, rng.branch_sha, verify_tags(repo, tags) if tags else {})
     return describe.title(summary, branch), describe.description(
         summary, branch, target, len(listed)
     )

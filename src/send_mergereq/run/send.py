@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from send_mergereq import deadline
 from send_mergereq.config import LandMode, Settings
-from send_mergereq.errors import ExitCode, ForgeError
+from send_mergereq.errors import ConfigError, ExitCode, ForgeError
 from send_mergereq.run.document import document
 from send_mergereq.run.output import Output
 from send_mergereq.run.watch import WatchOptions, WatchResult
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from send_mergereq.report import CheckReport
     from send_mergereq.run.land_decision import Basis, LandResult
     from send_mergereq.run.publish import Editor, Published, PublishRequest
+    from send_mergereq.run.settled import Settled
     from send_mergereq.run.target import Contained
 
 
@@ -40,7 +41,8 @@ class SendOptions:
     description: str | None = None
     edit: bool = False
     labels: tuple[str, ...] | None = None
-    assignees: tuple[str, ...] = ()
+    assignee_ids: tuple[int, ...] | None = None  # resolved before the checks (run/people.py)
+    reviewer_ids: tuple[int, ...] | None = None
     auto_merge: bool = False
     watch: WatchOptions = field(default_factory=WatchOptions)
     land: bool = False
@@ -97,7 +99,8 @@ def publish_request(
         title=options.title,
         description=options.description,
         labels=options.labels,
-        assignees=options.assignees,
+        assignee_ids=options.assignee_ids,
+        reviewer_ids=options.reviewer_ids,
         auto_merge=options.auto_merge,
     )
 
@@ -137,9 +140,11 @@ def send(
     resume: str,
     edit: Editor | None = None,
     session: Session | None = None,
+    sending: Callable[[], None] = lambda: None,
 ) -> ExitCode:
     """Publish the checked head and find the pipeline testing it; watch it with ``--wait``;
-    land what passed with ``--land``. Nothing when GitLab's target already has the head."""
+    land what passed with ``--land``. Nothing when GitLab's target already has the head.
+    ``sending`` is called just before the push starts."""
     from send_mergereq.gitlab.session import Session
     from send_mergereq.report import to_json
     from send_mergereq.run.publish import publish
@@ -153,7 +158,9 @@ def send(
     )  # fmt: skip
     if contained is not None:
         return up_to_date(contained, out, to_json(report))
-    published = publish(req, session, notify=out.say, edit=edit if options.edit else None)
+    published = publish(
+        req, session, notify=out.say, edit=edit if options.edit else None, sending=sending
+    )
     for note in published.notes:
         out.say(note)
     run = _Run(session, options, out, resume, to_json(report), published)
@@ -190,18 +197,44 @@ def _status(
     *,
     resume: str,
 ) -> ExitCode:
-    from send_mergereq.run.discovery import current_pipeline
+    from send_mergereq.run.discovery import gate_of, merge_request_of
+    from send_mergereq.run.settled import contained_branch, landed_branch, read_which, settled_mr
 
-    branch = settings.source_branch
-    mr, pipeline = current_pipeline(
-        session.forge, which, branch, settings.target_branch, notify=out.say
-    )
+    forge, branch = session.forge, settings.source_branch
+    which, how = read_which(forge, settings.repo, which)
+    if how:
+        out.say(how)
+    mr, head = merge_request_of(forge, which, branch, settings.target_branch)
+    settled, older = (settled_mr(mr), None) if mr else (None, None)
+    if mr is None and not which.startswith("!"):
+        settled, older = landed_branch(forge, branch, settings.target_branch)
+        contained = None if settled else contained_branch(forge, branch, settings.target_branch)
+        if contained is not None:
+            out.say(f"{contained.target} already contains {branch} ({contained.branch_sha[:12]}) "
+                    "on GitLab: it landed, nothing to watch")  # fmt: skip
+            if out.as_json:
+                out.document(document(exit_code=ExitCode.OK, contained=contained))
+            return ExitCode.OK
+    if settled is not None:
+        return _settled(settled, out)
+    pipeline = gate_of(forge, mr, head, branch, which, notify=out.say, hint=older)
     if mr is not None:
         out.say(f"merge request !{mr.iid}: {mr.web_url}")
     out.say(_pipeline_line(pipeline))
     run = _Run(session, options, out, resume, {})
     watched = run.watch(pipeline)
     return run.finish(watched.exit_code, watched, mr=mr)
+
+
+def _settled(settled: Settled, out: Output) -> ExitCode:
+    """A merged merge request: nothing to watch; said, and its document (exit 0). A closed
+    one is a ConfigError (exit 2): nothing to follow."""
+    if not settled.merged:
+        raise ConfigError(settled.line(), hint=settled.hint())
+    out.say(settled.line())
+    if out.as_json:
+        out.document({**settled.document(), "exit_code": int(ExitCode.OK)})
+    return ExitCode.OK
 
 
 @dataclass

@@ -1,12 +1,16 @@
 """``python -m send_mergereq.sandbox``: run the sandbox in the foreground.
 
-Prints ``URL TOKEN REPO_URL`` on one line (handy in tmux: ``read URL TOKEN REPO``), then
-serves until interrupted.
+Prints where it is, each value labelled (the GitLab URL, its throwaway token, the project
+and its repository), and the ``git clone`` command that works: user ``oauth2`` with the
+token as the password, handed to git by a credential helper that reads ``GITLAB_TOKEN``,
+so that neither the URL nor the clone's ``.git/config`` holds the token. Then serves until
+interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import threading
@@ -54,6 +58,40 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# git asks a helper for the credentials; this one answers user oauth2 and the token from the
+# environment when git runs it (the token is never written to the clone's .git/config).
+CREDENTIAL_HELPER = '!f() { echo username=oauth2; echo "password=${GITLAB_TOKEN}"; }; f'
+
+
+def start_lines(
+    url: str,
+    token: str,
+    project: str,
+    repo_url: str,
+    *,
+    scenario: str,
+    time_scale: float,
+    seeded: bool = True,
+) -> list[str]:
+    """What the sandbox says when it is up: each value labelled, then how to clone."""
+    clone = shlex.join(["git", "clone", "--config", f"credential.helper={CREDENTIAL_HELPER}",
+                        repo_url])  # fmt: skip
+    return [
+        f"sandbox GitLab is up (scenario {scenario!r}, {time_scale:g}x real time); Ctrl-C stops it",
+        f"  GitLab URL:  {url}",
+        f"  token:       {token}   (throwaway: this sandbox only; send it as PRIVATE-TOKEN)",
+        f"  project:     {project}",
+        f"  repository:  {repo_url}",
+        "clone it (user oauth2, the token as the password, read from GITLAB_TOKEN; "
+        "neither the URL nor .git/config keeps the token):",
+        f"  export GITLAB_TOKEN={shlex.quote(token)}",
+        f"  {clone}",
+        "then, in the clone, with GITLAB_TOKEN set: send-mergereq BRANCH --wait "
+        "(it pushes BRANCH and gates it)"
+        + ("" if seeded else "; the project is empty: push master first, or start with --readme"),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     sandbox = Sandbox(time_scale=args.time_scale, token=args.token, host=args.host, port=args.port)
@@ -72,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         sandbox.stop()
         sys.stderr.write(f"error: {exc.message}\n" + (f"hint: {exc.hint}\n" if exc.hint else ""))
         return 2
-    sys.stdout.write(f"{sandbox.url} {sandbox.token} {info.http_url_to_repo}\n")
+    lines = start_lines(
+        sandbox.url, sandbox.token, info.path_with_namespace, info.http_url_to_repo,
+        scenario=args.scenario, time_scale=args.time_scale, seeded=args.readme,
+    )  # fmt: skip
+    sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -78,6 +78,9 @@ def _apply_options(req: Request, mr: MergeRequest) -> None:
         labels = req.get("labels")
         names = labels if isinstance(labels, list) else str(labels).split(",")
         mr.labels = [str(n).strip() for n in names if str(n).strip()]
+    for key in ("assignee_ids", "reviewer_ids"):
+        if req.get(key) is not None or req.get(f"{key}[]") is not None:
+            setattr(mr, key, [int(i) for i in req.list_param(key) if str(i).isdigit()])
 
 
 @route("GET", "/projects/:project/merge_requests/(\\d+)")

@@ -11,6 +11,7 @@ from send_mergereq.sandbox.pagination import paginate
 from send_mergereq.sandbox.protocol import JSON, Request, Response, not_found
 from send_mergereq.sandbox.render import VERSION
 from send_mergereq.sandbox.router import Ctx, route
+from send_mergereq.sandbox.state import USERS
 
 T = TypeVar("T")
 
@@ -95,7 +96,36 @@ def get_branch(ctx: Ctx, req: Request) -> Response:
 
 @route("GET", "/users")
 def list_users(ctx: Ctx, req: Request) -> Response:
-    user = ctx.render.user()
-    wanted = req.get("username")
-    users = [user] if wanted in (None, user["username"]) else []
-    return listing(req, users, dict)
+    """app/finders/users_finder.rb: ``username`` is matched whole and case-insensitively
+    (User.by_username, ``iwhere``); ``search`` matches each word of three characters or
+    more anywhere in the name or username, a shorter word only whole (User.search,
+    fuzzy_arel_match); newest user first (order_id_desc), or for a search an exact name,
+    then an exact username, first, then by name."""
+    users = sorted(USERS, key=lambda u: -int(str(u["id"])))
+    username = req.get("username")
+    if username is not None:
+        users = [u for u in users if str(u["username"]).lower() == str(username).lower()]
+    search = str(req.get("search") or "").strip().lower()
+    if search:  # exact name, then exact username first, then by name
+        users = [u for u in users if _matches(u, search.split())]
+        exact = {"name": 0, "username": 1}
+        users.sort(key=lambda u: (min((exact[k] for k in exact if str(u[k]).lower() == search),
+                                      default=3), str(u["name"])))  # fmt: skip
+    return listing(req, users, ctx.render.user)
+
+
+def _matches(user: dict[str, object], words: list[str]) -> bool:
+    def column(value: object) -> bool:
+        text = str(value).lower()
+        return all(w in text if len(w) >= 3 else w == text for w in words)
+
+    return column(user["name"]) or column(user["username"])
+
+
+@route("GET", "/projects/:project/members/all")
+def list_members_all(ctx: Ctx, req: Request) -> Response:
+    """lib/api/members.rb ``members/all``: direct and inherited members (every sandbox user)."""
+    ctx.project(req)
+    query = str(req.get("query") or "").lower()
+    users = [u for u in USERS if query in str(u["username"]).lower() + str(u["name"]).lower()]
+    return listing(req, users, ctx.render.member)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from send_mergereq.sandbox.clock import VirtualClock
 from send_mergereq.sandbox.gitrepo import CommitInfo
 from send_mergereq.sandbox.protocol import JSON
-from send_mergereq.sandbox.state import USER, Job, MergeRequest, Pipeline, Project, World
+from send_mergereq.sandbox.state import USER, USERS, Job, MergeRequest, Pipeline, Project, World
 from send_mergereq.sandbox.status import has_warnings
 from send_mergereq.sandbox.workflows import (
     detailed_merge_status,
@@ -43,8 +43,19 @@ class Renderer:
     def iso(self, t: float | None) -> str | None:
         return self.clock.iso(t)
 
-    def user(self) -> JSON:
-        return {**USER, "web_url": f"{self.base}/{USER['username']}"}
+    def user(self, user: dict[str, object] = USER) -> JSON:
+        """Entities::UserBasic."""
+        return {**user, "web_url": f"{self.base}/{user['username']}"}
+
+    def users(self, ids: list[int]) -> list[JSON]:
+        """The known users among ``ids`` (GitLab drops ids it cannot assign)."""
+        return [self.user(u) for i in ids for u in USERS if u["id"] == i]
+
+    def member(self, user: dict[str, object]) -> JSON:
+        """Entities::Member: the maintainer 40, the others developers (30)."""
+        level = 40 if user is USER else 30
+        return {**self.user(user), "access_level": level, "created_at": self.iso(0),
+                "expires_at": None, "membership_state": "active"}  # fmt: skip
 
     def current_user(self) -> JSON:
         return {
@@ -329,9 +340,9 @@ class Renderer:
             "upvotes": 0,
             "downvotes": 0,
             "author": self.user(),
-            "assignees": [],
-            "assignee": None,
-            "reviewers": [],
+            "assignees": self.users(mr.assignee_ids),
+            "assignee": next(iter(self.users(mr.assignee_ids)), None),
+            "reviewers": self.users(mr.reviewer_ids),
             "source_project_id": mr.project_id,
             "target_project_id": mr.project_id,
             "labels": list(mr.labels),

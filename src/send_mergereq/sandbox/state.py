@@ -20,6 +20,17 @@ USER: dict[str, object] = {
     "locked": False,
     "avatar_url": None,
 }
+# The project's other members, so that ``--assignee``/``--reviewer`` have someone to name.
+MEMBERS: tuple[dict[str, object], ...] = tuple(
+    {"id": uid, "username": username, "name": name, "state": "active", "locked": False,
+     "avatar_url": None}
+    for uid, username, name in (
+        (2, "alice", "Alice Submaintainer"),
+        (3, "bob.reviewer", "Bob Reviewer"),
+        (4, "carol", "Carol Tagger"),
+    )
+)  # fmt: skip
+USERS: tuple[dict[str, object], ...] = (USER, *MEMBERS)
 
 
 # Distinct ranges make a client that mixes up ids (job for pipeline, id for iid) fail.
@@ -82,6 +93,8 @@ class MergeRequest:
     squash: bool = False
     has_conflicts: bool = False
     labels: list[str] = field(default_factory=list)
+    assignee_ids: list[int] = field(default_factory=list)
+    reviewer_ids: list[int] = field(default_factory=list)
     merge_error: str | None = None
     prepared_at: float | None = None  # set by the asynchronous after-create step
 
