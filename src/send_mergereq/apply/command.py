@@ -49,6 +49,7 @@ def apply_command(
     expect: str | None,
     dry_run: bool,
     keep_going: bool,
+    allow_old_tag: bool = False,
     as_json: bool,
     color: bool | None,
 ) -> int:
@@ -69,7 +70,7 @@ def apply_command(
     def show(report: CheckReport) -> None:
         emit(report, as_json=False, color=color, stream=human)
 
-    options = ApplyOptions(settings.branch, dry_run, keep_going, expect)
+    options = ApplyOptions(settings.branch, dry_run, keep_going, expect, allow_old_tag)
     result = apply_pulls(settings, pulls, options, say, show)
     for line in summary_lines(result):
         say(line)

@@ -26,6 +26,7 @@ from pathlib import Path
 from send_mergereq import git
 from send_mergereq.apply import merge as merging
 from send_mergereq.apply import sign as signing
+from send_mergereq.apply import tag_trust
 from send_mergereq.apply.pulls import PullRequest
 from send_mergereq.checks import CHECKS, signed_tags
 from send_mergereq.checks.finding import Finding, Severity, TagVerification
@@ -65,6 +66,7 @@ class ApplyOptions:
     dry_run: bool = False
     keep_going: bool = False
     expect: str | None = None  # --expect SHA: the commit the tag must point at
+    allow_old_tag: bool = False  # --allow-old-tag: no apply.max-tag-age limit
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class PullOutcome:
     merge_sha: str | None = None
     conflicts: tuple[str, ...] = ()
     subjects: Mapping[str, str] = field(default_factory=dict)
+    tagged: str = ""  # when the tag was signed (its tagger date), as the tagger's clock said
 
     @property
     def exit_code(self) -> ExitCode:
@@ -178,6 +181,7 @@ def _line(outcome: PullOutcome, dry_run: bool) -> str:
     tag, count = outcome.pull.tag, outcome.commits
     added = f"{count} commit{'s' if count != 1 else ''}"
     signer = f", signed by {outcome.signer}" if outcome.signer else ""
+    signer += f", tagged {outcome.tagged}" if outcome.tagged else ""
     if outcome.result is Result.APPLIED:
         word = "would apply" if dry_run else "applied"
         return f"  {word} {tag}: {added}{signer} -> {(outcome.merge_sha or '')[:12]}"
@@ -236,6 +240,12 @@ def _one(run: _Run, pull: PullRequest) -> PullOutcome:
     built = _build(run, pull)
     if isinstance(built, PullOutcome):
         return built
+    date = tag_trust.tagger_date(built.tag) if built.tag is not None else None
+    return replace(_judge(run, pull, built), tagged=tag_trust.shown(date) if date else "")
+
+
+def _judge(run: _Run, pull: PullRequest, built: _Candidate) -> PullOutcome:
+    """Verify, check and merge a fetched pull request."""
     verified = (
         verify_tags(run.settings.repo, list(built.merge.mergetags)) if built.merge.mergetags else {}
     )
@@ -289,6 +299,7 @@ def _verify(
     ctx = replace(run.settings.context(), verify_tag=_lookup(run.settings.repo, verified))
     found = list(signed_tags.check(built.merge, ctx, signed_tags.Options()))
     found += _promises(run, pull, built.merge.sha, built.tip, built.tag)
+    found += _tag_itself(run, pull, built)
     if not found:
         return None
     subjects = {built.merge.sha: built.merge.subject}
@@ -409,6 +420,22 @@ def _promises(
             )
         )  # fmt: skip
     return found
+
+
+def _tag_itself(run: _Run, pull: PullRequest, built: _Candidate) -> list[Finding]:
+    """What the signed tag object says of itself: the name it was signed under, its age."""
+    if built.tag is None:
+        return []  # a lightweight tag: the signed-tags check refuses it
+    now = tag_trust.committer_date(built.committer)
+    max_days, allow_old = run.settings.max_tag_age, run.options.allow_old_tag
+    problems = [
+        tag_trust.name_problem(pull.tag, built.tag),
+        tag_trust.age_problem(pull.tag, built.tag, now, max_days, allow_old),
+    ]
+    return [
+        Finding(CHECK_ID, Severity.ERROR, built.merge.sha, message, hint)
+        for message, hint in filter(None, problems)
+    ]
 
 
 def _report(
