@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import IO
 
 from send_mergereq import git
+from send_mergereq.apply import mime_limits
 from send_mergereq.apply.document import to_json
-from send_mergereq.apply.emails import read_pulls
+from send_mergereq.apply.emails import read_pulls, split_messages
 from send_mergereq.apply.flow import ApplyOptions, Result, apply_pulls, summary_lines
 from send_mergereq.apply.pulls import PullRequest
 from send_mergereq.checks.encodings import visible
@@ -31,6 +32,7 @@ def read_emails(names: Sequence[str], stdin: IO[bytes]) -> list[PullRequest]:
             raise ConfigError(f"{name}: cannot read the email: {exc.strerror or exc}") from None
         if len(data) > _MAX_EMAIL:
             raise ConfigError(f"{name}: larger than {_MAX_EMAIL >> 20} MiB, not an email")
+        mime_limits.check(split_messages(data), "standard input" if name == "-" else name)
         pulls += read_pulls(data, name)
     return pulls
 
