@@ -424,9 +424,10 @@ ZERO_ID = "0" * 40
 _FETCH_TIMEOUT = 300.0  # seconds for one pull request's fetch
 
 
-def fetch_tag(repo: Path, url: str, tag: str, into: str) -> None:
+def fetch_tag(repo: Path, url: str, tag: str, into: str, *, protocols: str) -> None:
     """Fetch only ``refs/tags/TAG`` from ``url`` into the private ref ``into``: no remote
-    added, no config, no FETCH_HEAD, no other tag, never a prompt.
+    added, no config, no FETCH_HEAD, no other tag, never a prompt, and only over the
+    transports in ``protocols`` (``GIT_ALLOW_PROTOCOL``, e.g. ``https:ssh``).
 
     :raises GitError: with git's own reason when the fetch fails.
     """
@@ -443,7 +444,7 @@ def fetch_tag(repo: Path, url: str, tag: str, into: str) -> None:
         "--",
         url,
         refspec,
-        env=environment(NEVER_PROMPT),
+        env=environment({**NEVER_PROMPT, "GIT_ALLOW_PROTOCOL": protocols}),
         timeout=_FETCH_TIMEOUT,
     )
     if done.returncode != 0:

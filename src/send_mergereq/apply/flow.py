@@ -26,7 +26,7 @@ from pathlib import Path
 from send_mergereq import git
 from send_mergereq.apply import merge as merging
 from send_mergereq.apply import sign as signing
-from send_mergereq.apply import tag_trust
+from send_mergereq.apply import tag_trust, transport
 from send_mergereq.apply.pulls import PullRequest
 from send_mergereq.checks import CHECKS, signed_tags
 from send_mergereq.checks.finding import Finding, Severity, TagVerification
@@ -67,6 +67,7 @@ class ApplyOptions:
     keep_going: bool = False
     expect: str | None = None  # --expect SHA: the commit the tag must point at
     allow_old_tag: bool = False  # --allow-old-tag: no apply.max-tag-age limit
+    allow_local: bool = False  # --allow-local: local paths and file:// may be fetched
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,8 @@ def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
     """1. Fetch the tag into the private namespace and compute the merge in scratch."""
     repo = run.settings.repo
     try:
-        git.fetch_tag(repo, pull.url, pull.tag, pull.private_ref)
+        protocols = transport.allowed_protocols(run.options.allow_local)
+        git.fetch_tag(repo, pull.url, pull.tag, pull.private_ref, protocols=protocols)
     except GitError as exc:
         return PullOutcome(pull, Result.FETCH_FAILED, reason=exc.message)
     tip = git.resolve_commit(repo, pull.private_ref)
