@@ -19,9 +19,11 @@ Nothing here knows about GitLab or tokens: callers hand in the environment.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
+import signal
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -146,11 +148,18 @@ def run(
     input: bytes | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float | None = None,
+    group: bool = False,
 ) -> Completed:
     """Run ``git -C REPO ARGS``; never raises for git's own failure (see ``returncode``).
 
+    ``group``: git runs in a process group of its own, and the whole group (the gpg or
+    ssh-keygen git started too) is killed when it runs past ``timeout`` or this process
+    is interrupted; never an orphan left waiting.
+
     :raises GitError: git could not be started, or it ran past ``timeout`` seconds.
     """
+    if group:
+        return _run_group(["git", "-C", str(repo), *args], input, env, timeout)
     try:
         proc = subprocess.run(
             ["git", "-C", str(repo), *args],
@@ -166,6 +175,40 @@ def run(
     except OSError as exc:
         raise GitError(f"cannot run git: {exc.strerror or exc}") from None
     return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _run_group(
+    argv: list[str], input: bytes | None, env: Mapping[str, str] | None, timeout: float | None
+) -> Completed:
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=None if env is None else dict(env),
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+    try:
+        out, err = proc.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise GitError(f"git {argv[3]} timed out after {timeout:.0f}s") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    _kill_group(proc)  # anything git left behind in its group
+    return Completed(proc.returncode, out, err)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL to the process group ``proc`` leads (it is gone already: nothing to do)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired, ValueError, OSError):
+        proc.communicate(timeout=5.0)
 
 
 def fetch_branch(
@@ -573,10 +616,13 @@ def config_value(repo: Path, key: str, *, boolean: bool = False) -> str | None:
     return query(repo, *args)
 
 
-def verify_tag_text(repo: Path, ref: str) -> str:
+def verify_tag_text(repo: Path, ref: str, timeout: float) -> str:
     """What ``git verify-tag REF`` tells a person (gpg's or ssh-keygen's words, not the
-    status lines): ``git merge`` copies it into a signed tag's merge message."""
-    done = run(repo, "verify-tag", "--end-of-options", ref, timeout=60.0)
+    status lines): ``git merge`` copies it into a signed tag's merge message.
+
+    :raises GitError: it ran past ``timeout`` seconds (git and its gpg are killed).
+    """
+    done = run(repo, "verify-tag", "--end-of-options", ref, timeout=timeout, group=True)
     said = done.stderr.decode("utf-8", errors="replace")
     return said if said.strip() else "gpg verification failed.\n"
 

@@ -31,7 +31,7 @@ from send_mergereq.apply.pulls import PullRequest
 from send_mergereq.checks import CHECKS, signed_tags
 from send_mergereq.checks.finding import Finding, Severity, TagVerification
 from send_mergereq.checks.runner import EnabledCheck, RunResult, run_checks
-from send_mergereq.checks.signatures import verify_tags
+from send_mergereq.checks.signatures import TIMEOUT_VARIABLE, verify_tags, verify_timeout
 from send_mergereq.checks.tags import has_signature, parse_tag
 from send_mergereq.config import Settings
 from send_mergereq.errors import ConfigError, ExitCode, GitError
@@ -281,7 +281,17 @@ def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
         return PullOutcome(pull, Result.ALREADY_APPLIED, reason=reason)
     tree = git.merge_tree(repo, ours, tip, env=run.scratch)
     suppress = _suppressed(repo, run.options.branch)
-    said = git.verify_tag_text(repo, pull.private_ref) if tag and has_signature(tag) else ""
+    try:
+        said = git.verify_tag_text(repo, pull.private_ref, verify_timeout()) if (
+            tag and has_signature(tag)) else ""  # fmt: skip
+    except GitError as exc:  # gpg hung (a keyserver, a card, a pinentry): this one only
+        return PullOutcome(
+            pull, Result.REFUSED, commits=len(commits),
+            reason=f"the signature of tag '{pull.tag}' could not be verified: {exc.message} "
+            "(git and its gpg were stopped)",
+            hint=f"run 'git verify-tag {pull.private_ref}' by hand to see what gpg waits for "
+            f"(a keyserver, a smartcard, a pinentry); {TIMEOUT_VARIABLE} sets the limit",
+        )  # fmt: skip
     message = merging.merge_message(
         pull.tag, pull.url, run.options.branch, tag, suppress=suppress, verified=said
     )
