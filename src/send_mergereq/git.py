@@ -573,7 +573,7 @@ def ident(repo: Path, which: str) -> bytes:
 def update_ref(repo: Path, ref: str, new: str, old: str | None, message: str) -> None:
     """Move ``ref`` to ``new`` only if it still points at ``old`` (None: only if it does
     not exist yet): ``git update-ref -m MESSAGE REF NEW OLD``, a compare-and-swap."""
-    done = run(repo, "update-ref", "-m", message, ref, new, old or ZERO_ID)
+    done = run(repo, "update-ref", "-m", message, ref, new, old or ZERO_ID, group=True)
     if done.returncode != 0:
         raise GitError(
             f"could not move {ref}: {done.reason()}",
@@ -596,7 +596,8 @@ def worktrees_on(repo: Path, ref: str) -> list[Path]:
 
 def is_dirty(worktree: Path) -> bool:
     """Whether the index or a tracked file differs from HEAD in ``worktree``."""
-    done = run(worktree, "status", "--porcelain", "-z", "--untracked-files=no")
+    args = ("--no-optional-locks", "status", "--porcelain", "-z", "--untracked-files=no")
+    done = run(worktree, *args)  # no index.lock taken to refresh the index
     if done.returncode != 0:
         raise GitError(f"git status in {worktree} failed: {done.reason()}")
     return bool(done.stdout)
@@ -604,8 +605,10 @@ def is_dirty(worktree: Path) -> bool:
 
 def checkout_move(worktree: Path, old: str, new: str) -> None:
     """Update ``worktree``'s index and files from commit ``old`` to ``new`` as a merge
-    that fast-forwards would (``git read-tree -m -u OLD NEW``); refuses to lose changes."""
-    done = run(worktree, "read-tree", "-m", "-u", old, new)
+    that fast-forwards would (``git read-tree -m -u OLD NEW``); refuses to lose changes.
+    git runs in a process group of its own: a Ctrl-C to the terminal does not cut it off
+    halfway (``apply/critical.py`` defers this process's signals meanwhile)."""
+    done = run(worktree, "read-tree", "-m", "-u", old, new, group=True)
     if done.returncode != 0:
         raise GitError(f"could not update the work tree {worktree}: {done.reason()}")
 

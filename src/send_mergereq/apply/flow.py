@@ -24,9 +24,9 @@ from enum import StrEnum
 from pathlib import Path
 
 from send_mergereq import git
+from send_mergereq.apply import critical, tag_trust, transport
 from send_mergereq.apply import merge as merging
 from send_mergereq.apply import sign as signing
-from send_mergereq.apply import tag_trust, transport
 from send_mergereq.apply.pulls import PullRequest
 from send_mergereq.checks import CHECKS, signed_tags
 from send_mergereq.checks.finding import Finding, Severity, TagVerification
@@ -391,15 +391,16 @@ def _write(run: _Run, ours: str, tip: str, raw: bytes, *, committer: bytes, mess
     git.merge_tree(repo, ours, tip)  # the same tree, now in the repository's own objects
     sha = git.write_commit(repo, raw)
     old = ours if run.exists else None
-    for where in run.worktrees:
-        git.checkout_move(where, ours, sha)
     reflog = f"send-mergereq apply: {message.splitlines()[0]}"
-    try:
-        git.update_ref(repo, run.ref, sha, old, reflog)
-    except GitError:
+    with critical.signals_deferred():  # the work tree and the branch move together
         for where in run.worktrees:
-            git.checkout_move(where, sha, ours)
-        raise
+            git.checkout_move(where, ours, sha)
+        try:
+            git.update_ref(repo, run.ref, sha, old, reflog)
+        except GitError:
+            for where in run.worktrees:
+                git.checkout_move(where, sha, ours)
+            raise
     return sha
 
 
