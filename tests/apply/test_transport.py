@@ -48,7 +48,10 @@ def test_what_is_refused_and_what_is_not() -> None:
     assert refusal("../sub", allow_local=True) is None
     local = refusal("file:///srv/qemu.git", allow_local=False)
     assert local is not None and "--allow-local" in local[1]
-    for url in ("fd::0", "ext::sh", "ftp://x/y", "-oProxyCommand=x", "", "https://a\r/b"):
+    hostile = ("fd::0", "ext::sh", "ftp://x/y", "-oProxyCommand=x", "", "https://a\r/b",
+               "ssh://-oProxyCommand=x/y", "ssh://u@-oProxyCommand=x/y", "-u@h:p",
+               "u@-oProxyCommand=x:y", "[-oProxyCommand=x:22]:y", "git+ssh://-x/y")  # fmt: skip
+    for url in hostile:
         assert refusal(url, allow_local=True) is not None, url
     assert allowed_protocols(False) == "https:http:git:ssh"
     assert allowed_protocols(True) == "https:http:git:ssh:file"

@@ -45,13 +45,31 @@ def transport(url: str) -> str:
     return "file"
 
 
+def _ssh_host(url: str) -> str:
+    """``[user@]host`` of an ssh URL (``ssh://[user@]host[:port]/path`` or scp-like
+    ``[user@]host:path``), with any ``[`` of ``[host:port]`` dropped."""
+    scheme = _URL.match(url)
+    where = url[scheme.end() :].split("/", 1)[0] if scheme else url.split(":", 1)[0]
+    return where.lstrip("[")
+
+
+def _starts_an_option(where: str) -> bool:
+    return any(part.startswith("-") for part in where.split("@"))
+
+
 def refusal(url: str, allow_local: bool) -> tuple[str, str] | None:
     """Why ``url`` is not fetched (message, hint), or None when it may be."""
     if not url or len(url) > MAX_URL or url.startswith("-"):
         return f"{url[:80]!r} is not a repository URL", _HINT
     if any(ord(c) < 0x20 or c == "\x7f" for c in url):
         return f"{url[:80]!r}: a URL with control characters", _HINT
+    return _by_transport(url, allow_local)
+
+
+def _by_transport(url: str, allow_local: bool) -> tuple[str, str] | None:
     kind = transport(url)
+    if kind == "ssh" and _starts_an_option(_ssh_host(url)):
+        return f"{url}: an ssh host or user that reads as an option", _HINT
     if kind in NETWORK:
         return None
     if kind == "file":
