@@ -398,13 +398,21 @@ def status(*, which: str, **values: Any) -> int:
 @click.option("--expect", metavar="SHA", help="The commit the tag must point at.")
 @click.option("--dry-run", is_flag=True, help="Do every step, write nothing to the branch.")
 @click.option("--keep-going", is_flag=True, help="Skip a refused pull request and go on.")
+@click.option(
+    "--allow-local",
+    is_flag=True,
+    help="Fetch from a local path or file:// URL too (else https, http, git, ssh).",
+)
+@click.option("--allow-old-tag", is_flag=True,
+              help="Apply a tag older than apply.max-tag-age (default 30 days).")  # fmt: skip
 @click.option("--profile", metavar="NAME", help="Check profile from checks/ (default, qemu, ...).")
 @click.option("--check", "checks", multiple=True, metavar="ID=SEVERITY",
               callback=_check_override, help="Set one check's severity for this run.")  # fmt: skip
 @_common_options
 def apply(
     *, emails: tuple[str, ...], branch: str, url: str | None, tag: str | None,
-    expect: str | None, dry_run: bool, keep_going: bool, **values: Any,
+    expect: str | None, dry_run: bool, keep_going: bool, allow_old_tag: bool,
+    allow_local: bool, **values: Any,
 ) -> int:  # fmt: skip
     """Verify, check and merge pull requests (git request-pull emails) into BRANCH.
 
@@ -425,7 +433,9 @@ def apply(
     settings = _settings(branch, values)
     return apply_command(
         settings, emails, url=url, tag=tag, expect=expect, dry_run=dry_run,
-        keep_going=keep_going, as_json=values["as_json"], color=values["color"],
+        keep_going=keep_going, allow_old_tag=allow_old_tag, allow_local=allow_local,
+        as_json=values["as_json"],
+        color=values["color"],
     )  # fmt: skip
 
 

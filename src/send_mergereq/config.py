@@ -77,6 +77,7 @@ class Settings:
     mode: LandMode = LandMode.MR
     gitlab_url: str | None = None  # None: from the remote's URL (gitlab.location)
     project: str | None = None  # None: from the remote's URL
+    max_tag_age: int = 30  # days: apply.max-tag-age, how old a pull request's tag may be
 
     @property
     def source_branch(self) -> str:
@@ -287,6 +288,12 @@ def _reject_empty(flags: Flags) -> None:
             raise ConfigError(f"--{name}: empty value", hint=f"pass --{name} NAME, or leave it out")
 
 
+def _max_tag_age(layers: list[policy.Policy]) -> int:
+    """``apply.max-tag-age``: the project's file over the profile, else 30 days."""
+    found = [p["apply"]["max-tag-age"] for p in layers if "max-tag-age" in p.get("apply", {})]
+    return int(found[-1]) if found else 30
+
+
 def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, str]) -> Settings:
     """Every layer read and merged; raises ConfigError naming the culprit."""
     _reject_empty(flags)
@@ -328,4 +335,5 @@ def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, s
         project=_layered(
             flags.project, env, "SEND_MERGEREQ_PROJECT", config, "sendmergereq.project"
         ),
+        max_tag_age=_max_tag_age([loaded[0], project[0]]),
     )

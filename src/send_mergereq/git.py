@@ -19,9 +19,11 @@ Nothing here knows about GitLab or tokens: callers hand in the environment.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
+import signal
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -146,11 +148,18 @@ def run(
     input: bytes | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float | None = None,
+    group: bool = False,
 ) -> Completed:
     """Run ``git -C REPO ARGS``; never raises for git's own failure (see ``returncode``).
 
+    ``group``: git runs in a process group of its own, and the whole group (the gpg or
+    ssh-keygen git started too) is killed when it runs past ``timeout`` or this process
+    is interrupted; never an orphan left waiting.
+
     :raises GitError: git could not be started, or it ran past ``timeout`` seconds.
     """
+    if group:
+        return _run_group(["git", "-C", str(repo), *args], input, env, timeout)
     try:
         proc = subprocess.run(
             ["git", "-C", str(repo), *args],
@@ -166,6 +175,40 @@ def run(
     except OSError as exc:
         raise GitError(f"cannot run git: {exc.strerror or exc}") from None
     return Completed(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _run_group(
+    argv: list[str], input: bytes | None, env: Mapping[str, str] | None, timeout: float | None
+) -> Completed:
+    try:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=None if env is None else dict(env),
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+    try:
+        out, err = proc.communicate(input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise GitError(f"git {argv[3]} timed out after {timeout:.0f}s") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    _kill_group(proc)  # anything git left behind in its group
+    return Completed(proc.returncode, out, err)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL to the process group ``proc`` leads (it is gone already: nothing to do)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired, ValueError, OSError):
+        proc.communicate(timeout=5.0)
 
 
 def fetch_branch(
@@ -424,9 +467,10 @@ ZERO_ID = "0" * 40
 _FETCH_TIMEOUT = 300.0  # seconds for one pull request's fetch
 
 
-def fetch_tag(repo: Path, url: str, tag: str, into: str) -> None:
+def fetch_tag(repo: Path, url: str, tag: str, into: str, *, protocols: str) -> None:
     """Fetch only ``refs/tags/TAG`` from ``url`` into the private ref ``into``: no remote
-    added, no config, no FETCH_HEAD, no other tag, never a prompt.
+    added, no config, no FETCH_HEAD, no other tag, never a prompt, and only over the
+    transports in ``protocols`` (``GIT_ALLOW_PROTOCOL``, e.g. ``https:ssh``).
 
     :raises GitError: with git's own reason when the fetch fails.
     """
@@ -443,7 +487,7 @@ def fetch_tag(repo: Path, url: str, tag: str, into: str) -> None:
         "--",
         url,
         refspec,
-        env=environment(NEVER_PROMPT),
+        env=environment({**NEVER_PROMPT, "GIT_ALLOW_PROTOCOL": protocols}),
         timeout=_FETCH_TIMEOUT,
     )
     if done.returncode != 0:
@@ -529,7 +573,7 @@ def ident(repo: Path, which: str) -> bytes:
 def update_ref(repo: Path, ref: str, new: str, old: str | None, message: str) -> None:
     """Move ``ref`` to ``new`` only if it still points at ``old`` (None: only if it does
     not exist yet): ``git update-ref -m MESSAGE REF NEW OLD``, a compare-and-swap."""
-    done = run(repo, "update-ref", "-m", message, ref, new, old or ZERO_ID)
+    done = run(repo, "update-ref", "-m", message, ref, new, old or ZERO_ID, group=True)
     if done.returncode != 0:
         raise GitError(
             f"could not move {ref}: {done.reason()}",
@@ -552,7 +596,8 @@ def worktrees_on(repo: Path, ref: str) -> list[Path]:
 
 def is_dirty(worktree: Path) -> bool:
     """Whether the index or a tracked file differs from HEAD in ``worktree``."""
-    done = run(worktree, "status", "--porcelain", "-z", "--untracked-files=no")
+    args = ("--no-optional-locks", "status", "--porcelain", "-z", "--untracked-files=no")
+    done = run(worktree, *args)  # no index.lock taken to refresh the index
     if done.returncode != 0:
         raise GitError(f"git status in {worktree} failed: {done.reason()}")
     return bool(done.stdout)
@@ -560,8 +605,10 @@ def is_dirty(worktree: Path) -> bool:
 
 def checkout_move(worktree: Path, old: str, new: str) -> None:
     """Update ``worktree``'s index and files from commit ``old`` to ``new`` as a merge
-    that fast-forwards would (``git read-tree -m -u OLD NEW``); refuses to lose changes."""
-    done = run(worktree, "read-tree", "-m", "-u", old, new)
+    that fast-forwards would (``git read-tree -m -u OLD NEW``); refuses to lose changes.
+    git runs in a process group of its own: a Ctrl-C to the terminal does not cut it off
+    halfway (``apply/critical.py`` defers this process's signals meanwhile)."""
+    done = run(worktree, "read-tree", "-m", "-u", old, new, group=True)
     if done.returncode != 0:
         raise GitError(f"could not update the work tree {worktree}: {done.reason()}")
 
@@ -572,10 +619,13 @@ def config_value(repo: Path, key: str, *, boolean: bool = False) -> str | None:
     return query(repo, *args)
 
 
-def verify_tag_text(repo: Path, ref: str) -> str:
+def verify_tag_text(repo: Path, ref: str, timeout: float) -> str:
     """What ``git verify-tag REF`` tells a person (gpg's or ssh-keygen's words, not the
-    status lines): ``git merge`` copies it into a signed tag's merge message."""
-    done = run(repo, "verify-tag", "--end-of-options", ref, timeout=60.0)
+    status lines): ``git merge`` copies it into a signed tag's merge message.
+
+    :raises GitError: it ran past ``timeout`` seconds (git and its gpg are killed).
+    """
+    done = run(repo, "verify-tag", "--end-of-options", ref, timeout=timeout, group=True)
     said = done.stderr.decode("utf-8", errors="replace")
     return said if said.strip() else "gpg verification failed.\n"
 

@@ -106,10 +106,13 @@ def parse_policy(data: bytes, source: str, *, allow_profile: bool) -> Policy:
             policy[key] = _checks_table(value, source)
         elif key == "mode":
             policy[key] = _mode(value, source)
+        elif key == "apply":
+            policy[key] = _apply_table(value, source)
         elif key == "exempt" and allow_profile:  # the project's file, never a profile
             policy[key] = exemptions.from_policy(value, source, CHECKS)
         elif key != "description":
             allowed = ["profile", "exempt"] * allow_profile + [*LIST_KEYS, "checks", "mode"]
+            allowed.append("apply")
             allowed.append("description")
             raise ConfigError(
                 f"{source}: unknown key {key!r}", hint=f"known keys: {', '.join(allowed)}"
@@ -129,6 +132,28 @@ def _mode(value: Any, source: str) -> str:
     if text not in ("mr", "push", "merge-request"):
         raise ConfigError(f'{source}: mode: expected "mr" or "push", got {value!r}')
     return str(text)
+
+
+APPLY_KEYS = {"max-tag-age": "days a pull request's signed tag may be old (default 30)"}
+MAX_TAG_AGE_DAYS = 3660  # ten years: a larger bound is no bound
+
+
+def _apply_table(value: Any, source: str) -> dict[str, Any]:
+    """``[apply]``: what ``send-mergereq apply`` accepts (``max-tag-age = DAYS``)."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: apply: expected a table ([apply])")
+    table: dict[str, Any] = {}
+    for key, raw in value.items():
+        if key not in APPLY_KEYS:
+            known = "; ".join(f"{k}: {v}" for k, v in APPLY_KEYS.items())
+            raise ConfigError(f"{source}: apply.{key}: unknown key", hint=f"known: {known}")
+        days = _expect(raw, int, source, f"apply.{key}")
+        if not 1 <= days <= MAX_TAG_AGE_DAYS:
+            raise ConfigError(
+                f"{source}: apply.{key}: {days} days, expected 1 to {MAX_TAG_AGE_DAYS}"
+            )
+        table[key] = days
+    return table
 
 
 def _string_list(value: Any, source: str, key: str) -> tuple[str, ...]:

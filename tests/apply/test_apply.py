@@ -25,14 +25,16 @@ def apply(
     email: bytes | None = None,
     capsys: pytest.CaptureFixture[str],
 ) -> tuple[int, str]:
-    """Run ``send-mergereq -C REPO apply --target master ARGS`` in-process; the email, if
-    given, is written to a file next to the repository and passed as the last argument."""
+    """Run ``send-mergereq -C REPO apply --target master --allow-local ARGS`` in-process
+    (the submaintainers' repositories are local paths); the email, if given, is written to
+    a file next to the repository and passed as the last argument."""
     extra: list[str] = []
     if email is not None:
         path = repo.path.parent / f"email-{len(list(repo.path.parent.glob('email-*')))}.eml"
         path.write_bytes(email)
         extra.append(str(path))
-    code = cli_run(["apply", "-C", str(repo.path), "--target", "master", *args, *extra])
+    argv = ["apply", "-C", str(repo.path), "--target", "master", "--allow-local"]
+    code = cli_run([*argv, *args, *extra])
     out, err = capsys.readouterr()
     return code, out + err
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import IO
 
 from send_mergereq import git
+from send_mergereq.apply import mime_limits, transport
 from send_mergereq.apply.document import to_json
-from send_mergereq.apply.emails import read_pulls
+from send_mergereq.apply.emails import read_pulls, split_messages
 from send_mergereq.apply.flow import ApplyOptions, Result, apply_pulls, summary_lines
 from send_mergereq.apply.pulls import PullRequest
 from send_mergereq.checks.encodings import visible
@@ -31,6 +32,7 @@ def read_emails(names: Sequence[str], stdin: IO[bytes]) -> list[PullRequest]:
             raise ConfigError(f"{name}: cannot read the email: {exc.strerror or exc}") from None
         if len(data) > _MAX_EMAIL:
             raise ConfigError(f"{name}: larger than {_MAX_EMAIL >> 20} MiB, not an email")
+        mime_limits.check(split_messages(data), "standard input" if name == "-" else name)
         pulls += read_pulls(data, name)
     return pulls
 
@@ -49,6 +51,8 @@ def apply_command(
     expect: str | None,
     dry_run: bool,
     keep_going: bool,
+    allow_old_tag: bool = False,
+    allow_local: bool = False,
     as_json: bool,
     color: bool | None,
 ) -> int:
@@ -60,6 +64,9 @@ def apply_command(
     for pull in pulls:
         if git.query(settings.repo, "check-ref-format", f"refs/tags/{pull.tag}") is None:
             raise ConfigError(f"{pull.source}: {pull.tag!r} is not a valid tag name")
+        refused = transport.refusal(pull.url, allow_local)
+        if refused is not None:  # before git runs for any of them
+            raise ConfigError(f"{pull.source}: {refused[0]}", hint=refused[1])
     human = sys.stderr if as_json else sys.stdout
 
     def say(line: str) -> None:
@@ -69,7 +76,7 @@ def apply_command(
     def show(report: CheckReport) -> None:
         emit(report, as_json=False, color=color, stream=human)
 
-    options = ApplyOptions(settings.branch, dry_run, keep_going, expect)
+    options = ApplyOptions(settings.branch, dry_run, keep_going, expect, allow_old_tag, allow_local)
     result = apply_pulls(settings, pulls, options, say, show)
     for line in summary_lines(result):
         say(line)

@@ -27,6 +27,7 @@ def _pull(outcome: PullOutcome) -> dict[str, Any]:
         "url": pull.url,
         "tag": pull.tag,
         "signer": outcome.signer or None,
+        "tagged": outcome.tagged or None,
         "base": pull.base,
         "head": pull.head,
         "commits": outcome.commits,

@@ -39,10 +39,13 @@ def _unquote_from(message: bytes) -> bytes:
 def body_text(raw: bytes) -> tuple[str, str]:
     """``(subject, text)``: the text/plain parts of one message, transfer encodings
     (quoted-printable, base64) and charsets decoded."""
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    subject = str(message.get("Subject", "") or "")
-    texts = list(_plain_parts(message))
+    try:  # mime_limits has bounded the nesting first; this is the last wall
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        subject = str(message.get("Subject", "") or "")
+        texts = list(_plain_parts(message))
+    except RecursionError:
+        raise ConfigError("an email's MIME parts are nested too deep to read") from None
     return " ".join(subject.split()), "\n".join(texts)
 
 

@@ -24,13 +24,14 @@ from enum import StrEnum
 from pathlib import Path
 
 from send_mergereq import git
+from send_mergereq.apply import critical, tag_trust, transport
 from send_mergereq.apply import merge as merging
 from send_mergereq.apply import sign as signing
 from send_mergereq.apply.pulls import PullRequest
 from send_mergereq.checks import CHECKS, signed_tags
 from send_mergereq.checks.finding import Finding, Severity, TagVerification
 from send_mergereq.checks.runner import EnabledCheck, RunResult, run_checks
-from send_mergereq.checks.signatures import verify_tags
+from send_mergereq.checks.signatures import TIMEOUT_VARIABLE, verify_tags, verify_timeout
 from send_mergereq.checks.tags import has_signature, parse_tag
 from send_mergereq.config import Settings
 from send_mergereq.errors import ConfigError, ExitCode, GitError
@@ -65,6 +66,8 @@ class ApplyOptions:
     dry_run: bool = False
     keep_going: bool = False
     expect: str | None = None  # --expect SHA: the commit the tag must point at
+    allow_old_tag: bool = False  # --allow-old-tag: no apply.max-tag-age limit
+    allow_local: bool = False  # --allow-local: local paths and file:// may be fetched
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class PullOutcome:
     merge_sha: str | None = None
     conflicts: tuple[str, ...] = ()
     subjects: Mapping[str, str] = field(default_factory=dict)
+    tagged: str = ""  # when the tag was signed (its tagger date), as the tagger's clock said
 
     @property
     def exit_code(self) -> ExitCode:
@@ -178,6 +182,7 @@ def _line(outcome: PullOutcome, dry_run: bool) -> str:
     tag, count = outcome.pull.tag, outcome.commits
     added = f"{count} commit{'s' if count != 1 else ''}"
     signer = f", signed by {outcome.signer}" if outcome.signer else ""
+    signer += f", tagged {outcome.tagged}" if outcome.tagged else ""
     if outcome.result is Result.APPLIED:
         word = "would apply" if dry_run else "applied"
         return f"  {word} {tag}: {added}{signer} -> {(outcome.merge_sha or '')[:12]}"
@@ -236,6 +241,12 @@ def _one(run: _Run, pull: PullRequest) -> PullOutcome:
     built = _build(run, pull)
     if isinstance(built, PullOutcome):
         return built
+    date = tag_trust.tagger_date(built.tag) if built.tag is not None else None
+    return replace(_judge(run, pull, built), tagged=tag_trust.shown(date) if date else "")
+
+
+def _judge(run: _Run, pull: PullRequest, built: _Candidate) -> PullOutcome:
+    """Verify, check and merge a fetched pull request."""
     verified = (
         verify_tags(run.settings.repo, list(built.merge.mergetags)) if built.merge.mergetags else {}
     )
@@ -253,7 +264,8 @@ def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
     """1. Fetch the tag into the private namespace and compute the merge in scratch."""
     repo = run.settings.repo
     try:
-        git.fetch_tag(repo, pull.url, pull.tag, pull.private_ref)
+        protocols = transport.allowed_protocols(run.options.allow_local)
+        git.fetch_tag(repo, pull.url, pull.tag, pull.private_ref, protocols=protocols)
     except GitError as exc:
         return PullOutcome(pull, Result.FETCH_FAILED, reason=exc.message)
     tip = git.resolve_commit(repo, pull.private_ref)
@@ -269,7 +281,17 @@ def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
         return PullOutcome(pull, Result.ALREADY_APPLIED, reason=reason)
     tree = git.merge_tree(repo, ours, tip, env=run.scratch)
     suppress = _suppressed(repo, run.options.branch)
-    said = git.verify_tag_text(repo, pull.private_ref) if tag and has_signature(tag) else ""
+    try:
+        said = git.verify_tag_text(repo, pull.private_ref, verify_timeout()) if (
+            tag and has_signature(tag)) else ""  # fmt: skip
+    except GitError as exc:  # gpg hung (a keyserver, a card, a pinentry): this one only
+        return PullOutcome(
+            pull, Result.REFUSED, commits=len(commits),
+            reason=f"the signature of tag '{pull.tag}' could not be verified: {exc.message} "
+            "(git and its gpg were stopped)",
+            hint=f"run 'git verify-tag {pull.private_ref}' by hand to see what gpg waits for "
+            f"(a keyserver, a smartcard, a pinentry); {TIMEOUT_VARIABLE} sets the limit",
+        )  # fmt: skip
     message = merging.merge_message(
         pull.tag, pull.url, run.options.branch, tag, suppress=suppress, verified=said
     )
@@ -289,6 +311,7 @@ def _verify(
     ctx = replace(run.settings.context(), verify_tag=_lookup(run.settings.repo, verified))
     found = list(signed_tags.check(built.merge, ctx, signed_tags.Options()))
     found += _promises(run, pull, built.merge.sha, built.tip, built.tag)
+    found += _tag_itself(run, pull, built)
     if not found:
         return None
     subjects = {built.merge.sha: built.merge.subject}
@@ -368,15 +391,16 @@ def _write(run: _Run, ours: str, tip: str, raw: bytes, *, committer: bytes, mess
     git.merge_tree(repo, ours, tip)  # the same tree, now in the repository's own objects
     sha = git.write_commit(repo, raw)
     old = ours if run.exists else None
-    for where in run.worktrees:
-        git.checkout_move(where, ours, sha)
     reflog = f"send-mergereq apply: {message.splitlines()[0]}"
-    try:
-        git.update_ref(repo, run.ref, sha, old, reflog)
-    except GitError:
+    with critical.signals_deferred():  # the work tree and the branch move together
         for where in run.worktrees:
-            git.checkout_move(where, sha, ours)
-        raise
+            git.checkout_move(where, ours, sha)
+        try:
+            git.update_ref(repo, run.ref, sha, old, reflog)
+        except GitError:
+            for where in run.worktrees:
+                git.checkout_move(where, sha, ours)
+            raise
     return sha
 
 
@@ -409,6 +433,22 @@ def _promises(
             )
         )  # fmt: skip
     return found
+
+
+def _tag_itself(run: _Run, pull: PullRequest, built: _Candidate) -> list[Finding]:
+    """What the signed tag object says of itself: the name it was signed under, its age."""
+    if built.tag is None:
+        return []  # a lightweight tag: the signed-tags check refuses it
+    now = tag_trust.committer_date(built.committer)
+    max_days, allow_old = run.settings.max_tag_age, run.options.allow_old_tag
+    problems = [
+        tag_trust.name_problem(pull.tag, built.tag),
+        tag_trust.age_problem(pull.tag, built.tag, now, max_days, allow_old),
+    ]
+    return [
+        Finding(CHECK_ID, Severity.ERROR, built.merge.sha, message, hint)
+        for message, hint in filter(None, problems)
+    ]
 
 
 def _report(

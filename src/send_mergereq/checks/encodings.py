@@ -9,7 +9,9 @@ are read as ISO-8859-1. chardet is imported only when a bad byte is found.
 
 from __future__ import annotations
 
+import codecs
 import functools
+import re
 
 _CONTEXT = 24
 _LATIN_GUESSES = {
@@ -35,11 +37,40 @@ def _window(data: bytes, at: int) -> tuple[bytes, str]:
     return window, f"{'…' if start else ''}{window!r}{'…' if end < len(data) else ''}"
 
 
-def _decode(data: bytes, encoding: str) -> str | None:
+# Character sets, by the name Python's codecs give them: never a codec that reads escapes
+# or encodings of Unicode itself (unicode_escape, raw_unicode_escape, punycode, utf-7,
+# idna: a commit's own ``encoding`` header could name them, and their "text" can hold lone
+# surrogates that no output can write), nor a bytes-to-bytes one (base64, rot13).
+_CHARSETS = re.compile(
+    r"(ascii|utf-8(-sig)?|utf-(16|32)(-[bl]e)?|iso8859-[0-9]+|latin-1|cp[0-9]+|mac-[a-z]+"
+    r"|koi8-[a-z]+|kz1048|ptcp154|tis-620|big5(hkscs)?|gb2312|gbk|gb18030|hz|johab"
+    r"|euc_[a-z0-9_]+|shift_jis[a-z0-9_]*|iso2022_[a-z0-9_]+)"
+)
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def is_charset(name: str) -> bool:
+    """Whether ``name`` is a character set text may be decoded with (see ``_CHARSETS``)."""
     try:
-        return data.decode(encoding)
+        found = codecs.lookup(name.strip())
+    except (LookupError, ValueError):
+        return False
+    return _CHARSETS.fullmatch(found.name) is not None
+
+
+def valid_text(text: str) -> str:
+    """``text`` with any lone surrogate replaced by U+FFFD: what every output can write."""
+    return text if text.isascii() else _SURROGATES.sub("\ufffd", text)
+
+
+def _decode(data: bytes, encoding: str) -> str | None:
+    if not is_charset(encoding):
+        return None
+    try:
+        text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError):
         return None
+    return None if _SURROGATES.search(text) else text
 
 
 @functools.lru_cache(maxsize=1024)

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from send_mergereq.checks.encodings import valid_text
+
 
 class Severity(StrEnum):
     """How much a finding matters; ``off`` disables a check."""
@@ -29,6 +31,14 @@ class Finding:
     # what the action is about (the key id or SSH fingerprint, the author "Name <email>").
     kind: str = ""
     about: str = ""
+
+    def __post_init__(self) -> None:
+        # Valid Unicode whatever a check read: --json, JUnit, Code Quality and the terminal
+        # can write every finding (a lone surrogate from a decoder could not be written).
+        for name in ("message", "hint", "about"):
+            value = getattr(self, name)
+            if not value.isascii():
+                object.__setattr__(self, name, valid_text(value))
 
 
 class TagStatus(StrEnum):

@@ -26,6 +26,16 @@ from send_mergereq.checks.tags import parse_tag, tag_object
 from send_mergereq.errors import GitError
 
 _TIMEOUT = 60.0  # seconds for one verification (a gpg waiting on a dead keyserver)
+TIMEOUT_VARIABLE = "SEND_MERGEREQ_VERIFY_TIMEOUT"
+
+
+def verify_timeout() -> float:
+    """Seconds one ``git verify-tag`` may take: ``SEND_MERGEREQ_VERIFY_TIMEOUT``, else 60."""
+    try:
+        value = float(os.environ.get(TIMEOUT_VARIABLE, ""))
+    except ValueError:
+        return _TIMEOUT
+    return value if 0 < value <= 3600 else _TIMEOUT
 
 
 def verify_tags(repo: Path, tags: Sequence[bytes]) -> dict[bytes, TagVerification]:
@@ -92,7 +102,9 @@ def _environment(tmp_objects: Path, repo_objects: Path) -> Mapping[str, str]:
 
 def _verify_one(repo: Path, sha: str, env: Mapping[str, str], ssh: bool) -> TagVerification:
     try:
-        done = git.run(repo, "verify-tag", "--raw", sha, env=env, timeout=_TIMEOUT)
+        done = git.run(
+            repo, "verify-tag", "--raw", sha, env=env, timeout=verify_timeout(), group=True
+        )
     except GitError as exc:
         return TagVerification(TagStatus.ERROR, detail=f"git verify-tag failed: {exc.message}")
     return interpret(done.returncode, done.stderr.decode("utf-8", errors="replace"), ssh=ssh)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from send_mergereq.checks.encodings import bad_utf8_at, describe
+from send_mergereq.checks.encodings import bad_utf8_at, describe, is_charset
 from send_mergereq.checks.finding import CheckContext, Finding, Severity
 from send_mergereq.checks.trailers import split_ident
 from send_mergereq.history import RawCommit
@@ -128,11 +128,12 @@ def _check_encoding_header(commit: RawCommit, opts: Options) -> Iterator[Finding
         return
     if opts.encoding_header is Severity.OFF:
         return
+    name = encoding.decode("utf-8", errors="replace")
+    unread = "" if is_charset(name) else " (not a character set: its bytes are not read with it)"
     yield Finding(
         ID,
         opts.encoding_header,
         commit.sha,
-        f"the commit declares the legacy encoding {encoding.decode(errors='replace')!r} "
-        "in an 'encoding' header",
+        f"the commit declares the legacy encoding {name!r} in an 'encoding' header{unread}",
         "ask the submitter to recommit with i18n.commitEncoding unset (UTF-8) and resend",
     )
