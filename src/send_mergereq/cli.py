@@ -277,9 +277,12 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         from send_mergereq.run.output import Output
         from send_mergereq.run.send import prepare, up_to_date
 
-        session, settings, contained = prepare(settings, lambda: _settings(branch, values))
+        said = Output(as_json=as_json, color=values["color"])
+        session, settings, contained = prepare(
+            settings, lambda: _settings(branch, values), said.say
+        )
         if contained is not None:
-            return int(up_to_date(contained, Output(as_json=as_json, color=values["color"])))
+            return int(up_to_date(contained, said))
     report = check_phase(settings)
     _write_reports(report, values["reports"], settings)
     if dry_run or not report.passed:

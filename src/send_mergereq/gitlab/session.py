@@ -80,6 +80,19 @@ def not_gitlab(location: GitLabLocation, settings: Settings, why: str) -> Config
     )
 
 
+def _other_host(location: GitLabLocation, remote: str, settings: Settings) -> tuple[str, ...]:
+    """A note when the push remote is an HTTP(S) URL on another host than the GitLab the
+    token is for (``--gitlab-url``, ``sendmergereq.gitlabUrl``): git gets no token there."""
+    url = remote_url(settings.repo, remote)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or same_server(url, location.gitlab_url):
+        return ()
+    return (
+        f"the token is for {location.gitlab_url}; remote {remote!r} ({sanitize_url(url)}) is "
+        "on another host: git pushes there without it, with your own credentials",
+    )
+
+
 def _remote(settings: Settings) -> str:
     if not settings.remote:
         raise ConfigError(
@@ -97,6 +110,7 @@ class Session:
     remote: str
     location: GitLabLocation
     token: Token
+    notes: tuple[str, ...] = ()  # said once, before anything is sent: whom the token is for
     _forge: Forge | None = field(default=None, repr=False)
 
     @classmethod
@@ -114,7 +128,11 @@ class Session:
                 raise not_gitlab(location, settings, "its /api/v4/version does not answer as "
                                  "GitLab does") from None  # fmt: skip
             raise
-        return cls(settings.repo, _remote(settings), location, token)
+        remote = _remote(settings)
+        notes = (token.note,) if token.note else ()
+        return cls(
+            settings.repo, remote, location, token, notes + _other_host(location, remote, settings)
+        )
 
     @property
     def forge(self) -> Forge:
