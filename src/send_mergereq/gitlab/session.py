@@ -163,7 +163,9 @@ class Session:
         url = remote_url(self.repo, self.remote)
         here = origin(url)
         service = "git-receive-pack" if push else "git-upload-pack"
-        where = redirect_location(f"{url.rstrip('/')}/info/refs?service={service}")
+        parts = urlsplit(url)  # asked again without the token, nor any user:password@ in it
+        bare = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+        where = redirect_location(f"{bare.rstrip('/')}/info/refs?service={service}")
         there = origin(where) if where else "another location (it did not say again where)"
         other = where is not None and there != here
         shown = sanitize_url(url)
