@@ -305,3 +305,41 @@ def test_a_policy_source_among_the_commits_under_check_is_refused(
     assert code == 2
     assert "is a commit of the range under check" in err
     assert "a branch does not set its own policy" in err
+
+
+def test_the_readme_job_script_passes_on_a_new_branch_first_push(
+    make_repo: Any, tmp_path: Path
+) -> None:
+    """The README's job, its two script lines run by a shell as the runner runs them, with
+    the installed CLI, on the first push of a new branch."""
+    import os
+    import subprocess
+    import sys
+
+    p = project(make_repo, tmp_path)
+    p.dev.git("checkout", "-q", "-b", "topic")
+    head = p.dev.commit("One")
+    p.push("topic")
+    clone = p.job_clone("refs/heads/topic", head, fetch_default=None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CI_")}
+    env |= {k: v for k, v in branch_pipeline("topic", head, ZEROS).items() if v is not None}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    script = (
+        'git fetch origin "$CI_DEFAULT_BRANCH"\n'
+        "send-mergereq check --report junit=conformance.xml "
+        "--report codequality=conformance.json\n"
+    )
+
+    done = subprocess.run(
+        ["sh", "-e", "-c", script], cwd=clone, env=env, capture_output=True, text=True, check=False
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "checks passed: 1 commit in refs/remotes/origin/master.." in done.stdout
+    assert (
+        "policy: none in refs/remotes/origin/master:.send-mergereq.toml at "
+        f"{p.dev.git('rev-parse', 'master')[:12]}: the profile alone, from the project's "
+        "default branch master (CI_DEFAULT_BRANCH)"
+    ) in done.stdout.splitlines()
+    assert json.loads((clone / "conformance.json").read_text()) == []
+    assert ET.parse(clone / "conformance.xml").getroot().get("tests") != "0"
