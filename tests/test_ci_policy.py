@@ -215,9 +215,16 @@ def test_a_first_push_without_the_default_branch_fetched_says_how_to_fetch_it(
     assert code == 2
     assert err.splitlines() == [
         "send-mergereq: cannot read the policy from the project's default branch master "
-        "(CI_DEFAULT_BRANCH): none of refs/remotes/origin/master is in this clone",
+        "(CI_DEFAULT_BRANCH): none of refs/remotes/origin/master or refs/heads/master is in "
+        "this clone",
         "hint: fetch it in the job first: git fetch origin master (the README's CI job)",
     ]
+    run_git(clone, "fetch", "-q", "origin", "master:refs/heads/master")  # a local branch will do
+    run_git(clone, "update-ref", "-d", "refs/remotes/origin/master")
+    code, out, err = check(clone, branch_pipeline("staging", head, ZEROS), "--json")
+    assert code == 0, err
+    assert json.loads(out)["policy"]["file"] == f"refs/heads/master:{POLICY}"
+    assert json.loads(out)["commits"] == 1
 
 
 def test_a_push_to_the_default_branch_is_checked_with_its_policy_before_the_push(

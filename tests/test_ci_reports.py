@@ -211,10 +211,10 @@ def test_default_range_order_and_new_branch() -> None:
     push = {"CI_COMMIT_BEFORE_SHA": "c" * 40, "CI_COMMIT_SHA": "a" * 40}
     # a push pipeline never reads the policy from the branch's previous push
     new = default_range({**push, "CI_COMMIT_BEFORE_SHA": "0" * 40, "CI_DEFAULT_BRANCH": "main"})
-    assert (new.base, new.branch) == ("refs/remotes/origin/main", "a" * 40)
-    assert [s.ref for s in new.policy] == ["refs/remotes/origin/main"]
+    assert (new.base, new.branch) == (None, "a" * 40)  # over the policy's branch itself
+    assert [s.ref for s in new.policy] == ["refs/remotes/origin/main", "refs/heads/main"]
     again = default_range({**push, "CI_DEFAULT_BRANCH": "main"})
-    assert again.base == "c" * 40 and [s.ref for s in again.policy] == ["refs/remotes/origin/main"]
+    assert again.base == "c" * 40 and again.policy == new.policy
     assert default_range(push).policy == () and default_range(push).target is None
     with pytest.raises(ConfigError, match="no range to check"):
         default_range({"CI_COMMIT_BEFORE_SHA": "0" * 40, "CI_COMMIT_SHA": "a" * 40})

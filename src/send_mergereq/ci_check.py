@@ -15,9 +15,10 @@ check, nor from the branch's previous push (``CI_COMMIT_BEFORE_SHA`` is that bra
 earlier head: a push could relax the policy for the next one). It comes from the merge
 request's target (``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``: the merged results commit's
 first parent, else ``origin/TARGET``, else the diff's base), or in a push pipeline from
-the project's default branch (``origin/$CI_DEFAULT_BRANCH``; for a push to the default
-branch itself, its head before the push). ``policy_source`` picks the first candidate
-the clone has and refuses one that is a commit under check.
+the project's default branch (``origin/$CI_DEFAULT_BRANCH``, else a local branch of that
+name; for a push to the default branch itself, its head before the push).
+``policy_source`` picks the first candidate the clone has and refuses one that is a
+commit under check.
 
 A RANGE is ``A..B`` (the policy from ``A``, the target), or one revision ``B`` checked
 over the target as for ``--dry-run``.
@@ -88,10 +89,13 @@ def _push_range(env: Mapping[str, str], head: str) -> CheckRange:
     if default and before and env.get("CI_COMMIT_BRANCH") == default:
         why = f"the default branch {default} before this push (CI_COMMIT_BEFORE_SHA)"
         return CheckRange(before, head, (PolicySource(before, why),))
-    if default:
+    if default:  # the base of a new branch's first push: the policy's branch itself (None)
         why = f"the project's default branch {default} (CI_DEFAULT_BRANCH)"
-        tracking = _tracking(default)
-        return CheckRange(before or tracking, head, (PolicySource(tracking, why),))
+        sources = (
+            PolicySource(_tracking(default), why),
+            PolicySource(f"refs/heads/{default}", why),
+        )
+        return CheckRange(before or None, head, sources)
     if before:  # not GitLab's variables (it always sets CI_DEFAULT_BRANCH): the target
         return CheckRange(before, head)
     raise ConfigError(
@@ -119,7 +123,7 @@ def policy_source(repo: Path, rng: CheckRange) -> PolicySource | None:
         return None
     found = next((s for s in rng.policy if git.resolve_commit(repo, s.ref)), None)
     if found is None:
-        names = ", ".join(s.ref for s in rng.policy)
+        names = " or ".join(s.ref for s in rng.policy)
         wanted = rng.policy[0].ref.removeprefix(f"refs/remotes/{REMOTE}/")
         raise ConfigError(
             f"cannot read the policy from {rng.policy[0].why}: none of {names} is in this clone",
