@@ -350,3 +350,19 @@ def test_the_readme_job_script_passes_on_a_new_branch_first_push(
     ) in done.stdout.splitlines()
     assert json.loads((clone / "conformance.json").read_text()) == []
     assert ET.parse(clone / "conformance.xml").getroot().get("tests") != "0"
+
+
+def test_ci_variables_that_look_like_options_reach_git_only_as_revisions(
+    make_repo: Any, tmp_path: Path
+) -> None:
+    p = project(make_repo, tmp_path)
+    head = p.dev.commit("One")
+    p.push("staging")
+    clone = p.job_clone("refs/heads/staging", head, fetch_default="master")
+    canary = tmp_path / "written"
+
+    code, _, err = check(clone, branch_pipeline("staging", head, f"--output={canary}"))
+    assert code == 2 and "is not a ref" in err, err
+    code, _, err = check(clone, branch_pipeline(f"--output={canary}", head, ZEROS, f"-{canary}"))
+    assert code == 2 and "cannot read the policy" in err, err
+    assert not canary.exists()

@@ -130,7 +130,9 @@ def policy_source(repo: Path, rng: CheckRange) -> PolicySource | None:
             hint=f"fetch it in the job first: git fetch {REMOTE} {wanted} (the README's CI job)",
         )
     base = rng.base or found.ref
-    if _adds(repo, rng.branch, base, found.ref):
+    commit = git.resolve_commit(repo, found.ref) or ""
+    base_commit = git.resolve_commit(repo, base)  # none: the range is refused when resolved
+    if base_commit and _adds(repo, rng.branch, base_commit, commit):
         raise ConfigError(
             f"the policy's source {found.ref} ({found.why}) is a commit of the range under "
             f"check ({base}..{rng.branch}): a branch does not set its own policy",
@@ -141,6 +143,8 @@ def policy_source(repo: Path, rng: CheckRange) -> PolicySource | None:
 
 
 def _adds(repo: Path, branch: str, base: str, commit: str) -> bool:
-    """Whether ``commit`` is one ``base..branch`` adds (reachable from branch, not base)."""
+    """Whether ``commit`` is one ``base..branch`` adds (reachable from branch, not from
+    base); ``commit`` and ``base`` are ids, ``branch`` (a CI variable) comes after
+    ``--end-of-options``."""
     reached = git.run(repo, "merge-base", "--is-ancestor", "--end-of-options", commit, branch)
     return reached.returncode == 0 and not git.adds_nothing(repo, commit, base)
