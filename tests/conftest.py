@@ -32,7 +32,7 @@ def hermetic_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]
 
 def _make_hermetic(mp: pytest.MonkeyPatch, home: Path) -> None:
     for var in list(os.environ):
-        if var.startswith(("GIT_", "SEND_MERGEREQ_", "GITLAB_")) or var == "NO_COLOR":
+        if var.startswith(("GIT_", "SEND_MERGEREQ_", "GITLAB_", "CI_")) or var == "NO_COLOR":
             mp.delenv(var, raising=False)
     mp.setenv("HOME", str(home))
     mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))

@@ -91,3 +91,68 @@ def serve(handler: Handler) -> Iterator[Server]:
         stop.set()
         server.shutdown()
         server.server_close()
+
+
+Divert = Callable[[str, str], Answer | None]  # (method, path) -> an answer, or None: forward
+
+
+@contextmanager
+def proxy(upstream: str, divert: Divert = lambda method, path: None) -> Iterator[Server]:
+    """A loopback origin of its own in front of ``upstream`` (the sandbox): every request is
+    recorded (headers and all) and forwarded as it came, unless ``divert`` answers it."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    seen: list[dict[str, str]] = []
+    target = urlsplit(upstream)
+    hop = {"connection", "keep-alive", "transfer-encoding", "host", "content-length"}
+
+    class Forward(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _body(self) -> bytes:
+            if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            data = b""
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                data += self.rfile.read(size)
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            return data
+
+        def _answer(self) -> None:
+            body = self._body()
+            seen.append({"path": self.path, "method": self.command, **dict(self.headers.items())})
+            diverted = divert(self.command, self.path)
+            if diverted is not None:
+                status, headers, data = diverted.status, diverted.headers, diverted.body
+            else:
+                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                sent = {k: v for k, v in self.headers.items() if k.lower() not in hop}
+                conn.request(self.command, self.path, body=body, headers=sent)
+                got = conn.getresponse()
+                data = got.read()
+                status = got.status
+                headers = {k: v for k, v in got.getheaders() if k.lower() not in hop}
+                conn.close()
+            self.send_response(status)
+            for key, value in {**headers, "Content-Length": str(len(data))}.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Server(f"http://127.0.0.1:{server.server_address[1]}", seen)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -202,9 +202,20 @@ def test_default_range_order_and_new_branch() -> None:
         "CI_COMMIT_BEFORE_SHA": "c" * 40,
         "CI_COMMIT_SHA": "a" * 40,
     }
-    assert default_range(both) == ("a" * 40 + "^1", "a" * 40 + "^2")
+    merged = default_range(both)
+    assert (merged.base, merged.branch) == ("a" * 40 + "^1", "a" * 40 + "^2")
+    assert [s.ref for s in merged.policy] == ["a" * 40 + "^1"]
     del both["CI_MERGE_REQUEST_EVENT_TYPE"]
-    assert default_range(both) == ("b" * 40, "a" * 40)
+    assert (default_range(both).base, default_range(both).branch) == ("b" * 40, "a" * 40)
+    assert [s.ref for s in default_range(both).policy] == ["b" * 40]
+    push = {"CI_COMMIT_BEFORE_SHA": "c" * 40, "CI_COMMIT_SHA": "a" * 40}
+    # a push pipeline never reads the policy from the branch's previous push
+    new = default_range({**push, "CI_COMMIT_BEFORE_SHA": "0" * 40, "CI_DEFAULT_BRANCH": "main"})
+    assert (new.base, new.branch) == (None, "a" * 40)  # over the policy's branch itself
+    assert [s.ref for s in new.policy] == ["refs/remotes/origin/main", "refs/heads/main"]
+    again = default_range({**push, "CI_DEFAULT_BRANCH": "main"})
+    assert again.base == "c" * 40 and again.policy == new.policy
+    assert default_range(push).policy == () and default_range(push).target is None
     with pytest.raises(ConfigError, match="no range to check"):
         default_range({"CI_COMMIT_BEFORE_SHA": "0" * 40, "CI_COMMIT_SHA": "a" * 40})
 

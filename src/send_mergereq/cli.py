@@ -290,9 +290,12 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
         from send_mergereq.run.output import Output
         from send_mergereq.run.send import prepare, up_to_date
 
-        session, settings, contained = prepare(settings, lambda: _settings(branch, values))
+        said = Output(as_json=as_json, color=values["color"])
+        session, settings, contained = prepare(
+            settings, lambda: _settings(branch, values), said.say
+        )
         if contained is not None:
-            return int(up_to_date(contained, Output(as_json=as_json, color=values["color"])))
+            return int(up_to_date(contained, said))
         if values["assignees"] or values["reviewers"]:  # before the checks and the push
             people = resolve(session.forge, values["assignees"], values["reviewers"])
     report = check_phase(settings)
@@ -346,18 +349,21 @@ def check(*, range_: str | None, **values: Any) -> int:
     RANGE is A..B, or one revision checked over the target. Without it, the
     range the pipeline tests: a merged results commit's first..second parent,
     else $CI_MERGE_REQUEST_DIFF_BASE_SHA..$CI_COMMIT_SHA, else the push's
-    $CI_COMMIT_BEFORE_SHA..$CI_COMMIT_SHA.
+    $CI_COMMIT_BEFORE_SHA..$CI_COMMIT_SHA (a new branch: origin/$CI_DEFAULT_BRANCH..);
+    the policy then comes from the merge request's target or the default branch.
     """
-    from send_mergereq.ci_check import parse_range
+    from send_mergereq.ci_check import parse_range, policy_source
     from send_mergereq.report import emit
     from send_mergereq.run.check import check_phase
 
-    target, branch = parse_range(range_, os.environ)
-    if target is not None:
-        if values["target"]:
-            raise click.UsageError("--target and an A..B range exclude each other")
-        values = {**values, "target": target}
-    settings = _settings(branch, values)
+    rng = parse_range(range_, os.environ)
+    if rng.target is not None and values["target"]:
+        raise click.UsageError("--target and an A..B range exclude each other")
+    policy = None if values["target"] else policy_source(Path(values["directory"]), rng)
+    if policy is not None:  # the pipeline's range: the policy from the target GitLab names
+        values = {**values, "target": policy.ref, "policy_why": policy.why}
+    values = {**values, "target": rng.target or values["target"], "base": rng.base}
+    settings = _settings(rng.branch, values)
     report = check_phase(settings, allow_empty=True)
     _write_reports(report, values["reports"], settings)
     emit(report, as_json=values["as_json"], color=values["color"], pager=not values["no_pager"])
@@ -508,6 +514,8 @@ def _settings(branch: str, values: dict[str, Any]) -> Settings:
         gitlab_url=values.get("gitlab_url"),
         project=values.get("project"),
         use_mr=values.get("use_mr"),
+        base=values.get("base"),
+        policy_why=values.get("policy_why", ""),
     )
     return load_settings(values["directory"], branch, flags, os.environ)
 

@@ -55,6 +55,8 @@ class Flags:
     gitlab_url: str | None = None
     project: str | None = None
     use_mr: bool | None = None  # --mr/--no-mr
+    base: str | None = None  # the range's lower end when it is not the target (check in CI)
+    policy_why: str = ""  # why the target is where the policy comes from (check in CI)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,9 @@ class Settings:
     gitlab_url: str | None = None  # None: from the remote's URL (gitlab.location)
     project: str | None = None  # None: from the remote's URL
     max_tag_age: int = 30  # days: apply.max-tag-age, how old a pull request's tag may be
+    base: str | None = None  # the range is BASE..BRANCH (None: TARGET..BRANCH)
+    policy_file: str = ""  # where .send-mergereq.toml was read from: TARGET:.send-mergereq.toml
+    policy_why: str = ""  # why that branch, when a CI job chose it
 
     @property
     def source_branch(self) -> str:
@@ -336,4 +341,7 @@ def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, s
             flags.project, env, "SEND_MERGEREQ_PROJECT", config, "sendmergereq.project"
         ),
         max_tag_age=_max_tag_age([loaded[0], project[0]]),
+        base=flags.base,
+        policy_file=project[1],
+        policy_why=flags.policy_why,
     )

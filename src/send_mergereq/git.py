@@ -23,6 +23,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import re
 import signal
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
@@ -219,6 +220,16 @@ def fetch_branch(
     spec = f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"
     args = ("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", remote, spec)
     return run(repo, *args, env=env, timeout=timeout)
+
+
+_REDIRECT = re.compile(rb"The requested URL returned error: (30[12378])\b")
+
+
+def refused_redirect(done: Completed) -> int | None:
+    """The HTTP status of a redirect git did not follow (``http.followRedirects=false``:
+    ``fatal: unable to access '…': The requested URL returned error: 301``), or None."""
+    found = _REDIRECT.search(done.stderr) if done.returncode != 0 else None
+    return int(found[1]) if found else None
 
 
 def has_commit(repo: Path, sha: str) -> bool:

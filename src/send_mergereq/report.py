@@ -21,6 +21,25 @@ from send_mergereq.history import CommitRange
 
 
 @dataclass(frozen=True)
+class Policy:
+    """Where the run's policy was read from: ``REV:.send-mergereq.toml``, the commit it
+    named, whether the file was there, and why that branch (when a CI job chose it)."""
+
+    file: str
+    commit: str = ""
+    found: bool = False
+    why: str = ""
+
+    def line(self) -> str:
+        where = f"{self.file}" + (f" at {self.commit[:12]}" if self.commit else "")
+        said = where if self.found else f"none in {where}: the profile alone"
+        return f"policy: {said}" + (f", from {self.why}" if self.why else "")
+
+    def document(self) -> dict[str, Any]:
+        return {"file": self.file, "commit": self.commit, "found": self.found, "why": self.why}
+
+
+@dataclass(frozen=True)
 class CheckReport:
     range: CommitRange
     commits: int
@@ -31,6 +50,7 @@ class CheckReport:
     exempt: tuple[ExemptCount, ...] = ()  # findings dropped by policy, counted per rule
     exempted: tuple[tuple[str, Exemption], ...] = ()  # (commit id, rule) for each of them
     checks: tuple[str, ...] = ()  # the ids of the checks that ran (severity not off)
+    policy: Policy | None = None  # where .send-mergereq.toml was read from
 
     @property
     def errors(self) -> int:
@@ -112,6 +132,7 @@ def to_json(report: CheckReport) -> dict[str, Any]:
             for f in report.findings
         ],
         "summary": digests.to_json(report.digest()),
+        "policy": report.policy.document() if report.policy else None,
         "exit_code": int(report.exit_code),
     }
 
@@ -176,6 +197,8 @@ def _rows(report: CheckReport) -> Iterator[_Row]:
                 line.style or "digest",
                 wrap=not line.command,
             )
+    if report.policy is not None and report.policy.why:  # a CI job chose the branch: say it
+        yield _Row("", visible(report.policy.line()), 4, "dim")
     yield _Row("", report.summary(), 4, "verdict")
 
 

@@ -35,9 +35,16 @@ def test_unknown_remote_is_config_error(pair: tuple[Repo, Path]) -> None:
 
 
 def test_auth_env_header_carries_token_for_http_only() -> None:
-    env = auth_env("https://max@gitlab.example.org:8443/g/p.git", TOKEN, {"A": "1"})
-    assert env["GIT_CONFIG_COUNT"] == "1"
+    env = auth_env("https://max@gitlab.example.org:8443/g/p.git?x=1", TOKEN, {"A": "1"})
+    assert env["GIT_CONFIG_COUNT"] == "4"
     assert env["GIT_CONFIG_KEY_0"] == "http.https://gitlab.example.org:8443/.extraHeader"
+    # never a redirect with the token: plainly, for the origin and for the remote itself
+    follow = {env[f"GIT_CONFIG_KEY_{n}"]: env[f"GIT_CONFIG_VALUE_{n}"] for n in (1, 2, 3)}
+    assert follow == {
+        "http.followRedirects": "false",
+        "http.https://gitlab.example.org:8443/.followRedirects": "false",
+        "http.https://gitlab.example.org:8443/g/p.git.followRedirects": "false",
+    }
     scheme, _, value = env["GIT_CONFIG_VALUE_0"].partition(": ")[2].partition(" ")
     assert scheme == "Basic"
     assert base64.b64decode(value).decode() == f"oauth2:{CANARY}"
@@ -48,9 +55,10 @@ def test_auth_env_header_carries_token_for_http_only() -> None:
 def test_auth_env_appends_to_existing_git_config_env() -> None:
     base = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "a.b", "GIT_CONFIG_VALUE_0": "c"}
     env = auth_env("http://127.0.0.1:9/g/p.git", TOKEN, base)
-    assert env["GIT_CONFIG_COUNT"] == "2"
+    assert env["GIT_CONFIG_COUNT"] == "5"
     assert env["GIT_CONFIG_KEY_0"] == "a.b"
     assert env["GIT_CONFIG_KEY_1"] == "http.http://127.0.0.1:9/.extraHeader"
+    assert env["GIT_CONFIG_KEY_2"] == "http.followRedirects"
 
 
 def test_git_env_carries_the_token_only_to_its_own_gitlab(make_repo) -> None:  # type: ignore[no-untyped-def]
@@ -67,6 +75,7 @@ def test_git_env_carries_the_token_only_to_its_own_gitlab(make_repo) -> None:  #
     for other in ("mirror", "ssh"):
         env = Session(repo.path, other, here, token).git_env()
         assert CANARY not in str(env) and encoded not in str(env)
+        assert "GIT_CONFIG_COUNT" not in env
         assert env["GIT_TERMINAL_PROMPT"] == "0"
 
 
@@ -168,3 +177,28 @@ def test_a_gitlab_without_a_token_gets_the_token_hint(make_repo) -> None:  # typ
         Session.open(settings)
     assert "personal_access_tokens" in (exc.value.hint or "")
     assert "glab auth login" in (exc.value.hint or "")
+
+
+def test_only_a_redirect_git_did_not_follow_is_said_as_one(make_repo) -> None:  # type: ignore[no-untyped-def]
+    from send_mergereq import git
+
+    repo: Repo = make_repo()
+    repo.git("remote", "add", "origin", "http://127.0.0.1:9/group/proj.git")
+    session = Session(
+        repo.path, "origin", GitLabLocation("http://127.0.0.1:9", "group/proj"), TOKEN
+    )
+    fatal = "fatal: unable to access 'http://127.0.0.1:9/group/proj.git/': "
+    for other in ("The requested URL returned error: 403", "Could not resolve host: x"):
+        failed = git.Completed(128, b"", (fatal + other + "\n").encode())
+        assert session.redirect_refused(failed, push=True) is None
+    redirected = git.Completed(
+        128, b"", (fatal + "The requested URL returned error: 308\n").encode()
+    )
+    assert git.refused_redirect(redirected) == 308
+    # nothing answers on port 9 now: where it was sent is not known, and said so
+    refused = session.redirect_refused(redirected, push=False)
+    assert refused is not None and refused.exit_code == 6
+    assert refused.message == (
+        "git fetch: origin at http://127.0.0.1:9 redirected (308) to another location "
+        "(it did not say again where): not followed, the token goes only to http://127.0.0.1:9"
+    )

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import gitlab
 import gitlab.exceptions as glexc
@@ -159,6 +159,21 @@ def answers_as_gitlab(gitlab_url: str, *, timeout: float = 5.0) -> bool:
     if status == 401:
         return str(doc.get("message", "")).startswith("401")
     return status == 200 and "version" in doc
+
+
+def redirect_location(url: str, *, timeout: float = 10.0) -> str | None:
+    """Where ``url`` redirects to (its ``Location``, made absolute), asked without the token
+    and without following it; None when it does not redirect or does not answer in time.
+    For saying where git was sent when it refused to follow (the body is never read)."""
+    try:
+        with deadline.bounded(timeout), requests.get(
+            url, timeout=timeout, stream=True, allow_redirects=False,
+            headers={"User-Agent": "git/2 (send-mergereq)"},
+        ) as answer:  # fmt: skip
+            where = answer.headers.get("Location") if answer.is_redirect else None
+    except (requests.RequestException, OSError, ValueError, deadline.Expired):
+        return None
+    return urljoin(url, where) if where else None
 
 
 def every_page(manager: Any, **query: Any) -> list[Any]:

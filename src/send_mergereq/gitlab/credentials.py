@@ -15,7 +15,7 @@ import os
 import shlex
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -66,6 +66,7 @@ class Token:
     secret: Secret
     source: str
     oauth2: bool = False  # an OAuth2 access token (glab's web login): a Bearer token
+    note: str = ""  # said once to the user: GITLAB_TOKEN is for another host, so not used
 
 
 class MissingToken(ConfigError):
@@ -82,19 +83,42 @@ def find_token(
     """The token for ``gitlab_url`` from the first source that has one, or a ConfigError."""
     env = os.environ if env is None else env
     value = env.get("GITLAB_TOKEN", "").strip()
-    if value:
+    elsewhere = gitlab_token_elsewhere(value, gitlab_url, env) if value else None
+    if value and elsewhere is None:
         return Token(Secret(value), "GITLAB_TOKEN")
     found = token_from_glab(gitlab_url, env)
-    if found:
-        return found
     cfg = python_gitlab_cfg(env)
-    found = token_from_cfg(cfg, gitlab_url) if cfg else None
+    if not found:
+        found = token_from_cfg(cfg, gitlab_url) if cfg else None
+    if not found:
+        found = token_from_git_credential(gitlab_url, project=project, env=env, cwd=cwd)
+    if found and elsewhere:
+        return replace(found, note=f"{elsewhere}: using {found.source}")
     if found:
         return found
-    found = token_from_git_credential(gitlab_url, project=project, env=env, cwd=cwd)
-    if found:
-        return found
-    raise _missing(gitlab_url, cfg)
+    raise _missing(gitlab_url, cfg, elsewhere)
+
+
+def gitlab_token_elsewhere(value: str, gitlab_url: str, env: Mapping[str, str]) -> str | None:
+    """Why ``GITLAB_TOKEN`` (``value``) is not for ``gitlab_url``'s host, or None when
+    nothing binds it to another: ``GITLAB_HOST`` (glab's variable for the GitLab its
+    ``GITLAB_TOKEN`` is for) names another host, or (``GITLAB_HOST`` unset) glab's config
+    stores this very token as its login for other hosts only. Unbound, it goes to the
+    GitLab the run uses."""
+    netloc = _url_key(gitlab_url)[1].lower()
+    named = glab_host(env)
+    if named == netloc:
+        return None  # said outright: GITLAB_TOKEN is for this host
+    if named:
+        var = "GITLAB_HOST" if env.get("GITLAB_HOST", "").strip() else "GL_HOST"
+        return f"GITLAB_TOKEN is for {named} ({var}), not for {netloc}"
+    path = glab_config.config_path(env)
+    hosts = glab_config.read_hosts(path) if path else None
+    logins = [host for host in hosts or () if host.token == value]
+    if logins and not any(host.serves(netloc) for host in logins):
+        names = ", ".join(host.name for host in logins)
+        return f"GITLAB_TOKEN is glab's login for {names} ({path}), not for {netloc}"
+    return None
 
 
 def token_from_glab(gitlab_url: str, env: Mapping[str, str]) -> Token | None:
@@ -214,7 +238,7 @@ def token_from_git_credential(
     return Token(Secret(password), f"git credential for {host}") if password else None
 
 
-def _missing(gitlab_url: str, cfg: Path | None) -> MissingToken:
+def _missing(gitlab_url: str, cfg: Path | None, elsewhere: str | None = None) -> MissingToken:
     cfg_text = f"{cfg} (no section with url = {gitlab_url})" if cfg else "no python-gitlab config"
     hint = (
         "create a personal access token with the api scope "
@@ -222,8 +246,16 @@ def _missing(gitlab_url: str, cfg: Path | None) -> MissingToken:
         "or log in with glab auth login, "
         "or add it to ~/.python-gitlab.cfg or a git credential helper"
     )
+    looked = "looked in GITLAB_TOKEN, glab's config"
+    if elsewhere:
+        looked = f"{elsewhere}, so it is not sent there; looked in glab's config"
+        host = _url_key(gitlab_url)[1]
+        hint = (
+            f"log in to {host} (glab auth login --hostname {host}, or a python-gitlab "
+            f"section or git credential for it), or if GITLAB_TOKEN is for {host} too, "
+            f"export GITLAB_HOST={host}"
+        )
     return MissingToken(
-        f"no GitLab token for {gitlab_url}: looked in GITLAB_TOKEN, glab's config, "
-        f"{cfg_text}, and git credential fill",
+        f"no GitLab token for {gitlab_url}: {looked}, {cfg_text}, and git credential fill",
         hint=hint,
     )

@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from send_mergereq import git
-from send_mergereq.errors import ConfigError, register_secret
+from send_mergereq.errors import ConfigError, GitError, register_secret, sanitize_text, sanitize_url
 from send_mergereq.gitlab.credentials import MissingToken, Token, find_token
 from send_mergereq.gitlab.location import (
     GitLabLocation,
@@ -80,6 +80,19 @@ def not_gitlab(location: GitLabLocation, settings: Settings, why: str) -> Config
     )
 
 
+def _other_host(location: GitLabLocation, remote: str, settings: Settings) -> tuple[str, ...]:
+    """A note when the push remote is an HTTP(S) URL on another host than the GitLab the
+    token is for (``--gitlab-url``, ``sendmergereq.gitlabUrl``): git gets no token there."""
+    url = remote_url(settings.repo, remote)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or same_server(url, location.gitlab_url):
+        return ()
+    return (
+        f"the token is for {location.gitlab_url}; remote {remote!r} ({sanitize_url(url)}) is "
+        "on another host: git pushes there without it, with your own credentials",
+    )
+
+
 def _remote(settings: Settings) -> str:
     if not settings.remote:
         raise ConfigError(
@@ -97,6 +110,7 @@ class Session:
     remote: str
     location: GitLabLocation
     token: Token
+    notes: tuple[str, ...] = ()  # said once, before anything is sent: whom the token is for
     _forge: Forge | None = field(default=None, repr=False)
 
     @classmethod
@@ -114,7 +128,11 @@ class Session:
                 raise not_gitlab(location, settings, "its /api/v4/version does not answer as "
                                  "GitLab does") from None  # fmt: skip
             raise
-        return cls(settings.repo, _remote(settings), location, token)
+        remote = _remote(settings)
+        notes = (token.note,) if token.note else ()
+        return cls(
+            settings.repo, remote, location, token, notes + _other_host(location, remote, settings)
+        )
 
     @property
     def forge(self) -> Forge:
@@ -132,10 +150,46 @@ class Session:
         token = self.token if same_server(url, self.location.gitlab_url) else None
         return auth_env(url, token, os.environ)
 
+    def redirect_refused(self, done: git.Completed, *, push: bool) -> GitError | None:
+        """The one line for a git command (with ``git_env``) that failed because the remote
+        redirected it: git does not follow redirects with the token (``auth_env``). Where
+        it was sent is asked of the remote again, without the token; None for any other
+        failure."""
+        status = git.refused_redirect(done)
+        if status is None:
+            return None
+        from send_mergereq.gitlab.client import origin, redirect_location
+
+        url = remote_url(self.repo, self.remote)
+        here = origin(url)
+        service = "git-receive-pack" if push else "git-upload-pack"
+        parts = urlsplit(url)  # asked again without the token, nor any user:password@ in it
+        bare = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+        where = redirect_location(f"{bare.rstrip('/')}/info/refs?service={service}")
+        there = origin(where) if where else "another location (it did not say again where)"
+        other = where is not None and there != here
+        shown = sanitize_url(url)
+        message = (
+            f"git {'push' if push else 'fetch'}: {self.remote} at {here} redirected ({status}) "
+            f"to {there}{', another origin' if other else ''}: not followed, "
+            f"the token goes only to {here}"
+        )
+        hint = (
+            f"if the project really moved, check the new URL is the GitLab you mean, then "
+            f"point the remote at it: git remote set-url {self.remote} NEW-URL (was {shown})"
+        )
+        return GitError(sanitize_text(message), hint=hint)
+
 
 def auth_env(url: str, token: Token | None, base: Mapping[str, str]) -> dict[str, str]:
     """``base`` plus the git config that sends ``token`` to ``url``'s host, never prompting:
-    ``GIT_CONFIG_KEY_n=http.<origin>/.extraHeader``, never argv nor ``.git/config``."""
+    ``GIT_CONFIG_KEY_n=http.<origin>/.extraHeader``, never argv nor ``.git/config``.
+
+    git sends ``http.<origin>.extraHeader`` to wherever a redirect of its first request
+    leads (curl drops the header on the redirect itself, but git then talks to the new
+    URL with it), so a command that carries the token never follows a redirect:
+    ``http.followRedirects=false``, also for the origin and for ``url`` itself (git's
+    most specific ``http.<url>.*`` wins, and the command's own config is read last)."""
     env = {**base, "GIT_TERMINAL_PROMPT": "0"}
     parts = urlsplit(url)
     if token is None or parts.scheme not in ("http", "https") or not parts.hostname:
@@ -143,8 +197,17 @@ def auth_env(url: str, token: Token | None, base: Mapping[str, str]) -> dict[str
     host = parts.hostname + (f":{parts.port}" if parts.port else "")
     basic = base64.b64encode(f"oauth2:{token.secret.reveal()}".encode()).decode("ascii")
     register_secret(basic)
+    origin = f"{parts.scheme}://{host}/"
+    bare = urlunsplit((parts.scheme, host, parts.path, "", ""))  # no user, query or fragment
+    settings = [
+        (f"http.{origin}.extraHeader", f"Authorization: Basic {basic}"),
+        ("http.followRedirects", "false"),
+        (f"http.{origin}.followRedirects", "false"),
+        (f"http.{bare}.followRedirects", "false"),
+    ]
     index = int(env.get("GIT_CONFIG_COUNT", "0") or "0")
-    env[f"GIT_CONFIG_KEY_{index}"] = f"http.{parts.scheme}://{host}/.extraHeader"
-    env[f"GIT_CONFIG_VALUE_{index}"] = f"Authorization: Basic {basic}"
-    env["GIT_CONFIG_COUNT"] = str(index + 1)
+    for key, value in settings:
+        env[f"GIT_CONFIG_KEY_{index}"], env[f"GIT_CONFIG_VALUE_{index}"] = key, value
+        index += 1
+    env["GIT_CONFIG_COUNT"] = str(index)
     return env

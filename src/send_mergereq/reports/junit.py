@@ -64,6 +64,16 @@ def _case(check: str, sha: str, subject: str, found: list[Finding], skipped: str
     return "\n".join([head, *body, "    </testcase>"])
 
 
+def _properties(report: CheckReport) -> str:
+    """Where the policy was read from, as each suite's ``properties`` (GitLab shows none
+    of them; a reader of the file finds it there)."""
+    if report.policy is None:
+        return ""
+    said = [("send-mergereq.policy", report.policy.line().removeprefix("policy: "))]
+    rows = "".join(f"      <property name={_attr(k)} value={_attr(v)}/>\n" for k, v in said)
+    return f"    <properties>\n{rows}    </properties>\n"
+
+
 def render(report: CheckReport, repo: Path) -> str:
     checks = list(dict.fromkeys([*report.checks, *(f.check for f in report.findings)]))
     found: dict[tuple[str, str], list[Finding]] = {}
@@ -74,6 +84,7 @@ def render(report: CheckReport, repo: Path) -> str:
         for sha, rule in report.exempted
     }
     commits = list(range_commits(report, repo))
+    properties = _properties(report)
     suites, total, failures, skips = [], 0, 0, 0
     for check in checks:
         cases = [
@@ -85,7 +96,10 @@ def render(report: CheckReport, repo: Path) -> str:
         total, failures, skips = total + len(cases), failures + failed, skips + skipped
         suites.append(
             f'  <testsuite name={_attr(check)} tests="{len(cases)}" failures="{failed}" '
-            f'errors="0" skipped="{skipped}">\n' + "\n".join(cases) + "\n  </testsuite>"
+            f'errors="0" skipped="{skipped}">\n'
+            + properties
+            + "\n".join(cases)
+            + "\n  </testsuite>"
         )
     head = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'

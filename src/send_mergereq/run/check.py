@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 
-from send_mergereq import range_parts
+from send_mergereq import git, range_parts
 from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import Severity
 from send_mergereq.checks.runner import EnabledCheck, TagVerifier, check_range, default_verifier
-from send_mergereq.config import Settings
+from send_mergereq.config import POLICY_FILE, Settings
 from send_mergereq.history import empty_range, resolve_range
-from send_mergereq.report import CheckReport
+from send_mergereq.report import CheckReport, Policy
 
 
 def _workers() -> int:
@@ -30,7 +30,8 @@ def check_phase(
     settings: Settings, verifier: TagVerifier | None = None, *, allow_empty: bool = False
 ) -> CheckReport:
     """Resolve ``TARGET..BRANCH``, run every enabled check over it in one pass."""
-    rng = resolve_range(settings.repo, settings.target, settings.branch, allow_empty=allow_empty)
+    base = settings.base or settings.target
+    rng = resolve_range(settings.repo, base, settings.branch, allow_empty=allow_empty)
     enabled = [EnabledCheck(CHECKS[check_id], opts) for check_id, opts in settings.checks.items()]
 
     workers = _workers()
@@ -56,4 +57,14 @@ def check_phase(
         exempt=result.exempt,
         exempted=result.exempted,
         checks=tuple(e.module.ID for e in enabled if e.opts.severity is not Severity.OFF),
+        policy=policy_of(settings),
     )
+
+
+def policy_of(settings: Settings) -> Policy:
+    """Where the run's ``.send-mergereq.toml`` was read from (the commit, and whether the
+    file was there)."""
+    spec = settings.policy_file or f"{settings.target}:{POLICY_FILE}"
+    ref = spec.rpartition(":")[0]
+    found = git.blob_size(settings.repo, spec) is not None
+    return Policy(spec, git.resolve_commit(settings.repo, ref) or "", found, settings.policy_why)

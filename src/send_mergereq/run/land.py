@@ -247,10 +247,19 @@ def land_fast_forward(
         return refused(decision, tested)
     assert current is not None
     notify(f"fast-forwarding {target} from {current[:12]} to {tested_sha[:12]}")
+    redirects: list[GitError] = []
+
+    def redirected(done: git.Completed) -> GitError | None:
+        found = session.redirect_refused(done, push=True)
+        redirects.extend([found] if found else [])
+        return found
+
     try:
         push_branch(repo, remote=remote, branch=target, sha=tested_sha, env=session.git_env(),
-                    expect=current)  # fmt: skip
+                    expect=current, explain=redirected)  # fmt: skip
     except GitError as exc:
+        if redirects:  # the token's boundary, not a refusal to land: exit 6
+            raise
         return refused(LandDecision(False, exc.message, ExitCode.NOT_LANDED), tested)
     return LandResult(
         landed=True,

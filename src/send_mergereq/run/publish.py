@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -174,7 +175,7 @@ def _push(req: PublishRequest, session: Session) -> PushResult:
     """Push with the session's git environment (the token only for its own GitLab)."""
     return push_branch(
         req.repo, remote=req.remote, branch=req.branch, sha=req.range.branch_sha,
-        env=session.git_env(),
+        env=session.git_env(), explain=partial(session.redirect_refused, push=True),
     )  # fmt: skip
 
 

@@ -12,7 +12,7 @@ and by landing in push-only mode (the target, with a lease on the head just read
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,12 +65,14 @@ def push_branch(
     sha: str,
     env: Mapping[str, str],
     expect: str | None = None,
+    explain: Callable[[git.Completed], GitError | None] | None = None,
 ) -> PushResult:
     """Push commit ``sha`` to ``refs/heads/BRANCH`` on ``remote`` with an explicit lease.
 
     ``env`` is the session's (``Session.git_env``: the token, if any, in git's
     environment). ``expect`` defaults to the remote-tracking value; a rejection is a
-    GitError (exit 6) carrying git's own reason and the remote's message.
+    GitError (exit 6) carrying git's own reason and the remote's message, or the one
+    ``explain`` gives for it (``Session.redirect_refused``: a redirect not followed).
     """
     lease = expect if expect is not None else remote_tracking_sha(repo, remote, branch)
     dest = f"refs/heads/{branch}"
@@ -85,7 +87,7 @@ def push_branch(
     err = done.stderr.decode("utf-8", "replace")
     flag, summary = _porcelain_status(out, dest)
     if done.returncode != 0 or flag not in _STATUS:
-        raise _rejection(remote, branch, url, summary, err)
+        raise (explain and explain(done)) or _rejection(remote, branch, url, summary, err)
     return PushResult(remote, branch, sha, lease or None, _STATUS[flag])
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from send_mergereq import deadline
 from send_mergereq.config import LandMode, Settings
 from send_mergereq.errors import ConfigError, ExitCode, ForgeError
+from send_mergereq.run.clock import Notify, quiet
 from send_mergereq.run.document import document
 from send_mergereq.run.output import Output
 from send_mergereq.run.watch import WatchOptions, WatchResult
@@ -106,19 +107,29 @@ def publish_request(
 
 
 def prepare(
-    settings: Settings, reload: Callable[[], Settings]
+    settings: Settings, reload: Callable[[], Settings], say: Notify = quiet
 ) -> tuple[Session, Settings, Contained | None]:
     """Before the checks of a run that sends: open the session (no remote, not GitLab, no
-    token: said first), fetch the target's head, and re-read the settings when it moved
-    (the policy file comes from the target). ``Contained`` when the target already has
-    the branch: then there is nothing to check or send."""
-    from send_mergereq.gitlab.session import Session
+    token: said first; whom the token is for, when that matters, said once), fetch the
+    target's head, and re-read the settings when it moved (the policy file comes from the
+    target). ``Contained`` when the target already has the branch: then there is nothing
+    to check or send."""
     from send_mergereq.run.target import contained_locally, fetch_target
 
-    session = Session.open(settings)
+    session = open_session(settings, say)
     if fetch_target(session, settings):
         settings = reload()
     return session, settings, contained_locally(settings)
+
+
+def open_session(settings: Settings, say: Notify) -> Session:
+    """The run's GitLab session, its notes said (once: the session is opened once)."""
+    from send_mergereq.gitlab.session import Session
+
+    session = Session.open(settings)
+    for note in session.notes:
+        say(note)
+    return session
 
 
 def up_to_date(
@@ -145,12 +156,11 @@ def send(
     """Publish the checked head and find the pipeline testing it; watch it with ``--wait``;
     land what passed with ``--land``. Nothing when GitLab's target already has the head.
     ``sending`` is called just before the push starts."""
-    from send_mergereq.gitlab.session import Session
     from send_mergereq.report import to_json
     from send_mergereq.run.publish import publish
     from send_mergereq.run.target import contained_on_server
 
-    session = session or Session.open(settings)
+    session = session or open_session(settings, out.say)
     req = publish_request(settings, report, options)
     contained = contained_on_server(
         session.forge, req.target, req.branch, req.range.branch_sha,
@@ -182,10 +192,10 @@ def status(
     settings: Settings, which: str, options: SendOptions, out: Output, *, resume: str
 ) -> ExitCode:
     """Re-attach to the current pipeline of a merge request (``BRANCH`` or ``!IID``); no push."""
-    from send_mergereq.gitlab.session import Session
 
     with deadline.overall(options.watch.timeout):  # the whole wait: finding it, then watching
-        return _status(Session.open(settings), settings, which, options, out, resume=resume)
+        session = open_session(settings, out.say)
+        return _status(session, settings, which, options, out, resume=resume)
 
 
 def _status(

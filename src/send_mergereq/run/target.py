@@ -69,6 +69,9 @@ def fetch_target(session: Session, settings: Settings) -> bool:
     before = git.resolve_commit(repo, ref)
     done = git.fetch_branch(repo, remote, branch, session.git_env())
     if done.returncode != 0:
+        redirected = session.redirect_refused(done, push=False)
+        if redirected is not None:
+            raise redirected
         _ = session.forge  # a refused token is said as such (401), before git's own words
         raise GitError(
             f"git fetch {remote} {branch} failed: {sanitize_text(done.reason())}",
