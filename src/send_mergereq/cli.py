@@ -374,13 +374,15 @@ def status(*, which: str, **values: Any) -> int:
 @click.option("--expect", metavar="SHA", help="The commit the tag must point at.")
 @click.option("--dry-run", is_flag=True, help="Do every step, write nothing to the branch.")
 @click.option("--keep-going", is_flag=True, help="Skip a refused pull request and go on.")
+@click.option("--reply", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
+              help="Draft a reply to each pull request's email in DIR (never sent).")  # fmt: skip
 @click.option("--profile", metavar="NAME", help="Check profile from checks/ (default, qemu, ...).")
 @click.option("--check", "checks", multiple=True, metavar="ID=SEVERITY",
               callback=_check_override, help="Set one check's severity for this run.")  # fmt: skip
 @_common_options
 def apply(
     *, emails: tuple[str, ...], branch: str, url: str | None, tag: str | None,
-    expect: str | None, dry_run: bool, keep_going: bool, **values: Any,
+    expect: str | None, dry_run: bool, keep_going: bool, reply: Path | None, **values: Any,
 ) -> int:  # fmt: skip
     """Verify, check and merge pull requests (git request-pull emails) into BRANCH.
 
@@ -401,7 +403,7 @@ def apply(
     settings = _settings(branch, values)
     return apply_command(
         settings, emails, url=url, tag=tag, expect=expect, dry_run=dry_run,
-        keep_going=keep_going, as_json=values["as_json"], color=values["color"],
+        keep_going=keep_going, as_json=values["as_json"], color=values["color"], reply=reply,
     )  # fmt: skip
 
 

@@ -4,26 +4,30 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 from send_mergereq import git
+from send_mergereq.apply import notes, replies
 from send_mergereq.apply.document import to_json
-from send_mergereq.apply.emails import read_pulls
-from send_mergereq.apply.flow import ApplyOptions, Result, apply_pulls, summary_lines
+from send_mergereq.apply.emails import Read, read_pulls
+from send_mergereq.apply.flow import ApplyOptions, ApplyResult, Result, apply_pulls, summary_lines
 from send_mergereq.apply.pulls import PullRequest
 from send_mergereq.checks.encodings import visible
 from send_mergereq.config import Settings
-from send_mergereq.errors import ConfigError
+from send_mergereq.errors import ConfigError, GitError
 from send_mergereq.report import CheckReport, emit
 
 _MAX_EMAIL = 64 << 20  # bytes: a pull request email is small; an mbox of them too
 
 
-def read_emails(names: Sequence[str], stdin: IO[bytes]) -> list[PullRequest]:
-    """Every pull request in the files (``-``: standard input), in order."""
-    pulls: list[PullRequest] = []
+def read_emails(names: Sequence[str], stdin: IO[bytes]) -> Read:
+    """Every pull request in the files (``-``: standard input), in order, each once (a
+    reply that repeats the request unquoted is passed over); and the messages passed over."""
+    found = Read([], [])
+    seen: dict[tuple[str, str, str], str] = {}
     for name in names:
         try:
             data = stdin.read(_MAX_EMAIL + 1) if name == "-" else _read(Path(name))
@@ -31,8 +35,16 @@ def read_emails(names: Sequence[str], stdin: IO[bytes]) -> list[PullRequest]:
             raise ConfigError(f"{name}: cannot read the email: {exc.strerror or exc}") from None
         if len(data) > _MAX_EMAIL:
             raise ConfigError(f"{name}: larger than {_MAX_EMAIL >> 20} MiB, not an email")
-        pulls += read_pulls(data, name)
-    return pulls
+        read = read_pulls(data, name)
+        found.passed_over.extend(read.passed_over)
+        for pull in read.pulls:
+            key = (pull.url, pull.tag, pull.head)
+            if key in seen:
+                found.passed_over.append(f"{pull.source}: repeats {seen[key]}, passed over")
+                continue
+            seen[key] = pull.source
+            found.pulls.append(pull)
+    return found
 
 
 def _read(path: Path) -> bytes:
@@ -51,12 +63,20 @@ def apply_command(
     keep_going: bool,
     as_json: bool,
     color: bool | None,
+    reply: Path | None = None,
 ) -> int:
+    if reply is not None and dry_run:
+        raise ConfigError(
+            "--reply drafts what was done: with --dry-run nothing is",
+            hint="run without --dry-run to apply and draft the replies",
+        )
+    templates = _templates(settings) if reply is not None else replies.Templates()
+    passed_over: list[str] = []
     if url is not None and tag is not None:
         name = tag.removeprefix("refs/").removeprefix("tags/")
         pulls = [PullRequest(url, name, "", (expect or "").lower(), f"--url {url} --tag {tag}")]
     else:
-        pulls = read_emails(emails, sys.stdin.buffer)
+        pulls, passed_over = read_emails(emails, sys.stdin.buffer)
     for pull in pulls:
         if git.query(settings.repo, "check-ref-format", f"refs/tags/{pull.tag}") is None:
             raise ConfigError(f"{pull.source}: {pull.tag!r} is not a valid tag name")
@@ -69,14 +89,83 @@ def apply_command(
     def show(report: CheckReport) -> None:
         emit(report, as_json=False, color=color, stream=human)
 
+    for line in passed_over:
+        say(line)
     options = ApplyOptions(settings.branch, dry_run, keep_going, expect)
     result = apply_pulls(settings, pulls, options, say, show)
+    if not dry_run:
+        _record_emails(settings.repo, result, say)
     for line in summary_lines(result):
         say(line)
     for outcome in result.pulls:
         if outcome.result is not Result.APPLIED and outcome.hint:
             say(f"hint ({outcome.pull.tag}): {outcome.hint}")
+    drafts = _write_replies(settings, result, reply, templates, say) if reply else []
     if as_json:
-        sys.stdout.write(json.dumps(to_json(result), indent=2) + "\n")
+        doc = to_json(result, passed_over=passed_over, replies=drafts)
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         sys.stdout.flush()
     return int(result.exit_code)
+
+
+def _record_emails(repo: Path, result: ApplyResult, say: Callable[[str], None]) -> None:
+    """Each applied pull request's email headers as a note on its merge (notes.py)."""
+    for outcome in result.pulls:
+        if outcome.result is Result.APPLIED and outcome.merge_sha and outcome.pull.mail:
+            try:
+                notes.record(repo, outcome.merge_sha, outcome.pull)
+            except GitError as exc:  # the merge stands; only the thread is not recorded
+                say(f"warning: {outcome.pull.tag}: the email's headers not recorded: {exc}")
+
+
+def _templates(settings: Settings) -> replies.Templates:
+    """The reply templates, each replaced by the file the maintainer's git config names."""
+    chosen: dict[str, str] = {}
+    for which, key in replies.CONFIG_KEYS.items():
+        values = settings.git_config.get(key)
+        if not values:
+            continue
+        path = Path(values[-1]).expanduser()
+        try:
+            chosen[which] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ConfigError(
+                f"git config {key}: cannot read the template {path}: {why or exc}",
+                hint=f"point it at a readable template file, or 'git config --unset {key}'",
+            ) from None
+    return replies.Templates(**chosen)
+
+
+def _write_replies(
+    settings: Settings,
+    result: ApplyResult,
+    directory: Path,
+    templates: replies.Templates,
+    say: Callable[[str], None],
+) -> list[str]:
+    """One mbox per pull request that came by email, in ``directory``; never sent."""
+    ident = git.ident(settings.repo, "GIT_COMMITTER_IDENT").decode("utf-8", "replace")
+    me = ident.rpartition(">")[0] + ">"
+    now = datetime.now(UTC)
+    ctx = replies.Context(result.branch, result.target, me, now, templates)
+    written: list[str] = []
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for number, outcome in enumerate(result.pulls, 1):
+            if not replies.wants_reply(outcome):
+                continue
+            path = directory / replies.file_name(number, outcome.pull.tag)
+            path.write_bytes(replies.mbox_bytes(replies.draft(outcome, ctx)))
+            written.append(str(path))
+    except OSError as exc:
+        raise ConfigError(
+            f"--reply {directory}: cannot write the replies: {exc.strerror or exc}",
+            hint="pass a directory you can write to",
+        ) from None
+    if written:
+        say(f"replies drafted (not sent) in {directory}: {len(written)} ("
+            "send them with 'git send-email' or your mail client after reading them)")  # fmt: skip
+    else:
+        say(f"no reply drafted in {directory}: no pull request came by email and was decided")
+    return written

@@ -24,6 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from send_mergereq import git
+from send_mergereq.apply import advice
 from send_mergereq.apply import merge as merging
 from send_mergereq.apply import sign as signing
 from send_mergereq.apply.pulls import PullRequest
@@ -47,6 +48,11 @@ class Result(StrEnum):
     FETCH_FAILED = "fetch-failed"
     SKIPPED = "skipped"  # not tried: an earlier pull request stopped the run
     ALREADY_APPLIED = "already-applied"  # the branch already contains it: nothing to merge
+
+
+# The run's exit code when pull requests end differently: a refusal says most.
+_WORST_FIRST = (ExitCode.CHECKS_FAILED, ExitCode.NOT_MERGED, ExitCode.GITLAB_OR_GIT)
+_GOES_ON = (Result.APPLIED, Result.ALREADY_APPLIED)  # the next pull request is tried
 
 
 _EXIT = {
@@ -79,6 +85,7 @@ class PullOutcome:
     merge_sha: str | None = None
     conflicts: tuple[str, ...] = ()
     subjects: Mapping[str, str] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()  # applied, but worth a word (a key not certified)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -93,10 +100,16 @@ class ApplyResult:
     branch_after: str | None
     pulls: tuple[PullOutcome, ...]
     dry_run: bool
+    afresh: bool = False  # the target contained the branch (it landed): built from the target
 
     @property
     def exit_code(self) -> ExitCode:
-        return next((p.exit_code for p in self.pulls if p.exit_code), ExitCode.OK)
+        """3 when anything was refused, else 8 for a conflict, else 6 for a failed fetch."""
+        codes = {p.exit_code for p in self.pulls}
+        return next((code for code in _WORST_FIRST if code in codes), ExitCode.OK)
+
+    def count(self, result: Result) -> int:
+        return sum(p.result is result for p in self.pulls)
 
 
 Say = Callable[[str], None]
@@ -112,8 +125,8 @@ class _Run:
     scratch: Mapping[str, str]  # environment: new objects go to the scratch directory
     algorithm: str
     target_sha: str
-    tip: str  # the branch as it would be now (its target's tip when it is absent)
-    exists: bool  # the branch exists (else it is created from the target)
+    tip: str  # the branch as it would be now (its target's tip when absent or landed)
+    at: str | None  # where the branch (and a work tree that has it) is now; None: absent
     worktrees: list[Path]
     say: Say
     report: ShowReport
@@ -136,6 +149,8 @@ def apply_pulls(
         raise ConfigError(f"--branch {options.branch!r} is not a valid branch name")
     target_sha = resolve_commit(repo, settings.target, "target")
     before = git.resolve_commit(repo, ref)
+    afresh = before is not None and before != target_sha
+    afresh = afresh and git.is_ancestor(repo, before or "", target_sha)
     if options.branch == settings.target.removeprefix("refs/heads/"):
         raise ConfigError(
             f"--branch {options.branch} is the target: apply builds a separate branch",
@@ -153,9 +168,15 @@ def apply_pulls(
     outcomes: list[PullOutcome] = []
     with _scratch(objects) as scratch:
         run = _Run(
-            settings, options, scratch, algorithm, target_sha, before or target_sha,
-            before is not None, worktrees, say, report,
+            settings, options, scratch, algorithm, target_sha,
+            target_sha if afresh or before is None else before, before, worktrees, say, report,
         )  # fmt: skip
+        if afresh:
+            say(
+                f"{settings.target} contains {options.branch} ({(before or '')[:12]}): it "
+                f"landed; {options.branch} starts afresh from {settings.target} "
+                f"({target_sha[:12]})"
+            )
         stopped = False
         for pull in pulls:
             if stopped:
@@ -164,13 +185,15 @@ def apply_pulls(
             say(f"{pull.tag} from {pull.url} ...")
             outcome = _one(run, pull)
             outcomes.append(outcome)
-            stopped = outcome.result is not Result.APPLIED and not options.keep_going
-    after = run.tip if (run.exists or run.tip != target_sha) else None
+            stopped = outcome.result not in _GOES_ON and not options.keep_going
+    applied = any(o.result is Result.APPLIED for o in outcomes)
+    after = run.tip if applied else before
     if not options.dry_run:
         after = git.resolve_commit(repo, ref)
     return ApplyResult(
-        options.branch, settings.target, before, after, tuple(outcomes), options.dry_run
-    )
+        options.branch, settings.target, before, after, tuple(outcomes), options.dry_run,
+        afresh,
+    )  # fmt: skip
 
 
 def _line(outcome: PullOutcome, dry_run: bool) -> str:
@@ -180,7 +203,8 @@ def _line(outcome: PullOutcome, dry_run: bool) -> str:
     signer = f", signed by {outcome.signer}" if outcome.signer else ""
     if outcome.result is Result.APPLIED:
         word = "would apply" if dry_run else "applied"
-        return f"  {word} {tag}: {added}{signer} -> {(outcome.merge_sha or '')[:12]}"
+        notes = "".join(f"\n    note: {n}" for n in outcome.notices)
+        return f"  {word} {tag}: {added}{signer} -> {(outcome.merge_sha or '')[:12]}{notes}"
     if outcome.result is Result.CONFLICT:
         return f"  conflict {tag}: {outcome.reason}"
     if outcome.result is Result.SKIPPED:
@@ -194,15 +218,32 @@ def summary_lines(result: ApplyResult) -> list[str]:
     """The end summary: each pull request applied, refused (why) or conflict."""
     lines = [f"{'dry run: ' if result.dry_run else ''}{result.branch}:"]
     lines += [_line(p, result.dry_run) for p in result.pulls]
+    lines.append(_counts(result))
     before, after = result.branch_before, result.branch_after
+    afresh = f" (started afresh from {result.target})" if result.afresh and before != after else ""
     if result.dry_run:
-        lines.append(f"{result.branch} would be at {(after or '-')[:12]} (nothing written)")
+        lines.append(f"{result.branch} would be at {(after or '-')[:12]}{afresh} (nothing written)")
     elif before != after:
         was = before[:12] if before else f"created from {result.target}"
-        lines.append(f"{result.branch}: {was} -> {(after or '-')[:12]}")
+        lines.append(f"{result.branch}: {was} -> {(after or '-')[:12]}{afresh}")
     else:
         lines.append(f"{result.branch} unchanged at {(before or '(absent)')[:12]}")
     return lines
+
+
+def _counts(result: ApplyResult) -> str:
+    """``3 pull requests: 1 applied, 1 already applied, 1 refused, 0 conflict, 0 skipped``."""
+    total = len(result.pulls)
+    parts = [
+        f"{result.count(Result.APPLIED)} {'would apply' if result.dry_run else 'applied'}",
+        f"{result.count(Result.ALREADY_APPLIED)} already applied",
+        f"{result.count(Result.REFUSED)} refused",
+        f"{result.count(Result.CONFLICT)} conflict",
+        f"{result.count(Result.SKIPPED)} skipped",
+    ]
+    if result.count(Result.FETCH_FAILED):
+        parts.append(f"{result.count(Result.FETCH_FAILED)} fetch failed")
+    return f"{total} pull request{'s' if total != 1 else ''}: " + ", ".join(parts)
 
 
 @contextmanager
@@ -228,7 +269,8 @@ class _Candidate:
     conflicts: tuple[str, ...]
     committer: bytes
     message: str
-    commits: list[tuple[str, bytes]]  # what it adds over the branch, raw
+    commits: list[tuple[str, bytes]]  # what it adds over the branch and the target, raw
+    said: str  # what git verify-tag told a person (recorded in the merge message)
 
 
 def _one(run: _Run, pull: PullRequest) -> PullOutcome:
@@ -246,7 +288,8 @@ def _one(run: _Run, pull: PullRequest) -> PullOutcome:
     if isinstance(checked, PullOutcome):
         return checked
     found, added = checked
-    return _merge(run, pull, built, _signer(verified), found=found, added=added)
+    outcome = _merge(run, pull, built, _signer(verified), found=found, added=added)
+    return replace(outcome, notices=advice.notices(built.said, verified))
 
 
 def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
@@ -255,7 +298,7 @@ def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
     try:
         git.fetch_tag(repo, pull.url, pull.tag, pull.private_ref)
     except GitError as exc:
-        return PullOutcome(pull, Result.FETCH_FAILED, reason=exc.message)
+        return PullOutcome(pull, Result.FETCH_FAILED, reason=exc.message, hint=exc.hint or "")
     tip = git.resolve_commit(repo, pull.private_ref)
     if tip is None:
         reason = f"tag '{pull.tag}' does not name a commit"
@@ -263,9 +306,13 @@ def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
     is_tag = git.object_type(repo, pull.private_ref) == "tag"
     tag = git.read_object(repo, "tag", pull.private_ref) if is_tag else None
     ours = run.tip
-    commits = git.commit_objects(repo, tip, ours, env=run.scratch)
+    # what it adds over the branch and the target together: a landing's own merge commit
+    # (GitLab's "Merge branch 'staging' into 'master'") is the target's, not the pull's
+    excludes = list(dict.fromkeys((ours, run.target_sha)))
+    commits = git.commit_objects(repo, tip, excludes, env=run.scratch)
     if not commits:  # as git pull: "Already up to date", no empty merge
-        reason = f"{run.options.branch} already contains {tip[:12]}: nothing to merge"
+        has = run.options.branch if git.is_ancestor(repo, tip, ours) else run.settings.target
+        reason = f"{has} already contains {tip[:12]}: nothing to merge"
         return PullOutcome(pull, Result.ALREADY_APPLIED, reason=reason)
     tree = git.merge_tree(repo, ours, tip, env=run.scratch)
     suppress = _suppressed(repo, run.options.branch)
@@ -279,7 +326,7 @@ def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
     )
     merge = parse_commit(merging.object_id(raw, run.algorithm), raw)
     return _Candidate(ours, tip, tag, raw, merge, tree.clean, tuple(tree.conflicts), committer,
-                      message, commits)  # fmt: skip
+                      message, commits, said)  # fmt: skip
 
 
 def _verify(
@@ -291,15 +338,13 @@ def _verify(
     found += _promises(run, pull, built.merge.sha, built.tip, built.tag)
     if not found:
         return None
-    subjects = {built.merge.sha: built.merge.subject}
-    shown = _report(
-        run, pull, built.ours, built.merge.sha, commits=1, merges=1, findings=tuple(found),
-        subjects=subjects,
-    )  # fmt: skip
-    run.report(shown)
+    # said once, in the summary, with what to do: no report naming a merge never written
+    found = [advice.not_merged(f) for f in found]
+    reason = "; ".join(dict.fromkeys(f.message for f in found))
+    hint = "; ".join(dict.fromkeys(f.hint for f in found if f.hint))
     return PullOutcome(
-        pull, Result.REFUSED, _signer(verified), len(built.commits), tuple(found),
-        found[0].message, found[0].hint, subjects=subjects,
+        pull, Result.REFUSED, _signer(verified), len(built.commits), tuple(found), reason, hint,
+        subjects={built.merge.sha: advice.UNWRITTEN},
     )  # fmt: skip
 
 
@@ -317,17 +362,20 @@ def _check(
         lambda tags: {t: _lookup(repo, verified)(t) for t in tags},
         rules=run.settings.exemptions,
     )
+    subjects = {**checked.subjects}
+    if built.merge.sha in subjects:  # the would-be merge: never stored unless it passes
+        subjects[built.merge.sha] = advice.UNWRITTEN
     shown = _report(
         run, pull, built.ours, built.merge.sha, commits=checked.commits, merges=checked.merges,
-        findings=checked.findings, subjects=checked.subjects,
+        findings=checked.findings, subjects=subjects,
     )  # fmt: skip
     if not shown.passed:
-        run.report(shown)
-        first = next(f for f in checked.findings if f.severity is Severity.ERROR)
-        reason = f"{shown.errors} error finding{'s' if shown.errors != 1 else ''}: {first.message}"
+        run.report(shown)  # each finding with its hint, once; the summary only counts them
+        errors = f"{shown.errors} error finding{'s' if shown.errors != 1 else ''}"
+        reason = f"{errors} in what it adds (listed above); nothing of it merged"
         return PullOutcome(
             pull, Result.REFUSED, _signer(verified), len(commits), checked.findings,
-            reason, subjects=checked.subjects,
+            reason, subjects=subjects,
         )  # fmt: skip
     if checked.findings:
         run.report(shown)  # warnings: shown, not refused
@@ -350,7 +398,7 @@ def _merge(
         )  # fmt: skip
     sha = _write(run, built.ours, built.tip, built.raw, committer=built.committer,
                  message=built.message)  # fmt: skip
-    run.tip, run.exists = sha, True
+    run.tip = sha
     return PullOutcome(
         pull, Result.APPLIED, signer, added, found.findings, merge_sha=sha,
         subjects=found.subjects,
@@ -367,16 +415,20 @@ def _write(run: _Run, ours: str, tip: str, raw: bytes, *, committer: bytes, mess
         raw = merging.add_signature(raw, signing.sign(repo, raw, committer))
     git.merge_tree(repo, ours, tip)  # the same tree, now in the repository's own objects
     sha = git.write_commit(repo, raw)
-    old = ours if run.exists else None
-    for where in run.worktrees:
-        git.checkout_move(where, ours, sha)
+    # from where the branch and its work trees are now: after a landing that is the old
+    # staging, not the target the merge was built on (a two-tree read-tree from the
+    # target would take the old staging's files for local changes)
+    old, worktrees = run.at, run.worktrees if run.at is not None else []
+    for where in worktrees:
+        git.checkout_move(where, old or "", sha)
     reflog = f"send-mergereq apply: {message.splitlines()[0]}"
     try:
         git.update_ref(repo, run.ref, sha, old, reflog)
     except GitError:
-        for where in run.worktrees:
-            git.checkout_move(where, sha, ours)
+        for where in worktrees:
+            git.checkout_move(where, sha, old or "")
         raise
+    run.at = sha
     return sha
 
 
@@ -393,8 +445,8 @@ def _promises(
                 CHECK_ID, Severity.ERROR, merge_sha,
                 f"tag '{pull.tag}' now points at {tagged[:12]}, not at {expected[:12]} as the "
                 "pull request says: it was moved after the email was sent",
-                "do not merge it: ask the submaintainer which commit they mean (and why the "
-                "tag moved), then apply the new pull request",
+                "ask the submaintainer which commit they mean (and why the tag moved), and "
+                "apply the new pull request they send",
             )
         )  # fmt: skip
     repo = run.settings.repo
