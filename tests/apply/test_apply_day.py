@@ -221,9 +221,10 @@ def test_replies_are_drafted_in_each_pull_requests_thread(
         assert reply["Message-Id"] and reply["Message-Id"] != sent["Message-Id"]
     conflict = replies["0001-pull-one.mbox"].get_content()
     assert "does not merge cleanly into staging" in conflict and "  one.txt\n" in conflict
+    assert "note:" not in out.split("conflict pull-one")[1].splitlines()[1]
     refused = replies["0002-pull-two.mbox"].get_content()
     assert "tag 'pull-two' is an annotated tag without a signature" in refused
-    assert "What to do: nothing was merged: ask the submaintainer to sign the tag" in refused
+    assert "What to do: Please sign the tag ('git tag -s -f pull-two <commit>')" in refused
     assert "send the pull request again" in refused and "redo the merge" not in refused
     applied = replies["0003-pull-three.mbox"]
     merge = main_repo.git("rev-parse", "--short=12", "staging")

@@ -203,8 +203,7 @@ def _line(outcome: PullOutcome, dry_run: bool) -> str:
     signer = f", signed by {outcome.signer}" if outcome.signer else ""
     if outcome.result is Result.APPLIED:
         word = "would apply" if dry_run else "applied"
-        notes = "".join(f"\n    note: {n}" for n in outcome.notices)
-        return f"  {word} {tag}: {added}{signer} -> {(outcome.merge_sha or '')[:12]}{notes}"
+        return f"  {word} {tag}: {added}{signer} -> {(outcome.merge_sha or '')[:12]}"
     if outcome.result is Result.CONFLICT:
         return f"  conflict {tag}: {outcome.reason}"
     if outcome.result is Result.SKIPPED:
@@ -217,7 +216,9 @@ def _line(outcome: PullOutcome, dry_run: bool) -> str:
 def summary_lines(result: ApplyResult) -> list[str]:
     """The end summary: each pull request applied, refused (why) or conflict."""
     lines = [f"{'dry run: ' if result.dry_run else ''}{result.branch}:"]
-    lines += [_line(p, result.dry_run) for p in result.pulls]
+    for outcome in result.pulls:
+        lines.append(_line(outcome, result.dry_run))
+        lines += [f"    note: {notice}" for notice in outcome.notices]
     lines.append(_counts(result))
     before, after = result.branch_before, result.branch_after
     afresh = f" (started afresh from {result.target})" if result.afresh and before != after else ""
@@ -289,6 +290,8 @@ def _one(run: _Run, pull: PullRequest) -> PullOutcome:
         return checked
     found, added = checked
     outcome = _merge(run, pull, built, _signer(verified), found=found, added=added)
+    if outcome.result is not Result.APPLIED:
+        return outcome
     return replace(outcome, notices=advice.notices(built.said, verified))
 
 

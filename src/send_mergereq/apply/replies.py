@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import re
 import string
+import textwrap
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -24,9 +25,10 @@ from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
-from send_mergereq.apply.advice import UNWRITTEN
+from send_mergereq.apply.advice import NOT_MERGED, UNWRITTEN
 from send_mergereq.apply.flow import PullOutcome, Result
 from send_mergereq.apply.pulls import MailHeaders
+from send_mergereq.checks.encodings import visible
 
 APPLIED = """\
 Hi ${first},
@@ -68,6 +70,8 @@ CONFIG_KEYS = {  # which template the maintainer's git config may replace (a fil
     "conflict": "sendmergereq.replyconflict",
 }
 _MSGID = re.compile(r"<[^<>\s]{1,900}>")
+_ASK_TO = re.compile(r"\bask the submaintainer to ")
+_ASK_FOR = re.compile(r"\bask the submaintainer for ")
 
 
 @dataclass(frozen=True)
@@ -116,8 +120,13 @@ def draft(outcome: PullOutcome, ctx: Context) -> EmailMessage:
         message["In-Reply-To"] = parent.group(0)
         earlier = _MSGID.findall(mail.references)[-20:]
         message["References"] = " ".join(dict.fromkeys([*earlier, parent.group(0)]))
-    message.set_content(text)
+    # 8bit: the maintainer reads and edits the draft; no line is near SMTP's 998
+    message.set_content(text, cte="8bit" if _short_lines(text) else None)
     return message
+
+
+def _short_lines(text: str) -> bool:
+    return all(len(line.encode("utf-8")) <= 900 for line in text.splitlines())
 
 
 def _set(message: EmailMessage, name: str, value: str) -> None:
@@ -162,22 +171,40 @@ def _fields(outcome: PullOutcome, ctx: Context, mail: MailHeaders) -> dict[str, 
 def _details(outcome: PullOutcome) -> str:
     """The refusal in plain words (each finding and what to do), or the conflicting files."""
     if outcome.result is Result.CONFLICT:
-        return "\n".join(f"  {path}" for path in outcome.conflicts)
-    lines: list[str] = []
+        return "\n".join(f"  {visible(path)}" for path in outcome.conflicts)
+    said: list[tuple[str, str]] = []
     errors = [f for f in outcome.findings if str(f.severity) == "error"]
     for finding in errors:
         subject = outcome.subjects.get(finding.commit, "")
         where = ""
         if finding.commit and subject and subject != UNWRITTEN:
             where = f'commit {finding.commit[:12]} ("{subject}"): '
-        lines.append(f"- {where}{finding.message}")
-        if finding.hint:
-            lines.append(f"  What to do: {finding.hint}")
+        said.append((where + finding.message, finding.hint))
     if not errors:
-        lines.append(f"- {outcome.reason}")
-        if outcome.hint:
-            lines.append(f"  What to do: {outcome.hint}")
+        said.append((outcome.reason, outcome.hint))
+    lines: list[str] = []
+    for what, hint in said:
+        lines += _wrapped("- ", what)
+        todo = _to_the_sender(hint.removeprefix(f"{NOT_MERGED}: "))  # said once, above
+        if todo:
+            lines += _wrapped("  What to do: ", todo)
     return "\n".join(lines)
+
+
+def _to_the_sender(hint: str) -> str:
+    """A hint written for the maintainer, as the reply says it to the submaintainer."""
+    hint = _ASK_TO.sub("please ", hint)
+    hint = _ASK_FOR.sub("please send ", hint)
+    return hint[:1].upper() + hint[1:]
+
+
+def _wrapped(lead: str, text: str) -> list[str]:
+    """``text`` after ``lead``, in lines of 72 columns (the rest indented under it); what
+    the email said is untrusted: control characters escaped."""
+    return textwrap.wrap(
+        visible(text), width=72, initial_indent=lead, subsequent_indent="    ",
+        break_long_words=False, break_on_hyphens=False,
+    ) or [lead.rstrip()]  # fmt: skip
 
 
 def file_name(number: int, tag: str) -> str:
