@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import os
 import shutil
 import subprocess
@@ -166,14 +167,24 @@ def test_a_thread_mbox_is_applied(main_repo: Repo, sub: Submaintainer, keys: Key
             "Re: Re: [PULL 2/2] two",
             "<re-two@example.org>",
         ),
+        threaded(  # top-posted: the request repeated as it was, unquoted
+            "Thanks!\n\n-----Original Message-----\n" + two,
+            "RE: [PULL 2/2] two",
+            "<top-two@example.org>",
+        ),
     )
 
-    code, out = cli(main_repo, email=thread)
+    code, out = cli(main_repo, "--json", email=thread)
 
     assert code == 0, out
     assert "message 2 ('Re: [PULL 1/2] one'): no 'git request-pull' block, passed over" in out
     assert "message 4 ('Re: Re: [PULL 2/2] two'): no 'git request-pull' block, passed over" in out
+    assert "message 5 ('RE: [PULL 2/2] two'): repeats " in out
     assert "2 pull requests: 2 applied, 0 already applied" in out
+    doc = json.loads(out[out.index("{") : out.rindex("}") + 1])
+    assert len(doc["passed_over"]) == 3
+    assert doc["counts"]["applied"] == 2 and doc["exit_code"] == 0
+    assert [p["message_id"] for p in doc["pulls"]] == ["<one@example.org>", "<two@example.org>"]
     assert main_repo.git("log", "-1", "--format=%s", "staging").startswith("Merge tag 'pull-two'")
 
 

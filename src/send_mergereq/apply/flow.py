@@ -314,7 +314,8 @@ def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
     excludes = list(dict.fromkeys((ours, run.target_sha)))
     commits = git.commit_objects(repo, tip, excludes, env=run.scratch)
     if not commits:  # as git pull: "Already up to date", no empty merge
-        has = run.options.branch if git.is_ancestor(repo, tip, ours) else run.settings.target
+        landed = git.is_ancestor(repo, tip, run.target_sha)
+        has = run.settings.target if landed else run.options.branch
         reason = f"{has} already contains {tip[:12]}: nothing to merge"
         return PullOutcome(pull, Result.ALREADY_APPLIED, reason=reason)
     tree = git.merge_tree(repo, ours, tip, env=run.scratch)
