@@ -387,10 +387,12 @@ def apply(
     """Verify, check and merge pull requests (git request-pull emails) into BRANCH.
 
     \b
-    EMAIL is an .eml, an mbox or a format-patch file, or - for standard input.
+    EMAIL is an .eml, an mbox or a format-patch file, or - for standard input;
+    in a thread, messages without a 'git request-pull' block are passed over.
     Each tag is fetched into refs/send-mergereq/pulls/, its signature verified
     as the signed-tags check does, every commit it adds checked, then merged
-    as 'git merge --no-ff TAG' would, without touching your work tree.
+    as 'git merge --no-ff TAG' would, without touching your work tree. When
+    the target contains BRANCH (it landed), BRANCH starts afresh from it.
     """
     from send_mergereq.apply.command import apply_command
 
