@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from send_mergereq.errors import ConfigError, GitError
 if TYPE_CHECKING:
     import git as gitpython
 
+_GIT_PREFIX = re.compile(r"[a-z]+: ")  # "fatal: ", "error: ", "remote: ": a line of its own
 NEVER_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
 
 
@@ -50,11 +52,16 @@ class Completed:
         return said[-1] if said else f"exit status {self.returncode}"
 
     def whole_reason(self, limit: int = 800) -> str:
-        """Every line git said, joined with ``; `` (blank lines and ``remote:`` noise kept
-        as git gave them), cut at ``limit`` characters: one line for the user, who
+        """Every line git said, on one line (a sentence git wrapped joined back with a
+        space, separate complaints with ``; ``), cut at ``limit`` characters; the caller
         escapes it before the terminal."""
         said = self.stderr.decode("utf-8", errors="replace").splitlines()
-        text = "; ".join(line.strip() for line in said if line.strip())
+        text = ""
+        for line in (line.strip() for line in said):
+            if line and text:
+                wrapped = line[:1].islower() and not _GIT_PREFIX.match(line)
+                text += " " if text[-1] in ".!?:;," or wrapped else "; "
+            text += line
         if not text:
             return f"exit status {self.returncode}"
         return text if len(text) <= limit else text[: limit - 1] + "\u2026"

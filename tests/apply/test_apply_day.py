@@ -352,3 +352,13 @@ def test_a_key_in_the_keyring_but_not_certified_is_noted_in_the_summary(
         stop_agents(home)
     assert code == 0, out
     assert "not certified" not in out
+
+
+def test_a_failed_fetch_reason_reaches_the_terminal_escaped(
+    main_repo: Repo, tmp_path: Path
+) -> None:
+    hostile = str(tmp_path / "gone\x1b[2J\x1b]0;owned\x07")
+    code, out = cli(main_repo, "--url", hostile, "--tag", "pull-x")
+    assert code == 6, out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "gone\\x1b[2J\\x1b]0;owned\\x07" in out
