@@ -362,3 +362,20 @@ def test_a_failed_fetch_reason_reaches_the_terminal_escaped(
     assert code == 6, out
     assert "\x1b" not in out and "\x07" not in out
     assert "gone\\x1b[2J\\x1b]0;owned\\x07" in out
+
+
+def test_a_draft_of_an_earlier_run_is_kept(
+    main_repo: Repo, sub: Submaintainer, tmp_path: Path
+) -> None:
+    email = threaded(sub.signed_pull("one", None), "[PULL] one", "<one@example.org>")
+    drafts = tmp_path / "drafts"
+    for _ in range(2):
+        code, out = cli(main_repo, "--reply", str(drafts), email=mbox(email))
+        assert code == 3, out
+    (drafts / "0001-pull-one.mbox").write_text("edited by hand\n")
+    code, out = cli(main_repo, "--reply", str(drafts), email=mbox(email))
+    assert code == 3, out
+    assert sorted(p.name for p in drafts.iterdir()) == [
+        "0001-pull-one-2.mbox", "0001-pull-one-3.mbox", "0001-pull-one.mbox",
+    ]  # fmt: skip
+    assert (drafts / "0001-pull-one.mbox").read_text() == "edited by hand\n"

@@ -155,9 +155,10 @@ def _write_replies(
         for number, outcome in enumerate(result.pulls, 1):
             if not replies.wants_reply(outcome):
                 continue
-            path = directory / replies.file_name(number, outcome.pull.tag)
-            path.write_bytes(replies.mbox_bytes(replies.draft(outcome, ctx)))
-            written.append(str(path))
+            data = replies.mbox_bytes(replies.draft(outcome, ctx))
+            written.append(
+                str(_write_new(directory, replies.file_name(number, outcome.pull.tag), data))
+            )
     except OSError as exc:
         raise ConfigError(
             f"--reply {directory}: cannot write the replies: {exc.strerror or exc}",
@@ -169,3 +170,18 @@ def _write_replies(
     else:
         say(f"no reply drafted in {directory}: no pull request came by email and was decided")
     return written
+
+
+def _write_new(directory: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` to a new file: a draft of an earlier run (perhaps edited) is kept,
+    this one is ``NAME-2.mbox`` beside it."""
+    stem, suffix = name.rsplit(".", 1)
+    for attempt in range(1, 1000):
+        path = directory / (name if attempt == 1 else f"{stem}-{attempt}.{suffix}")
+        try:
+            with path.open("xb") as out:
+                out.write(data)
+        except FileExistsError:
+            continue
+        return path
+    raise OSError(f"{directory}: a thousand drafts named {stem}*")
