@@ -379,3 +379,16 @@ def test_a_draft_of_an_earlier_run_is_kept(
         "0001-pull-one-2.mbox", "0001-pull-one-3.mbox", "0001-pull-one.mbox",
     ]  # fmt: skip
     assert (drafts / "0001-pull-one.mbox").read_text() == "edited by hand\n"
+
+
+def test_a_reply_directory_that_cannot_be_written_is_said_before_anything_is_applied(
+    main_repo: Repo, sub: Submaintainer, keys: Keys, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    email = threaded(sub.signed_pull("one", keys.good), "[PULL] one", "<one@example.org>")
+    state = snapshot(main_repo.path)
+    code, out = cli(main_repo, "--reply", str(blocker / "replies"), email=mbox(email))
+    assert code == 2, out
+    assert f"--reply {blocker / 'replies'}: cannot write the replies there" in out
+    assert snapshot(main_repo.path) == state

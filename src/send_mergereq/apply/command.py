@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,7 +71,10 @@ def apply_command(
             "--reply drafts what was done: with --dry-run nothing is",
             hint="run without --dry-run to apply and draft the replies",
         )
-    templates = _templates(settings) if reply is not None else replies.Templates()
+    templates = replies.Templates()
+    if reply is not None:  # said before anything is applied, not after
+        templates = _templates(settings)
+        _ready(reply)
     passed_over: list[str] = []
     if url is not None and tag is not None:
         name = tag.removeprefix("refs/").removeprefix("tags/")
@@ -150,26 +154,35 @@ def _write_replies(
     now = datetime.now(UTC)
     ctx = replies.Context(result.branch, result.target, me, now, templates)
     written: list[str] = []
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        for number, outcome in enumerate(result.pulls, 1):
-            if not replies.wants_reply(outcome):
-                continue
-            data = replies.mbox_bytes(replies.draft(outcome, ctx))
-            written.append(
-                str(_write_new(directory, replies.file_name(number, outcome.pull.tag), data))
-            )
-    except OSError as exc:
-        raise ConfigError(
-            f"--reply {directory}: cannot write the replies: {exc.strerror or exc}",
-            hint="pass a directory you can write to",
-        ) from None
+    for number, outcome in enumerate(result.pulls, 1):
+        if not replies.wants_reply(outcome):
+            continue
+        data = replies.mbox_bytes(replies.draft(outcome, ctx))
+        try:
+            path = _write_new(directory, replies.file_name(number, outcome.pull.tag), data)
+        except OSError as exc:  # what was applied stands; this reply is said to be missing
+            say(f"warning: {outcome.pull.tag}: reply not written: {exc.strerror or exc}")
+            continue
+        written.append(str(path))
     if written:
         say(f"replies drafted (not sent) in {directory}: {len(written)} ("
             "send them with 'git send-email' or your mail client after reading them)")  # fmt: skip
     else:
         say(f"no reply drafted in {directory}: no pull request came by email and was decided")
     return written
+
+
+def _ready(directory: Path) -> None:
+    """``--reply DIR`` exists (made if need be) and can be written to."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"--reply {directory}: cannot write the replies there: {exc.strerror or exc}",
+            hint="pass a directory you can write to",
+        ) from None
 
 
 def _write_new(directory: Path, name: str, data: bytes) -> Path:
