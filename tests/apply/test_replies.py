@@ -15,6 +15,7 @@ import pytest
 
 from gitrepo import Repo, run_git
 from send_mergereq.apply import advice, replies
+from send_mergereq.apply.emails import headers_of
 from send_mergereq.apply.flow import PullOutcome, Result
 from send_mergereq.apply.notes import NOTES_REF, note_text, parse_note, record, recorded
 from send_mergereq.apply.pulls import MailHeaders, PullRequest
@@ -166,3 +167,22 @@ def test_the_note_is_recorded_and_never_pushed(
     refs = run_git(bare, "for-each-ref", "--format=%(refname)")
     assert refs == "refs/heads/staging"
     assert repo.git("for-each-ref", "--format=%(refname)", "refs/notes") == NOTES_REF
+
+
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "=8:\\Q@=;DHSwjYb\tS-=?rbDxofb?c",  # the email package's parser: AttributeError
+        "éT??Llt.:guk\x00YU\\Svtoldjw?V",
+        '"unterminated <sue@example.org>',
+        "=?utf-8?q?J=C3=A9r=C3=B4me?= <jerome@example.org>",
+    ],
+)
+def test_hostile_from_headers_are_read_and_replied_to(sender: str) -> None:
+    raw = f"From: {sender}\nTo: {sender}\nCc: {sender}\nSubject: x\n\nbody\n".encode()
+    headers = headers_of(raw)
+    pull = PullRequest("u", "t", "", "", "s", headers)
+    reply = parsed(replies.draft(PullOutcome(pull, Result.APPLIED, merge_sha="a" * 40), CTX))
+    assert reply["Subject"] == "Re: x"
+    if sender.startswith("=?utf-8?"):
+        assert headers.sender == "Jérôme <jerome@example.org>" == reply["To"]

@@ -6,6 +6,7 @@ values out (``cli`` reads the files and standard input).
 from __future__ import annotations
 
 import email
+import email.header
 import email.parser
 import email.policy
 import re
@@ -92,13 +93,14 @@ def headers_of(raw: bytes) -> MailHeaders:
     """The headers a reply threads to: decoded, one line each, bounded."""
     parser = email.parser.BytesHeaderParser(policy=email.policy.default)
     message = parser.parsebytes(raw)
+    plain = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
 
     def one(name: str) -> str:
         try:
-            value = message.get(name)
-        except (ValueError, TypeError, IndexError):  # a header the parser cannot read
-            value = None
-        return " ".join(str(value or "").split())[:_HEADER_LIMIT]
+            value = str(message.get(name) or "")
+        except Exception:  # the email package's parser fails in many ways
+            value = _decoded(plain.get(name))  # on a hostile header: read it plainly
+        return " ".join(value.split())[:_HEADER_LIMIT]
 
     return MailHeaders(
         message_id=one("Message-ID"),
@@ -109,6 +111,15 @@ def headers_of(raw: bytes) -> MailHeaders:
         date=one("Date"),
         references=one("References"),
     )
+
+
+def _decoded(value: object) -> str:
+    """A header's RFC 2047 words decoded as well as they can be, else as they are."""
+    text = str(value or "")
+    try:
+        return str(email.header.make_header(email.header.decode_header(text)))
+    except Exception:  # as above: whatever the words are, keep the text
+        return text
 
 
 class Read(NamedTuple):

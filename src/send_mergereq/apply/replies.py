@@ -136,7 +136,7 @@ def _set(message: EmailMessage, name: str, value: str) -> None:
     try:
         message[name] = value
         str(message[name])  # parsed now: an unreadable address fails here, not later
-    except (ValueError, TypeError, IndexError):
+    except Exception:  # the email package's parser fails in many ways
         del message[name]
 
 
