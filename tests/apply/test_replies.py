@@ -186,3 +186,10 @@ def test_hostile_from_headers_are_read_and_replied_to(sender: str) -> None:
     assert reply["Subject"] == "Re: x"
     if sender.startswith("=?utf-8?"):
         assert headers.sender == "Jérôme <jerome@example.org>" == reply["To"]
+
+
+def test_the_senders_words_in_the_body_are_escaped() -> None:
+    hostile = MailHeaders(message_id="<a@b>", subject="x", sender="Eve\x1b[2J <eve@example.org>")
+    pull = PullRequest("u", "t", "", "", "s", hostile)
+    body = parsed(replies.draft(PullOutcome(pull, Result.APPLIED, merge_sha="a" * 40), CTX))
+    assert body.get_content().startswith("Hi Eve\\x1b[2J,\n")

@@ -150,20 +150,20 @@ def _template(outcome: PullOutcome, templates: Templates) -> str:
 
 def _fields(outcome: PullOutcome, ctx: Context, mail: MailHeaders) -> dict[str, str]:
     name, address = parseaddr(mail.sender)
-    name = name or address or "there"
+    name = visible(name or address or "there")  # the email's words: untrusted
     me = parseaddr(ctx.me)[0] or parseaddr(ctx.me)[1]
     count = outcome.commits
     return {
         "first": name.split()[0] if name.split() else name,
         "name": name,
         "tag": outcome.pull.tag,
-        "url": outcome.pull.url,
+        "url": visible(outcome.pull.url),
         "branch": ctx.branch,
         "target": ctx.target,
         "merge": (outcome.merge_sha or "")[:12],
         "commits": f"{count} commit{'s' if count != 1 else ''}",
         "details": _details(outcome),
-        "subject": mail.subject,
+        "subject": visible(mail.subject),
         "me": me,
     }
 
