@@ -192,4 +192,5 @@ def test_the_senders_words_in_the_body_are_escaped() -> None:
     hostile = MailHeaders(message_id="<a@b>", subject="x", sender="Eve\x1b[2J <eve@example.org>")
     pull = PullRequest("u", "t", "", "", "s", hostile)
     body = parsed(replies.draft(PullOutcome(pull, Result.APPLIED, merge_sha="a" * 40), CTX))
-    assert body.get_content().startswith("Hi Eve\\x1b[2J,\n")
+    text = body.get_content()
+    assert text.startswith("Hi Eve\\x1b") and "\x1b" not in text
