@@ -1,7 +1,8 @@
 """The maintainer's second day, end to end: ``send-mergereq staging --land`` lands staging
 with GitLab's own merge commit, a submaintainer sends the next pull request based on the
 new master (published on their own project, fetched over HTTP), and the installed
-``send-mergereq apply`` applies it: staging starts afresh from master."""
+``send-mergereq apply`` (its default target: origin/master, where the landing left it)
+applies it: staging starts afresh from the target."""
 
 from __future__ import annotations
 
@@ -28,14 +29,14 @@ def test_after_a_landing_the_next_pull_request_is_applied(
         "Merge branch 'staging' into 'master'"
     )
     old_staging = who.git("rev-parse", "staging")
-    # the maintainer's master follows GitLab's, as 'git pull' on master would
-    who.git("fetch", "-q", "origin", "master:master", env=who.token_env())
+    # the landing left origin/master at GitLab's merge: apply's default target
+    assert who.git("rev-parse", "origin/master") == landed
 
     # Nils builds on the new master (GitLab's merge commit included) in a work tree of
     # his own, signs a tag, publishes it on his project and mails 'git request-pull'
     sub = sandbox.create_project("nils/qemu", visibility="public")
     tree = who.demo.root / "nils"
-    who.git("worktree", "add", "-q", "-b", "net-next-2", str(tree), "master")
+    who.git("worktree", "add", "-q", "-b", "net-next-2", str(tree), "origin/master")
     (tree / "net").mkdir(exist_ok=True)
     (tree / "net" / "change-2.c").write_text("net: a second fix\n")
     nils = {"GIT_COMMITTER_NAME": "Nils Net", "GIT_COMMITTER_EMAIL": "nils@net.example.org"}
@@ -45,7 +46,7 @@ def test_after_a_landing_the_next_pull_request_is_applied(
     who.git("-C", str(tree), "commit", "-q", "--no-gpg-sign", author, "-m", signed_off, env=nils)
     who.git("-C", str(tree), "tag", "-s", "-m", "net patches", "pull-net-2", env=nils)
     who.git("push", "-q", sub.http_url_to_repo, "net-next-2", "pull-net-2", env=who.token_env())
-    body = who.git("request-pull", "master", sub.http_url_to_repo, "pull-net-2") + "\n"
+    body = who.git("request-pull", "origin/master", sub.http_url_to_repo, "pull-net-2") + "\n"
     who.git("worktree", "remove", str(tree))
     who.git("branch", "-D", "net-next-2")
     who.git("tag", "-d", "pull-net-2")
@@ -58,11 +59,11 @@ def test_after_a_landing_the_next_pull_request_is_applied(
     email.write_bytes(message.as_bytes())
 
     replies = who.demo.root / "replies"
-    rc, out, err = who.run("apply", "--target", "master", "--reply", str(replies), str(email))
+    rc, out, err = who.run("apply", "--reply", str(replies), str(email))
 
     assert rc == 0, out + err
-    said = f"master contains staging ({old_staging[:12]}): it landed; staging starts afresh"
-    assert f"{said} from master ({landed[:12]})" in out
+    said = f"origin/master contains staging ({old_staging[:12]}): it landed; staging starts"
+    assert f"{said} afresh from origin/master ({landed[:12]})" in out
     assert "applied pull-net-2: 1 commit, signed by" in out
     assert who.git("rev-parse", "staging^1") == landed
     assert who.git("status", "--porcelain") == ""  # staging checked out: its work tree followed
