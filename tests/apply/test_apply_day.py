@@ -392,3 +392,17 @@ def test_a_reply_directory_that_cannot_be_written_is_said_before_anything_is_app
     assert code == 2, out
     assert f"--reply {blocker / 'replies'}: cannot write the replies there" in out
     assert snapshot(main_repo.path) == state
+
+
+def test_a_pull_based_on_a_target_newer_than_yours_says_to_fetch_it(
+    main_repo: Repo, sub: Submaintainer, keys: Keys
+) -> None:
+    """Landed on GitLab, but this master was not updated: the email's base is unknown
+    here, and the hint says to fetch the target before blaming the submaintainer."""
+    sub.repo.commit("master: landed elsewhere", filename="landed.txt")
+    email = mail(sub.signed_pull("two", keys.good)).as_bytes()
+    code, out = cli(main_repo, email=email)
+    assert code == 3, out
+    assert "is not in the history of master" in out
+    assert "hint (pull-two): nothing was merged: if your master is behind" in out
+    assert "fetch it ('git fetch') and rerun" in out

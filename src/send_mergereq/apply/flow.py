@@ -460,8 +460,9 @@ def _promises(
                 CHECK_ID, Severity.ERROR, merge_sha,
                 f"the pull request's base {pull.base[:12]} is not in the history of "
                 f"{run.settings.target}",
-                "ask the submaintainer to rebase onto the target (or pass --target the branch "
-                "they built on)",
+                f"if your {run.settings.target} is behind (it landed, or moved, since you "
+                "last fetched), fetch it ('git fetch') and rerun, or pass --target the branch "
+                "they built on; else ask the submaintainer to rebase onto the target",
             )
         )  # fmt: skip
     return found
