@@ -16,7 +16,7 @@ import pytest
 from gitrepo import Repo, run_git
 from send_mergereq.apply import advice, replies
 from send_mergereq.apply.emails import headers_of
-from send_mergereq.apply.flow import PullOutcome, Result
+from send_mergereq.apply.flow import ApplyResult, PullOutcome, Result
 from send_mergereq.apply.notes import NOTES_REF, note_text, parse_note, record, recorded
 from send_mergereq.apply.pulls import MailHeaders, PullRequest
 from send_mergereq.checks.finding import Finding, Severity, TagStatus, TagVerification
@@ -194,3 +194,18 @@ def test_the_senders_words_in_the_body_are_escaped() -> None:
     body = parsed(replies.draft(PullOutcome(pull, Result.APPLIED, merge_sha="a" * 40), CTX))
     text = body.get_content()
     assert text.startswith("Hi Eve\\x1b") and "\x1b" not in text
+
+
+@pytest.mark.parametrize(
+    ("results", "code"),
+    [
+        ((Result.APPLIED, Result.ALREADY_APPLIED, Result.SKIPPED), 0),
+        ((Result.FETCH_FAILED, Result.CONFLICT), 8),
+        ((Result.CONFLICT, Result.FETCH_FAILED, Result.REFUSED), 3),
+        ((Result.FETCH_FAILED, Result.APPLIED), 6),
+    ],
+)
+def test_the_exit_code_says_a_refusal_first(results: tuple[Result, ...], code: int) -> None:
+    done = ApplyResult("staging", "master", None, None,
+                       tuple(PullOutcome(PULL, r) for r in results), dry_run=False)  # fmt: skip
+    assert int(done.exit_code) == code
