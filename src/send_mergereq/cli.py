@@ -411,6 +411,8 @@ def status(*, which: str, **values: Any) -> int:
 )
 @click.option("--allow-old-tag", is_flag=True,
               help="Apply a tag older than apply.max-tag-age (default 30 days).")  # fmt: skip
+@click.option("--reply", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
+              help="Draft a reply to each pull request's email in DIR (never sent).")  # fmt: skip
 @click.option("--profile", metavar="NAME", help="Check profile from checks/ (default, qemu, ...).")
 @click.option("--check", "checks", multiple=True, metavar="ID=SEVERITY",
               callback=_check_override, help="Set one check's severity for this run.")  # fmt: skip
@@ -418,15 +420,17 @@ def status(*, which: str, **values: Any) -> int:
 def apply(
     *, emails: tuple[str, ...], branch: str, url: str | None, tag: str | None,
     expect: str | None, dry_run: bool, keep_going: bool, allow_old_tag: bool,
-    allow_local: bool, **values: Any,
+    allow_local: bool, reply: Path | None, **values: Any,
 ) -> int:  # fmt: skip
     """Verify, check and merge pull requests (git request-pull emails) into BRANCH.
 
     \b
-    EMAIL is an .eml, an mbox or a format-patch file, or - for standard input.
+    EMAIL is an .eml, an mbox or a format-patch file, or - for standard input;
+    in a thread, messages without a 'git request-pull' block are passed over.
     Each tag is fetched into refs/send-mergereq/pulls/, its signature verified
     as the signed-tags check does, every commit it adds checked, then merged
-    as 'git merge --no-ff TAG' would, without touching your work tree.
+    as 'git merge --no-ff TAG' would, without touching your work tree. When
+    the target contains BRANCH (it landed), BRANCH starts afresh from it.
     """
     from send_mergereq.apply.command import apply_command
 
@@ -440,8 +444,7 @@ def apply(
     return apply_command(
         settings, emails, url=url, tag=tag, expect=expect, dry_run=dry_run,
         keep_going=keep_going, allow_old_tag=allow_old_tag, allow_local=allow_local,
-        as_json=values["as_json"],
-        color=values["color"],
+        as_json=values["as_json"], color=values["color"], reply=reply,
     )  # fmt: skip
 
 

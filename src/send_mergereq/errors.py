@@ -33,7 +33,7 @@ class ExitCode(IntEnum):
 
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "checks passed (dry run), gate open, landed or merged (status), or every "
-    "pull request applied",
+    "pull request applied (or already)",
     ExitCode.GATE_CLOSED: "gate closed: the pipeline failed or was canceled",
     ExitCode.USAGE: "usage or configuration error",
     ExitCode.CHECKS_FAILED: "checks failed, nothing pushed (apply: a pull request refused)",

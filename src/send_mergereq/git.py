@@ -36,6 +36,7 @@ from send_mergereq.errors import ConfigError, GitError
 if TYPE_CHECKING:
     import git as gitpython
 
+_GIT_PREFIX = re.compile(r"[a-z]+: ")  # "fatal: ", "error: ", "remote: ": a line of its own
 NEVER_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
 
 
@@ -51,6 +52,21 @@ class Completed:
         """git's last line of complaint (``fatal: …``), or the exit status."""
         said = self.stderr.decode("utf-8", errors="replace").strip().splitlines()
         return said[-1] if said else f"exit status {self.returncode}"
+
+    def whole_reason(self, limit: int = 800) -> str:
+        """Every line git said, on one line (a sentence git wrapped joined back with a
+        space, separate complaints with ``; ``), cut at ``limit`` characters; the caller
+        escapes it before the terminal."""
+        said = self.stderr.decode("utf-8", errors="replace").splitlines()
+        text = ""
+        for line in (line.strip() for line in said):
+            if line and text:
+                wrapped = line[:1].islower() and not _GIT_PREFIX.match(line)
+                text += " " if text[-1] in ".!?:;," or wrapped else "; "
+            text += line
+        if not text:
+            return f"exit status {self.returncode}"
+        return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 # -- GitPython: the repository, refs, ancestry, remotes, config ---------------------------
@@ -502,7 +518,12 @@ def fetch_tag(repo: Path, url: str, tag: str, into: str, *, protocols: str) -> N
         timeout=_FETCH_TIMEOUT,
     )
     if done.returncode != 0:
-        raise GitError(f"fetch of tag {tag!r} from {url} failed: {done.reason()}")
+        raise GitError(
+            f"fetch of tag {tag!r} from {url} failed: git said: {done.whole_reason()}",
+            hint=f"the tag may not be pushed yet (ask the submaintainer to 'git push {url} "
+            f"tag {tag}'), or the URL is mistyped in the email (check it, or pass --url "
+            "and --tag)",
+        )
 
 
 def object_type(repo: Path, ref: str, env: Mapping[str, str] | None = None) -> str | None:
@@ -565,11 +586,15 @@ def write_commit(repo: Path, raw: bytes, env: Mapping[str, str] | None = None) -
 
 
 def commit_objects(
-    repo: Path, tip: str, exclude: str | None, env: Mapping[str, str] | None = None
+    repo: Path,
+    tip: str,
+    exclude: str | Sequence[str] | None,
+    env: Mapping[str, str] | None = None,
 ) -> list[tuple[str, bytes]]:
     """``(id, raw object)`` for every commit in ``exclude..tip`` (all of ``tip``'s history
-    when ``exclude`` is None), newest first (``walk_commits``, in ``env``)."""
-    excludes = [exclude] if exclude else []
+    when ``exclude`` is None; ``tip ^A ^B`` for several), newest first (``walk_commits``,
+    in ``env``)."""
+    excludes = [exclude] if isinstance(exclude, str) else list(exclude or [])
     return [(sha, raw) for batch in walk_commits(repo, tip, excludes, env) for _, sha, raw in batch]
 
 
@@ -622,6 +647,21 @@ def checkout_move(worktree: Path, old: str, new: str) -> None:
     done = run(worktree, "read-tree", "-m", "-u", old, new, group=True)
     if done.returncode != 0:
         raise GitError(f"could not update the work tree {worktree}: {done.reason()}")
+
+
+def add_note(repo: Path, notes_ref: str, sha: str, text: str) -> None:
+    """Attach ``text`` to commit ``sha`` as a note under ``notes_ref`` (replacing one
+    there): ``git notes --ref NOTES_REF add -f -F - SHA``."""
+    args = ("notes", "--ref", notes_ref, "add", "-f", "-F", "-", "--end-of-options", sha)
+    done = run(repo, *args, input=text.encode("utf-8"))
+    if done.returncode != 0:
+        raise GitError(f"git notes add on {sha[:12]} failed: {done.reason()}")
+
+
+def read_note(repo: Path, notes_ref: str, sha: str) -> str | None:
+    """The note on ``sha`` under ``notes_ref``, or None when it has none."""
+    done = run(repo, "notes", "--ref", notes_ref, "show", "--end-of-options", sha)
+    return done.stdout.decode("utf-8", errors="replace") if done.returncode == 0 else None
 
 
 def config_value(repo: Path, key: str, *, boolean: bool = False) -> str | None:

@@ -353,6 +353,14 @@ def test_a_failed_fetch_is_one_line_and_exit_6(
     code, out = apply(main_repo, "--url", str(gone), "--tag", "pull-x", capsys=capsys)
     assert code == 6, out
     assert "fetch-failed pull-x: fetch of tag 'pull-x'" in out
+    # git's whole reason on the one line, not only its last ("and the repository exists.")
+    line = next(x for x in out.splitlines() if "fetch-failed pull-x" in x)
+    assert (
+        f"from {gone} failed: git said: fatal: '{gone}' does not appear to be a git "
+        "repository; fatal: Could not read from remote repository. Please make sure you "
+        "have the correct access rights and the repository exists." in line
+    )
+    assert "hint (pull-x): the tag may not be pushed yet" in out
     assert snapshot(main_repo.path) == state
 
 

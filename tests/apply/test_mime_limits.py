@@ -45,7 +45,7 @@ def attached(depth: int) -> bytes:
 def read(tmp_path: Path, data: bytes) -> list[object]:
     path = tmp_path / "bomb.eml"
     path.write_bytes(data)
-    return list(read_emails([str(path)], io.BytesIO()))
+    return list(read_emails([str(path)], io.BytesIO()).pulls)
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from send_mergereq.apply.flow import ApplyResult, PullOutcome
+from send_mergereq.apply.flow import ApplyResult, PullOutcome, Result
 
 
-def to_json(result: ApplyResult) -> dict[str, Any]:
+def to_json(
+    result: ApplyResult, *, passed_over: Sequence[str] = (), replies: Sequence[str] = ()
+) -> dict[str, Any]:
     return {
         "command": "apply",
         "dry_run": result.dry_run,
@@ -15,7 +18,11 @@ def to_json(result: ApplyResult) -> dict[str, Any]:
         "target": result.target,
         "branch_before": result.branch_before,
         "branch_after": result.branch_after,
+        "afresh": result.afresh,
         "pulls": [_pull(p) for p in result.pulls],
+        "counts": {str(r): result.count(r) for r in Result},
+        "passed_over": list(passed_over),
+        "replies": list(replies),
         "exit_code": int(result.exit_code),
     }
 
@@ -47,4 +54,6 @@ def _pull(outcome: PullOutcome) -> dict[str, Any]:
         "hint": outcome.hint,
         "conflicts": list(outcome.conflicts),
         "merge_sha": outcome.merge_sha,
+        "notices": list(outcome.notices),
+        "message_id": outcome.pull.mail.message_id if outcome.pull.mail else None,
     }

@@ -6,12 +6,16 @@ values out (``cli`` reads the files and standard input).
 from __future__ import annotations
 
 import email
+import email.header
+import email.parser
 import email.policy
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from email.message import EmailMessage
+from typing import NamedTuple
 
-from send_mergereq.apply.pulls import PullRequest
+from send_mergereq.apply.pulls import MailHeaders, PullRequest
 from send_mergereq.errors import ConfigError
 
 _MBOX_SEPARATOR = re.compile(rb"(?:\A|(?<=\n))From [^\n]*\n")
@@ -20,6 +24,8 @@ _SINCE = re.compile(r"^The following changes since commit " + _SHA + r":?\s*$", 
 _AT = re.compile(r"^are available in the [Gg]it repository at:\s*$", re.M)
 _UP_TO = re.compile(r"^for you to fetch changes up to " + _SHA + r":?\s*$", re.M)
 _WHERE = re.compile(r"^[ \t]+(\S+)(?:[ \t]+(\S+))?[ \t]*$", re.M)
+_QUOTED = re.compile(r"^[ \t]*>.*(?:\n|\Z)", re.M)  # a reply's "> " lines
+_HEADER_LIMIT = 998  # characters of one header value kept (RFC 5322's line length)
 
 
 def split_messages(data: bytes) -> list[bytes]:
@@ -66,7 +72,9 @@ def _plain_parts(message: EmailMessage) -> Iterator[str]:
 
 
 def find_pull(text: str, source: str) -> PullRequest | None:
-    """The pull request in a ``git request-pull`` block, or None when there is none."""
+    """The pull request in a ``git request-pull`` block, or None when there is none. A
+    block quoted in a reply (``> `` lines) is no pull request."""
+    text = _QUOTED.sub("", text)
     since, at = _SINCE.search(text), _AT.search(text)
     if since is None or at is None:
         return None
@@ -84,24 +92,71 @@ def find_pull(text: str, source: str) -> PullRequest | None:
     )
 
 
-def read_pulls(data: bytes, name: str) -> list[PullRequest]:
-    """Every pull request in the file ``name`` (``-``: standard input), in order.
+def headers_of(raw: bytes) -> MailHeaders:
+    """The headers a reply threads to: decoded, one line each, bounded."""
+    parser = email.parser.BytesHeaderParser(policy=email.policy.default)
+    message = parser.parsebytes(raw)
+    plain = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
 
-    :raises ConfigError: a message holds no ``git request-pull`` block (naming it).
+    def one(name: str) -> str:
+        try:
+            value = str(message.get(name) or "")
+        except Exception:  # the email package's parser fails in many ways
+            value = _decoded(plain.get(name))  # on a hostile header: read it plainly
+        return " ".join(value.split())[:_HEADER_LIMIT]
+
+    return MailHeaders(
+        message_id=one("Message-ID"),
+        subject=one("Subject"),
+        sender=one("From"),
+        to=one("To"),
+        cc=one("Cc"),
+        date=one("Date"),
+        references=one("References"),
+    )
+
+
+def _decoded(value: object) -> str:
+    """A header's RFC 2047 words decoded as well as they can be, else as they are."""
+    text = str(value or "")
+    try:
+        return str(email.header.make_header(email.header.decode_header(text)))
+    except Exception:  # as above: whatever the words are, keep the text
+        return text
+
+
+class Read(NamedTuple):
+    """What one file held: its pull requests, and a line for each message passed over."""
+
+    pulls: list[PullRequest]
+    passed_over: list[str]
+
+
+def read_pulls(data: bytes, name: str) -> Read:
+    """Every pull request in the file ``name`` (``-``: standard input), in order; a
+    message without a ``git request-pull`` block (a reply in a thread) is passed over.
+
+    :raises ConfigError: the file holds no pull request at all (naming it).
     """
     messages = split_messages(data)
-    pulls = []
+    where = "standard input" if name == "-" else name
+    found = Read([], [])
     for number, raw in enumerate(messages, 1):
         subject, text = body_text(raw)
-        where = "standard input" if name == "-" else name
         source = f"{where}, message {number}" if len(messages) > 1 else where
         if subject:
             source += f" ({subject[:80]!r})"
         pull = find_pull(text, source)
         if pull is None:
-            raise ConfigError(
-                f"{source}: no 'git request-pull' block (since commit / repository at / up to)",
-                hint="pass the pull request email itself, as 'git request-pull' wrote it",
-            )
-        pulls.append(pull)
-    return pulls
+            found.passed_over.append(f"{source}: no 'git request-pull' block, passed over")
+            continue
+        found.pulls.append(replace(pull, mail=headers_of(raw)))
+    if not found.pulls:
+        what = "no 'git request-pull' block (since commit / repository at / up to)"
+        if len(messages) > 1:
+            what = f"none of its {len(messages)} messages holds a 'git request-pull' block"
+        raise ConfigError(
+            f"{source if len(messages) == 1 else where}: {what}",
+            hint="pass the pull request email itself, as 'git request-pull' wrote it",
+        )
+    return found

@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from send_mergereq import git
-from send_mergereq.apply import critical, tag_trust, transport
+from send_mergereq.apply import advice, critical, tag_trust, transport
 from send_mergereq.apply import merge as merging
 from send_mergereq.apply import sign as signing
 from send_mergereq.apply.pulls import PullRequest
@@ -48,6 +48,11 @@ class Result(StrEnum):
     FETCH_FAILED = "fetch-failed"
     SKIPPED = "skipped"  # not tried: an earlier pull request stopped the run
     ALREADY_APPLIED = "already-applied"  # the branch already contains it: nothing to merge
+
+
+# The run's exit code when pull requests end differently: a refusal says most.
+_WORST_FIRST = (ExitCode.CHECKS_FAILED, ExitCode.NOT_MERGED, ExitCode.GITLAB_OR_GIT)
+_GOES_ON = (Result.APPLIED, Result.ALREADY_APPLIED)  # the next pull request is tried
 
 
 _EXIT = {
@@ -83,6 +88,7 @@ class PullOutcome:
     conflicts: tuple[str, ...] = ()
     subjects: Mapping[str, str] = field(default_factory=dict)
     tagged: str = ""  # when the tag was signed (its tagger date), as the tagger's clock said
+    notices: tuple[str, ...] = ()  # applied, but worth a word (a key not certified)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -97,10 +103,16 @@ class ApplyResult:
     branch_after: str | None
     pulls: tuple[PullOutcome, ...]
     dry_run: bool
+    afresh: bool = False  # the target contained the branch (it landed): built from the target
 
     @property
     def exit_code(self) -> ExitCode:
-        return next((p.exit_code for p in self.pulls if p.exit_code), ExitCode.OK)
+        """3 when anything was refused, else 8 for a conflict, else 6 for a failed fetch."""
+        codes = {p.exit_code for p in self.pulls}
+        return next((code for code in _WORST_FIRST if code in codes), ExitCode.OK)
+
+    def count(self, result: Result) -> int:
+        return sum(p.result is result for p in self.pulls)
 
 
 Say = Callable[[str], None]
@@ -116,8 +128,8 @@ class _Run:
     scratch: Mapping[str, str]  # environment: new objects go to the scratch directory
     algorithm: str
     target_sha: str
-    tip: str  # the branch as it would be now (its target's tip when it is absent)
-    exists: bool  # the branch exists (else it is created from the target)
+    tip: str  # the branch as it would be now (its target's tip when absent or landed)
+    at: str | None  # where the branch (and a work tree that has it) is now; None: absent
     worktrees: list[Path]
     say: Say
     report: ShowReport
@@ -140,6 +152,8 @@ def apply_pulls(
         raise ConfigError(f"--branch {options.branch!r} is not a valid branch name")
     target_sha = resolve_commit(repo, settings.target, "target")
     before = git.resolve_commit(repo, ref)
+    afresh = before is not None and before != target_sha
+    afresh = afresh and git.is_ancestor(repo, before or "", target_sha)
     if options.branch == settings.target.removeprefix("refs/heads/"):
         raise ConfigError(
             f"--branch {options.branch} is the target: apply builds a separate branch",
@@ -157,9 +171,15 @@ def apply_pulls(
     outcomes: list[PullOutcome] = []
     with _scratch(objects) as scratch:
         run = _Run(
-            settings, options, scratch, algorithm, target_sha, before or target_sha,
-            before is not None, worktrees, say, report,
+            settings, options, scratch, algorithm, target_sha,
+            target_sha if afresh or before is None else before, before, worktrees, say, report,
         )  # fmt: skip
+        if afresh:
+            say(
+                f"{settings.target} contains {options.branch} ({(before or '')[:12]}): it "
+                f"landed; {options.branch} starts afresh from {settings.target} "
+                f"({target_sha[:12]})"
+            )
         stopped = False
         for pull in pulls:
             if stopped:
@@ -168,13 +188,15 @@ def apply_pulls(
             say(f"{pull.tag} from {pull.url} ...")
             outcome = _one(run, pull)
             outcomes.append(outcome)
-            stopped = outcome.result is not Result.APPLIED and not options.keep_going
-    after = run.tip if (run.exists or run.tip != target_sha) else None
+            stopped = outcome.result not in _GOES_ON and not options.keep_going
+    applied = any(o.result is Result.APPLIED for o in outcomes)
+    after = run.tip if applied else before
     if not options.dry_run:
         after = git.resolve_commit(repo, ref)
     return ApplyResult(
-        options.branch, settings.target, before, after, tuple(outcomes), options.dry_run
-    )
+        options.branch, settings.target, before, after, tuple(outcomes), options.dry_run,
+        afresh,
+    )  # fmt: skip
 
 
 def _line(outcome: PullOutcome, dry_run: bool) -> str:
@@ -198,16 +220,35 @@ def _line(outcome: PullOutcome, dry_run: bool) -> str:
 def summary_lines(result: ApplyResult) -> list[str]:
     """The end summary: each pull request applied, refused (why) or conflict."""
     lines = [f"{'dry run: ' if result.dry_run else ''}{result.branch}:"]
-    lines += [_line(p, result.dry_run) for p in result.pulls]
+    for outcome in result.pulls:
+        lines.append(_line(outcome, result.dry_run))
+        lines += [f"    note: {notice}" for notice in outcome.notices]
+    lines.append(_counts(result))
     before, after = result.branch_before, result.branch_after
+    afresh = f" (started afresh from {result.target})" if result.afresh and before != after else ""
     if result.dry_run:
-        lines.append(f"{result.branch} would be at {(after or '-')[:12]} (nothing written)")
+        lines.append(f"{result.branch} would be at {(after or '-')[:12]}{afresh} (nothing written)")
     elif before != after:
         was = before[:12] if before else f"created from {result.target}"
-        lines.append(f"{result.branch}: {was} -> {(after or '-')[:12]}")
+        lines.append(f"{result.branch}: {was} -> {(after or '-')[:12]}{afresh}")
     else:
         lines.append(f"{result.branch} unchanged at {(before or '(absent)')[:12]}")
     return lines
+
+
+def _counts(result: ApplyResult) -> str:
+    """``3 pull requests: 1 applied, 1 already applied, 1 refused, 0 conflict, 0 skipped``."""
+    total = len(result.pulls)
+    parts = [
+        f"{result.count(Result.APPLIED)} {'would apply' if result.dry_run else 'applied'}",
+        f"{result.count(Result.ALREADY_APPLIED)} already applied",
+        f"{result.count(Result.REFUSED)} refused",
+        f"{result.count(Result.CONFLICT)} conflict",
+        f"{result.count(Result.SKIPPED)} skipped",
+    ]
+    if result.count(Result.FETCH_FAILED):
+        parts.append(f"{result.count(Result.FETCH_FAILED)} fetch failed")
+    return f"{total} pull request{'s' if total != 1 else ''}: " + ", ".join(parts)
 
 
 @contextmanager
@@ -233,7 +274,8 @@ class _Candidate:
     conflicts: tuple[str, ...]
     committer: bytes
     message: str
-    commits: list[tuple[str, bytes]]  # what it adds over the branch, raw
+    commits: list[tuple[str, bytes]]  # what it adds over the branch and the target, raw
+    said: str  # what git verify-tag told a person (recorded in the merge message)
 
 
 def _one(run: _Run, pull: PullRequest) -> PullOutcome:
@@ -257,7 +299,10 @@ def _judge(run: _Run, pull: PullRequest, built: _Candidate) -> PullOutcome:
     if isinstance(checked, PullOutcome):
         return checked
     found, added = checked
-    return _merge(run, pull, built, _signer(verified), found=found, added=added)
+    outcome = _merge(run, pull, built, _signer(verified), found=found, added=added)
+    if outcome.result is not Result.APPLIED:
+        return outcome
+    return replace(outcome, notices=advice.notices(built.said, verified))
 
 
 def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
@@ -267,7 +312,7 @@ def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
         protocols = transport.allowed_protocols(run.options.allow_local)
         git.fetch_tag(repo, pull.url, pull.tag, pull.private_ref, protocols=protocols)
     except GitError as exc:
-        return PullOutcome(pull, Result.FETCH_FAILED, reason=exc.message)
+        return PullOutcome(pull, Result.FETCH_FAILED, reason=exc.message, hint=exc.hint or "")
     tip = git.resolve_commit(repo, pull.private_ref)
     if tip is None:
         reason = f"tag '{pull.tag}' does not name a commit"
@@ -275,9 +320,14 @@ def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
     is_tag = git.object_type(repo, pull.private_ref) == "tag"
     tag = git.read_object(repo, "tag", pull.private_ref) if is_tag else None
     ours = run.tip
-    commits = git.commit_objects(repo, tip, ours, env=run.scratch)
+    # what it adds over the branch and the target together: a landing's own merge commit
+    # (GitLab's "Merge branch 'staging' into 'master'") is the target's, not the pull's
+    excludes = list(dict.fromkeys((ours, run.target_sha)))
+    commits = git.commit_objects(repo, tip, excludes, env=run.scratch)
     if not commits:  # as git pull: "Already up to date", no empty merge
-        reason = f"{run.options.branch} already contains {tip[:12]}: nothing to merge"
+        landed = git.is_ancestor(repo, tip, run.target_sha)
+        has = run.settings.target if landed else run.options.branch
+        reason = f"{has} already contains {tip[:12]}: nothing to merge"
         return PullOutcome(pull, Result.ALREADY_APPLIED, reason=reason)
     tree = git.merge_tree(repo, ours, tip, env=run.scratch)
     suppress = _suppressed(repo, run.options.branch)
@@ -301,7 +351,7 @@ def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
     )
     merge = parse_commit(merging.object_id(raw, run.algorithm), raw)
     return _Candidate(ours, tip, tag, raw, merge, tree.clean, tuple(tree.conflicts), committer,
-                      message, commits)  # fmt: skip
+                      message, commits, said)  # fmt: skip
 
 
 def _verify(
@@ -314,15 +364,13 @@ def _verify(
     found += _tag_itself(run, pull, built)
     if not found:
         return None
-    subjects = {built.merge.sha: built.merge.subject}
-    shown = _report(
-        run, pull, built.ours, built.merge.sha, commits=1, merges=1, findings=tuple(found),
-        subjects=subjects,
-    )  # fmt: skip
-    run.report(shown)
+    # said once, in the summary, with what to do: no report naming a merge never written
+    found = [advice.not_merged(f) for f in found]
+    reason = "; ".join(dict.fromkeys(f.message for f in found))
+    hint = "; ".join(dict.fromkeys(f.hint for f in found if f.hint))
     return PullOutcome(
-        pull, Result.REFUSED, _signer(verified), len(built.commits), tuple(found),
-        found[0].message, found[0].hint, subjects=subjects,
+        pull, Result.REFUSED, _signer(verified), len(built.commits), tuple(found), reason, hint,
+        subjects={built.merge.sha: advice.UNWRITTEN},
     )  # fmt: skip
 
 
@@ -340,17 +388,20 @@ def _check(
         lambda tags: {t: _lookup(repo, verified)(t) for t in tags},
         rules=run.settings.exemptions,
     )
+    subjects = {**checked.subjects}
+    if built.merge.sha in subjects:  # the would-be merge: never stored unless it passes
+        subjects[built.merge.sha] = advice.UNWRITTEN
     shown = _report(
         run, pull, built.ours, built.merge.sha, commits=checked.commits, merges=checked.merges,
-        findings=checked.findings, subjects=checked.subjects,
+        findings=checked.findings, subjects=subjects,
     )  # fmt: skip
     if not shown.passed:
-        run.report(shown)
-        first = next(f for f in checked.findings if f.severity is Severity.ERROR)
-        reason = f"{shown.errors} error finding{'s' if shown.errors != 1 else ''}: {first.message}"
+        run.report(shown)  # each finding with its hint, once; the summary only counts them
+        errors = f"{shown.errors} error finding{'s' if shown.errors != 1 else ''}"
+        reason = f"{errors} in what it adds (listed above); nothing of it merged"
         return PullOutcome(
             pull, Result.REFUSED, _signer(verified), len(commits), checked.findings,
-            reason, subjects=checked.subjects,
+            reason, subjects=subjects,
         )  # fmt: skip
     if checked.findings:
         run.report(shown)  # warnings: shown, not refused
@@ -373,7 +424,7 @@ def _merge(
         )  # fmt: skip
     sha = _write(run, built.ours, built.tip, built.raw, committer=built.committer,
                  message=built.message)  # fmt: skip
-    run.tip, run.exists = sha, True
+    run.tip = sha
     return PullOutcome(
         pull, Result.APPLIED, signer, added, found.findings, merge_sha=sha,
         subjects=found.subjects,
@@ -390,17 +441,21 @@ def _write(run: _Run, ours: str, tip: str, raw: bytes, *, committer: bytes, mess
         raw = merging.add_signature(raw, signing.sign(repo, raw, committer))
     git.merge_tree(repo, ours, tip)  # the same tree, now in the repository's own objects
     sha = git.write_commit(repo, raw)
-    old = ours if run.exists else None
+    # from where the branch and its work trees are now: after a landing that is the old
+    # staging, not the target the merge was built on (a two-tree read-tree from the
+    # target would take the old staging's files for local changes)
+    old, worktrees = run.at, run.worktrees if run.at is not None else []
     reflog = f"send-mergereq apply: {message.splitlines()[0]}"
     with critical.signals_deferred():  # the work tree and the branch move together
-        for where in run.worktrees:
-            git.checkout_move(where, ours, sha)
+        for where in worktrees:
+            git.checkout_move(where, old or "", sha)
         try:
             git.update_ref(repo, run.ref, sha, old, reflog)
         except GitError:
-            for where in run.worktrees:
-                git.checkout_move(where, sha, ours)
+            for where in worktrees:
+                git.checkout_move(where, sha, old or "")
             raise
+    run.at = sha
     return sha
 
 
@@ -417,8 +472,8 @@ def _promises(
                 CHECK_ID, Severity.ERROR, merge_sha,
                 f"tag '{pull.tag}' now points at {tagged[:12]}, not at {expected[:12]} as the "
                 "pull request says: it was moved after the email was sent",
-                "do not merge it: ask the submaintainer which commit they mean (and why the "
-                "tag moved), then apply the new pull request",
+                "ask the submaintainer which commit they mean (and why the tag moved), and "
+                "apply the new pull request they send",
             )
         )  # fmt: skip
     repo = run.settings.repo
@@ -428,8 +483,9 @@ def _promises(
                 CHECK_ID, Severity.ERROR, merge_sha,
                 f"the pull request's base {pull.base[:12]} is not in the history of "
                 f"{run.settings.target}",
-                "ask the submaintainer to rebase onto the target (or pass --target the branch "
-                "they built on)",
+                f"if your {run.settings.target} is behind (it landed, or moved, since you "
+                "last fetched), fetch it ('git fetch') and rerun, or pass --target the branch "
+                "they built on; else ask the submaintainer to rebase onto the target",
             )
         )  # fmt: skip
     return found
