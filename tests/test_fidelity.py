@@ -182,6 +182,37 @@ def test_jobs_in_pages_of_20_when_per_page_is_ignored(
     assert listed[-1].status == "failed"
 
 
+def test_more_than_ten_thousand_jobs_without_a_total_are_read_whole(
+    rsps: responses.RequestsMock,
+) -> None:
+    """GitLab counts at most 10,000 items: a longer listing comes without ``x-total``,
+    ``x-total-pages`` or ``rel="last"`` (Kaminari's ``without_count``), and is still read to
+    its end by ``x-next-page`` (the bound on listings is above it)."""
+    forge = connect(rsps)
+    url = f"{g.P}/pipelines/500/jobs"
+    jobs = [doc_job(100_000 - i, f"job-{i}", "success") for i in range(10_050)]
+    served = pages_of_100(url, jobs)
+    assert all("x-total" not in entry["headers"] for entry in served)
+    register_pages(rsps, url, list(reversed(served)))
+    listed = forge.list_jobs(500)
+    assert len(listed) == 10_050
+    assert listed[-1].id == 100_000 - 10_049
+
+
+def pages_of_100(url: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GitLab's pages of 100 for a listing it does not count (more than 10,000 items)."""
+    served = []
+    for start in range(0, len(items), 100):
+        number = start // 100 + 1
+        last = start + 100 >= len(items)
+        headers = {"x-page": str(number), "x-per-page": "100",
+                   "x-next-page": "" if last else str(number + 1)}  # fmt: skip
+        if not last:
+            headers["Link"] = f'<{url}?page={number + 1}&per_page=100>; rel="next"'
+        served.append({"items": items[start : start + 100], "headers": headers, "page": number})
+    return served
+
+
 def test_mr_pipelines_in_pages_of_20_without_link(rsps: responses.RequestsMock) -> None:
     forge = connect(rsps)
     url = f"{g.P}/merge_requests/7/pipelines"

@@ -104,7 +104,7 @@ class Forge:
         ids = []
         for name in usernames:
             with self._api(f"looking up user {name}"):
-                found = list(self.gl.users.list(username=name, get_all=True))
+                found = every_page(self.gl.users, username=name)
             match = [u for u in found if u.attributes.get("username") == name]
             if not match:
                 raise ForgeError(f"no GitLab user {name!r}", hint="check the --assignee name")
