@@ -312,9 +312,11 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
 
 def _write_reports(report: Any, specs: tuple[str, ...], settings: Settings) -> None:
     if specs:
+        from send_mergereq.checks.encodings import visible
         from send_mergereq.reports import write_reports
 
-        write_reports(report, specs, settings.repo)
+        for note in write_reports(report, specs, settings.repo):
+            click.echo(f"{PROG}: {visible(note)}", err=True)
 
 
 @cli.command(epilog=EPILOG)
