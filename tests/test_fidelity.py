@@ -221,6 +221,49 @@ def test_mr_pipelines_in_pages_of_20_without_link(rsps: responses.RequestsMock) 
     assert len(forge.mr_pipelines(7)) == 25
 
 
+# -- canceling (POST /projects/:id/pipelines/:pipeline_id/cancel) ---------------------------
+
+
+def test_cancel_answers_200_with_the_pipeline_even_when_nothing_was_left(
+    rsps: responses.RequestsMock,
+) -> None:
+    """GitLab's endpoint answers 200 and the pipeline (reset) whether or not anything was
+    cancelable (its own TODO: "when pipeline is not cancelable we should return an
+    error"); what happened is read from the jobs, never from the status code."""
+    forge = connect(rsps)
+    url = f"{g.P}/pipelines/500/cancel"
+    rsps.post(url, json=basic_pipeline(500, MR_REF, g.MERGE_SHA, "failed"), status=200)
+    assert forge.cancel_pipeline(500).status == "failed"
+
+
+@pytest.mark.parametrize("fault", ["502", "drop"])
+def test_a_cancel_whose_answer_is_lost_is_sent_once(
+    rsps: responses.RequestsMock, fault: str
+) -> None:
+    """It changes state at GitLab: python-gitlab's own retries are off for it, so a 502 or
+    a dropped connection reaches the caller, who reads the state back."""
+    forge = connect(rsps)
+    url = f"{g.P}/pipelines/500/cancel"
+    if fault == "drop":
+        rsps.post(url, body=requests.ConnectionError("connection reset"))
+    else:
+        rsps.post(url, body=BAD_GATEWAY, status=502, content_type="text/html")
+    with pytest.raises(TransientForgeError, match="canceling pipeline 500"):
+        forge.cancel_pipeline(500)
+    assert [c.request.method for c in rsps.calls].count("POST") == 1
+
+
+def test_the_statuses_a_cancel_ends_are_gitlabs_in_the_tool_and_the_sandbox() -> None:
+    """Ci::HasStatus::CANCELABLE_STATUSES (ALIVE_STATUSES + scheduled - canceling): what the
+    tool counts as left to cancel, and what the sandbox's cancel ends. Never "manual"."""
+    from send_mergereq.run.cancel import ALIVE
+    from send_mergereq.sandbox.status import CANCELABLE
+
+    gitlab_s = {"created", "waiting_for_resource", "preparing", "waiting_for_callback",
+                "pending", "running", "scheduled"}  # fmt: skip
+    assert set(ALIVE) == set(CANCELABLE) == gitlab_s
+
+
 # -- jobs ---------------------------------------------------------------------------------
 
 

@@ -282,6 +282,17 @@ class Forge:
             fresh = self.project.jobs.get(job_id)
         return entities.job(fresh.attributes, entities.pipeline_id_of(fresh.attributes))
 
+    def cancel_pipeline(self, pipeline_id: int) -> Pipeline:
+        """``POST …/pipelines/ID/cancel`` (GitLab answers 200 with the pipeline, canceled or
+        not). Sent once, never retried: a lost answer is a ``TransientForgeError`` and the
+        caller reads the state back (``run/cancel.py``)."""
+        pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
+        with self._api(f"canceling pipeline {pipeline_id}"):
+            attrs = pipeline.cancel(retry_transient_errors=False)
+        if not isinstance(attrs, Mapping):
+            raise ForgeError(f"GitLab's answer to canceling pipeline {pipeline_id} is no pipeline")
+        return self._pipeline(attrs)
+
     # -- landing --------------------------------------------------------------
 
     def commit_parents(self, sha: str) -> tuple[str, ...]:
