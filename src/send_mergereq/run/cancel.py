@@ -98,10 +98,10 @@ def hint(pipeline: Pipeline, resume: str) -> str | None:
     left = alive(pipeline)
     if not left:
         return None
-    return (
-        f"hint: {len(left)} jobs of pipeline #{pipeline.id} still run or wait; cancel them "
-        f"with: {resume} --cancel-rest"
-    )
+    said = f"hint: {len(left)} jobs of pipeline #{pipeline.id} still run or wait; "
+    if resume.startswith("send-mergereq demo"):  # nothing to resume: the sandbox is gone
+        return said + "--cancel-rest cancels them as soon as the gate closes"
+    return said + f"cancel them with: {resume} --cancel-rest"
 
 
 def cancel_rest(source: CancelSource, pipeline: Pipeline) -> Canceled:
