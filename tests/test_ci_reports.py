@@ -369,3 +369,27 @@ def test_a_huge_range_lists_only_commits_with_findings_and_says_so(
         f"send-mergereq: codequality report {cq}: at most 2 findings listed: 3 more left "
         "out, said in one last entry"
     )
+
+
+def test_a_huge_range_names_an_exempt_commit_by_its_subject(
+    make_repo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past LIMIT commits the range is not read whole: an exempt commit (no finding, so no
+    subject in the report) has its subject asked of git alone."""
+    from send_mergereq.reports import junit
+
+    monkeypatch.setattr(junit, "LIMIT", 1)
+    repo = make_repo()
+    squash = add_raw(repo, b"Squashed 'dts/' changes\n\ngit-subtree-dir: dts\n")
+    repo.commit("Clean")
+    repo.git("config", "sendmergereq.exempt", "signoff: trailer=git-subtree-dir")
+    repo.git("config", "log.showSignature", "true")
+    j = tmp_path / "j.xml"
+    code, _, err = invoke(repo, "check", "master..staging", "--report", f"junit={j}")
+    assert code == 0, err
+    cases = [c for c in junit_cases(j) if c["check"] == "signoff"]
+    assert [c["name"] for c in cases] == [
+        f"{squash[:12]} Squashed 'dts/' changes",
+        "(1 more commits not listed: 1 without findings)",
+    ]
+    assert cases[0]["skipped"] is not None

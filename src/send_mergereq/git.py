@@ -424,6 +424,19 @@ def range_subjects(repo: Path, tip: str, exclude: str) -> Iterator[tuple[str, st
         raise GitError(f"git log failed: {'; '.join(line for line in said if line.strip())}")
 
 
+def subjects(repo: Path, shas: Sequence[str]) -> dict[str, str]:
+    """The subject of each commit of ``shas`` (ids read from stdin; none walked beyond them;
+    ``log.showSignature`` turned off)."""
+    args = ("log", "--no-walk=unsorted", "--no-show-signature", "-z", "--format=%H %s", "--stdin")
+    said = output(repo, *args, input="".join(f"{sha}\n" for sha in shas).encode())
+    found = {}
+    for record in said.split(b"\0"):
+        sha, _, subject = record.decode("utf-8", errors="replace").partition(" ")
+        if sha:
+            found[sha] = subject
+    return found
+
+
 def tagged_commits(repo: Path) -> list[tuple[str, int, bool]]:
     """``(commit id, committer date, annotated)`` of every tag that names a commit
     (annotated tags peeled), one ``git for-each-ref``."""

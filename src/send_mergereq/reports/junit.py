@@ -8,11 +8,11 @@ of 2)`` (GitLab counts cases by classname and name). A commit without an error i
 one case: a warning leaves it passing and is said in ``system-out``; a finding exempt
 by policy makes it ``skipped`` with the rule.
 
-Bounded, and written as it goes (never held whole): a range of more than
-``LIMIT`` commits lists, per check, only the commits with something to say, and a
-check lists at most ``LIMIT`` cases; what is left out is one last case of the suite
-(failing when any of it fails) and a note for the terminal. The commits come from one
-streamed ``git log`` over the range (ids and subjects only).
+Bounded: a range of more than ``LIMIT`` commits lists, per check, only the commits
+with something to say (never read from git whole: ``git log`` would hold every commit of
+a million in memory to say its subject), and a check lists at most ``LIMIT`` cases;
+what is left out is one last case of the suite (failing when any of it fails) and a note
+for the terminal. A short range's commits come from one ``git log`` (ids and subjects).
 """
 
 from __future__ import annotations
@@ -135,17 +135,13 @@ def write(report: CheckReport, repo: Path, out: TextIO) -> list[str]:
         (sha, rule.check): f"exempt by policy: {rule.describe()} ({rule.source})"
         for sha, rule in report.exempted
     }
-    flagged = {sha for sha, _ in found} | {sha for sha, _ in exempt}
-    # one pass over the range: every commit while it is short, then only those with findings
-    commits: list[tuple[str, str]] = []
-    total = 0
-    for sha, subject in range_commits(report, repo):
-        total += 1
-        if total <= LIMIT or sha in flagged:
-            commits.append((sha, subject))
-    every = total <= LIMIT
-    if not every:
-        commits = [(sha, subject) for sha, subject in commits if sha in flagged]
+    every = report.commits <= LIMIT
+    if every:  # a short range: every commit of it, from one git log
+        commits = list(range_commits(report, repo))
+        total = len(commits)
+    else:  # never listed whole: git would hold every commit of it to say each subject
+        total = report.commits
+        commits = _flagged(report, found, exempt, checks, repo)
     suites = []
     for check in checks:
         suite = _Suite(check)
@@ -177,6 +173,29 @@ def write(report: CheckReport, repo: Path, out: TextIO) -> list[str]:
         out.write("  </testsuite>\n")
     out.write("</testsuites>\n")
     return _notes(suites, total, every)
+
+
+def _flagged(
+    report: CheckReport,
+    found: dict[tuple[str, str], list[Finding]],
+    exempt: dict[tuple[str, str], str],
+    checks: list[str],
+    repo: Path,
+) -> list[tuple[str, str]]:
+    """``(id, subject)`` of the commits with findings, in the range's order, then those
+    only exempted; subjects from the report, else asked of git for the commits a suite may
+    list (at most ``LIMIT`` per check: each is one case or more); the others stay ""."""
+    order = list(dict.fromkeys([f.commit for f in report.findings]))
+    with_findings = set(order)
+    order += [sha for sha in dict.fromkeys(sha for sha, _ in report.exempted)
+              if sha not in with_findings]  # fmt: skip
+    listable: set[str] = set()
+    for check in checks:
+        mine = [sha for sha in order if (sha, check) in found or (sha, check) in exempt]
+        listable.update(mine[:LIMIT])
+    missing = [sha for sha in order if sha in listable and sha not in report.subjects]
+    subjects = {**git.subjects(repo, missing), **report.subjects} if missing else report.subjects
+    return [(sha, subjects.get(sha, "")) for sha in order]
 
 
 def _notes(suites: list[_Suite], total: int, every: bool) -> list[str]:
