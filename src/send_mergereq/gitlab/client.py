@@ -162,10 +162,10 @@ def answers_as_gitlab(gitlab_url: str, *, timeout: float = 5.0) -> bool:
     return status == 200 and "version" in doc
 
 
-# A listing is read to its end, but never endlessly: at most MAX_ITEMS items (GitLab.com's
-# largest pipeline has 20,000 jobs) in at most MAX_PAGES pages (each of PER_PAGE items; a
-# GitLab that ignores per_page answers 20), and never past the X-Total / X-Total-Pages the
-# server itself gave. GitLab omits both for a listing of more than 10,000 items.
+# A listing is read to its end, but never endlessly: at most MAX_ITEMS items (twice the
+# 10,000 past which GitLab stops counting: it then omits X-Total and X-Total-Pages) in at
+# most MAX_PAGES pages (each of PER_PAGE items; a GitLab that ignores per_page answers 20),
+# and never past the X-Total / X-Total-Pages the server itself gave.
 MAX_ITEMS = 20_000
 MAX_PAGES = 250
 
