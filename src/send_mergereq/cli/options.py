@@ -20,7 +20,7 @@ from send_mergereq.errors import exit_code_table
 
 if TYPE_CHECKING:
     from send_mergereq.config import Settings
-    from send_mergereq.run.watch import WatchOptions
+    from send_mergereq.watch.types import WatchOptions
 
 PROG = "send-mergereq"
 EPILOG = "\b\nExit codes:\n" + exit_code_table()
@@ -177,7 +177,7 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def watch_settings(values: dict[str, Any]) -> WatchOptions:
-    from send_mergereq.run.watch import WatchOptions
+    from send_mergereq.watch.types import WatchOptions
 
     return WatchOptions(
         interval=values["interval"],

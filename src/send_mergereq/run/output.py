@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from send_mergereq.display import Display
+    from send_mergereq.watch.types import Display
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ class Output:
 
     def display(self) -> Display:
         """The live table on a terminal, plain lines otherwise (stderr under ``--json``)."""
-        from send_mergereq.display import LiveDisplay, PlainDisplay
+        from send_mergereq.watch.display import PlainDisplay
+        from send_mergereq.watch.live import LiveDisplay
 
         if self.live():
             from rich.console import Console

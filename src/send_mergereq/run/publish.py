@@ -19,7 +19,7 @@ from send_mergereq import describe, mr_text
 from send_mergereq.config import LandMode
 from send_mergereq.errors import ConfigError
 from send_mergereq.history import CommitRange, RawCommit, read_commits
-from send_mergereq.models import MergeRequest, Pipeline, PipelineKind
+from send_mergereq.models import FINISHED, MergeRequest, Pipeline, PipelineKind
 from send_mergereq.run.clock import Clock, Notify, quiet
 from send_mergereq.run.discovery import (
     Target,
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from send_mergereq.gitlab.session import Session
 
 Editor = Callable[[str], "str | None"]
-_FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
 MERGED_RESULTS_HOWTO = (
     "merged results pipelines are off for {project}: the pipeline tests {branch} alone, "
     "not merged into {target}; turn on Settings > Merge requests > "
@@ -261,7 +260,7 @@ def _kind_notes(
     }[pipeline.kind]
     how = "reusing" if reused else ("created" if created else "found")
     notes = [f"{how} the {kind} #{pipeline.id} ({pipeline.status}): {pipeline.web_url}"]
-    if reused and pipeline.status in _FINISHED:
+    if reused and pipeline.status in FINISHED:
         notes.append(f"{req.range.branch_sha[:12]} was already pushed and tested: no new pipeline")
     elif reused:
         notes.append(
