@@ -15,11 +15,12 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from send_mergereq import describe, mr_text
 from send_mergereq.config import LandMode
 from send_mergereq.errors import ConfigError
 from send_mergereq.history import CommitRange, RawCommit, read_commits
 from send_mergereq.models import FINISHED, MergeRequest, Pipeline, PipelineKind
+from send_mergereq.mr import describe
+from send_mergereq.mr import text as mr_text
 from send_mergereq.run.clock import Clock, Notify, quiet
 from send_mergereq.run.discovery import (
     Target,
