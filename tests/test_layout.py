@@ -37,7 +37,7 @@ def _importers(prefix: str) -> set[str]:
 
 def test_only_git_py_and_the_token_helper_start_processes_outside_sandbox_and_demo() -> None:
     starters = {m for m in _importers("subprocess") if not m.startswith("sandbox/")}
-    assert starters <= {"git.py", "gitlab/credentials.py", "demo.py", "demo_repo.py"}
+    assert starters <= {"git.py", "gitlab/credentials.py", "demo/flow.py", "demo/repo.py"}
 
 
 def test_only_the_gitlab_package_imports_python_gitlab_or_requests() -> None:

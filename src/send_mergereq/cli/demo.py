@@ -12,7 +12,7 @@ class _ScenarioOption(click.Option):
     demo module is not imported by every run just to build a help text)."""
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        from send_mergereq.demo import scenario_names
+        from send_mergereq.demo.flow import scenario_names
 
         self.help = "Pipeline scenario: " + ", ".join(scenario_names()) + " [green]."
         return super().get_help_record(ctx)
@@ -38,7 +38,7 @@ def demo(*, scenario: str, keep: bool, time_scale: float, send_args: tuple[str, 
     --no-mr the sandbox runs branch pipelines). Nothing of your own git or gpg
     configuration is read or written.
     """
-    from send_mergereq import demo as demo_flow
+    from send_mergereq.demo import flow as demo_flow
 
     if scenario not in demo_flow.scenario_names():
         known = ", ".join(demo_flow.scenario_names())

@@ -105,7 +105,7 @@ def _run(args: list[str], debug: bool, as_json: bool) -> int:
         if state.rerun and not state.resume:
             hint = f"; nothing was sent: run it again with: {state.rerun}"
         if in_demo():
-            from send_mergereq.demo import DEMO_GONE
+            from send_mergereq.demo.flow import DEMO_GONE
 
             hint = f"; {DEMO_GONE}"
         said = f"{exc.name} received, stopped" if isinstance(exc, Terminated) else "interrupted"

@@ -213,6 +213,6 @@ def settings(branch: str, values: dict[str, Any]) -> Settings:
 def in_demo() -> str | None:
     """Run by ``send-mergereq demo``: its sandbox ends with it, so the way to pick the run
     up again is a new demo, not a resume command pointing at a server that is gone."""
-    from send_mergereq.demo import DEMO_ENV, DEMO_RESUME
+    from send_mergereq.demo.flow import DEMO_ENV, DEMO_RESUME
 
     return DEMO_RESUME if os.environ.get(DEMO_ENV) else None
