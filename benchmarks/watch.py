@@ -7,7 +7,7 @@ HTTP) against the embedded sandbox, on the sandbox's virtual clock: the loop's
     .venv/bin/python benchmarks/watch.py            # every measure
     .venv/bin/python benchmarks/watch.py --hours 1  # a shorter long wait
 
-Targets (DESIGN.md, "Speed and cost"): at most 1 + ⌈jobs/100⌉ + (bridges) requests
+Targets (docs/PRODUCT.md, "Speed and cost"): at most 1 + ⌈jobs/100⌉ + (bridges) requests
 per poll with ``per_page=100``; no log fetched until a job fails; memory flat over a
 four-hour wait.
 """

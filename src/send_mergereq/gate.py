@@ -1,6 +1,6 @@
 """The gate verdict: a pipeline's jobs in, a verdict out. Pure, no I/O.
 
-Rules (DESIGN.md, "The gate verdict"), in the order they are applied:
+Rules (docs/PRODUCT.md, "The gate verdict"), in the order they are applied:
 
 1. Only the latest attempt of each job counts (bridges included).
 2. **Closed** as soon as a job that may not fail has failed (fail fast), also when

@@ -18,7 +18,7 @@ FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
 
 
 class PipelineKind(StrEnum):
-    """Which pipeline tests the push; DESIGN.md's order of preference."""
+    """Which pipeline tests the push; docs/PRODUCT.md's order of preference ("Pipeline kinds")."""
 
     MERGED_RESULT = "merged_result"  # ref refs/merge-requests/IID/merge, sha = the merge commit
     DETACHED = "detached"  # ref refs/merge-requests/IID/head

@@ -1,6 +1,6 @@
 """The polling loop: follow a pipeline (and its children) to a gate verdict.
 
-Requests per poll, against the bound "1 + ⌈jobs/100⌉ + (bridges)" of DESIGN.md:
+Requests per poll, against the bound "1 + ⌈jobs/100⌉ + (bridges)" of docs/PRODUCT.md:
 
 - 1 ``get_pipeline`` for the watched pipeline, and ⌈jobs/100⌉ ``list_jobs`` pages;
 - ``list_bridges`` (1 request) only on the first poll, then only while one of the
