@@ -45,6 +45,7 @@ def apply(
     the target contains BRANCH (it landed), BRANCH starts afresh from it.
     """
     from send_mergereq.apply.command import apply_command
+    from send_mergereq.output import Output
 
     if (url is None) != (tag is None):
         raise click.UsageError("--url and --tag go together")
@@ -55,5 +56,5 @@ def apply(
     return apply_command(
         settings(branch, values), emails, url=url, tag=tag, expect=expect, dry_run=dry_run,
         keep_going=keep_going, allow_old_tag=allow_old_tag, allow_local=allow_local,
-        as_json=values["as_json"], color=values["color"], reply=reply,
+        out=Output(as_json=values["as_json"], color=values["color"]), reply=reply,
     )  # fmt: skip

@@ -26,7 +26,7 @@ def check(*, range_: str | None, **values: Any) -> int:
     the policy then comes from the merge request's target or the default branch.
     """
     from send_mergereq.ci_check import parse_range, policy_source
-    from send_mergereq.report import emit
+    from send_mergereq.output import Output
     from send_mergereq.run.check import check_phase
     from send_mergereq.run.submit import write_reports
 
@@ -39,6 +39,7 @@ def check(*, range_: str | None, **values: Any) -> int:
     values = {**values, "target": rng.target or values["target"], "base": rng.base}
     said = settings(rng.branch, values)
     report = check_phase(said, allow_empty=True)
-    write_reports(report, values["reports"], said)
-    emit(report, as_json=values["as_json"], color=values["color"], pager=not values["no_pager"])
+    out = Output(as_json=values["as_json"], color=values["color"], pager=not values["no_pager"])
+    write_reports(report, values["reports"], said, out)
+    out.report(report)
     return int(report.exit_code)

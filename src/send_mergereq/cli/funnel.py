@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import signal
 import sys
@@ -138,16 +137,9 @@ def _usage_error(exc: click.ClickException, as_json: bool) -> int:
 def _fail(message: str, hint: str | None, code: ExitCode, as_json: bool) -> int:
     """One line (and a hint) on stderr, control characters escaped; with ``--json`` also the
     document scripts expect (exact)."""
-    from send_mergereq.checks.encodings import visible
+    from send_mergereq.output import Output
 
-    message, hint = redact(message.replace("\n", " ").strip()), redact(hint) if hint else None
-    click.echo(f"{PROG}: {visible(message)}", err=True)  # the server may have written it
-    if hint:
-        click.echo("hint: " + "\n".join(visible(part) for part in hint.split("\n")), err=True)
-    if as_json:
-        doc = {"verdict": "error", "exit_code": int(code), "error": message, "hint": hint}
-        click.echo(json.dumps(doc, indent=2))
-    return int(code)
+    return Output(as_json=as_json).error(message, hint, code)
 
 
 class _QuietWhenClosed:

@@ -31,7 +31,7 @@ def status(*, which: str, **values: Any) -> int:
     (exit 0), not watched. A bare number is the branch of that name when one
     exists, else the merge request !NUMBER.
     """
-    from send_mergereq.run.output import Output
+    from send_mergereq.output import Output
     from send_mergereq.run.send import SendOptions, resume_command
     from send_mergereq.run.send import status as run_status
 

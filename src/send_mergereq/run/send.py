@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from send_mergereq import deadline
 from send_mergereq.config import LandMode, Settings
 from send_mergereq.errors import ConfigError, ExitCode, ForgeError
+from send_mergereq.output import Output
 from send_mergereq.run.clock import Notify, quiet
 from send_mergereq.run.document import document
-from send_mergereq.run.output import Output
 from send_mergereq.watch.types import WatchOptions, WatchResult
 
 if TYPE_CHECKING:

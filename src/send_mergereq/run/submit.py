@@ -4,21 +4,19 @@ watch, land). ``--dry-run`` stops after the report, with no network at all."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from send_mergereq.errors import ExitCode
+from send_mergereq.output import Output
 
 if TYPE_CHECKING:
     from send_mergereq.config import Settings
     from send_mergereq.report import CheckReport
     from send_mergereq.run.publish import Editor
     from send_mergereq.run.send import SendOptions
-
-PROG = "send-mergereq"
 
 
 @dataclass(frozen=True)
@@ -48,42 +46,39 @@ def submit(
     """Check every commit the branch adds over the target, then push and gate it.
     ``load`` reads the settings (again when the target moved); ``sending`` is told the
     resume command just before the push starts."""
-    from send_mergereq.report import emit
     from send_mergereq.run.check import check_phase
-    from send_mergereq.run.output import Output
     from send_mergereq.run.people import People, resolve
     from send_mergereq.run.send import prepare, resume_command, send, up_to_date
 
     settings = load()
+    out = Output(as_json=opts.as_json, color=opts.color, pager=opts.pager)
     session, people = None, People()
     if not opts.dry_run:  # the server's view of the target, before the checks; --dry-run: offline
-        said = Output(as_json=opts.as_json, color=opts.color)
-        session, settings, contained = prepare(settings, load, said.say)
+        session, settings, contained = prepare(settings, load, out.say)
         if contained is not None:
-            return up_to_date(contained, said)
+            return up_to_date(contained, out)
         if opts.assignees or opts.reviewers:  # before the checks and the push
             people = resolve(session.forge, opts.assignees, opts.reviewers)
     report = check_phase(settings)
-    write_reports(report, opts.reports, settings)
+    write_reports(report, opts.reports, settings, out)
     if opts.dry_run or not report.passed:
-        emit(report, as_json=opts.as_json, color=opts.color, pager=opts.pager)
+        out.report(report)
         return report.exit_code
-    emit(report, as_json=False, color=opts.color, stream=sys.stderr if opts.as_json else None)
+    out.report(report, final=False)  # the run goes on: no pager, the document comes later
     options = replace(opts.send, assignee_ids=people.assignee_ids, reviewer_ids=people.reviewer_ids)
     resume = opts.resume or resume_command(settings, opts.directory, options, opts.use_mr)
-    out = Output(as_json=opts.as_json, color=opts.color)
     return send(
         settings, report, options, out, resume=resume, edit=edit, session=session,
         sending=lambda: sending(resume),  # from the push on, resume it
     )  # fmt: skip
 
 
-def write_reports(report: CheckReport, specs: tuple[str, ...], settings: Settings) -> None:
+def write_reports(
+    report: CheckReport, specs: tuple[str, ...], settings: Settings, out: Output
+) -> None:
     """``--report KIND=PATH``: each file written, and a note on stderr for what it said."""
     if specs:
-        from send_mergereq.checks.encodings import visible
         from send_mergereq.reports import write_reports as write
 
         for note in write(report, specs, settings.repo):
-            sys.stderr.write(f"{PROG}: {visible(note)}\n")
-            sys.stderr.flush()
+            out.note(note)
