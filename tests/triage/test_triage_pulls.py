@@ -39,6 +39,18 @@ def test_merges_and_plain_commits_oldest_first(make_repo: Callable[..., Repo]) -
     )
     assert (pulls[2].files, pulls[2].commits) == (("net/tap.c",), 3)
     assert all(p.signer == "" and p.signature == "" for p in pulls)  # nothing verified
+    assert pulls[2].document() == {
+        "k": 3,
+        "tag": "pull-net",
+        "url": None,
+        "signer": None,
+        "signature": None,
+        "merge": net,
+        "is_merge": True,
+        "subject": "Merge tag 'pull-net' into staging",
+        "commits": 3,
+        "files": ["net/tap.c"],
+    }
 
 
 def test_files_are_what_the_merge_adds_over_its_first_parent(

@@ -137,3 +137,11 @@ def test_a_plain_commit_is_named_by_its_merge() -> None:
     plain = P("", "f" * 40, ("util/oslib-posix.c",))
     found = suspect("build", ["../util/oslib-posix.c:7: error: y"], (plain,))
     assert found.summary == "ffffffffffff (changes files its log names)"
+
+
+def test_json_entries() -> None:
+    found = suspect("build", ["../hw/arm/virt.c:1: error: x"], (ARM, P("", "f" * 40, ("x.c",))))
+    assert [s.document() for s in found.suspects] == [
+        {"tag": "pull-arm", "merge": "a" * 40, "evidence": ["../hw/arm/virt.c:1: error: x"]}
+    ]
+    assert Suspect("", "f" * 40, ()).document() == {"tag": None, "merge": "f" * 40, "evidence": []}

@@ -50,6 +50,21 @@ class Pull:
         """How to name it to a person: its tag, else its short id and subject."""
         return self.tag or f"{self.merge[:12]} ({self.subject})"
 
+    def document(self) -> dict[str, object]:
+        """Its ``--json`` entry (``triage.pulls[]``)."""
+        return {
+            "k": self.k,
+            "tag": self.tag or None,
+            "url": self.url or None,
+            "signer": self.signer or None,
+            "signature": self.signature or None,
+            "merge": self.merge,
+            "is_merge": self.is_merge,
+            "subject": self.subject,
+            "commits": self.commits,
+            "files": list(self.files),
+        }
+
 
 def pulls_in(repo: Path, target: str, branch: str, verify: Verifier | None = None) -> list[Pull]:
     """The pull requests ``branch`` adds over ``target``, oldest first.

@@ -53,6 +53,10 @@ class Suspect:
     merge: str
     evidence: tuple[str, ...]
 
+    def document(self) -> dict[str, object]:
+        """Its ``--json`` entry (``failed_jobs[].suspects[]``)."""
+        return {"tag": self.tag or None, "merge": self.merge, "evidence": list(self.evidence)}
+
 
 @dataclass(frozen=True)
 class Suspicion:
