@@ -189,3 +189,27 @@ def test_maintainers_values_with_control_characters_are_dropped() -> None:
 def test_a_huge_maintainers_file_is_refused() -> None:
     with pytest.raises(ConfigError):
         parse_maintainers("F: x\n" * 1_000_000)
+
+
+def test_read_owners_from_the_target(make_repo: Callable[..., Repo]) -> None:
+    from send_mergereq.triage.sources import read_owners
+
+    repo = make_repo()
+    assert read_owners(repo.path, "master") == read_owners(repo.path, "staging")  # both empty
+    repo.git("checkout", "-q", "master")
+    (repo.path / ".send-mergereq.toml").write_bytes(JOBS)
+    (repo.path / "MAINTAINERS").write_text(MAINTAINERS)
+    repo.git("add", ".send-mergereq.toml", "MAINTAINERS")
+    repo.git("commit", "-q", "--no-gpg-sign", "-m", "owners")
+    repo.git("checkout", "-q", "-B", "staging", "master")
+    (repo.path / "MAINTAINERS").write_text("Mine\nM: mallory@evil.example\nF: hw/\n")
+    repo.git("commit", "-q", "--no-gpg-sign", "-am", "take over hw/")
+    owners = read_owners(repo.path, "master")
+    assert owners.of_job("check-block")[0] == "Kevin Wolf <kwolf@example.org>"
+    assert owners.paths_of_job("check-block") == ("block/*", "tests/qemu-iotests/*")
+    routed = owners.of_files(["hw/arm/virt.c"])
+    assert routed.people == ("Peter Maydell <peter.maydell@linaro.org>",)
+    assert (
+        "mallory@evil.example"
+        in read_owners(repo.path, "staging").of_files(["hw/arm/virt.c"]).people
+    )  # what the target says is what counts: staging is not the target
