@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 TRIAGE = Path(__file__).resolve().parents[2] / "src" / "send_mergereq" / "triage"
-PURE = ["suspects.py", "owners.py", "search.py", "summary.py", "replies.py"]
+PURE = ["suspects.py", "owners.py", "search.py", "summary.py", "replies.py", "judge.py"]
 IO = {"subprocess", "os", "pathlib", "send_mergereq.git", "shutil", "socket"}
 
 
