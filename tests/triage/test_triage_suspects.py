@@ -145,3 +145,15 @@ def test_json_entries() -> None:
         {"tag": "pull-arm", "merge": "a" * 40, "evidence": ["../hw/arm/virt.c:1: error: x"]}
     ]
     assert Suspect("", "f" * 40, ()).document() == {"tag": None, "merge": "f" * 40, "evidence": []}
+
+
+def test_a_tree_wide_pull_request_among_many_files() -> None:
+    """Thousands of files (a tree-wide cleanup): the log's path still names only the pull
+    request that has it, and a bare name shared by many files names none."""
+    wide = P("pull-cleanup", "9" * 40, tuple(f"hw/dev{n}/core.c" for n in range(10_000)))
+    lines = [f"../hw/dev{n}/core.c:1: warning: x" for n in range(0, 100, 10)]
+    lines += ["core.c:1: error: ambiguous", "../hw/arm/virt.c:7: error: y"]
+    found = suspect("build", lines, (ARM, wide))
+    assert tags(found) == ["pull-arm", "pull-cleanup"]
+    assert found.suspects[0].evidence == ("../hw/arm/virt.c:7: error: y",)
+    assert len(found.suspects[1].evidence) == 5

@@ -93,15 +93,14 @@ def suspect(
 
 
 def _named_in_log(lines: Sequence[str], pulls: Sequence[PullLike]) -> tuple[Suspect, ...]:
-    every_file = sorted({f for pull in pulls for f in pull.files})
-    flattened = {f.replace("/", "_"): f for f in every_file}  # meson's object names
+    index = _Index(f for pull in pulls for f in pull.files)
     hits: dict[int, list[str]] = {}
     for line in lines:
         shown = line.strip()
-        files = _files_named(shown[:MAX_LINE], every_file, flattened)
-        for index, pull in enumerate(pulls):
+        files = _files_named(shown[:MAX_LINE], index)
+        for number, pull in enumerate(pulls):
             if files.intersection(pull.files):
-                quoted = hits.setdefault(index, [])
+                quoted = hits.setdefault(number, [])
                 if shown not in quoted and len(quoted) < MAX_EVIDENCE:
                     quoted.append(shown)
     return tuple(
@@ -109,16 +108,42 @@ def _named_in_log(lines: Sequence[str], pulls: Sequence[PullLike]) -> tuple[Susp
     )
 
 
-def _files_named(line: str, every_file: Sequence[str], flattened: dict[str, str]) -> set[str]:
+class _Index:
+    """The staging's files, looked up by a path from a log in a few dictionary reads
+    (a tree-wide pull request may change thousands of files)."""
+
+    def __init__(self, files: Iterable[str]) -> None:
+        self.files = set(files)
+        self.flattened = {f.replace("/", "_"): f for f in self.files}  # meson's object names
+        self.ends: dict[str, set[str]] = {}  # "arm/virt.c" -> files ending in "/arm/virt.c"
+        for path in self.files:
+            parts = path.split("/")
+            for start in range(1, len(parts)):
+                self.ends.setdefault("/".join(parts[start:]), set()).add(path)
+
+    def matching(self, token: str) -> set[str]:
+        """The files ``token`` names: a file that ends the token (``/builds/q/hw/arm/virt.c``,
+        ``hw/arm/virt.c``), else the one file the token ends (``arm/virt.c``), if only one."""
+        parts = token.split("/")
+        whole = {
+            end for end in ("/".join(parts[i:]) for i in range(len(parts))) if end in self.files
+        }
+        if whole:
+            return whole
+        ends = self.ends.get(token, set())
+        return set(ends) if len(ends) == 1 else set()
+
+
+def _files_named(line: str, index: _Index) -> set[str]:
     """The staging's files that ``line`` names."""
     found: set[str] = set()
     for token in _path_tokens(line):
-        found |= _matching(token, every_file)
+        found |= index.matching(token)
     failed = _NINJA_FAILED.match(line)
     if failed:  # "FAILED: libqemu-arm.fa.p/hw_arm_virt.c.o": the object of one source
         stem = failed.group(1).rsplit("/", 1)[-1].removesuffix(".o").removesuffix(".obj")
-        if stem in flattened:
-            found.add(flattened[stem])
+        if stem in index.flattened:
+            found.add(index.flattened[stem])
     return found
 
 
@@ -133,16 +158,6 @@ def _path_tokens(line: str) -> Iterable[str]:
             for output in (".out.bad", ".out"):  # an iotest's expected or actual output
                 if token.endswith(output):
                     yield token.removesuffix(output)
-
-
-def _matching(token: str, every_file: Sequence[str]) -> set[str]:
-    """The files ``token`` names: a file that ends the token (``/builds/q/hw/arm/virt.c``,
-    ``hw/arm/virt.c``), else the one file the token ends (``arm/virt.c``), if only one."""
-    whole = {f for f in every_file if token == f or token.endswith("/" + f)}
-    if whole:
-        return whole
-    ends = {f for f in every_file if f.endswith("/" + token)}
-    return ends if len(ends) == 1 else set()
 
 
 def _owned(globs: Sequence[str], pulls: Sequence[PullLike]) -> tuple[Suspect, ...]:
