@@ -143,3 +143,21 @@ def test_a_hostile_ref_name_is_not_an_option(
     with pytest.raises(GitError):
         pulls_in(repo.path, "master", f"--output={tmp_path / 'owned'}")
     assert not (tmp_path / "owned").exists()
+
+
+def test_a_branch_that_is_no_staging_over_the_target_is_refused(
+    make_repo: Callable[..., Repo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from send_mergereq.triage import pulls as module
+
+    repo = make_repo()
+    for n in range(3):
+        repo.commit(f"c{n}")
+    monkeypatch.setattr(module, "MAX_STEPS", 2)
+    with pytest.raises(GitError) as caught:
+        pulls_in(repo.path, "master", "staging")
+    assert caught.value.message == (
+        "staging adds 3 first-parent commits over master, more than the 2 a staging of pull "
+        "requests has"
+    )
+    assert caught.value.hint == "is master the branch staging was built on?"

@@ -21,6 +21,7 @@ from send_mergereq.history import RawCommit, parse_commit
 # git merge's own subjects: "Merge tag 'T' of URL into B", "Merge tag 'T'", "Merge branch 'X'"
 _MERGE_SUBJECT = re.compile(r"^Merge (tag|branch|remote-tracking branch) '([^']+)'(?: of (\S+))?")
 MAX_FILES = 10_000  # files kept for one entry (a tree-wide pull request still fits)
+MAX_STEPS = 1000  # first-parent commits of a staging (QEMU lands 10 or 20 at once)
 
 Verifier = Callable[[Sequence[bytes]], Mapping[bytes, TagVerification]]
 
@@ -71,10 +72,18 @@ def pulls_in(repo: Path, target: str, branch: str, verify: Verifier | None = Non
 
     ``verify`` checks the merges' tags in one batch (None: signers are left empty).
 
-    :raises GitError: ``target`` or ``branch`` is not a commit, or git fails.
+    :raises GitError: ``target`` or ``branch`` is not a commit, the branch is no staging
+        over the target (more than ``MAX_STEPS`` steps), or git fails.
     """
     tip, base = _commit(repo, branch), _commit(repo, target)
-    commits = [_read(repo, sha) for sha in git.first_parent_chain(repo, base, tip)]
+    chain = git.first_parent_chain(repo, base, tip)
+    if len(chain) > MAX_STEPS:
+        raise GitError(
+            f"{branch} adds {len(chain)} first-parent commits over {target}, more than the "
+            f"{MAX_STEPS} a staging of pull requests has",
+            hint=f"is {target} the branch {branch} was built on?",
+        )
+    commits = [_read(repo, sha) for sha in chain]
     tags = [c.mergetags[0] for c in commits if c.is_merge and c.mergetags]
     verdicts = verify(tags) if verify is not None and tags else {}
     unsigned = _UNSIGNED if verify is not None else None
