@@ -74,5 +74,5 @@ def test_a_branch_without_ci_config_is_one_forge_error(
 
 def test_cancel_a_pipeline(rsps: responses.RequestsMock, forge: Forge) -> None:
     rsps.post(f"{g.P}/pipelines/530/cancel", json=g.pipeline(530, "b", g.HEAD, "canceled"))
-    forge.cancel_pipeline(530)
+    assert forge.cancel_pipeline(530).status == "canceled"
     assert rsps.calls[-1].request.method == "POST"

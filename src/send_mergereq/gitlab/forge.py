@@ -445,13 +445,6 @@ class Forge:
             created = self.project.pipelines.create({"ref": ref})
         return self._pipeline(created.attributes)
 
-    def cancel_pipeline(self, pipeline_id: int) -> None:
-        """``POST …/pipelines/:id/cancel``: free the runners once a prefix is judged (GitLab
-        answers the pipeline; a finished one stays as it was)."""
-        pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
-        with self._api(f"canceling pipeline {pipeline_id}"):
-            pipeline.cancel()
-
     # -- helpers --------------------------------------------------------------
 
     def _api(self, what: str) -> Any:
