@@ -40,11 +40,6 @@ def format_duration(seconds: float | None) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
-def clean_log(text: str) -> str:
-    """A job log as a terminal would show it: no section markers, no ANSI codes, no ``\\r``."""
-    return "\n".join(_clean_lines(text))
-
-
 def log_tail(text: str, lines: int) -> str:
     """The last ``lines`` non-blank-ended lines of a job log, cleaned and redacted.
 
