@@ -627,7 +627,7 @@ def _usage_error(exc: click.ClickException, as_json: bool) -> int:
 def _fail(message: str, hint: str | None, code: ExitCode, as_json: bool) -> int:
     """One line (and a hint) on stderr, control characters escaped; with ``--json`` also the
     document scripts expect (exact)."""
-    from send_mergereq.checks.encodings import visible
+    from send_mergereq.terminal import visible
 
     message, hint = redact(message.replace("\n", " ").strip()), redact(hint) if hint else None
     click.echo(f"{PROG}: {visible(message)}", err=True)  # the server may have written it

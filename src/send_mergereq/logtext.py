@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from send_mergereq.checks.encodings import visible
 from send_mergereq.errors import redact
+from send_mergereq.terminal import visible
 
 # GitLab's collapsible sections: "section_start:1700000000:name[opts]\r\x1b[0K" and section_end.
 _SECTION = re.compile(
