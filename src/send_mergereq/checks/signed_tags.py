@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from send_mergereq.checks.finding import (
     CheckContext,
+    FastPath,
     Finding,
     Severity,
     TagStatus,
@@ -31,6 +32,8 @@ from send_mergereq.history import RawCommit, parent_count
 
 ID = "signed-tags"
 SUMMARY = "every merge merged a signed tag that verifies and names the merged commit"
+# the shared look covers a non-merge; a merge's tags are verified, never vouched for
+FAST_PATH = FastPath(merges=False)
 USES_TAGS = True  # the runner verifies mergetags in one batch for this check
 
 _REDO = "redo the merge from the tag: 'git pull <url> <tag>' (or 'git merge <tag>')"
