@@ -3,17 +3,18 @@
 A check module has ``ID`` (stable kebab-case id), ``SUMMARY`` (one line), a frozen
 ``Options`` dataclass whose fields are the check's settings (``severity`` first),
 ``FAST_PATH`` (how it takes part in the fused fast path, ``finding.FastPath``, or None),
+``DIGEST`` (its actions in the report's digest, ``finding.DigestAction``, maybe none),
 and ``check(commit, ctx, opts) -> Iterator[Finding]``, a pure function. To add a check,
 write the module and add it to ``CHECKS`` below (see checks/README.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from send_mergereq.checks import list_address, signed_tags, signoff, utf8
-from send_mergereq.checks.finding import CheckContext, FastPath, Finding
+from send_mergereq.checks.finding import CheckContext, DigestAction, FastPath, Finding
 from send_mergereq.history import RawCommit
 
 
@@ -24,6 +25,9 @@ class Check(Protocol):
 
     @property
     def FAST_PATH(self) -> FastPath | None: ...  # a module constant, read only
+
+    @property
+    def DIGEST(self) -> Sequence[DigestAction]: ...
 
     def check(self, commit: RawCommit, ctx: CheckContext, opts: Any) -> Iterator[Finding]: ...
 

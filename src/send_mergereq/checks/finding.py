@@ -1,5 +1,6 @@
 """The shared vocabulary of checks: severities, findings, what a check may see, and what
-a check module declares of the fast path (``FastPath``)."""
+a check module declares of the fast path (``FastPath``) and of the report's digest
+(``DigestAction``)."""
 
 from __future__ import annotations
 
@@ -102,3 +103,15 @@ class FastPath:
     # whether the merge fast path (``fused.fused_merge_clean``) may vouch for merges too;
     # False: every merge goes through the check (signed-tags verifies their tags)
     merges: bool = True
+
+
+@dataclass(frozen=True)
+class DigestAction:
+    """One action of the report's digest, answering every finding of some ``kinds`` of a
+    check at once (its module's ``DIGEST``, in the order the digest says them).
+    ``action`` names how ``digest.py`` words it: ``fetch-keys``, ``refresh-keys``,
+    ``certify-keys``, ``ssh-keys``, ``ssh-setup``, ``resign`` or ``ask-signoff``. A
+    finding no action takes is answered by its ``hint``, said once per check and kind."""
+
+    action: str
+    kinds: frozenset[str]

@@ -23,6 +23,7 @@ from send_mergereq.history import RawCommit, header_value, ident_email, ident_na
 ID = "list-address"
 SUMMARY = "the author is a mailing list (its address, or a name munged 'via' the list)"
 FAST_PATH = FastPath()  # the shared look covers it (fused.SHARED)
+DIGEST = ()  # no action of its own in the report's digest: each hint is said once
 _SPACED_VIA = re.compile(rb"\svia\s")
 _VIA = re.compile(r"^(?P<name>.*?)\s+via\s+(?P<list>\S+)$", re.IGNORECASE)
 

@@ -75,7 +75,7 @@ def default_verifier(repo: Path) -> TagVerifier:
 
 def _uses_tags(checks: Sequence[EnabledCheck]) -> bool:
     """Whether a check consults ``ctx.verify_tag`` (``USES_TAGS = True`` in its module)."""
-    return any(getattr(c.module, "USES_TAGS", c.module.ID == "signed-tags") for c in checks)
+    return any(getattr(c.module, "USES_TAGS", False) for c in checks)
 
 
 def _cleans(checks: Sequence[EnabledCheck]) -> tuple[tuple[Clean, Any], ...] | None:

@@ -18,6 +18,7 @@ from send_mergereq.history import RawCommit
 ID = "utf8"
 SUMMARY = "author, committer and message must be valid UTF-8 in the raw commit object"
 FAST_PATH = FastPath()  # the shared look covers it (fused.SHARED)
+DIGEST = ()  # no action of its own in the report's digest: each hint is said once
 _UTF8_NAMES = {b"utf-8", b"utf8"}
 _HINT_IDENT = (
     "ask the submitter to fix the {role} (re-encode it as UTF-8, e.g. "
