@@ -35,8 +35,9 @@ from send_mergereq.checks.signatures import TIMEOUT_VARIABLE, verify_tags, verif
 from send_mergereq.checks.tags import has_signature, parse_tag
 from send_mergereq.config import Settings
 from send_mergereq.errors import ConfigError, ExitCode, GitError
-from send_mergereq.history import CommitRange, RawCommit, parse_commit, resolve_commit
+from send_mergereq.history import CommitRange, RawCommit, parse_commit
 from send_mergereq.report import CheckReport
+from send_mergereq.scan.walk import resolve_commit
 
 CHECK_ID = "apply"  # the findings apply itself makes (moved tag, foreign base)
 

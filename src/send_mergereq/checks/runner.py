@@ -29,16 +29,7 @@ from send_mergereq.checks.finding import (
     TagVerification,
 )
 from send_mergereq.checks.fused import vouchers
-from send_mergereq.history import (
-    BrokenCut,
-    CommitRange,
-    Part,
-    RawCommit,
-    parent_count,
-    parse_commit,
-    read_part,
-    whole,
-)
+from send_mergereq.history import RawCommit, parent_count, parse_commit
 
 TagVerifier = Callable[[Sequence[bytes]], Mapping[bytes, TagVerification]]
 Clean = Callable[[bytes, bytes, CheckContext, Any], bool]
@@ -216,44 +207,3 @@ def run_checks(
         sha, raw = (item.sha, item.raw) if isinstance(item, RawCommit) else item
         scan.add(position, sha, raw)
     return scan.finish(verifier)
-
-
-class WorkerLost(Exception):
-    """A worker process reading parts of the range died without a word (killed)."""
-
-
-def check_range(
-    repo: Path,
-    rng: CommitRange,
-    checks: Sequence[EnabledCheck],
-    ctx: CheckContext,
-    verifier: TagVerifier,
-    *,
-    parts: Sequence[Part],
-    workers: int = 1,
-    rules: Sequence[Exemption] = (),
-) -> RunResult:
-    """``run_checks`` over the commits of ``rng``, read in ``parts`` (``range_parts``):
-    by ``workers`` processes when there are several parts (``parallel.py``), the result
-    the same. A cut that proves wrong (``history.BrokenCut``), or a worker killed from
-    outside (``WorkerLost``), and the range is read again whole, here."""
-    scan = Scan(checks, ctx, rules)
-    try:
-        if workers > 1 and len(parts) > 1:
-            from send_mergereq.checks.parallel import scan_parts
-
-            scan_parts(scan, repo, parts, workers)
-        else:
-            for part in parts:
-                scan_part(scan, repo, part)
-    except (BrokenCut, WorkerLost):
-        scan = Scan(checks, ctx, rules)
-        scan_part(scan, repo, whole(rng))
-    return scan.finish(verifier)
-
-
-def scan_part(scan: Scan, repo: Path, part: Part) -> None:
-    """Check every commit of ``part`` into ``scan``; positions keep the parts in order."""
-    base = part.index << 32
-    for before, batch in read_part(repo, part):
-        scan.add_batch(base + before, batch)
