@@ -5,18 +5,18 @@ module's ``FAST_PATH``, ``checks/fused.py``), one look at the raw object vouches
 of them. A commit it does not vouch for goes to each check's optional
 ``clean(head, message, ctx, opts)``, a cheap look at the raw header block and message
 that answers True only when ``check`` would find nothing; a commit every check calls
-clean is never parsed. Merges that carry
-``mergetag`` headers are held back while the stream runs; their tags are then
-verified in one batch (``signatures.verify_tags``, which runs several ``git
-verify-tag`` at once) and the checks run on them with ``CheckContext.verify_tag``
-answering from that batch. Findings come back in the order of the stream.
+clean is never parsed. Merges that carry ``mergetag`` headers are held back while the
+stream runs; their tags are then verified in one batch by the ``TagVerifier`` given
+(``scan/range_check.default_verifier``: ``scan/signatures.verify_tags``, which runs
+several ``git verify-tag`` at once) and the checks run on them with
+``CheckContext.verify_tag`` answering from that batch. No I/O here: findings come back
+in the order of the stream.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from send_mergereq.checks import Check, exemptions
@@ -51,17 +51,6 @@ class RunResult:
     subjects: Mapping[str, str]  # commit id -> subject, for the commits with findings
     exempt: tuple[ExemptCount, ...] = ()  # what each exemption rule let through
     exempted: tuple[tuple[str, Exemption], ...] = ()  # (commit id, rule), in range order
-
-
-def default_verifier(repo: Path) -> TagVerifier:
-    """The real batch verifier for ``repo`` (imported only when there are tags)."""
-
-    def verify(tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
-        from send_mergereq.checks.signatures import verify_tags
-
-        return verify_tags(repo, tags)
-
-    return verify
 
 
 def _uses_tags(checks: Sequence[EnabledCheck]) -> bool:

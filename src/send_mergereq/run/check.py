@@ -9,11 +9,11 @@ import os
 from send_mergereq import git
 from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import Severity
-from send_mergereq.checks.runner import EnabledCheck, TagVerifier, default_verifier
+from send_mergereq.checks.runner import EnabledCheck, TagVerifier
 from send_mergereq.config import POLICY_FILE, Settings
 from send_mergereq.report import CheckReport, Policy
 from send_mergereq.scan.cut import cut
-from send_mergereq.scan.range_check import check_range
+from send_mergereq.scan.range_check import check_range, default_verifier
 from send_mergereq.scan.walk import empty_range, resolve_range
 
 

@@ -226,7 +226,7 @@ def generated_text(
 ) -> tuple[str, str]:
     """Title and description from what ``rng`` merges (one more raw pass over the range);
     the tags of its pull requests verified again, for who signed them, by key."""
-    from send_mergereq.checks.signatures import verify_tags
+    from send_mergereq.scan.signatures import verify_tags
 
     listed = list(commits if commits is not None else read_commits(repo, rng))
     tags = describe.pull_tags(listed, rng.branch_sha)

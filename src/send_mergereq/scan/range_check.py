@@ -4,15 +4,27 @@ several (``scan/workers.py``); the checks themselves run in ``checks/runner.py``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from send_mergereq.checks.exemptions import Exemption
-from send_mergereq.checks.finding import CheckContext
+from send_mergereq.checks.finding import CheckContext, TagVerification
 from send_mergereq.checks.runner import EnabledCheck, RunResult, Scan, TagVerifier
 from send_mergereq.history import CommitRange
 from send_mergereq.scan.walk import BrokenCut, Part, scan_part, whole
 from send_mergereq.scan.workers import WorkerLost, scan_parts
+
+
+def default_verifier(repo: Path) -> TagVerifier:
+    """The real batch verifier for ``repo``: ``git verify-tag`` (``scan/signatures.py``,
+    imported only when there are tags)."""
+
+    def verify(tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
+        from send_mergereq.scan.signatures import verify_tags
+
+        return verify_tags(repo, tags)
+
+    return verify
 
 
 def check_range(
