@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import sys
-import textwrap
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -63,56 +62,38 @@ def test_a_check_that_does_not_declare_a_path_that_holds_turns_it_off(attrs: Any
     assert Scan([*checks, EnabledCheck(newcomer, opts)], CheckContext()).vouch is None
 
 
-NO_WIP = '''
-"""A work-in-progress commit must not be merged."""
-
-from __future__ import annotations
-
-from collections.abc import Iterator
-from dataclasses import dataclass
-
-from send_mergereq.checks.finding import CheckContext, FastPath, Finding, Severity
-from send_mergereq.history import RawCommit
-
-ID = "no-wip"
-SUMMARY = "no commit subject starts with WIP"
-CALLS: list[str] = []  # for the test: the commits check() saw
-
-
-def _vouch(raw: bytes, ctx: CheckContext, opts: "Options") -> bool:
-    return b"\\n\\nWIP" not in raw[: raw.find(b"\\n\\n") + 5]
-
-
-FAST_PATH = FastPath(vouch=_vouch)
-DIGEST = ()
-
-
-@dataclass(frozen=True)
-class Options:
-    severity: Severity = Severity.ERROR
-
-
-def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Finding]:
-    CALLS.append(commit.sha)
-    if commit.subject.startswith("WIP"):
-        yield Finding(ID, opts.severity, commit.sha, "work in progress", hint="finish it")
-'''
+def _readme_check() -> str:
+    """The whole check checks/README.md shows under "Adding a check", as it is written."""
+    section = (ROOT / "checks" / "README.md").read_text().split("## Adding a check", 1)[1]
+    found = re.search(r"```python\n(.*?)```", section, re.S)
+    assert found is not None
+    return found[1]
 
 
 @pytest.fixture
 def fifth_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """A fifth check, written as checks/README.md says: its own module and profile lines
-    (the registry line is what registering it in ``CHECKS`` adds)."""
+    """A fifth check, the one checks/README.md shows, added as it says: its own module
+    and its profile lines (the registry line is what registering it in ``CHECKS`` adds).
+    Its ``check`` is wrapped to record the commits it sees."""
     package = tmp_path / "newchecks"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "no_wip.py").write_text(textwrap.dedent(NO_WIP))
+    (package / "no_wip.py").write_text(_readme_check())
     monkeypatch.syspath_prepend(str(tmp_path))
     for name in ("newchecks", "newchecks.no_wip"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     from newchecks import no_wip  # type: ignore[import-not-found]
 
     monkeypatch.setitem(CHECKS, no_wip.ID, no_wip)
+    calls: list[str] = []
+    real = no_wip.check
+
+    def recorded(commit: Any, ctx: Any, opts: Any) -> Any:
+        calls.append(commit.sha)
+        return real(commit, ctx, opts)
+
+    monkeypatch.setattr(no_wip, "check", recorded)
+    monkeypatch.setattr(no_wip, "CALLS", calls, raising=False)
     profiles = tmp_path / "profiles"
     profiles.mkdir()
     for name in ("default", "qemu"):
