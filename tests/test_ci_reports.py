@@ -247,3 +247,160 @@ def test_unwritable_report_path_is_one_line(make_repo: Any, tmp_path: Path) -> N
     blocker.write_text("")
     code, _, err = invoke(repo, "check", "master..staging", "--report", f"junit={blocker}/x.xml")
     assert code == 2 and err.startswith("send-mergereq: cannot write the report")
+
+
+def test_every_error_finding_is_one_failure_with_text_messages(
+    make_repo: Any, tmp_path: Path
+) -> None:
+    """Two utf8 errors on one commit (the author and the message) are two failing cases,
+    named apart; JUnit's failures equal the errors --json counts, and no message shows
+    Python's bytes literal."""
+    repo = make_repo()
+    add_raw(
+        repo,
+        b"Caf\xe9 au lait\n\nIt \x93works\x94." + SOB,
+        "Jérôme <j@example.org>".encode("latin-1"),
+    )
+    add_raw(repo, b"No sign-off at all\n")
+    junit = tmp_path / "j.xml"
+    code, out, _ = invoke(repo, "check", "master..staging", "--json", "--report", f"junit={junit}")
+    errors = [f for f in json.loads(out)["findings"] if f["severity"] == "error"]
+    assert code == 3 and len(errors) == 4  # utf8 twice (author, message) on the first commit
+    root = ET.parse(junit).getroot()
+    assert int(root.get("failures", "-1")) == len(errors)
+    failing = [c for c in junit_cases(junit) if c["failure"] is not None]
+    assert sorted(c["failure"].get("message") for c in failing) == sorted(
+        f["message"] for f in errors
+    )
+    utf8 = [c["name"] for c in failing if c["check"] == "utf8"]
+    assert [name[13:] for name in sorted(utf8)] == [
+        "Caf\ufffd au lait (1 of 2)",
+        "Caf\ufffd au lait (2 of 2)",
+    ]
+    text = junit.read_text()
+    assert "b'" not in text and '"J\\xe9r\\xf4me"' in text
+
+
+def test_show_signature_in_git_config_adds_no_test_cases(
+    make_repo: Any, tmp_path: Path, maintainer: Any
+) -> None:
+    """``log.showSignature=true`` makes git log print gpg's lines; the JUnit commits are
+    read with --no-show-signature, so no case is named ``gpg: Signature made …``."""
+    from keys import make_signed_merge
+
+    repo = make_repo()
+    make_signed_merge(repo.path, "pull-one", maintainer.good)
+    repo.git("config", "log.showSignature", "true")
+    assert "gpg: " in repo.git("log", "-1", "staging")  # git itself would print them
+    junit = tmp_path / "j.xml"
+    invoke(repo, "check", "master..staging", "--report", f"junit={junit}")
+    names = [c["name"] for c in junit_cases(junit)]
+    commits = repo.git("rev-list", "master..staging").split()
+    assert len(names) == len(commits) * len({c["check"] for c in junit_cases(junit)})
+    assert not [name for name in names if "gpg" in name or "Signature" in name]
+
+
+def test_a_directory_as_report_path_is_one_line_and_leaves_nothing(
+    make_repo: Any, tmp_path: Path
+) -> None:
+    repo = make_repo()
+    repo.commit("One")
+    out = tmp_path / "reports"
+    out.mkdir()
+    code, _, err = invoke(repo, "check", "master..staging", "--report", f"junit={out}")
+    assert code == 2
+    assert err.splitlines()[0] == f"send-mergereq: --report junit={out}: is a directory"
+    assert err.splitlines()[1] == f"hint: name a file, e.g. --report junit={out}/junit.xml"
+    assert list(out.iterdir()) == [] and list(tmp_path.glob(".reports.*")) == []
+
+
+def test_a_failed_write_leaves_no_temporary_file(
+    make_repo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo()
+    repo.commit("One")
+
+    def refuse(src: object, dst: object) -> None:
+        raise IsADirectoryError(21, "Is a directory")
+
+    monkeypatch.setattr("send_mergereq.reports.os.replace", refuse)
+    out = tmp_path / "out"
+    code, _, err = invoke(repo, "check", "master..staging", "--report", f"junit={out}/j.xml")
+    assert code == 2 and err.startswith("send-mergereq: cannot write the report")
+    assert list(out.iterdir()) == []
+
+
+def test_a_huge_range_lists_only_commits_with_findings_and_says_so(
+    make_repo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past LIMIT commits, a suite lists the commits with something to say and one last
+    case counting the others; past LIMIT cases, the rest is one failing case. Both are
+    said on stderr. (LIMIT lowered: the same code runs for a million commits.)"""
+    from send_mergereq.reports import codequality, junit
+
+    monkeypatch.setattr(junit, "LIMIT", 3)
+    monkeypatch.setattr(codequality, "LIMIT", 2)
+    repo = make_repo()
+    for n in range(3):
+        repo.commit(f"Clean {n}")
+    bad = [add_raw(repo, f"No sign-off {n}\n".encode()) for n in range(5)]
+    repo.commit("Clean last")
+    j, cq = tmp_path / "j.xml", tmp_path / "cq.json"
+    code, _, err = invoke(
+        repo, "check", "master..staging", "--report", f"junit={j}", "--report", f"codequality={cq}"
+    )
+    assert code == 3
+    cases = [c for c in junit_cases(j) if c["check"] == "signoff"]
+    assert [c["commit"] for c in cases[:3]] == list(reversed(bad))[:3]
+    assert all(c["failure"] is not None for c in cases)
+    assert (
+        cases[3]["name"] == "(6 more commits not listed: 4 without findings, 2 past 3 test cases)"
+    )
+    assert cases[3]["failure"].get("message") == (
+        "2 more failures of signoff not listed; the job's log has every finding"
+    )
+    utf8 = [c for c in junit_cases(j) if c["check"] == "utf8"]
+    assert [c["name"] for c in utf8] == ["(9 more commits not listed: 9 without findings)"]
+    assert utf8[0]["failure"] is None
+    suite = ET.parse(j).getroot().find("testsuite[@name='signoff']")
+    assert suite is not None and (suite.get("tests"), suite.get("failures")) == ("4", "4")
+    entries = check_codequality(cq)
+    assert len(entries) == 3 and entries[-1]["severity"] == "info"
+    assert entries[-1]["description"].startswith("3 more findings not listed")
+    lines = err.splitlines()
+    assert (
+        f"send-mergereq: junit report {j}: the range has 9 commits (more than 3): only "
+        in (lines[0])
+    )
+    assert lines[1] == (
+        f"send-mergereq: junit report {j}: at most 3 test cases per check; commits left "
+        "out: signoff 2 (2 failing)"
+    )
+    assert lines[2] == (
+        f"send-mergereq: codequality report {cq}: at most 2 findings listed: 3 more left "
+        "out, said in one last entry"
+    )
+
+
+def test_a_huge_range_names_an_exempt_commit_by_its_subject(
+    make_repo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past LIMIT commits the range is not read whole: an exempt commit (no finding, so no
+    subject in the report) has its subject asked of git alone."""
+    from send_mergereq.reports import junit
+
+    monkeypatch.setattr(junit, "LIMIT", 1)
+    repo = make_repo()
+    squash = add_raw(repo, b"Squashed 'dts/' changes\n\ngit-subtree-dir: dts\n")
+    repo.commit("Clean")
+    repo.git("config", "sendmergereq.exempt", "signoff: trailer=git-subtree-dir")
+    repo.git("config", "log.showSignature", "true")
+    j = tmp_path / "j.xml"
+    code, _, err = invoke(repo, "check", "master..staging", "--report", f"junit={j}")
+    assert code == 0, err
+    cases = [c for c in junit_cases(j) if c["check"] == "signoff"]
+    assert [c["name"] for c in cases] == [
+        f"{squash[:12]} Squashed 'dts/' changes",
+        "(1 more commits not listed: 1 without findings)",
+    ]
+    assert cases[0]["skipped"] is not None

@@ -131,7 +131,7 @@ def test_windows_1252_in_a_commit_git_declared_iso_8859_1(make_repo: Any) -> Non
     assert b"\nencoding ISO-8859-1\n" in raw and b"\x93things\x94" in raw
     text = run(repo).stdout
     assert 'looks like windows-1252: "Fix the “things” parser"' in text, text
-    assert "b'Fix the \\x93things\\x94 parser'" in text
+    assert '"Fix the \\x93things\\x94 parser"' in text
     assert "declares encoding ISO-8859-1" in text
 
 

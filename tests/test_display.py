@@ -281,7 +281,12 @@ GITLAB_LOG = (
 
 def test_log_tail_strips_ansi_and_section_markers_and_keeps_the_last_lines() -> None:
     tail = log_tail(GITLAB_LOG, 4).split("\n")
-    assert tail == ["progress 100%", "FAIL: test-foo", "link", "ERROR: Job failed: exit code 2"]
+    assert tail == [
+        "progress 10%\\x0dprogress 50%\\x0dprogress 100%",  # shown, not applied
+        "FAIL: test-foo",
+        "link",
+        "ERROR: Job failed: exit code 2",
+    ]
     assert log_tail(GITLAB_LOG, 0) == ""
 
 

@@ -140,6 +140,13 @@ RUNNER_LOG = (
 )
 
 
+def test_a_carriage_return_in_a_log_is_shown_not_applied() -> None:
+    """``red\\rOVERWRITE`` on a terminal shows only OVERWRITE: what came before the CR
+    would be hidden. The tail shows both, the CR escaped; a CR ending a line is dropped."""
+    tail = log_tail("error: red\rOVERWRITE\nnext\r\nlast\r", 5).split("\n")
+    assert tail == ["error: red\\x0dOVERWRITE", "next", "last"]
+
+
 def test_log_tail_skips_the_runners_own_sections() -> None:
     assert log_tail(RUNNER_LOG, 30).split("\n") == [
         "$ make check-qtest",

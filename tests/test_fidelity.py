@@ -182,12 +182,86 @@ def test_jobs_in_pages_of_20_when_per_page_is_ignored(
     assert listed[-1].status == "failed"
 
 
+def test_more_than_ten_thousand_jobs_without_a_total_are_read_whole(
+    rsps: responses.RequestsMock,
+) -> None:
+    """GitLab counts at most 10,000 items: a longer listing comes without ``x-total``,
+    ``x-total-pages`` or ``rel="last"`` (Kaminari's ``without_count``), and is still read to
+    its end by ``x-next-page`` (the bound on listings is above it)."""
+    forge = connect(rsps)
+    url = f"{g.P}/pipelines/500/jobs"
+    jobs = [doc_job(100_000 - i, f"job-{i}", "success") for i in range(10_050)]
+    served = pages_of_100(url, jobs)
+    assert all("x-total" not in entry["headers"] for entry in served)
+    register_pages(rsps, url, list(reversed(served)))
+    listed = forge.list_jobs(500)
+    assert len(listed) == 10_050
+    assert listed[-1].id == 100_000 - 10_049
+
+
+def pages_of_100(url: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GitLab's pages of 100 for a listing it does not count (more than 10,000 items)."""
+    served = []
+    for start in range(0, len(items), 100):
+        number = start // 100 + 1
+        last = start + 100 >= len(items)
+        headers = {"x-page": str(number), "x-per-page": "100",
+                   "x-next-page": "" if last else str(number + 1)}  # fmt: skip
+        if not last:
+            headers["Link"] = f'<{url}?page={number + 1}&per_page=100>; rel="next"'
+        served.append({"items": items[start : start + 100], "headers": headers, "page": number})
+    return served
+
+
 def test_mr_pipelines_in_pages_of_20_without_link(rsps: responses.RequestsMock) -> None:
     forge = connect(rsps)
     url = f"{g.P}/merge_requests/7/pipelines"
     items = [basic_pipeline(900 - i, MR_REF, g.MERGE_SHA) for i in range(25)]
     register_pages(rsps, url, list(reversed(pages_of_20(url, items, link=False))))
     assert len(forge.mr_pipelines(7)) == 25
+
+
+# -- canceling (POST /projects/:id/pipelines/:pipeline_id/cancel) ---------------------------
+
+
+def test_cancel_answers_200_with_the_pipeline_even_when_nothing_was_left(
+    rsps: responses.RequestsMock,
+) -> None:
+    """GitLab's endpoint answers 200 and the pipeline (reset) whether or not anything was
+    cancelable (its own TODO: "when pipeline is not cancelable we should return an
+    error"); what happened is read from the jobs, never from the status code."""
+    forge = connect(rsps)
+    url = f"{g.P}/pipelines/500/cancel"
+    rsps.post(url, json=basic_pipeline(500, MR_REF, g.MERGE_SHA, "failed"), status=200)
+    assert forge.cancel_pipeline(500).status == "failed"
+
+
+@pytest.mark.parametrize("fault", ["502", "drop"])
+def test_a_cancel_whose_answer_is_lost_is_sent_once(
+    rsps: responses.RequestsMock, fault: str
+) -> None:
+    """It changes state at GitLab: python-gitlab's own retries are off for it, so a 502 or
+    a dropped connection reaches the caller, who reads the state back."""
+    forge = connect(rsps)
+    url = f"{g.P}/pipelines/500/cancel"
+    if fault == "drop":
+        rsps.post(url, body=requests.ConnectionError("connection reset"))
+    else:
+        rsps.post(url, body=BAD_GATEWAY, status=502, content_type="text/html")
+    with pytest.raises(TransientForgeError, match="canceling pipeline 500"):
+        forge.cancel_pipeline(500)
+    assert [c.request.method for c in rsps.calls].count("POST") == 1
+
+
+def test_the_statuses_a_cancel_ends_are_gitlabs_in_the_tool_and_the_sandbox() -> None:
+    """Ci::HasStatus::CANCELABLE_STATUSES (ALIVE_STATUSES + scheduled - canceling): what the
+    tool counts as left to cancel, and what the sandbox's cancel ends. Never "manual"."""
+    from send_mergereq.run.cancel import ALIVE
+    from send_mergereq.sandbox.status import CANCELABLE
+
+    gitlab_s = {"created", "waiting_for_resource", "preparing", "waiting_for_callback",
+                "pending", "running", "scheduled"}  # fmt: skip
+    assert set(ALIVE) == set(CANCELABLE) == gitlab_s
 
 
 # -- jobs ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from send_mergereq.display import render_screen
+from send_mergereq.display import render_screen, render_summary
 from send_mergereq.gate import evaluate
 from send_mergereq.models import Job, Pipeline, PipelineKind
 from send_mergereq.run.watch import Snapshot
@@ -97,13 +97,46 @@ def test_every_screen_fits_and_ends_with_the_summary(width: int, height: int, jo
     lines = screen(width, height, jobs).splitlines()
     assert len(lines) <= height - 1  # one row free: the terminal never scrolls
     assert max(len(line) for line in lines) <= width
-    assert lines[-1].startswith("elapsed 41s · next poll in 2s · ")
+    summary = lines[-1]
+    assert summary.startswith("elapsed 41s · ") and "…" not in summary  # parts dropped, not cut
+    failed = sum(job.status == "failed" for job in qemu_like(jobs).jobs)
+    assert f" · {failed} failed" in summary  # never cut, whatever the width
+    if width >= 120:
+        assert summary.startswith("elapsed 41s · next poll in 2s · ")
     assert lines[1].split()[:5] == ["stage", "job", "status", "time", "note"]
     _every_unfinished_job_is_shown_or_counted(lines, jobs)
     rows = [line for line in lines[2:] if not line.startswith("  ↳ ")]
     assert "✘ failed" in rows[0] and "✘ failed" in rows[1]  # failures first
     if jobs > 1:
         assert "test-shard-2 " in rows[1] and "▶ manual" in rows[2]  # then manual
+
+
+@pytest.mark.parametrize("width", [20, 30, 40, 60, 80])
+def test_a_narrow_summary_drops_the_least_important_parts_first(width: int) -> None:
+    """The poll goes first, then the rare statuses, the elapsed time, the common ones; the
+    failed count stays whole (first, when nothing else fits)."""
+    pipeline = qemu_like(250)
+    snapshot = Snapshot(pipeline, evaluate(pipeline), 40.0, 40.0, 3.0)
+    summary = render_summary(snapshot, 41.0, width=width).plain
+    assert len(summary) <= width and "2 failed" in summary
+    expected = {
+        80: "elapsed 41s · 123 success · 74 running · 33 pending · 17 created · 2 failed",
+        60: "123 success · 74 running · 33 pending · 2 failed",
+        40: "74 running · 33 pending · 2 failed",
+        30: "74 running · 2 failed",
+        20: "2 failed",
+    }
+    assert summary == expected[width]
+
+
+def test_a_long_fault_gives_way_to_the_failed_count() -> None:
+    pipeline = qemu_like(8)
+    snapshot = Snapshot(pipeline, evaluate(pipeline), 40.0, 40.0, 3.0)
+    fault = "GitLab answered 503 while listing jobs of pipeline 100: " + "x" * 80
+    summary = render_summary(snapshot, 41.0, fault, width=80).plain
+    assert summary == "elapsed 41s · reconnecting… · 3 success · 2 failed · 1 created · 1 running"
+    wide = render_summary(snapshot, 41.0, fault, width=400).plain
+    assert wide.startswith(f"elapsed 41s · reconnecting… ({fault}) · 3 success · 2 failed")
 
 
 def _every_unfinished_job_is_shown_or_counted(lines: list[str], jobs: int) -> None:

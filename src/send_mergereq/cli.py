@@ -194,6 +194,8 @@ def _watch_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Lines of each failed job's log to show."),
         click.option("--retry-failed", type=click.IntRange(0), default=0, metavar="N",
                      help="Retry a failed gating job up to N times first."),
+        click.option("--cancel-rest", is_flag=True,
+                     help="When the gate closes, cancel the pipeline's jobs still running."),
         click.option("--gitlab-url", metavar="URL", help="GitLab URL [from the remote's URL]."),
         click.option("--project", metavar="PATH", help="GitLab project path [from the remote]."),
     ]  # fmt: skip
@@ -211,6 +213,7 @@ def _watch_settings(values: dict[str, Any]) -> WatchOptions:
         fail_fast=not values["no_fail_fast"],
         log_lines=values["log_lines"],
         retry_failed=values["retry_failed"],
+        cancel_rest=values["cancel_rest"],
     )
 
 
@@ -334,8 +337,10 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
 def _write_reports(report: Any, specs: tuple[str, ...], settings: Settings) -> None:
     if specs:
         from send_mergereq.reports import write_reports
+        from send_mergereq.terminal import visible
 
-        write_reports(report, specs, settings.repo)
+        for note in write_reports(report, specs, settings.repo):
+            click.echo(f"{PROG}: {visible(note)}", err=True)
 
 
 @cli.command(epilog=EPILOG)

@@ -339,26 +339,69 @@ def _by_weight(groups: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
 # --- live table -----------------------------------------------------------------------------
 
 
-def render_summary(snapshot: Snapshot, now: float, fault: str | None = None) -> Text:
-    """Counts by status, elapsed time, next poll (or "reconnecting…")."""
+# What a summary line too narrow for everything drops first (higher first); a status not
+# named here goes with "created". The failed count is never dropped.
+_DROP_POLL, _DROP_FAULT, _DROP_ELAPSED = 9, 8, 4
+_DROP_STATUS = {"running": 1, "pending": 2, "success": 3, "canceled": 5}
+_DROP_OTHER_STATUS = 6
+
+
+def render_summary(
+    snapshot: Snapshot, now: float, fault: str | None = None, width: int | None = None
+) -> Text:
+    """Counts by status, elapsed time, next poll (or "reconnecting…"), on one line of at
+    most ``width`` columns: when it does not fit, the least important parts go first (the
+    next poll, the fault's detail, rare statuses, the elapsed time, then the common ones);
+    the failed count is never cut."""
     elapsed = format_duration(snapshot.elapsed + max(0.0, now - snapshot.taken_at))
-    text = Text(f"elapsed {elapsed} · ", style="bold")
+    parts: list[tuple[str, str, int | None]] = [(f"elapsed {elapsed}", "bold", _DROP_ELAPSED)]
     if fault is not None:
-        text.append(f"reconnecting… ({visible(fault)})", style="yellow")
+        parts.append(("reconnecting…", "yellow", None))
+        parts.append((f"({visible(fault)})", "yellow", _DROP_FAULT))
     elif snapshot.next_poll_in <= 0:
-        text.append("done")  # the watch's last summary: no poll is coming
+        parts.append(("done", "", _DROP_POLL))  # the watch's last summary: no poll is coming
     else:
         due = snapshot.taken_at + snapshot.next_poll_in - now
-        text.append(f"next poll in {max(0, round(due))}s")
-    text.append(" · " + summary_counts(snapshot.pipeline))
+        parts.append((f"next poll in {max(0, round(due))}s", "", _DROP_POLL))
+    for status, n in status_counts(all_jobs(snapshot.pipeline)).items():
+        rank = None if status == "failed" else _DROP_STATUS.get(status, _DROP_OTHER_STATUS)
+        parts.append((f"{n} {visible(status)}", "", rank))
+    if width is not None:
+        parts = _fitting(parts, width)
+    text = Text()
+    for n, (said, style, _) in enumerate(parts):
+        if n:
+            separator = " " if said.startswith("(") else " · "
+            text.append(separator, style="bold" if n == 1 else "")
+        text.append(said, style=style)
     return text
+
+
+def _fitting(
+    parts: list[tuple[str, str, int | None]], width: int
+) -> list[tuple[str, str, int | None]]:
+    """``parts`` without the least important ones, until they fit ``width`` columns; when
+    even the ones never dropped do not fit, the failed count comes first."""
+
+    def size(kept: list[tuple[str, str, int | None]]) -> int:
+        return sum(len(said) for said, _, _ in kept) + 3 * max(0, len(kept) - 1)
+
+    kept = list(parts)
+    while size(kept) > width:
+        droppable = [part for part in kept if part[2] is not None]
+        if not droppable:
+            return sorted(kept, key=lambda part: not part[0].endswith(" failed"))
+        least = max(droppable, key=lambda part: (part[2] or 0, kept.index(part)))
+        kept.remove(least)
+    return kept
 
 
 def render_screen(
     snapshot: Snapshot, now: float, width: int, height: int, fault: str | None = None
 ) -> Group:
     """The live view for a ``width`` x ``height`` terminal (``view.layout``)."""
-    return Group(*layout(snapshot, now, width, height, render_summary(snapshot, now, fault)))
+    summary = render_summary(snapshot, now, fault, width=max(20, width))
+    return Group(*layout(snapshot, now, width, height, summary))
 
 
 _ERASE_TO_END = Segment("\x1b[K", None, [(ControlType.ERASE_IN_LINE, 0)])  # CSI K

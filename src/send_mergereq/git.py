@@ -456,6 +456,57 @@ def commit_dates(repo: Path, shas: Sequence[str]) -> list[int]:
     return [int(line) for line in said.split() if line.isdigit()]
 
 
+def range_subjects(repo: Path, tip: str, exclude: str) -> Iterator[tuple[str, str]]:
+    """``(id, subject)`` of every commit of ``TIP ^EXCLUDE``, newest first, streamed (a
+    range of a million commits is never held whole). ``log.showSignature`` would add gpg's
+    lines to the output: turned off.
+
+    :raises GitError: git could not list the range (one line, naming git's complaint).
+    """
+    argv = ["git", "-C", str(repo), "log", "--no-show-signature", "-z", "--format=%H %s"]
+    try:
+        listing = subprocess.Popen(
+            [*argv, "--end-of-options", tip, f"^{exclude}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+    assert listing.stdout is not None and listing.stderr is not None
+    try:
+        pending = b""
+        while data := listing.stdout.read(_CHUNK):
+            *records, pending = (pending + data).split(b"\0")
+            for record in records:
+                sha, _, subject = record.decode("utf-8", errors="replace").partition(" ")
+                yield sha, subject
+        if pending:
+            sha, _, subject = pending.decode("utf-8", errors="replace").partition(" ")
+            yield sha, subject
+    finally:
+        listing.stdout.close()
+        if listing.poll() is None:  # the caller stopped early
+            listing.kill()
+        listing.wait()
+    if listing.returncode != 0:
+        said = listing.stderr.read().decode(errors="replace").split("\n")
+        raise GitError(f"git log failed: {'; '.join(line for line in said if line.strip())}")
+
+
+def subjects(repo: Path, shas: Sequence[str]) -> dict[str, str]:
+    """The subject of each commit of ``shas`` (ids read from stdin; none walked beyond them;
+    ``log.showSignature`` turned off)."""
+    args = ("log", "--no-walk=unsorted", "--no-show-signature", "-z", "--format=%H %s", "--stdin")
+    said = output(repo, *args, input="".join(f"{sha}\n" for sha in shas).encode())
+    found = {}
+    for record in said.split(b"\0"):
+        sha, _, subject = record.decode("utf-8", errors="replace").partition(" ")
+        if sha:
+            found[sha] = subject
+    return found
+
+
 def tagged_commits(repo: Path) -> list[tuple[str, int, bool]]:
     """``(commit id, committer date, annotated)`` of every tag that names a commit
     (annotated tags peeled), one ``git for-each-ref``."""

@@ -5,7 +5,9 @@ A log tail keeps what the job's own script printed: gitlab-runner's own sections
 are skipped, and so is the runner's banner before the first section. What is left has its
 colour (SGR) and OSC sequences removed and every other control character but tab escaped
 (``\\x1b``, ``\\x9b``, ``\\x07``, ``\\x08``…): a log cannot reset, redraw or retitle the
-terminal.
+terminal. A carriage return inside a line is shown (``red\\rOVERWRITE``), not applied: what
+a line wrote before it is not hidden (a progress bar shows its steps); one ending a line
+is dropped.
 """
 
 from __future__ import annotations
@@ -86,9 +88,7 @@ def _script_only(text: str, *, whole: bool) -> str:
 
 def _clean_lines(text: str) -> list[str]:
     text = _SECTION.sub("", text).replace("\r\n", "\n")
-    return [
-        _shown(_ANSI.sub("", line.rstrip("\r").rsplit("\r", 1)[-1])) for line in text.split("\n")
-    ]
+    return [_shown(_ANSI.sub("", line.rstrip("\r"))) for line in text.split("\n")]
 
 
 def _shown(line: str) -> str:

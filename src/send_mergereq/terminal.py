@@ -3,11 +3,12 @@ message, a GitLab answer, an email) cannot move the cursor, recolour or retitle 
 
 from __future__ import annotations
 
-_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+# each C0 and C1 control character, as \\xNN
+CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]}
 
 
 def visible(text: str) -> str:
     """``text`` with control characters escaped: junk must not reach a terminal raw."""
     if text.isascii() and text.isprintable():  # the usual text: nothing to escape
         return text
-    return text.translate(_CONTROLS)
+    return text.translate(CONTROLS)

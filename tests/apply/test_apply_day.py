@@ -355,9 +355,7 @@ def test_a_key_in_the_keyring_but_not_certified_is_noted_in_the_summary(
     assert "not certified" not in out
 
 
-def test_a_hostile_url_reaches_the_terminal_escaped(
-    main_repo: Repo, tmp_path: Path
-) -> None:
+def test_a_hostile_url_reaches_the_terminal_escaped(main_repo: Repo, tmp_path: Path) -> None:
     hostile = str(tmp_path / "gone\x1b[2J\x1b]0;owned\x07")
     code, out = cli(main_repo, "--url", hostile, "--tag", "pull-x")
     assert code == 2, out  # a URL with control characters is refused before git runs

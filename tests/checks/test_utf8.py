@@ -30,7 +30,7 @@ def test_latin1_author_name_is_named_shown_and_guessed(plant: Plant) -> None:
     (found,) = findings(commit)
     assert found.check == "utf8" and found.severity is Severity.ERROR
     assert found.commit == commit.sha
-    assert found.message.startswith("author name is not valid UTF-8: b'J\\xe9r\\xf4me Glisse'")
+    assert found.message.startswith('author name is not valid UTF-8: "J\\xe9r\\xf4me Glisse"')
     assert 'looks like ISO-8859-1: "Jérôme Glisse"' in found.message
     assert "resend" in found.hint
 
@@ -63,7 +63,7 @@ def test_bad_subject_and_more_lines_are_counted(plant: Plant) -> None:
 def test_long_line_is_shown_in_context_with_ellipses(plant: Plant) -> None:
     message = b"S\n\n" + b"a" * 100 + b"\xe9" + b"b" * 100 + b"\n"
     (found,) = findings(plant(message))
-    assert "…b'aaaa" in found.message and "bbbb'…" in found.message
+    assert '…"aaaa' in found.message and 'bbbb"…' in found.message
     assert len(found.message) < 250
 
 
@@ -104,14 +104,14 @@ def test_guess_falls_back_to_latin1_for_western_names() -> None:
 
 def test_describe_binary_junk_never_raises() -> None:
     text = describe(bytes(range(256)), bytes(range(256)))
-    assert text.startswith("…b'")
+    assert text.startswith('…"')
 
 
 def test_binary_junk_author_never_writes_control_characters(plant: Plant) -> None:
     """The guess is shown decoded: a NUL or an escape byte must not reach the terminal raw."""
     commit = plant(author=b"\xff\xfe\x00\x01junk\x1b[2J\x80 <ada@example.org>")
     (found,) = findings(commit)
-    assert found.message.startswith("author name is not valid UTF-8: b'\\xff\\xfe\\x00\\x01junk")
+    assert found.message.startswith('author name is not valid UTF-8: "\\xff\\xfe\\x00\\x01junk')
     assert not any(ch < " " or "\x7f" <= ch <= "\x9f" for ch in found.message)
     assert "\\x00\\x01junk\\x1b[2J€" in found.message.split("looks like")[1]
 
@@ -129,7 +129,7 @@ def test_a_nul_byte_in_the_message_is_reported(plant: Plant) -> None:
 
 def test_a_nul_byte_in_the_author_name_is_reported(plant: Plant) -> None:
     (found,) = findings(plant(author=b"Ada\x00Evil <ada@example.org>"))
-    assert found.message.startswith("author name contains a NUL byte: b'Ada\\x00Evil'")
+    assert found.message.startswith('author name contains a NUL byte: "Ada\\x00Evil"')
 
 
 @pytest.mark.parametrize("declared", [b"ISO-8859-1", b"latin1", b"iso8859-1"])

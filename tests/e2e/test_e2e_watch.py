@@ -347,3 +347,66 @@ def test_a_late_mr_pipeline_is_waited_for_while_the_branch_pipeline_is_head(
     assert watched.ref == "refs/merge-requests/1/merge"
     (branch,) = who.api_project().pipelines.list(ref="staging", get_all=True)
     assert branch.id < watched.id  # the branch pipeline came first, the MR's 300 s later
+
+
+ALIVE = {"created", "waiting_for_resource", "preparing", "pending", "running", "scheduled"}
+
+
+def _cancels(who: Maintainer) -> list[str]:
+    found = calls(who.sandbox.request_log, "POST", r".*/pipelines/\d+/cancel")
+    return [r.path for r in found]
+
+
+def test_a_closed_gate_hints_at_cancel_rest_and_cancels_nothing(
+    maintainer: MakeMaintainer,
+) -> None:
+    who = maintainer("red")
+
+    rc, out, err = _run(who, scale=200)
+
+    assert rc == 1, err
+    pipeline = _watched(out)
+    hint = re.search(
+        rf"hint: (\d+) jobs of pipeline #{pipeline} still run or wait; cancel them with: "
+        rf"{RESUME} .*--cancel-rest$",
+        out,
+        re.MULTILINE,
+    )
+    assert hint, out
+    assert int(hint[1]) >= 1
+    assert _cancels(who) == []
+
+
+def test_cancel_rest_cancels_what_the_closed_gate_left_running(maintainer: MakeMaintainer) -> None:
+    who = maintainer("red")
+
+    rc, out, err = _run(who, "--cancel-rest", scale=200)
+
+    assert rc == 1, err  # the gate's verdict stands
+    pipeline = _watched(out)
+    said = re.search(rf"^canceled (\d+) of the (\d+) jobs left in pipeline #{pipeline}$", out, re.M)
+    assert said and said[1] == said[2] and int(said[1]) >= 1, out
+    assert len(_cancels(who)) == 1
+    statuses = _api_job_statuses(who, pipeline)
+    assert not ALIVE & set(statuses.values()), statuses
+    assert statuses["check-qtest"] == "failed"
+    assert "canceled" in statuses.values()
+    assert who.api_project().pipelines.get(pipeline).status in ("canceled", "failed")
+
+
+def test_a_lost_cancel_answer_is_read_back_never_sent_again(maintainer: MakeMaintainer) -> None:
+    """The cancel is served but its answer lost (the connection closes): the tool reads the
+    jobs back and says what GitLab did; it does not send the cancel a second time."""
+    who = maintainer("red")
+    who.sandbox.inject_fault("lost", match="/cancel")
+
+    rc, out, err = _run(who, "--cancel-rest", scale=200)
+
+    assert rc == 1, err
+    pipeline = _watched(out)
+    said = r"^GitLab's answer to the cancel was lost; read back: canceled (\d+) of the (\d+) "
+    said += rf"jobs left in pipeline #{pipeline}$"
+    found = re.search(said, out, re.M)
+    assert found and found[1] == found[2], out
+    assert len(_cancels(who)) == 1  # sent once, never again
+    assert not ALIVE & set(_api_job_statuses(who, pipeline).values())

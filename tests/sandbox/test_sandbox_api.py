@@ -11,6 +11,7 @@ import requests
 from sandbox_helpers import Pusher, client
 
 from send_mergereq.sandbox import Sandbox
+from send_mergereq.sandbox.pagination import paginate
 
 
 def test_bad_token_is_401_with_gitlabs_body(sandbox: Sandbox) -> None:
@@ -174,6 +175,19 @@ def test_pagination_headers_like_gitlab(pushed: Callable[..., Pusher], sandbox: 
     assert last.headers["x-next-page"] == ""
     assert 'rel="next"' not in last.headers["Link"]
     assert int(last.headers["RateLimit-Limit"]) > 0
+
+
+def test_a_listing_over_ten_thousand_is_served_without_count() -> None:
+    """GitLab counts at most 10,000 (Kaminari's MAX_COUNT_LIMIT): past that, no x-total,
+    no x-total-pages and no rel="last", as for the project jobs list."""
+    url = "http://sandbox.invalid/api/v4/projects/1/pipelines/5/jobs"
+    _, counted = paginate(list(range(10_000)), url, "per_page=100")
+    assert (counted["x-total"], counted["x-total-pages"]) == ("10000", "100")
+    page, uncounted = paginate(list(range(10_001)), url, "per_page=100&page=100")
+    assert page == list(range(9_900, 10_000))
+    assert "x-total" not in uncounted and "x-total-pages" not in uncounted
+    assert uncounted["x-next-page"] == "101"
+    assert 'rel="last"' not in uncounted["Link"] and 'rel="next"' in uncounted["Link"]
 
 
 def test_users_lookup(sandbox: Sandbox, gl: gitlab.Gitlab) -> None:

@@ -236,3 +236,25 @@ def test_retrying_a_bridge_triggers_a_new_child(
         bridge.id,
     ]
     assert project.pipelines.get(pipeline.id).status == "running"
+
+
+def test_cancel_leaves_manual_jobs_and_answers_200_when_nothing_is_left(
+    pushed: Callable[..., Pusher], sandbox: Sandbox, gl: gitlab.Gitlab
+) -> None:
+    """As GitLab's Ci::CancelPipelineService: the jobs in CANCELABLE_STATUSES end canceled,
+    a manual job is not one of them; on a pipeline with nothing left the endpoint still
+    answers 200 with the pipeline, unchanged."""
+    pushed(scenario="manual")
+    project, pipeline = open_mr(gl)
+    sandbox.advance(700)  # build done, check-unit running, benchmark waiting by hand
+    before = statuses(pipeline)
+    assert before["check-unit"] == "running" and before["benchmark"] == "manual"
+    answer = gl.http_post(f"/projects/{project.id}/pipelines/{pipeline.id}/cancel")
+    assert isinstance(answer, dict) and answer["id"] == pipeline.id
+    after = statuses(pipeline)
+    assert after["check-unit"] == "canceled" and after["benchmark"] == "manual"
+    assert after["build-system-gcc"] == "success"
+    assert after["publish-docs"] == after["announce"] == "canceled"  # created: cancelable
+    again = gl.http_post(f"/projects/{project.id}/pipelines/{pipeline.id}/cancel")
+    assert isinstance(again, dict) and again["status"] == answer["status"]
+    assert statuses(pipeline) == after

@@ -13,7 +13,7 @@ import codecs
 import functools
 import re
 
-from send_mergereq.terminal import visible
+from send_mergereq.terminal import CONTROLS, visible
 
 _CONTEXT = 24
 _LATIN_GUESSES = {
@@ -33,10 +33,18 @@ def bad_utf8_at(data: bytes) -> int | None:
 
 
 def _window(data: bytes, at: int) -> tuple[bytes, str]:
-    """The bytes around offset ``at``, and them shown as a bytes literal with … where cut."""
+    """The bytes around offset ``at``, and them shown as text with … where cut."""
     start, end = max(0, at - _CONTEXT), min(len(data), at + _CONTEXT)
     window = data[start:end]
-    return window, f"{'…' if start else ''}{window!r}{'…' if end < len(data) else ''}"
+    return window, f"{'…' if start else ''}{shown_bytes(window)}{'…' if end < len(data) else ''}"
+
+
+def shown_bytes(data: bytes) -> str:
+    """``data`` as quoted text: UTF-8 read as such, every other byte and every control
+    character escaped as ``\\xNN`` (a backslash or quote as ``\\\\``, ``\\"``), so the
+    bytes can be read back from it: ``"J\\xe9r\\xf4me"`` for Latin-1 ``Jérôme``."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    return '"' + text.translate(_SHOWN) + '"'
 
 
 # Character sets, by the name Python's codecs give them: never a codec that reads escapes
@@ -106,7 +114,7 @@ def guess_encoding(data: bytes, sample: bytes | None = None) -> tuple[str, str] 
 
 
 def describe(data: bytes, sample: bytes, declared: bytes | None = None) -> str:
-    """``b'J\\xe9r\\xf4me' — looks like ISO-8859-1: "Jérôme"`` for the first bad spot in data."""
+    """``"J\\xe9r\\xf4me" — looks like ISO-8859-1: "Jérôme"`` for the first bad spot in data."""
     at = bad_utf8_at(data) or 0
     window, shown = _window(data, at)
     guess = _declared(window, declared) or guess_encoding(window, sample)
@@ -114,6 +122,14 @@ def describe(data: bytes, sample: bytes, declared: bytes | None = None) -> str:
         return f"{shown} (encoding unknown)"
     encoding, text = guess
     return f'{shown} — looks like {encoding}: "{visible(text.strip())}"'
+
+
+_SHOWN = {
+    **CONTROLS,
+    ord("\\"): "\\\\",
+    ord('"'): '\\"',
+    **{0xDC80 + b: f"\\x{0x80 + b:02x}" for b in range(0x80)},  # undecodable bytes
+}
 
 
 def _declared(data: bytes, declared: bytes | None) -> tuple[str, str] | None:

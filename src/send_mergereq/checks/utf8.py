@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from send_mergereq.checks.encodings import bad_utf8_at, describe, is_charset
+from send_mergereq.checks.encodings import bad_utf8_at, describe, is_charset, shown_bytes
 from send_mergereq.checks.finding import CheckContext, FastPath, Finding, Severity
 from send_mergereq.checks.trailers import split_ident
 from send_mergereq.history import RawCommit
@@ -74,7 +74,7 @@ def check(commit: RawCommit, ctx: CheckContext, opts: Options) -> Iterator[Findi
             if bad_utf8_at(value) is not None:
                 what = f"is not valid UTF-8: {describe(value, value)}"
             elif b"\0" in value:
-                what = f"contains a NUL byte: {value!r}"
+                what = f"contains a NUL byte: {shown_bytes(value)}"
             else:
                 continue
             yield Finding(

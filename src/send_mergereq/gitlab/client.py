@@ -1,7 +1,8 @@
 """python-gitlab's client as send-mergereq uses it, and the one funnel for its errors.
 
 ``client`` builds the connection (retries on, 100 per page, our base URL for
-pagination, the rate-limit hook); ``every_page`` reads a listing to its end;
+pagination, the rate-limit hook); ``every_page`` reads a listing to its end (bounded:
+never past the total GitLab gave, ``MAX_ITEMS`` items or ``MAX_PAGES`` pages);
 ``api`` turns python-gitlab's and requests' exceptions into ours: a 401 is "GitLab
 rejected the token", a 5xx/429/dropped connection after its retries a
 ``TransientForgeError``, anything else a ``ForgeError`` carrying GitLab's own
@@ -176,20 +177,67 @@ def redirect_location(url: str, *, timeout: float = 10.0) -> str | None:
     return urljoin(url, where) if where else None
 
 
+# A listing is read to its end, but never endlessly: at most MAX_ITEMS items (twice the
+# 10,000 past which GitLab stops counting: it then omits X-Total and X-Total-Pages) in at
+# most MAX_PAGES pages (each of PER_PAGE items; a GitLab that ignores per_page answers 20),
+# and never past the X-Total / X-Total-Pages the server itself gave.
+MAX_ITEMS = 20_000
+MAX_PAGES = 250
+
+
+class EndlessListing(Exception):  # not a requests exception: python-gitlab must not retry it
+    """A listing went on past what GitLab said it holds, or past our bounds."""
+
+
 def every_page(manager: Any, **query: Any) -> list[Any]:
-    """Every item ``manager.list(**query)`` has, all pages. python-gitlab follows
-    ``Link: rel="next"``; a server that sends only ``X-Next-Page`` gets its next page
-    asked for by number, instead of the list silently ending after the first page."""
+    """Every item ``manager.list(**query)`` has, all pages, one page per request: the next
+    page is the one ``X-Next-Page`` names (or ``Link: rel="next"``'s when that header is
+    absent). A listing that goes on past the ``X-Total``/``X-Total-Pages`` it announced,
+    or past ``MAX_ITEMS`` items or ``MAX_PAGES`` pages, raises ``EndlessListing``
+    (``api`` makes it one line) instead of being read forever."""
     found: list[Any] = []
     page = 1
-    while True:
+    for _ in range(MAX_PAGES):
         path = manager.path if page == 1 else f"{manager.path}?page={page}"
-        batch = manager.list(iterator=True, path=path, **query)
+        batch = manager.list(iterator=True, get_next=False, path=path, **query)
         found.extend(batch)
-        following = batch.next_page
-        if not following or following <= page:
+        total, total_pages = batch.total, batch.total_pages
+        if (total is not None and total > MAX_ITEMS) or len(found) > MAX_ITEMS:
+            said = (
+                f"{total:,}"
+                if total is not None and total > MAX_ITEMS
+                else f"more than {MAX_ITEMS:,}"
+            )
+            raise EndlessListing(
+                f"GitLab's list holds {said} items; send-mergereq reads at most {MAX_ITEMS:,}"
+            )
+        following = _next_page(batch, page)
+        if following is None:
             return found
+        if (total_pages is not None and following > total_pages) or (
+            total is not None and len(found) >= total
+        ):
+            announced = (
+                f"{total:,} items it said it holds (X-Total)"
+                if total is not None
+                else f"{total_pages:,} pages it said it holds (X-Total-Pages)"
+            )
+            raise EndlessListing(
+                f"GitLab's list offered page {following} after the {announced}; not followed"
+            )
         page = following
+    raise EndlessListing(
+        f"GitLab's list went on past {MAX_PAGES:,} pages ({len(found):,} items); not followed"
+    )
+
+
+def _next_page(batch: Any, page: int) -> int | None:
+    """The page after ``page``: ``X-Next-Page``'s, else ``page + 1`` when only ``Link``
+    offers one; None at the end (a next page that is not after this one is the end)."""
+    following: int | None = batch.next_page
+    if following is None and getattr(batch, "_list", None) is not None:
+        following = page + 1 if getattr(batch._list, "_next_url", None) else None
+    return following if following is not None and following > page else None
 
 
 @contextmanager
@@ -200,6 +248,12 @@ def api(what: str, token_source: str = "") -> Iterator[None]:
         yield
     except RedirectRefused as exc:
         raise ForgeError(f"{exc.message} (while {what})", hint=exc.hint) from None
+    except EndlessListing as exc:
+        raise ForgeError(
+            f"{exc} (while {what})",
+            hint="a GitLab (or a proxy in front of it) that keeps offering pages is not "
+            "followed; check the GitLab URL",
+        ) from None
     except deadline.Expired as exc:
         if exc.overall:
             raise TimedOutError(f"timed out while {what}") from None

@@ -103,7 +103,7 @@ class Forge:
         """The id of the user ``username``, None when GitLab has none. GitLab's
         ``GET /users?username=`` matches the whole name, case-insensitively."""
         with self._api(f"looking up user {username}"):
-            found = list(self.gl.users.list(username=username, get_all=True))
+            found = every_page(self.gl.users, username=username)
         wanted = username.casefold()
         match = [u for u in found if str(u.attributes.get("username", "")).casefold() == wanted]
         return entities.number(match[0].attributes, "id", "user") if match else None
@@ -314,6 +314,17 @@ class Forge:
             job.play()
             fresh = self.project.jobs.get(job_id)
         return entities.job(fresh.attributes, entities.pipeline_id_of(fresh.attributes))
+
+    def cancel_pipeline(self, pipeline_id: int) -> Pipeline:
+        """``POST …/pipelines/ID/cancel`` (GitLab answers 200 with the pipeline, canceled or
+        not). Sent once, never retried: a lost answer is a ``TransientForgeError`` and the
+        caller reads the state back (``run/cancel.py``)."""
+        pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
+        with self._api(f"canceling pipeline {pipeline_id}"):
+            attrs = pipeline.cancel(retry_transient_errors=False)
+        if not isinstance(attrs, Mapping):
+            raise ForgeError(f"GitLab's answer to canceling pipeline {pipeline_id} is no pipeline")
+        return self._pipeline(attrs)
 
     # -- landing --------------------------------------------------------------
 

@@ -332,7 +332,10 @@ class _Run:
         basis: Basis | None = None,
         landed: LandResult | None = None,
     ) -> ExitCode:
-        """The run's exit code; with ``--json``, the one document saying the same."""
+        """The run's exit code; with ``--json``, the one document saying the same. A gate
+        that closed with jobs still alive: ``--cancel-rest`` cancels them, else a hint."""
+        if watched is not None:
+            self.the_rest(watched)
         if self.out.as_json:
             doc = document(
                 exit_code=exit_code, checks=self.checks, published=self.published,
@@ -340,6 +343,23 @@ class _Run:
             )  # fmt: skip
             self.out.document(doc)
         return exit_code
+
+    def the_rest(self, watched: WatchResult) -> None:
+        """On a closed gate, cancel what is left of the pipeline (``--cancel-rest``) or say
+        how to; nothing for any other verdict, or when nothing is left."""
+        from send_mergereq.gate import Outcome
+        from send_mergereq.run.cancel import alive, cancel_rest, hint
+
+        pipeline = watched.pipeline
+        if watched.interrupted or watched.verdict.outcome is not Outcome.CLOSED or not pipeline:
+            return
+        if not self.options.watch.cancel_rest:
+            said = hint(pipeline, self.resume)
+            if said is not None:
+                self.out.say(said)
+            return
+        if alive(pipeline):
+            self.out.say(cancel_rest(self.session.forge, pipeline).line())
 
 
 def _pipeline_line(pipeline: Pipeline) -> str:

@@ -89,6 +89,7 @@ class WatchOptions:
     backoff: float = 1.5
     give_up_after: float = 300.0  # seconds without a successful poll: exit 6
     max_fault_wait: float = 60.0
+    cancel_rest: bool = False  # on a closed gate, cancel the jobs still alive (run/cancel.py)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ T = TypeVar("T")
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
+# GitLab counts at most this many (Kaminari's MAX_COUNT_LIMIT): a longer listing is served
+# ``without_count``, with no x-total, x-total-pages or rel="last".
+COUNT_LIMIT = 10_000
 
 
 def _positive(value: str | None, default: int) -> int:
@@ -27,12 +30,14 @@ def paginate(
     """The requested page of ``items`` and GitLab's pagination headers (absolute links).
 
     ``count=False`` is GitLab's ``without_count`` (the project jobs list): no ``x-total``,
-    no ``x-total-pages``, no ``rel="last"``.
+    no ``x-total-pages``, no ``rel="last"``; GitLab does the same for any listing of more
+    than ``COUNT_LIMIT`` items.
     """
     params = dict(parse_qsl(query, keep_blank_values=True))
     per_page = min(_positive(params.get("per_page"), DEFAULT_PER_PAGE), MAX_PER_PAGE)
     page = _positive(params.get("page"), 1)
     total = len(items)
+    count = count and total <= COUNT_LIMIT
     pages = max(1, math.ceil(total / per_page))
     chunk = list(items[(page - 1) * per_page : page * per_page])
     headers = {

@@ -142,6 +142,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _api(self, path: str, query: str, body: bytes) -> None:
         authed = self._token_ok(query)
         fault = self.app.faults.check(path)
+        if fault is not None and fault.action == "lost" and authed:  # served, answer lost
+            response = self._dispatch(path, query, body)
+            self.close_connection = True
+            self._record(response.status, "api", authed, "lost")
+            return
         if fault is not None:
             self._inject(fault, authed)
             return

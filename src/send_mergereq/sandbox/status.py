@@ -13,7 +13,10 @@ PASSED_WITH_WARNINGS = frozenset({"failed", "canceled"})
 IGNORED = frozenset({"manual"})
 COMPLETED = frozenset({"success", "failed", "canceled", "skipped"})
 ACTIVE = frozenset({"created", "pending", "running", "manual", "waiting_for_resource"})
-CANCELABLE = frozenset({"created", "pending", "running", "waiting_for_resource", "preparing"})
+CANCELABLE = frozenset(  # GitLab's Ci::HasStatus::CANCELABLE_STATUSES (never a manual job)
+    {"created", "waiting_for_resource", "preparing", "waiting_for_callback", "pending", "running",
+     "scheduled"}
+)  # fmt: skip
 
 _ONLY_RULES: tuple[tuple[frozenset[str], str], ...] = (
     (frozenset({"skipped", "ignored"}), "skipped"),
