@@ -56,3 +56,16 @@ def test_every_declared_dependency_is_imported() -> None:
     for requirement in project["dependencies"]:
         name = requirement.split(">")[0].split("=")[0].strip()
         assert _importers(modules[name]), f"{name} is declared but never imported"
+
+
+def test_the_rules_import_nothing_of_the_reading_layer() -> None:
+    """``checks/`` (the rules) never reaches into ``scan/`` (what reads the range and feeds
+    them): the scanning layer imports the runner, never the other way round."""
+    rules = {m for m in _imports() if m.startswith("checks/")}
+    assert not rules & _importers("send_mergereq.scan")
+    # nor runs git: signature verification reaches a check as ``ctx.verify_tag``
+    assert not rules & (_importers("send_mergereq.git") | _importers("subprocess"))
+    for path in (PACKAGE / "checks").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "send_mergereq":
+                assert "git" not in {alias.name for alias in node.names}, path.name

@@ -336,8 +336,8 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
 
 def _write_reports(report: Any, specs: tuple[str, ...], settings: Settings) -> None:
     if specs:
-        from send_mergereq.checks.encodings import visible
         from send_mergereq.reports import write_reports
+        from send_mergereq.terminal import visible
 
         for note in write_reports(report, specs, settings.repo):
             click.echo(f"{PROG}: {visible(note)}", err=True)
@@ -632,7 +632,7 @@ def _usage_error(exc: click.ClickException, as_json: bool) -> int:
 def _fail(message: str, hint: str | None, code: ExitCode, as_json: bool) -> int:
     """One line (and a hint) on stderr, control characters escaped; with ``--json`` also the
     document scripts expect (exact)."""
-    from send_mergereq.checks.encodings import visible
+    from send_mergereq.terminal import visible
 
     message, hint = redact(message.replace("\n", " ").strip()), redact(hint) if hint else None
     click.echo(f"{PROG}: {visible(message)}", err=True)  # the server may have written it

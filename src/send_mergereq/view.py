@@ -28,9 +28,9 @@ from urllib.parse import urlsplit
 
 from rich.text import Text
 
-from send_mergereq.checks.encodings import visible
 from send_mergereq.logtext import format_duration
 from send_mergereq.models import Job, Pipeline
+from send_mergereq.terminal import visible
 
 if TYPE_CHECKING:
     from send_mergereq.run.watch import Snapshot

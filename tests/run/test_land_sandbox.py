@@ -23,7 +23,6 @@ from send_mergereq.gitlab.credentials import Secret, Token
 from send_mergereq.gitlab.forge import Forge, MrSpec
 from send_mergereq.gitlab.location import GitLabLocation
 from send_mergereq.gitlab.session import Session
-from send_mergereq.history import resolve_range
 from send_mergereq.models import Pipeline, PipelineKind
 from send_mergereq.run.clock import Clock
 from send_mergereq.run.document import basis_document, document, landing_document
@@ -32,6 +31,7 @@ from send_mergereq.run.land_decision import LandHow, stale_line
 from send_mergereq.run.publish import Published, PublishRequest, publish
 from send_mergereq.run.watch import WatchOptions, WatchResult, watch
 from send_mergereq.sandbox import ProjectInfo, Sandbox
+from send_mergereq.scan.walk import resolve_range
 
 pytestmark = pytest.mark.e2e
 PATH = "qemu/qemu"

@@ -16,10 +16,10 @@ from send_mergereq.apply.document import to_json
 from send_mergereq.apply.emails import Read, read_pulls, split_messages
 from send_mergereq.apply.flow import ApplyOptions, ApplyResult, Result, apply_pulls, summary_lines
 from send_mergereq.apply.pulls import PullRequest
-from send_mergereq.checks.encodings import visible
 from send_mergereq.config import Settings
 from send_mergereq.errors import ConfigError, GitError
 from send_mergereq.report import CheckReport, emit
+from send_mergereq.terminal import visible
 
 _MAX_EMAIL = 64 << 20  # bytes: a pull request email is small; an mbox of them too
 

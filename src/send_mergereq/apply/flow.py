@@ -31,13 +31,14 @@ from send_mergereq.apply.pulls import PullRequest
 from send_mergereq.checks import CHECKS, signed_tags
 from send_mergereq.checks.finding import Finding, Severity, TagVerification
 from send_mergereq.checks.runner import EnabledCheck, RunResult, run_checks
-from send_mergereq.checks.signatures import TIMEOUT_VARIABLE, verify_tags, verify_timeout
 from send_mergereq.checks.tags import has_signature, parse_tag
 from send_mergereq.config import Settings
 from send_mergereq.describe import same_person, signing_key
 from send_mergereq.errors import ConfigError, ExitCode, GitError
-from send_mergereq.history import CommitRange, RawCommit, parse_commit, resolve_commit
+from send_mergereq.history import CommitRange, RawCommit, parse_commit
 from send_mergereq.report import CheckReport
+from send_mergereq.scan.signatures import TIMEOUT_VARIABLE, verify_tags, verify_timeout
+from send_mergereq.scan.walk import resolve_commit
 
 CHECK_ID = "apply"  # the findings apply itself makes (moved tag, foreign base)
 

@@ -28,7 +28,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from send_mergereq.apply.advice import NOT_MERGED, UNWRITTEN
 from send_mergereq.apply.flow import PullOutcome, Result
 from send_mergereq.apply.pulls import MailHeaders
-from send_mergereq.checks.encodings import visible
+from send_mergereq.terminal import visible
 
 APPLIED = """\
 Hi ${first},

@@ -28,7 +28,7 @@ class Output:
 
     def say(self, line: str) -> None:
         """One line for people; control characters escaped (it may carry server text)."""
-        from send_mergereq.checks.encodings import visible
+        from send_mergereq.terminal import visible
 
         self.human.write("\n".join(visible(part) for part in line.split("\n")) + "\n")
         self.human.flush()
