@@ -14,8 +14,8 @@ from keys import Keys
 from send_mergereq.apply import notes
 from send_mergereq.apply.pulls import MailHeaders, PullRequest
 from send_mergereq.checks.finding import TagVerification
-from send_mergereq.checks.signatures import verify_tags
 from send_mergereq.errors import GitError
+from send_mergereq.scan.signatures import verify_tags
 from send_mergereq.triage.pulls import pulls_in
 
 

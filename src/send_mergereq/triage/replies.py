@@ -16,7 +16,7 @@ from email.utils import getaddresses, parseaddr
 
 from send_mergereq.apply.pulls import MailHeaders
 from send_mergereq.apply.replies import threaded
-from send_mergereq.checks.encodings import visible
+from send_mergereq.terminal import visible
 
 MAX_QUOTED = 20  # log lines quoted in one reply
 MAX_LINE = 200  # characters of one quoted line

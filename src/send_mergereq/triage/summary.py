@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Sequence
 
-from send_mergereq.checks.encodings import visible
+from send_mergereq.terminal import visible
 from send_mergereq.triage.pulls import Pull
 from send_mergereq.triage.suspects import NO_EVIDENCE, Suspicion
 
