@@ -25,9 +25,10 @@ from pathlib import Path
 
 from send_mergereq.checks import signed_tags
 from send_mergereq.checks.finding import CheckContext
-from send_mergereq.checks.runner import EnabledCheck, default_verifier, run_checks
-from send_mergereq.checks.signatures import verify_tags
-from send_mergereq.history import read_commits, resolve_range
+from send_mergereq.checks.runner import EnabledCheck, run_checks
+from send_mergereq.scan.range_check import default_verifier
+from send_mergereq.scan.signatures import verify_tags
+from send_mergereq.scan.walk import read_commits, resolve_range
 
 TARGET_SECONDS = 2.0
 

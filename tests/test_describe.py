@@ -45,7 +45,7 @@ def staging() -> list[RawCommit]:
                        "Kevin Wolf <kwolf@redhat.com>")  # fmt: skip
     m2 = commit(3, [m1.sha, b1.sha], "Merge tag 'pull-block-2026-11-25'", tag_b)
     d2 = commit(4, [m2.sha], "Update version for v9.2.0-rc2 release")
-    return [d2, m2, b1, m1, a2, a1, d1]  # newest first, as history.read_commits gives them
+    return [d2, m2, b1, m1, a2, a1, d1]  # newest first, as scan.walk.read_commits gives them
 
 
 def test_summary_walks_first_parents_oldest_first() -> None:

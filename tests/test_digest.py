@@ -10,6 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from send_mergereq import digest
+from send_mergereq.checks import CHECKS, signed_tags
+from send_mergereq.checks import signoff as signoff_check
 from send_mergereq.checks.finding import Finding, Severity
 from send_mergereq.history import CommitRange
 from send_mergereq.report import DIGEST_FROM, CheckReport, render_plain, render_rich, to_json
@@ -159,16 +161,24 @@ def test_counts_always_equal_the_findings_and_each_is_answered_once(
     d = digest.build(found, order=("signoff",))
     assert sum(c.findings for c in d.counts) == len(found)
     answered = sum(a.findings for a in d.actions)
-    aggregated = digest.RESIGN_KINDS | {"unknown-key", "expired-key", "refused-trust"}
+    aggregated = signed_tags.RESIGN_KINDS | {"unknown-key", "expired-key", "refused-trust"}
     with_action = [
         f
         for f in found
         if f.hint
         or (f.check == "signed-tags" and f.kind in aggregated | {"unknown-ssh-key"})
-        or (f.check == "signoff" and f.kind in digest.SIGNOFF_KINDS)
+        or (f.check == "signoff" and f.kind in signoff_check.ASK_KINDS)
     ]
     assert answered == len(with_action)
     assert sum(a.command.startswith("gpg --recv-keys") for a in d.actions) <= 1
+
+
+def test_every_action_a_check_declares_is_worded_and_takes_its_own_kinds() -> None:
+    declared = [(m.ID, a) for m in CHECKS.values() for a in m.DIGEST]
+    assert {a.action for _, a in declared} == set(digest._ACTIONS)
+    for check_id in CHECKS:  # a kind is answered by one action of its check at most
+        kinds = [k for i, a in declared if i == check_id for k in a.kinds]
+        assert len(kinds) == len(set(kinds)), check_id
 
 
 # -- how the report shows it ---------------------------------------------------------------

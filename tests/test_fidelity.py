@@ -831,3 +831,25 @@ def test_sandbox_lists_merged_merge_requests_by_branch(lab: Any) -> None:
     assert [(m["iid"], m["state"]) for m in merged] == [(iid, "merged")]
     assert merged[0]["merged_at"] and merged[0]["merge_commit_sha"]
     assert project.get("/merge_requests", state="opened", **mine) == []
+
+
+def test_sandbox_bisect_calls_pipelines_by_sha_create_and_cancel(lab: Any) -> None:
+    """lib/api/ci/pipelines.rb: ``GET :id/pipelines`` filters by ``sha`` alone, on any ref
+    (Ci::PipelinesFinder ``by_sha``); ``POST :id/pipeline`` answers 201 with the pipeline
+    (``source`` ``api``); ``POST :id/pipelines/:pipeline_id/cancel`` answers 200 with the
+    pipeline reloaded, and a pipeline that cannot be canceled any more is answered as it is
+    (no error: "inconsistent behavior … fixed on V5")."""
+    project = lab(branch_pipelines=True)
+    head = project.repo.git("rev-parse", "staging")
+    project.push("staging:refs/heads/staging-bisect-1")
+    by_sha = project.get("/pipelines", sha=head)
+    assert sorted(p["ref"] for p in by_sha) == ["staging", "staging-bisect-1"]
+    created = project.call("POST", "/pipeline", ref="staging-bisect-1")
+    assert created.status_code == 201, created.text
+    assert (created.json()["source"], created.json()["sha"]) == ("api", head)
+    canceled = project.call("POST", f"/pipelines/{created.json()['id']}/cancel")
+    assert (canceled.status_code, canceled.json()["status"]) == (200, "canceled")
+    project.sandbox.advance(4 * 3600)
+    (done,) = [p for p in project.get("/pipelines", sha=head) if p["ref"] == "staging"]
+    again = project.call("POST", f"/pipelines/{done['id']}/cancel")
+    assert (again.status_code, again.json()["status"]) == (200, "success")

@@ -11,7 +11,8 @@ from gitrepo import merge_a_side_branch, shallow_clone
 from send_mergereq import git as git_door
 from send_mergereq import history
 from send_mergereq.errors import ConfigError, GitError
-from send_mergereq.history import parse_commit, read_commits, resolve_range
+from send_mergereq.history import parse_commit
+from send_mergereq.scan.walk import read_commits, resolve_range
 
 TREE = b"4b825dc642cb6eb9a060e54bf8d69288fbe4904b"
 PARENT = b"1" * 40

@@ -33,7 +33,6 @@ from pathlib import Path
 from send_mergereq import git
 from send_mergereq.errors import ConfigError
 
-_ZEROS = "0" * 40
 REMOTE = "origin"  # the remote a GitLab runner's clone has
 
 

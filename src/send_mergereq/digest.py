@@ -1,50 +1,39 @@
 """The digest that ends a long check report: counts per check and severity, then one
 action per kind of problem, each said once however many findings share it.
 
-Pure: findings in, a ``Digest`` out. One ``gpg --recv-keys`` line fetches every missing
-OpenPGP key; the merges to redo from a signed tag are listed per source; the authors to
-ask for a sign-off come with their commits; any other hint is said once with how many
-findings it answers. ``report.py`` renders it (wrapping, colour); ``to_json`` is the
-``summary`` of the ``--json`` document.
+Pure: findings in, a ``Digest`` out. A check declares its actions (its module's
+``DIGEST``: which of its kinds of finding each answers); this module words them. One
+``gpg --recv-keys`` line fetches every missing OpenPGP key; the merges to redo from a
+signed tag are listed per source; the authors to ask for a sign-off come with their
+commits; any other hint is said once with how many findings it answers. ``report.py``
+renders it (wrapping, colour); ``to_json`` is the ``summary`` of the ``--json`` document.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import Finding, Severity
 
 SHORT = 12  # commit ids as the report's headers show them
 
-# signed-tags kinds answered by asking the submaintainer for a (new) signed tag
-RESIGN_KINDS = frozenset(
-    {
-        "untagged",
-        "unsigned",
-        "bad-signature",
-        "damaged-signature",
-        "revoked-key",
-        "stray-tag",
-        "not-a-commit",
-        "untrusted-signer",
-    }
-)
-SIGNOFF_KINDS = frozenset({"missing", "no-email"})  # signoff: ask the author for one
-_KEY_COMMANDS = {  # kind: (command, what the keys are, what to do then)
-    "unknown-key": (
+# How each action a check declares (its module's DIGEST, finding.DigestAction) is worded.
+_KEY_COMMANDS = {  # action: (command, what the keys are, what to do then)
+    "fetch-keys": (
         "gpg --recv-keys",
         "signed with {keys} not in your keyring",
         "fetch them (or 'gpg --import' them), check each fingerprint with its owner, rerun",
     ),
-    "expired-key": (
+    "refresh-keys": (
         "gpg --refresh-keys",
         "signed with {keys} that have expired",
         "refresh them (their owners have probably extended them), rerun",
     ),
-    "refused-trust": (
+    "certify-keys": (
         "gpg --lsign-key",
         "signed with {keys} below gpg.minTrustLevel",
         "check each fingerprint with its owner, then certify it (or lower gpg.minTrustLevel)",
@@ -137,46 +126,53 @@ def _actions(findings: Sequence[Finding], subjects: Mapping[str, str]) -> Iterab
         taken.update(n for n, f in enumerate(findings) if f.check == check and f.kind in wanted)
         return found
 
-    for kind, (command, what, then) in _KEY_COMMANDS.items():
-        found = pick("signed-tags", [kind])
-        keys = list(dict.fromkeys(f.about for f in found if f.about))
-        if found:
-            tags = _plural(len(found), "tag")
-            text = f"{tags} {what.format(keys=_plural(len(keys), 'key'))}: {then}"
-            run = f"{command} {' '.join(keys)}" if keys else ""
-            yield Action(f"{command.split()[-1].lstrip('-')}", text, len(found), run)
-    found = pick("signed-tags", ["unknown-ssh-key"])
-    if found:
-        ssh_keys = tuple(dict.fromkeys(f.about for f in found if f.about))
-        yield Action(
-            "allowed-signers",
-            f"{_plural(len(found), 'tag')} signed with {_plural(len(ssh_keys), 'SSH key')} that "
-            "your allowed signers file does not list: check each key with its owner, then add "
-            "its '<principal> <key type> <public key>' line (below, the principal being the "
-            "tagger) to the file gpg.ssh.allowedSignersFile names, rerun",
-            len(found),
-            items=ssh_keys,
-        )
-    found = pick("signed-tags", ["no-allowed-signers"])
-    if found:
-        yield Action(
-            "allowed-signers",
-            f"{_plural(len(found), 'tag')} signed with SSH keys cannot be verified: point git "
-            "at your allowed signers (one '<principal> <key type> <public key>' per line), rerun",
-            len(found),
-            "git config gpg.ssh.allowedSignersFile ~/.ssh/allowed_signers",
-        )
-    found = pick("signed-tags", RESIGN_KINDS)
-    if found:
-        yield _resign(found, subjects)
-    found = pick("signoff", SIGNOFF_KINDS)
-    if found:
-        yield _signoffs(found)
+    for module in CHECKS.values():
+        for declared in module.DIGEST:
+            found = pick(module.ID, declared.kinds)
+            if found:
+                yield _ACTIONS[declared.action](declared.action, found, subjects)
     yield from _hints([f for n, f in enumerate(findings) if n not in taken and f.hint])
 
 
-def _resign(found: list[Finding], subjects: Mapping[str, str]) -> Action:
+def _keys(action: str, found: list[Finding], subjects: Mapping[str, str]) -> Action:
+    """One command for every key the tags were signed with (fetch, refresh, certify)."""
+    del subjects
+    command, what, then = _KEY_COMMANDS[action]
+    keys = list(dict.fromkeys(f.about for f in found if f.about))
+    tags = _plural(len(found), "tag")
+    text = f"{tags} {what.format(keys=_plural(len(keys), 'key'))}: {then}"
+    run = f"{command} {' '.join(keys)}" if keys else ""
+    return Action(f"{command.split()[-1].lstrip('-')}", text, len(found), run)
+
+
+def _ssh_keys(action: str, found: list[Finding], subjects: Mapping[str, str]) -> Action:
+    del action, subjects
+    ssh_keys = tuple(dict.fromkeys(f.about for f in found if f.about))
+    return Action(
+        "allowed-signers",
+        f"{_plural(len(found), 'tag')} signed with {_plural(len(ssh_keys), 'SSH key')} that "
+        "your allowed signers file does not list: check each key with its owner, then add "
+        "its '<principal> <key type> <public key>' line (below, the principal being the "
+        "tagger) to the file gpg.ssh.allowedSignersFile names, rerun",
+        len(found),
+        items=ssh_keys,
+    )
+
+
+def _ssh_setup(action: str, found: list[Finding], subjects: Mapping[str, str]) -> Action:
+    del action, subjects
+    return Action(
+        "allowed-signers",
+        f"{_plural(len(found), 'tag')} signed with SSH keys cannot be verified: point git "
+        "at your allowed signers (one '<principal> <key type> <public key>' per line), rerun",
+        len(found),
+        "git config gpg.ssh.allowedSignersFile ~/.ssh/allowed_signers",
+    )
+
+
+def _resign(action: str, found: list[Finding], subjects: Mapping[str, str]) -> Action:
     """The merges to redo from a signed tag, grouped by where they were pulled from."""
+    del action
     sources: dict[str, list[str]] = {}
     for f in found:
         match = _SOURCE.match(subjects.get(f.commit, ""))
@@ -197,7 +193,9 @@ def _resign(found: list[Finding], subjects: Mapping[str, str]) -> Action:
     )
 
 
-def _signoffs(found: list[Finding]) -> Action:
+def _signoffs(action: str, found: list[Finding], subjects: Mapping[str, str]) -> Action:
+    """The authors to ask for a sign-off, with their commits."""
+    del action, subjects
     authors: dict[str, list[str]] = {}
     for f in found:
         authors.setdefault(f.about or "(unknown author)", []).append(f.commit)
@@ -213,6 +211,17 @@ def _signoffs(found: list[Finding]) -> Action:
         len(found),
         items=items,
     )
+
+
+_ACTIONS: dict[str, Callable[[str, list[Finding], Mapping[str, str]], Action]] = {
+    "fetch-keys": _keys,
+    "refresh-keys": _keys,
+    "certify-keys": _keys,
+    "ssh-keys": _ssh_keys,
+    "ssh-setup": _ssh_setup,
+    "resign": _resign,
+    "ask-signoff": _signoffs,
+}
 
 
 def _hints(findings: list[Finding]) -> Iterable[Action]:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-from send_mergereq.checks.encodings import visible
 from send_mergereq.errors import redact
+from send_mergereq.terminal import visible
 
 # GitLab's collapsible sections: "section_start:1700000000:name[opts]\r\x1b[0K" and section_end.
 _SECTION = re.compile(
@@ -40,11 +40,6 @@ def format_duration(seconds: float | None) -> str:
     if hours:
         return f"{hours}h{minutes:02d}m"
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-
-
-def clean_log(text: str) -> str:
-    """A job log without section markers or ANSI codes; a ``\\r`` inside a line shown."""
-    return "\n".join(_clean_lines(text))
 
 
 def log_tail(text: str, lines: int) -> str:

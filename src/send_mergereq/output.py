@@ -38,21 +38,21 @@ class Output:
 
     def say(self, line: str) -> None:
         """One line for people; control characters escaped (it may carry server text)."""
-        from send_mergereq.checks.encodings import visible
+        from send_mergereq.terminal import visible
 
         self.human.write("\n".join(visible(part) for part in line.split("\n")) + "\n")
         self.human.flush()
 
     def line(self, text: str) -> None:
         """One line for people, every control character escaped (a newline too)."""
-        from send_mergereq.checks.encodings import visible
+        from send_mergereq.terminal import visible
 
         self.human.write(visible(text) + "\n")
         self.human.flush()
 
     def note(self, text: str) -> None:
         """``send-mergereq: …`` on stderr, whatever ``--json`` says (a side note)."""
-        from send_mergereq.checks.encodings import visible
+        from send_mergereq.terminal import visible
 
         self.stderr.write(f"{PROG}: {visible(text)}\n")
         self.stderr.flush()
@@ -60,7 +60,7 @@ class Output:
     def error(self, message: str, hint: str | None, code: ExitCode) -> int:
         """One line (and a hint) on stderr, control characters escaped, secrets redacted;
         with ``--json`` also the document scripts expect (exact)."""
-        from send_mergereq.checks.encodings import visible
+        from send_mergereq.terminal import visible
 
         message, hint = redact(message.replace("\n", " ").strip()), redact(hint) if hint else None
         self.stderr.write(f"{PROG}: {visible(message)}\n")  # the server may have written it

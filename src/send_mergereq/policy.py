@@ -20,6 +20,7 @@ from typing import Any
 from send_mergereq.checks import CHECKS, exemptions
 from send_mergereq.checks.finding import Severity
 from send_mergereq.errors import ConfigError
+from send_mergereq.triage import owners
 
 LIST_KEYS = ("list-addresses", "list-name-suffixes", "trusted-signers")
 MAX_BYTES = 256 * 1024  # a policy file is a page of settings, never megabytes
@@ -110,8 +111,11 @@ def parse_policy(data: bytes, source: str, *, allow_profile: bool) -> Policy:
             policy[key] = _apply_table(value, source)
         elif key == "exempt" and allow_profile:  # the project's file, never a profile
             policy[key] = exemptions.from_policy(value, source, CHECKS)
+        elif key == "jobs" and allow_profile:  # job owners: the project's file only
+            policy[key] = owners.jobs_from_policy(value, source)
         elif key != "description":
-            allowed = ["profile", "exempt"] * allow_profile + [*LIST_KEYS, "checks", "mode"]
+            allowed = ["profile", "exempt", "jobs"] * allow_profile
+            allowed += [*LIST_KEYS, "checks", "mode"]
             allowed.append("apply")
             allowed.append("description")
             raise ConfigError(

@@ -398,3 +398,31 @@ def test_a_tag_name_that_is_no_ref_is_a_usage_error(
     code, out = apply(main_repo, "--url", "/nowhere", "--tag", "a:b", capsys=capsys)
     assert code == 2
     assert "'a:b' is not a valid tag name" in out
+
+
+def test_the_summary_names_the_signer_by_key_and_the_tagger_where_someone_else(
+    main_repo: Repo,
+    sub: Submaintainer,
+    keys: Keys,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sue's key on a tag Carol made: both are said; Sue tagging with her own key: only Sue."""
+    good = keys.good
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Carol Tagger")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "carol@example.org")
+    carols = eml(sub.signed_pull("one", good))
+    code, out = apply(main_repo, email=carols, capsys=capsys)
+    assert code == 0, out
+    assert (
+        f"signed by {good.uid} (key {good.fingerprint}), tagged by Carol Tagger "
+        "<carol@example.org> on 20" in out
+    )
+    name, _, email = good.uid.rpartition(" <")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", name)
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", email.rstrip(">"))
+    sues = eml(sub.signed_pull("two", good))
+    code, out = apply(main_repo, email=sues, capsys=capsys)
+    assert code == 0, out
+    assert f"signed by {good.uid} (key {good.fingerprint}), tagged 20" in out
+    assert "tagged by" not in out

@@ -68,7 +68,7 @@ def test_a_tag_older_than_the_policy_allows_is_refused_unless_allowed(
     code, out = apply(main_repo, "--allow-old-tag", email=email, capsys=capsys)
     assert code == 0, out
     assert "applied pull-old: 1 commit, signed by Sue Submaintainer" in out
-    assert "tagged 2023-10-14 23:13 +0100" in out
+    assert "on 2023-10-14 23:13 +0100" in out  # tagged by the committer, on that day
 
 
 def test_the_policy_file_sets_the_age_and_the_summary_says_the_date(
@@ -86,7 +86,7 @@ def test_the_policy_file_sets_the_age_and_the_summary_says_the_date(
     code, out = apply(main_repo, "--json", email=eml(sub.request_pull("master", "pull-new")),
                       capsys=capsys)  # fmt: skip
     assert code == 0, out
-    assert "tagged 2023-11-10 23:13 +0100" in out
+    assert "on 2023-11-10 23:13 +0100" in out  # tagged by the committer, on that day
     doc = json.loads(out[out.index("{") : out.rindex("}") + 1])
     assert doc["pulls"][0]["tagged"] == "2023-11-10 23:13 +0100"
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from keys import Keys, make_signed_merge, stored_tag
 from send_mergereq.checks.finding import TagStatus
-from send_mergereq.checks.signatures import verify_tags
+from send_mergereq.scan.signatures import verify_tags
 
 CHILD = """
 import json, sys
 from pathlib import Path
-from send_mergereq.checks.signatures import verify_tags
+from send_mergereq.scan.signatures import verify_tags
 repo, tags = Path(sys.argv[1]), [Path(p).read_bytes() for p in sys.argv[2:]]
 found = verify_tags(repo, tags)
 print(json.dumps([[found[t].status.value, found[t].detail] for t in tags]))

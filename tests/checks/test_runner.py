@@ -15,8 +15,10 @@ from send_mergereq.checks.finding import (
     TagStatus,
     TagVerification,
 )
-from send_mergereq.checks.runner import EnabledCheck, check_range, default_verifier, run_checks
-from send_mergereq.history import RawCommit, parse_commit, resolve_range, whole
+from send_mergereq.checks.runner import EnabledCheck, run_checks
+from send_mergereq.history import RawCommit, parse_commit
+from send_mergereq.scan.range_check import check_range, default_verifier
+from send_mergereq.scan.walk import resolve_range, whole
 
 GOOD = TagVerification(TagStatus.GOOD, signer="ABCD")
 

@@ -8,10 +8,10 @@ import pytest
 
 from keys import Keys, git_config_env, make_signed_merge, pull_request, sign_tag, stored_tag
 from send_mergereq.checks.finding import TagStatus
-from send_mergereq.checks.signatures import verify_tags
 from send_mergereq.checks.tags import parse_tag, tag_object
 from send_mergereq.git import output as git
 from send_mergereq.history import parse_commit
+from send_mergereq.scan.signatures import verify_tags
 
 
 def mergetags(repo: Path, sha: str) -> tuple[bytes, ...]:

@@ -19,11 +19,12 @@ from keys import (
 )
 from send_mergereq.checks import CHECKS, signed_tags
 from send_mergereq.checks.finding import CheckContext, Finding, Severity, TagVerification
-from send_mergereq.checks.runner import EnabledCheck, default_verifier, run_checks
-from send_mergereq.checks.signatures import verify_tags
+from send_mergereq.checks.runner import EnabledCheck, run_checks
 from send_mergereq.checks.tags import tag_object
 from send_mergereq.git import output as git
 from send_mergereq.history import RawCommit, parse_commit
+from send_mergereq.scan.range_check import default_verifier
+from send_mergereq.scan.signatures import verify_tags
 
 OPTS = signed_tags.Options()
 

@@ -22,7 +22,6 @@ from send_mergereq.gitlab.credentials import Secret, Token
 from send_mergereq.gitlab.forge import Forge, MrSpec
 from send_mergereq.gitlab.location import GitLabLocation
 from send_mergereq.gitlab.session import Session
-from send_mergereq.history import resolve_range
 from send_mergereq.models import Pipeline, PipelineKind
 from send_mergereq.run.clock import Clock
 from send_mergereq.run.document import basis_document, document, landing_document
@@ -30,6 +29,7 @@ from send_mergereq.run.land import check_stale, land_fast_forward, land_with_ref
 from send_mergereq.run.land_decision import LandHow, stale_line
 from send_mergereq.run.publish import Published, PublishRequest, publish
 from send_mergereq.sandbox import ProjectInfo, Sandbox
+from send_mergereq.scan.walk import resolve_range
 from send_mergereq.watch.display import PlainDisplay
 from send_mergereq.watch.loop import watch
 from send_mergereq.watch.types import WatchOptions, WatchResult

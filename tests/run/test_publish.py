@@ -22,11 +22,11 @@ from send_mergereq.errors import ConfigError, ExitCode, GitError
 from send_mergereq.gitlab.credentials import Secret, Token
 from send_mergereq.gitlab.location import GitLabLocation
 from send_mergereq.gitlab.session import Session
-from send_mergereq.history import resolve_range
 from send_mergereq.models import PipelineKind
 from send_mergereq.run.clock import Clock
 from send_mergereq.run.document import document
 from send_mergereq.run.publish import Published, PublishRequest, publish
+from send_mergereq.scan.walk import resolve_range
 
 PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
 MRS = f"{g.P}/merge_requests"

@@ -7,9 +7,9 @@ from typing import Any
 
 from gitrepo import Repo
 from send_mergereq.config import Flags, LandMode, load_settings
-from send_mergereq.history import resolve_range
 from send_mergereq.report import CheckReport
 from send_mergereq.run.send import SendOptions, publish_request, resume_command
+from send_mergereq.scan.walk import resolve_range
 
 
 def test_publish_request_takes_branch_names_remote_and_mode_from_the_settings(

@@ -22,6 +22,7 @@ SHIPPED = {
     "many-gating",
     "faults",
     "late",
+    "culprit",
 }
 
 

@@ -31,12 +31,14 @@ from send_mergereq.apply.pulls import PullRequest
 from send_mergereq.checks import CHECKS, signed_tags
 from send_mergereq.checks.finding import Finding, Severity, TagVerification
 from send_mergereq.checks.runner import EnabledCheck, RunResult, run_checks
-from send_mergereq.checks.signatures import TIMEOUT_VARIABLE, verify_tags, verify_timeout
 from send_mergereq.checks.tags import has_signature, parse_tag
 from send_mergereq.config import Settings
 from send_mergereq.errors import ConfigError, ExitCode, GitError
-from send_mergereq.history import CommitRange, RawCommit, parse_commit, resolve_commit
+from send_mergereq.history import CommitRange, RawCommit, parse_commit
+from send_mergereq.mr.describe import same_person, signing_key
 from send_mergereq.report import CheckReport
+from send_mergereq.scan.signatures import TIMEOUT_VARIABLE, verify_tags, verify_timeout
+from send_mergereq.scan.walk import resolve_commit
 
 CHECK_ID = "apply"  # the findings apply itself makes (moved tag, foreign base)
 
@@ -204,7 +206,10 @@ def _line(outcome: PullOutcome, dry_run: bool) -> str:
     tag, count = outcome.pull.tag, outcome.commits
     added = f"{count} commit{'s' if count != 1 else ''}"
     signer = f", signed by {outcome.signer}" if outcome.signer else ""
-    signer += f", tagged {outcome.tagged}" if outcome.tagged else ""
+    if outcome.tagged:  # when: "tagged by Carol … on DATE", else "tagged DATE"
+        signer += (
+            f" on {outcome.tagged}" if ", tagged by " in signer else f", tagged {outcome.tagged}"
+        )
     if outcome.result is Result.APPLIED:
         word = "would apply" if dry_run else "applied"
         return f"  {word} {tag}: {added}{signer} -> {(outcome.merge_sha or '')[:12]}"
@@ -536,11 +541,15 @@ def _lookup(
 
 
 def _signer(verified: Mapping[bytes, TagVerification]) -> str:
-    for result in verified.values():
-        if result.uid:
-            return f"{result.uid} (key {result.signer})" if result.signer else result.uid
-        if result.signer:
-            return result.signer
+    """Who signed, by key: the key's owner as the verification says, and its fingerprint;
+    then the tagger where that is someone else (Alice's key on a tag Carol made)."""
+    for tag, result in verified.items():
+        if not (result.uid or result.signer):
+            continue
+        who, key = result.uid or result.signer, signing_key(result)
+        said = f"{who} (key {key})" if key and key != who else who
+        tagger = tag_trust.tagger(tag)
+        return said + (f", tagged by {tagger}" if tagger and not same_person(who, tagger) else "")
     return ""
 
 

@@ -28,7 +28,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from send_mergereq.apply.advice import NOT_MERGED, UNWRITTEN
 from send_mergereq.apply.flow import PullOutcome, Result
 from send_mergereq.apply.pulls import MailHeaders
-from send_mergereq.checks.encodings import visible
+from send_mergereq.terminal import visible
 
 APPLIED = """\
 Hi ${first},
@@ -106,14 +106,23 @@ def draft(outcome: PullOutcome, ctx: Context) -> EmailMessage:
     text = string.Template(_template(outcome, ctx.templates)).safe_substitute(
         _fields(outcome, ctx, mail)
     )
+    return threaded(mail, ctx.me, ctx.now, text, tag=outcome.pull.tag)
+
+
+def threaded(
+    mail: MailHeaders, me: str, now: datetime, text: str, *, tag: str, cc: str | None = None
+) -> EmailMessage:
+    """A reply from ``me`` saying ``text``, in the thread of the email ``mail`` describes:
+    ``To`` its sender, ``Cc`` its ``Cc`` (or ``cc``), ``Subject: Re: …`` (``[PULL] TAG``
+    when it had none), ``In-Reply-To`` and ``References`` its ``Message-Id``."""
     message = EmailMessage()
-    _set(message, "From", ctx.me)
+    _set(message, "From", me)
     _set(message, "To", mail.sender)
-    _set(message, "Cc", mail.cc)
-    subject = mail.subject or f"[PULL] {outcome.pull.tag}"
+    _set(message, "Cc", mail.cc if cc is None else cc)
+    subject = mail.subject or f"[PULL] {tag}"
     _set(message, "Subject", subject if subject.lower().startswith("re:") else f"Re: {subject}")
-    message["Date"] = format_datetime(ctx.now)
-    domain = parseaddr(ctx.me)[1].rpartition("@")[2] or "send-mergereq.invalid"
+    message["Date"] = format_datetime(now)
+    domain = parseaddr(me)[1].rpartition("@")[2] or "send-mergereq.invalid"
     message["Message-Id"] = make_msgid("send-mergereq", domain=domain)
     parent = _MSGID.search(mail.message_id)
     if parent is not None:

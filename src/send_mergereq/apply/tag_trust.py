@@ -39,6 +39,13 @@ def signed_name(tag: bytes) -> str:
     return (_header(tag, b"tag") or b"").decode("utf-8", errors="replace").strip()
 
 
+def tagger(tag: bytes) -> str:
+    """``Name <email>`` of the ``tagger`` line (anyone can write it), or ""."""
+    ident = _header(tag, b"tagger") or b""
+    end = ident.rfind(b">")
+    return ident[: end + 1].decode("utf-8", errors="replace").strip() if end >= 0 else ""
+
+
 def tagger_date(tag: bytes) -> tuple[int, str] | None:
     """When the tag was made (its ``tagger`` line), or None when it has no readable date."""
     tagger = _header(tag, b"tagger")

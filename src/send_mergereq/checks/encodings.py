@@ -13,6 +13,8 @@ import codecs
 import functools
 import re
 
+from send_mergereq.terminal import CONTROLS, visible
+
 _CONTEXT = 24
 _LATIN_GUESSES = {
     "ascii", "windows-1250", "windows-1252", "windows-1254", "windows-1257",
@@ -122,20 +124,12 @@ def describe(data: bytes, sample: bytes, declared: bytes | None = None) -> str:
     return f'{shown} — looks like {encoding}: "{visible(text.strip())}"'
 
 
-_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]}
 _SHOWN = {
-    **_CONTROLS,
+    **CONTROLS,
     ord("\\"): "\\\\",
     ord('"'): '\\"',
     **{0xDC80 + b: f"\\x{0x80 + b:02x}" for b in range(0x80)},  # undecodable bytes
 }
-
-
-def visible(text: str) -> str:
-    """``text`` with control characters escaped: junk must not reach a terminal raw."""
-    if text.isascii() and text.isprintable():  # the usual text: nothing to escape
-        return text
-    return text.translate(_CONTROLS)
 
 
 def _declared(data: bytes, declared: bytes | None) -> tuple[str, str] | None:

@@ -1,10 +1,13 @@
-"""The shared vocabulary of checks: severities, findings, and what a check may see."""
+"""The shared vocabulary of checks: severities, findings, what a check may see, and what
+a check module declares of the fast path (``FastPath``) and of the report's digest
+(``DigestAction``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from send_mergereq.checks.encodings import valid_text
 
@@ -78,3 +81,37 @@ class CheckContext:
     list_name_suffixes: tuple[str, ...] = ()  # e.g. "via Qemu-devel", matched case-insensitively
     trusted_signers: tuple[str, ...] = ()  # empty: any key the keyring trusts
     verify_tag: Callable[[bytes], TagVerification] = field(default=_no_verifier)
+
+
+@dataclass(frozen=True)
+class FastPath:
+    """How a check takes part in the fused fast path, as its module's ``FAST_PATH`` says
+    (``FAST_PATH = None``: it does not, and every commit of a range, clean or not, goes
+    through the check's own ``clean`` or ``check``: a 100,000 commit range is slower).
+
+    The fused path looks at each raw commit once (``checks/fused.py``): the shared look,
+    written for the built-in checks (``fused.SHARED``), then each fused check's ``vouch``.
+    A commit they all vouch for is never parsed and no check runs on it.
+    """
+
+    # vouch(raw, ctx, opts): a cheap look at the whole raw commit object that is True only
+    # when ``check`` would find nothing on it (asked after the shared look said yes: a
+    # usual commit, valid UTF-8, no NUL, signed off by an author that is no list). None:
+    # the shared look already implies it, which holds only for the checks it was written
+    # for (``fused.SHARED``; a test proves it for each).
+    vouch: Callable[[bytes, CheckContext, Any], bool] | None = None
+    # whether the merge fast path (``fused.fused_merge_clean``) may vouch for merges too;
+    # False: every merge goes through the check (signed-tags verifies their tags)
+    merges: bool = True
+
+
+@dataclass(frozen=True)
+class DigestAction:
+    """One action of the report's digest, answering every finding of some ``kinds`` of a
+    check at once (its module's ``DIGEST``, in the order the digest says them).
+    ``action`` names how ``digest.py`` words it: ``fetch-keys``, ``refresh-keys``,
+    ``certify-keys``, ``ssh-keys``, ``ssh-setup``, ``resign`` or ``ask-signoff``. A
+    finding no action takes is answered by its ``hint``, said once per check and kind."""
+
+    action: str
+    kinds: frozenset[str]

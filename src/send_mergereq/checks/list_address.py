@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from fnmatch import translate
 from functools import lru_cache
 
-from send_mergereq.checks.finding import CheckContext, Finding, Severity
+from send_mergereq.checks.finding import CheckContext, FastPath, Finding, Severity
 from send_mergereq.checks.trailers import signoffs, split_ident
 from send_mergereq.history import RawCommit, header_value, ident_email, ident_name
 
 ID = "list-address"
 SUMMARY = "the author is a mailing list (its address, or a name munged 'via' the list)"
+FAST_PATH = FastPath()  # the shared look covers it (fused.SHARED)
+DIGEST = ()  # no action of its own in the report's digest: each hint is said once
 _SPACED_VIA = re.compile(rb"\svia\s")
 _VIA = re.compile(r"^(?P<name>.*?)\s+via\s+(?P<list>\S+)$", re.IGNORECASE)
 

@@ -1,23 +1,25 @@
 """Run the enabled checks over a stream of raw commits in one pass.
 
-Most commits are clean, so each check module may offer ``clean(raw, ctx, opts)``,
-a cheap look at the raw object that answers True only when ``check`` would find
-nothing; a commit every check calls clean is never parsed. Merges that carry
-``mergetag`` headers are held back while the stream runs; their tags are then
-verified in one batch (``signatures.verify_tags``, which runs several ``git
-verify-tag`` at once) and the checks run on them with ``CheckContext.verify_tag``
-answering from that batch. Findings come back in the order of the stream.
+Most commits are clean. When every enabled check takes part in the fused fast path (its
+module's ``FAST_PATH``, ``checks/fused.py``), one look at the raw object vouches for all
+of them. A commit it does not vouch for goes to each check's optional
+``clean(head, message, ctx, opts)``, a cheap look at the raw header block and message
+that answers True only when ``check`` would find nothing; a commit every check calls
+clean is never parsed. Merges that carry ``mergetag`` headers are held back while the
+stream runs; their tags are then verified in one batch by the ``TagVerifier`` given
+(``scan/range_check.default_verifier``: ``scan/signatures.verify_tags``, which runs
+several ``git verify-tag`` at once) and the checks run on them with
+``CheckContext.verify_tag`` answering from that batch. No I/O here: findings come back
+in the order of the stream.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
-from send_mergereq.checks import Check, exemptions, list_address
+from send_mergereq.checks import Check, exemptions
 from send_mergereq.checks.exemptions import ExemptCount, Exemption
 from send_mergereq.checks.finding import (
     CheckContext,
@@ -26,33 +28,9 @@ from send_mergereq.checks.finding import (
     TagStatus,
     TagVerification,
 )
-from send_mergereq.history import (
-    BrokenCut,
-    CommitRange,
-    Part,
-    RawCommit,
-    parent_count,
-    parse_commit,
-    read_part,
-    whole,
-)
+from send_mergereq.checks.fused import vouchers
+from send_mergereq.history import RawCommit, parent_count, parse_commit
 
-# The usual commit: standard headers only, at most one parent, one <email> in the author
-# line (_HEAD), and a last paragraph of one-line trailers (see trailers.signed_off_by)
-# with a Signed-off-by ending in that <email>, any case (_SIGNOFF on the lowered line).
-_HEAD = re.compile(
-    rb"tree [0-9a-f]{40,64}\n(?:parent [0-9a-f]{40,64}\n)?"
-    rb"author ([^<>\n]*<([^<>\s]+)>)[^<>\n]*\ncommitter [^\n]*\n\n"
-)
-_FIRST_TRAILER = re.compile(rb"[A-Za-z0-9-]+[ \t]*:")
-_NOT_TRAILER = re.compile(rb"\n(?![A-Za-z0-9-]+[ \t]*:)")  # a line that is no trailer
-_SIGNOFF = re.compile(rb"signed-off-by[ \t]*:[^\n]*<([^<>\n]*)>[ \t\r]*(?:\n|\Z)")
-# a merge: standard headers first (others may follow), one <...> in the author line
-_MERGE = re.compile(
-    rb"tree [0-9a-f]{40,64}\n(?:parent [0-9a-f]{40,64}\n){2,}"
-    rb"author ([^<>\n]*<[^<>\n]*>)[^<>\n]*\ncommitter [^\n]*\n"
-)
-_FUSABLE = frozenset({"utf8", "list-address", "signed-tags", "signoff"})
 TagVerifier = Callable[[Sequence[bytes]], Mapping[bytes, TagVerification]]
 Clean = Callable[[bytes, bytes, CheckContext, Any], bool]
 
@@ -75,20 +53,9 @@ class RunResult:
     exempted: tuple[tuple[str, Exemption], ...] = ()  # (commit id, rule), in range order
 
 
-def default_verifier(repo: Path) -> TagVerifier:
-    """The real batch verifier for ``repo`` (imported only when there are tags)."""
-
-    def verify(tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
-        from send_mergereq.checks.signatures import verify_tags
-
-        return verify_tags(repo, tags)
-
-    return verify
-
-
 def _uses_tags(checks: Sequence[EnabledCheck]) -> bool:
     """Whether a check consults ``ctx.verify_tag`` (``USES_TAGS = True`` in its module)."""
-    return any(getattr(c.module, "USES_TAGS", c.module.ID == "signed-tags") for c in checks)
+    return any(getattr(c.module, "USES_TAGS", False) for c in checks)
 
 
 def _cleans(checks: Sequence[EnabledCheck]) -> tuple[tuple[Clean, Any], ...] | None:
@@ -96,56 +63,6 @@ def _cleans(checks: Sequence[EnabledCheck]) -> tuple[tuple[Clean, Any], ...] | N
     found = [(getattr(c.module, "clean", None), c.opts) for c in checks]
     cleans = tuple((fn, opts) for fn, opts in found if fn is not None)
     return cleans if len(cleans) == len(found) else None
-
-
-def fused_clean(raw: bytes, ctx: CheckContext) -> bool:
-    """All the built-in checks' ``clean`` at once, for the usual commit: a non-merge with
-    standard headers, valid UTF-8 and no NUL, an author that is no list, signed off in
-    the trailers. True implies that each built-in ``clean`` says True (False: ask them).
-    (Once per commit of the range: C-speed steps only, the trailer block found with
-    ``rfind``, the author's sign-off with ``find``.)"""
-    head = _HEAD.match(raw)
-    if head is None or b"\0" in raw:
-        return False
-    body = raw.rstrip()
-    cut = body.rfind(b"\n\n")
-    if cut < head.end():  # no blank line in the message: no trailer block
-        return False
-    block = body[cut + 2 :]
-    if _FIRST_TRAILER.match(block) is None or _NOT_TRAILER.search(block) is not None:
-        return False
-    lowered, email = block.lower(), head[2].lower()
-    at = lowered.find(b"<" + email + b">")
-    while at >= 0:  # the author's <email> on a Signed-off-by line, as its last <...>
-        signoff = _SIGNOFF.match(lowered, lowered.rfind(b"\n", 0, at) + 1)
-        if signoff is not None and signoff[1] == email:
-            break
-        at = lowered.find(b"<" + email + b">", at + 1)
-    else:
-        return False
-    return _utf8_by_no_list(raw, head[1], ctx)
-
-
-def fused_merge_clean(raw: bytes, ctx: CheckContext) -> bool:
-    """``fused_clean`` for a merge when signed-tags does not run (``signoff`` exempts
-    merges): valid UTF-8, no NUL, no ``encoding`` header, an author that is no list."""
-    merge = _MERGE.match(raw)
-    if merge is None or b"\0" in raw:
-        return False
-    end = raw.find(b"\n\n")
-    if end < 0 or b"\nencoding " in raw[: end + 1]:
-        return False
-    return _utf8_by_no_list(raw, merge[1], ctx)
-
-
-def _utf8_by_no_list(raw: bytes, author: bytes, ctx: CheckContext) -> bool:
-    """The tail both fast paths share: the object is valid UTF-8 and ``author`` is no list."""
-    if not raw.isascii():
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    return not list_address.suspect_ident(author, ctx)
 
 
 def _run_one(commit: RawCommit, checks: Sequence[EnabledCheck], ctx: CheckContext) -> list[Finding]:
@@ -171,8 +88,7 @@ class Scan:
         self.exempt: dict[int, tuple[int, int]] = {}  # rule index -> (commits, merges)
         self.exempted: dict[int, list[tuple[str, int]]] = {}  # position -> (id, rule index)
         self.defer, self.cleans = _uses_tags(self.checks), _cleans(self.checks)
-        self.fused = all(c.module.ID in _FUSABLE for c in self.checks)
-        self.fused_merges = self.fused and all(c.module.ID != "signed-tags" for c in self.checks)
+        self.vouch, self.merge_vouch = vouchers(self.checks)  # the fused fast path, if on
         self.found_at: dict[int, list[Finding]] = {}  # stream position -> findings, if any
         self.subjects: dict[str, str] = {}
         self.deferred: list[tuple[int, str, bytes]] = []  # merges with tags, verified later
@@ -182,21 +98,25 @@ class Scan:
         """Check one commit (or hold it back when it carries tags). The hot loop: a
         commit that every check's ``clean`` vouches for is never parsed."""
         self.count += 1
-        if not (self.fused and fused_clean(raw, self.ctx)):
+        if not (self.vouch and self.vouch(raw, self.ctx)):
             self._add_unclean(position, sha, raw)
 
     def add_batch(self, first: int, batch: Sequence[tuple[bytes, str, bytes]]) -> None:
         """``add`` each ``(ids, id, raw)`` of ``batch``, the first at ``first``: the usual
-        commit, clean by ``fused_clean``, costs one call (the loop of a long range)."""
+        commit, vouched for by the fast path, costs one call (the loop of a long range)."""
         self.count += len(batch)
-        ctx, unclean = self.ctx, self._add_unclean
+        ctx, unclean, vouch = self.ctx, self._add_unclean, self.vouch
+        if vouch is None:
+            for offset, (_, sha, raw) in enumerate(batch):
+                unclean(first + offset, sha, raw)
+            return
         for offset, (_, sha, raw) in enumerate(batch):
-            if not (self.fused and fused_clean(raw, ctx)):
+            if not vouch(raw, ctx):
                 unclean(first + offset, sha, raw)
 
     def _add_unclean(self, position: int, sha: str, raw: bytes) -> None:
-        """``add`` for a commit ``fused_clean`` did not vouch for."""
-        if self.fused_merges and fused_merge_clean(raw, self.ctx):
+        """``add`` for a commit the fast path did not vouch for."""
+        if self.merge_vouch and self.merge_vouch(raw, self.ctx):
             self.merges += 1
             return
         end = raw.find(b"\n\n")
@@ -276,44 +196,3 @@ def run_checks(
         sha, raw = (item.sha, item.raw) if isinstance(item, RawCommit) else item
         scan.add(position, sha, raw)
     return scan.finish(verifier)
-
-
-class WorkerLost(Exception):
-    """A worker process reading parts of the range died without a word (killed)."""
-
-
-def check_range(
-    repo: Path,
-    rng: CommitRange,
-    checks: Sequence[EnabledCheck],
-    ctx: CheckContext,
-    verifier: TagVerifier,
-    *,
-    parts: Sequence[Part],
-    workers: int = 1,
-    rules: Sequence[Exemption] = (),
-) -> RunResult:
-    """``run_checks`` over the commits of ``rng``, read in ``parts`` (``range_parts``):
-    by ``workers`` processes when there are several parts (``parallel.py``), the result
-    the same. A cut that proves wrong (``history.BrokenCut``), or a worker killed from
-    outside (``WorkerLost``), and the range is read again whole, here."""
-    scan = Scan(checks, ctx, rules)
-    try:
-        if workers > 1 and len(parts) > 1:
-            from send_mergereq.checks.parallel import scan_parts
-
-            scan_parts(scan, repo, parts, workers)
-        else:
-            for part in parts:
-                scan_part(scan, repo, part)
-    except (BrokenCut, WorkerLost):
-        scan = Scan(checks, ctx, rules)
-        scan_part(scan, repo, whole(rng))
-    return scan.finish(verifier)
-
-
-def scan_part(scan: Scan, repo: Path, part: Part) -> None:
-    """Check every commit of ``part`` into ``scan``; positions keep the parts in order."""
-    base = part.index << 32
-    for before, batch in read_part(repo, part):
-        scan.add_batch(base + before, batch)

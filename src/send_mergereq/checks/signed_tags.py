@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 from send_mergereq.checks.finding import (
     CheckContext,
+    DigestAction,
+    FastPath,
     Finding,
     Severity,
     TagStatus,
@@ -31,6 +33,29 @@ from send_mergereq.history import RawCommit, parent_count
 
 ID = "signed-tags"
 SUMMARY = "every merge merged a signed tag that verifies and names the merged commit"
+# the shared look covers a non-merge; a merge's tags are verified, never vouched for
+FAST_PATH = FastPath(merges=False)
+# kinds answered by asking the submaintainer for a (new) signed tag
+RESIGN_KINDS = frozenset(
+    {
+        "untagged",
+        "unsigned",
+        "bad-signature",
+        "damaged-signature",
+        "revoked-key",
+        "stray-tag",
+        "not-a-commit",
+        "untrusted-signer",
+    }
+)
+DIGEST = (  # the report's digest: one action per kind of problem (digest.py words them)
+    DigestAction("fetch-keys", frozenset({"unknown-key"})),
+    DigestAction("refresh-keys", frozenset({"expired-key"})),
+    DigestAction("certify-keys", frozenset({"refused-trust"})),
+    DigestAction("ssh-keys", frozenset({"unknown-ssh-key"})),
+    DigestAction("ssh-setup", frozenset({"no-allowed-signers"})),
+    DigestAction("resign", RESIGN_KINDS),
+)
 USES_TAGS = True  # the runner verifies mergetags in one batch for this check
 
 _REDO = "redo the merge from the tag: 'git pull <url> <tag>' (or 'git merge <tag>')"

@@ -20,13 +20,22 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from send_mergereq.checks.finding import CheckContext, Finding, Severity
+from send_mergereq.checks.finding import (
+    CheckContext,
+    DigestAction,
+    FastPath,
+    Finding,
+    Severity,
+)
 from send_mergereq.checks.list_address import is_list_address, person_behind_list
 from send_mergereq.checks.trailers import signed_off_by, signoffs, split_ident
 from send_mergereq.history import RawCommit, header_value, ident_email, parent_count
 
 ID = "signoff"
 SUMMARY = "every non-merge commit carries a Signed-off-by trailer for its author"
+FAST_PATH = FastPath()  # the shared look covers it (fused.SHARED)
+ASK_KINDS = frozenset({"missing", "no-email"})  # the digest: ask the author for one
+DIGEST = (DigestAction("ask-signoff", ASK_KINDS),)
 
 
 @dataclass(frozen=True)

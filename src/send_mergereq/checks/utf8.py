@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from send_mergereq.checks.encodings import bad_utf8_at, describe, is_charset, shown_bytes
-from send_mergereq.checks.finding import CheckContext, Finding, Severity
+from send_mergereq.checks.finding import CheckContext, FastPath, Finding, Severity
 from send_mergereq.checks.trailers import split_ident
 from send_mergereq.history import RawCommit
 
 ID = "utf8"
 SUMMARY = "author, committer and message must be valid UTF-8 in the raw commit object"
+FAST_PATH = FastPath()  # the shared look covers it (fused.SHARED)
+DIGEST = ()  # no action of its own in the report's digest: each hint is said once
 _UTF8_NAMES = {b"utf-8", b"utf8"}
 _HINT_IDENT = (
     "ask the submitter to fix the {role} (re-encode it as UTF-8, e.g. "

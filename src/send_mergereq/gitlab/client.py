@@ -28,7 +28,6 @@ import gitlab.exceptions as glexc
 import requests
 
 from send_mergereq import deadline
-from send_mergereq.checks.encodings import visible
 from send_mergereq.errors import (
     ForgeError,
     TimedOutError,
@@ -37,6 +36,7 @@ from send_mergereq.errors import (
 )
 from send_mergereq.gitlab.credentials import Token
 from send_mergereq.gitlab.ratelimit import LAST_WAIT, tidy_rate_headers
+from send_mergereq.terminal import visible
 
 PER_PAGE = 100
 TIMEOUT = 30.0  # requests' connect and read timeouts (the read one restarts with every byte)

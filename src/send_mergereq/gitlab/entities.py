@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from math import isfinite
 from typing import Any
 
-from send_mergereq.checks.encodings import visible
 from send_mergereq.errors import TransientForgeError
 from send_mergereq.models import Job, MergeRequest, Pipeline, pipeline_kind
+from send_mergereq.terminal import visible
 
 
 class GarbledAnswer(TransientForgeError):

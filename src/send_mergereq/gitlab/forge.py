@@ -427,6 +427,24 @@ class Forge:
         with self._api(f"reading merge request !{iid}"):
             return dict(self.project.mergerequests.get(iid).attributes)
 
+    # -- bisect (issue 22): prefixes of a branch, their pipelines -----------------
+
+    def sha_pipelines(self, sha: str) -> list[Pipeline]:
+        """Pipelines that tested commit ``sha``, on any ref, newest first (the first page):
+        a prefix of staging that already has one is not run again."""
+        filters: dict[str, Any] = {"sha": sha, "order_by": "id", "sort": "desc"}
+        with self._api(f"listing the pipelines of {sha[:12]}"):
+            found = self.project.pipelines.list(get_all=False, **filters)
+        pipelines = [self._pipeline(p.attributes) for p in found]
+        return [p for p in pipelines if p.sha == sha]
+
+    def create_pipeline(self, ref: str) -> Pipeline:
+        """``POST /projects/:id/pipeline?ref=REF``: a pipeline for branch ``ref``, for a
+        project whose pushes start none."""
+        with self._api(f"creating a pipeline for {ref}"):
+            created = self.project.pipelines.create({"ref": ref})
+        return self._pipeline(created.attributes)
+
     # -- helpers --------------------------------------------------------------
 
     def _api(self, what: str) -> Any:

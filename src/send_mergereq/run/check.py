@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import os
 
-from send_mergereq import git, range_parts
+from send_mergereq import git
 from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import Severity
-from send_mergereq.checks.runner import EnabledCheck, TagVerifier, check_range, default_verifier
+from send_mergereq.checks.runner import EnabledCheck, TagVerifier
 from send_mergereq.config import POLICY_FILE, Settings
-from send_mergereq.history import empty_range, resolve_range
 from send_mergereq.report import CheckReport, Policy
+from send_mergereq.scan.cut import cut
+from send_mergereq.scan.range_check import check_range, default_verifier
+from send_mergereq.scan.walk import empty_range, resolve_range
 
 
 def _workers() -> int:
@@ -41,7 +43,7 @@ def check_phase(
         enabled,
         settings.context(),
         verifier or default_verifier(settings.repo),
-        parts=range_parts.cut(settings.repo, rng, workers),
+        parts=cut(settings.repo, rng, workers),
         workers=workers,
         rules=settings.exemptions,
     )

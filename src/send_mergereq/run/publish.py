@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from send_mergereq.config import LandMode
 from send_mergereq.errors import ConfigError
-from send_mergereq.history import CommitRange, RawCommit, read_commits
+from send_mergereq.history import CommitRange, RawCommit
 from send_mergereq.models import FINISHED, MergeRequest, Pipeline, PipelineKind
 from send_mergereq.mr import describe
 from send_mergereq.mr import text as mr_text
@@ -29,6 +29,7 @@ from send_mergereq.run.discovery import (
     floor_of,
 )
 from send_mergereq.run.push import PushResult, push_branch, refuse_unsafe_push
+from send_mergereq.scan.walk import read_commits
 
 if TYPE_CHECKING:
     from send_mergereq.gitlab.forge import Forge, MrSpec
@@ -225,7 +226,7 @@ def generated_text(
 ) -> tuple[str, str]:
     """Title and description from what ``rng`` merges (one more raw pass over the range);
     the tags of its pull requests verified again, for who signed them, by key."""
-    from send_mergereq.checks.signatures import verify_tags
+    from send_mergereq.scan.signatures import verify_tags
 
     listed = list(commits if commits is not None else read_commits(repo, rng))
     tags = describe.pull_tags(listed, rng.branch_sha)

@@ -8,6 +8,8 @@ the earlier stages are complete and passed; after a failure they are skipped.
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
 from send_mergereq.sandbox.scenarios import JobSpec, PipelineSpec
 from send_mergereq.sandbox.state import Job, Pipeline, Project, World
 from send_mergereq.sandbox.status import CANCELABLE, COMPLETED, composite
@@ -62,9 +64,19 @@ def _new_job(world: World, pipeline: Pipeline, spec: JobSpec, at: float, attempt
     job = Job(
         id=world.next_id("job"), pipeline_id=pipeline.id, spec=spec, created_at=at, attempt=attempt
     )
+    job.tree_path = _matching_path(world, pipeline, spec)
     pipeline.jobs.append(job)
     world.jobs[job.id] = job
     return job
+
+
+def _matching_path(world: World, pipeline: Pipeline, spec: JobSpec) -> str | None:
+    """The first path of the tested tree matching the job's ``fails_if_path``, if any.
+    The tree is read once per commit (the repository caches it)."""
+    if spec.fails_if_path is None:
+        return None
+    paths = world.projects[pipeline.project_id].repo.paths(pipeline.sha)
+    return next((p for p in paths if fnmatchcase(p, spec.fails_if_path)), None)
 
 
 def process(world: World, pipeline: Pipeline, t: float) -> None:

@@ -68,6 +68,7 @@ class BareRepo:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._commits: dict[str, CommitInfo] = {}
+        self._paths: dict[str, tuple[str, ...]] = {}
 
     @classmethod
     def create(cls, path: Path, default_branch: str, protected: list[str]) -> BareRepo:
@@ -190,3 +191,10 @@ class BareRepo:
         sha, an, ae, ad, cn, ce, cd, title, parents, message = fields[:10]
         body = message.rstrip("\n") + "\n"
         return CommitInfo(sha, an, ae, ad, cn, ce, cd, title, body, tuple(parents.split()))
+
+    def paths(self, sha: str) -> tuple[str, ...]:
+        """Every file path in the tree of commit ``sha``, sorted (cached: trees never change)."""
+        if sha not in self._paths:
+            out = self.git("ls-tree", "-r", "-z", "--name-only", "--full-tree", sha)
+            self._paths[sha] = tuple(sorted(p for p in out.split("\x00") if p))
+        return self._paths[sha]

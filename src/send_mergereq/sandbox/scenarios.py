@@ -41,6 +41,9 @@ class JobSpec:
     trigger: str | None = None
     strategy: str = "depend"
     failure_reason: str = "script_failure"  # GitLab's CommitStatus failure_reason when it fails
+    # A glob (fnmatch: ``*`` crosses ``/``) on the paths of the tested commit's tree: the job
+    # fails when one matches, and its log names the path (``{path}``/``{line}`` in ``log``).
+    fails_if_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ _JOB_KEYS = {
     "strategy",
     "repeat",
     "failure_reason",
+    "fails_if_path",
 }
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "name": str,
@@ -128,6 +132,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "strategy": str,
     "repeat": int,
     "failure_reason": str,
+    "fails_if_path": str,
     "mr_pipeline_delay": (int, float),
     "queue_delay": (int, float),
     "branch_pipelines": bool,
@@ -202,6 +207,8 @@ class _Reader:
         self.choice(data.get("strategy", "depend"), f"{where}.strategy", ("depend", "none"))
         if data.get("duration", 0) < 0:
             raise self.fail(f"{where}.duration", "must not be negative")
+        if "fails_if_path" in data:
+            self.fails_if_path(data, where)
         repeat = data.pop("repeat", 0)
         if not repeat:
             return [JobSpec(**data)]
@@ -211,6 +218,21 @@ class _Reader:
             JobSpec(**{**data, "name": data["name"].replace("{n}", str(n))})
             for n in range(1, repeat + 1)
         ]
+
+    def fails_if_path(self, data: Mapping[str, Any], where: str) -> None:
+        """A job that fails on the tested tree: a glob of a relative path, on a plain job
+        whose outcome the tree decides, with a log that names the path."""
+        glob = data["fails_if_path"]
+        if not glob or glob.startswith("/") or "\n" in glob:
+            raise self.fail(f"{where}.fails_if_path", f"{glob!r} is not a relative path glob")
+        if "trigger" in data:
+            raise self.fail(f"{where}.fails_if_path", "a bridge job's outcome is its child's")
+        if data.get("outcome", "success") != "success":
+            raise self.fail(
+                f"{where}.fails_if_path", "the tree decides the outcome: drop 'outcome'"
+            )
+        if data.get("log") and "{path}" not in data["log"]:
+            raise self.fail(f"{where}.log", "a fails_if_path job's log needs a {path} placeholder")
 
     def events(self, data: Mapping[str, Any]) -> tuple[EventSpec, ...]:
         events = []

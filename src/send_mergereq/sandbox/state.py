@@ -116,6 +116,7 @@ class Job:
     started_at: float | None = None
     finished_at: float | None = None
     downstream_id: int | None = None
+    tree_path: str | None = None  # the tested tree's path that matched spec.fails_if_path
 
     @property
     def name(self) -> str:
@@ -135,7 +136,9 @@ class Job:
 
     @property
     def will_fail(self) -> bool:
-        return self.spec.outcome == "failed" or (self.spec.flaky and self.attempt == 1)
+        if self.spec.outcome == "failed" or self.tree_path is not None:
+            return True
+        return self.spec.flaky and self.attempt == 1
 
 
 @dataclass

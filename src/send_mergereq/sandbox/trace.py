@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 from send_mergereq.sandbox.state import Job
 
 ERASE = "\x1b[0K"
@@ -42,8 +44,25 @@ def _preamble(stamp: int) -> list[str]:
     ]
 
 
+DEFAULT_TREE_LOG = """\
+../{path}:{line}:5: error: implicit declaration of function 'qemu_sandbox_broken'
+ninja: build stopped: subcommand failed.
+"""
+
+
+def tree_log(job: Job) -> str:
+    """The log of a job that the tested tree decides: the spec's log (or a compiler's)
+    naming the matched path, with a line number that is stable for that path."""
+    if job.tree_path is None:
+        return ""
+    line = 1 + zlib.crc32(job.tree_path.encode()) % 400
+    text = job.spec.log or DEFAULT_TREE_LOG
+    return text.replace("{path}", job.tree_path).replace("{line}", str(line))
+
+
 def _script_lines(job: Job, progress: float) -> list[str]:
-    body = job.spec.log.rstrip("\n").splitlines() if job.spec.log else []
+    log = tree_log(job) if job.spec.fails_if_path is not None else job.spec.log
+    body = log.rstrip("\n").splitlines() if log else []
     if not body:
         body = [f"[{job.name}] step {n}/4 ok" for n in range(1, 5)]
         if job.will_fail:

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING
 
-from send_mergereq.checks.encodings import visible
 from send_mergereq.errors import TransientForgeError, redact
 from send_mergereq.logtext import format_duration
 from send_mergereq.models import Job, Pipeline
+from send_mergereq.terminal import visible
 from send_mergereq.watch.verdict import pipeline_title, shown, verdict_lines
 
 if TYPE_CHECKING:

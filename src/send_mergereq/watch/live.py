@@ -15,11 +15,11 @@ from rich.live_render import LiveRender
 from rich.segment import ControlType, Segment
 from rich.text import Text
 
-from send_mergereq.checks.encodings import visible
 from send_mergereq.errors import TransientForgeError, redact
 from send_mergereq.gate import Outcome, status_counts
 from send_mergereq.logtext import format_duration
 from send_mergereq.models import Job
+from send_mergereq.terminal import visible
 from send_mergereq.watch.verdict import shown, verdict_lines
 from send_mergereq.watch.view import layout
 

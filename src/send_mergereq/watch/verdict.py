@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from send_mergereq.checks.encodings import visible
 from send_mergereq.gate import Outcome, status_counts
 from send_mergereq.logtext import format_duration
 from send_mergereq.models import Job, Pipeline
+from send_mergereq.terminal import visible
 
 if TYPE_CHECKING:
     from send_mergereq.watch.types import WatchResult

@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 
 from rich.text import Text
 
-from send_mergereq.checks.encodings import visible
 from send_mergereq.logtext import format_duration
 from send_mergereq.models import FINISHED, Job, Pipeline, natural_key
+from send_mergereq.terminal import visible
 from send_mergereq.watch.verdict import pipeline_title
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Read and check a range cut in parts (``range_parts``) with several processes: each
+"""Read and check a range cut in parts (``scan/cut.py``) with several processes: each
 takes the next part, walks it with its own git and checks it, so nothing but the
 findings moves between processes.
 
@@ -22,15 +22,19 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from send_mergereq.checks.runner import Scan, WorkerLost, scan_part
+from send_mergereq.checks.runner import Scan
 from send_mergereq.errors import GitError, SendMergereqError
-from send_mergereq.history import BrokenCut, Part
+from send_mergereq.scan.walk import BrokenCut, Part, scan_part
+
+
+class WorkerLost(Exception):
+    """A worker process reading parts of the range died without a word (killed)."""
 
 
 def scan_parts(scan: Scan, repo: Path, parts: Sequence[Part], workers: int) -> None:
     """Check ``parts`` with ``workers`` processes (this one included) into ``scan``.
 
-    :raises BrokenCut: a part did not link to the next (``history.read_part``).
+    :raises BrokenCut: a part did not link to the next (``walk.read_part``).
     """
     fork = multiprocessing.get_context("fork")
     taken: Synchronized[int] = fork.Value("i", 0)

@@ -5,15 +5,15 @@ M_1 … M_k`` in which each ``M_(i+1)`` is reachable from ``M_i``: every commit 
 range is in the walk of the last ``M_i`` it is reachable from. A walk that excludes
 anything prints nothing until it is done, so one walk of a long range keeps all but one
 core idle; cut in parts, the walks run side by side and each part is checked as soon
-as its walk is done (``checks/parallel.py``).
+as its walk is done (``scan/workers.py``).
 
 The ``M``'s are tags dated between A and B (annotated ones when there are: releases),
 picked so the parts hold about as many commits each (commits per day taken to grow in a
 straight line since the oldest tag).
 A tag's ancestry is not known before the walks, so each part proves its link: the next
 tip is a parent of one of its commits, as it must be when it is reachable from this
-part's tip and not from A (``history.Part.link``); a wrong cut is read again whole
-(``history.BrokenCut``). Only a span of more than ``MIN_SPAN`` is cut, and never a
+part's tip and not from A (``walk.Part.link``); a wrong cut is read again whole
+(``walk.BrokenCut``). Only a span of more than ``MIN_SPAN`` is cut, and never a
 shallow clone (its walks stop at grafts a cut cannot see).
 """
 
@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from send_mergereq import git
-from send_mergereq.history import CommitRange, Part, whole
+from send_mergereq.history import CommitRange
+from send_mergereq.scan.walk import Part, whole
 
 MIN_SPAN = 90 * 86400  # seconds between the ends: below it a range is not worth cutting
 LONG_SPAN = 5 * 365 * 86400  # from it, two parts per process: a slow part is not the whole

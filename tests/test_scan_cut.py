@@ -1,4 +1,4 @@
-"""``range_parts``: a long range cut at tags into parts that separate git walks read, each
+"""``scan/cut.py``: a long range cut at tags into parts that separate git walks read, each
 commit in exactly one part; a cut that proves wrong is read again whole; several worker
 processes give what one gives."""
 
@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 
 from gitrepo import IDENTITY, Repo, shallow_clone
-from send_mergereq import range_parts
 from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import CheckContext
-from send_mergereq.checks.runner import EnabledCheck, RunResult, check_range
-from send_mergereq.history import BrokenCut, CommitRange, Part, read_part, resolve_range, whole
+from send_mergereq.checks.runner import EnabledCheck, RunResult
+from send_mergereq.history import CommitRange
+from send_mergereq.scan import cut as range_parts
+from send_mergereq.scan.range_check import check_range
+from send_mergereq.scan.walk import BrokenCut, Part, read_part, resolve_range, whole
 
 DAY = 86400
 STEP = 5 * DAY  # between two "days" of work: 400 of them span five and a half years
@@ -201,7 +203,7 @@ def test_a_worker_killed_from_outside_has_the_range_read_again(
     range is read again in one walk, never a half result and never a 'bug'."""
     import os
 
-    from send_mergereq.checks import parallel
+    from send_mergereq.scan import workers as parallel
 
     repo, rng = tagged
     parent, real = os.getpid(), parallel.scan_part

@@ -1,0 +1,55 @@
+"""Check the commits of a range, read in parts (``scan/cut.py``) by one process or
+several (``scan/workers.py``); the checks themselves run in ``checks/runner.py``'s
+``Scan``, the same whichever reads the parts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from send_mergereq.checks.exemptions import Exemption
+from send_mergereq.checks.finding import CheckContext, TagVerification
+from send_mergereq.checks.runner import EnabledCheck, RunResult, Scan, TagVerifier
+from send_mergereq.history import CommitRange
+from send_mergereq.scan.walk import BrokenCut, Part, scan_part, whole
+from send_mergereq.scan.workers import WorkerLost, scan_parts
+
+
+def default_verifier(repo: Path) -> TagVerifier:
+    """The real batch verifier for ``repo``: ``git verify-tag`` (``scan/signatures.py``,
+    imported only when there are tags)."""
+
+    def verify(tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
+        from send_mergereq.scan.signatures import verify_tags
+
+        return verify_tags(repo, tags)
+
+    return verify
+
+
+def check_range(
+    repo: Path,
+    rng: CommitRange,
+    checks: Sequence[EnabledCheck],
+    ctx: CheckContext,
+    verifier: TagVerifier,
+    *,
+    parts: Sequence[Part],
+    workers: int = 1,
+    rules: Sequence[Exemption] = (),
+) -> RunResult:
+    """``run_checks`` over the commits of ``rng``, read in ``parts`` (``scan/cut.py``):
+    by ``workers`` processes when there are several parts (``scan/workers.py``), the
+    result the same. A cut that proves wrong (``BrokenCut``), or a worker killed from
+    outside (``WorkerLost``), and the range is read again whole, here."""
+    scan = Scan(checks, ctx, rules)
+    try:
+        if workers > 1 and len(parts) > 1:
+            scan_parts(scan, repo, parts, workers)
+        else:
+            for part in parts:
+                scan_part(scan, repo, part)
+    except (BrokenCut, WorkerLost):
+        scan = Scan(checks, ctx, rules)
+        scan_part(scan, repo, whole(rng))
+    return scan.finish(verifier)

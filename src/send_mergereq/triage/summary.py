@@ -1,0 +1,73 @@
+"""What a closed gate says after the failing jobs and their log tails: the pull requests
+in the tested staging, a likely culprit for each failing gating job with its evidence
+and owners, and the exact next command. Pure: data in, plain lines out (escaped: tags,
+subjects, files and log lines are untrusted); the caller decides where they go."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Sequence
+
+from send_mergereq.terminal import visible
+from send_mergereq.triage.pulls import Pull
+from send_mergereq.triage.suspects import NO_EVIDENCE, Suspicion
+
+MAX_FILES_SHOWN = 5
+MAX_EVIDENCE_SHOWN = 3
+
+
+def summary_lines(
+    branch: str,
+    pulls: Sequence[Pull],
+    suspicions: Sequence[Suspicion],
+    owners_of: Callable[[str], Sequence[str]] | None = None,
+) -> list[str]:
+    """The triage of a closed gate, as lines (no trailing newlines)."""
+    lines = [f"pull requests in {visible(branch)}, oldest first:"]
+    if not pulls:
+        lines.append("  (none: the branch adds no commit over the target)")
+    for pull in pulls:
+        lines += _pull_lines(pull)
+    by_merge = {p.merge: p for p in pulls}
+    if suspicions:
+        lines.append("likely culprits:")
+    for found in suspicions:
+        owners = owners_of(found.job) if owners_of is not None else ()
+        lines += _suspicion_lines(found, by_merge, owners)
+    lines.append(f"next: send-mergereq bisect {shlex.quote(branch)}")
+    return lines
+
+
+def _pull_lines(pull: Pull) -> list[str]:
+    name = visible(pull.tag) if pull.tag else f"commit ({visible(pull.subject)})"
+    facts = [f"{pull.commits} commit{'s' if pull.commits != 1 else ''}"]
+    if pull.signer:
+        facts.append(f"signed by {visible(pull.signer)}")
+    elif pull.signature and pull.signature != "good":
+        facts.append(f"signature: {pull.signature}")
+    shown = [visible(f) for f in pull.files[:MAX_FILES_SHOWN]]
+    more = len(pull.files) - len(shown)
+    files = ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+    return [
+        f"  {pull.k}. {name}  {pull.merge[:12]}  {', '.join(facts)}",
+        f"       {files or '(no file changed)'}",
+    ]
+
+
+def _suspicion_lines(
+    found: Suspicion, by_merge: dict[str, Pull], owners: Sequence[str]
+) -> list[str]:
+    job = visible(found.job)
+    if found.basis == "none":
+        lines = [f"  {job}: {NO_EVIDENCE}"]
+    else:
+        lines = []
+        why = "its log names its files" if found.basis == "log" else "its owners' paths"
+        for s in found.suspects:
+            pull = by_merge.get(s.merge)
+            name = visible(s.tag) if s.tag else (pull.label if pull else s.merge[:12])
+            lines.append(f"  {job}: {name} ({s.merge[:12]}): {why}")
+            lines += [f"      {visible(e)}" for e in s.evidence[:MAX_EVIDENCE_SHOWN]]
+    if owners:
+        lines.append(f"    owners: {', '.join(visible(o) for o in owners)}")
+    return lines
