@@ -155,6 +155,8 @@ _IO_MODULES = ("subprocess", "os", "socket", "shutil", "tempfile", "pathlib", "i
                "multiprocessing", "signal", "requests", "gitlab", "git", "urllib.request",
                "http", "send_mergereq.git", "send_mergereq.gitlab", "send_mergereq.pager",
                "concurrent")  # fmt: skip
+
+
 def _pure_modules() -> list[str]:
     rules = [str(path.relative_to(PACKAGE)) for path in (PACKAGE / "checks").glob("*.py")]
     return ["gate.py", "run/land_decision.py", "watch/view.py", *rules]
@@ -176,7 +178,7 @@ def test_the_pure_modules_do_no_io() -> None:
 
 
 # Modules still over the limit, to be split (this list only shrinks).
-_TOO_LONG = {"git.py", "apply/flow.py", "gitlab/forge.py"}
+_TOO_LONG = {"git.py", "gitlab/forge.py"}
 
 
 def test_no_module_over_400_lines_outside_the_sandbox() -> None:

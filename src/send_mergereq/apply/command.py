@@ -13,7 +13,8 @@ from send_mergereq import git
 from send_mergereq.apply import mime_limits, notes, replies, transport
 from send_mergereq.apply.document import to_json
 from send_mergereq.apply.emails import Read, read_pulls, split_messages
-from send_mergereq.apply.flow import ApplyOptions, ApplyResult, Result, apply_pulls, summary_lines
+from send_mergereq.apply.flow import apply_pulls
+from send_mergereq.apply.outcome import ApplyOptions, ApplyResult, Result, summary_lines
 from send_mergereq.apply.pulls import PullRequest
 from send_mergereq.config import Settings
 from send_mergereq.errors import ConfigError, GitError
