@@ -16,7 +16,7 @@ real clone instead.
     .venv/bin/python benchmarks/checks.py --repo ../u-boot --range v2025.01..v2026.07 \\
         --check signed-tags=off
 
-Targets (DESIGN.md): ratio <= 1.5 at 100,000 commits; <= 0.4 s for 100 commits.
+Targets (docs/PRODUCT.md, speed): ratio <= 1.5 at 100,000 commits; <= 0.4 s for 100 commits.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Benchmark: verify the signed tags of 100 merges (DESIGN.md target: under 2 s).
+"""Benchmark: verify the signed tags of 100 merges (docs/PRODUCT.md target: under 2 s).
 
 Builds, in a temporary directory with a throwaway GNUPGHOME and key, a repository
 whose ``staging`` has N merges of signed tags (real ``git tag -s`` and ``git merge

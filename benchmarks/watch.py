@@ -1,13 +1,13 @@
 """Benchmark the watch: API requests per poll, memory over a four-hour wait, faults.
 
-Runs the real loop (``watch.watch``) through the real ``Forge`` (python-gitlab over
+Runs the real loop (``watch.loop.watch``) through the real ``Forge`` (python-gitlab over
 HTTP) against the embedded sandbox, on the sandbox's virtual clock: the loop's
 ``sleep`` advances virtual time, so a four-hour pipeline is watched in seconds.
 
     .venv/bin/python benchmarks/watch.py            # every measure
     .venv/bin/python benchmarks/watch.py --hours 1  # a shorter long wait
 
-Targets (DESIGN.md, "Speed and cost"): at most 1 + ⌈jobs/100⌉ + (bridges) requests
+Targets (docs/PRODUCT.md, "Speed and cost"): at most 1 + ⌈jobs/100⌉ + (bridges) requests
 per poll with ``per_page=100``; no log fetched until a job fails; memory flat over a
 four-hour wait.
 """
@@ -23,13 +23,14 @@ import time
 import tracemalloc
 from collections.abc import Callable
 
-from send_mergereq.display import PlainDisplay
 from send_mergereq.gitlab.credentials import Secret, Token
 from send_mergereq.gitlab.forge import Forge, MrSpec
-from send_mergereq.run.watch import WatchOptions, WatchResult, watch
 from send_mergereq.sandbox.app import Sandbox
 from send_mergereq.sandbox.reqlog import RequestRecord
 from send_mergereq.sandbox.scenarios import Scenario, parse_scenario
+from send_mergereq.watch.display import PlainDisplay
+from send_mergereq.watch.loop import watch
+from send_mergereq.watch.types import WatchOptions, WatchResult
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Bench",
@@ -38,8 +39,7 @@ IDENTITY = {
     "GIT_COMMITTER_EMAIL": "bench@example.org",
 }
 WATCH_SIDE = (
-    "*/send_mergereq/watch.py",
-    "*/send_mergereq/display.py",
+    "*/send_mergereq/watch/*",
     "*/send_mergereq/gate.py",
     "*/send_mergereq/forge.py",
     "*/send_mergereq/models.py",

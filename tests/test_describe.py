@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from send_mergereq.checks.finding import TagStatus, TagVerification
-from send_mergereq.describe import description, signed_by, summarize, title, who_signed
 from send_mergereq.history import RawCommit, parse_commit
+from send_mergereq.mr.describe import description, signed_by, summarize, title, who_signed
 
 TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 BASE = "0" * 40

@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rich.console import Console
 
-from send_mergereq.display import LiveDisplay, PlainDisplay, render_screen, render_summary
 from send_mergereq.errors import TransientForgeError, register_secret
 from send_mergereq.gate import Outcome, evaluate
 from send_mergereq.logtext import format_duration, log_tail
 from send_mergereq.models import Job, MergeRequest, Pipeline, PipelineKind
 from send_mergereq.run.document import document
-from send_mergereq.run.watch import Snapshot, WatchResult
+from send_mergereq.watch.display import PlainDisplay
+from send_mergereq.watch.live import LiveDisplay, render_screen, render_summary
+from send_mergereq.watch.types import Snapshot, WatchResult
 
 URL = "https://gitlab.example/qemu/-"
 RESUME = "send-mergereq status !7"

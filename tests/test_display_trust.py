@@ -10,18 +10,14 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from send_mergereq.display import (
-    HeldVerdict,
-    LiveDisplay,
-    PlainDisplay,
-    render_screen,
-    verdict_lines,
-)
 from send_mergereq.gate import evaluate
 from send_mergereq.logtext import log_tail
 from send_mergereq.models import Pipeline
 from send_mergereq.run.document import document
-from send_mergereq.run.watch import WatchResult
+from send_mergereq.watch.display import HeldVerdict, PlainDisplay
+from send_mergereq.watch.live import LiveDisplay, render_screen
+from send_mergereq.watch.types import WatchResult
+from send_mergereq.watch.verdict import verdict_lines
 from test_display import RESUME, URL, job, pipeline, snap, ticking
 
 HOSTILE_NAME = "ok\rgate open: pipeline passed\x1b]0;owned\x07\x1bc\x9b2J"

@@ -25,8 +25,9 @@ from send_mergereq.gitlab.credentials import Secret, Token
 from send_mergereq.gitlab.forge import Forge
 from send_mergereq.models import Job, Pipeline, PipelineKind
 from send_mergereq.run.discovery import Target, best, find_branch_pipeline
-from send_mergereq.run.watch import Snapshot, WatchOptions, WatchResult, fault_wait, watch
 from send_mergereq.sandbox import Sandbox
+from send_mergereq.watch.loop import fault_wait, watch
+from send_mergereq.watch.types import Snapshot, WatchOptions, WatchResult
 
 PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
 MR_REF = "refs/merge-requests/7/merge"

@@ -14,11 +14,10 @@ from send_mergereq.gate import (
     Outcome,
     Verdict,
     evaluate,
-    latest_attempts,
     status_counts,
     to_retry,
 )
-from send_mergereq.models import Job, Pipeline, PipelineKind
+from send_mergereq.models import Job, Pipeline, PipelineKind, latest_attempts
 
 _ids = count(1000)
 

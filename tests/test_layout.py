@@ -37,7 +37,7 @@ def _importers(prefix: str) -> set[str]:
 
 def test_only_git_py_and_the_token_helper_start_processes_outside_sandbox_and_demo() -> None:
     starters = {m for m in _importers("subprocess") if not m.startswith("sandbox/")}
-    assert starters <= {"git.py", "gitlab/credentials.py", "demo.py", "demo_repo.py"}
+    assert starters <= {"git.py", "gitlab/credentials.py", "demo/flow.py", "demo/repo.py"}
 
 
 def test_only_the_gitlab_package_imports_python_gitlab_or_requests() -> None:
@@ -56,6 +56,139 @@ def test_every_declared_dependency_is_imported() -> None:
     for requirement in project["dependencies"]:
         name = requirement.split(">")[0].split("=")[0].strip()
         assert _importers(modules[name]), f"{name} is declared but never imported"
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import that runs (at module level or in a function), not those under
+    ``if TYPE_CHECKING:``, which only the type checker reads."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            found.extend(_runtime_imports(ast.Module(body=node.orelse, type_ignores=[])))
+            continue
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        found.extend(_runtime_imports(node))
+    return found
+
+
+@functools.cache
+def _graph() -> dict[str, set[str]]:
+    """Module -> the modules of the tool it imports at run time (a module importing its
+    own package's ``__init__`` is not an edge: Python runs it first anyway)."""
+    modules = {_module(path): path for path in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        deps: set[str] = set()
+        for node in _runtime_imports(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                deps |= {alias.name for alias in node.names if alias.name in modules}
+            elif node.module in modules and not node.level:
+                for alias in node.names:
+                    sub = f"{node.module}.{alias.name}"
+                    deps.add(sub if sub in modules else node.module)
+        graph[name] = {d for d in deps if d != name and not name.startswith(d + ".")}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[set[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for dep in graph[node]:
+            if dep not in index:
+                visit(dep)
+                low[node] = min(low[node], low[dep])
+            elif dep in stack:
+                low[node] = min(low[node], index[dep])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(component)
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycle_between_modules() -> None:
+    assert _cycles(_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [{"a", "b", "c"}]
+
+
+def test_the_sandbox_imports_nothing_of_the_tool() -> None:
+    for module, names in _imports().items():
+        if module.startswith("sandbox/"):
+            tool = {n for n in names if n.startswith("send_mergereq")}
+            assert all(n.startswith("send_mergereq.sandbox") for n in tool), (module, tool)
+
+
+_IO_MODULES = ("subprocess", "os", "socket", "shutil", "tempfile", "pathlib", "io",
+               "multiprocessing", "signal", "requests", "gitlab", "git", "urllib.request",
+               "http", "send_mergereq.git", "send_mergereq.gitlab", "send_mergereq.pager",
+               "concurrent")  # fmt: skip
+
+
+def _pure_modules() -> list[str]:
+    rules = [str(path.relative_to(PACKAGE)) for path in (PACKAGE / "checks").glob("*.py")]
+    return ["gate.py", "run/land_decision.py", "watch/view.py", *rules]
+
+
+def test_the_pure_modules_do_no_io() -> None:
+    """The gate, the land decision, the view's layout and the rules: data in, data out."""
+    for module in _pure_modules():
+        names = _imports()[module]
+        io = {n for n in names for m in _IO_MODULES if n == m or n.startswith(m + ".")}
+        assert not io, (module, io)
+        tree = ast.parse((PACKAGE / module).read_text())
+        calls = {
+            node.func.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        }
+        assert not calls & {"open", "print", "input", "exec", "eval"}, module
+
+
+# Modules still over the limit, to be split (this list only shrinks).
+_TOO_LONG = {"git.py", "gitlab/forge.py"}
+
+
+def test_no_module_over_400_lines_outside_the_sandbox() -> None:
+    long = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if not str(path.relative_to(PACKAGE)).startswith("sandbox/")
+        and len(path.read_text().splitlines()) > 400
+    }
+    assert long <= _TOO_LONG, long - _TOO_LONG
 
 
 def test_the_rules_import_nothing_of_the_reading_layer() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from send_mergereq.mr_text import BEGIN, END, edit_buffer, parse_edited, splice, wrap
+from send_mergereq.mr.text import BEGIN, END, edit_buffer, parse_edited, splice, wrap
 
 
 def test_only_the_part_between_the_markers_is_refreshed() -> None:

@@ -8,7 +8,8 @@ import pytest
 from send_mergereq.checks.finding import Finding, Severity
 from send_mergereq.errors import ExitCode
 from send_mergereq.history import CommitRange
-from send_mergereq.report import CheckReport, emit, render_plain, render_rich, to_json
+from send_mergereq.output import Output
+from send_mergereq.report import CheckReport, render_plain, render_rich, to_json
 
 RANGE = CommitRange("origin/master", "staging", "1" * 40, "2" * 40)
 A, B = "a" * 40, "b" * 40
@@ -86,15 +87,15 @@ def test_rich_honours_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "\x1b[3" not in out.getvalue() and "[signoff]" in out.getvalue()
 
 
-def test_emit_json_keeps_stdout_pure(capsys: pytest.CaptureFixture[str]) -> None:
-    emit(report(), as_json=True, color=None)
+def test_report_json_keeps_stdout_pure(capsys: pytest.CaptureFixture[str]) -> None:
+    Output(as_json=True).report(report())
     captured = capsys.readouterr()
     assert json.loads(captured.out)["verdict"] == "checks_failed"
     assert "checks FAILED" in captured.err
 
 
-def test_emit_plain_when_piped(capsys: pytest.CaptureFixture[str]) -> None:
-    emit(report(()), as_json=False, color=None)
+def test_report_plain_when_piped(capsys: pytest.CaptureFixture[str]) -> None:
+    Output().report(report(()))
     captured = capsys.readouterr()
     assert captured.out.startswith("checks passed: 7 commits") and captured.err == ""
 
@@ -127,12 +128,12 @@ def test_no_color_on_a_terminal_writes_no_escape_codes_at_all(
     """NO_COLOR: not even bold (rich drops only the colours); --color still wins."""
     monkeypatch.setenv("NO_COLOR", "1")
     out = _Terminal()
-    emit(report(), as_json=False, color=None, stream=out)
+    Output(stdout=out).report(report())
     assert "\x1b" not in out.getvalue() and "[signoff]" in out.getvalue()
     forced = _Terminal()
-    emit(report(), as_json=False, color=True, stream=forced)
+    Output(color=True, stdout=forced).report(report())
     assert "\x1b[" in forced.getvalue()
     monkeypatch.setenv("NO_COLOR", "")  # empty: not set (no-color.org)
     plain_env = _Terminal()
-    emit(report(), as_json=False, color=None, stream=plain_env)
+    Output(stdout=plain_env).report(report())
     assert "\x1b[" in plain_env.getvalue()

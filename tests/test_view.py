@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from send_mergereq.display import render_screen, render_summary
 from send_mergereq.gate import evaluate
-from send_mergereq.models import Job, Pipeline, PipelineKind
-from send_mergereq.run.watch import Snapshot
-from send_mergereq.view import natural_key
+from send_mergereq.models import Job, Pipeline, PipelineKind, natural_key
+from send_mergereq.watch.live import render_screen, render_summary
+from send_mergereq.watch.types import Snapshot
 
 GOLDEN = Path(__file__).parent / "golden" / "view"
 URL = "https://gitlab.example/qemu/-"

@@ -32,7 +32,7 @@ DEFAULT_PROFILE = "default"
 
 
 class LandMode(StrEnum):
-    """How the project gates: DESIGN.md's MR mode, or push-only (``--no-mr``)."""
+    """How the project gates: docs/PRODUCT.md's MR mode, or push-only (``--no-mr``)."""
 
     MR = "mr"  # gate on a merge request pipeline, land by merging the MR
     PUSH = "push"  # gate on the branch pipeline of the pushed commit, land by fast-forward

@@ -2,7 +2,7 @@
 scrubbing of secrets from anything shown (``redact``, ``sanitize_url``, ``sanitize_text``).
 
 Failures are exceptions (``*Error``); outcomes are values that carry an
-``exit_code`` (a check report, a gate verdict). Only ``cli.py`` exits.
+``exit_code`` (a check report, a gate verdict). Only ``cli/funnel.py`` exits.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The gate verdict: a pipeline's jobs in, a verdict out. Pure, no I/O.
 
-Rules (DESIGN.md, "The gate verdict"), in the order they are applied:
+Rules (docs/PRODUCT.md, "The gate verdict"), in the order they are applied:
 
 1. Only the latest attempt of each job counts (bridges included).
 2. **Closed** as soon as a job that may not fail has failed (fail fast), also when
@@ -28,10 +28,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from send_mergereq.errors import ExitCode
-from send_mergereq.models import Job, Pipeline
+from send_mergereq.models import FINISHED, Job, Pipeline, latest_attempts
 
-# Statuses after which a job no longer changes by itself.
-DONE = frozenset({"success", "failed", "canceled", "skipped"})
 # Statuses that keep GitLab from calling the pipeline blocked on a manual job.
 BUSY = frozenset({"running", "pending", "waiting_for_resource", "waiting_for_callback"})
 # Every status of a job that is still on its way to a result.
@@ -101,20 +99,6 @@ def job_key(job: Job) -> JobKey:
     return (job.pipeline_id, job.name)
 
 
-def latest_attempts(jobs: Iterable[Job]) -> list[Job]:
-    """The newest attempt of each job (by name), in the order the jobs first appear."""
-    newest: dict[str, Job] = {}
-    for job in jobs:
-        seen = newest.get(job.name)
-        if seen is None or (not seen.retried, seen.id) < (not job.retried, job.id):
-            newest[job.name] = job
-    return list(newest.values())
-
-
-def qualified_name(job: Job) -> str:
-    return f"{job.stage}/{job.name}"
-
-
 def evaluate(pipeline: Pipeline, *, fail_fast: bool = True) -> Verdict:
     """The verdict on ``pipeline`` (its ``jobs`` include bridges, ``children`` the downstreams)."""
     jobs = latest_attempts(pipeline.jobs)
@@ -127,7 +111,7 @@ def evaluate(pipeline: Pipeline, *, fail_fast: bool = True) -> Verdict:
     if failed and (fail_fast or not moving or (manual and not busy)):
         return replace(base, outcome=Outcome.CLOSED, reason=_failed_reason(failed))
     if manual and not busy:
-        names = ", ".join(qualified_name(j) for j in manual)
+        names = ", ".join(j.qualified_name for j in manual)
         return replace(base, outcome=Outcome.BLOCKED, reason=f"waiting on manual job {names}")
     if moving:
         return replace(base, reason=f"pipeline {pipeline.status}")
@@ -138,17 +122,17 @@ def _finished(pipeline: Pipeline, jobs: list[Job], base: Verdict) -> Verdict:
     """The verdict once no job of ``pipeline`` moves any more and none failed gating."""
     canceled = [j for j in jobs if j.status == "canceled" and not j.allow_failure]
     if canceled:
-        names = ", ".join(qualified_name(j) for j in canceled)
+        names = ", ".join(j.qualified_name for j in canceled)
         return replace(base, outcome=Outcome.CLOSED, reason=f"{names} canceled")
     passed = any(j.status == "success" for j in jobs) or bool(base.failed_optional)
     if not passed:
-        if jobs or pipeline.status in DONE:
+        if jobs or pipeline.status in FINISHED:
             return replace(base, outcome=Outcome.CLOSED, reason="nothing ran: every job skipped")
         return replace(base, reason=f"pipeline {pipeline.status}, no jobs yet")
     if pipeline.status != "success":
         return replace(base, reason=f"jobs done, GitLab still says {pipeline.status}")
     if base.failed_optional:
-        names = ", ".join(qualified_name(j) for j in base.failed_optional)
+        names = ", ".join(j.qualified_name for j in base.failed_optional)
         return replace(base, outcome=Outcome.OPEN, reason=f"passed with warnings: {names} failed")
     return replace(base, outcome=Outcome.OPEN, reason="pipeline passed")
 
@@ -170,7 +154,7 @@ def _gating_failures(pipeline: Pipeline, jobs: list[Job]) -> tuple[Job, ...]:
 
 def _failed_reason(failed: tuple[Job, ...]) -> str:
     real = [j for j in failed if not j.is_bridge] or list(failed)
-    return ", ".join(qualified_name(j) for j in real) + " failed"
+    return ", ".join(j.qualified_name for j in real) + " failed"
 
 
 def to_retry(verdict: Verdict, limit: int) -> list[Job]:

@@ -16,8 +16,8 @@ import pytest
 from gitrepo import Repo, run_git
 from send_mergereq.apply import advice, replies
 from send_mergereq.apply.emails import headers_of
-from send_mergereq.apply.flow import ApplyResult, PullOutcome, Result
 from send_mergereq.apply.notes import NOTES_REF, note_text, parse_note, record, recorded
+from send_mergereq.apply.outcome import ApplyResult, PullOutcome, Result
 from send_mergereq.apply.pulls import MailHeaders, PullRequest
 from send_mergereq.checks.finding import Finding, Severity, TagStatus, TagVerification
 from send_mergereq.run.push import push_branch

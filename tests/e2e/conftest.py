@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from e2e_helpers import PROJECT, Maintainer, MakeMaintainer, kill_gpg_agent
 
-from send_mergereq import demo_repo
+from send_mergereq.demo import repo as demo_repo
 from send_mergereq.sandbox import Sandbox
 
 

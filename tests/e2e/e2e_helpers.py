@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import gitlab
 
-from send_mergereq import demo_repo
+from send_mergereq.demo import repo as demo_repo
 from send_mergereq.sandbox import ProjectInfo, RequestRecord, Sandbox
 
 CLI = Path(sys.executable).parent / "send-mergereq"

@@ -14,7 +14,7 @@ import pytest
 from e2e_helpers import _SIGINT_DEFAULT as SIGINT_DEFAULT
 from e2e_helpers import CLI, CliRun, kill_gpg_agent, run_cli
 
-from send_mergereq.demo import scenario_names
+from send_mergereq.demo.flow import scenario_names
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,8 @@ from send_mergereq.cli import run
 from send_mergereq.errors import ExitCode, ForgeError, TransientForgeError
 from send_mergereq.gitlab.credentials import Secret, Token
 from send_mergereq.gitlab.forge import Forge
-from send_mergereq.run.watch import WatchOptions, watch
+from send_mergereq.watch.loop import watch
+from send_mergereq.watch.types import WatchOptions
 
 PROJECT_URL = f"{g.API}/projects/{quote(g.PROJECT_PATH, safe='')}"
 JOBS = f"{g.P}/pipelines/500/jobs"

@@ -15,7 +15,8 @@ from send_mergereq.gitlab import client
 from send_mergereq.gitlab.credentials import Secret, Token
 from send_mergereq.gitlab.entities import MrSpec
 from send_mergereq.gitlab.forge import Forge
-from send_mergereq.run.watch import WatchOptions, watch
+from send_mergereq.watch.loop import watch
+from send_mergereq.watch.types import WatchOptions
 
 CANARY = "glpat-CANARY-redirect-0123456789"
 TOKEN = Token(Secret(CANARY), "GITLAB_TOKEN")

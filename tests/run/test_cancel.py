@@ -119,7 +119,7 @@ def test_the_hint_names_what_is_left_and_the_command(left: bool) -> None:
 
 
 def test_the_demo_hint_names_the_option_not_a_command() -> None:
-    from send_mergereq.demo import DEMO_RESUME
+    from send_mergereq.demo.flow import DEMO_RESUME
 
     assert hint(pipeline(), DEMO_RESUME) == (
         "hint: 4 jobs of pipeline #7 still run or wait; --cancel-rest cancels them as soon as "

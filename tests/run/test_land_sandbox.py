@@ -16,7 +16,6 @@ import pytest
 
 from gitrepo import Repo, run_git
 from send_mergereq.config import LandMode
-from send_mergereq.display import PlainDisplay
 from send_mergereq.errors import ExitCode
 from send_mergereq.gate import Outcome
 from send_mergereq.gitlab.credentials import Secret, Token
@@ -29,9 +28,11 @@ from send_mergereq.run.document import basis_document, document, landing_documen
 from send_mergereq.run.land import check_stale, land_fast_forward, land_with_refresh
 from send_mergereq.run.land_decision import LandHow, stale_line
 from send_mergereq.run.publish import Published, PublishRequest, publish
-from send_mergereq.run.watch import WatchOptions, WatchResult, watch
 from send_mergereq.sandbox import ProjectInfo, Sandbox
 from send_mergereq.scan.walk import resolve_range
+from send_mergereq.watch.display import PlainDisplay
+from send_mergereq.watch.loop import watch
+from send_mergereq.watch.types import WatchOptions, WatchResult
 
 pytestmark = pytest.mark.e2e
 PATH = "qemu/qemu"

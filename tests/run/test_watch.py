@@ -15,15 +15,9 @@ from send_mergereq.gate import Outcome
 from send_mergereq.gitlab.credentials import Secret, Token
 from send_mergereq.gitlab.forge import Forge, MrSpec
 from send_mergereq.models import Job, Pipeline, PipelineKind
-from send_mergereq.run.watch import (
-    Snapshot,
-    WatchOptions,
-    WatchResult,
-    fault_wait,
-    next_interval,
-    watch,
-)
 from send_mergereq.sandbox.app import Sandbox
+from send_mergereq.watch.loop import fault_wait, next_interval, watch
+from send_mergereq.watch.types import Snapshot, WatchOptions, WatchResult
 
 RESUME = "send-mergereq status !7"
 TOP = 100

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from send_mergereq import demo
+from send_mergereq.demo import flow as demo
 from send_mergereq.errors import ConfigError, ExitCode
 from send_mergereq.sandbox.errors import ScenarioError
 from send_mergereq.sandbox.scenarios import parse_scenario

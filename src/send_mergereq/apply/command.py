@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -14,12 +13,13 @@ from send_mergereq import git
 from send_mergereq.apply import mime_limits, notes, replies, transport
 from send_mergereq.apply.document import to_json
 from send_mergereq.apply.emails import Read, read_pulls, split_messages
-from send_mergereq.apply.flow import ApplyOptions, ApplyResult, Result, apply_pulls, summary_lines
+from send_mergereq.apply.flow import apply_pulls
+from send_mergereq.apply.outcome import ApplyOptions, ApplyResult, Result, summary_lines
 from send_mergereq.apply.pulls import PullRequest
 from send_mergereq.config import Settings
 from send_mergereq.errors import ConfigError, GitError
-from send_mergereq.report import CheckReport, emit
-from send_mergereq.terminal import visible
+from send_mergereq.output import Output
+from send_mergereq.report import CheckReport
 
 _MAX_EMAIL = 64 << 20  # bytes: a pull request email is small; an mbox of them too
 
@@ -65,8 +65,7 @@ def apply_command(
     keep_going: bool,
     allow_old_tag: bool = False,
     allow_local: bool = False,
-    as_json: bool,
-    color: bool | None,
+    out: Output,
     reply: Path | None = None,
 ) -> int:
     if reply is not None and dry_run:
@@ -85,14 +84,10 @@ def apply_command(
     else:
         pulls, passed_over = read_emails(emails, sys.stdin.buffer)
     _refuse_bad_requests(settings.repo, pulls, allow_local)
-    human = sys.stderr if as_json else sys.stdout
-
-    def say(line: str) -> None:
-        human.write(visible(line) + "\n")
-        human.flush()
+    say = out.line
 
     def show(report: CheckReport) -> None:
-        emit(report, as_json=False, color=color, stream=human)
+        out.report(report, final=False)
 
     for line in passed_over:
         say(line)
@@ -106,10 +101,8 @@ def apply_command(
         if outcome.result is not Result.APPLIED and outcome.hint:
             say(f"hint ({outcome.pull.tag}): {outcome.hint}")
     drafts = _write_replies(settings, result, reply, templates, say) if reply else []
-    if as_json:
-        doc = to_json(result, passed_over=passed_over, replies=drafts)
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-        sys.stdout.flush()
+    if out.as_json:
+        out.document(to_json(result, passed_over=passed_over, replies=drafts))
     return int(result.exit_code)
 
 

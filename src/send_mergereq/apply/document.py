@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from send_mergereq.apply.flow import ApplyResult, PullOutcome, Result
+from send_mergereq.apply.outcome import ApplyResult, PullOutcome, Result
 
 
 def to_json(

@@ -15,27 +15,23 @@ with ``git merge``.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from send_mergereq import git
-from send_mergereq.apply import advice, critical, tag_trust, transport
+from send_mergereq.apply import advice, store, tag_trust, transport
 from send_mergereq.apply import merge as merging
-from send_mergereq.apply import sign as signing
+from send_mergereq.apply.outcome import ApplyOptions, ApplyResult, PullOutcome, Result
 from send_mergereq.apply.pulls import PullRequest
 from send_mergereq.checks import CHECKS, signed_tags
 from send_mergereq.checks.finding import Finding, Severity, TagVerification
 from send_mergereq.checks.runner import EnabledCheck, RunResult, run_checks
 from send_mergereq.checks.tags import has_signature, parse_tag
 from send_mergereq.config import Settings
-from send_mergereq.describe import same_person, signing_key
-from send_mergereq.errors import ConfigError, ExitCode, GitError
+from send_mergereq.errors import ConfigError, GitError
 from send_mergereq.history import CommitRange, RawCommit, parse_commit
+from send_mergereq.mr.describe import same_person, signing_key
 from send_mergereq.report import CheckReport
 from send_mergereq.scan.signatures import TIMEOUT_VARIABLE, verify_tags, verify_timeout
 from send_mergereq.scan.walk import resolve_commit
@@ -43,79 +39,7 @@ from send_mergereq.scan.walk import resolve_commit
 CHECK_ID = "apply"  # the findings apply itself makes (moved tag, foreign base)
 
 
-class Result(StrEnum):
-    APPLIED = "applied"  # merged (or, with --dry-run, would be)
-    REFUSED = "refused"  # the signature or the checks said no
-    CONFLICT = "conflict"  # does not merge cleanly
-    FETCH_FAILED = "fetch-failed"
-    SKIPPED = "skipped"  # not tried: an earlier pull request stopped the run
-    ALREADY_APPLIED = "already-applied"  # the branch already contains it: nothing to merge
-
-
-# The run's exit code when pull requests end differently: a refusal says most.
-_WORST_FIRST = (ExitCode.CHECKS_FAILED, ExitCode.NOT_MERGED, ExitCode.GITLAB_OR_GIT)
 _GOES_ON = (Result.APPLIED, Result.ALREADY_APPLIED)  # the next pull request is tried
-
-
-_EXIT = {
-    Result.APPLIED: ExitCode.OK,
-    Result.REFUSED: ExitCode.CHECKS_FAILED,
-    Result.CONFLICT: ExitCode.NOT_MERGED,
-    Result.FETCH_FAILED: ExitCode.GITLAB_OR_GIT,
-    Result.SKIPPED: ExitCode.OK,
-    Result.ALREADY_APPLIED: ExitCode.OK,
-}
-
-
-@dataclass(frozen=True)
-class ApplyOptions:
-    branch: str = "staging"
-    dry_run: bool = False
-    keep_going: bool = False
-    expect: str | None = None  # --expect SHA: the commit the tag must point at
-    allow_old_tag: bool = False  # --allow-old-tag: no apply.max-tag-age limit
-    allow_local: bool = False  # --allow-local: local paths and file:// may be fetched
-
-
-@dataclass(frozen=True)
-class PullOutcome:
-    pull: PullRequest
-    result: Result
-    signer: str = ""
-    commits: int = 0  # commits the pull request adds over the branch
-    findings: tuple[Finding, ...] = ()
-    reason: str = ""  # why it was refused, one line
-    hint: str = ""
-    merge_sha: str | None = None
-    conflicts: tuple[str, ...] = ()
-    subjects: Mapping[str, str] = field(default_factory=dict)
-    tagged: str = ""  # when the tag was signed (its tagger date), as the tagger's clock said
-    notices: tuple[str, ...] = ()  # applied, but worth a word (a key not certified)
-
-    @property
-    def exit_code(self) -> ExitCode:
-        return _EXIT[self.result]
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    branch: str
-    target: str
-    branch_before: str | None
-    branch_after: str | None
-    pulls: tuple[PullOutcome, ...]
-    dry_run: bool
-    afresh: bool = False  # the target contained the branch (it landed): built from the target
-
-    @property
-    def exit_code(self) -> ExitCode:
-        """3 when anything was refused, else 8 for a conflict, else 6 for a failed fetch."""
-        codes = {p.exit_code for p in self.pulls}
-        return next((code for code in _WORST_FIRST if code in codes), ExitCode.OK)
-
-    def count(self, result: Result) -> int:
-        return sum(p.result is result for p in self.pulls)
-
 
 Say = Callable[[str], None]
 ShowReport = Callable[[CheckReport], None]
@@ -171,7 +95,7 @@ def apply_pulls(
                 )
     objects, algorithm = git.object_store(repo)
     outcomes: list[PullOutcome] = []
-    with _scratch(objects) as scratch:
+    with store.scratch(objects) as scratch:
         run = _Run(
             settings, options, scratch, algorithm, target_sha,
             target_sha if afresh or before is None else before, before, worktrees, say, report,
@@ -199,71 +123,6 @@ def apply_pulls(
         options.branch, settings.target, before, after, tuple(outcomes), options.dry_run,
         afresh,
     )  # fmt: skip
-
-
-def _line(outcome: PullOutcome, dry_run: bool) -> str:
-    """One line for an outcome: the summary's and the progress's."""
-    tag, count = outcome.pull.tag, outcome.commits
-    added = f"{count} commit{'s' if count != 1 else ''}"
-    signer = f", signed by {outcome.signer}" if outcome.signer else ""
-    if outcome.tagged:  # when: "tagged by Carol … on DATE", else "tagged DATE"
-        signer += (
-            f" on {outcome.tagged}" if ", tagged by " in signer else f", tagged {outcome.tagged}"
-        )
-    if outcome.result is Result.APPLIED:
-        word = "would apply" if dry_run else "applied"
-        return f"  {word} {tag}: {added}{signer} -> {(outcome.merge_sha or '')[:12]}"
-    if outcome.result is Result.CONFLICT:
-        return f"  conflict {tag}: {outcome.reason}"
-    if outcome.result is Result.SKIPPED:
-        return f"  skipped {tag}: an earlier pull request stopped the run (see --keep-going)"
-    if outcome.result is Result.ALREADY_APPLIED:
-        return f"  already applied {tag}: {outcome.reason}"
-    return f"  {outcome.result} {tag}{signer}: {outcome.reason}"
-
-
-def summary_lines(result: ApplyResult) -> list[str]:
-    """The end summary: each pull request applied, refused (why) or conflict."""
-    lines = [f"{'dry run: ' if result.dry_run else ''}{result.branch}:"]
-    for outcome in result.pulls:
-        lines.append(_line(outcome, result.dry_run))
-        lines += [f"    note: {notice}" for notice in outcome.notices]
-    lines.append(_counts(result))
-    before, after = result.branch_before, result.branch_after
-    afresh = f" (started afresh from {result.target})" if result.afresh and before != after else ""
-    if result.dry_run:
-        lines.append(f"{result.branch} would be at {(after or '-')[:12]}{afresh} (nothing written)")
-    elif before != after:
-        was = before[:12] if before else f"created from {result.target}"
-        lines.append(f"{result.branch}: {was} -> {(after or '-')[:12]}{afresh}")
-    else:
-        lines.append(f"{result.branch} unchanged at {(before or '(absent)')[:12]}")
-    return lines
-
-
-def _counts(result: ApplyResult) -> str:
-    """``3 pull requests: 1 applied, 1 already applied, 1 refused, 0 conflict, 0 skipped``."""
-    total = len(result.pulls)
-    parts = [
-        f"{result.count(Result.APPLIED)} {'would apply' if result.dry_run else 'applied'}",
-        f"{result.count(Result.ALREADY_APPLIED)} already applied",
-        f"{result.count(Result.REFUSED)} refused",
-        f"{result.count(Result.CONFLICT)} conflict",
-        f"{result.count(Result.SKIPPED)} skipped",
-    ]
-    if result.count(Result.FETCH_FAILED):
-        parts.append(f"{result.count(Result.FETCH_FAILED)} fetch failed")
-    return f"{total} pull request{'s' if total != 1 else ''}: " + ", ".join(parts)
-
-
-@contextmanager
-def _scratch(objects: Path) -> Iterator[Mapping[str, str]]:
-    with tempfile.TemporaryDirectory(prefix="send-mergereq-apply-") as tmp:
-        env = dict(os.environ)
-        alternates = [str(objects), env.get("GIT_ALTERNATE_OBJECT_DIRECTORIES", "")]
-        env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = os.pathsep.join(a for a in alternates if a)
-        env["GIT_OBJECT_DIRECTORY"] = tmp
-        yield env
 
 
 @dataclass(frozen=True)
@@ -427,41 +286,16 @@ def _merge(
                   f"{pull.url} tag {pull.tag}', fix {files}, 'git commit'; then apply the rest"),
             conflicts=built.conflicts,
         )  # fmt: skip
-    sha = _write(run, built.ours, built.tip, built.raw, committer=built.committer,
-                 message=built.message)  # fmt: skip
+    where = store.Where(run.settings.repo, run.ref, run.at, run.worktrees, run.scratch)
+    sha = store.write(where, built.ours, built.tip, built.raw, committer=built.committer,
+                      message=built.message, dry_run=run.options.dry_run)  # fmt: skip
+    if not run.options.dry_run:
+        run.at = sha
     run.tip = sha
     return PullOutcome(
         pull, Result.APPLIED, signer, added, found.findings, merge_sha=sha,
         subjects=found.subjects,
     )  # fmt: skip
-
-
-def _write(run: _Run, ours: str, tip: str, raw: bytes, *, committer: bytes, message: str) -> str:
-    """Store the merge and move the branch (compare-and-swap); only the scratch directory
-    with --dry-run."""
-    repo = run.settings.repo
-    if run.options.dry_run:
-        return git.write_commit(repo, raw, env=run.scratch)
-    if signing.wants_signing(repo):
-        raw = merging.add_signature(raw, signing.sign(repo, raw, committer))
-    git.merge_tree(repo, ours, tip)  # the same tree, now in the repository's own objects
-    sha = git.write_commit(repo, raw)
-    # from where the branch and its work trees are now: after a landing that is the old
-    # staging, not the target the merge was built on (a two-tree read-tree from the
-    # target would take the old staging's files for local changes)
-    old, worktrees = run.at, run.worktrees if run.at is not None else []
-    reflog = f"send-mergereq apply: {message.splitlines()[0]}"
-    with critical.signals_deferred():  # the work tree and the branch move together
-        for where in worktrees:
-            git.checkout_move(where, old or "", sha)
-        try:
-            git.update_ref(repo, run.ref, sha, old, reflog)
-        except GitError:
-            for where in worktrees:
-                git.checkout_move(where, sha, old or "")
-            raise
-    run.at = sha
-    return sha
 
 
 def _promises(

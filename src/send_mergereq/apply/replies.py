@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
 from send_mergereq.apply.advice import NOT_MERGED, UNWRITTEN
-from send_mergereq.apply.flow import PullOutcome, Result
+from send_mergereq.apply.outcome import PullOutcome, Result
 from send_mergereq.apply.pulls import MailHeaders
 from send_mergereq.terminal import visible
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from send_mergereq.errors import ForgeError, TransientForgeError
-from send_mergereq.gate import latest_attempts
-from send_mergereq.models import Job, Pipeline
+from send_mergereq.models import Job, Pipeline, latest_attempts
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -53,15 +52,13 @@ def alive(pipeline: Pipeline) -> list[Job]:
 
 
 def _jobs(pipeline: Pipeline) -> Iterator[Job]:
-    yield from latest_attempts(pipeline.jobs)
-    for child in pipeline.children:
-        yield from _jobs(child)
+    for each in pipeline.tree():
+        yield from latest_attempts(each.jobs)
 
 
 def _ids(pipeline: Pipeline) -> Iterator[int]:
-    yield pipeline.id
-    for child in pipeline.children:
-        yield from _ids(child)
+    for each in pipeline.tree():
+        yield each.id
 
 
 @dataclass(frozen=True)

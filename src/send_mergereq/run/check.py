@@ -1,5 +1,5 @@
 """Steps 1 and 2 of a run: resolve ``TARGET..BRANCH`` and run every enabled check over
-it in one pass. ``cli`` stops on a failed report (and after it with ``--dry-run``);
+it in one pass. ``run.submit`` stops on a failed report (and after it with ``--dry-run``);
 otherwise ``run.send`` takes over. No network, no GitPython, no python-gitlab."""
 
 from __future__ import annotations

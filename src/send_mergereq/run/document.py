@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from send_mergereq.display import job_label, jobs_of
 from send_mergereq.errors import ExitCode
 from send_mergereq.gate import Verdict
 from send_mergereq.models import Job, MergeRequest, Pipeline
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
     from send_mergereq.run.land_decision import Basis, LandResult
     from send_mergereq.run.publish import Published
     from send_mergereq.run.target import Contained
-    from send_mergereq.run.watch import WatchResult
+    from send_mergereq.watch.types import WatchResult
 
 
 def document(
@@ -98,9 +97,9 @@ def _watched(result: WatchResult) -> dict[str, Any]:
         "elapsed": round(result.elapsed, 1),
         "resume_command": result.resume_command,
         "pipeline": _pipeline(pipeline),
-        "jobs": [job_document(j, verdict) for j in jobs_of(pipeline)],
+        "jobs": [job_document(j, verdict) for j in (pipeline.latest_jobs() if pipeline else [])],
         "failed_jobs": [_failure(j, result.logs) for j in verdict.failed_gating],
-        "optional_failed_jobs": [job_label(j) for j in verdict.failed_optional],
+        "optional_failed_jobs": [j.label() for j in verdict.failed_optional],
     }
 
 

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from send_mergereq.gitlab.forge import Forge
     from send_mergereq.gitlab.session import Session
     from send_mergereq.run.publish import Published
-    from send_mergereq.run.watch import WatchResult
+    from send_mergereq.watch.types import WatchResult
 
 Rewatch = Callable[[Pipeline], "WatchResult"]
 

@@ -15,11 +15,12 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from send_mergereq import describe, mr_text
 from send_mergereq.config import LandMode
 from send_mergereq.errors import ConfigError
 from send_mergereq.history import CommitRange, RawCommit
-from send_mergereq.models import MergeRequest, Pipeline, PipelineKind
+from send_mergereq.models import FINISHED, MergeRequest, Pipeline, PipelineKind
+from send_mergereq.mr import describe
+from send_mergereq.mr import text as mr_text
 from send_mergereq.run.clock import Clock, Notify, quiet
 from send_mergereq.run.discovery import (
     Target,
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from send_mergereq.gitlab.session import Session
 
 Editor = Callable[[str], "str | None"]
-_FINISHED = frozenset({"success", "failed", "canceled", "skipped"})
 MERGED_RESULTS_HOWTO = (
     "merged results pipelines are off for {project}: the pipeline tests {branch} alone, "
     "not merged into {target}; turn on Settings > Merge requests > "
@@ -262,7 +262,7 @@ def _kind_notes(
     }[pipeline.kind]
     how = "reusing" if reused else ("created" if created else "found")
     notes = [f"{how} the {kind} #{pipeline.id} ({pipeline.status}): {pipeline.web_url}"]
-    if reused and pipeline.status in _FINISHED:
+    if reused and pipeline.status in FINISHED:
         notes.append(f"{req.range.branch_sha[:12]} was already pushed and tested: no new pipeline")
     elif reused:
         notes.append(

@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 from send_mergereq import deadline
 from send_mergereq.config import LandMode, Settings
 from send_mergereq.errors import ConfigError, ExitCode, ForgeError
+from send_mergereq.output import Output
 from send_mergereq.run.clock import Notify, quiet
 from send_mergereq.run.document import document
-from send_mergereq.run.output import Output
-from send_mergereq.run.watch import WatchOptions, WatchResult
+from send_mergereq.watch.types import WatchOptions, WatchResult
 
 if TYPE_CHECKING:
-    from send_mergereq.display import Display, HeldVerdict
     from send_mergereq.gitlab.session import Session
     from send_mergereq.models import MergeRequest, Pipeline
     from send_mergereq.report import CheckReport
@@ -31,6 +30,8 @@ if TYPE_CHECKING:
     from send_mergereq.run.publish import Editor, Published, PublishRequest
     from send_mergereq.run.settled import Settled
     from send_mergereq.run.target import Contained
+    from send_mergereq.watch.display import HeldVerdict
+    from send_mergereq.watch.types import Display
 
 
 @dataclass(frozen=True)
@@ -262,8 +263,8 @@ class _Run:
 
     def watch(self, pipeline: Pipeline, *, hold: bool = False) -> WatchResult:
         """Watch ``pipeline``; with ``hold`` its verdict waits for :meth:`release`."""
-        from send_mergereq.display import HeldVerdict
-        from send_mergereq.run.watch import watch
+        from send_mergereq.watch.display import HeldVerdict
+        from send_mergereq.watch.loop import watch
 
         display: Display = self.out.display()
         if hold:

@@ -1,6 +1,6 @@
 """The polling loop: follow a pipeline (and its children) to a gate verdict.
 
-Requests per poll, against the bound "1 + ⌈jobs/100⌉ + (bridges)" of DESIGN.md:
+Requests per poll, against the bound "1 + ⌈jobs/100⌉ + (bridges)" of docs/PRODUCT.md:
 
 - 1 ``get_pipeline`` for the watched pipeline, and ⌈jobs/100⌉ ``list_jobs`` pages;
 - ``list_bridges`` (1 request) only on the first poll, then only while one of the
@@ -30,92 +30,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from send_mergereq import deadline
 from send_mergereq.errors import (
-    ExitCode,
     ForgeError,
     TimedOutError,
     TransientForgeError,
     interrupt_code,
 )
-from send_mergereq.gate import DONE, JobKey, Outcome, Verdict, evaluate, job_key, to_retry
+from send_mergereq.gate import JobKey, Outcome, Verdict, evaluate, job_key, to_retry
 from send_mergereq.logtext import format_duration, log_tail
-from send_mergereq.models import Job, Pipeline
+from send_mergereq.models import FINISHED, Job, Pipeline
+from send_mergereq.watch.types import PipelineSource, Snapshot, WatchOptions, WatchResult
 
 if TYPE_CHECKING:
-    from send_mergereq.display import Display
-
-
-class PipelineSource(Protocol):
-    """What the loop reads from GitLab; ``forge.py`` implements it over python-gitlab.
-
-    Every method raises ``TransientForgeError`` for a fault worth retrying later and
-    ``ForgeError`` for anything else.
-    """
-
-    def get_pipeline(self, pipeline_id: int) -> Pipeline:
-        """The pipeline itself, without jobs (1 request)."""
-        ...
-
-    def list_jobs(self, pipeline_id: int) -> list[Job]:
-        """The latest attempt of each job, bridges excluded (``per_page=100``)."""
-        ...
-
-    def list_bridges(self, pipeline_id: int) -> list[Job]:
-        """The pipeline's bridges (``is_bridge``, ``downstream_pipeline_id``); 1 request."""
-        ...
-
-    def job_trace(self, job_id: int) -> str:
-        """The end of the job's log (at least its last lines), as GitLab stores it (ANSI
-        codes and section markers in); never the whole log held in memory."""
-        ...
-
-    def retry_job(self, job_id: int) -> Job:
-        """Retry a job; return its new attempt."""
-        ...
-
-
-@dataclass(frozen=True)
-class WatchOptions:
-    interval: float | None = None  # pinned poll interval; None: adaptive
-    timeout: float | None = None  # seconds without a verdict before "timed out"
-    fail_fast: bool = True
-    log_lines: int = 30
-    retry_failed: int = 0  # retry a failed gating job up to this many times
-    min_interval: float = 3.0
-    max_interval: float = 30.0
-    backoff: float = 1.5
-    give_up_after: float = 300.0  # seconds without a successful poll: exit 6
-    max_fault_wait: float = 60.0
-    cancel_rest: bool = False  # on a closed gate, cancel the jobs still alive (run/cancel.py)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One successful poll, as the display sees it."""
-
-    pipeline: Pipeline  # jobs include bridges; children are the downstream pipelines
-    verdict: Verdict
-    elapsed: float  # seconds since the watch started
-    taken_at: float  # the loop's clock when the poll ended
-    next_poll_in: float  # seconds until the next poll (0 when the watch ends)
-
-
-@dataclass(frozen=True)
-class WatchResult:
-    verdict: Verdict
-    pipeline: Pipeline | None  # the last snapshot; None if GitLab never answered
-    logs: Mapping[int, str]  # job id -> last lines of its log, cleaned
-    elapsed: float
-    resume_command: str
-    interrupted: bool = False
-    interrupt_code: ExitCode = ExitCode.INTERRUPTED  # 143 for SIGTERM, 129 for SIGHUP
-
-    @property
-    def exit_code(self) -> ExitCode:
-        return self.interrupt_code if self.interrupted else self.verdict.exit_code
+    from send_mergereq.watch.types import Display
 
 
 def next_interval(current: float, changed: bool, options: WatchOptions) -> float:
@@ -309,7 +239,7 @@ class _Watcher:
         if (
             before is None
             or before.pipeline.status != pipeline.status
-            or any(b.status not in DONE for b in before.bridges)
+            or any(b.status not in FINISHED for b in before.bridges)
         ):
             return self.source.list_bridges(pipeline.id)
         return before.bridges
@@ -318,9 +248,9 @@ class _Watcher:
         child_id = bridge.downstream_pipeline_id
         assert child_id is not None
         before = self.listings.get(child_id)
-        settled = before is not None and before.pipeline.status in DONE
+        settled = before is not None and before.pipeline.status in FINISHED
         if settled and before and before.trigger == bridge.status and not self._retrying(child_id):
-            _mark_seen(before.pipeline, seen)
+            seen.update(each.id for each in before.pipeline.tree())
             return before.pipeline
         return self._fill(self.source.get_pipeline(child_id), bridge.status, seen)
 
@@ -369,12 +299,6 @@ class _Watcher:
 
 def _has_child(job: Job) -> bool:
     return job.is_bridge and job.downstream_pipeline_id is not None
-
-
-def _mark_seen(pipeline: Pipeline, seen: set[int]) -> None:
-    seen.add(pipeline.id)
-    for child in pipeline.children:
-        _mark_seen(child, seen)
 
 
 def _with_attempts(pipeline: Pipeline, fresh: Mapping[JobKey, Job]) -> Pipeline:

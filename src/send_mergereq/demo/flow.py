@@ -18,13 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from send_mergereq import demo_repo
+from send_mergereq.demo import repo as demo_repo
 from send_mergereq.errors import ConfigError, ExitCode, GitError
 
 if TYPE_CHECKING:
     from send_mergereq.sandbox import Sandbox
 
-SCENARIO_DIR = Path(__file__).parent / "sandbox" / "scenarios"
+SCENARIO_DIR = Path(__file__).parents[1] / "sandbox" / "scenarios"
 PROJECT = "demo/qemu"
 PULLS_PROJECT = "submaintainers/qemu"  # where the submaintainers publish their signed tags
 DEMO_ENV = "SEND_MERGEREQ_DEMO_SANDBOX"

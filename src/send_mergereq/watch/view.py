@@ -19,7 +19,6 @@ server sent goes through :func:`visible` first. Names sort naturally (``shard-2`
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,11 +28,12 @@ from urllib.parse import urlsplit
 from rich.text import Text
 
 from send_mergereq.logtext import format_duration
-from send_mergereq.models import Job, Pipeline
+from send_mergereq.models import FINISHED, Job, Pipeline, natural_key
 from send_mergereq.terminal import visible
+from send_mergereq.watch.verdict import pipeline_title
 
 if TYPE_CHECKING:
-    from send_mergereq.run.watch import Snapshot
+    from send_mergereq.watch.types import Snapshot
 
 SYMBOLS: dict[str, tuple[str, str]] = {
     "success": ("✔", "green"),
@@ -55,19 +55,10 @@ SHORT_STATUS = {
     "waiting_for_callback": "waiting",
     "canceling": "canceling",
 }
-FINISHED = frozenset({"success", "failed", "canceled", "skipped", "manual"})
+SETTLED = FINISHED | {"manual"}  # a stage of these folds into one line
 FIRST = {"failed": 0, "manual": 1, "running": 2}  # rows shown before all others
 STATUS_W, TIME_W, NOTE_W = 10, 6, 10
 HEADERS = ("stage", "job", "status", "time", "note", "link")
-
-
-def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
-    """``shard-2`` < ``shard-10``: digits compare as numbers."""
-    return tuple(
-        (0, int(part)) if part.isdigit() else (1, part.lower())
-        for part in re.split(r"(\d+)", name)
-        if part
-    )
 
 
 def safe_link(url: str) -> str:
@@ -93,11 +84,9 @@ class Entry:
 
 def entries(pipeline: Pipeline) -> list[Entry]:
     """Every latest job of ``pipeline`` and its children, with its stage group."""
-    from send_mergereq.display import walk
-
     found: list[Entry] = []
     orders: dict[str, int] = {}
-    for job, bridge, _ in walk(pipeline):
+    for job, bridge, _ in pipeline.walk():
         group = visible(job.stage)
         if bridge is not None:
             group = f"{visible(bridge.name)} > {group}"
@@ -127,7 +116,7 @@ def _fold(jobs: list[Job]) -> str:
     parts += [f"{allowed} allowed to fail"] if allowed else []
     parts += [f"{n} {status}" for status, n in sorted(counts.items()) if status not in (
         "success", "failed")]  # fmt: skip
-    symbol = "✘" if failed else ("✔" if all(j.status in FINISHED for j in jobs) else "…")
+    symbol = "✘" if failed else ("✔" if all(j.status in SETTLED for j in jobs) else "…")
     return f"{symbol} " + " · ".join(parts)
 
 
@@ -273,11 +262,6 @@ def _flow(lines: list[Line], rows: int, across: int, cols: Columns) -> list[Text
     return screen
 
 
-def title(pipeline: Pipeline) -> str:
-    kind = pipeline.kind.value.replace("_", " ")
-    return f"pipeline #{pipeline.id} ({kind} pipeline, {visible(pipeline.ref)})"
-
-
 def layout(snapshot: Snapshot, now: float, width: int, height: int, summary: Text) -> list[Text]:
     """The screen: at most ``height - 1`` lines, none wider than ``width``, ``summary`` last."""
     width = max(20, width)
@@ -291,7 +275,7 @@ def layout(snapshot: Snapshot, now: float, width: int, height: int, summary: Tex
     groups: dict[str, list[Entry]] = {}
     for entry in found:
         groups.setdefault(entry.group, []).append(entry)
-    folded = {g for g, members in groups.items() if all(e.job.status in FINISHED for e in members)}
+    folded = {g for g, members in groups.items() if all(e.job.status in SETTLED for e in members)}
     rest = sorted(
         (e for e in found if e.job.status not in FIRST and e.group not in folded),
         key=lambda e: (e.order, natural_key(e.name)),
@@ -304,10 +288,8 @@ def layout(snapshot: Snapshot, now: float, width: int, height: int, summary: Tex
     jobs = _job_rows(urgent, rest, cols, snapshot, now)
     folds = _fold_rows(groups, folded, cols.stage)
     if len(jobs) + len(folds) > budget:  # too many: every stage's finished jobs fold too
-        rest = [e for e in rest if e.job.status not in FINISHED]
-        done = {
-            g for g, members in groups.items() if any(e.job.status in FINISHED for e in members)
-        }
+        rest = [e for e in rest if e.job.status not in SETTLED]
+        done = {g for g, members in groups.items() if any(e.job.status in SETTLED for e in members)}
         jobs = _job_rows(urgent, rest, cols, snapshot, now)
         folds = _fold_rows(groups, done, cols.stage)
     folds = folds[: max(0, budget // 2)]
@@ -328,7 +310,7 @@ def layout(snapshot: Snapshot, now: float, width: int, height: int, summary: Tex
     elif cols.link > 0:
         header.append(" ")
         header.append("link", style="bold")
-    screen = [Text(title(snapshot.pipeline), style="bold"), header]
+    screen = [Text(pipeline_title(snapshot.pipeline), style="bold"), header]
     screen += lines
     screen.append(summary)
     for line in screen:

@@ -1,0 +1,77 @@
+"""The ``send-mergereq`` click group: a bare BRANCH means ``submit BRANCH``, and each
+command is one module of this package (the registry is the list at the bottom)."""
+
+from __future__ import annotations
+
+import difflib
+
+import click
+
+from send_mergereq import __version__
+from send_mergereq.cli.apply import apply
+from send_mergereq.cli.check import check
+from send_mergereq.cli.demo import demo
+from send_mergereq.cli.options import EPILOG, PROG
+from send_mergereq.cli.status import status
+from send_mergereq.cli.submit import submit
+
+USAGE = f"""\
+usage: {PROG} BRANCH [--wait] [--land] [--dry-run] [OPTIONS]
+       {PROG} status [BRANCH|!IID|IID] [OPTIONS]
+       {PROG} check [RANGE] [OPTIONS]
+       {PROG} apply EMAIL... [OPTIONS]
+       {PROG} demo [--scenario NAME] [-- {PROG.upper()} OPTIONS]
+"""
+
+
+class BareCommand(click.UsageError):
+    """``send-mergereq`` with no words at all."""
+
+
+class DefaultCommandGroup(click.Group):
+    """``send-mergereq staging`` means ``send-mergereq submit staging``."""
+
+    default_command = "submit"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args:  # a bare ``send-mergereq``: the usage, not the whole help
+            raise BareCommand("no branch given", ctx)
+        leading: list[str] = []  # ``-C DIR`` before the command, as with git
+        while len(args) >= 2 and args[0] == "-C":
+            leading, args = [*leading, *args[:2]], args[2:]
+        self._refuse_misspelt_command(ctx, args)
+        if args and args[0] in self.commands:
+            args = [args[0], *leading, *args[1:]]
+        elif leading or not (not args or args[0] in ("--help", "-h", "--version")):
+            args = [self.default_command, *leading, *args]
+        return super().parse_args(ctx, args)
+
+    def _refuse_misspelt_command(self, ctx: click.Context, args: list[str]) -> None:
+        """``stauts staging``: a word close to a command, followed by another word, is a
+        misspelt command (a branch takes no second word)."""
+        words = [a for a in args if not a.startswith("-")]
+        if len(words) < 2 or args[0] != words[0] or args[0] in self.commands:
+            return
+        close = difflib.get_close_matches(args[0], list(self.commands), n=1, cutoff=0.6)
+        if close:
+            raise click.UsageError(f"no command {args[0]!r}: did you mean {close[0]!r}?", ctx)
+
+
+@click.group(
+    cls=DefaultCommandGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.version_option(__version__, prog_name=PROG)
+def cli() -> None:
+    """Check a staging branch, push it, and gate it through a GitLab merge request.
+
+    \b
+      send-mergereq apply pulls.mbox   verify, check and merge pull requests into staging
+      send-mergereq staging            check, push, open/update the MR, show the pipeline
+      send-mergereq staging --wait     ... then follow every job live to a verdict
+      send-mergereq staging --dry-run  check only: no push, no API call
+      send-mergereq check --report junit=report.xml   the same checks in a CI job
+    """
+
+
+for _command in (submit, status, check, apply, demo):
+    cli.add_command(_command)

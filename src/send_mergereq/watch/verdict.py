@@ -1,0 +1,145 @@
+"""The watch's words: the pipeline's title, its job counts, and the verdict lines that end
+a watch (log tails, retries, links and hints above the verdict line). Plain strings, the
+server's text escaped; the plain and the live display both print these."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from send_mergereq.gate import Outcome, status_counts
+from send_mergereq.logtext import format_duration
+from send_mergereq.models import Job, Pipeline
+from send_mergereq.terminal import visible
+
+if TYPE_CHECKING:
+    from send_mergereq.watch.types import WatchResult
+
+
+def summary_counts(pipeline: Pipeline) -> str:
+    """``12 success · 3 running · 1 failed``."""
+    counts = status_counts(pipeline.latest_jobs()).items()
+    return " · ".join(f"{n} {visible(status)}" for status, n in counts)
+
+
+def pipeline_title(pipeline: Pipeline) -> str:
+    kind = pipeline.kind.value.replace("_", " ")
+    return f"pipeline #{pipeline.id} ({kind} pipeline, {visible(pipeline.ref)})"
+
+
+FLAKY_REASONS = frozenset(
+    {
+        "runner_system_failure",
+        "stuck_or_timeout_failure",
+        "job_execution_timeout",
+        "scheduler_failure",
+        "api_failure",
+        "data_integrity_failure",
+    }
+)
+
+
+def shown(job: Job, bridge: Job | None = None) -> str:
+    """``Job.label`` fit for a terminal: every control character escaped (``--json`` keeps
+    the exact label)."""
+    return visible(job.label(bridge))
+
+
+def looks_flaky(job: Job, result: WatchResult) -> str | None:
+    """Why ``job``'s failure looks flaky (it already needed a retry, or GitLab blames the
+    runner, the system, a stuck job or a timeout); None when it looks like a real failure."""
+    if job.failure_reason in FLAKY_REASONS:
+        return visible(job.failure_reason.replace("_", " "))
+    earlier = [j for j in _every_attempt(result.pipeline) if j.name == job.name and j.id != job.id]
+    if result.verdict.retry_count(job) or job.retried or earlier:
+        return "it already needed a retry"
+    return None
+
+
+def _every_attempt(pipeline: Pipeline | None) -> list[Job]:
+    return [] if pipeline is None else pipeline.every_attempt()
+
+
+def verdict_line(result: WatchResult, stale: str | None = None, *, counts: bool = True) -> str:
+    """The one verdict line: the last thing a watch prints."""
+    verdict, took = result.verdict, format_duration(result.elapsed)
+    if result.interrupted:
+        return f"interrupted after {took}; resume with: {result.resume_command}"
+    if stale is not None and verdict.outcome is Outcome.OPEN:
+        return f"gate open on a stale target: {visible(stale.removeprefix('stale: '))}"
+    head = f"gate {verdict.outcome.value.replace('_', ' ')}: {visible(verdict.reason)}"
+    if verdict.outcome is not Outcome.TIMED_OUT:
+        head += f" (after {took})"
+    summary = summary_counts(result.pipeline) if result.pipeline is not None else ""
+    return head + (f"  [{summary}]" if summary and counts else "")
+
+
+def verdict_lines(
+    result: WatchResult, stale: str | None = None, *, width: int | None = None
+) -> list[str]:
+    """The end of the watch in plain words; the verdict line comes LAST (log tails, retries,
+    links and hints above it), so on a small terminal it is what stays in view. Given a
+    ``width`` the verdict line leaves its job counts to a line above rather than wrap."""
+    verdict = result.verdict
+    if result.interrupted:
+        return [verdict_line(result)]
+    lines = _retry_lines(result)
+    if verdict.outcome is Outcome.OPEN:
+        lines.extend(
+            f"  may fail, failed: {shown(j)}  {visible(j.web_url)}" for j in verdict.failed_optional
+        )
+    elif verdict.outcome is Outcome.CLOSED:
+        lines = _log_lines(result) + lines + _failure_lines(result)
+    elif verdict.outcome is Outcome.BLOCKED:
+        lines.extend(
+            f"  play it: {shown(j)}  {visible(j.web_url)}" for j in verdict.blocking_manual
+        )
+    if verdict.outcome in (Outcome.TIMED_OUT, Outcome.PENDING, Outcome.BLOCKED):
+        lines.append(f"resume with: {result.resume_command}")
+    last = verdict_line(result, stale)
+    if width is not None and len(last) > width and result.pipeline is not None:
+        lines.append(f"  jobs: {summary_counts(result.pipeline)}")
+        last = verdict_line(result, stale, counts=False)
+    return [*lines, last]
+
+
+def _retry_lines(result: WatchResult) -> list[str]:
+    names = {(j.pipeline_id, j.name): shown(j) for j in _latest(result.pipeline)}
+    return [
+        f"  retried by send-mergereq {count}x: {names.get(key, visible(key[1]))}"
+        for key, count in result.verdict.retries.items()
+    ]
+
+
+def _log_lines(result: WatchResult) -> list[str]:
+    """Each failed gating job's log tail, under a ``--- … failed`` header."""
+    lines: list[str] = []
+    for job in result.verdict.failed_gating:
+        tail = result.logs.get(job.id)
+        if job.is_bridge or tail is None:
+            continue
+        lines.append(f"--- {shown(job)} failed, end of its log: {visible(job.web_url)}")
+        if tail:
+            lines.extend(f"  {line}" for line in tail.split("\n"))
+    return lines
+
+
+def _failure_lines(result: WatchResult) -> list[str]:
+    """One line per failed gating job with its link; a hint when the failure looks flaky."""
+    lines: list[str] = []
+    flaky: list[str] = []
+    for job in result.verdict.failed_gating:
+        where = f" (child pipeline #{job.downstream_pipeline_id})" if job.is_bridge else ""
+        lines.append(f"  ✘ {shown(job)}{where}  {visible(job.web_url)}")
+        why = None if job.is_bridge else looks_flaky(job, result)
+        if why is not None:
+            flaky.append(f"{shown(job)} ({why})")
+    if flaky:
+        lines.append(
+            f"  looks flaky: {', '.join(flaky)}; to retry a failed job once, "
+            "run again with --retry-failed 1"
+        )
+    return lines
+
+
+def _latest(pipeline: Pipeline | None) -> list[Job]:
+    return [] if pipeline is None else pipeline.latest_jobs()
