@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.utils import parseaddr
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -63,6 +62,8 @@ def jobs_from_policy(value: Any, source: str) -> tuple[JobOwners, ...]:
         owners = _strings(table.get("owners"), f"{where}: owners")
         if not owners:
             raise ConfigError(f"{where}: owners: expected at least one person")
+        from email.utils import parseaddr  # only with [[jobs]]: 20 ms off every dry run
+
         for owner in owners:
             if "@" not in parseaddr(owner)[1]:
                 raise ConfigError(
