@@ -4,8 +4,8 @@
 A real GitLab-like setup: a bare "server" repository the developer pushes to, and the job's
 clone made as GitLab's runner makes it (``git init``, ``origin``, the pipeline's refspecs
 ``+refs/pipelines/ID`` and ``+refs/heads/BRANCH:refs/remotes/origin/BRANCH``, a detached
-checkout), then the README job's ``git fetch origin "$CI_DEFAULT_BRANCH"``. The variables
-are the ones GitLab sets for each kind of pipeline (docs.gitlab.com/ci/variables/
+checkout), then the README job's ``git fetch origin "$CI_DEFAULT_BRANCH:refs/remotes/…"``.
+The variables are the ones GitLab sets for each kind of pipeline (docs.gitlab.com/ci/variables/
 predefined_variables): in a branch pipeline ``CI_COMMIT_BRANCH``, ``CI_DEFAULT_BRANCH``,
 ``CI_COMMIT_BEFORE_SHA`` (zeros on a branch's first push); in a merge request pipeline
 ``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``, ``CI_MERGE_REQUEST_DIFF_BASE_SHA``,
@@ -70,8 +70,9 @@ class Project:
             refspecs.append(f"+{branch_ref}:refs/remotes/origin/{branch_ref.rsplit('/', 1)[1]}")
         run_git(clone, "fetch", "-q", "origin", *refspecs)
         run_git(clone, "checkout", "-q", "--detach", sha)
-        if fetch_default:
-            run_git(clone, "fetch", "-q", "origin", fetch_default)
+        if fetch_default:  # as the README's job does
+            tracking = f"refs/remotes/origin/{fetch_default}"
+            run_git(clone, "fetch", "-q", "origin", f"{fetch_default}:{tracking}")
         return clone
 
 
@@ -205,26 +206,50 @@ def test_the_first_push_of_a_new_branch_checks_what_it_adds_over_the_default_bra
 def test_a_first_push_without_the_default_branch_fetched_says_how_to_fetch_it(
     make_repo: Any, tmp_path: Path
 ) -> None:
+    """The hinted fetch writes origin/master even in a clone without the default fetch
+    refspec (where ``git fetch origin master`` writes FETCH_HEAD alone)."""
     p = project(make_repo, tmp_path)
     head = p.dev.commit("One")
     p.push("staging")
     clone = p.job_clone("refs/heads/staging", head, fetch_default=None)
+    run_git(clone, "config", "--unset-all", "remote.origin.fetch")
 
     code, _, err = check(clone, branch_pipeline("staging", head, ZEROS))
 
     assert code == 2
+    hinted = "git fetch origin master:refs/remotes/origin/master"
     assert err.splitlines() == [
         "send-mergereq: cannot read the policy from the project's default branch master "
-        "(CI_DEFAULT_BRANCH): none of refs/remotes/origin/master or refs/heads/master is in "
-        "this clone",
-        "hint: fetch it in the job first: git fetch origin master (the README's CI job)",
+        "(CI_DEFAULT_BRANCH): refs/remotes/origin/master is not in this clone",
+        f"hint: fetch it in the job first: {hinted} (the README's CI job)",
     ]
-    run_git(clone, "fetch", "-q", "origin", "master:refs/heads/master")  # a local branch will do
-    run_git(clone, "update-ref", "-d", "refs/remotes/origin/master")
+    run_git(clone, "fetch", "-q", "origin", "master")  # FETCH_HEAD alone, here
+    assert check(clone, branch_pipeline("staging", head, ZEROS))[0] == 2
+    run_git(clone, *hinted.split()[1:])
     code, out, err = check(clone, branch_pipeline("staging", head, ZEROS), "--json")
     assert code == 0, err
-    assert json.loads(out)["policy"]["file"] == f"refs/heads/master:{POLICY}"
+    assert json.loads(out)["policy"]["file"] == f"refs/remotes/origin/master:{POLICY}"
     assert json.loads(out)["commits"] == 1
+
+
+def test_a_local_branch_named_as_the_default_one_is_no_policy_source(
+    make_repo: Any, tmp_path: Path
+) -> None:
+    """A job's script can make a local ``master`` at the previous push, which relaxed the
+    policy: only origin/master, as the job fetched it, is read."""
+    p = project(make_repo, tmp_path)
+    p.dev.git("checkout", "-q", "-b", "feature")
+    relaxed = add_policy(p.dev, EVERYTHING_OFF)
+    head = bad_commits(p.dev)
+    p.push("feature")
+    clone = p.job_clone("refs/heads/feature", head, fetch_default=None)
+    run_git(clone, "branch", "master", relaxed)
+
+    code, _, err = check(clone, branch_pipeline("feature", head, ZEROS))
+
+    assert code == 2, err
+    assert "refs/remotes/origin/master is not in this clone" in err
+    assert "refs/heads/master" not in err
 
 
 def test_a_push_to_the_default_branch_is_checked_with_its_policy_before_the_push(
@@ -318,7 +343,8 @@ def test_the_readme_job_script_passes_on_a_new_branch_first_push(
     make_repo: Any, tmp_path: Path
 ) -> None:
     """The README's job, its two script lines run by a shell as the runner runs them, with
-    the installed CLI, on the first push of a new branch."""
+    the installed CLI, on the first push of a new branch; in a clone without the default
+    fetch refspec too (its fetch names where the branch goes)."""
     import os
     import subprocess
     import sys
@@ -328,14 +354,18 @@ def test_the_readme_job_script_passes_on_a_new_branch_first_push(
     head = p.dev.commit("One")
     p.push("topic")
     clone = p.job_clone("refs/heads/topic", head, fetch_default=None)
+    run_git(clone, "config", "--unset-all", "remote.origin.fetch")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CI_")}
     env |= {k: v for k, v in branch_pipeline("topic", head, ZEROS).items() if v is not None}
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
-    script = (
-        'git fetch origin "$CI_DEFAULT_BRANCH"\n'
-        "send-mergereq check --report junit=conformance.xml "
-        "--report codequality=conformance.json\n"
-    )
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    job = readme[readme.index("  script:\n") :].split("\n  artifacts:")[0]
+    script = "".join(line.removeprefix("    - ") + "\n" for line in job.splitlines()[1:])
+    script = "\n".join(line for line in script.splitlines() if not line.startswith("    #"))
+    assert script.splitlines() == [
+        'git fetch origin "$CI_DEFAULT_BRANCH:refs/remotes/origin/$CI_DEFAULT_BRANCH"',
+        "send-mergereq check --report junit=conformance.xml --report codequality=conformance.json",
+    ]
 
     done = subprocess.run(
         ["sh", "-e", "-c", script], cwd=clone, env=env, capture_output=True, text=True, check=False

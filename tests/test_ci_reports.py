@@ -212,7 +212,7 @@ def test_default_range_order_and_new_branch() -> None:
     # a push pipeline never reads the policy from the branch's previous push
     new = default_range({**push, "CI_COMMIT_BEFORE_SHA": "0" * 40, "CI_DEFAULT_BRANCH": "main"})
     assert (new.base, new.branch) == (None, "a" * 40)  # over the policy's branch itself
-    assert [s.ref for s in new.policy] == ["refs/remotes/origin/main", "refs/heads/main"]
+    assert [s.ref for s in new.policy] == ["refs/remotes/origin/main"]
     again = default_range({**push, "CI_DEFAULT_BRANCH": "main"})
     assert again.base == "c" * 40 and again.policy == new.policy
     assert default_range(push).policy == () and default_range(push).target is None

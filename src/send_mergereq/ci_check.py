@@ -15,8 +15,9 @@ check, nor from the branch's previous push (``CI_COMMIT_BEFORE_SHA`` is that bra
 earlier head: a push could relax the policy for the next one). It comes from the merge
 request's target (``CI_MERGE_REQUEST_TARGET_BRANCH_NAME``: the merged results commit's
 first parent, else ``origin/TARGET``, else the diff's base), or in a push pipeline from
-the project's default branch (``origin/$CI_DEFAULT_BRANCH``, else a local branch of that
-name; for a push to the default branch itself, its head before the push).
+the project's default branch (``origin/$CI_DEFAULT_BRANCH`` only, as the job fetched it: a
+local branch of that name could be anything the job's script made, the previous push
+included; for a push to the default branch itself, its head before the push).
 ``policy_source`` picks the first candidate the clone has and refuses one that is a
 commit under check.
 
@@ -26,6 +27,7 @@ over the target as for ``--dry-run``.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,11 +92,7 @@ def _push_range(env: Mapping[str, str], head: str) -> CheckRange:
         return CheckRange(before, head, (PolicySource(before, why),))
     if default:  # the base of a new branch's first push: the policy's branch itself (None)
         why = f"the project's default branch {default} (CI_DEFAULT_BRANCH)"
-        sources = (
-            PolicySource(_tracking(default), why),
-            PolicySource(f"refs/heads/{default}", why),
-        )
-        return CheckRange(before or None, head, sources)
+        return CheckRange(before or None, head, (PolicySource(_tracking(default), why),))
     if before:  # not GitLab's variables (it always sets CI_DEFAULT_BRANCH): the target
         return CheckRange(before, head)
     raise ConfigError(
@@ -123,9 +121,13 @@ def policy_source(repo: Path, rng: CheckRange) -> PolicySource | None:
     found = next((s for s in rng.policy if git.resolve_commit(repo, s.ref)), None)
     if found is None:
         names = " or ".join(s.ref for s in rng.policy)
-        wanted = rng.policy[0].ref.removeprefix(f"refs/remotes/{REMOTE}/")
+        names = f"none of {names} is" if len(rng.policy) > 1 else f"{names} is not"
+        first = rng.policy[0].ref
+        wanted = first.removeprefix(f"refs/remotes/{REMOTE}/")
+        if wanted != first:  # the refspec writes the tracking ref in any clone
+            wanted = shlex.quote(f"{wanted}:{first}")
         raise ConfigError(
-            f"cannot read the policy from {rng.policy[0].why}: none of {names} is in this clone",
+            f"cannot read the policy from {rng.policy[0].why}: {names} in this clone",
             hint=f"fetch it in the job first: git fetch {REMOTE} {wanted} (the README's CI job)",
         )
     base = rng.base or found.ref

@@ -697,7 +697,16 @@ def checkout_move(worktree: Path, old: str, new: str) -> None:
     halfway (``apply/critical.py`` defers this process's signals meanwhile)."""
     done = run(worktree, "read-tree", "-m", "-u", old, new, group=True)
     if done.returncode != 0:
-        raise GitError(f"could not update the work tree {worktree}: {done.reason()}")
+        said = done.whole_reason()
+        lock = re.search(r"Unable to create '(.+?\.lock)'", said)
+        hint = None
+        if lock is not None:  # a git killed mid-update (SIGKILL, a crash) left it
+            hint = (
+                f"if no git is running in {worktree}, remove {lock.group(1)}; then check "
+                "'git status' there: files the interrupted update wrote are left "
+                "untracked and would block it; then run it again"
+            )
+        raise GitError(f"could not update the work tree {worktree}: {said}", hint=hint)
 
 
 def add_note(repo: Path, notes_ref: str, sha: str, text: str) -> None:

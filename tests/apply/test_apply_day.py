@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -405,3 +406,26 @@ def test_a_pull_based_on_a_target_newer_than_yours_says_to_fetch_it(
     assert "is not in the history of master" in out
     assert "hint (pull-two): nothing was merged: if your master is behind" in out
     assert "fetch it ('git fetch') and rerun" in out
+
+
+def test_many_messages_without_a_pull_request_are_summed_up(
+    main_repo: Repo, sub: Submaintainer, keys: Keys
+) -> None:
+    """A list archive of one pull request among 40 other messages: a few lines, a count."""
+    one = sub.signed_pull("one", keys.good)
+    chatter = [mail(f"message {n}\n", subject=f"chat {n}") for n in range(40)]
+    code, out = cli(main_repo, "--dry-run", email=mbox(mail(one), *chatter))
+    assert code == 0, out
+    assert out.count("no 'git request-pull' block, passed over") == 5
+    assert "… and 35 more messages passed over" in out
+    assert "would apply" in out
+
+
+def test_an_mbox_of_too_many_messages_is_refused_unread(main_repo: Repo, tmp_path: Path) -> None:
+    path = tmp_path / "archive.mbox"
+    path.write_bytes(b"From x\nSubject: hi\n\nhi\n" * 200_000)
+    started = time.monotonic()
+    code, out = cli(main_repo, "--dry-run", str(path))
+    assert time.monotonic() - started < 20
+    assert code == 2, out
+    assert f"send-mergereq: {path}: more than 10,000 messages" in out

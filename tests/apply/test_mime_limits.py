@@ -4,7 +4,10 @@ Python's email parser sees it; a pull request mailed as a real multipart still r
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from test_emails import BLOCK
 
 from gitrepo import Repo
 from send_mergereq.apply.command import read_emails
+from send_mergereq.apply.emails import read_pulls
 from send_mergereq.apply.mime_limits import MAX_DEPTH, MAX_PARTS
 from send_mergereq.cli import run as cli_run
 from send_mergereq.errors import ConfigError
@@ -102,3 +106,82 @@ def test_the_command_says_it_in_one_line(
     assert code == 2, err
     assert f"send-mergereq: {path}: MIME parts nested more than 20 deep" in err
     assert "Traceback" not in err
+
+
+def folded_wide(parts: int, content_type: bytes) -> bytes:
+    """``wide`` with the top-level Content-Type header spelled as ``content_type``."""
+    out = HEAD + b"Content-Type: " + content_type + b"\n\n--BB\n\n"
+    out += BLOCK.format(ref="pull-x").encode() + b"\n"
+    out += b"".join(b"--BB\nContent-Type: text/plain\n\n%d\n" % n for n in range(parts - 1))
+    return out + b"--BB--\n"
+
+
+# Spellings of one boundary ("BB") Python's parser reads: RFC 5322 folding anywhere
+# whitespace may go, comments, an unquoted value, a lone CR as the line end, RFC 2231.
+SPELLINGS = [
+    b'multipart/mixed;\n\tboundary=\n\t"BB"',
+    b'multipart/mixed;\r\n boundary\r\n =\r\n "BB"',
+    b'multipart/mixed; boundary=(a comment)"BB"',
+    b"multipart/mixed; (c) boundary = (c)\n BB (c)",
+    b"multipart/mixed; boundary*0*=us-ascii''B;\n\tboundary*1=B",
+    b'=?utf-8?q?multipart?=/mixed; BOUNDARY="BB"',
+]
+
+
+@pytest.mark.parametrize("content_type", SPELLINGS)
+def test_every_spelling_of_a_boundary_is_read_as_python_reads_it(
+    tmp_path: Path, content_type: bytes
+) -> None:
+    assert (
+        email.message_from_bytes(
+            folded_wide(3, content_type), policy=email.policy.default
+        ).get_boundary()
+        == "BB"
+    )
+    with pytest.raises(ConfigError) as refused:
+        read(tmp_path, folded_wide(MAX_PARTS + 1, content_type))
+    assert f"more than {MAX_PARTS:,} MIME parts" in refused.value.message
+    assert len(read(tmp_path, folded_wide(MAX_PARTS, content_type))) == 1
+
+
+def test_lone_carriage_returns_end_lines_as_for_python(tmp_path: Path) -> None:
+    data = wide(MAX_PARTS + 1).replace(b"\n", b"\r")
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert len(message.get_payload()) == MAX_PARTS + 1  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=f"more than {MAX_PARTS:,} MIME parts"):
+        read(tmp_path, data)
+
+
+@pytest.mark.parametrize(
+    "content_type", [b"\n message/rfc822", b"=?utf-8?q?message?=/rfc822", b"MESSAGE/RFC822"]
+)
+def test_attached_messages_are_counted_however_spelled(tmp_path: Path, content_type: bytes) -> None:
+    data = (HEAD + b"Content-Type: " + content_type + b"\n\nSubject: x\n") * 1000 + b"\nhi\n"
+    with pytest.raises(ConfigError, match=f"nested more than {MAX_DEPTH} deep"):
+        read(tmp_path, data)
+
+
+def test_200000_parts_behind_a_folded_boundary_are_refused_at_once(tmp_path: Path) -> None:
+    """The black-box tester's bomb: it ran past two minutes before."""
+    data = folded_wide(200_001, b'multipart/mixed;\n\tboundary=\n\t"BB"')
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as refused:
+        read(tmp_path, data)
+    assert time.monotonic() - started < 20
+    assert refused.value.message.startswith(f"{tmp_path / 'bomb.eml'}: more than")
+
+
+def test_nesting_behind_folded_boundaries_is_refused_before_the_parser(tmp_path: Path) -> None:
+    data = nested(1000, 'boundary=\n\t"b{n}"')
+    with pytest.raises(ConfigError, match=f"nested more than {MAX_DEPTH} deep"):
+        read(tmp_path, data)
+
+
+def test_the_parser_s_own_limit_names_the_file_and_message() -> None:
+    """The last wall, behind the pre-scan: Python's parser recursing too deep."""
+    data = mbox(mail(BLOCK.format(ref="pull-a"))) + b"From x\n" + nested(1000)
+    with pytest.raises(ConfigError) as refused:
+        read_pulls(data, "deep.mbox")
+    assert refused.value.exit_code == 2
+    assert refused.value.message.startswith("deep.mbox, message 2: MIME parts nested too deep")
+    assert refused.value.hint is not None and "git request-pull" in refused.value.hint

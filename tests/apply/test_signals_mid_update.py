@@ -98,3 +98,23 @@ def test_a_signal_mid_update_finishes_it_and_exits_with_its_code(
     )  # fmt: skip
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "already applied pull-big" in rerun.stdout
+
+
+def test_a_lock_left_by_a_killed_update_is_named_with_what_to_do(
+    main_repo: Repo, sub: Submaintainer, keys: Keys, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SIGKILL cannot be caught: git's index.lock stays. The rerun says git's whole reason,
+    the lock's path, and to look for a running git and at the untracked files first."""
+    from test_apply import apply
+
+    email = eml(sub.signed_pull("one", keys.good))
+    before = main_repo.git("rev-parse", "staging")
+    lock = main_repo.path / ".git" / "index.lock"
+    lock.write_bytes(b"")
+    code, out = apply(main_repo, email=email, capsys=capsys)
+    assert code == 6, out
+    assert f"Unable to create '{lock}': File exists" in out
+    assert "remove the file manually to continue" in out
+    hint = out[out.index("hint: ") :]
+    assert str(lock) in hint and "running" in hint and "git status" in hint
+    assert main_repo.git("rev-parse", "staging") == before

@@ -110,3 +110,27 @@ def test_tag_dates_are_read_from_the_tag_object() -> None:
     problem = tag_trust.age_problem("t", b"object 1\ntag t\n\nm\n", NOW, 30, allow_old=False)
     assert problem is not None and "has no tagger date" in problem[0]
     assert tag_trust.name_problem("t", tag) is None
+
+
+def test_a_tag_dated_in_the_future_is_refused_even_when_old_tags_are_allowed(
+    main_repo: Repo, sub: Submaintainer, keys: Keys, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tagger date years ahead would stay "fresh" for years: replayable all that time."""
+    pull_request(sub.repo.path, "fut", "master")
+    _sign_at(sub, keys, "pull-fut", NOW + 2 * DAY, "pr/fut")
+    email = eml(sub.request_pull("master", "pull-fut"))
+    state = snapshot(main_repo.path)
+    for extra in ((), ("--allow-old-tag",)):
+        code, out = apply(main_repo, *extra, email=email, capsys=capsys)
+        assert code == 3, out
+        assert "tag 'pull-fut' was signed on 2023-11-16 23:13 +0100, after the merge's" in out
+        assert "a date in the future" in out
+        assert snapshot(main_repo.path) == state
+
+
+def test_a_tagger_clock_a_little_ahead_is_no_problem() -> None:
+    tag = b"object 1\ntag t\ntagger S <s@x> %d +0000\n\nm\n" % (NOW + DAY - 60)
+    assert tag_trust.age_problem("t", tag, NOW, 30, allow_old=False) is None
+    assert tag_trust.future_problem("t", tag, NOW) is None
+    later = tag.replace(b"%d" % (NOW + DAY - 60), b"%d" % (NOW + DAY + 60))
+    assert tag_trust.future_problem("t", later, NOW) is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 from e2e_helpers import _SIGINT_DEFAULT as SIGINT_DEFAULT
 from e2e_helpers import CLI, CliRun, kill_gpg_agent, run_cli
 
-from send_mergereq.demo.flow import scenario_names
+from send_mergereq.demo.flow import next_steps, scenario_names
 
 pytestmark = pytest.mark.e2e
 
@@ -63,12 +64,13 @@ def test_demo_green_shows_checks_push_mr_and_an_open_gate_without_touching_the_u
     )
     assert "merged results pipeline" in out
     assert re.search(r"gate open: pipeline passed .*\[9 success\]", out)
-    tail = err.rstrip("\n").splitlines()[-7:]  # the demo's last lines: what to try next
+    tail = err.rstrip("\n").splitlines()[-8:]  # the demo's last lines: what to try next
     assert tail[0] == "demo: try next:"
     assert tail[1].startswith("  send-mergereq demo -- --land ") and "# land what passed" in tail[1]
     assert tail[2].startswith("  send-mergereq demo --scenario red ")
-    assert " -m send_mergereq.sandbox --readme " in tail[5]
-    assert tail[6] == "  every scenario: send-mergereq demo --help"
+    assert tail[5] == "  # a sandbox GitLab of your own, to clone and send to:"
+    assert tail[6].endswith(" -m send_mergereq.sandbox --readme")
+    assert tail[7] == "  every scenario: send-mergereq demo --help"
     assert _snapshot(hermetic_env) == before  # HOME and the global git config untouched
     assert not _demo_root(err).exists()  # the throwaway repository is gone
 
@@ -163,3 +165,14 @@ def test_demo_interrupted_says_the_sandbox_is_gone(hermetic_env: Path) -> None:
     assert "status staging" not in said  # no resume command pointing at the gone sandbox
     assert "resume with: send-mergereq demo (a new sandbox: this one is gone with the demo)" in said
     assert "demo: interrupted; the demo's sandbox GitLab is gone with the demo" in err
+
+
+@pytest.mark.parametrize("scenario", ["green", "red", "flaky", "manual"])
+@pytest.mark.parametrize("extra", [(), ("--land",), ("--no-mr", "--land")])
+def test_what_to_try_next_fits_an_80_column_terminal(scenario: str, extra: tuple[str, ...]) -> None:
+    """Each line under 80 columns, so none wraps to column 0; the sandbox's command, as
+    long as the Python's path, on a line of its own with nothing after it."""
+    lines = next_steps(scenario, extra)
+    sandbox = "  " + shlex.join([sys.executable, "-m", "send_mergereq.sandbox", "--readme"])
+    assert sandbox in lines
+    assert [line for line in lines if len(line) >= 80 and line != sandbox] == []

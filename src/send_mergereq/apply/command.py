@@ -22,6 +22,8 @@ from send_mergereq.output import Output
 from send_mergereq.report import CheckReport
 
 _MAX_EMAIL = 64 << 20  # bytes: a pull request email is small; an mbox of them too
+_MAX_MESSAGES = 10_000  # in one file: a thread, a week of a list, not its whole archive
+_SHOWN_PASSED_OVER = 5  # lines; the rest counted in one
 
 
 def read_emails(names: Sequence[str], stdin: IO[bytes]) -> Read:
@@ -36,7 +38,14 @@ def read_emails(names: Sequence[str], stdin: IO[bytes]) -> Read:
             raise ConfigError(f"{name}: cannot read the email: {exc.strerror or exc}") from None
         if len(data) > _MAX_EMAIL:
             raise ConfigError(f"{name}: larger than {_MAX_EMAIL >> 20} MiB, not an email")
-        mime_limits.check(split_messages(data), "standard input" if name == "-" else name)
+        where = "standard input" if name == "-" else name
+        messages = split_messages(data)
+        if len(messages) > _MAX_MESSAGES:
+            raise ConfigError(
+                f"{where}: more than {_MAX_MESSAGES:,} messages ({len(messages):,}), not read",
+                hint="pass the pull request emails themselves, or the thread that holds them",
+            )
+        mime_limits.check(messages, where)
         read = read_pulls(data, name)
         found.passed_over.extend(read.passed_over)
         for pull in read.pulls:
@@ -89,8 +98,10 @@ def apply_command(
     def show(report: CheckReport) -> None:
         out.report(report, final=False)
 
-    for line in passed_over:
+    for line in passed_over[:_SHOWN_PASSED_OVER]:
         say(line)
+    if len(passed_over) > _SHOWN_PASSED_OVER:
+        say(f"… and {len(passed_over) - _SHOWN_PASSED_OVER:,} more messages passed over")
     options = ApplyOptions(settings.branch, dry_run, keep_going, expect, allow_old_tag, allow_local)
     result = apply_pulls(settings, pulls, options, say, show)
     if not dry_run:

@@ -42,16 +42,22 @@ def _unquote_from(message: bytes) -> bytes:
     return re.sub(rb"(?m)^>(>*From )", rb"\1", message)
 
 
-def body_text(raw: bytes) -> tuple[str, str]:
+def body_text(raw: bytes, where: str = "an email") -> tuple[str, str]:
     """``(subject, text)``: the text/plain parts of one message, transfer encodings
-    (quoted-printable, base64) and charsets decoded."""
+    (quoted-printable, base64) and charsets decoded.
+
+    :raises ConfigError: naming ``where``, when the parser recurses too deep.
+    """
     try:  # mime_limits has bounded the nesting first; this is the last wall
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         subject = str(message.get("Subject", "") or "")
         texts = list(_plain_parts(message))
     except RecursionError:
-        raise ConfigError("an email's MIME parts are nested too deep to read") from None
+        raise ConfigError(
+            f"{where}: MIME parts nested too deep to read: not a pull request email, not read",
+            hint="pass the pull request email itself, as 'git request-pull' wrote it",
+        ) from None
     return " ".join(subject.split()), "\n".join(texts)
 
 
@@ -142,8 +148,8 @@ def read_pulls(data: bytes, name: str) -> Read:
     where = "standard input" if name == "-" else name
     found = Read([], [])
     for number, raw in enumerate(messages, 1):
-        subject, text = body_text(raw)
         source = f"{where}, message {number}" if len(messages) > 1 else where
+        subject, text = body_text(raw, source)
         if subject:
             source += f" ({subject[:80]!r})"
         pull = find_pull(text, source)

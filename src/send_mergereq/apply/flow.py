@@ -339,6 +339,7 @@ def _tag_itself(run: _Run, pull: PullRequest, built: _Candidate) -> list[Finding
     problems = [
         tag_trust.name_problem(pull.tag, built.tag),
         tag_trust.age_problem(pull.tag, built.tag, now, max_days, allow_old),
+        tag_trust.future_problem(pull.tag, built.tag, now),
     ]
     return [
         Finding(CHECK_ID, Severity.ERROR, built.merge.sha, message, hint)

@@ -10,17 +10,25 @@ before the parser sees it. Pure: bytes in, a ConfigError naming the file out.
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import re
 
 from send_mergereq.errors import ConfigError
 
 MAX_DEPTH = 20
 MAX_PARTS = 1000
+# Content-Type headers: one a part, one each attached message and the message's own.
+_MAX_HEADERS = MAX_PARTS + MAX_DEPTH + 1
 
-# Every spelling Python's parser takes a boundary from: any case, spaces around '=',
-# quoted or not, RFC 2231 ``boundary*``/``boundary*0*`` (those are only counted loosely).
-_BOUNDARY = rb'boundary[ \t]*(\*[0-9]*\*?)?[ \t]*=[ \t]*(?:"([^"\r\n]*)"|([^\s;"]+))'
-_MESSAGE_PART = rb"^content-type[ \t]*:[ \t]*message/"
+# A Content-Type header line and its folded continuation lines (RFC 5322: a line break
+# then a space or tab), once line ends are "\n". Python's parser reads the boundary and
+# the type from it (comments, folding, quoting, RFC 2231 and 2047 included): asking it,
+# about the few headers that can declare one, is the only reading that agrees with it.
+_CONTENT_TYPE = rb"^content-type:[^\n]*(?:\n[ \t][^\n]*)*"
+_MAY_MATTER = re.compile(rb"boundary|message|=\?|\\", re.I)
+_HEADERS = email.parser.BytesHeaderParser(policy=email.policy.default)
+_NEVER = b"\n"  # a boundary no line can hold
 
 
 def check(messages: list[bytes], where: str) -> None:
@@ -35,35 +43,50 @@ def check(messages: list[bytes], where: str) -> None:
 
 def _check_one(raw: bytes, where: str) -> None:
     """Two scans, each one regular expression over the whole message (never a Python loop
-    over its lines): the boundaries it declares, then, in order, those declarations, the
-    delimiter lines of those boundaries and the attached messages."""
-    declared: list[bytes] = []
-    loose = False  # an RFC 2231 boundary: every "--" line may be a delimiter
-    for found in re.finditer(_BOUNDARY, raw, re.I):
-        if len(declared) >= MAX_PARTS:
+    over its lines): its Content-Type headers (the boundaries they declare, the messages
+    they attach), then, in order, those headers and the delimiter lines of those
+    boundaries. Line ends are made "\n" first: Python's parser ends a line at a lone CR."""
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    boundaries: dict[int, bytes] = {}  # where a header declares one: the boundary
+    attached = 0
+    for number, found in enumerate(re.finditer(_CONTENT_TYPE, raw, re.I | re.M)):
+        if number >= _MAX_HEADERS:
             raise _refused(where, f"more than {MAX_PARTS:,} MIME parts")
-        loose = loose or found.group(1) is not None
-        declared.append(found.group(2) if found.group(2) is not None else found.group(3))
-    names = b"[^\r\n]*" if loose else b"|".join(re.escape(b) for b in set(declared))
-    names = names or b"(?!)"  # no multipart: only attached messages can nest
-    delimiter = rb"^--(?P<delim>(?:" + names + rb")(?:--)?)[ \t]*\r?$"
-    scan = re.compile(
-        rb"(?P<decl>" + _BOUNDARY + rb")|" + delimiter + rb"|(?P<msg>" + _MESSAGE_PART + rb")",
-        re.I | re.M,
-    )
+        if _MAY_MATTER.search(found.group()) is None:
+            continue  # no boundary, no message: "text/plain; charset=utf-8"
+        header = _HEADERS.parsebytes(found.group() + b"\n\n")
+        attached += header.get_content_maintype() == "message"
+        boundary = header.get_boundary()
+        if boundary is not None:
+            boundaries[found.start()] = _as_bytes(boundary)
+    if attached > MAX_DEPTH:
+        raise _refused(where, f"MIME parts nested more than {MAX_DEPTH} deep")
+    names = {b for b in boundaries.values() if b != _NEVER}
+    if len(boundaries) > MAX_PARTS:
+        raise _refused(where, f"more than {MAX_PARTS:,} MIME parts")
+    alternatives = b"|".join(re.escape(b) for b in names) if names else b"(?!)"
+    delimiter = rb"^--(?P<delim>(?:" + alternatives + rb")(?:--)?)[ \t]*$"
+    scan = re.compile(rb"(?P<decl>" + _CONTENT_TYPE + rb")|" + delimiter, re.I | re.M)
     stack: list[bytes] = []
-    parts = attached = 0
+    parts = 0
     for found in scan.finditer(raw):
         if found.group("decl") is not None:
-            stack.append(found.group(3) if found.group(3) is not None else found.group(4))
-        elif found.group("msg") is not None:
-            attached += 1
+            if found.start() in boundaries:
+                stack.append(boundaries[found.start()])
         else:
             parts += _pop(found.group("delim"), stack)
-        if len(stack) > MAX_DEPTH or attached > MAX_DEPTH:
+        if len(stack) > MAX_DEPTH:
             raise _refused(where, f"MIME parts nested more than {MAX_DEPTH} deep")
         if parts > MAX_PARTS:
             raise _refused(where, f"more than {MAX_PARTS:,} MIME parts")
+
+
+def _as_bytes(boundary: str) -> bytes:
+    """A boundary as the parser meets it in lines read as ASCII (other bytes escaped)."""
+    try:
+        return boundary.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:  # decoded from RFC 2231: no line of bytes reads as it
+        return _NEVER
 
 
 def _pop(body: bytes, stack: list[bytes]) -> int:
@@ -76,7 +99,7 @@ def _pop(body: bytes, stack: list[bytes]) -> int:
         if body.endswith(b"--") and body[:-2] == stack[level]:
             del stack[level:]
             return 0
-    return 1  # a loose count (RFC 2231): any "--" line may open a part
+    return 1  # a boundary declared elsewhere: counted as a part all the same
 
 
 def _refused(where: str, what: str) -> ConfigError:

@@ -5,7 +5,8 @@ A signature covers the tag object's own ``tag`` name and ``tagger`` date, not th
 is published under: a trusted tag republished under another name, or an old one sent
 again, verifies as well as the day it was made. So the name the email asks for must be
 the name that was signed, and the signature must be recent (``apply.max-tag-age`` days in
-the policy file, measured against the merge's own committer date).
+the policy file, measured against the merge's own committer date), and not dated after
+it (more than a day ahead: a tag dated in the future would stay fresh for years).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 DEFAULT_MAX_AGE_DAYS = 30
+_CLOCK_SKEW = 86400  # seconds a tagger's clock may run ahead of the merge's
 
 
 def _ident_date(ident: bytes) -> tuple[int, str] | None:
@@ -103,4 +105,19 @@ def age_problem(
         f"{max_days} days apply.max-tag-age allows (an old tag sent again?)",
         "ask the submitter for a freshly signed tag; if this old tag is really meant, "
         "rerun with --allow-old-tag",
+    )
+
+
+def future_problem(asked: str, tag: bytes, now: int | None) -> tuple[str, str] | None:
+    """The tag is dated more than a day after the merge: (message, hint). Not waived by
+    ``--allow-old-tag``: such a date keeps the tag fresh long after it was signed."""
+    date = tagger_date(tag)
+    if date is None or now is None or date[0] - now <= _CLOCK_SKEW:
+        return None
+    return (
+        f"tag '{asked}' was signed on {shown(date)}, after the merge's own date "
+        f"({shown((now, '+0000'))}): a date in the future would keep it within "
+        "apply.max-tag-age long after it was signed",
+        "ask the submitter to check their clock and sign a new tag (git tag -s); "
+        "--allow-old-tag does not apply to a tag dated in the future",
     )

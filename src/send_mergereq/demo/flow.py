@@ -90,12 +90,13 @@ def run(
             shutil.rmtree(root, ignore_errors=True)
 
 
-# What to try after a demo: (what it shows, the words after ``send-mergereq``).
+# What to try after a demo: (what it shows, the words after ``send-mergereq``); each
+# line under 80 columns, so none wraps to column 0.
 _TRIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("land what passed", ("demo", "--", "--land")),
-    ("a failing job: the gate closes with its log", ("demo", "--scenario", "red")),
-    ("QEMU's push-only flow, fast-forwarding master", ("demo", "--", "--no-mr", "--land")),
-    ("a flaky job and the --retry-failed hint", ("demo", "--scenario", "flaky")),
+    ("a failing job, the gate shows its log", ("demo", "--scenario", "red")),
+    ("QEMU's push-only flow (no MR)", ("demo", "--", "--no-mr", "--land")),
+    ("a flaky job: the --retry-failed hint", ("demo", "--scenario", "flaky")),
     ("a manual job that blocks the gate", ("demo", "--scenario", "manual")),
 )
 
@@ -106,9 +107,10 @@ def next_steps(scenario: str, extra_args: tuple[str, ...]) -> list[str]:
     tries = [(why, words) for why, words in _TRIES if not _ran(words, scenario, extra_args)]
     sandbox = shlex.join([sys.executable, "-m", "send_mergereq.sandbox", "--readme"])
     lines = ["demo: try next:"]
-    lines += [f"  {shlex.join(['send-mergereq', *words]):<40} # {why}" for why, words in tries[:3]]
-    lines.append(f"  {'send-mergereq demo --keep':<40} # keep the repository to look around")
-    lines.append(f"  {sandbox}   # a sandbox GitLab of your own, to clone and send to")
+    lines += [f"  {shlex.join(['send-mergereq', *words]):<36} # {why}" for why, words in tries[:3]]
+    lines.append(f"  {'send-mergereq demo --keep':<36} # keep the repository to look around")
+    lines.append("  # a sandbox GitLab of your own, to clone and send to:")
+    lines.append(f"  {sandbox}")  # as long as the Python's path: on a line of its own
     lines.append("  every scenario: send-mergereq demo --help")
     return lines
 
