@@ -347,3 +347,19 @@ def test_a_reader_that_goes_away_does_not_change_the_exit_code(make_repo: Any) -
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 3, err
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_dry_run_never_imports_the_send_half(make_repo: Any) -> None:
+    """The checks alone: the send half (run.send, the watch, the demo) stays unimported, as
+    the 0.4 s start-up budget needs."""
+    repo = make_repo()
+    repo.commit("Something")
+    code = (
+        "import sys; from send_mergereq import cli; "
+        f"rc = cli.run(['-C', {str(repo.path)!r}, 'staging', '--dry-run']); "
+        "heavy = ('send_mergereq.run.send', 'send_mergereq.watch', 'send_mergereq.demo.flow', "
+        "'rich'); "
+        "print(rc, sorted(m for m in sys.modules if m.startswith(heavy)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    assert proc.stdout.decode().splitlines()[-1] == "0 []"

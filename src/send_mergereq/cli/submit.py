@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -19,6 +19,9 @@ from send_mergereq.cli.options import (
     watch_options,
     watch_settings,
 )
+
+if TYPE_CHECKING:
+    from send_mergereq.run.send import SendOptions
 
 
 @click.command(epilog=EPILOG)
@@ -62,7 +65,6 @@ from send_mergereq.cli.options import (
 @common_options
 def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
     """Check every commit BRANCH adds over the target; then push and gate it."""
-    from send_mergereq.run.send import SendOptions
     from send_mergereq.run.submit import SubmitOptions
     from send_mergereq.run.submit import submit as run_submit
 
@@ -73,23 +75,28 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
             "--land and --auto-merge exclude each other: --land merges what "
             "it watched pass, --auto-merge leaves the merge to GitLab"
         )
-    options = SendOptions(
-        wait=values["wait"] or values["land"],
-        title=values["title"],
-        description=values["description"],
-        edit=values["edit"],
-        labels=values["labels"] or None,
-        auto_merge=values["auto_merge"],
-        watch=watch_settings(values),
-        land=values["land"],
-        refresh=values["refresh"],
-        refresh_limit=values["refresh_limit"],
-    )
+
+    def options() -> SendOptions:  # past the checks only (a dry run stays light)
+        from send_mergereq.run.send import SendOptions
+
+        return SendOptions(
+            wait=values["wait"] or values["land"],
+            title=values["title"],
+            description=values["description"],
+            edit=values["edit"],
+            labels=values["labels"] or None,
+            auto_merge=values["auto_merge"],
+            watch=watch_settings(values),
+            land=values["land"],
+            refresh=values["refresh"],
+            refresh_limit=values["refresh_limit"],
+        )
+
     opts = SubmitOptions(
         send=options, dry_run=dry_run, assignees=values["assignees"],
         reviewers=values["reviewers"], reports=values["reports"], pager=not values["no_pager"],
         as_json=values["as_json"], color=values["color"], directory=values["directory"],
-        use_mr=values["use_mr"], resume=in_demo(),
+        use_mr=values["use_mr"], resume=None if dry_run else in_demo(),
     )  # fmt: skip
 
     def sending(resume: str) -> None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class SubmitOptions:
     """What the command line asks of ``submit`` besides the settings."""
 
-    send: SendOptions
+    send: Callable[[], SendOptions]  # made only past the checks: a dry run never imports run.send
     dry_run: bool = False
     assignees: tuple[str, ...] = ()
     reviewers: tuple[str, ...] = ()
@@ -48,12 +48,13 @@ def submit(
     resume command just before the push starts."""
     from send_mergereq.run.check import check_phase
     from send_mergereq.run.people import People, resolve
-    from send_mergereq.run.send import prepare, resume_command, send, up_to_date
 
     settings = load()
     out = Output(as_json=opts.as_json, color=opts.color, pager=opts.pager)
     session, people = None, People()
     if not opts.dry_run:  # the server's view of the target, before the checks; --dry-run: offline
+        from send_mergereq.run.send import prepare, up_to_date
+
         session, settings, contained = prepare(settings, load, out.say)
         if contained is not None:
             return up_to_date(contained, out)
@@ -65,7 +66,11 @@ def submit(
         out.report(report)
         return report.exit_code
     out.report(report, final=False)  # the run goes on: no pager, the document comes later
-    options = replace(opts.send, assignee_ids=people.assignee_ids, reviewer_ids=people.reviewer_ids)
+    from send_mergereq.run.send import resume_command, send
+
+    options = replace(
+        opts.send(), assignee_ids=people.assignee_ids, reviewer_ids=people.reviewer_ids
+    )
     resume = opts.resume or resume_command(settings, opts.directory, options, opts.use_mr)
     return send(
         settings, report, options, out, resume=resume, edit=edit, session=session,
