@@ -361,13 +361,8 @@ def walk_commits(
             raise GitError("git rev-list: its output ended inside a commit")
     finally:
         exact.close()
-        walk.stdout.close()
-        if walk.poll() is None:  # the caller stopped early
-            walk.kill()
-        walk.wait()
-    if walk.returncode != 0:
-        said = walk.stderr.read().decode(errors="replace").split("\n")
-        raise GitError(f"git rev-list failed: {'; '.join(line for line in said if line.strip())}")
+        _stop_stream(walk)
+    _raise_stream_failure(walk, "git rev-list")
 
 
 _CHUNK = 1 << 20
@@ -485,13 +480,25 @@ def range_subjects(repo: Path, tip: str, exclude: str) -> Iterator[tuple[str, st
             sha, _, subject = pending.decode("utf-8", errors="replace").partition(" ")
             yield sha, subject
     finally:
-        listing.stdout.close()
-        if listing.poll() is None:  # the caller stopped early
-            listing.kill()
-        listing.wait()
-    if listing.returncode != 0:
-        said = listing.stderr.read().decode(errors="replace").split("\n")
-        raise GitError(f"git log failed: {'; '.join(line for line in said if line.strip())}")
+        _stop_stream(listing)
+    _raise_stream_failure(listing, "git log")
+
+
+def _stop_stream(proc: subprocess.Popen[bytes]) -> None:
+    """A streamed git's output closed, the process stopped if the caller stopped early."""
+    assert proc.stdout is not None
+    proc.stdout.close()
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+def _raise_stream_failure(proc: subprocess.Popen[bytes], what: str) -> None:
+    """:raises GitError: the stopped ``proc`` failed (one line, naming git's complaint)."""
+    if proc.returncode != 0:
+        assert proc.stderr is not None
+        said = proc.stderr.read().decode(errors="replace").split("\n")
+        raise GitError(f"{what} failed: {'; '.join(line for line in said if line.strip())}")
 
 
 def subjects(repo: Path, shas: Sequence[str]) -> dict[str, str]:
