@@ -29,7 +29,7 @@ import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from send_mergereq.errors import ConfigError, GitError
 
@@ -228,6 +228,73 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.communicate(timeout=5.0)
 
 
+class Stream:
+    """A git whose stdout is read as it comes (``rev-list``, ``log``); its stderr is kept
+    for the complaint, its stdin is empty."""
+
+    def __init__(
+        self, repo: Path, args: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> None:
+        try:
+            self._proc = subprocess.Popen(
+                ["git", "-C", str(repo), *args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                env=None if env is None else dict(env),
+            )
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+        assert self._proc.stdout is not None
+        self.stdout: IO[bytes] = self._proc.stdout
+
+    def wait(self) -> int:
+        """Its exit status, once it has ended."""
+        return self._proc.wait()
+
+    def stop(self) -> None:
+        """Its output closed, the process stopped if the caller stopped early."""
+        self.stdout.close()
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+
+    def raise_failure(self, what: str) -> None:
+        """:raises GitError: the stopped git failed (one line, naming git's complaint)."""
+        if self._proc.returncode != 0:
+            assert self._proc.stderr is not None
+            said = self._proc.stderr.read().decode(errors="replace").split("\n")
+            raise GitError(f"{what} failed: {'; '.join(line for line in said if line.strip())}")
+
+
+class Batch:
+    """A git that answers what is written to its stdin (``cat-file --batch``), its
+    complaints dropped."""
+
+    def __init__(
+        self, repo: Path, args: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> None:
+        try:
+            self._proc = subprocess.Popen(
+                ["git", "-C", str(repo), *args],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=None if env is None else dict(env),
+            )
+        except OSError as exc:
+            raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self.stdin: IO[bytes] = self._proc.stdin
+        self.stdout: IO[bytes] = self._proc.stdout
+
+    def close(self) -> None:
+        """Its stdin closed (git ends), its output closed, the process waited for."""
+        self.stdin.close()
+        self.stdout.close()
+        self._proc.wait()
+
+
 def fetch_branch(
     repo: Path, remote: str, branch: str, env: Mapping[str, str], timeout: float = 120.0
 ) -> Completed:
@@ -329,23 +396,8 @@ def walk_commits(
 
     :raises GitError: git could not walk the range (one line, naming git's complaint).
     """
-    walk = subprocess.Popen(
-        [
-            "git",
-            "-C",
-            str(repo),
-            "rev-list",
-            "--parents",
-            "--header",
-            "--encoding=none",
-            tip,
-            *(f"^{sha}" for sha in excludes),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=None if env is None else dict(env),
-    )
-    assert walk.stdout is not None and walk.stderr is not None
+    args = ("rev-list", "--parents", "--header", "--encoding=none", tip)
+    walk = Stream(repo, [*args, *(f"^{sha}" for sha in excludes)], env)
     exact = _StoredObjects(repo, env)
     try:
         pending = b""
@@ -356,13 +408,12 @@ def walk_commits(
                 continue
             yield _rebuilt(pending + data[:cut], exact)
             pending = data[cut:]
-        walk.wait()
-        if walk.returncode == 0 and pending:
+        if walk.wait() == 0 and pending:
             raise GitError("git rev-list: its output ended inside a commit")
     finally:
         exact.close()
-        _stop_stream(walk)
-    _raise_stream_failure(walk, "git rev-list")
+        walk.stop()
+    walk.raise_failure("git rev-list")
 
 
 _CHUNK = 1 << 20
@@ -406,42 +457,32 @@ class _StoredObjects:
 
     def __init__(self, repo: Path, env: Mapping[str, str] | None = None) -> None:
         self.repo, self.env = repo, env
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.batch: Batch | None = None
 
     def read(self, shas: Sequence[str]) -> list[bytes]:
         """The stored objects ``shas`` name, in order."""
-        if self.proc is None:
-            self.proc = subprocess.Popen(
-                ["git", "-C", str(self.repo), "cat-file", "--batch"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=None if self.env is None else dict(self.env),
-            )
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        if self.batch is None:
+            self.batch = Batch(self.repo, ["cat-file", "--batch"], self.env)
         found: list[bytes] = []
         for start in range(0, len(shas), self._SLICE):
             wanted = shas[start : start + self._SLICE]
-            self.proc.stdin.write(b"".join(sha.encode() + b"\n" for sha in wanted))
-            self.proc.stdin.flush()
-            found += [self._answer(sha) for sha in wanted]
+            self.batch.stdin.write(b"".join(sha.encode() + b"\n" for sha in wanted))
+            self.batch.stdin.flush()
+            found += [self._answer(self.batch, sha) for sha in wanted]
         return found
 
-    def _answer(self, sha: str) -> bytes:
-        assert self.proc is not None and self.proc.stdout is not None
-        header = self.proc.stdout.readline()
+    @staticmethod
+    def _answer(batch: Batch, sha: str) -> bytes:
+        header = batch.stdout.readline()
         parts = header.split()
         if len(parts) != 3 or parts[1] != b"commit" or not parts[2].isdigit():
             raise GitError(f"git cat-file: unexpected answer {header!r} for {sha}")
         size = int(parts[2])
-        return self.proc.stdout.read(size + 1)[:size]
+        return batch.stdout.read(size + 1)[:size]
 
     def close(self) -> None:
-        if self.proc is not None:
-            assert self.proc.stdin is not None and self.proc.stdout is not None
-            self.proc.stdin.close()
-            self.proc.stdout.close()
-            self.proc.wait()
+        if self.batch is not None:
+            self.batch.close()
 
 
 def commit_dates(repo: Path, shas: Sequence[str]) -> list[int]:
@@ -458,17 +499,8 @@ def range_subjects(repo: Path, tip: str, exclude: str) -> Iterator[tuple[str, st
 
     :raises GitError: git could not list the range (one line, naming git's complaint).
     """
-    argv = ["git", "-C", str(repo), "log", "--no-show-signature", "-z", "--format=%H %s"]
-    try:
-        listing = subprocess.Popen(
-            [*argv, "--end-of-options", tip, f"^{exclude}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-        )
-    except OSError as exc:
-        raise GitError(f"cannot run git: {exc.strerror or exc}") from None
-    assert listing.stdout is not None and listing.stderr is not None
+    args = ("log", "--no-show-signature", "-z", "--format=%H %s", "--end-of-options")
+    listing = Stream(repo, [*args, tip, f"^{exclude}"])
     try:
         pending = b""
         while data := listing.stdout.read(_CHUNK):
@@ -480,25 +512,8 @@ def range_subjects(repo: Path, tip: str, exclude: str) -> Iterator[tuple[str, st
             sha, _, subject = pending.decode("utf-8", errors="replace").partition(" ")
             yield sha, subject
     finally:
-        _stop_stream(listing)
-    _raise_stream_failure(listing, "git log")
-
-
-def _stop_stream(proc: subprocess.Popen[bytes]) -> None:
-    """A streamed git's output closed, the process stopped if the caller stopped early."""
-    assert proc.stdout is not None
-    proc.stdout.close()
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait()
-
-
-def _raise_stream_failure(proc: subprocess.Popen[bytes], what: str) -> None:
-    """:raises GitError: the stopped ``proc`` failed (one line, naming git's complaint)."""
-    if proc.returncode != 0:
-        assert proc.stderr is not None
-        said = proc.stderr.read().decode(errors="replace").split("\n")
-        raise GitError(f"{what} failed: {'; '.join(line for line in said if line.strip())}")
+        listing.stop()
+    listing.raise_failure("git log")
 
 
 def subjects(repo: Path, shas: Sequence[str]) -> dict[str, str]:
