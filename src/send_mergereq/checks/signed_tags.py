@@ -33,6 +33,7 @@ from send_mergereq.history import RawCommit, parent_count
 
 ID = "signed-tags"
 SUMMARY = "every merge merged a signed tag that verifies and names the merged commit"
+ORDER = 30  # where it comes among the checks (checks/__init__.py)
 # the shared look covers a non-merge; a merge's tags are verified, never vouched for
 FAST_PATH = FastPath(merges=False)
 # kinds answered by asking the submaintainer for a (new) signed tag
