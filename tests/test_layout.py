@@ -226,7 +226,7 @@ def test_the_sandbox_imports_nothing_of_the_tool() -> None:
 
 _IO_MODULES = ("subprocess", "os", "socket", "shutil", "tempfile", "pathlib", "io",
                "multiprocessing", "signal", "requests", "gitlab", "git", "urllib.request",
-               "http", "send_mergereq.git", "send_mergereq.gitlab", "send_mergereq.pager",
+               "http", "send_mergereq.git", "send_mergereq.gitlab", "send_mergereq.report.pager",
                "concurrent")  # fmt: skip
 
 

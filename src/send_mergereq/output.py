@@ -83,11 +83,11 @@ class Output:
     def report(self, report: CheckReport, *, final: bool = True) -> None:
         """The check report for people on ``human``: rich when styled, plain otherwise.
         ``final`` (the run ends with it): a report longer than the terminal goes through
-        the pager (``pager.py``; never under ``--json``, only when ``pager``), and under
+        the pager (``report/pager.py``; never under ``--json``, only when ``pager``), and under
         ``--json`` the report's document follows on stdout."""
         import io
 
-        from send_mergereq import pager as paging
+        from send_mergereq.report import pager as paging
         from send_mergereq.report import render_plain, render_rich, to_json
 
         human = self.human

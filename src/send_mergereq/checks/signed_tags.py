@@ -49,7 +49,7 @@ RESIGN_KINDS = frozenset(
         "untrusted-signer",
     }
 )
-DIGEST = (  # the report's digest: one action per kind of problem (digest.py words them)
+DIGEST = (  # the report's digest: one action per kind of problem (report/digest.py words them)
     DigestAction("fetch-keys", frozenset({"unknown-key"})),
     DigestAction("refresh-keys", frozenset({"expired-key"})),
     DigestAction("certify-keys", frozenset({"refused-trust"})),
