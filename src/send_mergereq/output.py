@@ -57,6 +57,11 @@ class Output:
         self.stderr.write(f"{PROG}: {visible(text)}\n")
         self.stderr.flush()
 
+    def verbatim(self, text: str) -> None:
+        """The tool's own text on stderr as it is (the usage, a ``--debug`` traceback)."""
+        self.stderr.write(text)
+        self.stderr.flush()
+
     def error(self, message: str, hint: str | None, code: ExitCode) -> int:
         """One line (and a hint) on stderr, control characters escaped, secrets redacted;
         with ``--json`` also the document scripts expect (exact)."""
