@@ -158,14 +158,21 @@ def _runtime_imports(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
 
 
 @functools.cache
-def _graph() -> dict[str, set[str]]:
-    """Module -> the modules of the tool it imports at run time (a module importing its
-    own package's ``__init__`` is not an edge: Python runs it first anyway)."""
+def _graph(typing_too: bool = False) -> dict[str, set[str]]:
+    """Module -> the modules of the tool it imports at run time (with ``typing_too``, also
+    under ``if TYPE_CHECKING:``; a module importing its own package's ``__init__`` is not
+    an edge: Python runs it first anyway)."""
     modules = {_module(path): path for path in PACKAGE.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         deps: set[str] = set()
-        for node in _runtime_imports(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        imports = (
+            [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
+            if typing_too
+            else _runtime_imports(tree)
+        )
+        for node in imports:
             if isinstance(node, ast.Import):
                 deps |= {alias.name for alias in node.names if alias.name in modules}
             elif node.module in modules and not node.level:
@@ -210,6 +217,12 @@ def _cycles(graph: dict[str, set[str]]) -> list[set[str]]:
 
 def test_no_import_cycle_between_modules() -> None:
     assert _cycles(_graph()) == []
+
+
+def test_no_import_cycle_even_for_the_type_checker() -> None:
+    """Type-only imports too: a module that needs another's type names what it needs (a
+    ``Protocol``, as ``sandbox/server.Sandbox``) instead of importing back its importer."""
+    assert _cycles(_graph(typing_too=True)) == []
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
@@ -271,3 +284,44 @@ def test_the_rules_import_nothing_of_the_reading_layer() -> None:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module == "send_mergereq":
                 assert "git" not in {alias.name for alias in node.names}, path.name
+
+
+def _writes_to_the_terminal(tree: ast.AST) -> bool:
+    """``print(…)``, ``click.echo``/``secho``, or ``sys.stdout``/``sys.stderr`` written."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            found = node.func.id == "print"
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            found = node.value.id == "click" and node.attr in ("echo", "secho")
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute):
+            inner = node.value
+            found = (
+                isinstance(inner.value, ast.Name)
+                and inner.value.id == "sys"
+                and inner.attr in ("stdout", "stderr")
+                and node.attr == "write"
+            )
+        else:
+            continue
+        if found:
+            return True
+    return False
+
+
+def test_one_output_funnel() -> None:
+    """Lines reach the terminal through ``output.Output`` (and the displays and renderers
+    it hands a stream), errors and interrupts included: no module echoes on its own."""
+    echoing = {
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if not str(path.relative_to(PACKAGE)).startswith("sandbox/")
+        and _writes_to_the_terminal(ast.parse(path.read_text()))
+    }
+    assert echoing <= {"output.py"}, echoing
+    said = [
+        "print('x')",
+        "import click\nclick.echo('x', err=True)",
+        "import sys\nsys.stderr.write('x')",
+    ]
+    assert all(_writes_to_the_terminal(ast.parse(code)) for code in said)
+    assert not _writes_to_the_terminal(ast.parse("out.stderr.write('x')"))
