@@ -323,7 +323,7 @@ def test_a_failed_write_leaves_no_temporary_file(
     def refuse(src: object, dst: object) -> None:
         raise IsADirectoryError(21, "Is a directory")
 
-    monkeypatch.setattr("send_mergereq.reports.os.replace", refuse)
+    monkeypatch.setattr("send_mergereq.report.files.os.replace", refuse)
     out = tmp_path / "out"
     code, _, err = invoke(repo, "check", "master..staging", "--report", f"junit={out}/j.xml")
     assert code == 2 and err.startswith("send-mergereq: cannot write the report")
@@ -336,7 +336,7 @@ def test_a_huge_range_lists_only_commits_with_findings_and_says_so(
     """Past LIMIT commits, a suite lists the commits with something to say and one last
     case counting the others; past LIMIT cases, the rest is one failing case. Both are
     said on stderr. (LIMIT lowered: the same code runs for a million commits.)"""
-    from send_mergereq.reports import codequality, junit
+    from send_mergereq.report import codequality, junit
 
     monkeypatch.setattr(junit, "LIMIT", 3)
     monkeypatch.setattr(codequality, "LIMIT", 2)
@@ -387,7 +387,7 @@ def test_a_huge_range_names_an_exempt_commit_by_its_subject(
 ) -> None:
     """Past LIMIT commits the range is not read whole: an exempt commit (no finding, so no
     subject in the report) has its subject asked of git alone."""
-    from send_mergereq.reports import junit
+    from send_mergereq.report import junit
 
     monkeypatch.setattr(junit, "LIMIT", 1)
     repo = make_repo()

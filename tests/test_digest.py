@@ -9,12 +9,18 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from send_mergereq import digest
 from send_mergereq.checks import CHECKS, signed_tags
 from send_mergereq.checks import signoff as signoff_check
 from send_mergereq.checks.finding import Finding, Severity
 from send_mergereq.history import CommitRange
-from send_mergereq.report import DIGEST_FROM, CheckReport, render_plain, render_rich, to_json
+from send_mergereq.report import (
+    DIGEST_FROM,
+    CheckReport,
+    digest,
+    render_plain,
+    render_rich,
+    to_json,
+)
 
 RANGE = CommitRange("origin/master", "staging", "1" * 40, "2" * 40)
 E, W = Severity.ERROR, Severity.WARNING

@@ -1,4 +1,4 @@
-"""git.py, the one door to git: what the send half asks of GitPython, on real repositories."""
+"""git/, the one door to git: what the send half asks of GitPython, on real repositories."""
 
 from __future__ import annotations
 

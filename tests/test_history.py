@@ -8,7 +8,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gitrepo import merge_a_side_branch, shallow_clone
-from send_mergereq import git as git_door
 from send_mergereq import history
 from send_mergereq.errors import ConfigError, GitError
 from send_mergereq.history import parse_commit
@@ -88,7 +87,7 @@ def test_read_commits_streams_raw_bytes_in_one_walk(
         return real_popen(args, **kwargs)
 
     rng = resolve_range(repo.path, "master", "staging")
-    monkeypatch.setattr(git_door.subprocess, "Popen", counting_popen)
+    monkeypatch.setattr(subprocess, "Popen", counting_popen)
     commits = list(read_commits(repo.path, rng))
     assert len(spawned) == 1  # one rev-list --header walk, whatever the size of the range
     assert len(commits) == 31

@@ -93,13 +93,13 @@ def test_odd_commits_read_the_same_as_cat_file(
     for n in range(20):
         repo.commit(f"Filler {n}", "A body line.\n\nCc: Someone <s@example.org>")
     reads: list[str] = []
-    real_read = git._StoredObjects.read
+    real_read = git.walk._StoredObjects.read
 
     def counting(self: Any, shas: list[str]) -> list[bytes]:
         reads.extend(shas)
         return real_read(self, shas)
 
-    monkeypatch.setattr(git._StoredObjects, "read", counting)
+    monkeypatch.setattr(git.walk._StoredObjects, "read", counting)
     pairs = both(repo.path)
     objects = dict(pairs)
     assert len(pairs) == len(planted) + 2 + 20  # + the pull request and its merge

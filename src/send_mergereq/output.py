@@ -57,6 +57,11 @@ class Output:
         self.stderr.write(f"{PROG}: {visible(text)}\n")
         self.stderr.flush()
 
+    def verbatim(self, text: str) -> None:
+        """The tool's own text on stderr as it is (the usage, a ``--debug`` traceback)."""
+        self.stderr.write(text)
+        self.stderr.flush()
+
     def error(self, message: str, hint: str | None, code: ExitCode) -> int:
         """One line (and a hint) on stderr, control characters escaped, secrets redacted;
         with ``--json`` also the document scripts expect (exact)."""
@@ -83,11 +88,11 @@ class Output:
     def report(self, report: CheckReport, *, final: bool = True) -> None:
         """The check report for people on ``human``: rich when styled, plain otherwise.
         ``final`` (the run ends with it): a report longer than the terminal goes through
-        the pager (``pager.py``; never under ``--json``, only when ``pager``), and under
+        the pager (``report/pager.py``; never under ``--json``, only when ``pager``), and under
         ``--json`` the report's document follows on stdout."""
         import io
 
-        from send_mergereq import pager as paging
+        from send_mergereq.report import pager as paging
         from send_mergereq.report import render_plain, render_rich, to_json
 
         human = self.human

@@ -1,18 +1,20 @@
 """The fused fast path is never lost without a word: every registered check declares how
 it takes part (``FAST_PATH``), the declaration holds, and a fifth check added the way
-checks/README.md says (its own module plus its profile lines) keeps the path on."""
+checks/README.md says (its own module plus its profile lines, found by
+``checks.discover``) keeps the path on."""
 
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from send_mergereq import policy
+from send_mergereq import checks, policy
 from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import CheckContext, FastPath, Severity
 from send_mergereq.checks.fused import SHARED, fast_path
@@ -23,13 +25,58 @@ from send_mergereq.run.check import check_phase
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _undeclared(registry: dict[str, Any]) -> list[str]:
+    """The checks of ``registry`` that do not declare a fast path that holds (with why)."""
+    wrong = []
+    for check_id, module in registry.items():
+        declared = getattr(module, "FAST_PATH", "missing")
+        if declared == "missing":
+            wrong.append(f"{check_id}: no FAST_PATH (see checks/README.md)")
+        elif declared is not None and not isinstance(declared, FastPath):
+            wrong.append(f"{check_id}: FAST_PATH is no FastPath")
+        elif fast_path(module) is not declared:
+            # a declaration that does not hold turns the fast path off: say it here instead
+            wrong.append(f"{check_id}: FAST_PATH without a vouch")
+    return wrong
+
+
 def test_every_registered_check_declares_the_fast_path() -> None:
-    for check_id, module in CHECKS.items():
-        assert hasattr(module, "FAST_PATH"), f"{check_id}: no FAST_PATH (see checks/README.md)"
-        declared = module.FAST_PATH
-        assert declared is None or isinstance(declared, FastPath), check_id
-        # a declaration that does not hold turns the fast path off: say it here instead
-        assert fast_path(module) is declared, f"{check_id}: FAST_PATH without a vouch"
+    assert _undeclared(CHECKS) == []
+
+
+def test_a_new_check_module_that_declares_no_fast_path_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dropped into the package, a check without ``FAST_PATH`` is found, and named by the
+    test above; a run that enables it loses the fast path."""
+    folder = tmp_path / "checks"
+    folder.mkdir()
+    code = _readme_check().replace("FAST_PATH = FastPath(vouch=_vouch)\n", "")
+    (folder / "no_wip_slow.py").write_text(code.replace('ID = "no-wip"', 'ID = "no-wip-slow"'))
+    monkeypatch.setattr(checks, "__path__", [*checks.__path__, str(folder)])
+    try:
+        found = checks.discover(checks.__path__)
+    finally:
+        sys.modules.pop("send_mergereq.checks.no_wip_slow", None)
+        vars(checks).pop("no_wip_slow", None)
+    assert _undeclared(found) == ["no-wip-slow: no FAST_PATH (see checks/README.md)"]
+    enabled = [EnabledCheck(m, m.Options()) for m in found.values()]
+    assert Scan(enabled, CheckContext()).vouch is None
+
+
+def test_two_checks_with_one_id_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "checks"
+    folder.mkdir()
+    (folder / "signoff_again.py").write_text('ID = "signoff"\n')
+    monkeypatch.setattr(checks, "__path__", [*checks.__path__, str(folder)])
+    try:
+        with pytest.raises(ValueError, match=r"'signoff' declared by send_mergereq\.checks"):
+            checks.discover(checks.__path__)
+    finally:
+        sys.modules.pop("send_mergereq.checks.signoff_again", None)
+        vars(checks).pop("signoff_again", None)
 
 
 def test_the_shared_look_covers_only_registered_checks_that_rely_on_it() -> None:
@@ -71,20 +118,19 @@ def _readme_check() -> str:
 
 
 @pytest.fixture
-def fifth_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """A fifth check, the one checks/README.md shows, added as it says: its own module
-    and its profile lines (the registry line is what registering it in ``CHECKS`` adds).
-    Its ``check`` is wrapped to record the commits it sees."""
-    package = tmp_path / "newchecks"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "no_wip.py").write_text(_readme_check())
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for name in ("newchecks", "newchecks.no_wip"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    from newchecks import no_wip  # type: ignore[import-not-found]
-
-    monkeypatch.setitem(CHECKS, no_wip.ID, no_wip)
+def fifth_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """A fifth check, the one checks/README.md shows, added as it says: its own module in
+    the checks package (a folder of its path) and its profile lines; nothing registers
+    it but ``discover``. Its ``check`` is wrapped to record the commits it sees."""
+    folder = tmp_path / "checks"
+    folder.mkdir()
+    (folder / "no_wip.py").write_text(_readme_check())
+    monkeypatch.setattr(checks, "__path__", [*checks.__path__, str(folder)])
+    found = checks.discover(checks.__path__)
+    assert list(found) == [*CHECKS, "no-wip"]  # found, and after the built-in checks
+    no_wip = found["no-wip"]
+    assert isinstance(no_wip, ModuleType) and no_wip.__name__ == "send_mergereq.checks.no_wip"
+    monkeypatch.setitem(CHECKS, "no-wip", no_wip)
     calls: list[str] = []
     real = no_wip.check
 
@@ -103,8 +149,9 @@ def fifth_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     # a profile that does not name it: the check's own default severity (error)
     (profiles / "unnamed.toml").write_text((ROOT / "checks" / "default.toml").read_text())
     monkeypatch.setattr(policy, "_profile_dirs", lambda: [profiles])
-    assert isinstance(no_wip, ModuleType)
-    return no_wip
+    yield no_wip
+    sys.modules.pop("send_mergereq.checks.no_wip", None)
+    vars(checks).pop("no_wip", None)
 
 
 @pytest.mark.parametrize("profile", ["default", "qemu", "quiet", "unnamed"])
@@ -129,5 +176,5 @@ def test_a_fifth_check_keeps_the_fast_path_on(
 def test_the_readme_says_how_to_add_a_check() -> None:
     readme = (ROOT / "checks" / "README.md").read_text()
     section = readme.split("## Adding a check", 1)[1]
-    for needed in ("FAST_PATH", "vouch", "CHECKS", "default.toml", "qemu.toml", "DIGEST"):
+    for needed in ("FAST_PATH", "vouch", "ID", "default.toml", "qemu.toml", "DIGEST"):
         assert re.search(re.escape(needed), section), needed

@@ -195,7 +195,7 @@ def test_a_failed_walk_is_an_error_not_a_stale_result(rsps: responses.RequestsMo
 def test_a_walk_too_long_is_unknown_and_says_so(
     rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("send_mergereq.gitlab.forge.ANCESTRY_WALK", 2)
+    monkeypatch.setattr("send_mergereq.gitlab.forge_landing.ANCESTRY_WALK", 2)
     forge = connect(rsps)
     url = f"{g.P}/repository/merge_base"
     g.get(rsps, url, g.error("404 Not Found"), 404, **{"refs[]": [g.HEAD, MOVED]})

@@ -12,7 +12,8 @@ import responses
 
 import gitlab_api as g
 from send_mergereq.gitlab.credentials import Secret, Token
-from send_mergereq.gitlab.forge import TRACE_TAIL_BYTES, Forge, TailBuffer
+from send_mergereq.gitlab.forge import Forge
+from send_mergereq.gitlab.forge_pipelines import TRACE_TAIL_BYTES, TailBuffer
 from send_mergereq.logtext import log_tail
 
 MB = 1024 * 1024

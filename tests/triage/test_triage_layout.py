@@ -1,6 +1,6 @@
 """The triage modules keep the layout's rules: the pure ones start no process and touch no
-file (they import neither git.py, subprocess, os nor pathlib); the others reach git only
-through git.py."""
+file (they import neither git/, subprocess, os nor pathlib); the others reach git only
+through git/."""
 
 from __future__ import annotations
 

@@ -46,8 +46,8 @@ ShowReport = Callable[[CheckReport], None]
 
 
 @dataclass
-class _Run:
-    """What the run knows as it goes: the branch's would-be tip moves with each merge."""
+class _Build:
+    """The branch one apply builds, as it goes: its would-be tip moves with each merge."""
 
     settings: Settings
     options: ApplyOptions
@@ -96,7 +96,7 @@ def apply_pulls(
     objects, algorithm = git.object_store(repo)
     outcomes: list[PullOutcome] = []
     with store.scratch(objects) as scratch:
-        run = _Run(
+        run = _Build(
             settings, options, scratch, algorithm, target_sha,
             target_sha if afresh or before is None else before, before, worktrees, say, report,
         )  # fmt: skip
@@ -142,7 +142,7 @@ class _Candidate:
     said: str  # what git verify-tag told a person (recorded in the merge message)
 
 
-def _one(run: _Run, pull: PullRequest) -> PullOutcome:
+def _one(run: _Build, pull: PullRequest) -> PullOutcome:
     """Fetch, verify, check and merge one pull request; the first refusal ends it."""
     built = _build(run, pull)
     if isinstance(built, PullOutcome):
@@ -151,7 +151,7 @@ def _one(run: _Run, pull: PullRequest) -> PullOutcome:
     return replace(_judge(run, pull, built), tagged=tag_trust.shown(date) if date else "")
 
 
-def _judge(run: _Run, pull: PullRequest, built: _Candidate) -> PullOutcome:
+def _judge(run: _Build, pull: PullRequest, built: _Candidate) -> PullOutcome:
     """Verify, check and merge a fetched pull request."""
     verified = (
         verify_tags(run.settings.repo, list(built.merge.mergetags)) if built.merge.mergetags else {}
@@ -169,7 +169,7 @@ def _judge(run: _Run, pull: PullRequest, built: _Candidate) -> PullOutcome:
     return replace(outcome, notices=advice.notices(built.said, verified))
 
 
-def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
+def _build(run: _Build, pull: PullRequest) -> _Candidate | PullOutcome:
     """1. Fetch the tag into the private namespace and compute the merge in scratch."""
     repo = run.settings.repo
     try:
@@ -219,7 +219,7 @@ def _build(run: _Run, pull: PullRequest) -> _Candidate | PullOutcome:
 
 
 def _verify(
-    run: _Run, pull: PullRequest, built: _Candidate, verified: Mapping[bytes, TagVerification]
+    run: _Build, pull: PullRequest, built: _Candidate, verified: Mapping[bytes, TagVerification]
 ) -> PullOutcome | None:
     """2. The signature as the signed-tags check sees it, then what the email promised."""
     ctx = replace(run.settings.context(), verify_tag=_lookup(run.settings.repo, verified))
@@ -239,7 +239,7 @@ def _verify(
 
 
 def _check(
-    run: _Run, pull: PullRequest, built: _Candidate, verified: Mapping[bytes, TagVerification]
+    run: _Build, pull: PullRequest, built: _Candidate, verified: Mapping[bytes, TagVerification]
 ) -> tuple[RunResult, int] | PullOutcome:
     """3. Every check on every commit it adds over the branch, and on the merge itself."""
     repo = run.settings.repo
@@ -273,7 +273,7 @@ def _check(
 
 
 def _merge(
-    run: _Run, pull: PullRequest, built: _Candidate, signer: str, *, found: RunResult, added: int
+    run: _Build, pull: PullRequest, built: _Candidate, signer: str, *, found: RunResult, added: int
 ) -> PullOutcome:
     """4. Store the merge and move the branch, or say where it conflicts."""
     if not built.clean:
@@ -299,7 +299,7 @@ def _merge(
 
 
 def _promises(
-    run: _Run, pull: PullRequest, merge_sha: str, tip: str, tag: bytes | None
+    run: _Build, pull: PullRequest, merge_sha: str, tip: str, tag: bytes | None
 ) -> list[Finding]:
     """What the email promised: the tag is still the commit it named, on the target."""
     found = []
@@ -330,7 +330,7 @@ def _promises(
     return found
 
 
-def _tag_itself(run: _Run, pull: PullRequest, built: _Candidate) -> list[Finding]:
+def _tag_itself(run: _Build, pull: PullRequest, built: _Candidate) -> list[Finding]:
     """What the signed tag object says of itself: the name it was signed under, its age."""
     if built.tag is None:
         return []  # a lightweight tag: the signed-tags check refuses it
@@ -348,7 +348,7 @@ def _tag_itself(run: _Run, pull: PullRequest, built: _Candidate) -> list[Finding
 
 
 def _report(
-    run: _Run,
+    run: _Build,
     pull: PullRequest,
     ours: str,
     merge_sha: str,

@@ -109,7 +109,7 @@ class FastPath:
 class DigestAction:
     """One action of the report's digest, answering every finding of some ``kinds`` of a
     check at once (its module's ``DIGEST``, in the order the digest says them).
-    ``action`` names how ``digest.py`` words it: ``fetch-keys``, ``refresh-keys``,
+    ``action`` names how ``report/digest.py`` words it: ``fetch-keys``, ``refresh-keys``,
     ``certify-keys``, ``ssh-keys``, ``ssh-setup``, ``resign`` or ``ask-signoff``. A
     finding no action takes is answered by its ``hint``, said once per check and kind."""
 

@@ -22,6 +22,7 @@ from send_mergereq.history import RawCommit, header_value, ident_email, ident_na
 
 ID = "list-address"
 SUMMARY = "the author is a mailing list (its address, or a name munged 'via' the list)"
+ORDER = 20  # where it comes among the checks (checks/__init__.py)
 FAST_PATH = FastPath()  # the shared look covers it (fused.SHARED)
 DIGEST = ()  # no action of its own in the report's digest: each hint is said once
 _SPACED_VIA = re.compile(rb"\svia\s")

@@ -33,6 +33,7 @@ from send_mergereq.history import RawCommit, parent_count
 
 ID = "signed-tags"
 SUMMARY = "every merge merged a signed tag that verifies and names the merged commit"
+ORDER = 30  # where it comes among the checks (checks/__init__.py)
 # the shared look covers a non-merge; a merge's tags are verified, never vouched for
 FAST_PATH = FastPath(merges=False)
 # kinds answered by asking the submaintainer for a (new) signed tag
@@ -48,7 +49,7 @@ RESIGN_KINDS = frozenset(
         "untrusted-signer",
     }
 )
-DIGEST = (  # the report's digest: one action per kind of problem (digest.py words them)
+DIGEST = (  # the report's digest: one action per kind of problem (report/digest.py words them)
     DigestAction("fetch-keys", frozenset({"unknown-key"})),
     DigestAction("refresh-keys", frozenset({"expired-key"})),
     DigestAction("certify-keys", frozenset({"refused-trust"})),

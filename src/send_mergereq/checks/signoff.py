@@ -33,6 +33,7 @@ from send_mergereq.history import RawCommit, header_value, ident_email, parent_c
 
 ID = "signoff"
 SUMMARY = "every non-merge commit carries a Signed-off-by trailer for its author"
+ORDER = 40  # where it comes among the checks (checks/__init__.py)
 FAST_PATH = FastPath()  # the shared look covers it (fused.SHARED)
 ASK_KINDS = frozenset({"missing", "no-email"})  # the digest: ask the author for one
 DIGEST = (DigestAction("ask-signoff", ASK_KINDS),)

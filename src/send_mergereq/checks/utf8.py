@@ -17,6 +17,7 @@ from send_mergereq.history import RawCommit
 
 ID = "utf8"
 SUMMARY = "author, committer and message must be valid UTF-8 in the raw commit object"
+ORDER = 10  # where it comes among the checks (checks/__init__.py)
 FAST_PATH = FastPath()  # the shared look covers it (fused.SHARED)
 DIGEST = ()  # no action of its own in the report's digest: each hint is said once
 _UTF8_NAMES = {b"utf-8", b"utf8"}

@@ -39,6 +39,7 @@ def demo(*, scenario: str, keep: bool, time_scale: float, send_args: tuple[str, 
     configuration is read or written.
     """
     from send_mergereq.demo import flow as demo_flow
+    from send_mergereq.output import Output
 
     if scenario not in demo_flow.scenario_names():
         known = ", ".join(demo_flow.scenario_names())
@@ -46,8 +47,10 @@ def demo(*, scenario: str, keep: bool, time_scale: float, send_args: tuple[str, 
             f"unknown scenario {scenario!r}; known: {known}", param_hint="--scenario"
         )
 
+    out = Output()
+
     def say(line: str) -> None:
-        click.echo(line, err=True)
+        out.verbatim(line + "\n")  # the demo's own lines, on stderr
 
     return demo_flow.run(
         scenario=scenario, keep=keep, time_scale=time_scale, extra_args=send_args, say=say

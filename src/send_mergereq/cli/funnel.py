@@ -1,7 +1,8 @@
 """The exit point: the error funnel, the signals, stdout that outlives its reader.
 
 This is the only module that exits. Commands return an exit code; failures are
-``SendMergereqError`` exceptions turned into one line on stderr here.
+``SendMergereqError`` exceptions turned into one line on stderr here, written (like every
+line here) by ``output.Output``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from send_mergereq.errors import (
     interrupt_code,
     redact,
 )
+from send_mergereq.output import Output
 
 
 def _log_path() -> Path:
@@ -49,10 +51,11 @@ def _report_bug(exc: BaseException, debug: bool) -> int:
         where = f"; traceback in {log}"
     except OSError:
         pass
+    out = Output()
     if debug:
-        click.echo(text, err=True, nl=False)
+        out.verbatim(text)
     summary = redact(f"{type(exc).__name__}: {exc}".splitlines()[0])
-    click.echo(f"{PROG}: internal error (a bug): {summary}{where}; rerun with --debug", err=True)
+    out.note(f"internal error (a bug): {summary}{where}; rerun with --debug")
     return int(ExitCode.INTERNAL)
 
 
@@ -109,7 +112,7 @@ def _run(args: list[str], debug: bool, as_json: bool) -> int:
             hint = f"; {DEMO_GONE}"
         said = f"{exc.name} received, stopped" if isinstance(exc, Terminated) else "interrupted"
         with contextlib.suppress(OutputError):
-            click.echo(f"{PROG}: {said}{hint}", err=True)
+            Output().note(f"{said}{hint}")
         return int(interrupt_code(exc))
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
@@ -117,7 +120,7 @@ def _run(args: list[str], debug: bool, as_json: bool) -> int:
         return _usage_error(exc, as_json)
     except SendMergereqError as exc:
         if debug:
-            click.echo(redact("".join(traceback.format_exception(exc))), err=True, nl=False)
+            Output().verbatim(redact("".join(traceback.format_exception(exc))))
         return _fail(exc.message, exc.hint, exc.exit_code, as_json)
     except Exception as exc:
         return _report_bug(exc, debug)
@@ -128,7 +131,7 @@ def _usage_error(exc: click.ClickException, as_json: bool) -> int:
     """A usage error in one line and a hint; a bare ``send-mergereq`` gets the usage
     itself on stderr, as git does (not the whole help)."""
     if isinstance(exc, BareCommand):
-        click.echo(USAGE + f"hint: see '{PROG} --help'", err=True)
+        Output().verbatim(USAGE + f"hint: see '{PROG} --help'\n")
         return int(ExitCode.USAGE)
     where = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else PROG
     return _fail(exc.format_message(), f"see '{where} --help'", ExitCode.USAGE, as_json)
@@ -137,8 +140,6 @@ def _usage_error(exc: click.ClickException, as_json: bool) -> int:
 def _fail(message: str, hint: str | None, code: ExitCode, as_json: bool) -> int:
     """One line (and a hint) on stderr, control characters escaped; with ``--json`` also the
     document scripts expect (exact)."""
-    from send_mergereq.output import Output
-
     return Output(as_json=as_json).error(message, hint, code)
 
 

@@ -71,7 +71,7 @@ def _report_specs(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[str, ...]:
     from send_mergereq.errors import ConfigError
-    from send_mergereq.reports import parse_spec
+    from send_mergereq.report.files import parse_spec
 
     del ctx, param
     for value in values:

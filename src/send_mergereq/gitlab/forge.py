@@ -1,4 +1,6 @@
-"""Every GitLab REST call send-mergereq makes, as methods of one ``Forge`` (one project).
+"""Every GitLab REST call send-mergereq makes, as methods of one ``Forge`` (one project):
+the project, its users and merge requests here, the pipeline and job calls in
+``forge_pipelines.py`` and the landing calls in ``forge_landing.py`` (mixed in).
 
 python-gitlab is imported only inside ``send_mergereq.gitlab`` (callers reach it
 through ``gitlab.session``, lazily, so ``--dry-run`` never pays for it). Every call
@@ -9,7 +11,6 @@ through ``client.api``: one line naming what we were doing, never the token.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,32 +19,22 @@ import gitlab.exceptions as glexc
 import requests
 from gitlab.v4.objects import Project, ProjectMergeRequest
 
-from send_mergereq import deadline
-from send_mergereq.errors import ConfigError, ForgeError, sanitize_text
+from send_mergereq.errors import ConfigError, ForgeError
 from send_mergereq.gitlab import entities
 from send_mergereq.gitlab.client import PER_PAGE, TIMEOUT, api, client, every_page
 from send_mergereq.gitlab.credentials import Token
-from send_mergereq.gitlab.entities import MergeAttempt, MrSpec, ProjectInfo
-from send_mergereq.gitlab.refusals import refusal_reason
-from send_mergereq.models import Job, MergeRequest, Pipeline, PipelineKind, pipeline_kind
+from send_mergereq.gitlab.entities import MrSpec, ProjectInfo
+from send_mergereq.gitlab.forge_landing import LandingCalls
+from send_mergereq.gitlab.forge_pipelines import PipelineCalls
+from send_mergereq.models import MergeRequest, Pipeline
 
-# The watch's reads: python-gitlab absorbs a blip (retries after 0.1 s and 0.2 s, or
-# Retry-After), then the fault reaches the watch, which shows "reconnecting" and backs off,
-# instead of python-gitlab's default ten silent retries (up to ~100 s of a frozen display).
-WATCH_READ: dict[str, Any] = {"max_retries": 2}
-ANCESTRY_WALK = 200  # commits read one by one when /repository/merge_base fails
 # The first call of a run: a GitLab that cannot be reached at all is said in ~3 s
 # (retries after 0.1, 0.2, 0.4, 0.8 and 1.6 s), not after ten silent retries (~100 s).
 FIRST_CALL: dict[str, Any] = {"max_retries": 5}
-_REFUSALS = (400, 405, 406, 409, 422)
-# A failed job's log is read to its end but only its last 256 KiB kept (the watch shows
-# its last lines); the whole read may take two minutes, then the log is "unavailable".
-TRACE_TAIL_BYTES = 256 * 1024
-TRACE_DEADLINE = 120.0
 __all__ = ["Forge", "MrSpec", "ProjectInfo"]
 
 
-class Forge:
+class Forge(PipelineCalls, LandingCalls):
     """One GitLab project, as the rest of send-mergereq needs it (also the watch's source)."""
 
     def __init__(self, gl: gitlab.Gitlab, project: Project, token_source: str = "") -> None:
@@ -234,199 +225,6 @@ class Forge:
         with self._api(f"setting auto-merge on !{iid}"):
             mr.merge(merge_when_pipeline_succeeds=True, sha=sha)
 
-    # -- pipelines ------------------------------------------------------------
-
-    def mr_pipelines(self, iid: int) -> list[Pipeline]:
-        """Every pipeline GitLab lists for merge request ``iid`` (all pages)."""
-        mr = self.project.mergerequests.get(iid, lazy=True)
-        with self._api(f"listing pipelines of !{iid}"):
-            found = every_page(mr.pipelines)
-        return [self._pipeline(p.attributes) for p in found]
-
-    def branch_pipelines(self, ref: str, sha: str | None = None) -> list[Pipeline]:
-        """Pipelines for ``ref`` (and ``sha``), newest first; the first page is enough."""
-        filters: dict[str, Any] = {"ref": ref, "order_by": "id", "sort": "desc"}
-        if sha:
-            filters["sha"] = sha
-        with self._api(f"listing pipelines of {ref}"):
-            found = self.project.pipelines.list(get_all=False, **filters)
-        pipelines = [self._pipeline(p.attributes) for p in found]
-        return [p for p in pipelines if p.ref == ref and (sha is None or p.sha == sha)]
-
-    def runs_mr_pipelines(self) -> bool:
-        """Whether the project has run merge request pipelines (the first page of them):
-        then a new MR's pipeline may come after its push's branch pipeline."""
-        filters: dict[str, Any] = {
-            "source": "merge_request_event",
-            "order_by": "id",
-            "sort": "desc",
-        }
-        with self._api("listing the project's merge request pipelines"):
-            found = self.project.pipelines.list(get_all=False, **filters)
-        refs = (str(p.attributes.get("ref") or "") for p in found)
-        return any(pipeline_kind(ref) is not PipelineKind.BRANCH for ref in refs)
-
-    def create_mr_pipeline(self, iid: int) -> Pipeline:
-        """Ask GitLab to run a pipeline for merge request ``iid`` (merged results if it can)."""
-        mr = self.project.mergerequests.get(iid, lazy=True)
-        with self._api(f"creating a pipeline for !{iid}"):
-            created = mr.pipelines.create()
-        return self._pipeline(created.attributes)
-
-    # -- PipelineSource (watch.py) -------------------------------------------
-
-    def get_pipeline(self, pipeline_id: int) -> Pipeline:
-        with self._api(f"reading pipeline {pipeline_id}"):
-            found = self.project.pipelines.get(pipeline_id, **WATCH_READ)
-        return self._pipeline(found.attributes)
-
-    def list_jobs(self, pipeline_id: int) -> list[Job]:
-        pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
-        with self._api(f"listing jobs of pipeline {pipeline_id}"):
-            found = every_page(pipeline.jobs, per_page=PER_PAGE, **WATCH_READ)
-        return [entities.job(j.attributes, pipeline_id) for j in found]
-
-    def list_bridges(self, pipeline_id: int) -> list[Job]:
-        pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
-        with self._api(f"listing bridges of pipeline {pipeline_id}"):
-            found = every_page(pipeline.bridges, per_page=PER_PAGE, **WATCH_READ)
-        return [entities.job(b.attributes, pipeline_id, bridge=self.info.id) for b in found]
-
-    def job_trace(self, job_id: int) -> str:
-        """The end of the job's log (its last ``TRACE_TAIL_BYTES``): streamed, never held
-        whole, whatever its size; within ``TRACE_DEADLINE`` seconds."""
-        job = self.project.jobs.get(job_id, lazy=True)
-        tail = TailBuffer(TRACE_TAIL_BYTES)
-        with self._api(f"reading the log of job {job_id}"), deadline.bounded(TRACE_DEADLINE):
-            job.trace(streamed=True, action=tail.add, chunk_size=64 * 1024)
-        return tail.text()
-
-    def retry_job(self, job_id: int) -> Job:
-        job = self.project.jobs.get(job_id, lazy=True)
-        with self._api(f"retrying job {job_id}"):
-            attrs = job.retry()
-        return entities.job(attrs, entities.pipeline_id_of(attrs))
-
-    def play_job(self, job_id: int) -> Job:
-        """Start a manual job; return it as GitLab has it afterwards."""
-        job = self.project.jobs.get(job_id, lazy=True)
-        with self._api(f"starting manual job {job_id}"):
-            job.play()
-            fresh = self.project.jobs.get(job_id)
-        return entities.job(fresh.attributes, entities.pipeline_id_of(fresh.attributes))
-
-    def cancel_pipeline(self, pipeline_id: int) -> Pipeline:
-        """``POST …/pipelines/ID/cancel`` (GitLab answers 200 with the pipeline, canceled or
-        not). Sent once, never retried: a lost answer is a ``TransientForgeError`` and the
-        caller reads the state back (``run/cancel.py``)."""
-        pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
-        with self._api(f"canceling pipeline {pipeline_id}"):
-            attrs = pipeline.cancel(retry_transient_errors=False)
-        if not isinstance(attrs, Mapping):
-            raise ForgeError(f"GitLab's answer to canceling pipeline {pipeline_id} is no pipeline")
-        return self._pipeline(attrs)
-
-    # -- landing --------------------------------------------------------------
-
-    def commit_parents(self, sha: str) -> tuple[str, ...]:
-        """The parent ids of commit ``sha``, in order (first parent first)."""
-        with self._api(f"reading commit {sha[:12]}"):
-            commit = self.project.commits.get(sha, **WATCH_READ)
-        return tuple(str(p) for p in commit.attributes.get("parent_ids") or ())
-
-    def branch_head(self, branch: str) -> str | None:
-        """The commit ``branch`` points at on GitLab now; None when there is no such branch."""
-        with self._api(f"reading branch {branch}"):
-            try:
-                found = self.project.branches.get(branch, **WATCH_READ)
-            except glexc.GitlabGetError as exc:
-                if exc.response_code == 404:
-                    return None
-                raise
-        commit = found.attributes.get("commit") or {}
-        return str(commit["id"]) if isinstance(commit, Mapping) and commit.get("id") else None
-
-    def contains(self, head: str, ancestor: str) -> bool:
-        """Whether ``ancestor`` is ``head`` or one of its ancestors (GitLab's merge base).
-
-        Only GitLab's own "404 Merge Base Not Found" (no common ancestor) means "no" at
-        once. Any other failure of ``/repository/merge_base`` (a 400 for an unknown ref, a
-        404 from an instance or proxy that does not serve it) is "unknown", never "no": the
-        answer is then read from the commits' ``parent_ids``, and when that cannot tell
-        either, a ForgeError says so (a failed request never makes a result stale)."""
-        if head == ancestor:
-            return True
-        with self._api(f"finding the merge base of {head[:12]} and {ancestor[:12]}"):
-            try:
-                base = self.project.repository_merge_base([head, ancestor], **WATCH_READ)
-            except glexc.GitlabGetError as exc:
-                if exc.response_code == 404 and "merge base" in str(exc.error_message).lower():
-                    return False  # GitLab's not_found!("Merge Base"): unrelated histories
-                if exc.response_code not in (400, 404):
-                    raise
-                base = None
-        if isinstance(base, Mapping) and base.get("id"):
-            return base.get("id") == ancestor
-        return self._contains_by_parents(head, ancestor)
-
-    def _contains_by_parents(self, head: str, ancestor: str) -> bool:
-        """The fallback of :meth:`contains`: walk ``head``'s history through the commits'
-        ``parent_ids``, at most ``ANCESTRY_WALK`` commits."""
-        seen, todo = {head}, [head]
-        while todo:
-            if len(seen) > ANCESTRY_WALK:
-                raise ForgeError(
-                    f"could not tell whether {head[:12]} contains {ancestor[:12]}: GitLab's "
-                    f"merge base failed and {ANCESTRY_WALK} commits of its history do not tell",
-                    hint="retry later, or land from a GitLab that serves /repository/merge_base",
-                )
-            for parent in self.commit_parents(todo.pop(0)):
-                if parent == ancestor:
-                    return True
-                if parent not in seen:
-                    seen.add(parent)
-                    todo.append(parent)
-        return False
-
-    def merge_mr(self, iid: int, sha: str) -> MergeAttempt:
-        """``PUT …/merge_requests/IID/merge`` with ``sha`` as the guard; never removes the source.
-
-        GitLab answers 409 when the source head is no longer ``sha``, 405 when the MR
-        cannot be merged (the reason is then read from its ``detailed_merge_status``),
-        422 when the merge itself failed, 401 when this account may not merge.
-        """
-        mr = self.project.mergerequests.get(iid, lazy=True)
-        with self._api(f"merging !{iid}"):
-            try:
-                attrs: Mapping[str, Any] = mr.merge(sha=sha, should_remove_source_branch=False)
-            except glexc.GitlabAuthenticationError:
-                why = "this account may not merge into the target (401); it needs a role allowed to"
-                return MergeAttempt(False, reason=f"GitLab refused to merge !{iid}: {why} merge")
-            except glexc.GitlabMRClosedError as exc:
-                if exc.response_code not in _REFUSALS:
-                    raise
-                return self._refused(iid, exc)
-        if attrs.get("state") != "merged":
-            attrs = self._reread(iid)
-        if attrs.get("state") != "merged":
-            return MergeAttempt(False, reason=_not_merged(iid, None, "", attrs))
-        return MergeAttempt(
-            True,
-            merge_commit_sha=_sha(attrs.get("merge_commit_sha")),
-            squash_commit_sha=_sha(attrs.get("squash_commit_sha")),
-        )
-
-    def _refused(self, iid: int, exc: glexc.GitlabError) -> MergeAttempt:
-        message = sanitize_text(str(exc.error_message or "")).strip()
-        attrs: Mapping[str, Any] = {}
-        if exc.response_code in (405, 406, 422):
-            attrs = self._reread(iid)
-        return MergeAttempt(False, reason=_not_merged(iid, exc.response_code, message, attrs))
-
-    def _reread(self, iid: int) -> Mapping[str, Any]:
-        with self._api(f"reading merge request !{iid}"):
-            return dict(self.project.mergerequests.get(iid).attributes)
-
     # -- bisect (issue 22): prefixes of a branch, their pipelines -----------------
 
     def sha_pipelines(self, sha: str) -> list[Pipeline]:
@@ -452,50 +250,3 @@ class Forge:
 
     def _pipeline(self, attrs: Mapping[str, Any]) -> Pipeline:
         return entities.pipeline(attrs, self.info.web_url)
-
-
-class TailBuffer:
-    """The last ``limit`` bytes of a stream, kept as a few chunks (never one growing copy)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.chunks: deque[bytes] = deque()
-        self.size = 0
-        self.cut = False
-
-    def add(self, chunk: bytes) -> None:
-        self.chunks.append(chunk)
-        self.size += len(chunk)
-        while self.size - len(self.chunks[0]) >= self.limit:
-            self.size -= len(self.chunks.popleft())
-            self.cut = True
-
-    def text(self) -> str:
-        data = b"".join(self.chunks)
-        if self.size > self.limit:
-            data, self.cut = data[-self.limit :], True
-        if self.cut and b"\n" in data:  # the first line is a fragment of a longer one
-            data = data.partition(b"\n")[2]
-        return data.decode("utf-8", errors="replace")
-
-
-def _not_merged(iid: int, status: int | None, message: str, attrs: Mapping[str, Any]) -> str:
-    error = attrs.get("merge_error")
-    return refusal_reason(
-        status,
-        message or "not merged",
-        iid=iid,
-        detailed_status=_detailed_status(attrs),
-        merge_error=sanitize_text(str(error)) if error else None,
-    )
-
-
-def _detailed_status(attrs: Mapping[str, Any]) -> str | None:
-    if attrs.get("state") not in (None, "opened"):
-        return "not_open"
-    status = attrs.get("detailed_merge_status")
-    return str(status) if status and status != "mergeable" else None
-
-
-def _sha(value: object) -> str | None:
-    return str(value) if value else None

@@ -174,7 +174,7 @@ def send(
     )
     for note in published.notes:
         out.say(note)
-    run = _Run(session, options, out, resume, to_json(report), published)
+    run = _AfterPublish(session, options, out, resume, to_json(report), published)
     if not options.wait:
         out.say(f"follow it with: {resume}")
         return run.finish(ExitCode.OK)
@@ -232,7 +232,7 @@ def _status(
     if mr is not None:
         out.say(f"merge request !{mr.iid}: {mr.web_url}")
     out.say(_pipeline_line(pipeline))
-    run = _Run(session, options, out, resume, {})
+    run = _AfterPublish(session, options, out, resume, {})
     watched = run.watch(pipeline)
     return run.finish(watched.exit_code, watched, mr=mr)
 
@@ -249,7 +249,7 @@ def _settled(settled: Settled, out: Output) -> ExitCode:
 
 
 @dataclass
-class _Run:
+class _AfterPublish:
     """What the phases after publishing share: the session, where output goes, and the
     check report's sections for the document."""
 

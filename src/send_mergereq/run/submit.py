@@ -83,7 +83,7 @@ def write_reports(
 ) -> None:
     """``--report KIND=PATH``: each file written, and a note on stderr for what it said."""
     if specs:
-        from send_mergereq.reports import write_reports as write
+        from send_mergereq.report.files import write_reports as write
 
         for note in write(report, specs, settings.repo):
             out.note(note)

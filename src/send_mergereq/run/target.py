@@ -1,6 +1,6 @@
 """The target as the server sees it, around a run: fetch its head before the checks (one
 ref), say when it already contains the branch (then nothing is sent: no merge request, no
-pipeline), and move its remote-tracking ref after landing. Git through ``git.py``, with
+pipeline), and move its remote-tracking ref after landing. Git through ``git/``, with
 the session's environment (the token for its own GitLab); GitLab through ``Forge``.
 """
 

@@ -8,7 +8,7 @@ import threading
 import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from send_mergereq.sandbox import api_ci, api_mrs, api_projects, api_repo  # noqa: F401  (routes)
@@ -23,13 +23,39 @@ from send_mergereq.sandbox.scenarios import FaultSpec
 from send_mergereq.sandbox.workflows import on_push
 
 if TYPE_CHECKING:
-    from send_mergereq.sandbox.app import Sandbox
+    from pathlib import Path
+
+    from send_mergereq.sandbox.clock import VirtualClock
+    from send_mergereq.sandbox.faults import FaultInjector
+    from send_mergereq.sandbox.render import Renderer
+    from send_mergereq.sandbox.reqlog import RequestLog
+    from send_mergereq.sandbox.state import World
 
 _GIT_PATH = re.compile(
     r"^/(?P<repo>.+?)(?:\.git)?/(?P<rest>info/refs|git-upload-pack|git-receive-pack|HEAD|objects/.+)$"
 )
 RATE_LIMIT = 2000
 _BAD_GATEWAY = b"<html><body><h1>502 Bad Gateway</h1>\nGitLab is not responding.\n</body></html>\n"
+
+
+class Sandbox(Protocol):
+    """What the server needs of the sandbox it serves (``app.Sandbox``, which starts it):
+    said here, so that the server does not import the app that imports it."""
+
+    token: str
+    log: RequestLog
+    faults: FaultInjector
+    world: World
+    clock: VirtualClock
+    errors: list[str]
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def repo_root(self) -> Path: ...
+
+    def renderer(self, base_url: str | None = None) -> Renderer: ...
 
 
 class SandboxServer(ThreadingHTTPServer):

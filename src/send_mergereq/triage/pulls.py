@@ -1,7 +1,7 @@
 """The pull requests in a tested staging: the first-parent commits of ``TARGET..BRANCH``,
 oldest first. A merge is one pull request (its tag from the ``mergetag`` header, else
 from the merge's subject); a first-parent commit that is not a merge is an entry of its
-own. Every git command goes through ``git.py``; verifying the tags is the caller's
+own. Every git command goes through ``git/``; verifying the tags is the caller's
 callable (``scan.signatures.verify_tags`` in a real run), so this stays testable."""
 
 from __future__ import annotations

@@ -12,11 +12,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from send_mergereq import digest as digests
 from send_mergereq.checks.exemptions import ExemptCount, Exemption
 from send_mergereq.checks.finding import Finding, Severity
 from send_mergereq.errors import ExitCode
 from send_mergereq.history import CommitRange
+from send_mergereq.report import digest as digests
 from send_mergereq.terminal import visible
 
 

@@ -36,7 +36,7 @@ def parse_spec(text: str) -> tuple[str, Path]:
 def write_reports(report: CheckReport, specs: Sequence[str], repo: Path) -> list[str]:
     """Write every ``KIND=PATH`` report of ``specs`` for ``report`` (a range of ``repo``);
     return what each left out (``"PATH: what"``, one line each), to be said on stderr."""
-    from send_mergereq.reports import codequality, junit
+    from send_mergereq.report import codequality, junit
 
     writers: dict[str, Callable[[CheckReport, Path, TextIO], list[str]]] = {
         "junit": junit.write,

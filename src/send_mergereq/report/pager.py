@@ -40,7 +40,7 @@ def command(env: Mapping[str, str]) -> str | None:
 
 def page(text: str, pager: str, env: Mapping[str, str]) -> bool:
     """Feed ``text`` to ``pager`` (a command line, split as a shell would, run without
-    one, through ``git.py`` as git runs ``core.pager``) and wait for it; False when it
+    one, through ``git/`` as git runs ``core.pager``) and wait for it; False when it
     cannot be started (the caller then prints the text)."""
     child_env = dict(env)
     child_env.setdefault("LESS", "FRX")

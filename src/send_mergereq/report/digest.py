@@ -5,8 +5,9 @@ Pure: findings in, a ``Digest`` out. A check declares its actions (its module's
 ``DIGEST``: which of its kinds of finding each answers); this module words them. One
 ``gpg --recv-keys`` line fetches every missing OpenPGP key; the merges to redo from a
 signed tag are listed per source; the authors to ask for a sign-off come with their
-commits; any other hint is said once with how many findings it answers. ``report.py``
-renders it (wrapping, colour); ``to_json`` is the ``summary`` of the ``--json`` document.
+commits; any other hint is said once with how many findings it answers. The report
+(``report/__init__.py``) renders it (wrapping, colour); ``to_json`` is the ``summary`` of
+the ``--json`` document.
 """
 
 from __future__ import annotations

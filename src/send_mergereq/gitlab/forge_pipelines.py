@@ -1,0 +1,160 @@
+"""``Forge``'s pipeline and job calls: a merge request's or a branch's pipelines, the
+watch's reads (``watch.types.PipelineSource``), a job's log tail, retry, play, cancel.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from send_mergereq import deadline
+from send_mergereq.errors import ForgeError
+from send_mergereq.gitlab import entities
+from send_mergereq.gitlab.client import PER_PAGE, every_page
+from send_mergereq.models import Job, Pipeline, PipelineKind, pipeline_kind
+
+if TYPE_CHECKING:
+    from gitlab.v4.objects import Project
+
+    from send_mergereq.gitlab.entities import ProjectInfo
+
+# The watch's reads: python-gitlab absorbs a blip (retries after 0.1 s and 0.2 s, or
+# Retry-After), then the fault reaches the watch, which shows "reconnecting" and backs off,
+# instead of python-gitlab's default ten silent retries (up to ~100 s of a frozen display).
+WATCH_READ: dict[str, Any] = {"max_retries": 2}
+# A failed job's log is read to its end but only its last 256 KiB kept (the watch shows
+# its last lines); the whole read may take two minutes, then the log is "unavailable".
+TRACE_TAIL_BYTES = 256 * 1024
+TRACE_DEADLINE = 120.0
+
+
+class PipelineCalls:
+    """The pipeline and job calls of one project (mixed into ``Forge``, which has the
+    project, its info, ``_api`` and ``_pipeline``)."""
+
+    project: Project
+    info: ProjectInfo
+
+    if TYPE_CHECKING:  # Forge's own
+
+        def _api(self, what: str) -> Any: ...
+
+        def _pipeline(self, attrs: Mapping[str, Any]) -> Pipeline: ...
+
+    # -- pipelines ------------------------------------------------------------
+
+    def mr_pipelines(self, iid: int) -> list[Pipeline]:
+        """Every pipeline GitLab lists for merge request ``iid`` (all pages)."""
+        mr = self.project.mergerequests.get(iid, lazy=True)
+        with self._api(f"listing pipelines of !{iid}"):
+            found = every_page(mr.pipelines)
+        return [self._pipeline(p.attributes) for p in found]
+
+    def branch_pipelines(self, ref: str, sha: str | None = None) -> list[Pipeline]:
+        """Pipelines for ``ref`` (and ``sha``), newest first; the first page is enough."""
+        filters: dict[str, Any] = {"ref": ref, "order_by": "id", "sort": "desc"}
+        if sha:
+            filters["sha"] = sha
+        with self._api(f"listing pipelines of {ref}"):
+            found = self.project.pipelines.list(get_all=False, **filters)
+        pipelines = [self._pipeline(p.attributes) for p in found]
+        return [p for p in pipelines if p.ref == ref and (sha is None or p.sha == sha)]
+
+    def runs_mr_pipelines(self) -> bool:
+        """Whether the project has run merge request pipelines (the first page of them):
+        then a new MR's pipeline may come after its push's branch pipeline."""
+        filters: dict[str, Any] = {
+            "source": "merge_request_event",
+            "order_by": "id",
+            "sort": "desc",
+        }
+        with self._api("listing the project's merge request pipelines"):
+            found = self.project.pipelines.list(get_all=False, **filters)
+        refs = (str(p.attributes.get("ref") or "") for p in found)
+        return any(pipeline_kind(ref) is not PipelineKind.BRANCH for ref in refs)
+
+    def create_mr_pipeline(self, iid: int) -> Pipeline:
+        """Ask GitLab to run a pipeline for merge request ``iid`` (merged results if it can)."""
+        mr = self.project.mergerequests.get(iid, lazy=True)
+        with self._api(f"creating a pipeline for !{iid}"):
+            created = mr.pipelines.create()
+        return self._pipeline(created.attributes)
+
+    # -- PipelineSource (watch.py) -------------------------------------------
+
+    def get_pipeline(self, pipeline_id: int) -> Pipeline:
+        with self._api(f"reading pipeline {pipeline_id}"):
+            found = self.project.pipelines.get(pipeline_id, **WATCH_READ)
+        return self._pipeline(found.attributes)
+
+    def list_jobs(self, pipeline_id: int) -> list[Job]:
+        pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
+        with self._api(f"listing jobs of pipeline {pipeline_id}"):
+            found = every_page(pipeline.jobs, per_page=PER_PAGE, **WATCH_READ)
+        return [entities.job(j.attributes, pipeline_id) for j in found]
+
+    def list_bridges(self, pipeline_id: int) -> list[Job]:
+        pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
+        with self._api(f"listing bridges of pipeline {pipeline_id}"):
+            found = every_page(pipeline.bridges, per_page=PER_PAGE, **WATCH_READ)
+        return [entities.job(b.attributes, pipeline_id, bridge=self.info.id) for b in found]
+
+    def job_trace(self, job_id: int) -> str:
+        """The end of the job's log (its last ``TRACE_TAIL_BYTES``): streamed, never held
+        whole, whatever its size; within ``TRACE_DEADLINE`` seconds."""
+        job = self.project.jobs.get(job_id, lazy=True)
+        tail = TailBuffer(TRACE_TAIL_BYTES)
+        with self._api(f"reading the log of job {job_id}"), deadline.bounded(TRACE_DEADLINE):
+            job.trace(streamed=True, action=tail.add, chunk_size=64 * 1024)
+        return tail.text()
+
+    def retry_job(self, job_id: int) -> Job:
+        job = self.project.jobs.get(job_id, lazy=True)
+        with self._api(f"retrying job {job_id}"):
+            attrs = job.retry()
+        return entities.job(attrs, entities.pipeline_id_of(attrs))
+
+    def play_job(self, job_id: int) -> Job:
+        """Start a manual job; return it as GitLab has it afterwards."""
+        job = self.project.jobs.get(job_id, lazy=True)
+        with self._api(f"starting manual job {job_id}"):
+            job.play()
+            fresh = self.project.jobs.get(job_id)
+        return entities.job(fresh.attributes, entities.pipeline_id_of(fresh.attributes))
+
+    def cancel_pipeline(self, pipeline_id: int) -> Pipeline:
+        """``POST …/pipelines/ID/cancel`` (GitLab answers 200 with the pipeline, canceled or
+        not). Sent once, never retried: a lost answer is a ``TransientForgeError`` and the
+        caller reads the state back (``run/cancel.py``)."""
+        pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
+        with self._api(f"canceling pipeline {pipeline_id}"):
+            attrs = pipeline.cancel(retry_transient_errors=False)
+        if not isinstance(attrs, Mapping):
+            raise ForgeError(f"GitLab's answer to canceling pipeline {pipeline_id} is no pipeline")
+        return self._pipeline(attrs)
+
+
+class TailBuffer:
+    """The last ``limit`` bytes of a stream, kept as a few chunks (never one growing copy)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.chunks: deque[bytes] = deque()
+        self.size = 0
+        self.cut = False
+
+    def add(self, chunk: bytes) -> None:
+        self.chunks.append(chunk)
+        self.size += len(chunk)
+        while self.size - len(self.chunks[0]) >= self.limit:
+            self.size -= len(self.chunks.popleft())
+            self.cut = True
+
+    def text(self) -> str:
+        data = b"".join(self.chunks)
+        if self.size > self.limit:
+            data, self.cut = data[-self.limit :], True
+        if self.cut and b"\n" in data:  # the first line is a fragment of a longer one
+            data = data.partition(b"\n")[2]
+        return data.decode("utf-8", errors="replace")
