@@ -21,8 +21,10 @@ def summary_lines(
     pulls: Sequence[Pull],
     suspicions: Sequence[Suspicion],
     owners_of: Callable[[str], Sequence[str]] | None = None,
+    command: str | None = None,
 ) -> list[str]:
-    """The triage of a closed gate, as lines (no trailing newlines)."""
+    """The triage of a closed gate, as lines (no trailing newlines); ``command`` is the
+    next command in full (default ``send-mergereq bisect BRANCH``)."""
     lines = [f"pull requests in {visible(branch)}, oldest first:"]
     if not pulls:
         lines.append("  (none: the branch adds no commit over the target)")
@@ -34,8 +36,13 @@ def summary_lines(
     for found in suspicions:
         owners = owners_of(found.job) if owners_of is not None else ()
         lines += _suspicion_lines(found, by_merge, owners)
-    lines.append(f"next: send-mergereq bisect {shlex.quote(branch)}")
+    lines.append(f"next: {visible(command or bisect_command(branch))}")
     return lines
+
+
+def bisect_command(branch: str) -> str:
+    """``send-mergereq bisect BRANCH``, safe to paste into a shell."""
+    return f"send-mergereq bisect {shlex.quote(branch)}"
 
 
 def _pull_lines(pull: Pull) -> list[str]:
