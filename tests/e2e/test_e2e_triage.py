@@ -170,3 +170,21 @@ def test_reply_wants_a_wait_and_emails_want_a_reply(maintainer: MakeMaintainer) 
     assert rc == 2 and "--emails is read for --reply" in err
     assert not (who.demo.root / "r").exists()
     assert who.remote_sha("staging") is None  # refused before anything was sent
+
+
+def test_land_on_a_red_gate_lands_nothing_and_says_the_triage(maintainer: MakeMaintainer) -> None:
+    who = maintainer("culprit", branch_pipelines=True)  # the demo's staging: block, then net
+    who.sandbox.set_time_scale(FAST)
+    master = who.remote_sha("master")
+
+    rc, out, err = who.run("staging", "--land", "--no-mr", "--interval", "0.2", timeout=120)
+
+    assert rc == 1, out + err
+    assert who.remote_sha("master") == master
+    lines = out.splitlines()
+    culprit = [line for line in lines if line.startswith("  cross-arm64-system: pull-net-")]
+    assert len(culprit) == 1 and culprit[0].endswith(": its log names its files")
+    net = who.git("rev-parse", "staging")  # the net pull request is the last merge
+    assert f"({net[:12]})" in culprit[0]
+    verdict = next(n for n, line in enumerate(lines) if "gate closed" in line)
+    assert lines.index("likely culprits:") < verdict

@@ -8,6 +8,7 @@ from __future__ import annotations
 import email
 import io
 from collections.abc import Callable
+from dataclasses import replace
 from email import policy
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from send_mergereq.errors import ConfigError, GitError
 from send_mergereq.gate import evaluate
 from send_mergereq.models import Job, Pipeline, PipelineKind
 from send_mergereq.run.document import document
-from send_mergereq.run.triage import ClosedGate, Replies, Source, closed_gate
+from send_mergereq.run.triage import ClosedGate, Replies, Source, closed_gate, on_close
 from send_mergereq.triage.drafts import write_new
 from send_mergereq.triage.mail import mail_in, read_emails
 from send_mergereq.watch.display import HeldVerdict, PlainDisplay
@@ -89,7 +90,9 @@ def test_the_triage_of_a_closed_gate_its_lines_and_its_document(
     assert doc["triage"]["error"] is None and doc["triage"]["replies"] == []
     (failed,) = doc["failed_jobs"]
     assert failed["basis"] == "log" and failed["owners"] == ["Alex Arm <alex@example.org>"]
-    assert failed["suspects"] == [{"tag": "pull-net", "merge": net, "evidence": LOG.split("\n")}]
+    assert failed["suspects"] == [
+        {"tag": "pull-net", "merge": net, "evidence": LOG.split("\n"), "maintainers": []}
+    ]
     # an open gate's document says triage: null
     assert document(exit_code=result.exit_code, watched=result)["triage"] is None
 
@@ -102,7 +105,7 @@ def test_without_evidence_in_the_log_the_owners_paths_point(
     found = closed_gate(source(repo), closed("Fail: 1"))
     assert found.job("cross-arm64-system") == {
         "suspects": [{"tag": "pull-arm", "merge": arm,
-                      "evidence": ["hw/arm/virt.c matches hw/arm/*"]}],
+                      "evidence": ["hw/arm/virt.c matches hw/arm/*"], "maintainers": []}],
         "basis": "owners",
         "owners": ["Alex Arm <alex@example.org>"],
     }  # fmt: skip
@@ -227,3 +230,16 @@ def test_emails_are_read_within_apply_s_bounds(
         read_emails([str(big)])
     with pytest.raises(ConfigError, match="cannot read the email"):
         read_emails([str(tmp_path / "missing.eml")])
+
+
+def test_only_a_closed_gate_not_interrupted_is_triaged(make_repo: Callable[..., Repo]) -> None:
+    repo = make_repo()
+    staging(repo)
+    red = closed()
+    assert on_close(source(repo), red) is not None
+    assert on_close(None, red) is None
+    assert on_close(source(repo), replace(red, interrupted=True)) is None
+    green = replace(red.pipeline, status="success", jobs=tuple(  # type: ignore[arg-type]
+        replace(j, status="success") for j in red.pipeline.jobs  # type: ignore[union-attr]
+    ))  # fmt: skip
+    assert on_close(source(repo), replace(red, verdict=evaluate(green), pipeline=green)) is None

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from send_mergereq.run.publish import Editor, Published, PublishRequest
     from send_mergereq.run.settled import Settled
     from send_mergereq.run.target import Contained
-    from send_mergereq.run.triage import ClosedGate, Source, SourceOf
+    from send_mergereq.run.triage import ClosedGate, SourceOf
     from send_mergereq.watch.display import HeldVerdict
 
 
@@ -162,7 +162,7 @@ def send(
     from send_mergereq.report import to_json
     from send_mergereq.run.publish import publish
     from send_mergereq.run.target import contained_on_server
-    from send_mergereq.run.triage import Source
+    from send_mergereq.run.triage import sent_source
 
     session = session or open_session(settings, out.say)
     req = publish_request(settings, report, options)
@@ -178,10 +178,7 @@ def send(
     for note in published.notes:
         out.say(note)
     run = _Run(session, options, out, resume, to_json(report), published)
-    tested = Source(
-        settings.repo, req.range.target_sha, req.range.branch_sha, settings.branch,
-        bisect_command(settings, settings.branch), options.replies,
-    )  # fmt: skip
+    tested = sent_source(settings, req.range.target_sha, req.range.branch_sha, options.replies)
     run.triage_of = lambda _: tested
     if not options.wait:
         out.say(f"follow it with: {resume}")
@@ -218,6 +215,7 @@ def _status(
 ) -> ExitCode:
     from send_mergereq.run.discovery import gate_of, merge_request_of
     from send_mergereq.run.settled import contained_branch, landed_branch, read_which, settled_mr
+    from send_mergereq.run.triage import status_source
 
     forge, branch = session.forge, settings.source_branch
     which, how = read_which(forge, settings.repo, which)
@@ -241,55 +239,9 @@ def _status(
         out.say(f"merge request !{mr.iid}: {mr.web_url}")
     out.say(_pipeline_line(pipeline))
     run = _Run(session, options, out, resume, {})
-    run.triage_of = lambda watched: _status_source(settings, watched, mr, options)
+    run.triage_of = lambda watched: status_source(settings, watched, mr, options.replies)
     watched = run.watch(pipeline)
     return run.finish(watched.exit_code, watched, mr=mr)
-
-
-def _status_source(
-    settings: Settings, watched: WatchResult, mr: MergeRequest | None, options: SendOptions
-) -> Source:
-    """What ``status``'s triage reads: the target as the last run fetched it (its
-    remote-tracking ref: ``status`` talks to GitLab only, never to git), the commit the
-    pipeline tested (for merged results, the merge request's head)."""
-    from send_mergereq import git
-    from send_mergereq.errors import GitError
-    from send_mergereq.models import PipelineKind
-    from send_mergereq.run.target import tracking_ref
-    from send_mergereq.run.triage import Source
-
-    pipeline = watched.pipeline
-    assert pipeline is not None
-    merged = pipeline.kind is PipelineKind.MERGED_RESULT
-    tested = mr.sha if merged and mr is not None else pipeline.sha
-    branch = mr.source_branch if mr is not None else settings.branch
-    if git.resolve_commit(settings.repo, tested) is None:
-        raise GitError(
-            f"the tested commit {tested[:12]} is not in this repository",
-            hint=f"fetch {branch} and run status again",
-        )
-    return Source(
-        settings.repo, tracking_ref(settings) or settings.target, tested, branch,
-        bisect_command(settings, branch), options.replies,
-    )  # fmt: skip
-
-
-def bisect_command(settings: Settings, branch: str) -> str:
-    """``send-mergereq bisect BRANCH`` with the target, remote, GitLab and project the run
-    used (and ``-C`` when run from outside the repository), safe to paste into a shell."""
-    words = ["send-mergereq"]
-    here, repo = Path.cwd().resolve(), settings.repo.resolve()
-    if here != repo and repo not in here.parents:
-        words += ["-C", str(settings.repo)]
-    words += ["bisect", branch, "--target", settings.target]
-    for flag, value in (
-        ("--remote", settings.remote),
-        ("--gitlab-url", settings.gitlab_url),
-        ("--project", settings.project),
-    ):
-        if value:
-            words += [flag, value]
-    return shlex.join(words)
 
 
 def _settled(settled: Settled, out: Output) -> ExitCode:
@@ -341,16 +293,11 @@ class _Run:
 
     def triage(self, watched: WatchResult, held: HeldVerdict) -> None:
         """On a closed gate, the triage (``run/triage.py``) added to the held verdict."""
-        from send_mergereq.gate import Outcome
-        from send_mergereq.run.triage import closed_gate
+        from send_mergereq.run.triage import on_close
 
-        if watched.interrupted or watched.verdict.outcome is not Outcome.CLOSED:
-            self.closed = None
-            return
-        if self.triage_of is None or watched.pipeline is None:
-            return
-        self.closed = closed_gate(self.triage_of, watched)
-        held.add(tuple(self.closed.lines()))
+        self.closed = on_close(self.triage_of, watched)
+        if self.closed is not None:
+            held.add(tuple(self.closed.lines()))
 
     def freshness(self, watched: WatchResult) -> Basis | None:
         """For a plain ``--wait`` on an open gate: is the result stale? (said, not acted on)"""

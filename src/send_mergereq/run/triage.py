@@ -10,6 +10,7 @@ prints: the lines go to the watch's display, the document to ``run/document.py``
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +21,8 @@ from send_mergereq.errors import SendMergereqError
 from send_mergereq.terminal import visible
 
 if TYPE_CHECKING:
-    from send_mergereq.models import Job
+    from send_mergereq.config import Settings
+    from send_mergereq.models import Job, MergeRequest
     from send_mergereq.triage.closed_gate import Triage
     from send_mergereq.triage.drafts import Drafted
     from send_mergereq.watch.types import WatchResult
@@ -88,6 +90,17 @@ class ClosedGate:
 SourceOf = Callable[["WatchResult"], Source]
 
 
+def on_close(source_of: SourceOf | None, watched: WatchResult) -> ClosedGate | None:
+    """The triage when ``watched`` ended on a closed gate (not interrupted); else None."""
+    from send_mergereq.gate import Outcome
+
+    if watched.interrupted or watched.verdict.outcome is not Outcome.CLOSED:
+        return None
+    if source_of is None or watched.pipeline is None:
+        return None
+    return closed_gate(source_of, watched)
+
+
 def closed_gate(source_of: SourceOf, watched: WatchResult) -> ClosedGate:
     """The triage of the closed gate ``watched`` ended with; never raises an Exception."""
     try:
@@ -102,6 +115,60 @@ def closed_gate(source_of: SourceOf, watched: WatchResult) -> ClosedGate:
     except Exception as exc:
         return ClosedGate(found, notes=(f"no reply drafted: {visible(_said(exc))}",))
     return ClosedGate(found, replies=drafted.written, notes=drafted.notes)
+
+
+def sent_source(settings: Settings, target: str, tested: str, replies: Replies | None) -> Source:
+    """What a run that sent reads: the target it fetched and checked over, the commit it
+    pushed (the one the pipeline tests, or merges into the target for merged results)."""
+    return Source(
+        settings.repo, target, tested, settings.branch,
+        bisect_command(settings, settings.branch), replies,
+    )  # fmt: skip
+
+
+def status_source(
+    settings: Settings, watched: WatchResult, mr: MergeRequest | None, replies: Replies | None
+) -> Source:
+    """What ``status``'s triage reads: the target as the last run fetched it (its
+    remote-tracking ref: ``status`` talks to GitLab only, never to git), the commit the
+    pipeline tested (for merged results, the merge request's head)."""
+    from send_mergereq import git
+    from send_mergereq.errors import GitError
+    from send_mergereq.models import PipelineKind
+    from send_mergereq.run.target import tracking_ref
+
+    pipeline = watched.pipeline
+    assert pipeline is not None
+    merged = pipeline.kind is PipelineKind.MERGED_RESULT
+    tested = mr.sha if merged and mr is not None else pipeline.sha
+    branch = mr.source_branch if mr is not None else settings.branch
+    if git.resolve_commit(settings.repo, tested) is None:
+        raise GitError(
+            f"the tested commit {tested[:12]} is not in this repository",
+            hint=f"fetch {branch} and run status again",
+        )
+    return Source(
+        settings.repo, tracking_ref(settings) or settings.target, tested, branch,
+        bisect_command(settings, branch), replies,
+    )  # fmt: skip
+
+
+def bisect_command(settings: Settings, branch: str) -> str:
+    """``send-mergereq bisect BRANCH`` with the target, remote, GitLab and project the run
+    used (and ``-C`` when run from outside the repository), safe to paste into a shell."""
+    words = ["send-mergereq"]
+    here, repo = Path.cwd().resolve(), settings.repo.resolve()
+    if here != repo and repo not in here.parents:
+        words += ["-C", str(settings.repo)]
+    words += ["bisect", branch, "--target", settings.target]
+    for flag, value in (
+        ("--remote", settings.remote),
+        ("--gitlab-url", settings.gitlab_url),
+        ("--project", settings.project),
+    ):
+        if value:
+            words += [flag, value]
+    return shlex.join(words)
 
 
 def _said(exc: Exception) -> str:

@@ -38,8 +38,18 @@ class Triage:
     def lines(self) -> list[str]:
         """What the closed gate prints after the failing jobs."""
         return summary_lines(
-            self.branch, self.pulls, self.suspicions, self.owners.of_job, self.next_command
-        )
+            self.branch, self.pulls, self.suspicions, self.owners.of_job,
+            command=self.next_command, maintainers_of=self.maintainers_of,
+        )  # fmt: skip
+
+    def maintainers_of(self, merge: str) -> tuple[str, ...]:
+        """Who MAINTAINERS says looks after the files of the pull request merged as
+        ``merge``: its people (``M:``, then ``R:``), then its lists (``L:``)."""
+        pull = next((p for p in self.pulls if p.merge == merge), None)
+        if pull is None or not self.owners.sections:
+            return ()
+        routing = self.owners.of_files(pull.files)
+        return routing.people + routing.lists
 
     def document(self) -> dict[str, object]:
         """``triage`` in ``--json``, and per failing job what goes on its ``failed_jobs[]``
@@ -49,7 +59,10 @@ class Triage:
             "jobs": {
                 s.job: {
                     "basis": s.basis,
-                    "suspects": [x.document() for x in s.suspects],
+                    "suspects": [
+                        {**x.document(), "maintainers": list(self.maintainers_of(x.merge))}
+                        for x in s.suspects
+                    ],
                     "owners": list(self.owners.of_job(s.job)),
                 }
                 for s in self.suspicions

@@ -21,10 +21,13 @@ def summary_lines(
     pulls: Sequence[Pull],
     suspicions: Sequence[Suspicion],
     owners_of: Callable[[str], Sequence[str]] | None = None,
+    *,
     command: str | None = None,
+    maintainers_of: Callable[[str], Sequence[str]] | None = None,
 ) -> list[str]:
     """The triage of a closed gate, as lines (no trailing newlines); ``command`` is the
-    next command in full (default ``send-mergereq bisect BRANCH``)."""
+    next command in full (default ``send-mergereq bisect BRANCH``); ``maintainers_of``
+    who looks after a suspect's files (by its merge: MAINTAINERS' people and lists)."""
     lines = [f"pull requests in {visible(branch)}, oldest first:"]
     if not pulls:
         lines.append("  (none: the branch adds no commit over the target)")
@@ -35,7 +38,7 @@ def summary_lines(
         lines.append("likely culprits:")
     for found in suspicions:
         owners = owners_of(found.job) if owners_of is not None else ()
-        lines += _suspicion_lines(found, by_merge, owners)
+        lines += _suspicion_lines(found, by_merge, owners, maintainers_of)
     lines.append(f"next: {visible(command or bisect_command(branch))}")
     return lines
 
@@ -62,7 +65,10 @@ def _pull_lines(pull: Pull) -> list[str]:
 
 
 def _suspicion_lines(
-    found: Suspicion, by_merge: dict[str, Pull], owners: Sequence[str]
+    found: Suspicion,
+    by_merge: dict[str, Pull],
+    owners: Sequence[str],
+    maintainers_of: Callable[[str], Sequence[str]] | None,
 ) -> list[str]:
     job = visible(found.job)
     if found.basis == "none":
@@ -75,6 +81,9 @@ def _suspicion_lines(
             name = visible(s.tag) if s.tag else (pull.label if pull else s.merge[:12])
             lines.append(f"  {job}: {name} ({s.merge[:12]}): {why}")
             lines += [f"      {visible(e)}" for e in s.evidence[:MAX_EVIDENCE_SHOWN]]
+            people = maintainers_of(s.merge) if maintainers_of is not None else ()
+            if people:
+                lines.append(f"      maintainers: {', '.join(visible(p) for p in people)}")
     if owners:
         lines.append(f"    owners: {', '.join(visible(o) for o in owners)}")
     return lines
