@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Sequence
+from email.utils import parseaddr
 
 from send_mergereq.terminal import visible
 from send_mergereq.triage.pulls import Pull
@@ -51,8 +52,8 @@ def bisect_command(branch: str) -> str:
 def _pull_lines(pull: Pull) -> list[str]:
     name = visible(pull.tag) if pull.tag else f"commit ({visible(pull.subject)})"
     facts = [f"{pull.commits} commit{'s' if pull.commits != 1 else ''}"]
-    if pull.signer:
-        facts.append(f"signed by {visible(pull.signer)}")
+    if pull.signer:  # the name is enough here (the whole user id is in --json)
+        facts.append(f"signed by {visible(parseaddr(pull.signer)[0] or pull.signer)}")
     elif pull.signature and pull.signature != "good":
         facts.append(f"signature: {pull.signature}")
     shown = [visible(f) for f in pull.files[:MAX_FILES_SHOWN]]
