@@ -128,9 +128,12 @@ def test_a_red_gate_names_the_pull_request_its_log_points_at(
     assert "cross-arm64-system  http" in body and "    > ../net/tap.c:" in body
     assert sorted(p.name for p in replies.iterdir()) == ["pull-net-2.mbox", "pull-net.mbox"]
 
-    # status re-attaches (no push) and says the same on a plain stream
-    rc, out, err = who.run("status", "staging", "--interval", "0.2", timeout=120)
+    # status re-attaches (no push) and says the same on a plain stream; a third draft
+    rc, out, err = who.run("status", "staging", "--interval", "0.2", "--reply", str(replies),
+                           timeout=120)  # fmt: skip
     assert rc == 1, out + err
+    assert f"reply drafted (not sent): {replies / 'pull-net-3.mbox'}" in out
+    assert read_mbox(replies / "pull-net-3.mbox")["In-Reply-To"] == "<pull-net@example.org>"
     lines = out.splitlines()
     start = lines.index("pull requests in staging, oldest first:")
     assert lines[start + 1].startswith(f"  1. pull-block  {merges[0][:12]}  1 commit, signed by ")

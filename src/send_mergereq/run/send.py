@@ -20,7 +20,6 @@ from send_mergereq.errors import ConfigError, ExitCode, ForgeError
 from send_mergereq.output import Output
 from send_mergereq.run.clock import Notify, quiet
 from send_mergereq.run.document import document
-from send_mergereq.run.triage import Replies
 from send_mergereq.watch.types import WatchOptions, WatchResult
 
 if TYPE_CHECKING:
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from send_mergereq.run.publish import Editor, Published, PublishRequest
     from send_mergereq.run.settled import Settled
     from send_mergereq.run.target import Contained
-    from send_mergereq.run.triage import ClosedGate, SourceOf
+    from send_mergereq.run.triage import ClosedGate, Replies, SourceOf
     from send_mergereq.watch.display import HeldVerdict
 
 
