@@ -122,6 +122,9 @@ def test_red_at_80x24_ends_with_the_verdict(maintainer: MakeMaintainer) -> None:
         assert "still run or wait" in lines[hints[-1]], final
         del lines[hints[-1] :]
     assert lines[-1].startswith("gate closed: test/check-qtest failed (after "), final
-    assert any(line.startswith("  ✘ test/check-qtest  http://127.0.0.1:") for line in lines[-3:])
+    # the triage between the failing job and the verdict: the next command right above it
+    assert any(line.startswith("next: send-mergereq bisect staging ") for line in lines[-3:-1])
+    failing = [n for n, line in enumerate(lines) if line.startswith("  ✘ test/check-qtest  http")]
+    assert failing and failing[-1] < lines.index("likely culprits:"), final
     assert max(len(line) for line in final) <= 80
     assert not any("Cleaning up project directory" in line for line in final), final

@@ -18,13 +18,22 @@ paths = ["block/*"]
 """
 
 
+MAINTAINERS = """\
+Network device backends
+M: Jason Wang <jasowang@example.org>
+L: qemu-net@example.org
+F: net/
+"""
+
+
 def test_a_closed_gate_with_a_log_culprit_an_owners_suspect_and_no_evidence(
     make_repo: Callable[..., Repo],
 ) -> None:
     repo = make_repo()
     repo.git("checkout", "-q", "master")
     (repo.path / ".send-mergereq.toml").write_text(POLICY)
-    repo.git("add", ".send-mergereq.toml")
+    (repo.path / "MAINTAINERS").write_text(MAINTAINERS)
+    repo.git("add", ".send-mergereq.toml", "MAINTAINERS")
     repo.git("commit", "-q", "--no-gpg-sign", "-m", "job owners")
     repo.git("checkout", "-q", "-B", "staging", "master")
     block = pull(repo, "pull-block", {"block/qcow2.c": "b"})
@@ -41,13 +50,16 @@ def test_a_closed_gate_with_a_log_culprit_an_owners_suspect_and_no_evidence(
         "cross-arm64-system": {
             "basis": "log",
             "suspects": [{"tag": "pull-net", "merge": net,
-                          "evidence": ["FAILED: libcommon.fa.p/net/tap.c.o"]}],
+                          "evidence": ["FAILED: libcommon.fa.p/net/tap.c.o"],
+                          "maintainers": ["Jason Wang <jasowang@example.org>",
+                                          "qemu-net@example.org"]}],
             "owners": [],
         },
         "check-block-qcow2": {
             "basis": "owners",
             "suspects": [{"tag": "pull-block", "merge": block,
-                          "evidence": ["block/qcow2.c matches block/*"]}],
+                          "evidence": ["block/qcow2.c matches block/*"],
+                          "maintainers": []}],
             "owners": ["Kevin Wolf <kwolf@example.org>"],
         },
         "check-unit": {"basis": "none", "suspects": [], "owners": []},
@@ -55,4 +67,8 @@ def test_a_closed_gate_with_a_log_culprit_an_owners_suspect_and_no_evidence(
     assert doc["next"] == "send-mergereq bisect staging"
     lines = found.lines()
     assert "    owners: Kevin Wolf <kwolf@example.org>" in lines
+    at = lines.index(f"  cross-arm64-system: pull-net ({net[:12]}): its log names its files")
+    assert lines[at + 2] == (
+        "      maintainers: Jason Wang <jasowang@example.org>, qemu-net@example.org"
+    )
     assert lines[-1] == "next: send-mergereq bisect staging"

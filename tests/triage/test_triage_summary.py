@@ -24,7 +24,7 @@ def test_the_pull_requests_culprits_owners_and_the_next_command() -> None:
     lines = summary_lines("staging", PULLS, suspicions, lambda job: owners.get(job, ()))
     assert lines == [
         "pull requests in staging, oldest first:",
-        f"  1. pull-block  {'a' * 12}  2 commits, signed by Bea Block <bea@block.example.org>",
+        f"  1. pull-block  {'a' * 12}  2 commits, signed by Bea Block",
         "       block/qcow2.c, tests/qemu-iotests/042",
         f"  2. commit (staging: fix)  {'b' * 12}  1 commit",
         "       f0.c, f1.c, f2.c, f3.c, f4.c and 2 more",

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import IO
 
 from send_mergereq import git
-from send_mergereq.apply import mime_limits, notes, replies, transport
+from send_mergereq.apply import email_file, notes, replies, transport
 from send_mergereq.apply.document import to_json
-from send_mergereq.apply.emails import Read, read_pulls, split_messages
+from send_mergereq.apply.emails import Read, read_pulls
 from send_mergereq.apply.flow import apply_pulls
 from send_mergereq.apply.outcome import ApplyOptions, ApplyResult, Result, summary_lines
 from send_mergereq.apply.pulls import PullRequest
@@ -21,31 +21,18 @@ from send_mergereq.errors import ConfigError, GitError
 from send_mergereq.output import Output
 from send_mergereq.report import CheckReport
 
-_MAX_EMAIL = 64 << 20  # bytes: a pull request email is small; an mbox of them too
-_MAX_MESSAGES = 10_000  # in one file: a thread, a week of a list, not its whole archive
 _SHOWN_PASSED_OVER = 5  # lines; the rest counted in one
 
 
 def read_emails(names: Sequence[str], stdin: IO[bytes]) -> Read:
     """Every pull request in the files (``-``: standard input), in order, each once (a
-    reply that repeats the request unquoted is passed over); and the messages passed over."""
+    reply that repeats the request unquoted is passed over); and the messages passed over.
+    Each file is read within ``email_file``'s bounds before it is parsed."""
     found = Read([], [])
     seen: dict[tuple[str, str, str], str] = {}
     for name in names:
-        try:
-            data = stdin.read(_MAX_EMAIL + 1) if name == "-" else _read(Path(name))
-        except OSError as exc:
-            raise ConfigError(f"{name}: cannot read the email: {exc.strerror or exc}") from None
-        if len(data) > _MAX_EMAIL:
-            raise ConfigError(f"{name}: larger than {_MAX_EMAIL >> 20} MiB, not an email")
-        where = "standard input" if name == "-" else name
-        messages = split_messages(data)
-        if len(messages) > _MAX_MESSAGES:
-            raise ConfigError(
-                f"{where}: more than {_MAX_MESSAGES:,} messages ({len(messages):,}), not read",
-                hint="pass the pull request emails themselves, or the thread that holds them",
-            )
-        mime_limits.check(messages, where)
+        data = email_file.read(name, stdin)
+        email_file.check(data, "standard input" if name == "-" else name)
         read = read_pulls(data, name)
         found.passed_over.extend(read.passed_over)
         for pull in read.pulls:
@@ -56,11 +43,6 @@ def read_emails(names: Sequence[str], stdin: IO[bytes]) -> Read:
             seen[key] = pull.source
             found.pulls.append(pull)
     return found
-
-
-def _read(path: Path) -> bytes:
-    with path.open("rb") as f:
-        return f.read(_MAX_EMAIL + 1)
 
 
 def apply_command(

@@ -20,6 +20,7 @@ from send_mergereq.errors import exit_code_table
 
 if TYPE_CHECKING:
     from send_mergereq.config import Settings
+    from send_mergereq.run.triage import Replies
     from send_mergereq.watch.types import WatchOptions
 
 PROG = "send-mergereq"
@@ -154,6 +155,20 @@ def watch_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ])  # fmt: skip
 
 
+def reply_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--reply DIR`` and ``--emails FILE``: on a closed gate, a reply drafted to each
+    suspect pull request, threaded to its email."""
+    return _apply(func, [
+        click.option("--reply", type=click.Path(file_okay=False, path_type=Path),
+                     metavar="DIR",
+                     help="On a closed gate, draft a reply to each suspect pull request in "
+                          "DIR/<tag>.mbox (never sent)."),
+        click.option("--emails", "emails", multiple=True, metavar="FILE",
+                     help="With --reply: the pull request emails (an mbox), for those apply "
+                          "recorded none of (repeatable)."),
+    ])  # fmt: skip
+
+
 def location_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Which GitLab and which project, when the remote's URL does not say (any command that
     talks to GitLab)."""
@@ -187,6 +202,36 @@ def watch_settings(values: dict[str, Any]) -> WatchOptions:
         retry_failed=values["retry_failed"],
         cancel_rest=values["cancel_rest"],
     )
+
+
+def reply_settings(values: dict[str, Any], *, waits: bool) -> Replies | None:
+    """``--reply``/``--emails`` checked before anything is sent: the directory made and
+    writable, each email file read within apply's bounds."""
+    directory: Path | None = values["reply"]
+    if directory is None:
+        if values["emails"]:
+            raise click.UsageError("--emails is read for --reply: give --reply DIR too")
+        return None
+    if not waits:
+        raise click.UsageError(
+            "--reply drafts replies when the gate closes: it needs --wait (or --land), "
+            "and no --dry-run"
+        )
+    from send_mergereq.errors import ConfigError
+    from send_mergereq.run.triage import Replies
+    from send_mergereq.triage.mail import read_emails
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".send-mergereq-probe"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"--reply {directory}: cannot write the replies there: {exc.strerror or exc}",
+            hint="pass a directory you can write to",
+        ) from None
+    return Replies(directory, tuple(read_emails(values["emails"])))
 
 
 def settings(branch: str, values: dict[str, Any]) -> Settings:

@@ -12,6 +12,8 @@ from send_mergereq.cli.options import (
     in_demo,
     invocation,
     location_options,
+    reply_options,
+    reply_settings,
     settings,
     watch_options,
     watch_settings,
@@ -21,6 +23,7 @@ from send_mergereq.cli.options import (
 @click.command(epilog=EPILOG)
 @click.argument("which", metavar="[BRANCH|!IID|IID]", default="staging")
 @watch_options
+@reply_options
 @location_options
 @common_options
 def status(*, which: str, **values: Any) -> int:
@@ -37,7 +40,7 @@ def status(*, which: str, **values: Any) -> int:
 
     branch = which if not which.startswith("!") else "HEAD"
     said = settings(branch, values)
-    options = SendOptions(watch=watch_settings(values))
+    options = SendOptions(watch=watch_settings(values), replies=reply_settings(values, waits=True))
     resume = in_demo() or resume_command(said, values["directory"], options, None, status_of=which)
     invocation().resume = resume
     out = Output(as_json=values["as_json"], color=values["color"])

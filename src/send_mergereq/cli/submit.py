@@ -15,6 +15,8 @@ from send_mergereq.cli.options import (
     in_demo,
     invocation,
     location_options,
+    reply_options,
+    reply_settings,
     settings,
     watch_options,
     watch_settings,
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 @check_options
 @click.option("--wait", is_flag=True, help="Follow the pipeline live to a verdict.")
 @watch_options
+@reply_options
 @location_options
 @click.option("--title", help="Merge request title [generated from the pull requests].")
 @click.option("--description", help="Merge request description [generated].")
@@ -76,6 +79,8 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
             "it watched pass, --auto-merge leaves the merge to GitLab"
         )
 
+    replies = reply_settings(values, waits=not dry_run and (values["wait"] or values["land"]))
+
     def options() -> SendOptions:  # past the checks only (a dry run stays light)
         from send_mergereq.run.send import SendOptions
 
@@ -90,6 +95,7 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
             land=values["land"],
             refresh=values["refresh"],
             refresh_limit=values["refresh_limit"],
+            replies=replies,
         )
 
     opts = SubmitOptions(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from send_mergereq.run.land_decision import Basis, LandResult
     from send_mergereq.run.publish import Published
     from send_mergereq.run.target import Contained
+    from send_mergereq.run.triage import ClosedGate
     from send_mergereq.watch.types import WatchResult
 
 
@@ -36,9 +37,12 @@ def document(
     basis: Basis | None = None,
     landed: LandResult | None = None,
     contained: Contained | None = None,
+    closed: ClosedGate | None = None,
 ) -> dict[str, Any]:
     """The whole document: ``checks`` (``report.to_json``) first, then each phase's part.
-    ``contained``: the target already has the branch, nothing was sent (``up_to_date``)."""
+    ``contained``: the target already has the branch, nothing was sent (``up_to_date``).
+    ``closed``: a closed gate's triage (``triage``, and on each ``failed_jobs[]`` entry its
+    ``suspects``, ``basis`` and ``owners``); ``triage`` is null on any other verdict."""
     doc: dict[str, Any] = dict(checks or {})
     if contained is not None:
         doc.update(verdict="up_to_date", up_to_date=contained.document())
@@ -50,6 +54,11 @@ def document(
         doc.update(verdict="pending", exit_code=int(exit_code))
         return doc
     doc.update(_watched(watched))
+    doc["triage"] = None
+    if closed is not None:
+        doc["triage"] = closed.document()
+        for entry in doc["failed_jobs"]:
+            entry.update(closed.job(entry["name"]))
     mr = merge_request or (published.merge_request if published else None)
     if mr is not None:
         doc["merge_request"] = {"iid": mr.iid, "web_url": mr.web_url}

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from send_mergereq.run.publish import Editor, Published, PublishRequest
     from send_mergereq.run.settled import Settled
     from send_mergereq.run.target import Contained
+    from send_mergereq.run.triage import ClosedGate, Replies, SourceOf
     from send_mergereq.watch.display import HeldVerdict
-    from send_mergereq.watch.types import Display
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class SendOptions:
     land: bool = False
     refresh: bool = False
     refresh_limit: int = 3
+    replies: Replies | None = None  # --reply DIR (and --emails): drafts on a closed gate
 
 
 def resume_command(
@@ -160,6 +161,7 @@ def send(
     from send_mergereq.report import to_json
     from send_mergereq.run.publish import publish
     from send_mergereq.run.target import contained_on_server
+    from send_mergereq.run.triage import sent_source
 
     session = session or open_session(settings, out.say)
     req = publish_request(settings, report, options)
@@ -175,6 +177,8 @@ def send(
     for note in published.notes:
         out.say(note)
     run = _AfterPublish(session, options, out, resume, to_json(report), published)
+    tested = sent_source(settings, req.range.target_sha, req.range.branch_sha, options.replies)
+    run.triage_of = lambda _: tested
     if not options.wait:
         out.say(f"follow it with: {resume}")
         return run.finish(ExitCode.OK)
@@ -210,6 +214,7 @@ def _status(
 ) -> ExitCode:
     from send_mergereq.run.discovery import gate_of, merge_request_of
     from send_mergereq.run.settled import contained_branch, landed_branch, read_which, settled_mr
+    from send_mergereq.run.triage import status_source
 
     forge, branch = session.forge, settings.source_branch
     which, how = read_which(forge, settings.repo, which)
@@ -233,6 +238,7 @@ def _status(
         out.say(f"merge request !{mr.iid}: {mr.web_url}")
     out.say(_pipeline_line(pipeline))
     run = _AfterPublish(session, options, out, resume, {})
+    run.triage_of = lambda watched: status_source(settings, watched, mr, options.replies)
     watched = run.watch(pipeline)
     return run.finish(watched.exit_code, watched, mr=mr)
 
@@ -260,18 +266,37 @@ class _AfterPublish:
     checks: Mapping[str, Any]
     published: Published | None = None
     held: HeldVerdict | None = None
+    triage_of: SourceOf | None = None  # where a closed gate's triage reads from
+    closed: ClosedGate | None = None  # the last closed gate's triage
 
     def watch(self, pipeline: Pipeline, *, hold: bool = False) -> WatchResult:
-        """Watch ``pipeline``; with ``hold`` its verdict waits for :meth:`release`."""
+        """Watch ``pipeline``; with ``hold`` its verdict waits for :meth:`release`. A closed
+        gate's triage is said after its failing jobs (computed before the verdict shows)."""
         from send_mergereq.watch.display import HeldVerdict
         from send_mergereq.watch.loop import watch
 
-        display: Display = self.out.display()
+        held = HeldVerdict(self.out.display())
         if hold:
-            display = self.held = HeldVerdict(display)
-        return watch(
-            self.session.forge, pipeline.id, display, self.options.watch, resume_command=self.resume
+            self.held = held
+        watched = watch(
+            self.session.forge, pipeline.id, held, self.options.watch, resume_command=self.resume
         )
+        try:
+            self.triage(watched, held)
+        except BaseException:
+            held.release()
+            raise
+        if not hold:
+            held.release()
+        return watched
+
+    def triage(self, watched: WatchResult, held: HeldVerdict) -> None:
+        """On a closed gate, the triage (``run/triage.py``) added to the held verdict."""
+        from send_mergereq.run.triage import on_close
+
+        self.closed = on_close(self.triage_of, watched)
+        if self.closed is not None:
+            held.add(tuple(self.closed.lines()))
 
     def freshness(self, watched: WatchResult) -> Basis | None:
         """For a plain ``--wait`` on an open gate: is the result stale? (said, not acted on)"""
@@ -341,6 +366,7 @@ class _AfterPublish:
             doc = document(
                 exit_code=exit_code, checks=self.checks, published=self.published,
                 watched=watched, merge_request=mr, basis=basis, landed=landed,
+                closed=self.closed,
             )  # fmt: skip
             self.out.document(doc)
         return exit_code

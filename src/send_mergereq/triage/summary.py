@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Sequence
+from email.utils import parseaddr
 
 from send_mergereq.terminal import visible
 from send_mergereq.triage.pulls import Pull
@@ -21,8 +22,13 @@ def summary_lines(
     pulls: Sequence[Pull],
     suspicions: Sequence[Suspicion],
     owners_of: Callable[[str], Sequence[str]] | None = None,
+    *,
+    command: str | None = None,
+    maintainers_of: Callable[[str], Sequence[str]] | None = None,
 ) -> list[str]:
-    """The triage of a closed gate, as lines (no trailing newlines)."""
+    """The triage of a closed gate, as lines (no trailing newlines); ``command`` is the
+    next command in full (default ``send-mergereq bisect BRANCH``); ``maintainers_of``
+    who looks after a suspect's files (by its merge: MAINTAINERS' people and lists)."""
     lines = [f"pull requests in {visible(branch)}, oldest first:"]
     if not pulls:
         lines.append("  (none: the branch adds no commit over the target)")
@@ -33,16 +39,21 @@ def summary_lines(
         lines.append("likely culprits:")
     for found in suspicions:
         owners = owners_of(found.job) if owners_of is not None else ()
-        lines += _suspicion_lines(found, by_merge, owners)
-    lines.append(f"next: send-mergereq bisect {shlex.quote(branch)}")
+        lines += _suspicion_lines(found, by_merge, owners, maintainers_of)
+    lines.append(f"next: {visible(command or bisect_command(branch))}")
     return lines
+
+
+def bisect_command(branch: str) -> str:
+    """``send-mergereq bisect BRANCH``, safe to paste into a shell."""
+    return f"send-mergereq bisect {shlex.quote(branch)}"
 
 
 def _pull_lines(pull: Pull) -> list[str]:
     name = visible(pull.tag) if pull.tag else f"commit ({visible(pull.subject)})"
     facts = [f"{pull.commits} commit{'s' if pull.commits != 1 else ''}"]
-    if pull.signer:
-        facts.append(f"signed by {visible(pull.signer)}")
+    if pull.signer:  # the name is enough here (the whole user id is in --json)
+        facts.append(f"signed by {visible(parseaddr(pull.signer)[0] or pull.signer)}")
     elif pull.signature and pull.signature != "good":
         facts.append(f"signature: {pull.signature}")
     shown = [visible(f) for f in pull.files[:MAX_FILES_SHOWN]]
@@ -55,7 +66,10 @@ def _pull_lines(pull: Pull) -> list[str]:
 
 
 def _suspicion_lines(
-    found: Suspicion, by_merge: dict[str, Pull], owners: Sequence[str]
+    found: Suspicion,
+    by_merge: dict[str, Pull],
+    owners: Sequence[str],
+    maintainers_of: Callable[[str], Sequence[str]] | None,
 ) -> list[str]:
     job = visible(found.job)
     if found.basis == "none":
@@ -68,6 +82,9 @@ def _suspicion_lines(
             name = visible(s.tag) if s.tag else (pull.label if pull else s.merge[:12])
             lines.append(f"  {job}: {name} ({s.merge[:12]}): {why}")
             lines += [f"      {visible(e)}" for e in s.evidence[:MAX_EVIDENCE_SHOWN]]
+            people = maintainers_of(s.merge) if maintainers_of is not None else ()
+            if people:
+                lines.append(f"      maintainers: {', '.join(visible(p) for p in people)}")
     if owners:
         lines.append(f"    owners: {', '.join(visible(o) for o in owners)}")
     return lines

@@ -9,6 +9,7 @@ implementation: ``watch.live.LiveDisplay`` (rich, a terminal) or ``PlainDisplay`
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING
 
@@ -147,6 +148,11 @@ class HeldVerdict:
 
     def finish(self, result: WatchResult, stale: str | None = None) -> None:
         self.result, self.stale = result, stale
+
+    def add(self, lines: tuple[str, ...]) -> None:
+        """Lines said after the held verdict's failing jobs (a closed gate's triage)."""
+        if self.result is not None:
+            self.result = replace(self.result, triage=self.result.triage + lines)
 
     def release(self, stale: str | None = None) -> None:
         """Show the verdict held back (once), ``stale`` saying why the result is stale."""

@@ -77,6 +77,8 @@ class WatchResult:
     resume_command: str
     interrupted: bool = False
     interrupt_code: ExitCode = ExitCode.INTERRUPTED  # 143 for SIGTERM, 129 for SIGHUP
+    # A closed gate's triage (run/triage.py), said after the failing jobs; already escaped
+    triage: tuple[str, ...] = ()
 
     @property
     def exit_code(self) -> ExitCode:

@@ -89,6 +89,7 @@ def verdict_lines(
         )
     elif verdict.outcome is Outcome.CLOSED:
         lines = _log_lines(result) + lines + _failure_lines(result)
+        lines += [_fit(line, width) for line in result.triage]
     elif verdict.outcome is Outcome.BLOCKED:
         lines.extend(
             f"  play it: {shown(j)}  {visible(j.web_url)}" for j in verdict.blocking_manual
@@ -100,6 +101,14 @@ def verdict_lines(
         lines.append(f"  jobs: {summary_counts(result.pipeline)}")
         last = verdict_line(result, stale, counts=False)
     return [*lines, last]
+
+
+def _fit(line: str, width: int | None) -> str:
+    """A triage's detail line (indented) cut to ``width`` columns (the live view), its end
+    marked; its headings, the next command and the paths of drafts stay whole."""
+    if width is None or len(line) <= width or not line.startswith("  "):
+        return line
+    return line[: max(1, width - 1)] + "…"
 
 
 def _retry_lines(result: WatchResult) -> list[str]:
