@@ -213,3 +213,4 @@ class MergeAttempt:
     merge_commit_sha: str | None = None
     squash_commit_sha: str | None = None
     reason: str | None = None  # one line when not merged
+    answer_lost: bool = False  # GitLab's answer was lost; the MR read back says it is merged

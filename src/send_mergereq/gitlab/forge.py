@@ -10,7 +10,7 @@ through ``client.api``: one line naming what we were doing, never the token.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gitlab
@@ -19,7 +19,7 @@ import requests
 from gitlab.v4.objects import Project, ProjectMergeRequest
 
 from send_mergereq import deadline
-from send_mergereq.errors import ConfigError, ForgeError, sanitize_text
+from send_mergereq.errors import ConfigError, ForgeError, TransientForgeError, sanitize_text
 from send_mergereq.gitlab import entities
 from send_mergereq.gitlab.client import PER_PAGE, TIMEOUT, api, client, every_page
 from send_mergereq.gitlab.credentials import Token
@@ -36,6 +36,11 @@ ANCESTRY_WALK = 200  # commits read one by one when /repository/merge_base fails
 # (retries after 0.1, 0.2, 0.4, 0.8 and 1.6 s), not after ten silent retries (~100 s).
 FIRST_CALL: dict[str, Any] = {"max_retries": 5}
 _REFUSALS = (400, 405, 406, 409, 422)
+# A change (merge, job retry or play, pipeline or MR create, MR update) is sent once:
+# python-gitlab re-sends on a 5xx or a dropped connection, which may come after GitLab did
+# the work. A 429 is still waited out (Rack::Attack throttles before any work is done);
+# a lost answer is read back (``Forge._lost_*``), never re-sent blindly.
+ONCE: dict[str, Any] = {"retry_transient_errors": False}
 # A failed job's log is read to its end but only its last 256 KiB kept (the watch shows
 # its last lines); the whole read may take two minutes, then the log is "unavailable".
 TRACE_TAIL_BYTES = 256 * 1024
@@ -68,9 +73,12 @@ class Forge:
         *,
         timeout: float = TIMEOUT,
         session: requests.Session | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> Forge:
-        """Open the project ``project_path`` on ``gitlab_url``; 401/404 become clear errors."""
-        gl = client(gitlab_url, token, timeout=timeout, session=session)
+        """Open the project ``project_path`` on ``gitlab_url``; 401/404 become clear errors.
+        ``notify`` hears every wait longer than two seconds (rate limits, 5xx)."""
+        more = {"notify": notify} if notify is not None else {}
+        gl = client(gitlab_url, token, timeout=timeout, session=session, **more)
         with api(f"looking up project {project_path}", token.source):
             try:
                 project = gl.projects.get(project_path, **FIRST_CALL)
@@ -193,13 +201,19 @@ class Forge:
 
     def _create_mr(self, source: str, target: str, spec: MrSpec) -> MergeRequest | None:
         data = {"source_branch": source, "target_branch": target, **spec.fields()}
-        with self._api(f"opening the merge request {source} → {target}"):
-            try:
-                mr = self.project.mergerequests.create(data)
-            except glexc.GitlabCreateError as exc:
-                if exc.response_code == 409:
-                    return None
+        try:
+            with self._api(f"opening the merge request {source} → {target}"):
+                try:
+                    mr = self.project.mergerequests.create(data, **ONCE)
+                except glexc.GitlabCreateError as exc:
+                    if exc.response_code == 409:
+                        return None
+                    raise
+        except TransientForgeError:  # the answer was lost: the MR may exist; look, never re-send
+            found = self._find_open_mr(source, target)
+            if found is None:
                 raise
+            return entities.merge_request(found.attributes, created=True)
         return entities.merge_request(mr.attributes, created=True)
 
     def _update_mr(self, mr: ProjectMergeRequest, spec: MrSpec) -> MergeRequest:
@@ -209,8 +223,14 @@ class Forge:
         if not changed:
             return entities.merge_request(attrs)
         iid = entities.number(attrs, "iid", "merge request")
-        with self._api(f"updating merge request !{iid}"):
-            updated = self.project.mergerequests.update(iid, changed)
+        try:
+            with self._api(f"updating merge request !{iid}"):
+                updated = self.project.mergerequests.update(iid, changed, **ONCE)
+        except TransientForgeError:  # the answer was lost: read it back, never re-send
+            now = self._reread(iid)
+            if any(not entities.same_value(now.get(k), v) for k, v in changed.items()):
+                raise
+            return entities.merge_request(now)
         return entities.merge_request({**attrs, **updated})
 
     def merge_request(self, iid: int) -> tuple[MergeRequest, Pipeline | None]:
@@ -266,11 +286,21 @@ class Forge:
         refs = (str(p.attributes.get("ref") or "") for p in found)
         return any(pipeline_kind(ref) is not PipelineKind.BRANCH for ref in refs)
 
-    def create_mr_pipeline(self, iid: int) -> Pipeline:
-        """Ask GitLab to run a pipeline for merge request ``iid`` (merged results if it can)."""
+    def create_mr_pipeline(self, iid: int, *, after: int | None = None) -> Pipeline:
+        """Ask GitLab to run a pipeline for merge request ``iid`` (merged results if it can).
+        Sent once: when its answer is lost and ``after`` (the newest pipeline id known
+        before) is given, the MR's newest pipeline after it is the one created."""
         mr = self.project.mergerequests.get(iid, lazy=True)
-        with self._api(f"creating a pipeline for !{iid}"):
-            created = mr.pipelines.create()
+        try:
+            with self._api(f"creating a pipeline for !{iid}"):
+                created = mr.pipelines.create(**ONCE)
+        except TransientForgeError:
+            if after is None:
+                raise
+            fresh = [p for p in self.mr_pipelines(iid) if p.id > after]
+            if not fresh:
+                raise
+            return max(fresh, key=lambda p: p.id)
         return self._pipeline(created.attributes)
 
     # -- PipelineSource (watch.py) -------------------------------------------
@@ -302,18 +332,34 @@ class Forge:
         return tail.text()
 
     def retry_job(self, job_id: int) -> Job:
+        """``POST …/jobs/:id/retry``, sent once. A lost answer, or GitLab's 403 "Job is not
+        retryable" (GitLab retried it already: ``retry:`` in the CI config), is read back:
+        the newer attempt of the job is returned."""
         job = self.project.jobs.get(job_id, lazy=True)
-        with self._api(f"retrying job {job_id}"):
-            attrs = job.retry()
+        try:
+            with self._api(f"retrying job {job_id}"):
+                attrs = job.retry(**ONCE)
+        except ForgeError as exc:
+            newer = self._newer_attempt(job_id)
+            if newer is None:
+                raise
+            if not isinstance(exc, TransientForgeError) and "403" not in exc.message:
+                raise
+            return newer
         return entities.job(attrs, entities.pipeline_id_of(attrs))
 
     def play_job(self, job_id: int) -> Job:
         """Start a manual job; return it as GitLab has it afterwards."""
         job = self.project.jobs.get(job_id, lazy=True)
-        with self._api(f"starting manual job {job_id}"):
-            job.play()
-            fresh = self.project.jobs.get(job_id)
-        return entities.job(fresh.attributes, entities.pipeline_id_of(fresh.attributes))
+        try:
+            with self._api(f"starting manual job {job_id}"):
+                job.play(**ONCE)
+        except TransientForgeError:  # the answer was lost: read the job back, never re-send
+            played = self._read_job(job_id)
+            if played.status == "manual":
+                raise
+            return played
+        return self._read_job(job_id)
 
     def cancel_pipeline(self, pipeline_id: int) -> Pipeline:
         """``POST …/pipelines/ID/cancel`` (GitLab answers 200 with the pipeline, canceled or
@@ -396,16 +442,23 @@ class Forge:
         422 when the merge itself failed, 401 when this account may not merge.
         """
         mr = self.project.mergerequests.get(iid, lazy=True)
-        with self._api(f"merging !{iid}"):
-            try:
-                attrs: Mapping[str, Any] = mr.merge(sha=sha, should_remove_source_branch=False)
-            except glexc.GitlabAuthenticationError:
-                why = "this account may not merge into the target (401); it needs a role allowed to"
-                return MergeAttempt(False, reason=f"GitLab refused to merge !{iid}: {why} merge")
-            except glexc.GitlabMRClosedError as exc:
-                if exc.response_code not in _REFUSALS:
-                    raise
-                return self._refused(iid, exc)
+        try:
+            with self._api(f"merging !{iid}"):
+                try:
+                    attrs: Mapping[str, Any] = mr.merge(
+                        sha=sha, should_remove_source_branch=False, **ONCE
+                    )
+                except glexc.GitlabAuthenticationError:
+                    why = "this account may not merge into the target (401); it needs a role"
+                    return MergeAttempt(
+                        False, reason=f"GitLab refused to merge !{iid}: {why} allowed to merge"
+                    )
+                except glexc.GitlabMRClosedError as exc:
+                    if exc.response_code not in _REFUSALS:
+                        raise
+                    return self._refused(iid, exc)
+        except TransientForgeError as lost:
+            return self._merge_lost(iid, sha, lost)
         if attrs.get("state") != "merged":
             attrs = self._reread(iid)
         if attrs.get("state") != "merged":
@@ -415,6 +468,32 @@ class Forge:
             merge_commit_sha=_sha(attrs.get("merge_commit_sha")),
             squash_commit_sha=_sha(attrs.get("squash_commit_sha")),
         )
+
+    def _merge_lost(self, iid: int, sha: str, lost: TransientForgeError) -> MergeAttempt:
+        """``PUT …/merge``'s answer was lost (a 5xx, a dropped connection): GitLab's merge
+        runs within the request, so the MR read back says what happened. Merged at ``sha``
+        is landed; merged at another head is not ours; still open: nothing landed (the merge
+        is not sent again: running the command again decides anew)."""
+        attrs = self._reread(iid)
+        if attrs.get("state") == "merged" and attrs.get("sha") == sha:
+            return MergeAttempt(
+                True,
+                merge_commit_sha=_sha(attrs.get("merge_commit_sha")),
+                squash_commit_sha=_sha(attrs.get("squash_commit_sha")),
+                answer_lost=True,
+            )
+        if attrs.get("state") == "merged":
+            head = str(attrs.get("sha") or "")[:12]
+            return MergeAttempt(
+                False,
+                reason=f"!{iid} was merged at {head or 'another head'}, not at the tested "
+                f"{sha[:12]} (GitLab's answer to our merge was lost: {lost.message})",
+            )
+        raise TransientForgeError(
+            f"{lost.message}; !{iid} read back is {attrs.get('state') or 'unknown'}, "
+            "not merged: nothing landed",
+            hint="the merge is never sent twice blindly; run the command again to land",
+        ) from None
 
     def _refused(self, iid: int, exc: glexc.GitlabError) -> MergeAttempt:
         message = sanitize_text(str(exc.error_message or "")).strip()
@@ -452,6 +531,26 @@ class Forge:
 
     def _pipeline(self, attrs: Mapping[str, Any]) -> Pipeline:
         return entities.pipeline(attrs, self.info.web_url)
+
+    # -- read back after a lost answer or a refusal (issue 24) ------------------------
+
+    def _read_job(self, job_id: int) -> Job:
+        with self._api(f"reading job {job_id}"):
+            found = self.project.jobs.get(job_id)
+        return entities.job(found.attributes, entities.pipeline_id_of(found.attributes))
+
+    def _newer_attempt(self, job_id: int) -> Job | None:
+        """The attempt of job ``job_id`` GitLab made after it (its pipeline's job of the
+        same name with a higher id), or None when there is none (yet)."""
+        old = self._read_job(job_id)
+        if not old.pipeline_id:
+            return None
+        newer = [
+            job
+            for job in self.list_jobs(old.pipeline_id)
+            if job.name == old.name and job.id > job_id
+        ]
+        return max(newer, key=lambda job: job.id) if newer else None
 
 
 class TailBuffer:

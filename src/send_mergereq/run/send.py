@@ -128,6 +128,7 @@ def open_session(settings: Settings, say: Notify) -> Session:
     from send_mergereq.gitlab.session import Session
 
     session = Session.open(settings)
+    session.notify = say  # GitLab's long waits (rate limits, 5xx) said as they happen
     for note in session.notes:
         say(note)
     return session

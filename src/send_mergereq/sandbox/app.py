@@ -246,8 +246,9 @@ class Sandbox:
         """Make the next ``count`` API requests whose path contains ``match`` (after ``skip``
         of them) fail with ``action``: ``"429"``, ``"500"``, ``"502"``, ``"503"``, ``"504"``,
         ``"404"`` (an HTML page: a proxy or an instance that does not serve the endpoint)
-        ``"drop"`` (the connection closes without an answer) or ``"lost"`` (the request is
-        served, its change made, then the connection closes without an answer)."""
+        ``"drop"`` (the connection closes without an answer), ``"lost"`` (the request is
+        served, its change made, then the connection closes without an answer) or
+        ``"lost-502"`` (served, then a proxy's 502 page instead of GitLab's answer)."""
         if action not in FAULT_ACTIONS:
             raise ScenarioError(f"unknown fault {action!r}", hint=", ".join(FAULT_ACTIONS))
         self.faults.arm(FaultSpec(action, match, skip + 1, skip + count, retry_after))

@@ -20,7 +20,7 @@ from send_mergereq.sandbox.errors import ScenarioError
 
 OUTCOMES = ("success", "failed")
 WHENS = ("on_success", "manual")
-FAULT_ACTIONS = ("404", "429", "500", "502", "503", "504", "drop", "lost")
+FAULT_ACTIONS = ("404", "429", "500", "502", "503", "504", "drop", "lost", "lost-502")
 EVENT_ACTIONS = ("move_target",)
 DECOYS = ("branch", "stale_mr")
 

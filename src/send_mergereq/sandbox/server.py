@@ -142,10 +142,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _api(self, path: str, query: str, body: bytes) -> None:
         authed = self._token_ok(query)
         fault = self.app.faults.check(path)
-        if fault is not None and fault.action == "lost" and authed:  # served, answer lost
+        if fault is not None and fault.action.startswith("lost") and authed:  # served, lost
             response = self._dispatch(path, query, body)
+            self._record(response.status, "api", authed, fault.action)
+            if fault.action == "lost-502":  # a proxy gave up waiting: its page, not GitLab's
+                self._send(502, _BAD_GATEWAY, {"Content-Type": "text/html"})
+                return
             self.close_connection = True
-            self._record(response.status, "api", authed, "lost")
             return
         if fault is not None:
             self._inject(fault, authed)

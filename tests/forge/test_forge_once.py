@@ -1,0 +1,128 @@
+"""gitlab/forge.py, changes sent once (issue 24): a merge, a job retry or play, a pipeline or
+MR create whose answer is lost is read back, never re-sent blindly; GitLab's 403 "Job is not
+retryable" for a job GitLab already retried (``retry:``) is its newer attempt; every call has
+a small retry budget and each long wait is said. GitLab's side through ``responses``."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+import responses
+
+import gitlab_api as g
+from land_api import MERGE, MR, connect, mr
+from send_mergereq.errors import ForgeError, TransientForgeError
+from send_mergereq.gitlab.credentials import Secret, Token
+from send_mergereq.gitlab.forge import Forge
+from send_mergereq.gitlab.ratelimit import RETRY_BUDGET
+
+pytestmark = pytest.mark.usefixtures("no_backoff_sleep")  # rsps and it: land_api.py
+
+BAD_GATEWAY = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+def test_a_merge_whose_answer_is_lost_is_read_back_merged_and_sent_once(
+    rsps: responses.RequestsMock,
+) -> None:
+    forge = connect(rsps)
+    rsps.put(f"{MR}/merge", body=BAD_GATEWAY, status=502, content_type="text/html")
+    g.get(rsps, MR, mr(state="merged", sha=g.HEAD, merge_commit_sha=MERGE))
+    attempt = forge.merge_mr(7, g.HEAD)
+    assert attempt.merged and attempt.answer_lost and attempt.merge_commit_sha == MERGE
+    assert [c.request.method for c in rsps.calls].count("PUT") == 1
+
+
+def test_a_dropped_merge_read_back_open_lands_nothing_and_is_not_resent(
+    rsps: responses.RequestsMock,
+) -> None:
+    forge = connect(rsps)
+    rsps.put(f"{MR}/merge", body=requests.ConnectionError("reset by peer"))
+    g.get(rsps, MR, mr(state="opened", sha=g.HEAD))
+    with pytest.raises(TransientForgeError) as err:
+        forge.merge_mr(7, g.HEAD)
+    assert "!7 read back is opened, not merged: nothing landed" in err.value.message
+    assert [c.request.method for c in rsps.calls].count("PUT") == 1
+
+
+def test_a_lost_merge_read_back_merged_at_another_head_is_not_ours(
+    rsps: responses.RequestsMock,
+) -> None:
+    forge = connect(rsps)
+    rsps.put(f"{MR}/merge", body=requests.ConnectionError("reset by peer"))
+    g.get(rsps, MR, mr(state="merged", sha=g.OLD_HEAD, merge_commit_sha=MERGE))
+    attempt = forge.merge_mr(7, g.HEAD)
+    assert not attempt.merged
+    assert attempt.reason and f"not at the tested {g.HEAD[:12]}" in attempt.reason
+
+
+def test_a_job_gitlab_already_retried_answers_403_and_its_new_attempt_is_returned(
+    rsps: responses.RequestsMock,
+) -> None:
+    forge = connect(rsps)
+    rsps.post(f"{g.P}/jobs/901/retry", json={"message": "403 Forbidden - Job is not retryable"},
+              status=403)  # fmt: skip
+    g.get(rsps, f"{g.P}/jobs/901", g.job(901, "check", "failed"))
+    g.get(rsps, f"{g.P}/pipelines/500/jobs", [g.job(902, "check", "pending")], per_page="100")
+    fresh = forge.retry_job(901)
+    assert fresh.id == 902 and fresh.status == "pending"
+
+
+def test_a_403_without_a_newer_attempt_is_still_an_error(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    rsps.post(f"{g.P}/jobs/901/retry", json={"message": "403 Forbidden"}, status=403)
+    g.get(rsps, f"{g.P}/jobs/901", g.job(901, "check", "failed"))
+    g.get(rsps, f"{g.P}/pipelines/500/jobs", [g.job(901, "check", "failed")], per_page="100")
+    with pytest.raises(ForgeError, match=r"refused \(403\) retrying job 901"):
+        forge.retry_job(901)
+
+
+def test_a_lost_job_retry_is_read_back_not_resent(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    rsps.post(f"{g.P}/jobs/901/retry", body=BAD_GATEWAY, status=502, content_type="text/html")
+    g.get(rsps, f"{g.P}/jobs/901", g.job(901, "check", "failed"))
+    g.get(rsps, f"{g.P}/pipelines/500/jobs", [g.job(902, "check", "pending")], per_page="100")
+    assert forge.retry_job(901).id == 902
+    assert [c.request.method for c in rsps.calls].count("POST") == 1
+
+
+def test_a_lost_mr_pipeline_create_finds_the_new_pipeline(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    old = g.pipeline(500, "refs/merge-requests/7/merge", g.MERGE_SHA, "success")
+    new = g.pipeline(501, "refs/merge-requests/7/merge", g.MERGE_SHA, "created")
+    rsps.post(f"{MR}/pipelines", body=requests.ConnectionError("reset"))
+    g.get(rsps, f"{MR}/pipelines", [new, old], per_page="100")
+    assert forge.create_mr_pipeline(7, after=old["id"]).id == 501
+    assert [c.request.method for c in rsps.calls].count("POST") == 1
+
+
+def test_a_lost_mr_create_finds_the_mr_it_opened(rsps: responses.RequestsMock) -> None:
+    from send_mergereq.gitlab.forge import MrSpec
+
+    forge = connect(rsps)
+    mine = {"source_branch": "staging", "target_branch": "master"}
+    query = {**mine, "state": "opened", "per_page": "100"}
+    g.get(rsps, f"{g.P}/merge_requests", [], **query)
+    rsps.post(f"{g.P}/merge_requests", body=requests.ConnectionError("reset"))
+    g.get(rsps, f"{g.P}/merge_requests", [mr(**mine)], **query)
+    found = forge.open_or_update_mr("staging", "master", MrSpec(title=mr()["title"],
+                                    description=mr()["description"]))  # fmt: skip
+    assert found.iid == 7 and found.created
+    assert [c.request.method for c in rsps.calls].count("POST") == 1
+
+
+def test_every_call_has_a_small_retry_budget_and_each_long_wait_is_said(
+    rsps: responses.RequestsMock,
+) -> None:
+    said: list[str] = []
+    g.get(rsps, f"{g.API}/projects/{g.PROJECT_PATH.replace('/', '%2F')}", g.project())
+    forge = Forge.connect(g.URL, Token(Secret(g.TOKEN), "GITLAB_TOKEN"), g.PROJECT_PATH,
+                          notify=said.append)  # fmt: skip
+    for _ in range(RETRY_BUDGET + 1):
+        rsps.get(f"{g.P}/merge_requests", json=g.error("429 Too Many Requests"), status=429,
+                 headers={"Retry-After": "30"})  # fmt: skip
+    with pytest.raises(TransientForgeError):
+        forge.find_open_mr("staging", "master")
+    assert said == [
+        f"GitLab answered 429 (rate limited): waiting 30 s before asking again ({n}/4)"
+        for n in range(1, RETRY_BUDGET + 1)
+    ]
