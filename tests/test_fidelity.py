@@ -853,3 +853,135 @@ def test_sandbox_bisect_calls_pipelines_by_sha_create_and_cancel(lab: Any) -> No
     (done,) = [p for p in project.get("/pipelines", sha=head) if p["ref"] == "staging"]
     again = project.call("POST", f"/pipelines/{done['id']}/cancel")
     assert (again.status_code, again.json()["status"]) == (200, "success")
+
+
+# -- GitLab as it really behaves (issue 24) --------------------------------------------------
+
+_CHILD_WAITS = """
+name = "child-waits"
+stages = ["build", "test"]
+queue_delay = 5
+[[jobs]]
+name = "build"
+stage = "build"
+duration = 60
+[[jobs]]
+name = "cross-builds"
+stage = "test"
+trigger = "cross"
+[children.cross]
+stages = ["cross", "deploy"]
+[[children.cross.jobs]]
+name = "cross-arm64"
+stage = "cross"
+duration = 60
+[[children.cross.jobs]]
+name = "publish"
+stage = "deploy"
+when = "manual"
+"""
+
+_CHILD_SKIPPED = """
+name = "child-skipped"
+stages = ["test"]
+[[jobs]]
+name = "cross-builds"
+stage = "test"
+trigger = "cross"
+[children.cross]
+stages = ["cross"]
+[[children.cross.jobs]]
+name = "benchmark"
+stage = "cross"
+when = "manual"
+allow_failure = true
+"""
+
+_AUTO_RETRY = """
+name = "auto-retry"
+stages = ["test", "lint"]
+queue_delay = 5
+auto_retry_delay = 30
+[[jobs]]
+name = "check-unit"
+stage = "test"
+duration = 60
+retry = 1
+fails_first = 1
+[[jobs]]
+name = "checkpatch"
+stage = "lint"
+duration = 60
+"""
+
+
+def _scenario(tmp_path: Any, text: str) -> str:
+    path = tmp_path / "scenario.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _head_pipeline(project: Any, iid: int) -> dict[str, Any]:
+    pipeline: dict[str, Any] = project.get(f"/merge_requests/{iid}")["head_pipeline"]
+    return pipeline
+
+
+def test_sandbox_depend_bridge_stays_running_while_its_child_waits_on_a_manual_job(
+    lab: Any, tmp_path: Any
+) -> None:
+    """app/models/ci/bridge.rb ``inherit_status_from_downstream!``: a depend bridge takes
+    only its child's end (success, canceled, failed/skipped → failed); a child waiting on a
+    manual job (``manual``) leaves the bridge ``running``, so the parent never shows
+    ``manual``: a client must look into the child to tell it is blocked."""
+    project = lab(scenario=_scenario(tmp_path, _CHILD_WAITS))
+    iid = project.open_mr()["iid"]
+    project.sandbox.advance(3600)
+    pipeline = _head_pipeline(project, iid)
+    (bridge,) = project.get(f"/pipelines/{pipeline['id']}/bridges")
+    child = project.get(f"/pipelines/{bridge['downstream_pipeline']['id']}")
+    assert child["status"] == "manual"
+    assert bridge["status"] == "running"
+    assert project.get(f"/pipelines/{pipeline['id']}")["status"] == "running"
+
+
+def test_sandbox_a_skipped_child_fails_its_bridge(lab: Any, tmp_path: Any) -> None:
+    """app/models/ci/bridge.rb ``inherit_status_from_downstream!``: ``'failed', 'skipped'``
+    → ``inherit_failed!``: the bridge of a skipped child is ``failed``, never ``skipped``."""
+    project = lab(scenario=_scenario(tmp_path, _CHILD_SKIPPED))
+    iid = project.open_mr()["iid"]
+    project.sandbox.advance(3600)
+    pipeline = _head_pipeline(project, iid)
+    (bridge,) = project.get(f"/pipelines/{pipeline['id']}/bridges")
+    assert project.get(f"/pipelines/{bridge['downstream_pipeline']['id']}")["status"] == "skipped"
+    assert bridge["status"] == "failed"
+
+
+def test_sandbox_retry_keyword_retries_a_failed_job_by_itself(lab: Any, tmp_path: Any) -> None:
+    """app/models/ci/build.rb ``after_transition any => [:failed]``: when
+    ``auto_retry_allowed?`` (``retry:`` in the CI config, lib/gitlab/ci/build/auto_retry.rb)
+    Ci::RetryJobService makes the next attempt after the failure is saved; the old attempt
+    is ``retried`` and ``GET /pipelines/:id/jobs`` lists only the new one (lib/api/ci/jobs.rb
+    ``include_retried``). Until it appears, the failed attempt is listed and the pipeline
+    still runs. Retrying the old attempt then answers 403 "Job is not retryable"
+    (lib/api/ci/jobs.rb ``post ':id/jobs/:job_id/retry'``, Ci::Build#retryable?)."""
+    project = lab(scenario=_scenario(tmp_path, _AUTO_RETRY))
+    iid = project.open_mr()["iid"]
+    project.sandbox.advance(5 + 60)  # the first attempt has just failed
+    pipeline = _head_pipeline(project, iid)
+    jobs = f"/pipelines/{pipeline['id']}/jobs"
+    (first,) = [j for j in project.get(jobs) if j["stage"] == "test"]
+    assert first["status"] == "failed"
+    assert project.get(f"/pipelines/{pipeline['id']}")["status"] == "running"
+    project.sandbox.advance(30)  # GitLab's moment: the next attempt exists
+    (second,) = [
+        j for j in project.get(f"/pipelines/{pipeline['id']}/jobs") if j["stage"] == "test"
+    ]
+    assert second["name"] == "check-unit" and second["id"] > first["id"]
+    assert second["status"] in ("pending", "running")
+    every = project.get(f"/pipelines/{pipeline['id']}/jobs", include_retried="true")
+    assert {first["id"], second["id"]} <= {j["id"] for j in every}
+    again = project.call("POST", f"/jobs/{first['id']}/retry")
+    assert again.status_code == 403
+    assert again.json() == {"message": "403 Forbidden - Job is not retryable"}
+    project.sandbox.advance(3600)
+    assert project.get(f"/pipelines/{pipeline['id']}")["status"] == "success"

@@ -94,7 +94,7 @@ def process(world: World, pipeline: Pipeline, t: float) -> None:
                 _enqueue(world, pipeline, job, t)
             elif gate in ("failed", "canceled"):
                 job.status = "skipped"
-        prior.extend((job.status, job.allow_failure) for job in stage_jobs)
+        prior.extend((job.effective_status, job.allow_failure) for job in stage_jobs)
     _refresh(world, pipeline, t)
 
 
@@ -131,6 +131,14 @@ def _trigger(world: World, pipeline: Pipeline, bridge: Job, t: float) -> None:
     bridge.downstream_id = child.id
     if bridge.spec.strategy != "depend":
         bridge.status, bridge.finished_at = "success", t
+    elif child.status in _INHERITED:  # a child finished at birth (every job skipped)
+        bridge.status, bridge.finished_at = _INHERITED[child.status], t
+
+
+# Ci::Bridge#inherit_status_from_downstream! (app/models/ci/bridge.rb): a depend bridge
+# takes only its child's end: success, canceled, and failed for a failed or a *skipped*
+# child; while the child runs or waits (a manual job) the bridge stays running.
+_INHERITED = {"success": "success", "canceled": "canceled", "failed": "failed", "skipped": "failed"}
 
 
 def _sync_bridges(world: World, pipeline: Pipeline, t: float) -> None:
@@ -138,7 +146,7 @@ def _sync_bridges(world: World, pipeline: Pipeline, t: float) -> None:
         if bridge.downstream_id is None or bridge.spec.strategy != "depend":
             continue
         child = world.pipelines[bridge.downstream_id]
-        status = "pending" if child.status == "created" else child.status
+        status = _INHERITED.get(child.status, "running")
         if status != bridge.status:
             bridge.status = status
             bridge.finished_at = t if status in COMPLETED else None
@@ -146,7 +154,7 @@ def _sync_bridges(world: World, pipeline: Pipeline, t: float) -> None:
 
 def _refresh(world: World, pipeline: Pipeline, t: float) -> None:
     latest = pipeline.latest_jobs()
-    status = composite((job.status, job.allow_failure) for job in latest) or "skipped"
+    status = composite((job.effective_status, job.allow_failure) for job in latest) or "skipped"
     started = [job.started_at for job in latest if job.started_at is not None]
     pipeline.started_at = min(started) if started else None
     if status == pipeline.status:
@@ -177,6 +185,26 @@ def _transition(world: World, job: Job, t: float) -> None:
     job.status = "failed" if job.will_fail else "success"
     job.finished_at = t
     world.active.discard(job.id)
+    if job.status == "failed" and job.attempt <= job.spec.retry:
+        _schedule_auto_retry(world, job, t)
+
+
+def _schedule_auto_retry(world: World, job: Job, t: float) -> None:
+    """GitLab's ``retry: N`` (Ci::Build, ``after_transition any => [:failed]``: the
+    after-commit hook runs Ci::RetryJobService when ``auto_retry_allowed?``): the failed
+    attempt stays listed as failed for a moment, then the next attempt appears and the
+    old one is marked retried. Until then the pipeline keeps running."""
+    job.retry_due = True
+    delay = world.projects[world.pipelines[job.pipeline_id].project_id].scenario.auto_retry_delay
+
+    def auto_retry(at: float) -> None:
+        job.retry_due = False
+        if not job.retried and job.status == "failed":
+            retry_job(world, job, at)
+        else:
+            process(world, world.pipelines[job.pipeline_id], at)
+
+    world.schedule(t + delay, auto_retry)
 
 
 def advance(world: World, now: float) -> None:

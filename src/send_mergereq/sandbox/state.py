@@ -117,6 +117,7 @@ class Job:
     finished_at: float | None = None
     downstream_id: int | None = None
     tree_path: str | None = None  # the tested tree's path that matched spec.fails_if_path
+    retry_due: bool = False  # failed, and GitLab retries it by itself (retry:) in a moment
 
     @property
     def name(self) -> str:
@@ -138,7 +139,15 @@ class Job:
     def will_fail(self) -> bool:
         if self.spec.outcome == "failed" or self.tree_path is not None:
             return True
+        if self.attempt <= self.spec.fails_first:
+            return True
         return self.spec.flaky and self.attempt == 1
+
+    @property
+    def effective_status(self) -> str:
+        """The status the pipeline's processing sees: a failed attempt GitLab is about to
+        retry keeps its stage and pipeline running (the retry comes before processing)."""
+        return "running" if self.retry_due and not self.retried else self.status
 
 
 @dataclass

@@ -1,0 +1,96 @@
+"""GitLab as it really behaves (issue 24), end to end against the sandbox: a job GitLab
+retries by itself (``retry:``) is not a red gate, and a child pipeline blocked on a manual
+job blocks the gate although its bridge stays ``running``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from e2e_helpers import MakeMaintainer
+
+pytestmark = pytest.mark.e2e
+
+WAIT = ("staging", "--wait", "--interval", "0.2")
+
+AUTO_RETRY = """
+name = "auto-retry"
+stages = ["test", "lint"]
+queue_delay = 5
+auto_retry_delay = 60
+[[jobs]]
+name = "check-unit"
+stage = "test"
+duration = 60
+retry = 1
+fails_first = 1
+[[jobs]]
+name = "check-qtest"
+stage = "test"
+duration = 400
+[[jobs]]
+name = "checkpatch"
+stage = "lint"
+duration = 60
+"""
+
+CHILD_WAITS = """
+name = "child-waits"
+stages = ["build", "test"]
+queue_delay = 5
+[[jobs]]
+name = "build"
+stage = "build"
+duration = 60
+[[jobs]]
+name = "cross-builds"
+stage = "test"
+trigger = "cross"
+[children.cross]
+stages = ["cross", "deploy"]
+[[children.cross.jobs]]
+name = "cross-arm64"
+stage = "cross"
+duration = 60
+[[children.cross.jobs]]
+name = "publish"
+stage = "deploy"
+when = "manual"
+"""
+
+
+def _scenario(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "scenario.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_a_job_gitlab_retries_by_itself_keeps_the_gate_open(
+    maintainer: MakeMaintainer, tmp_path: Path
+) -> None:
+    """check-unit fails its first attempt, seen by the watch; GitLab's next attempt comes a
+    moment later and passes: no red verdict, exit 0, and the retry is said."""
+    who = maintainer(_scenario(tmp_path, AUTO_RETRY))
+    who.sandbox.set_time_scale(100)
+
+    rc, out, err = who.run(*WAIT)
+
+    assert rc == 0, out + err
+    assert "test/check-unit  failed, retried by GitLab (attempt 2)" in out
+    assert "gate open:" in out
+    assert "gate closed" not in out
+
+
+def test_a_child_blocked_on_a_manual_job_blocks_the_gate(
+    maintainer: MakeMaintainer, tmp_path: Path
+) -> None:
+    """The child waits on a manual job that may not fail; its bridge stays running (as on
+    GitLab): the watch stops with exit 5 and names the job to play, not forever."""
+    who = maintainer(_scenario(tmp_path, CHILD_WAITS))
+    who.sandbox.set_time_scale(100)
+
+    rc, out, err = who.run(*WAIT, timeout=60)
+
+    assert rc == 5, out + err
+    assert "gate blocked" in out
+    assert "publish" in next(line for line in out.splitlines() if "play it:" in line)
