@@ -126,3 +126,66 @@ def test_every_call_has_a_small_retry_budget_and_each_long_wait_is_said(
         f"GitLab answered 429 (rate limited): waiting 30 s before asking again ({n}/4)"
         for n in range(1, RETRY_BUDGET + 1)
     ]
+
+
+@pytest.mark.parametrize(
+    ("version", "sent"),
+    [
+        ("17.11.0-ee", {"auto_merge": True}),
+        ("18.2.1", {"auto_merge": True}),
+        ("17.10.4-ee", {"merge_when_pipeline_succeeds": True}),
+    ],
+)
+def test_auto_merge_by_its_name_where_gitlab_has_it(
+    rsps: responses.RequestsMock, version: str, sent: dict[str, bool]
+) -> None:
+    """lib/api/merge_requests.rb (17.11+): ``merge_when_pipeline_succeeds`` is "Deprecated:
+    Use auto_merge instead"; older servers know only the old name."""
+    from responses import matchers
+
+    forge = connect(rsps)
+    g.get(rsps, f"{g.API}/version", {"version": version, "revision": "abc"})
+    rsps.put(f"{MR}/merge", json=mr(merge_when_pipeline_succeeds=True),
+             match=[matchers.json_params_matcher(sent),
+                    matchers.query_param_matcher({"sha": g.HEAD})])  # fmt: skip
+    forge.set_auto_merge(7, g.HEAD)
+
+
+def test_rest_names_of_every_17x_detailed_merge_status_have_words() -> None:
+    """The REST values (the mergeability checks' identifiers), not GraphQL's enum names
+    (app/graphql/types/merge_requests/detailed_merge_status_enum.rb maps BLOCKED_STATUS to
+    merge_request_blocked, EXTERNAL_STATUS_CHECKS to status_checks_must_pass)."""
+    from send_mergereq.gitlab.refusals import MERGE_STATUS_WORDS, refusal_reason
+
+    rest = [
+        "unchecked",
+        "checking",
+        "preparing",
+        "mergeable",
+        "ci_must_pass",
+        "ci_still_running",
+        "not_open",
+        "draft_status",
+        "discussions_not_resolved",
+        "not_approved",
+        "merge_request_blocked",
+        "conflict",
+        "need_rebase",
+        "requested_changes",
+        "jira_association_missing",
+        "status_checks_must_pass",
+        "security_policy_violations",
+        "security_policy_pipeline_check",
+        "locked_paths",
+        "locked_lfs_files",
+        "title_regex",
+        "merge_time",
+        "commits_status",
+        "broken_status",
+        "approvals_syncing",
+    ]
+    assert not [name for name in rest if name not in MERGE_STATUS_WORDS and name != "mergeable"]
+    assert "external_status_checks" not in MERGE_STATUS_WORDS
+    line = refusal_reason(405, "405 Method Not Allowed", iid=7,
+                          detailed_status="status_checks_must_pass")  # fmt: skip
+    assert line == "GitLab refused to merge !7 (405): external status checks have not passed"

@@ -214,3 +214,12 @@ class MergeAttempt:
     squash_commit_sha: str | None = None
     reason: str | None = None  # one line when not merged
     answer_lost: bool = False  # GitLab's answer was lost; the MR read back says it is merged
+
+
+def version_pair(version: str) -> tuple[int, int]:
+    """``17.11.2-ee`` → (17, 11); (0, 0) for anything that is not a version."""
+    parts = version.split("-", 1)[0].split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return 0, 0

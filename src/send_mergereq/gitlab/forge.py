@@ -41,6 +41,7 @@ _REFUSALS = (400, 405, 406, 409, 422)
 # the work. A 429 is still waited out (Rack::Attack throttles before any work is done);
 # a lost answer is read back (``Forge._lost_*``), never re-sent blindly.
 ONCE: dict[str, Any] = {"retry_transient_errors": False}
+AUTO_MERGE_SINCE = (17, 11)  # the merge API's auto_merge parameter
 # A failed job's log is read to its end but only its last 256 KiB kept (the watch shows
 # its last lines); the whole read may take two minutes, then the log is "unavailable".
 TRACE_TAIL_BYTES = 256 * 1024
@@ -249,10 +250,17 @@ class Forge:
         return entities.merge_request(mr.attributes), self._pipeline(head) if head else None
 
     def set_auto_merge(self, iid: int, sha: str) -> None:
-        """Merge when the pipeline succeeds, and only if the source head is still ``sha``."""
+        """Merge when the pipeline succeeds, and only if the source head is still ``sha``:
+        ``auto_merge`` on GitLab 17.11+ (lib/api/merge_requests.rb: ``merge_when_pipeline_
+        succeeds`` is "Deprecated: Use auto_merge instead"), the old name before, or when
+        the version cannot be read."""
         mr = self.project.mergerequests.get(iid, lazy=True)
         with self._api(f"setting auto-merge on !{iid}"):
-            mr.merge(merge_when_pipeline_succeeds=True, sha=sha)
+            if self.server_version() >= AUTO_MERGE_SINCE:
+                path = f"{mr.manager.path}/{mr.encoded_id}/merge"
+                self.gl.http_put(path, post_data={"auto_merge": True}, sha=sha)
+            else:
+                mr.merge(merge_when_pipeline_succeeds=True, sha=sha)
 
     # -- pipelines ------------------------------------------------------------
 
@@ -533,6 +541,12 @@ class Forge:
         return entities.pipeline(attrs, self.info.web_url)
 
     # -- read back after a lost answer or a refusal (issue 24) ------------------------
+
+    def server_version(self) -> tuple[int, int]:
+        """GitLab's (major, minor) from ``GET /version`` (asked once); (0, 0) when it does
+        not say (python-gitlab answers "unknown")."""
+        version, _ = self.gl.version()
+        return entities.version_pair(version)
 
     def _read_job(self, job_id: int) -> Job:
         with self._api(f"reading job {job_id}"):
