@@ -414,6 +414,29 @@ def test_multi_project_downstream_is_not_read_from_this_project(
            doc_bridge(31, "child", "failed", child)], per_page="100")  # fmt: skip
     found = forge.list_bridges(500)
     assert [(b.is_bridge, b.downstream_pipeline_id) for b in found] == [(True, None), (True, 902)]
+    assert found[0].downstream_elsewhere == "pipeline #901 of project 99"  # named, not dropped
+
+
+def test_a_failed_multi_project_bridge_is_named_with_gitlabs_reason() -> None:
+    """lib/api/entities/ci/bridge.rb: ``downstream_pipeline`` (a PipelineBasic, with its
+    ``web_url`` and ``project_id``) and JobBasic's ``failure_reason``, such as
+    ``insufficient_bridge_permissions`` (app/models/concerns/enums/ci/commit_status.rb)
+    for a bridge whose user may not run the downstream project's pipeline; never
+    "(child pipeline #None)"."""
+    from send_mergereq.watch.verdict import verdict_lines
+
+    denied = Job(31, "deploy", "deploy", "failed", is_bridge=True, pipeline_id=1,
+                 failure_reason="insufficient_bridge_permissions")  # fmt: skip
+    other = Job(32, "docs", "deploy", "failed", is_bridge=True, pipeline_id=1,
+                failure_reason="downstream_pipeline_failure",
+                downstream_elsewhere="https://gitlab.example/docs/-/pipelines/901")  # fmt: skip
+    top = Pipeline(1, "failed", MR_REF, g.MERGE_SHA, "u", PipelineKind.MERGED_RESULT,
+                   jobs=(denied, other))  # fmt: skip
+    verdict = evaluate(top)
+    text = "\n".join(verdict_lines(WatchResult(verdict, top, {}, 1.0, "resume")))
+    assert "#None" not in text
+    assert "deploy/deploy (the token's user may not run the downstream project's pipeline)" in text
+    assert "deploy/docs (downstream https://gitlab.example/docs/-/pipelines/901)" in text
 
 
 # -- the watch over the real Forge --------------------------------------------------------

@@ -159,7 +159,12 @@ def job(attrs: Mapping[str, Any], pipeline_id: int, *, bridge: int | None = None
         raise _garbled("job", "answer", attrs)
     what = "bridge" if bridge is not None else "job"
     downstream = attrs.get("downstream_pipeline") if bridge is not None else None
+    elsewhere = None
     if isinstance(downstream, Mapping) and downstream.get("project_id", bridge) != bridge:
+        elsewhere = _opt_text(downstream, "web_url", "downstream pipeline") or (
+            f"pipeline #{_opt_number(downstream, 'id', 'downstream pipeline') or '?'} of "
+            f"project {_opt_number(downstream, 'project_id', 'downstream pipeline') or '?'}"
+        )
         downstream = None
     status = _text(attrs, "status", what)
     return Job(
@@ -183,6 +188,7 @@ def job(attrs: Mapping[str, Any], pipeline_id: int, *, bridge: int | None = None
             else None
         ),
         failure_reason=_opt_text(attrs, "failure_reason", what),
+        downstream_elsewhere=elsewhere,
     )
 
 
