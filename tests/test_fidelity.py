@@ -1008,3 +1008,35 @@ def test_sandbox_retry_keyword_retries_a_failed_job_by_itself(lab: Any, tmp_path
     assert again.json() == {"message": "403 Forbidden - Job is not retryable"}
     project.sandbox.advance(3600)
     assert project.get(f"/pipelines/{pipeline['id']}")["status"] == "success"
+
+
+def test_sandbox_merge_train_cars_pipelines_merge_and_404(lab: Any) -> None:
+    """ee/lib/api/merge_trains.rb: ``POST /projects/:id/merge_trains/merge_requests/:iid``
+    (``sha`` must be the source head: 409) answers 201 with the train's cars; a car's
+    ``pipeline`` tests ``refs/merge-requests/IID/train`` (the MR merged onto the target);
+    once it passes the MR is merged and the car ``merged``; the project says
+    ``merge_trains_enabled``; a project without trains answers 403, an MR never on a
+    train 404 (ee/app/models/merge_trains/car.rb statuses)."""
+    project = lab()
+    iid = project.open_mr()["iid"]
+    assert project.get("")["merge_trains_enabled"] is False
+    denied = project.call("POST", f"/merge_trains/merge_requests/{iid}")
+    assert denied.status_code == 403
+    project.sandbox.set_project("group/proj", merge_trains_enabled=True)
+    assert project.get("")["merge_trains_enabled"] is True
+    assert project.call("GET", f"/merge_trains/merge_requests/{iid}").status_code == 404
+    project.sandbox.advance(4 * 3600)
+    head = project.get(f"/merge_requests/{iid}")["sha"]
+    moved = project.call("POST", f"/merge_trains/merge_requests/{iid}", sha="0" * 40)
+    assert moved.status_code == 409
+    added = project.call("POST", f"/merge_trains/merge_requests/{iid}", sha=head)
+    assert added.status_code == 201
+    (car,) = added.json()
+    assert car["merge_request"]["iid"] == iid and car["status"] == "fresh"
+    assert car["pipeline"]["ref"] == f"refs/merge-requests/{iid}/train"
+    project.sandbox.advance(4 * 3600)
+    done = project.get(f"/merge_trains/merge_requests/{iid}")
+    assert done["status"] == "merged" and done["merged_at"]
+    mr = project.get(f"/merge_requests/{iid}")
+    assert mr["state"] == "merged" and mr["merge_commit_sha"] == car["pipeline"]["sha"]
+    assert [c["id"] for c in project.get("/merge_trains")] == [car["id"]]

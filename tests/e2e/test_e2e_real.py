@@ -94,3 +94,70 @@ def test_a_child_blocked_on_a_manual_job_blocks_the_gate(
     assert rc == 5, out + err
     assert "gate blocked" in out
     assert "publish" in next(line for line in out.splitlines() if "play it:" in line)
+
+
+TRAIN_RED = """
+name = "train-red"
+stages = ["test"]
+queue_delay = 5
+[[jobs]]
+name = "check-unit"
+stage = "test"
+duration = 60
+[[jobs]]
+name = "check-integration"
+stage = "test"
+duration = 60
+fails_if_ref = "*/train"
+"""
+
+
+def _merge_calls(who: object) -> tuple[list[object], list[object]]:
+    from e2e_helpers import calls
+
+    log = who.sandbox.request_log  # type: ignore[attr-defined]
+    return (
+        calls(log, "PUT", r".*/merge_requests/\d+/merge"),
+        calls(log, "POST", r".*/merge_trains/merge_requests/\d+"),
+    )
+
+
+def test_a_train_project_lands_through_the_train(maintainer: MakeMaintainer) -> None:
+    """merge_trains_enabled: --land adds the MR to the train with the tested sha (never a
+    direct PUT …/merge, which would jump the train), follows the train pipeline, and the
+    target ends at the train's merge of the tested head."""
+    who = maintainer("green")
+    who.sandbox.set_project(who.project.path_with_namespace, merge_trains_enabled=True)
+    who.sandbox.set_time_scale(3000)
+    master_before = who.remote_sha("master")
+    staging = who.git("rev-parse", "staging")
+
+    rc, out, err = who.run("staging", "--land", "--interval", "0.2", timeout=90)
+
+    assert rc == 0, out + err
+    assert "is on the merge train: watching its train pipeline #" in out + err
+    landed = who.remote_sha("master")
+    parents = who.git("--git-dir", str(who.project.repo_path), "rev-list", "--parents", "-n1",
+                      landed).split()[1:]  # fmt: skip
+    assert parents == [master_before, staging]
+    assert "(merged by the merge train); master is now at " + landed[:12] in out + err
+    puts, posts = _merge_calls(who)
+    assert puts == [] and len(posts) == 1
+
+
+def test_a_red_train_car_is_dropped_and_nothing_lands(
+    maintainer: MakeMaintainer, tmp_path: Path
+) -> None:
+    who = maintainer(_scenario(tmp_path, TRAIN_RED))
+    who.sandbox.set_project(who.project.path_with_namespace, merge_trains_enabled=True)
+    who.sandbox.set_time_scale(3000)
+    master_before = who.remote_sha("master")
+
+    rc, out, err = who.run("staging", "--land", "--interval", "0.2", timeout=90)
+
+    assert rc == 7, out + err
+    assert "!1 was dropped from the merge train: train pipeline #" in out + err
+    assert "test/check-integration failed" in out + err
+    assert who.remote_sha("master") == master_before
+    puts, _ = _merge_calls(who)
+    assert puts == []

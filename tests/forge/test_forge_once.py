@@ -189,3 +189,30 @@ def test_rest_names_of_every_17x_detailed_merge_status_have_words() -> None:
     line = refusal_reason(405, "405 Method Not Allowed", iid=7,
                           detailed_status="status_checks_must_pass")  # fmt: skip
     assert line == "GitLab refused to merge !7 (405): external status checks have not passed"
+
+
+def test_a_train_car_is_read_from_the_post_answer(rsps: responses.RequestsMock) -> None:
+    """ee/lib/api/merge_trains.rb: the POST answers 201 with the whole train."""
+    from responses import matchers
+
+    forge = connect(rsps, merge_trains_enabled=True)
+    assert forge.info.merge_trains_enabled
+    train = g.pipeline(600, "refs/merge-requests/7/train", g.MERGE_SHA)
+    other = {"id": 1, "merge_request": {"iid": 3}, "status": "fresh", "pipeline": None}
+    mine = {"id": 2, "merge_request": {"iid": 7}, "status": "fresh", "pipeline": train}
+    rsps.post(f"{g.P}/merge_trains/merge_requests/7", json=[other, mine], status=201,
+              match=[matchers.json_params_matcher({"sha": g.HEAD})])  # fmt: skip
+    car = forge.add_to_merge_train(7, g.HEAD)
+    assert car is not None and car.id == 2
+    pipeline = forge.train_pipeline(car)
+    assert pipeline is not None and pipeline.id == 600
+
+
+def test_a_train_refusal_is_one_line(rsps: responses.RequestsMock) -> None:
+    from send_mergereq.gitlab.forge import MergeRefused
+
+    forge = connect(rsps, merge_trains_enabled=True)
+    rsps.post(f"{g.P}/merge_trains/merge_requests/7", status=409,
+              json=g.error(f"SHA does not match HEAD of source branch: {g.OLD_HEAD}"))  # fmt: skip
+    with pytest.raises(MergeRefused, match=r"\(409\): the source branch moved"):
+        forge.add_to_merge_train(7, g.HEAD)

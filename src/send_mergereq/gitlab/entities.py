@@ -86,6 +86,8 @@ class ProjectInfo:
     web_url: str
     default_branch: str | None
     merge_pipelines_enabled: bool  # merged results pipelines (GitLab Premium)
+    merge_trains_enabled: bool = False  # merge trains (GitLab Premium): --land joins the train
+    merge_trains_skip_train_allowed: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,3 +231,24 @@ def version_pair(version: str) -> tuple[int, int]:
         return int(parts[0]), int(parts[1])
     except (IndexError, ValueError):
         return 0, 0
+
+
+@dataclass(frozen=True)
+class TrainCar:
+    """A merge request on a merge train (ee/lib/api/entities/merge_train.rb): ``status``
+    idle, fresh, stale, merging, merged or skip_merged; its train pipeline once it has one."""
+
+    id: int
+    status: str
+    pipeline: Mapping[str, Any] | None
+
+
+def train_car(attrs: Mapping[str, Any]) -> TrainCar:
+    if not isinstance(attrs, Mapping):
+        raise _garbled("merge train car", "answer", attrs)
+    pipeline = attrs.get("pipeline")
+    return TrainCar(
+        id=number(attrs, "id", "merge train car"),
+        status=_text(attrs, "status", "merge train car"),
+        pipeline=pipeline if isinstance(pipeline, Mapping) else None,
+    )

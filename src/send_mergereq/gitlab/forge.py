@@ -23,7 +23,7 @@ from send_mergereq.errors import ConfigError, ForgeError, TransientForgeError, s
 from send_mergereq.gitlab import entities
 from send_mergereq.gitlab.client import PER_PAGE, TIMEOUT, api, client, every_page
 from send_mergereq.gitlab.credentials import Token
-from send_mergereq.gitlab.entities import MergeAttempt, MrSpec, ProjectInfo
+from send_mergereq.gitlab.entities import MergeAttempt, MrSpec, ProjectInfo, TrainCar
 from send_mergereq.gitlab.refusals import refusal_reason
 from send_mergereq.models import Job, MergeRequest, Pipeline, PipelineKind, pipeline_kind
 
@@ -46,7 +46,15 @@ AUTO_MERGE_SINCE = (17, 11)  # the merge API's auto_merge parameter
 # its last lines); the whole read may take two minutes, then the log is "unavailable".
 TRACE_TAIL_BYTES = 256 * 1024
 TRACE_DEADLINE = 120.0
-__all__ = ["Forge", "MrSpec", "ProjectInfo"]
+__all__ = ["Forge", "MergeRefused", "MrSpec", "ProjectInfo"]
+
+
+class MergeRefused(Exception):
+    """GitLab refused to add the MR to the merge train; ``reason`` is one line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class Forge:
@@ -63,6 +71,10 @@ class Forge:
             web_url=str(attrs.get("web_url", "")),
             default_branch=attrs.get("default_branch"),
             merge_pipelines_enabled=bool(attrs.get("merge_pipelines_enabled", False)),
+            merge_trains_enabled=bool(attrs.get("merge_trains_enabled", False)),
+            merge_trains_skip_train_allowed=bool(
+                attrs.get("merge_trains_skip_train_allowed", False)
+            ),
         )
 
     @classmethod
@@ -565,6 +577,56 @@ class Forge:
             if job.name == old.name and job.id > job_id
         ]
         return max(newer, key=lambda job: job.id) if newer else None
+
+    # -- merge trains (issue 24; ee/lib/api/merge_trains.rb) ----------------------------
+
+    def _train_path(self, iid: int) -> str:
+        return f"/projects/{self.info.id}/merge_trains/merge_requests/{iid}"
+
+    def add_to_merge_train(self, iid: int, sha: str) -> TrainCar | None:
+        """``POST /projects/:id/merge_trains/merge_requests/:iid`` with the tested ``sha``
+        (GitLab refuses with 409 if the source moved): the MR joins the train now (its
+        pipeline passed). Sent once; a lost answer is read back (the car, if it exists).
+        Returns the car, or raises ``MergeRefused`` with GitLab's reason."""
+        try:
+            with self._api(f"adding !{iid} to the merge train"):
+                try:
+                    train = self.gl.http_post(self._train_path(iid), post_data={"sha": sha}, **ONCE)
+                except glexc.GitlabHttpError as exc:
+                    if exc.response_code not in (*_REFUSALS, 403):
+                        raise
+                    message = sanitize_text(str(exc.error_message or "")).strip()
+                    raise MergeRefused(
+                        refusal_reason(exc.response_code, message, iid=iid)
+                    ) from None
+        except TransientForgeError:
+            found = self.merge_train_car(iid)
+            if found is None:
+                raise
+            return found
+        mine = [
+            car
+            for car in (train if isinstance(train, list) else [])
+            if isinstance(car, Mapping)
+            and isinstance(car.get("merge_request"), Mapping)
+            and car["merge_request"].get("iid") == iid
+        ]
+        return entities.train_car(mine[-1]) if mine else self.merge_train_car(iid)
+
+    def merge_train_car(self, iid: int) -> TrainCar | None:
+        """The MR's car on the merge train, None when it has none (GitLab's 404: never
+        added, or dropped)."""
+        with self._api(f"reading the merge train car of !{iid}"):
+            try:
+                attrs = self.gl.http_get(self._train_path(iid), **WATCH_READ)
+            except glexc.GitlabHttpError as exc:
+                if exc.response_code == 404:
+                    return None
+                raise
+        return entities.train_car(attrs) if isinstance(attrs, Mapping) else None
+
+    def train_pipeline(self, car: TrainCar) -> Pipeline | None:
+        return self._pipeline(car.pipeline) if car.pipeline else None
 
 
 class TailBuffer:

@@ -201,6 +201,13 @@ def land_with_refresh(
     MR pipeline, watch it with ``rewatch`` (the CLI's watch, same display and options)
     and try again, at most ``refresh_limit`` times. Returns the last watch too."""
     landing = MrLanding.of(published)
+    if forge.info.merge_trains_enabled:  # never jump the train: join it (run/train.py)
+        from send_mergereq.run.train import land_on_train
+
+        return land_on_train(
+            forge, landing.iid, landing.source_sha, landing.target, watched,
+            rewatch=rewatch, notify=notify,
+        )  # fmt: skip
     pipeline = watched.pipeline or published.pipeline
     refreshes = 0
     while True:

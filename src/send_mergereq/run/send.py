@@ -187,6 +187,9 @@ def send(
     basis = run.freshness(watched) if mr_mode else None
     if options.land:
         return run.land(watched)
+    if mr_mode and published.merge_request and session.forge.info.merge_trains_enabled:
+        out.say(f"{published.target} lands through its merge train: --land adds "
+                f"!{published.merge_request.iid} to the train, never a direct merge")  # fmt: skip
     return run.finish(watched.exit_code, watched, basis=basis)
 
 

@@ -20,6 +20,7 @@ from send_mergereq.sandbox.reqlog import RequestLog, RequestRecord
 from send_mergereq.sandbox.scenarios import FAULT_ACTIONS, FaultSpec, Scenario, load_scenario
 from send_mergereq.sandbox.server import SandboxServer
 from send_mergereq.sandbox.state import Project, World
+from send_mergereq.sandbox.trains import train_listener
 from send_mergereq.sandbox.workflows import auto_merge_listener, move_target, on_push
 
 MERGE_METHODS = ("merge", "rebase_merge", "ff")
@@ -62,6 +63,7 @@ class Sandbox:
         self.clock = VirtualClock(time_scale)
         self.world = World(self.clock)
         auto_merge_listener(self.world)
+        train_listener(self.world)
         self.faults = FaultInjector()
         self.log = RequestLog()
         self.errors: list[str] = []  # sandbox bugs met while answering (each answered 500)

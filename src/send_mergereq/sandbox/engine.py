@@ -65,6 +65,7 @@ def _new_job(world: World, pipeline: Pipeline, spec: JobSpec, at: float, attempt
         id=world.next_id("job"), pipeline_id=pipeline.id, spec=spec, created_at=at, attempt=attempt
     )
     job.tree_path = _matching_path(world, pipeline, spec)
+    job.ref_fails = spec.fails_if_ref is not None and fnmatchcase(pipeline.ref, spec.fails_if_ref)
     pipeline.jobs.append(job)
     world.jobs[job.id] = job
     return job

@@ -49,6 +49,8 @@ class JobSpec:
     # ``fails_first`` K: the first K attempts fail, the next ones pass.
     retry: int = 0
     fails_first: int = 0
+    # A glob on the pipeline's ref: the job fails there (``*/train``: only in merge trains).
+    fails_if_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ _JOB_KEYS = {
     "fails_if_path",
     "retry",
     "fails_first",
+    "fails_if_ref",
 }
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "name": str,
@@ -144,6 +147,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "fails_if_path": str,
     "retry": int,
     "fails_first": int,
+    "fails_if_ref": str,
     "auto_retry_delay": (int, float),
     "mr_pipeline_delay": (int, float),
     "queue_delay": (int, float),

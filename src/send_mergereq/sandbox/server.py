@@ -11,7 +11,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from send_mergereq.sandbox import api_ci, api_mrs, api_projects, api_repo  # noqa: F401  (routes)
+from send_mergereq.sandbox import (  # noqa: F401  (routes)
+    api_ci,
+    api_mrs,
+    api_projects,
+    api_repo,
+    api_trains,
+)
 from send_mergereq.sandbox.auth import header_token, query_token, redact_path
 from send_mergereq.sandbox.engine import advance
 from send_mergereq.sandbox.githttp import run_http_backend
