@@ -161,3 +161,17 @@ def test_a_red_train_car_is_dropped_and_nothing_lands(
     assert who.remote_sha("master") == master_before
     puts, _ = _merge_calls(who)
     assert puts == []
+
+
+def test_a_rate_limit_is_said_as_it_is_waited_out(maintainer: MakeMaintainer) -> None:
+    """Two 429s with Retry-After: 3 on the merge request calls: each wait is said as it
+    starts (not ten silent retries), then the run goes on."""
+    who = maintainer("green")
+    who.sandbox.set_time_scale(3000)
+    who.sandbox.inject_fault("429", match="/merge_requests", count=2, retry_after=3)
+
+    rc, out, err = who.run(*WAIT)
+
+    assert rc == 0, out + err
+    said = "GitLab answered 429 (rate limited): waiting 3 s before asking again"
+    assert f"{said} (1/4)" in out + err and f"{said} (2/4)" in out + err
