@@ -1040,3 +1040,41 @@ def test_sandbox_merge_train_cars_pipelines_merge_and_404(lab: Any) -> None:
     mr = project.get(f"/merge_requests/{iid}")
     assert mr["state"] == "merged" and mr["merge_commit_sha"] == car["pipeline"]["sha"]
     assert [c["id"] for c in project.get("/merge_trains")] == [car["id"]]
+
+
+_MULTI_PROJECT = """
+name = "multi-project"
+stages = ["test", "deploy"]
+[[jobs]]
+name = "unit"
+stage = "test"
+duration = 60
+[[jobs]]
+name = "docs"
+stage = "deploy"
+trigger_project = "group/docs"
+[[jobs]]
+name = "website"
+stage = "deploy"
+trigger_project = "group/nowhere"
+"""
+
+
+def test_sandbox_multi_project_bridges(lab: Any, tmp_path: Any) -> None:
+    """lib/api/entities/ci/bridge.rb: a bridge's ``downstream_pipeline`` is the other
+    project's pipeline (its own ``project_id``, source ``pipeline``); a bridge whose project
+    does not exist fails with ``downstream_bridge_project_not_found`` and has none
+    (app/models/concerns/enums/ci/commit_status.rb failure reasons)."""
+    project = lab(scenario=_scenario(tmp_path, _MULTI_PROJECT))
+    docs = project.sandbox.create_project("group/docs", initialize_with_readme=True)
+    iid = project.open_mr()["iid"]
+    project.sandbox.advance(4 * 3600)
+    pipeline = _head_pipeline(project, iid)
+    bridges = {b["name"]: b for b in project.get(f"/pipelines/{pipeline['id']}/bridges")}
+    assert bridges["docs"]["status"] == "success"
+    downstream = bridges["docs"]["downstream_pipeline"]
+    assert downstream["project_id"] == docs.id != project.info.id
+    assert downstream["source"] == "pipeline"
+    assert bridges["website"]["status"] == "failed"
+    assert bridges["website"]["failure_reason"] == "downstream_bridge_project_not_found"
+    assert bridges["website"]["downstream_pipeline"] is None

@@ -175,3 +175,30 @@ def test_a_rate_limit_is_said_as_it_is_waited_out(maintainer: MakeMaintainer) ->
     assert rc == 0, out + err
     said = "GitLab answered 429 (rate limited): waiting 3 s before asking again"
     assert f"{said} (1/4)" in out + err and f"{said} (2/4)" in out + err
+
+
+MULTI_PROJECT = """
+name = "multi-project"
+stages = ["test", "deploy"]
+[[jobs]]
+name = "unit"
+stage = "test"
+duration = 60
+[[jobs]]
+name = "website"
+stage = "deploy"
+trigger_project = "group/nowhere"
+"""
+
+
+def test_a_failed_multi_project_bridge_is_named_with_its_reason(
+    maintainer: MakeMaintainer, tmp_path: Path
+) -> None:
+    who = maintainer(_scenario(tmp_path, MULTI_PROJECT))
+    who.sandbox.set_time_scale(3000)
+
+    rc, out, err = who.run(*WAIT)
+
+    assert rc == 1, out + err
+    assert "deploy/website (the downstream project was not found)" in out
+    assert "#None" not in out

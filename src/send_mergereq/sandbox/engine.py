@@ -110,6 +110,9 @@ def _enqueue(world: World, pipeline: Pipeline, job: Job, t: float) -> None:
 
 
 def _trigger(world: World, pipeline: Pipeline, bridge: Job, t: float) -> None:
+    if bridge.spec.trigger_project is not None:
+        _trigger_project(world, bridge, bridge.spec.trigger_project, t)
+        return
     project = world.projects[pipeline.project_id]
     child_spec = project.scenario.children.get(bridge.spec.trigger or "")
     bridge.queued_at = bridge.started_at = t
@@ -140,6 +143,29 @@ def _trigger(world: World, pipeline: Pipeline, bridge: Job, t: float) -> None:
 # takes only its child's end: success, canceled, and failed for a failed or a *skipped*
 # child; while the child runs or waits (a manual job) the bridge stays running.
 _INHERITED = {"success": "success", "canceled": "canceled", "failed": "failed", "skipped": "failed"}
+
+
+def _trigger_project(world: World, bridge: Job, path: str, t: float) -> None:
+    """A multi-project bridge (Ci::CreateDownstreamPipelineService): a pipeline of
+    ``path``'s default branch, or the bridge fails with GitLab's reason."""
+    bridge.queued_at = bridge.started_at = t
+    bridge.status = "running"
+    other = world.project_by_ref(path)
+    head = other.repo.rev_parse(f"refs/heads/{other.default_branch}") if other else None
+    if other is None or head is None:
+        bridge.status, bridge.finished_at = "failed", t
+        bridge.bridge_failure = "downstream_bridge_project_not_found"
+        return
+    child = create_pipeline(
+        world, other, other.scenario.pipeline, sha=head, ref=other.default_branch,
+        source="pipeline", kind="branch", at=t, queue_delay=other.scenario.queue_delay,
+        parent_job=bridge,
+    )  # fmt: skip
+    bridge.downstream_id = child.id
+    if bridge.spec.strategy != "depend":
+        bridge.status, bridge.finished_at = "success", t
+    elif child.status in _INHERITED:
+        bridge.status, bridge.finished_at = _INHERITED[child.status], t
 
 
 def _sync_bridges(world: World, pipeline: Pipeline, t: float) -> None:

@@ -269,7 +269,9 @@ class Renderer:
         }
         if job.status == "failed":  # lib/api/entities/ci/job_basic.rb: every failed job
             data["failure_reason"] = (
-                "downstream_pipeline_failure" if job.is_bridge else job.spec.failure_reason
+                (job.bridge_failure or "downstream_pipeline_failure")
+                if job.is_bridge
+                else job.spec.failure_reason
             )
         if job.is_bridge:
             child = self.world.pipelines.get(job.downstream_id or 0)

@@ -51,6 +51,10 @@ class JobSpec:
     fails_first: int = 0
     # A glob on the pipeline's ref: the job fails there (``*/train``: only in merge trains).
     fails_if_ref: str | None = None
+    # A multi-project bridge: a pipeline of this other sandbox project (its default branch,
+    # its own scenario), source ``pipeline``; a project that does not exist fails the
+    # bridge with ``downstream_bridge_project_not_found`` (Ci::Bridge's failure reasons).
+    trigger_project: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,7 @@ _JOB_KEYS = {
     "retry",
     "fails_first",
     "fails_if_ref",
+    "trigger_project",
 }
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "name": str,
@@ -148,6 +153,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "retry": int,
     "fails_first": int,
     "fails_if_ref": str,
+    "trigger_project": str,
     "auto_retry_delay": (int, float),
     "mr_pipeline_delay": (int, float),
     "queue_delay": (int, float),

@@ -121,6 +121,7 @@ class Job:
     tree_path: str | None = None  # the tested tree's path that matched spec.fails_if_path
     retry_due: bool = False  # failed, and GitLab retries it by itself (retry:) in a moment
     ref_fails: bool = False  # its pipeline's ref matches spec.fails_if_ref
+    bridge_failure: str | None = None  # a bridge that failed without a downstream pipeline
 
     @property
     def name(self) -> str:
@@ -136,7 +137,7 @@ class Job:
 
     @property
     def is_bridge(self) -> bool:
-        return self.spec.trigger is not None
+        return self.spec.trigger is not None or self.spec.trigger_project is not None
 
     @property
     def will_fail(self) -> bool:
