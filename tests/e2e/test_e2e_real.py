@@ -202,3 +202,19 @@ def test_a_failed_multi_project_bridge_is_named_with_its_reason(
     assert rc == 1, out + err
     assert "deploy/website (the downstream project was not found)" in out
     assert "#None" not in out
+
+
+def test_wait_on_a_train_project_says_landing_goes_through_the_train(
+    maintainer: MakeMaintainer,
+) -> None:
+    who = maintainer("green")
+    who.sandbox.set_project(who.project.path_with_namespace, merge_trains_enabled=True)
+    who.sandbox.set_time_scale(3000)
+
+    rc, out, err = who.run(*WAIT)
+
+    assert rc == 0, out + err
+    said = "master lands through its merge train: --land adds !1 to the train, never a direct merge"
+    assert said in out + err
+    puts, posts = _merge_calls(who)
+    assert puts == [] and posts == []
