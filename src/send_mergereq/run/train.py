@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from send_mergereq.watch.types import WatchResult
 
 CAR_TIMEOUT = 120.0  # seconds for the car's train pipeline to appear, then for the merge
+CAR_GRACE = 10.0  # seconds a car just added may not be listed yet (a 202: admitted later)
 
 
 def land_on_train(
@@ -75,10 +76,10 @@ def _wait_for_train_pipeline(
     start, delay, said = clock.now(), 1.0, False
     while clock.now() - start < CAR_TIMEOUT:
         car = forge.merge_train_car(iid)
-        if car is None:
-            return None
-        if car.pipeline is not None:
+        if car is not None and car.pipeline is not None:
             return forge.train_pipeline(car)
+        if car is None and clock.now() - start >= CAR_GRACE:
+            return None  # gone: dropped (GitLab's 404), or never admitted
         if not said:
             notify(f"waiting for the train pipeline of !{iid} …")
             said = True
