@@ -55,7 +55,7 @@ def test_timeout_says_its_default_and_unit(capsys: pytest.CaptureFixture[str]) -
     code, out, _ = _run(capsys, "submit", "--help")
     assert code == 0
     text = " ".join(out.split())
-    said = "Stop waiting after this long, exit 4: seconds, or 90s, 15m, 2h [no limit]."
+    said = "Stop waiting after this long, exit 4: seconds, or 90s, 15m, 2h [6h]."
     assert f"--timeout DURATION {said}" in text
 
 

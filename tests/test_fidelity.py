@@ -414,6 +414,29 @@ def test_multi_project_downstream_is_not_read_from_this_project(
            doc_bridge(31, "child", "failed", child)], per_page="100")  # fmt: skip
     found = forge.list_bridges(500)
     assert [(b.is_bridge, b.downstream_pipeline_id) for b in found] == [(True, None), (True, 902)]
+    assert found[0].downstream_elsewhere == "pipeline #901 of project 99"  # named, not dropped
+
+
+def test_a_failed_multi_project_bridge_is_named_with_gitlabs_reason() -> None:
+    """lib/api/entities/ci/bridge.rb: ``downstream_pipeline`` (a PipelineBasic, with its
+    ``web_url`` and ``project_id``) and JobBasic's ``failure_reason``, such as
+    ``insufficient_bridge_permissions`` (app/models/concerns/enums/ci/commit_status.rb)
+    for a bridge whose user may not run the downstream project's pipeline; never
+    "(child pipeline #None)"."""
+    from send_mergereq.watch.verdict import verdict_lines
+
+    denied = Job(31, "deploy", "deploy", "failed", is_bridge=True, pipeline_id=1,
+                 failure_reason="insufficient_bridge_permissions")  # fmt: skip
+    other = Job(32, "docs", "deploy", "failed", is_bridge=True, pipeline_id=1,
+                failure_reason="downstream_pipeline_failure",
+                downstream_elsewhere="https://gitlab.example/docs/-/pipelines/901")  # fmt: skip
+    top = Pipeline(1, "failed", MR_REF, g.MERGE_SHA, "u", PipelineKind.MERGED_RESULT,
+                   jobs=(denied, other))  # fmt: skip
+    verdict = evaluate(top)
+    text = "\n".join(verdict_lines(WatchResult(verdict, top, {}, 1.0, "resume")))
+    assert "#None" not in text
+    assert "deploy/deploy (the token's user may not run the downstream project's pipeline)" in text
+    assert "deploy/docs (downstream https://gitlab.example/docs/-/pipelines/901)" in text
 
 
 # -- the watch over the real Forge --------------------------------------------------------
@@ -853,3 +876,205 @@ def test_sandbox_bisect_calls_pipelines_by_sha_create_and_cancel(lab: Any) -> No
     (done,) = [p for p in project.get("/pipelines", sha=head) if p["ref"] == "staging"]
     again = project.call("POST", f"/pipelines/{done['id']}/cancel")
     assert (again.status_code, again.json()["status"]) == (200, "success")
+
+
+# -- GitLab as it really behaves (issue 24) --------------------------------------------------
+
+_CHILD_WAITS = """
+name = "child-waits"
+stages = ["build", "test"]
+queue_delay = 5
+[[jobs]]
+name = "build"
+stage = "build"
+duration = 60
+[[jobs]]
+name = "cross-builds"
+stage = "test"
+trigger = "cross"
+[children.cross]
+stages = ["cross", "deploy"]
+[[children.cross.jobs]]
+name = "cross-arm64"
+stage = "cross"
+duration = 60
+[[children.cross.jobs]]
+name = "publish"
+stage = "deploy"
+when = "manual"
+"""
+
+_CHILD_SKIPPED = """
+name = "child-skipped"
+stages = ["test"]
+[[jobs]]
+name = "cross-builds"
+stage = "test"
+trigger = "cross"
+[children.cross]
+stages = ["cross"]
+[[children.cross.jobs]]
+name = "benchmark"
+stage = "cross"
+when = "manual"
+allow_failure = true
+"""
+
+_AUTO_RETRY = """
+name = "auto-retry"
+stages = ["test", "lint"]
+queue_delay = 5
+auto_retry_delay = 30
+[[jobs]]
+name = "check-unit"
+stage = "test"
+duration = 60
+retry = 1
+fails_first = 1
+[[jobs]]
+name = "checkpatch"
+stage = "lint"
+duration = 60
+"""
+
+
+def _scenario(tmp_path: Any, text: str) -> str:
+    path = tmp_path / "scenario.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _head_pipeline(project: Any, iid: int) -> dict[str, Any]:
+    pipeline: dict[str, Any] = project.get(f"/merge_requests/{iid}")["head_pipeline"]
+    return pipeline
+
+
+def test_sandbox_depend_bridge_stays_running_while_its_child_waits_on_a_manual_job(
+    lab: Any, tmp_path: Any
+) -> None:
+    """app/models/ci/bridge.rb ``inherit_status_from_downstream!``: a depend bridge takes
+    only its child's end (success, canceled, failed/skipped → failed); a child waiting on a
+    manual job (``manual``) leaves the bridge ``running``, so the parent never shows
+    ``manual``: a client must look into the child to tell it is blocked."""
+    project = lab(scenario=_scenario(tmp_path, _CHILD_WAITS))
+    iid = project.open_mr()["iid"]
+    project.sandbox.advance(3600)
+    pipeline = _head_pipeline(project, iid)
+    (bridge,) = project.get(f"/pipelines/{pipeline['id']}/bridges")
+    child = project.get(f"/pipelines/{bridge['downstream_pipeline']['id']}")
+    assert child["status"] == "manual"
+    assert bridge["status"] == "running"
+    assert project.get(f"/pipelines/{pipeline['id']}")["status"] == "running"
+
+
+def test_sandbox_a_skipped_child_fails_its_bridge(lab: Any, tmp_path: Any) -> None:
+    """app/models/ci/bridge.rb ``inherit_status_from_downstream!``: ``'failed', 'skipped'``
+    → ``inherit_failed!``: the bridge of a skipped child is ``failed``, never ``skipped``."""
+    project = lab(scenario=_scenario(tmp_path, _CHILD_SKIPPED))
+    iid = project.open_mr()["iid"]
+    project.sandbox.advance(3600)
+    pipeline = _head_pipeline(project, iid)
+    (bridge,) = project.get(f"/pipelines/{pipeline['id']}/bridges")
+    assert project.get(f"/pipelines/{bridge['downstream_pipeline']['id']}")["status"] == "skipped"
+    assert bridge["status"] == "failed"
+
+
+def test_sandbox_retry_keyword_retries_a_failed_job_by_itself(lab: Any, tmp_path: Any) -> None:
+    """app/models/ci/build.rb ``after_transition any => [:failed]``: when
+    ``auto_retry_allowed?`` (``retry:`` in the CI config, lib/gitlab/ci/build/auto_retry.rb)
+    Ci::RetryJobService makes the next attempt after the failure is saved; the old attempt
+    is ``retried`` and ``GET /pipelines/:id/jobs`` lists only the new one (lib/api/ci/jobs.rb
+    ``include_retried``). Until it appears, the failed attempt is listed and the pipeline
+    still runs. Retrying the old attempt then answers 403 "Job is not retryable"
+    (lib/api/ci/jobs.rb ``post ':id/jobs/:job_id/retry'``, Ci::Build#retryable?)."""
+    project = lab(scenario=_scenario(tmp_path, _AUTO_RETRY))
+    iid = project.open_mr()["iid"]
+    project.sandbox.advance(5 + 60)  # the first attempt has just failed
+    pipeline = _head_pipeline(project, iid)
+    jobs = f"/pipelines/{pipeline['id']}/jobs"
+    (first,) = [j for j in project.get(jobs) if j["stage"] == "test"]
+    assert first["status"] == "failed"
+    assert project.get(f"/pipelines/{pipeline['id']}")["status"] == "running"
+    project.sandbox.advance(30)  # GitLab's moment: the next attempt exists
+    (second,) = [
+        j for j in project.get(f"/pipelines/{pipeline['id']}/jobs") if j["stage"] == "test"
+    ]
+    assert second["name"] == "check-unit" and second["id"] > first["id"]
+    assert second["status"] in ("pending", "running")
+    every = project.get(f"/pipelines/{pipeline['id']}/jobs", include_retried="true")
+    assert {first["id"], second["id"]} <= {j["id"] for j in every}
+    again = project.call("POST", f"/jobs/{first['id']}/retry")
+    assert again.status_code == 403
+    assert again.json() == {"message": "403 Forbidden - Job is not retryable"}
+    project.sandbox.advance(3600)
+    assert project.get(f"/pipelines/{pipeline['id']}")["status"] == "success"
+
+
+def test_sandbox_merge_train_cars_pipelines_merge_and_404(lab: Any) -> None:
+    """ee/lib/api/merge_trains.rb: ``POST /projects/:id/merge_trains/merge_requests/:iid``
+    (``sha`` must be the source head: 409) answers 201 with the train's cars; a car's
+    ``pipeline`` tests ``refs/merge-requests/IID/train`` (the MR merged onto the target);
+    once it passes the MR is merged and the car ``merged``; the project says
+    ``merge_trains_enabled``; a project without trains answers 403, an MR never on a
+    train 404 (ee/app/models/merge_trains/car.rb statuses)."""
+    project = lab()
+    iid = project.open_mr()["iid"]
+    assert project.get("")["merge_trains_enabled"] is False
+    denied = project.call("POST", f"/merge_trains/merge_requests/{iid}")
+    assert denied.status_code == 403
+    project.sandbox.set_project("group/proj", merge_trains_enabled=True)
+    assert project.get("")["merge_trains_enabled"] is True
+    assert project.call("GET", f"/merge_trains/merge_requests/{iid}").status_code == 404
+    project.sandbox.advance(4 * 3600)
+    head = project.get(f"/merge_requests/{iid}")["sha"]
+    moved = project.call("POST", f"/merge_trains/merge_requests/{iid}", sha="0" * 40)
+    assert moved.status_code == 409
+    added = project.call("POST", f"/merge_trains/merge_requests/{iid}", sha=head)
+    assert added.status_code == 201
+    (car,) = added.json()
+    assert car["merge_request"]["iid"] == iid and car["status"] == "fresh"
+    assert car["pipeline"]["ref"] == f"refs/merge-requests/{iid}/train"
+    project.sandbox.advance(4 * 3600)
+    done = project.get(f"/merge_trains/merge_requests/{iid}")
+    assert done["status"] == "merged" and done["merged_at"]
+    mr = project.get(f"/merge_requests/{iid}")
+    assert mr["state"] == "merged" and mr["merge_commit_sha"] == car["pipeline"]["sha"]
+    assert [c["id"] for c in project.get("/merge_trains")] == [car["id"]]
+
+
+_MULTI_PROJECT = """
+name = "multi-project"
+stages = ["test", "deploy"]
+[[jobs]]
+name = "unit"
+stage = "test"
+duration = 60
+[[jobs]]
+name = "docs"
+stage = "deploy"
+trigger_project = "group/docs"
+[[jobs]]
+name = "website"
+stage = "deploy"
+trigger_project = "group/nowhere"
+"""
+
+
+def test_sandbox_multi_project_bridges(lab: Any, tmp_path: Any) -> None:
+    """lib/api/entities/ci/bridge.rb: a bridge's ``downstream_pipeline`` is the other
+    project's pipeline (its own ``project_id``, source ``pipeline``); a bridge whose project
+    does not exist fails with ``downstream_bridge_project_not_found`` and has none
+    (app/models/concerns/enums/ci/commit_status.rb failure reasons)."""
+    project = lab(scenario=_scenario(tmp_path, _MULTI_PROJECT))
+    docs = project.sandbox.create_project("group/docs", initialize_with_readme=True)
+    iid = project.open_mr()["iid"]
+    project.sandbox.advance(4 * 3600)
+    pipeline = _head_pipeline(project, iid)
+    bridges = {b["name"]: b for b in project.get(f"/pipelines/{pipeline['id']}/bridges")}
+    assert bridges["docs"]["status"] == "success"
+    downstream = bridges["docs"]["downstream_pipeline"]
+    assert downstream["project_id"] == docs.id != project.info.id
+    assert downstream["source"] == "pipeline"
+    assert bridges["website"]["status"] == "failed"
+    assert bridges["website"]["failure_reason"] == "downstream_bridge_project_not_found"
+    assert bridges["website"]["downstream_pipeline"] is None

@@ -301,3 +301,27 @@ def test_to_retry_respects_the_limit() -> None:
 def test_status_counts_most_common_first() -> None:
     jobs = [job("a", "success"), job("b", "running"), job("c", "success")]
     assert list(status_counts(jobs).items()) == [("success", 2), ("running", 1)]
+
+
+def test_a_child_waiting_on_a_gating_manual_job_blocks_through_its_running_bridge() -> None:
+    """GitLab keeps a depend bridge ``running`` while its child waits on a manual job
+    (Ci::Bridge#inherit_status_from_downstream!): the gate looks into the child."""
+    manual = job("publish", "manual", pipeline_id=2, when="manual")
+    child = pipeline("manual", job("cross", "success", pipeline_id=2), manual, pid=2)
+    top = pipeline("running", job("build", "success"), _bridge("running", 2), children=(child,))
+    verdict = evaluate(top)
+    assert verdict.outcome is Outcome.BLOCKED
+    assert verdict.blocking_manual == (manual,)
+
+
+def test_a_running_child_keeps_its_bridge_busy() -> None:
+    manual = job("publish", "manual", pipeline_id=2, when="manual")
+    child = pipeline("running", job("cross", "running", pipeline_id=2), manual, pid=2)
+    top = pipeline("running", _bridge("running", 2), children=(child,))
+    assert evaluate(top).outcome is Outcome.PENDING
+
+
+def test_a_manual_job_behind_an_optional_bridge_does_not_block() -> None:
+    child = pipeline("manual", job("publish", "manual", pipeline_id=2), pid=2)
+    top = pipeline("running", _bridge("running", 2, allow_failure=True), children=(child,))
+    assert evaluate(top).outcome is Outcome.PENDING

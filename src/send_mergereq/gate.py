@@ -7,7 +7,10 @@ Rules (docs/PRODUCT.md, "The gate verdict"), in the order they are applied:
    the failure is inside the child pipeline of a bridge that may not fail and has
    not finished yet (with ``strategy: depend`` its status will follow the child).
 3. **Blocked** when a manual job that may not fail waits and nothing runs,
-   pends or waits for a resource or callback (GitLab then shows ``manual``).
+   pends or waits for a resource or callback (GitLab then shows ``manual``); also
+   when it waits in the child pipeline of a depend bridge that may not fail: GitLab
+   keeps such a bridge ``running`` while its child waits (Ci::Bridge), so the bridge
+   counts as busy only while its child is.
 4. **Pending** while any job is still on its way (created, preparing, pending,
    running, scheduled, waiting, canceling).
 5. Once everything is done: **closed** if a job that may not fail failed or was
@@ -104,9 +107,8 @@ def evaluate(pipeline: Pipeline, *, fail_fast: bool = True) -> Verdict:
     jobs = latest_attempts(pipeline.jobs)
     failed = _gating_failures(pipeline, jobs)
     optional = tuple(j for j in jobs if j.allow_failure and j.status in ("failed", "canceled"))
-    manual = tuple(j for j in jobs if j.status == "manual" and not j.allow_failure)
+    manual, busy = _waiting(pipeline, jobs)
     base = Verdict(Outcome.PENDING, "", failed, optional, manual)
-    busy = any(j.status in BUSY for j in jobs)
     moving = any(j.status in ON_THE_WAY for j in jobs)
     if failed and (fail_fast or not moving or (manual and not busy)):
         return replace(base, outcome=Outcome.CLOSED, reason=_failed_reason(failed))
@@ -150,6 +152,25 @@ def _gating_failures(pipeline: Pipeline, jobs: list[Job]) -> tuple[Job, ...]:
         if child is not None and job.is_bridge and job.status not in ("success", "skipped"):
             found.extend(_gating_failures(child, latest_attempts(child.jobs)))
     return tuple(found)
+
+
+def _waiting(pipeline: Pipeline, jobs: list[Job]) -> tuple[tuple[Job, ...], bool]:
+    """The manual jobs that may not fail waiting in ``pipeline`` and in the children of
+    its running bridges that may not fail, and whether anything is busy (a running bridge
+    is busy only while its child is, or before it has one)."""
+    children = {child.id: child for child in pipeline.children}
+    manual = [j for j in jobs if j.status == "manual" and not j.allow_failure]
+    busy = False
+    for job in jobs:
+        child = children.get(job.downstream_pipeline_id or -1)
+        if not (job.is_bridge and job.status in BUSY and child is not None):
+            busy = busy or job.status in BUSY
+            continue
+        inner, inner_busy = _waiting(child, latest_attempts(child.jobs))
+        busy = busy or inner_busy
+        if not job.allow_failure:
+            manual.extend(inner)
+    return tuple(manual), busy
 
 
 def _failed_reason(failed: tuple[Job, ...]) -> str:

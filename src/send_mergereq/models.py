@@ -72,6 +72,7 @@ class Job:
     is_bridge: bool = False
     downstream_pipeline_id: int | None = None  # bridges only
     failure_reason: str | None = None
+    downstream_elsewhere: str | None = None  # a bridge to another project: its pipeline's URL
 
     @property
     def qualified_name(self) -> str:

@@ -229,3 +229,28 @@ def test_detached_moved_target_is_still_stale_without_merge_base(
     doc = json.loads(out)
     assert doc["stale"] is True and doc["landed"] is None
     assert who.remote_sha("master") == doc["current_target_sha"]
+
+
+@pytest.mark.parametrize("fault", ["lost", "lost-502"])
+def test_a_lost_merge_answer_is_read_back_landed_and_never_sent_again(
+    maintainer: MakeMaintainer, fault: str
+) -> None:
+    """GitLab merges, then its answer is lost (the connection drops, or a proxy answers 502):
+    the merge is not sent again (a second PUT would get 405 and read as a refusal); the MR is
+    read back, merged at the tested head: landed, exit 0, and it says so."""
+    who = maintainer("green")
+    who.sandbox.inject_fault(fault, match="/merge_requests/1/merge")
+    staging = who.git("rev-parse", "staging")
+
+    rc, out, err = _land(who, "--json")
+
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert doc["landed"]["how"] == "merge_request"
+    lost = f"GitLab's answer to the merge was lost; !1 read back is merged at {staging[:12]}"
+    assert f"{lost}: landed" in err
+    landed = who.remote_sha("master")
+    assert landed == doc["landed"]["sha"]
+    assert _merge_commit_parents(who, landed)[1] == staging
+    assert f"master is now at {landed[:12]}" in err
+    assert len(calls(who.sandbox.request_log, "PUT", r".*/merge_requests/1/merge")) == 1

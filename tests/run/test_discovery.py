@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from send_mergereq.models import Pipeline, PipelineKind, pipeline_kind
-from send_mergereq.run.discovery import Target, best, floor_of, matches_push
+from send_mergereq.run.discovery import (
+    OTHER_SOURCE_GRACE,
+    Target,
+    best,
+    floor_of,
+    matches_push,
+    push_choice,
+)
 
 HEAD, OLD, MERGE = "a" * 40, "b" * 40, "c" * 40
 TARGET = Target(iid=7, branch="staging", head=HEAD, floor=500)
@@ -71,3 +78,36 @@ def test_best_prefers_merged_then_detached_then_branch_then_newest() -> None:
 def test_floor() -> None:
     assert floor_of([]) == 0
     assert floor_of([p(3, "x", HEAD), p(9, "y", HEAD)]) == 9
+
+
+# -- push-only: the push's own pipeline first (issue 24) ------------------------------------
+
+
+def sourced(pid: int, source: str, ref: str = "staging", sha: str = "a" * 40) -> Pipeline:
+    return Pipeline(pid, "running", ref, sha, f"https://x/-/pipelines/{pid}",
+                    PipelineKind.BRANCH, source=source)  # fmt: skip
+
+
+def test_push_only_prefers_the_push_over_a_newer_schedule_api_or_web_pipeline() -> None:
+    """``schedule``, ``api``, ``web`` and a cross-project ``pipeline`` share the ref and sha
+    (GitLab's Ci::Pipeline sources); the highest id used to win."""
+    listed = [sourced(12, "schedule"), sourced(11, "api"), sourced(10, "push"),
+              sourced(13, "web"), sourced(14, "pipeline")]  # fmt: skip
+    assert push_choice(listed, "staging", "a" * 40, 5, reuse=False, waited=0).id == 10  # type: ignore[union-attr]
+
+
+def test_push_only_takes_another_source_only_after_the_grace() -> None:
+    listed = [sourced(12, "schedule")]
+    assert push_choice(listed, "staging", "a" * 40, 5, reuse=False, waited=1) is None
+    late = push_choice(listed, "staging", "a" * 40, 5, reuse=False, waited=OTHER_SOURCE_GRACE)
+    assert late is not None and late.id == 12
+
+
+def test_a_pipeline_without_a_source_counts_as_the_push() -> None:
+    listed = [sourced(12, ""), sourced(13, "schedule")]
+    assert push_choice(listed, "staging", "a" * 40, 5, reuse=False, waited=0).id == 12  # type: ignore[union-attr]
+
+
+def test_mr_mode_branch_fallback_prefers_the_push_too() -> None:
+    target = Target(iid=7, branch="staging", head="a" * 40, floor=5)
+    assert best([sourced(12, "schedule"), sourced(10, "push")], target).id == 10  # type: ignore[union-attr]

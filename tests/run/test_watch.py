@@ -639,3 +639,42 @@ def test_sandbox_faults_are_ridden_out(sandbox_pipeline: SandboxMaker) -> None:
     result, _ = watch_sandbox(sandbox, forge, pid)
     assert result.verdict.outcome is Outcome.OPEN
     assert any(r.fault for r in sandbox.request_log)
+
+
+# -- GitLab's own retries (retry:) and blocked children (issue 24) -------------------------
+
+
+def test_a_failed_attempt_gitlab_retries_by_itself_does_not_close_the_gate() -> None:
+    """Ci::Build retries a ``retry:`` job right after saving its failure: the watch waits
+    ``retry_grace`` once, sees the next attempt, says so, and the gate opens."""
+    gitlab = FakeGitLab(
+        [
+            frame("running", job(1, "unit", "running"), job(2, "slow", "running")),
+            frame("running", job(1, "unit", "failed"), job(2, "slow", "running")),
+            frame("running", job(3, "unit", "pending"), job(2, "slow", "running")),
+            frame("success", job(3, "unit", "success"), job(2, "slow", "success")),
+        ]
+    )
+    result, display, clock = run(gitlab, interval=1.0, retry_grace=5.0)
+    assert result.verdict.outcome is Outcome.OPEN
+    assert display.retries == [("unit", 2, 0)]
+    assert 5.0 in clock.sleeps
+    assert [s.verdict.outcome for s in display.snapshots].count(Outcome.CLOSED) == 0
+
+
+def test_a_failed_attempt_still_failed_after_the_grace_closes_the_gate() -> None:
+    gitlab = FakeGitLab(
+        [
+            frame("running", job(1, "unit", "failed"), job(2, "slow", "running")),
+        ]
+    )
+    result, display, clock = run(gitlab, interval=1.0, retry_grace=5.0)
+    assert result.verdict.outcome is Outcome.CLOSED
+    assert clock.sleeps == [5.0]
+    assert display.retries == []
+
+
+def test_no_grace_once_gitlab_says_the_pipeline_failed() -> None:
+    gitlab = FakeGitLab([frame("failed", job(1, "unit", "failed"))])
+    result, _, clock = run(gitlab, interval=1.0, retry_grace=5.0)
+    assert result.verdict.outcome is Outcome.CLOSED and clock.sleeps == []

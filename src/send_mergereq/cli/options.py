@@ -140,9 +140,9 @@ class Duration(click.ParamType[float, Any]):
 def watch_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """How a pipeline is followed: its time limit, polling, and what happens on a failure."""
     return _apply(func, [
-        click.option("--timeout", type=Duration(),
+        click.option("--timeout", type=Duration(), default="6h",
                      help="Stop waiting after this long, exit 4: seconds, or 90s, 15m, 2h "
-                          "[no limit]."),
+                          "[6h]."),
         click.option("--interval", type=Duration(),
                      help="Poll at this fixed interval: seconds, or 30s, 2m [adaptive]."),
         click.option("--no-fail-fast", is_flag=True, help="Wait for the pipeline to finish."),
@@ -201,6 +201,11 @@ def watch_settings(values: dict[str, Any]) -> WatchOptions:
         log_lines=values["log_lines"],
         retry_failed=values["retry_failed"],
         cancel_rest=values["cancel_rest"],
+        # GitLab's own retry (retry:) comes right after the failure; a pinned fast interval
+        # (tests, the demo) waits less for it
+        retry_grace=5.0
+        if values["interval"] is None
+        else min(5.0, max(2.0, 5 * values["interval"])),
     )
 
 

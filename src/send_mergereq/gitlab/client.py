@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -35,7 +35,13 @@ from send_mergereq.errors import (
     sanitize_text,
 )
 from send_mergereq.gitlab.credentials import Token
-from send_mergereq.gitlab.ratelimit import LAST_WAIT, tidy_rate_headers
+from send_mergereq.gitlab.ratelimit import (
+    ATTEMPTS,
+    LAST_WAIT,
+    RETRY_BUDGET,
+    Attempts,
+    RateHook,
+)
 from send_mergereq.terminal import visible
 
 PER_PAGE = 100
@@ -47,17 +53,38 @@ _AUTH_HINT = (
 )
 
 
+class BoundedGitlab(gitlab.Gitlab):
+    """python-gitlab's client whose every call has a small retry budget (``RETRY_BUDGET``,
+    not python-gitlab's ten), counted for ``ratelimit.RateHook``'s words."""
+
+    def http_request(self, verb: str, path: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs.setdefault("max_retries", RETRY_BUDGET)
+        transient = kwargs.get("retry_transient_errors")
+        resend = self.retry_transient_errors if transient is None else bool(transient)
+        token = ATTEMPTS.set(Attempts(int(kwargs["max_retries"]), resend))
+        try:
+            return super().http_request(verb, path, **kwargs)
+        finally:
+            ATTEMPTS.reset(token)
+
+
+def _quiet(_line: str) -> None:
+    pass
+
+
 def client(
     gitlab_url: str,
     token: Token,
     *,
     timeout: float = TIMEOUT,
     session: requests.Session | None = None,
+    notify: Callable[[str], None] = _quiet,
 ) -> gitlab.Gitlab:
-    """python-gitlab's client with retries on, 100 per page, and our base URL for pagination;
-    its requests go to ``gitlab_url``'s origin only, each with a total deadline."""
+    """python-gitlab's client with retries on (a small budget per call, each long wait said
+    through ``notify``), 100 per page, and our base URL for pagination; its requests go to
+    ``gitlab_url``'s origin only, each with a total deadline."""
     secret = token.secret.reveal()
-    gl = gitlab.Gitlab(
+    gl = BoundedGitlab(
         gitlab_url,
         private_token=None if token.oauth2 else secret,
         oauth_token=secret if token.oauth2 else None,
@@ -67,7 +94,7 @@ def client(
         keep_base_url=True,
         session=session or OriginBoundSession(gitlab_url),
     )
-    gl.session.hooks["response"].append(tidy_rate_headers)
+    gl.session.hooks["response"].append(RateHook(notify))
     return gl
 
 

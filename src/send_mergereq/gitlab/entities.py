@@ -86,6 +86,8 @@ class ProjectInfo:
     web_url: str
     default_branch: str | None
     merge_pipelines_enabled: bool  # merged results pipelines (GitLab Premium)
+    merge_trains_enabled: bool = False  # merge trains (GitLab Premium): --land joins the train
+    merge_trains_skip_train_allowed: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,12 @@ def job(attrs: Mapping[str, Any], pipeline_id: int, *, bridge: int | None = None
         raise _garbled("job", "answer", attrs)
     what = "bridge" if bridge is not None else "job"
     downstream = attrs.get("downstream_pipeline") if bridge is not None else None
+    elsewhere = None
     if isinstance(downstream, Mapping) and downstream.get("project_id", bridge) != bridge:
+        elsewhere = _opt_text(downstream, "web_url", "downstream pipeline") or (
+            f"pipeline #{_opt_number(downstream, 'id', 'downstream pipeline') or '?'} of "
+            f"project {_opt_number(downstream, 'project_id', 'downstream pipeline') or '?'}"
+        )
         downstream = None
     status = _text(attrs, "status", what)
     return Job(
@@ -183,6 +190,7 @@ def job(attrs: Mapping[str, Any], pipeline_id: int, *, bridge: int | None = None
             else None
         ),
         failure_reason=_opt_text(attrs, "failure_reason", what),
+        downstream_elsewhere=elsewhere,
     )
 
 
@@ -213,3 +221,34 @@ class MergeAttempt:
     merge_commit_sha: str | None = None
     squash_commit_sha: str | None = None
     reason: str | None = None  # one line when not merged
+    answer_lost: bool = False  # GitLab's answer was lost; the MR read back says it is merged
+
+
+def version_pair(version: str) -> tuple[int, int]:
+    """``17.11.2-ee`` → (17, 11); (0, 0) for anything that is not a version."""
+    parts = version.split("-", 1)[0].split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return 0, 0
+
+
+@dataclass(frozen=True)
+class TrainCar:
+    """A merge request on a merge train (ee/lib/api/entities/merge_train.rb): ``status``
+    idle, fresh, stale, merging, merged or skip_merged; its train pipeline once it has one."""
+
+    id: int
+    status: str
+    pipeline: Mapping[str, Any] | None
+
+
+def train_car(attrs: Mapping[str, Any]) -> TrainCar:
+    if not isinstance(attrs, Mapping):
+        raise _garbled("merge train car", "answer", attrs)
+    pipeline = attrs.get("pipeline")
+    return TrainCar(
+        id=number(attrs, "id", "merge train car"),
+        status=_text(attrs, "status", "merge train car"),
+        pipeline=pipeline if isinstance(pipeline, Mapping) else None,
+    )

@@ -1,6 +1,8 @@
 """Every GitLab REST call send-mergereq makes, as methods of one ``Forge`` (one project):
 the project, its users and merge requests here, the pipeline and job calls in
-``forge_pipelines.py`` and the landing calls in ``forge_landing.py`` (mixed in).
+``forge_pipelines.py``, the landing calls in ``forge_landing.py`` and the merge-train
+calls in ``forge_trains.py`` (mixed in). A change is sent once (``ONCE``); a lost answer
+is read back, never re-sent blindly.
 
 python-gitlab is imported only inside ``send_mergereq.gitlab`` (callers reach it
 through ``gitlab.session``, lazily, so ``--dry-run`` never pays for it). Every call
@@ -11,7 +13,7 @@ through ``client.api``: one line naming what we were doing, never the token.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import gitlab
@@ -19,22 +21,24 @@ import gitlab.exceptions as glexc
 import requests
 from gitlab.v4.objects import Project, ProjectMergeRequest
 
-from send_mergereq.errors import ConfigError, ForgeError
+from send_mergereq.errors import ConfigError, ForgeError, TransientForgeError
 from send_mergereq.gitlab import entities
 from send_mergereq.gitlab.client import PER_PAGE, TIMEOUT, api, client, every_page
 from send_mergereq.gitlab.credentials import Token
 from send_mergereq.gitlab.entities import MrSpec, ProjectInfo
 from send_mergereq.gitlab.forge_landing import LandingCalls
-from send_mergereq.gitlab.forge_pipelines import PipelineCalls
+from send_mergereq.gitlab.forge_pipelines import ONCE, PipelineCalls
+from send_mergereq.gitlab.forge_trains import MergeRefused, TrainCalls
 from send_mergereq.models import MergeRequest, Pipeline
 
 # The first call of a run: a GitLab that cannot be reached at all is said in ~3 s
 # (retries after 0.1, 0.2, 0.4, 0.8 and 1.6 s), not after ten silent retries (~100 s).
 FIRST_CALL: dict[str, Any] = {"max_retries": 5}
-__all__ = ["Forge", "MrSpec", "ProjectInfo"]
+AUTO_MERGE_SINCE = (17, 11)  # the merge API's auto_merge parameter
+__all__ = ["Forge", "MergeRefused", "MrSpec", "ProjectInfo"]
 
 
-class Forge(PipelineCalls, LandingCalls):
+class Forge(PipelineCalls, LandingCalls, TrainCalls):
     """One GitLab project, as the rest of send-mergereq needs it (also the watch's source)."""
 
     def __init__(self, gl: gitlab.Gitlab, project: Project, token_source: str = "") -> None:
@@ -48,6 +52,10 @@ class Forge(PipelineCalls, LandingCalls):
             web_url=str(attrs.get("web_url", "")),
             default_branch=attrs.get("default_branch"),
             merge_pipelines_enabled=bool(attrs.get("merge_pipelines_enabled", False)),
+            merge_trains_enabled=bool(attrs.get("merge_trains_enabled", False)),
+            merge_trains_skip_train_allowed=bool(
+                attrs.get("merge_trains_skip_train_allowed", False)
+            ),
         )
 
     @classmethod
@@ -59,9 +67,12 @@ class Forge(PipelineCalls, LandingCalls):
         *,
         timeout: float = TIMEOUT,
         session: requests.Session | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> Forge:
-        """Open the project ``project_path`` on ``gitlab_url``; 401/404 become clear errors."""
-        gl = client(gitlab_url, token, timeout=timeout, session=session)
+        """Open the project ``project_path`` on ``gitlab_url``; 401/404 become clear errors.
+        ``notify`` hears every wait longer than two seconds (rate limits, 5xx)."""
+        more = {"notify": notify} if notify is not None else {}
+        gl = client(gitlab_url, token, timeout=timeout, session=session, **more)
         with api(f"looking up project {project_path}", token.source):
             try:
                 project = gl.projects.get(project_path, **FIRST_CALL)
@@ -184,13 +195,19 @@ class Forge(PipelineCalls, LandingCalls):
 
     def _create_mr(self, source: str, target: str, spec: MrSpec) -> MergeRequest | None:
         data = {"source_branch": source, "target_branch": target, **spec.fields()}
-        with self._api(f"opening the merge request {source} → {target}"):
-            try:
-                mr = self.project.mergerequests.create(data)
-            except glexc.GitlabCreateError as exc:
-                if exc.response_code == 409:
-                    return None
+        try:
+            with self._api(f"opening the merge request {source} → {target}"):
+                try:
+                    mr = self.project.mergerequests.create(data, **ONCE)
+                except glexc.GitlabCreateError as exc:
+                    if exc.response_code == 409:
+                        return None
+                    raise
+        except TransientForgeError:  # the answer was lost: the MR may exist; look, never re-send
+            found = self._find_open_mr(source, target)
+            if found is None:
                 raise
+            return entities.merge_request(found.attributes, created=True)
         return entities.merge_request(mr.attributes, created=True)
 
     def _update_mr(self, mr: ProjectMergeRequest, spec: MrSpec) -> MergeRequest:
@@ -200,8 +217,14 @@ class Forge(PipelineCalls, LandingCalls):
         if not changed:
             return entities.merge_request(attrs)
         iid = entities.number(attrs, "iid", "merge request")
-        with self._api(f"updating merge request !{iid}"):
-            updated = self.project.mergerequests.update(iid, changed)
+        try:
+            with self._api(f"updating merge request !{iid}"):
+                updated = self.project.mergerequests.update(iid, changed, **ONCE)
+        except TransientForgeError:  # the answer was lost: read it back, never re-send
+            now = self._reread(iid)
+            if any(not entities.same_value(now.get(k), v) for k, v in changed.items()):
+                raise
+            return entities.merge_request(now)
         return entities.merge_request({**attrs, **updated})
 
     def merge_request(self, iid: int) -> tuple[MergeRequest, Pipeline | None]:
@@ -220,10 +243,17 @@ class Forge(PipelineCalls, LandingCalls):
         return entities.merge_request(mr.attributes), self._pipeline(head) if head else None
 
     def set_auto_merge(self, iid: int, sha: str) -> None:
-        """Merge when the pipeline succeeds, and only if the source head is still ``sha``."""
+        """Merge when the pipeline succeeds, and only if the source head is still ``sha``:
+        ``auto_merge`` on GitLab 17.11+ (lib/api/merge_requests.rb: ``merge_when_pipeline_
+        succeeds`` is "Deprecated: Use auto_merge instead"), the old name before, or when
+        the version cannot be read."""
         mr = self.project.mergerequests.get(iid, lazy=True)
         with self._api(f"setting auto-merge on !{iid}"):
-            mr.merge(merge_when_pipeline_succeeds=True, sha=sha)
+            if self.server_version() >= AUTO_MERGE_SINCE:
+                path = f"{mr.manager.path}/{mr.encoded_id}/merge"
+                self.gl.http_put(path, post_data={"auto_merge": True}, sha=sha)
+            else:
+                mr.merge(merge_when_pipeline_succeeds=True, sha=sha)
 
     # -- bisect (issue 22): prefixes of a branch, their pipelines -----------------
 
@@ -244,6 +274,12 @@ class Forge(PipelineCalls, LandingCalls):
         return self._pipeline(created.attributes)
 
     # -- helpers --------------------------------------------------------------
+
+    def server_version(self) -> tuple[int, int]:
+        """GitLab's (major, minor) from ``GET /version`` (asked once); (0, 0) when it does
+        not say (python-gitlab answers "unknown")."""
+        version, _ = self.gl.version()
+        return entities.version_pair(version)
 
     def _api(self, what: str) -> Any:
         return api(what, self.token_source)

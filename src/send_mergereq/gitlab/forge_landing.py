@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 import gitlab.exceptions as glexc
 
-from send_mergereq.errors import ForgeError, sanitize_text
+from send_mergereq.errors import ForgeError, TransientForgeError, sanitize_text
 from send_mergereq.gitlab.entities import MergeAttempt
-from send_mergereq.gitlab.forge_pipelines import WATCH_READ
+from send_mergereq.gitlab.forge_pipelines import ONCE, WATCH_READ
 from send_mergereq.gitlab.refusals import refusal_reason
 
 if TYPE_CHECKING:
     from gitlab.v4.objects import Project
 
 ANCESTRY_WALK = 200  # commits read one by one when /repository/merge_base fails
-_REFUSALS = (400, 405, 406, 409, 422)
+REFUSALS = (400, 405, 406, 409, 422)
 
 
 class LandingCalls:
@@ -102,16 +102,23 @@ class LandingCalls:
         422 when the merge itself failed, 401 when this account may not merge.
         """
         mr = self.project.mergerequests.get(iid, lazy=True)
-        with self._api(f"merging !{iid}"):
-            try:
-                attrs: Mapping[str, Any] = mr.merge(sha=sha, should_remove_source_branch=False)
-            except glexc.GitlabAuthenticationError:
-                why = "this account may not merge into the target (401); it needs a role allowed to"
-                return MergeAttempt(False, reason=f"GitLab refused to merge !{iid}: {why} merge")
-            except glexc.GitlabMRClosedError as exc:
-                if exc.response_code not in _REFUSALS:
-                    raise
-                return self._refused(iid, exc)
+        try:
+            with self._api(f"merging !{iid}"):
+                try:
+                    attrs: Mapping[str, Any] = mr.merge(
+                        sha=sha, should_remove_source_branch=False, **ONCE
+                    )
+                except glexc.GitlabAuthenticationError:
+                    why = "this account may not merge into the target (401); it needs a role"
+                    return MergeAttempt(
+                        False, reason=f"GitLab refused to merge !{iid}: {why} allowed to merge"
+                    )
+                except glexc.GitlabMRClosedError as exc:
+                    if exc.response_code not in REFUSALS:
+                        raise
+                    return self._refused(iid, exc)
+        except TransientForgeError as lost:
+            return self._merge_lost(iid, sha, lost)
         if attrs.get("state") != "merged":
             attrs = self._reread(iid)
         if attrs.get("state") != "merged":
@@ -121,6 +128,32 @@ class LandingCalls:
             merge_commit_sha=_sha(attrs.get("merge_commit_sha")),
             squash_commit_sha=_sha(attrs.get("squash_commit_sha")),
         )
+
+    def _merge_lost(self, iid: int, sha: str, lost: TransientForgeError) -> MergeAttempt:
+        """``PUT …/merge``'s answer was lost (a 5xx, a dropped connection): GitLab's merge
+        runs within the request, so the MR read back says what happened. Merged at ``sha``
+        is landed; merged at another head is not ours; still open: nothing landed (the merge
+        is not sent again: running the command again decides anew)."""
+        attrs = self._reread(iid)
+        if attrs.get("state") == "merged" and attrs.get("sha") == sha:
+            return MergeAttempt(
+                True,
+                merge_commit_sha=_sha(attrs.get("merge_commit_sha")),
+                squash_commit_sha=_sha(attrs.get("squash_commit_sha")),
+                answer_lost=True,
+            )
+        if attrs.get("state") == "merged":
+            head = str(attrs.get("sha") or "")[:12]
+            return MergeAttempt(
+                False,
+                reason=f"!{iid} was merged at {head or 'another head'}, not at the tested "
+                f"{sha[:12]} (GitLab's answer to our merge was lost: {lost.message})",
+            )
+        raise TransientForgeError(
+            f"{lost.message}; !{iid} read back is {attrs.get('state') or 'unknown'}, "
+            "not merged: nothing landed",
+            hint="the merge is never sent twice blindly; run the command again to land",
+        ) from None
 
     def _refused(self, iid: int, exc: glexc.GitlabError) -> MergeAttempt:
         message = sanitize_text(str(exc.error_message or "")).strip()

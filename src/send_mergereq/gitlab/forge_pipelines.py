@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from send_mergereq import deadline
-from send_mergereq.errors import ForgeError
+from send_mergereq.errors import ForgeError, TransientForgeError
 from send_mergereq.gitlab import entities
 from send_mergereq.gitlab.client import PER_PAGE, every_page
 from send_mergereq.models import Job, Pipeline, PipelineKind, pipeline_kind
@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 # Retry-After), then the fault reaches the watch, which shows "reconnecting" and backs off,
 # instead of python-gitlab's default ten silent retries (up to ~100 s of a frozen display).
 WATCH_READ: dict[str, Any] = {"max_retries": 2}
+# A change (merge, job retry or play, pipeline or MR create, MR update) is sent once:
+# python-gitlab re-sends on a 5xx or a dropped connection, which may come after GitLab did
+# the work. A 429 is still waited out (Rack::Attack throttles before any work is done);
+# a lost answer is read back, never re-sent blindly.
+ONCE: dict[str, Any] = {"retry_transient_errors": False}
 # A failed job's log is read to its end but only its last 256 KiB kept (the watch shows
 # its last lines); the whole read may take two minutes, then the log is "unavailable".
 TRACE_TAIL_BYTES = 256 * 1024
@@ -74,11 +79,21 @@ class PipelineCalls:
         refs = (str(p.attributes.get("ref") or "") for p in found)
         return any(pipeline_kind(ref) is not PipelineKind.BRANCH for ref in refs)
 
-    def create_mr_pipeline(self, iid: int) -> Pipeline:
-        """Ask GitLab to run a pipeline for merge request ``iid`` (merged results if it can)."""
+    def create_mr_pipeline(self, iid: int, *, after: int | None = None) -> Pipeline:
+        """Ask GitLab to run a pipeline for merge request ``iid`` (merged results if it can).
+        Sent once: when its answer is lost and ``after`` (the newest pipeline id known
+        before) is given, the MR's newest pipeline after it is the one created."""
         mr = self.project.mergerequests.get(iid, lazy=True)
-        with self._api(f"creating a pipeline for !{iid}"):
-            created = mr.pipelines.create()
+        try:
+            with self._api(f"creating a pipeline for !{iid}"):
+                created = mr.pipelines.create(**ONCE)
+        except TransientForgeError:
+            if after is None:
+                raise
+            fresh = [p for p in self.mr_pipelines(iid) if p.id > after]
+            if not fresh:
+                raise
+            return max(fresh, key=lambda p: p.id)
         return self._pipeline(created.attributes)
 
     # -- PipelineSource (watch.py) -------------------------------------------
@@ -110,18 +125,34 @@ class PipelineCalls:
         return tail.text()
 
     def retry_job(self, job_id: int) -> Job:
+        """``POST …/jobs/:id/retry``, sent once. A lost answer, or GitLab's 403 "Job is not
+        retryable" (GitLab retried it already: ``retry:`` in the CI config), is read back:
+        the newer attempt of the job is returned."""
         job = self.project.jobs.get(job_id, lazy=True)
-        with self._api(f"retrying job {job_id}"):
-            attrs = job.retry()
+        try:
+            with self._api(f"retrying job {job_id}"):
+                attrs = job.retry(**ONCE)
+        except ForgeError as exc:
+            newer = self._newer_attempt(job_id)
+            if newer is None:
+                raise
+            if not isinstance(exc, TransientForgeError) and "403" not in exc.message:
+                raise
+            return newer
         return entities.job(attrs, entities.pipeline_id_of(attrs))
 
     def play_job(self, job_id: int) -> Job:
         """Start a manual job; return it as GitLab has it afterwards."""
         job = self.project.jobs.get(job_id, lazy=True)
-        with self._api(f"starting manual job {job_id}"):
-            job.play()
-            fresh = self.project.jobs.get(job_id)
-        return entities.job(fresh.attributes, entities.pipeline_id_of(fresh.attributes))
+        try:
+            with self._api(f"starting manual job {job_id}"):
+                job.play(**ONCE)
+        except TransientForgeError:  # the answer was lost: read the job back, never re-send
+            played = self._read_job(job_id)
+            if played.status == "manual":
+                raise
+            return played
+        return self._read_job(job_id)
 
     def cancel_pipeline(self, pipeline_id: int) -> Pipeline:
         """``POST …/pipelines/ID/cancel`` (GitLab answers 200 with the pipeline, canceled or
@@ -133,6 +164,26 @@ class PipelineCalls:
         if not isinstance(attrs, Mapping):
             raise ForgeError(f"GitLab's answer to canceling pipeline {pipeline_id} is no pipeline")
         return self._pipeline(attrs)
+
+    # -- read back after a lost answer or a refusal (issue 24) ------------------------
+
+    def _read_job(self, job_id: int) -> Job:
+        with self._api(f"reading job {job_id}"):
+            found = self.project.jobs.get(job_id)
+        return entities.job(found.attributes, entities.pipeline_id_of(found.attributes))
+
+    def _newer_attempt(self, job_id: int) -> Job | None:
+        """The attempt of job ``job_id`` GitLab made after it (its pipeline's job of the
+        same name with a higher id), or None when there is none (yet)."""
+        old = self._read_job(job_id)
+        if not old.pipeline_id:
+            return None
+        newer = [
+            job
+            for job in self.list_jobs(old.pipeline_id)
+            if job.name == old.name and job.id > job_id
+        ]
+        return max(newer, key=lambda job: job.id) if newer else None
 
 
 class TailBuffer:

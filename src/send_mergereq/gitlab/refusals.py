@@ -7,10 +7,13 @@ one line of both for the user.
 
 from __future__ import annotations
 
-# GitLab's detailed_merge_status values, in words (GitLab's own reasons for a 405).
+# GitLab's detailed_merge_status values as the REST API sends them (17.x: the mergeability
+# checks' identifiers, app/services/merge_requests/mergeability/*; GraphQL's enum names some
+# differently: BLOCKED_STATUS is merge_request_blocked, EXTERNAL_STATUS_CHECKS is
+# status_checks_must_pass), in words (GitLab's own reasons for a 405).
 MERGE_STATUS_WORDS = {
     "approvals_syncing": "approvals are still syncing",
-    "blocked_status": "it is blocked by another merge request",
+    "blocked_status": "it is blocked by another merge request",  # GitLab before 16.x
     "broken_status": "the source branch is broken (no commits, or a branch is missing)",
     "checking": "GitLab is still checking whether it can be merged",
     "preparing": "GitLab is still preparing it (its pipeline is being created)",
@@ -21,7 +24,8 @@ MERGE_STATUS_WORDS = {
     "conflict": "the source branch conflicts with the target",
     "discussions_not_resolved": "discussions are not resolved",
     "draft_status": "it is a draft",
-    "external_status_checks": "external status checks have not passed",
+    "status_checks_must_pass": "external status checks have not passed",
+    "security_policy_pipeline_check": "a security policy's pipeline must succeed first",
     "jira_association_missing": "the title or description must reference a Jira issue",
     "merge_request_blocked": "it is blocked by another merge request",
     "merge_time": "it may not be merged before its scheduled merge time",
@@ -30,6 +34,7 @@ MERGE_STATUS_WORDS = {
     "not_open": "it is not open",
     "requested_changes": "a reviewer requested changes",
     "security_policy_violations": "security policies are not satisfied",
+    "security_policy_evaluation": "security policies are still being evaluated",
     "title_regex": "the title does not match the project's required pattern",
     "locked_paths": "it changes locked paths",
     "locked_lfs_files": "it changes locked LFS files",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,6 +111,7 @@ class Session:
     location: GitLabLocation
     token: Token
     notes: tuple[str, ...] = ()  # said once, before anything is sent: whom the token is for
+    notify: Callable[[str], None] | None = field(default=None, repr=False)  # long waits said
     _forge: Forge | None = field(default=None, repr=False)
 
     @classmethod
@@ -139,7 +140,9 @@ class Session:
         if self._forge is None:
             from send_mergereq.gitlab.forge import Forge
 
-            self._forge = Forge.connect(self.location.gitlab_url, self.token, self.location.project)
+            self._forge = Forge.connect(
+                self.location.gitlab_url, self.token, self.location.project, notify=self.notify
+            )
         return self._forge
 
     def git_env(self) -> dict[str, str]:

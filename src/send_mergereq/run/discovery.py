@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     from send_mergereq.gitlab.forge import Forge
 
 CHILD_SOURCE = "parent_pipeline"
+# A branch pipeline's source: the push's is ``push``; ``schedule``, ``api``, ``web``,
+# ``trigger`` and a cross-project ``pipeline`` may run on the same ref and sha. A pipeline
+# without a source (older GitLab, a basic field set) is taken as the push's.
+PUSH_SOURCES = frozenset({"push", "merge_request_event", ""})
+OTHER_SOURCE_GRACE = 15.0  # seconds the push's own pipeline is waited for before another
 _PREFERENCE = {PipelineKind.MERGED_RESULT: 0, PipelineKind.DETACHED: 1, PipelineKind.BRANCH: 2}
 
 
@@ -68,7 +73,35 @@ def best(pipelines: Iterable[Pipeline], target: Target) -> Pipeline | None:
     matching = [p for p in pipelines if matches_push(p, target)]
     if not matching:
         return None
-    return min(matching, key=lambda p: (_PREFERENCE[p.kind], -p.id))
+    return min(matching, key=lambda p: (_PREFERENCE[p.kind], p.source not in PUSH_SOURCES, -p.id))
+
+
+def push_choice(
+    pipelines: Iterable[Pipeline],
+    branch: str,
+    sha: str,
+    floor: int,
+    *,
+    reuse: bool,
+    waited: float,
+) -> Pipeline | None:
+    """Push-only mode's pick: the branch pipeline of ``branch`` at exactly ``sha`` created
+    after the push (or before it, with ``reuse``), its source ``push`` first (the newest);
+    one of another source (a schedule, the API, the web) only once the push's own has not
+    come for ``OTHER_SOURCE_GRACE`` seconds. Pure."""
+    found = [
+        p
+        for p in pipelines
+        if p.kind is PipelineKind.BRANCH and p.ref == branch and p.sha == sha
+        if p.source != CHILD_SOURCE
+        if p.id > floor or reuse
+    ]
+    pushed = [p for p in found if p.source in PUSH_SOURCES]
+    if pushed:
+        return max(pushed, key=lambda p: p.id)
+    if found and waited >= OTHER_SOURCE_GRACE:
+        return max(found, key=lambda p: p.id)
+    return None
 
 
 def floor_of(pipelines: Iterable[Pipeline]) -> int:
@@ -210,17 +243,12 @@ def find_branch_pipeline(
     notify: Notify = quiet,
 ) -> Pipeline:
     """The newest pipeline of ``branch`` at exactly ``sha`` created after the push (id above
-    ``floor``; an older one too when the push changed nothing). ForgeError after ``timeout``."""
+    ``floor``; an older one too when the push changed nothing), the push's own first
+    (``push_choice``). ForgeError after ``timeout``."""
 
-    def probe(_waited: float) -> Pipeline | None:
-        found = [
-            p
-            for p in forge.branch_pipelines(branch, sha)
-            if p.kind is PipelineKind.BRANCH and p.ref == branch and p.sha == sha
-            if p.source != CHILD_SOURCE
-            if p.id > floor or reuse
-        ]
-        return max(found, key=lambda p: p.id) if found else None
+    def probe(waited: float) -> Pipeline | None:
+        listed = forge.branch_pipelines(branch, sha)
+        return push_choice(listed, branch, sha, floor, reuse=reuse, waited=waited)
 
     found = poll(probe, timeout=timeout, clock=clock or Clock(), notify=notify,
                  waiting=f"waiting for GitLab to create the pipeline of {branch} …")  # fmt: skip

@@ -141,7 +141,14 @@ def land_merge_request(
     attempt = forge.merge_mr(landing.iid, landing.source_sha)
     if not attempt.merged:
         return refused(LandDecision(False, attempt.reason, ExitCode.NOT_LANDED), tested)
-    return _merged(forge, landing, tested, attempt.merge_commit_sha, attempt.squash_commit_sha)
+    landed = _merged(forge, landing, tested, attempt.merge_commit_sha, attempt.squash_commit_sha)
+    if attempt.answer_lost:
+        lost = (
+            f"GitLab's answer to the merge was lost; !{landing.iid} read back is merged at "
+            f"{landing.source_sha[:12]}: landed",
+        )
+        landed = replace(landed, notes=lost + landed.notes)
+    return landed
 
 
 def _merged(
@@ -194,6 +201,13 @@ def land_with_refresh(
     MR pipeline, watch it with ``rewatch`` (the CLI's watch, same display and options)
     and try again, at most ``refresh_limit`` times. Returns the last watch too."""
     landing = MrLanding.of(published)
+    if forge.info.merge_trains_enabled:  # never jump the train: join it (run/train.py)
+        from send_mergereq.run.train import land_on_train
+
+        return land_on_train(
+            forge, landing.iid, landing.source_sha, landing.target, watched,
+            rewatch=rewatch, notify=notify,
+        )  # fmt: skip
     pipeline = watched.pipeline or published.pipeline
     refreshes = 0
     while True:
@@ -201,7 +215,7 @@ def land_with_refresh(
         if result.landed or not result.stale or not refresh or refreshes >= refresh_limit:
             return replace(result, refreshes=refreshes), watched
         refreshes += 1
-        pipeline = forge.create_mr_pipeline(landing.iid)
+        pipeline = forge.create_mr_pipeline(landing.iid, after=pipeline.id)
         if pipeline.kind is PipelineKind.DETACHED and forge.info.merge_pipelines_enabled:
             return _cannot_merge(result, pipeline, landing, refreshes), watched
         notify(

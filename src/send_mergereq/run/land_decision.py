@@ -28,6 +28,7 @@ from send_mergereq.models import PipelineKind
 class LandHow(StrEnum):
     MERGE_REQUEST = "merge_request"  # GitLab merged the MR (sha-guarded)
     FAST_FORWARD = "fast_forward"  # we pushed the tested commit to the target, with a lease
+    MERGE_TRAIN = "merge_train"  # GitLab's merge train merged the MR after its train pipeline
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,10 @@ class LandResult:
     def line(self, target: str) -> str:
         """The one line to show at the end."""
         if self.landed and self.sha:
-            how = "merged the MR" if self.how is LandHow.MERGE_REQUEST else "fast-forward"
+            how = {
+                LandHow.MERGE_REQUEST: "merged the MR",
+                LandHow.MERGE_TRAIN: "merged by the merge train",
+            }.get(self.how or LandHow.FAST_FORWARD, "fast-forward")
             head = self.target_head or self.sha
             return f"landed {self.sha[:12]} ({how}); {target} is now at {head[:12]}"
         return f"nothing landed: {self.reason or 'no reason given'}"

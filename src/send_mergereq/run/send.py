@@ -129,6 +129,7 @@ def open_session(settings: Settings, say: Notify) -> Session:
     from send_mergereq.gitlab.session import Session
 
     session = Session.open(settings)
+    session.notify = say  # GitLab's long waits (rate limits, 5xx) said as they happen
     for note in session.notes:
         say(note)
     return session
@@ -190,6 +191,9 @@ def send(
     basis = run.freshness(watched) if mr_mode else None
     if options.land:
         return run.land(watched)
+    if mr_mode and published.merge_request and session.forge.info.merge_trains_enabled:
+        out.say(f"{published.target} lands through its merge train: --land adds "
+                f"!{published.merge_request.iid} to the train, never a direct merge")  # fmt: skip
     return run.finish(watched.exit_code, watched, basis=basis)
 
 

@@ -20,6 +20,7 @@ from send_mergereq.sandbox.reqlog import RequestLog, RequestRecord
 from send_mergereq.sandbox.scenarios import FAULT_ACTIONS, FaultSpec, Scenario, load_scenario
 from send_mergereq.sandbox.server import SandboxServer
 from send_mergereq.sandbox.state import Project, World
+from send_mergereq.sandbox.trains import train_listener
 from send_mergereq.sandbox.workflows import auto_merge_listener, move_target, on_push
 
 MERGE_METHODS = ("merge", "rebase_merge", "ff")
@@ -62,6 +63,7 @@ class Sandbox:
         self.clock = VirtualClock(time_scale)
         self.world = World(self.clock)
         auto_merge_listener(self.world)
+        train_listener(self.world)
         self.faults = FaultInjector()
         self.log = RequestLog()
         self.errors: list[str] = []  # sandbox bugs met while answering (each answered 500)
@@ -246,8 +248,9 @@ class Sandbox:
         """Make the next ``count`` API requests whose path contains ``match`` (after ``skip``
         of them) fail with ``action``: ``"429"``, ``"500"``, ``"502"``, ``"503"``, ``"504"``,
         ``"404"`` (an HTML page: a proxy or an instance that does not serve the endpoint)
-        ``"drop"`` (the connection closes without an answer) or ``"lost"`` (the request is
-        served, its change made, then the connection closes without an answer)."""
+        ``"drop"`` (the connection closes without an answer), ``"lost"`` (the request is
+        served, its change made, then the connection closes without an answer) or
+        ``"lost-502"`` (served, then a proxy's 502 page instead of GitLab's answer)."""
         if action not in FAULT_ACTIONS:
             raise ScenarioError(f"unknown fault {action!r}", hint=", ".join(FAULT_ACTIONS))
         self.faults.arm(FaultSpec(action, match, skip + 1, skip + count, retry_after))

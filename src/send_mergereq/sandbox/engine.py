@@ -65,6 +65,7 @@ def _new_job(world: World, pipeline: Pipeline, spec: JobSpec, at: float, attempt
         id=world.next_id("job"), pipeline_id=pipeline.id, spec=spec, created_at=at, attempt=attempt
     )
     job.tree_path = _matching_path(world, pipeline, spec)
+    job.ref_fails = spec.fails_if_ref is not None and fnmatchcase(pipeline.ref, spec.fails_if_ref)
     pipeline.jobs.append(job)
     world.jobs[job.id] = job
     return job
@@ -94,7 +95,7 @@ def process(world: World, pipeline: Pipeline, t: float) -> None:
                 _enqueue(world, pipeline, job, t)
             elif gate in ("failed", "canceled"):
                 job.status = "skipped"
-        prior.extend((job.status, job.allow_failure) for job in stage_jobs)
+        prior.extend((job.effective_status, job.allow_failure) for job in stage_jobs)
     _refresh(world, pipeline, t)
 
 
@@ -109,6 +110,9 @@ def _enqueue(world: World, pipeline: Pipeline, job: Job, t: float) -> None:
 
 
 def _trigger(world: World, pipeline: Pipeline, bridge: Job, t: float) -> None:
+    if bridge.spec.trigger_project is not None:
+        _trigger_project(world, bridge, bridge.spec.trigger_project, t)
+        return
     project = world.projects[pipeline.project_id]
     child_spec = project.scenario.children.get(bridge.spec.trigger or "")
     bridge.queued_at = bridge.started_at = t
@@ -131,6 +135,37 @@ def _trigger(world: World, pipeline: Pipeline, bridge: Job, t: float) -> None:
     bridge.downstream_id = child.id
     if bridge.spec.strategy != "depend":
         bridge.status, bridge.finished_at = "success", t
+    elif child.status in _INHERITED:  # a child finished at birth (every job skipped)
+        bridge.status, bridge.finished_at = _INHERITED[child.status], t
+
+
+# Ci::Bridge#inherit_status_from_downstream! (app/models/ci/bridge.rb): a depend bridge
+# takes only its child's end: success, canceled, and failed for a failed or a *skipped*
+# child; while the child runs or waits (a manual job) the bridge stays running.
+_INHERITED = {"success": "success", "canceled": "canceled", "failed": "failed", "skipped": "failed"}
+
+
+def _trigger_project(world: World, bridge: Job, path: str, t: float) -> None:
+    """A multi-project bridge (Ci::CreateDownstreamPipelineService): a pipeline of
+    ``path``'s default branch, or the bridge fails with GitLab's reason."""
+    bridge.queued_at = bridge.started_at = t
+    bridge.status = "running"
+    other = world.project_by_ref(path)
+    head = other.repo.rev_parse(f"refs/heads/{other.default_branch}") if other else None
+    if other is None or head is None:
+        bridge.status, bridge.finished_at = "failed", t
+        bridge.bridge_failure = "downstream_bridge_project_not_found"
+        return
+    child = create_pipeline(
+        world, other, other.scenario.pipeline, sha=head, ref=other.default_branch,
+        source="pipeline", kind="branch", at=t, queue_delay=other.scenario.queue_delay,
+        parent_job=bridge,
+    )  # fmt: skip
+    bridge.downstream_id = child.id
+    if bridge.spec.strategy != "depend":
+        bridge.status, bridge.finished_at = "success", t
+    elif child.status in _INHERITED:
+        bridge.status, bridge.finished_at = _INHERITED[child.status], t
 
 
 def _sync_bridges(world: World, pipeline: Pipeline, t: float) -> None:
@@ -138,7 +173,7 @@ def _sync_bridges(world: World, pipeline: Pipeline, t: float) -> None:
         if bridge.downstream_id is None or bridge.spec.strategy != "depend":
             continue
         child = world.pipelines[bridge.downstream_id]
-        status = "pending" if child.status == "created" else child.status
+        status = _INHERITED.get(child.status, "running")
         if status != bridge.status:
             bridge.status = status
             bridge.finished_at = t if status in COMPLETED else None
@@ -146,7 +181,7 @@ def _sync_bridges(world: World, pipeline: Pipeline, t: float) -> None:
 
 def _refresh(world: World, pipeline: Pipeline, t: float) -> None:
     latest = pipeline.latest_jobs()
-    status = composite((job.status, job.allow_failure) for job in latest) or "skipped"
+    status = composite((job.effective_status, job.allow_failure) for job in latest) or "skipped"
     started = [job.started_at for job in latest if job.started_at is not None]
     pipeline.started_at = min(started) if started else None
     if status == pipeline.status:
@@ -177,6 +212,26 @@ def _transition(world: World, job: Job, t: float) -> None:
     job.status = "failed" if job.will_fail else "success"
     job.finished_at = t
     world.active.discard(job.id)
+    if job.status == "failed" and job.attempt <= job.spec.retry:
+        _schedule_auto_retry(world, job, t)
+
+
+def _schedule_auto_retry(world: World, job: Job, t: float) -> None:
+    """GitLab's ``retry: N`` (Ci::Build, ``after_transition any => [:failed]``: the
+    after-commit hook runs Ci::RetryJobService when ``auto_retry_allowed?``): the failed
+    attempt stays listed as failed for a moment, then the next attempt appears and the
+    old one is marked retried. Until then the pipeline keeps running."""
+    job.retry_due = True
+    delay = world.projects[world.pipelines[job.pipeline_id].project_id].scenario.auto_retry_delay
+
+    def auto_retry(at: float) -> None:
+        job.retry_due = False
+        if not job.retried and job.status == "failed":
+            retry_job(world, job, at)
+        else:
+            process(world, world.pipelines[job.pipeline_id], at)
+
+    world.schedule(t + delay, auto_retry)
 
 
 def advance(world: World, now: float) -> None:

@@ -130,7 +130,8 @@ class Renderer:
             "merge_method": project.merge_method,
             "squash_option": "default_off",
             "merge_pipelines_enabled": project.merge_pipelines_enabled,
-            "merge_trains_enabled": False,
+            "merge_trains_enabled": project.merge_trains_enabled,
+            "merge_trains_skip_train_allowed": project.merge_trains_skip_train_allowed,
             "only_allow_merge_if_pipeline_succeeds": project.only_allow_merge_if_pipeline_succeeds,
             "allow_merge_on_skipped_pipeline": False,
             "only_allow_merge_if_all_discussions_are_resolved": False,
@@ -268,7 +269,9 @@ class Renderer:
         }
         if job.status == "failed":  # lib/api/entities/ci/job_basic.rb: every failed job
             data["failure_reason"] = (
-                "downstream_pipeline_failure" if job.is_bridge else job.spec.failure_reason
+                (job.bridge_failure or "downstream_pipeline_failure")
+                if job.is_bridge
+                else job.spec.failure_reason
             )
         if job.is_bridge:
             child = self.world.pipelines.get(job.downstream_id or 0)

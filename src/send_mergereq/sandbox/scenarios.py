@@ -20,7 +20,7 @@ from send_mergereq.sandbox.errors import ScenarioError
 
 OUTCOMES = ("success", "failed")
 WHENS = ("on_success", "manual")
-FAULT_ACTIONS = ("404", "429", "500", "502", "503", "504", "drop", "lost")
+FAULT_ACTIONS = ("404", "429", "500", "502", "503", "504", "drop", "lost", "lost-502")
 EVENT_ACTIONS = ("move_target",)
 DECOYS = ("branch", "stale_mr")
 
@@ -44,6 +44,17 @@ class JobSpec:
     # A glob (fnmatch: ``*`` crosses ``/``) on the paths of the tested commit's tree: the job
     # fails when one matches, and its log names the path (``{path}``/``{line}`` in ``log``).
     fails_if_path: str | None = None
+    # GitLab's ``retry: N``: a failed attempt is retried by GitLab itself, up to N times,
+    # ``auto_retry_delay`` virtual seconds after the failure (Ci::Build's after_commit);
+    # ``fails_first`` K: the first K attempts fail, the next ones pass.
+    retry: int = 0
+    fails_first: int = 0
+    # A glob on the pipeline's ref: the job fails there (``*/train``: only in merge trains).
+    fails_if_ref: str | None = None
+    # A multi-project bridge: a pipeline of this other sandbox project (its default branch,
+    # its own scenario), source ``pipeline``; a project that does not exist fails the
+    # bridge with ``downstream_bridge_project_not_found`` (Ci::Bridge's failure reasons).
+    trigger_project: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,7 @@ class Scenario:
     decoys: tuple[str, ...] = ()
     events: tuple[EventSpec, ...] = ()
     faults: tuple[FaultSpec, ...] = ()
+    auto_retry_delay: float = 1.0
 
 
 _TOP_KEYS = {
@@ -100,6 +112,7 @@ _TOP_KEYS = {
     "decoys",
     "events",
     "faults",
+    "auto_retry_delay",
 }
 _JOB_KEYS = {
     "name",
@@ -116,6 +129,10 @@ _JOB_KEYS = {
     "repeat",
     "failure_reason",
     "fails_if_path",
+    "retry",
+    "fails_first",
+    "fails_if_ref",
+    "trigger_project",
 }
 _TYPES: dict[str, type | tuple[type, ...]] = {
     "name": str,
@@ -133,6 +150,11 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "repeat": int,
     "failure_reason": str,
     "fails_if_path": str,
+    "retry": int,
+    "fails_first": int,
+    "fails_if_ref": str,
+    "trigger_project": str,
+    "auto_retry_delay": (int, float),
     "mr_pipeline_delay": (int, float),
     "queue_delay": (int, float),
     "branch_pipelines": bool,
@@ -205,6 +227,10 @@ class _Reader:
         self.choice(data.get("outcome", "success"), f"{where}.outcome", OUTCOMES)
         self.choice(data.get("when", "on_success"), f"{where}.when", WHENS)
         self.choice(data.get("strategy", "depend"), f"{where}.strategy", ("depend", "none"))
+        if not 0 <= data.get("retry", 0) <= 2:  # GitLab's retry: max is 0, 1 or 2
+            raise self.fail(f"{where}.retry", "GitLab allows 0, 1 or 2")
+        if data.get("fails_first", 0) < 0:
+            raise self.fail(f"{where}.fails_first", "must not be negative")
         if data.get("duration", 0) < 0:
             raise self.fail(f"{where}.duration", "must not be negative")
         if "fails_if_path" in data:
@@ -269,7 +295,7 @@ class _Reader:
         for job in pipeline.jobs + tuple(j for c in children.values() for j in c.jobs):
             if job.trigger is not None and job.trigger not in children:
                 raise self.fail(f"job {job.name!r}", f"triggers unknown child {job.trigger!r}")
-        for key in ("mr_pipeline_delay", "queue_delay"):
+        for key in ("mr_pipeline_delay", "queue_delay", "auto_retry_delay"):
             if data.get(key, 0) < 0:
                 raise self.fail(key, "must not be negative")
         decoys = data.get("decoys", [])
@@ -288,6 +314,7 @@ class _Reader:
             decoys=tuple(decoys),
             events=self.events(data),
             faults=self.faults(data),
+            auto_retry_delay=float(data.get("auto_retry_delay", 1)),
         )
 
 

@@ -11,7 +11,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from send_mergereq.sandbox import api_ci, api_mrs, api_projects, api_repo  # noqa: F401  (routes)
+from send_mergereq.sandbox import (  # noqa: F401  (routes)
+    api_ci,
+    api_mrs,
+    api_projects,
+    api_repo,
+    api_trains,
+)
 from send_mergereq.sandbox.auth import header_token, query_token, redact_path
 from send_mergereq.sandbox.engine import advance
 from send_mergereq.sandbox.githttp import run_http_backend
@@ -168,10 +174,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _api(self, path: str, query: str, body: bytes) -> None:
         authed = self._token_ok(query)
         fault = self.app.faults.check(path)
-        if fault is not None and fault.action == "lost" and authed:  # served, answer lost
+        if fault is not None and fault.action.startswith("lost") and authed:  # served, lost
             response = self._dispatch(path, query, body)
+            self._record(response.status, "api", authed, fault.action)
+            if fault.action == "lost-502":  # a proxy gave up waiting: its page, not GitLab's
+                self._send(502, _BAD_GATEWAY, {"Content-Type": "text/html"})
+                return
             self.close_connection = True
-            self._record(response.status, "api", authed, "lost")
             return
         if fault is not None:
             self._inject(fault, authed)

@@ -46,6 +46,8 @@ class Project:
     created_at: float
     default_branch: str = "master"
     merge_pipelines_enabled: bool = True
+    merge_trains_enabled: bool = False  # GitLab Premium: merge trains (needs merged results)
+    merge_trains_skip_train_allowed: bool = False
     merge_method: str = "merge"
     only_allow_merge_if_pipeline_succeeds: bool = True
     branch_pipelines: bool = False
@@ -117,6 +119,9 @@ class Job:
     finished_at: float | None = None
     downstream_id: int | None = None
     tree_path: str | None = None  # the tested tree's path that matched spec.fails_if_path
+    retry_due: bool = False  # failed, and GitLab retries it by itself (retry:) in a moment
+    ref_fails: bool = False  # its pipeline's ref matches spec.fails_if_ref
+    bridge_failure: str | None = None  # a bridge that failed without a downstream pipeline
 
     @property
     def name(self) -> str:
@@ -132,13 +137,21 @@ class Job:
 
     @property
     def is_bridge(self) -> bool:
-        return self.spec.trigger is not None
+        return self.spec.trigger is not None or self.spec.trigger_project is not None
 
     @property
     def will_fail(self) -> bool:
-        if self.spec.outcome == "failed" or self.tree_path is not None:
+        if self.spec.outcome == "failed" or self.tree_path is not None or self.ref_fails:
+            return True
+        if self.attempt <= self.spec.fails_first:
             return True
         return self.spec.flaky and self.attempt == 1
+
+    @property
+    def effective_status(self) -> str:
+        """The status the pipeline's processing sees: a failed attempt GitLab is about to
+        retry keeps its stage and pipeline running (the retry comes before processing)."""
+        return "running" if self.retry_due and not self.retried else self.status
 
 
 @dataclass
@@ -168,6 +181,22 @@ class Pipeline:
         return [job for job in self.jobs if not job.retried]
 
 
+@dataclass
+class Car:
+    """A merge request on a merge train (ee/app/models/merge_trains/car.rb): its train
+    pipeline tests it merged onto the target and every car ahead of it."""
+
+    id: int
+    project_id: int
+    mr_iid: int
+    target_branch: str
+    created_at: float
+    updated_at: float
+    status: str = "idle"  # idle fresh stale merging merged skip_merged; dropped: gone (404)
+    pipeline_id: int | None = None
+    merged_at: float | None = None
+
+
 @dataclass(order=True)
 class Scheduled:
     """Something that happens at virtual time ``at`` (a late pipeline, the target moving)."""
@@ -190,6 +219,7 @@ class World:
         self.scheduled: list[Scheduled] = []
         self.active: set[int] = set()  # ids of pending or running (non-bridge) jobs
         self.listeners: list[Callable[[Pipeline, float], None]] = []
+        self.cars: dict[int, Car] = {}
         self._ids: dict[str, itertools.count[int]] = {}
         self.now = 0.0
 

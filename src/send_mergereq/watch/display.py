@@ -108,6 +108,9 @@ class PlainDisplay:
         )
 
     def retried(self, job: Job, count: int, limit: int) -> None:
+        if not limit:
+            self._line(f"{shown(job)}  failed, retried by GitLab (attempt {count})")
+            return
         self._line(f"{shown(job)}  failed, retried by send-mergereq ({count} of {limit})")
 
     def finish(self, result: WatchResult, stale: str | None = None) -> None:

@@ -174,6 +174,8 @@ class LiveDisplay:
         self._start()
         assert self.live is not None
         note = f"{shown(job)} failed: retried by send-mergereq ({count} of {limit})"
+        if not limit:
+            note = f"{shown(job)} failed: retried by GitLab (attempt {count})"
         erase = Control((ControlType.ERASE_IN_LINE, 2))  # the frame is not erased first
         self.live.console.print(Group(erase, Text(note, style="yellow")))
 

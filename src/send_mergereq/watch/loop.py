@@ -16,6 +16,12 @@ their last ``log_lines`` lines are kept. The interval starts at ``min_interval``
 grows by a factor ``backoff`` up to ``max_interval`` while nothing changes and resets when
 something does; ``interval`` pins it.
 
+A failed job GitLab retries by itself (``retry:`` in the CI config) is not a closed
+gate: GitLab creates the next attempt just after saving the failure, so before closing
+the gate on a failed attempt while its pipeline still runs, the loop waits
+``retry_grace`` seconds (about 5) and polls again. A new attempt of the job keeps the
+gate open ("retried by GitLab"); the same failed attempt closes it.
+
 Transient faults (``TransientForgeError``: 5xx, dropped connections, 429) never end
 the watch early: it shows "reconnecting", waits (``Retry-After`` when GitLab sent
 one, else 2, 4, 8 … up to 60 s) and polls again. It gives up only when no poll has
@@ -120,6 +126,8 @@ class _Watcher:
     fresh: dict[JobKey, Job] = field(default_factory=dict)  # new attempts we started
     listings: dict[int, _Listing] = field(default_factory=dict)
     logs: dict[int, str] = field(default_factory=dict)
+    confirmed: set[int] = field(default_factory=set)  # failed attempts waited on once
+    attempts: dict[JobKey, tuple[int, str, int]] = field(default_factory=dict)  # id, status, n
 
     def __post_init__(self) -> None:
         self.started = self.last_ok = self.clock()
@@ -167,6 +175,12 @@ class _Watcher:
                 sleep(pause)
                 continue
             faults = 0
+            self._auto_retried(display)
+            grace = self._grace()
+            if grace:
+                display.update(self._snapshot(grace))
+                sleep(grace)
+                continue
             if self._retry_failed(display):
                 interval = self.options.min_interval
             fingerprint = _fingerprint(self.pipeline)
@@ -269,6 +283,41 @@ class _Watcher:
             else:
                 extra.append(job)
         return extra
+
+    def _grace(self) -> float:
+        """The pause before trusting a closed verdict made of failed attempts GitLab may
+        still retry by itself (their pipeline still runs): 0 once each was waited on."""
+        if self.verdict.outcome is not Outcome.CLOSED or self.pipeline is None:
+            return 0.0
+        running = {p.id for p in self.pipeline.tree() if p.status not in FINISHED}
+        fresh = [
+            job
+            for job in self.verdict.failed_gating
+            if not job.is_bridge and job.id not in self.confirmed and job.pipeline_id in running
+        ]
+        if not fresh or self.options.retry_grace <= 0:
+            return 0.0
+        self.confirmed.update(job.id for job in fresh)
+        names = ", ".join(job.qualified_name for job in fresh)
+        self.verdict = replace(
+            self.verdict,
+            outcome=Outcome.PENDING,
+            reason=f"{names} failed; a moment for GitLab's automatic retry (retry:)",
+        )
+        return self.options.retry_grace
+
+    def _auto_retried(self, display: Display) -> None:
+        """Say each job GitLab retried by itself: a newer attempt where we saw one fail."""
+        assert self.pipeline is not None
+        for job, _, _ in self.pipeline.walk():
+            key = job_key(job)
+            before = self.attempts.get(key)
+            count = before[2] if before else 1
+            ours = key in self.fresh or self.retries.get(key)
+            if before and before[0] != job.id and before[1] == "failed" and not ours:
+                count += 1
+                display.retried(replace(job, status="failed"), count, 0)
+            self.attempts[key] = (job.id, job.status, count)
 
     def _retry_failed(self, display: Display) -> bool:
         """Retry the failed gating jobs ``--retry-failed`` allows; True if any was retried."""

@@ -55,6 +55,7 @@ class WatchOptions:
     give_up_after: float = 300.0  # seconds without a successful poll: exit 6
     max_fault_wait: float = 60.0
     cancel_rest: bool = False  # on a closed gate, cancel the jobs still alive (run/cancel.py)
+    retry_grace: float = 5.0  # seconds GitLab gets to retry a failed job by itself (retry:)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ class Display(Protocol):
         """A transient fault; the loop polls again in ``retry_in`` seconds."""
 
     def retried(self, job: Job, count: int, limit: int) -> None:
-        """We retried ``job`` (``--retry-failed``), the ``count``-th time of ``limit``."""
+        """We retried ``job`` (``--retry-failed``), the ``count``-th time of ``limit``;
+        ``limit`` 0: GitLab retried it by itself (``retry:``), ``count`` is the attempt."""
 
     def finish(self, result: WatchResult, stale: str | None = None) -> None:
         """The watch ended with a verdict, a timeout or Ctrl-C: say so, once (``stale``: why

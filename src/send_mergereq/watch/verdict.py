@@ -132,12 +132,42 @@ def _log_lines(result: WatchResult) -> list[str]:
     return lines
 
 
+# GitLab's failure_reason values of a bridge (app/models/concerns/enums/ci/commit_status.rb)
+BRIDGE_FAILURES = {
+    "downstream_pipeline_failure": "its downstream pipeline failed",
+    "insufficient_bridge_permissions": "the token's user may not run the downstream "
+    "project's pipeline",
+    "downstream_bridge_project_not_found": "the downstream project was not found",
+    "invalid_bridge_trigger": "its trigger is invalid",
+    "bridge_pipeline_is_child_pipeline": "a child pipeline may not trigger another project",
+    "upstream_bridge_project_not_found": "the upstream project was not found",
+    "insufficient_upstream_permissions": "the token's user may not read the upstream project",
+    "pipeline_loop_detected": "a pipeline loop was detected",
+    "reached_max_descendant_pipelines_depth": "too many nested downstream pipelines",
+    "reached_max_pipeline_hierarchy_size": "the pipeline hierarchy is too large",
+}
+
+
+def _downstream(bridge: Job) -> str:
+    """Where a failed bridge led: its child pipeline, another project's pipeline (not
+    followed: named), and GitLab's failure reason when it gave one; never "#None"."""
+    parts: list[str] = []
+    if bridge.downstream_pipeline_id is not None:
+        parts.append(f"child pipeline #{bridge.downstream_pipeline_id}")
+    elif bridge.downstream_elsewhere:
+        parts.append(f"downstream {visible(bridge.downstream_elsewhere)}")
+    reason = bridge.failure_reason
+    if reason and (reason != "downstream_pipeline_failure" or not parts):
+        parts.append(BRIDGE_FAILURES.get(reason, visible(reason).replace("_", " ")))
+    return f" ({': '.join(parts)})" if parts else ""
+
+
 def _failure_lines(result: WatchResult) -> list[str]:
     """One line per failed gating job with its link; a hint when the failure looks flaky."""
     lines: list[str] = []
     flaky: list[str] = []
     for job in result.verdict.failed_gating:
-        where = f" (child pipeline #{job.downstream_pipeline_id})" if job.is_bridge else ""
+        where = _downstream(job) if job.is_bridge else ""
         lines.append(f"  ✘ {shown(job)}{where}  {visible(job.web_url)}")
         why = None if job.is_bridge else looks_flaky(job, result)
         if why is not None:
