@@ -810,3 +810,26 @@ def changed_paths(repo: Path, old: str | None, new: str) -> list[str]:
     args = ("diff-tree", "-r", "-z", "--name-only", "--no-renames", "--no-commit-id")
     out = output(repo, *args, *base, new)
     return [p.decode("utf-8", errors="replace") for p in out.split(b"\0") if p]
+
+
+# -- bisect: the temporary branches on the remote -------------------------------------------
+
+
+def remote_heads(
+    repo: Path, remote: str, pattern: str, env: Mapping[str, str], timeout: float = 120.0
+) -> dict[str, str]:
+    """The branches of ``remote`` whose full name matches ``refs/heads/PATTERN`` (git's
+    ``ls-remote`` tail match): branch name -> sha. ``env`` is the session's.
+
+    :raises GitError: git fails or runs past ``timeout``.
+    """
+    args = ("ls-remote", "--heads", "--", remote, f"refs/heads/{pattern}")
+    done = run(repo, *args, env=env, timeout=timeout)
+    if done.returncode != 0:
+        raise GitError(f"git ls-remote {remote} failed: {done.reason()}")
+    found: dict[str, str] = {}
+    for line in done.stdout.decode("utf-8", errors="replace").splitlines():
+        sha, _, ref = line.partition("\t")
+        if ref.startswith("refs/heads/"):
+            found[ref.removeprefix("refs/heads/")] = sha
+    return found
