@@ -126,7 +126,8 @@ def delete_branch(
 ) -> bool:
     """Delete ``refs/heads/BRANCH`` on ``remote`` only while it still points at ``sha``
     (``--force-with-lease=REF:SHA :REF``): a branch someone moved since is left alone.
-    True when it is gone (deleted now, or already absent); False when the lease refused.
+    True when it is gone (deleted now, or absent: a push cut short never made it);
+    False when it points elsewhere.
 
     :raises GitError: git fails otherwise (the network, the remote refusing).
     """
@@ -141,8 +142,8 @@ def delete_branch(
     flag, summary = _porcelain_status(out, dest)
     if done.returncode == 0 and flag in ("-", "="):
         return True
-    if "stale info" in summary:
-        return False
+    if "stale info" in summary:  # not at ``sha``: moved by someone, or never pushed
+        return branch not in git.remote_heads(repo, remote, branch, env)
     if "remote ref does not exist" in err:
         return True
     url = git.push_url(repo, remote) or remote
