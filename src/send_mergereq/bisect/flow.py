@@ -18,6 +18,7 @@ server; locally only by ``--eject``.
 from __future__ import annotations
 
 import shlex
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,12 +68,14 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
     session = open_session(settings, out.say)
     forge, repo = session.forge, settings.repo
     branch, target = settings.source_branch, settings.target_branch
+    started = time.monotonic()
     with deadline.overall(options.timeout):
         failure = find_failure(forge, branch, target, options.jobs)
     base, pulls = _pulls(repo, settings.target, failure)
     jobs = ", ".join(failure.jobs)
     out.say(f"bisecting {branch}: {len(pulls)} pull request{'s' if len(pulls) != 1 else ''} "
-            f"over {target}; {jobs} failed in pipeline #{failure.pipeline.id}")  # fmt: skip
+            f"over {target}")  # fmt: skip
+    out.say(f"failed in pipeline #{failure.pipeline.id}: {jobs}")
     out.say(f"  {failure.pipeline.web_url}")
     assert settings.remote, "Session.open refuses a run without a remote"
     place = Place(repo, settings.remote, session.git_env(), branch, target, _prefix(repo))
@@ -80,8 +83,9 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
         forge, place, failure.jobs, out.say, retries=options.retries,
         interval=options.interval, pipeline_wait=_pipeline_wait(repo),
     )  # fmt: skip
-    try:
-        with deadline.overall(options.timeout):
+    left = None if options.timeout is None else options.timeout - (time.monotonic() - started)
+    try:  # the clean-up below is outside the bound: it runs after a timeout too
+        with deadline.overall(None if left is None else max(left, 0.001)):
             found = _search(
                 probes, failure=failure, base=base, pulls=pulls, options=options, out=out
             )

@@ -52,9 +52,10 @@ class Outcome:
         culprit = self.culprit
         if culprit is not None:
             k = culprit.k
-            signer = f", signed by {culprit.signer}" if culprit.signer else ""
+            signer = [f"  signed by {culprit.signer}"] if culprit.signer else []
             return [
-                f"culprit: {culprit.tag or culprit.label} (merge {culprit.merge[:12]}){signer}",
+                f"culprit: {culprit.tag or culprit.label} (merge {culprit.merge[:12]})",
+                *signer,
                 f"  prefix {k - 1} passes {jobs}:",
                 f"    {self.url(k - 1)}",
                 f"  prefix {k} fails it:",
@@ -67,9 +68,11 @@ class Outcome:
             ]
         where = self.rerun.pipeline.web_url if self.rerun and self.rerun.pipeline else ""
         return [
-            f"not reproduced: every prefix passes {jobs}, and so does {self.branch} run again",
+            f"not reproduced: every prefix passes, and {self.branch} run again passes too",
             f"  {where}",
-            f"the failure was flaky ({jobs}); retry the failed jobs with: {retry_hint}",
+            f"the failure was flaky: {jobs}",
+            "retry the failed jobs with:",
+            f"  {retry_hint}",
         ]
 
     def document(self) -> dict[str, object]:
@@ -105,5 +108,5 @@ def plan_line(undecided: int, parallel: int, rounds: int) -> str:
         return "no prefix left to run: the pipelines that exist decide"
     s = "es" if undecided != 1 else ""
     r = "s" if rounds != 1 else ""
-    return (f"{undecided} prefix{s} to run, up to {parallel} at once: at most {rounds} "
-            f"round{r}, one more to re-run the branch if none fails")  # fmt: skip
+    return (f"{undecided} prefix{s} to run, {parallel} at once: at most {rounds} "
+            f"round{r} (one more if none fails)")  # fmt: skip
