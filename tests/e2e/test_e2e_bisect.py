@@ -8,11 +8,13 @@ thread, and ``--eject`` rebuilds staging without it."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from e2e_helpers import FAST, Maintainer, MakeMaintainer, interrupt_when
+from e2e_helpers import CLI, FAST, Maintainer, MakeMaintainer, interrupt_when
 
 from send_mergereq.sandbox import Sandbox
 
@@ -225,3 +227,31 @@ def test_ctrl_c_in_the_middle_leaves_no_branch_behind(
     assert rc == 0, out + err
     assert "removed 1 temporary branch an earlier bisect left: staging-bisect-7" in out
     assert temp_branches(who) == []
+
+
+def test_sigterm_and_a_timeout_leave_no_branch_behind(
+    maintainer: MakeMaintainer, sandbox: Sandbox
+) -> None:
+    who = maintainer("culprit")
+    applied_staging(who, sandbox)
+    red_gate(who)
+    sandbox.set_time_scale(1.0)  # the prefixes' pipelines take their (virtual) time
+
+    proc = subprocess.Popen(
+        [str(CLI), "bisect", "--interval", "0.2"], cwd=who.repo, env=who.env(),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "pipeline #" in line and "-bisect-" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "SIGTERM received, stopped" in err
+    assert temp_branches(who) == []
+
+    rc, out, err = who.run("bisect", "--interval", "0.2", "--timeout", "2")
+    assert rc == 4, out + err
+    assert temp_branches(who) == []
+    assert "pushed" in out  # the clean-up's count was still said

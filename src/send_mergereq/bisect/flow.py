@@ -93,11 +93,12 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
         with critical.signals_deferred():  # cleaning up is not cut short by a Ctrl-C
             for line in probes.close():
                 out.say(line)
+            pushed, deleted = len(probes.all_pushed), len(probes.deleted)
+            out.say(f"temporary branches: {pushed} pushed, {deleted} deleted; "
+                    f"pipelines started: {probes.started}")  # fmt: skip
     outcome = Outcome(branch, target, found[0], failure.jobs, tuple(pulls), found[1],
                       rerun=found[2], pushed=probes.all_pushed, deleted=probes.deleted,
                       leftovers=found[3])  # fmt: skip
-    out.say(f"temporary branches: {len(probes.all_pushed)} pushed, {len(probes.deleted)} "
-            f"deleted; pipelines started: {probes.started}")  # fmt: skip
     for line in outcome.lines(_retry_hint(settings, options)):
         out.say(line)
     code = _after(settings, options=options, out=out, outcome=outcome, failure=failure, forge=forge)

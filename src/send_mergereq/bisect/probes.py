@@ -59,6 +59,7 @@ class Probe:
     result: str | None = None  # passed | failed
     branch: str | None = None  # the temporary branch it was pushed to
     retries: int = 0  # failed bisected jobs retried on it
+    floor: int = 0  # the newest pipeline of its branch before the push (an earlier run's)
 
     def document(self) -> dict[str, object]:
         return {
@@ -180,6 +181,8 @@ class Probes:
     def _push(self, probe: Probe) -> None:
         name = self.place.name(probe.k)
         probe.branch = name
+        if self.pushes_start_pipelines is not False:  # an earlier run's pipelines of it
+            probe.floor = max((p.id for p in self.forge.branch_pipelines(name)), default=0)
         self.pushed[name] = probe.sha  # before the push: an interrupted push is cleaned too
         self.all_pushed.append(name)
         push_branch(self.place.repo, remote=self.place.remote, branch=name, sha=probe.sha,
@@ -189,7 +192,7 @@ class Probes:
         """The pipeline the push started; else (after ``pipeline_wait`` seconds, at once
         once pushes are known to start none) a new one for the branch."""
         assert probe.branch is not None
-        found = self._pushed_pipeline(probe.branch, probe.sha)
+        found = self._pushed_pipeline(probe.branch, probe.sha, probe.floor)
         if found is None:
             found = self.forge.create_pipeline(probe.branch)
         self.running[found.id] = found
@@ -197,13 +200,13 @@ class Probes:
         self.say(f"  prefix {probe.k} on {probe.branch}: pipeline #{found.id}")
         return found
 
-    def _pushed_pipeline(self, branch: str, sha: str) -> Pipeline | None:
+    def _pushed_pipeline(self, branch: str, sha: str, floor: int) -> Pipeline | None:
         if self.pushes_start_pipelines is False:
             return None
         until = self.clock() + self.pipeline_wait
         while True:
             found = [p for p in self.forge.branch_pipelines(branch, sha)
-                     if p.source != "parent_pipeline"]  # fmt: skip
+                     if p.source != "parent_pipeline" and p.id > floor]  # fmt: skip
             if found:
                 self.pushes_start_pipelines = True
                 return min(found, key=lambda p: p.id)
