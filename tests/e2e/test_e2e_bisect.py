@@ -76,10 +76,10 @@ def applied_staging(who: Maintainer, sandbox: Sandbox) -> Path:
     return mbox
 
 
-def red_gate(who: Maintainer) -> str:
+def red_gate(who: Maintainer, *flags: str) -> str:
     """``staging --wait`` closes the gate; staging's sha."""
     who.sandbox.set_time_scale(FAST)
-    rc, out, err = who.run("staging", "--wait", "--interval", "0.2")
+    rc, out, err = who.run("staging", "--wait", "--interval", "0.2", *flags)
     assert rc == 1, out + err
     return who.git("rev-parse", "staging")
 
@@ -143,12 +143,18 @@ def test_bisect_eject_leaves_staging_with_the_other_two_merges(
     maintainer: MakeMaintainer, sandbox: Sandbox
 ) -> None:
     who = maintainer("culprit")
-    applied_staging(who, sandbox)
+    mbox = applied_staging(who, sandbox)
     red_gate(who)
+    # no record of the emails (apply's notes gone): --emails gives them back
+    who.git("update-ref", "-d", "refs/notes/send-mergereq")
+    replies = who.demo.root / "replies"
 
-    rc, out, err = who.run("bisect", "--eject", "--interval", "0.2", "--parallel", "1")
+    rc, out, err = who.run("bisect", "--eject", "--interval", "0.2", "--parallel", "1",
+                           "--reply", str(replies), "--emails", str(mbox))  # fmt: skip
 
     assert rc == 0, out + err
+    reply = (replies / f"{TAGS[1]}.mbox").read_text()
+    assert f"In-Reply-To: <{TAGS[1]}@example.org>" in reply
     assert "round 2:" in out  # one at a time: halving over three prefixes
     merges = who.git("rev-list", "--first-parent", "master..staging").split()
     assert len(merges) == 2
@@ -255,3 +261,26 @@ def test_sigterm_and_a_timeout_leave_no_branch_behind(
     assert rc == 4, out + err
     assert temp_branches(who) == []
     assert "pushed" in out  # the clean-up's count was still said
+
+
+def test_push_only_reuses_the_pipelines_that_exist(
+    maintainer: MakeMaintainer, sandbox: Sandbox
+) -> None:
+    """QEMU's flow: branch pipelines, no merge request. The target's own pipeline (prefix
+    0) and staging's failed one are reused; only the two prefixes between them run, each
+    on the pipeline its push started."""
+    who = maintainer("culprit", branch_pipelines=True)
+    applied_staging(who, sandbox)
+    red_gate(who, "--no-mr")
+    before = len(pipelines_of(who))
+
+    rc, out, err = who.run("bisect", "--json", "--interval", "0.2")
+
+    assert rc == 0, out + err
+    doc = json.loads(out)
+    assert doc["culprit"]["tag"] == TAGS[1]
+    reused = [p["k"] for p in doc["prefixes"] if p["reused"]]
+    assert reused == [0, 3]
+    assert len(pipelines_of(who)) - before == 2 == len(doc["branches_pushed"])
+    assert "starting them through the API" not in err
+    assert temp_branches(who) == []
