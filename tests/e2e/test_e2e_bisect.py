@@ -8,13 +8,15 @@ thread, and ``--eject`` rebuilds staging without it."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
 import subprocess
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from e2e_helpers import CLI, FAST, Maintainer, MakeMaintainer, interrupt_when
+from e2e_helpers import CLI, FAST, Maintainer, MakeMaintainer, interrupt_when, run_cli
 
 from send_mergereq.sandbox import Sandbox
 
@@ -284,3 +286,21 @@ def test_push_only_reuses_the_pipelines_that_exist(
     assert len(pipelines_of(who)) - before == 2 == len(doc["branches_pushed"])
     assert "starting them through the API" not in err
     assert temp_branches(who) == []
+
+
+def test_the_culprit_demo_bisects_ejects_and_lands(hermetic_env: Path) -> None:
+    """``send-mergereq demo --scenario culprit``: three pull requests applied, a red gate,
+    ``bisect --eject`` names the net one and rebuilds staging, sent again: green, landed."""
+    rc, out, err = run_cli(
+        "demo", "--scenario", "culprit", "--time-scale", "3000", "--", "--interval", "0.2",
+        env=os.environ, cwd=hermetic_env, timeout=180,
+    )  # fmt: skip
+
+    assert rc == 0, out + err
+    assert "3 pull requests: 3 applied" in out
+    assert "gate closed: test/cross-arm64-system failed" in out
+    assert "demo: running  send-mergereq bisect --eject --interval 1" in err
+    assert "culprit: pull-net-20261125 (merge " in out
+    assert "ejected pull-net-20261125" in out
+    assert "gate open: pipeline passed" in out
+    assert re.search(r"landed [0-9a-f]{12} \(merged the MR\)", out)
