@@ -207,3 +207,29 @@ def test_a_prefix_naming_the_branch_itself_is_refused(staged) -> None:  # type: 
         Place(repo.path, "origin", ENV, "master1", "master", prefix="master").name(1)
     with pytest.raises(ConfigError):
         Place(repo.path, "origin", ENV, "staging", "master", prefix="a..b").name(1)
+
+
+def test_a_pipeline_started_but_not_yet_known_is_canceled_by_close(staged) -> None:  # type: ignore[no-untyped-def]
+    """Cut short between the push and finding its pipeline (Ctrl-C, a lost answer): close()
+    looks the branch's new pipelines up and cancels them; an earlier run's stay alone."""
+    repo, bare, shas = staged
+    old = Pipeline(40, "running", "staging-bisect-1", shas[0], "u", PipelineKind.BRANCH)
+    new = Pipeline(50, "running", "staging-bisect-1", shas[0], "u", PipelineKind.BRANCH)
+    listed: list[list[Pipeline]] = [[old], [old, new]]
+
+    class Forge(FakeForge):
+        def branch_pipelines(self, ref: str, sha: str | None = None) -> list[Pipeline]:
+            return listed.pop(0) if listed else []
+
+        def create_pipeline(self, ref: str) -> Pipeline:
+            raise KeyboardInterrupt  # Ctrl-C while the request is out
+
+    forge = Forge(by_branch(set()))
+    forge.pipelines[50] = new
+    probes, _ = probes_for(repo, forge)
+    probes.pushes_start_pipelines = False
+    with pytest.raises(KeyboardInterrupt):
+        probes.run([(1, shas[0])])
+    assert probes.close() == []
+    assert forge.canceled == [50]
+    assert heads(bare) == ["master", "staging"]

@@ -23,7 +23,6 @@ from send_mergereq.errors import (
     ConfigError,
     ForgeError,
     GitError,
-    SendMergereqError,
     TimedOutError,
     TransientForgeError,
 )
@@ -116,6 +115,7 @@ class Probes:
     deleted: list[str] = field(default_factory=list)
     all_pushed: list[str] = field(default_factory=list)
     running: dict[int, Pipeline] = field(default_factory=dict)  # started, not canceled yet
+    unfound: dict[str, int] = field(default_factory=dict)  # pushed, pipeline unknown: floor
     started: int = 0  # pipelines this run started (pushed or created)
     pushes_start_pipelines: bool | None = None
 
@@ -181,9 +181,10 @@ class Probes:
     def _push(self, probe: Probe) -> None:
         name = self.place.name(probe.k)
         probe.branch = name
-        if self.pushes_start_pipelines is not False:  # an earlier run's pipelines of it
-            probe.floor = max((p.id for p in self.forge.branch_pipelines(name)), default=0)
+        # the pipelines its branch already has (an earlier run's) are not this push's
+        probe.floor = max((p.id for p in self.forge.branch_pipelines(name)), default=0)
         self.pushed[name] = probe.sha  # before the push: an interrupted push is cleaned too
+        self.unfound[name] = probe.floor
         self.all_pushed.append(name)
         push_branch(self.place.repo, remote=self.place.remote, branch=name, sha=probe.sha,
                     env=self.place.env, expect="")  # fmt: skip
@@ -196,6 +197,7 @@ class Probes:
         if found is None:
             found = self.forge.create_pipeline(probe.branch)
         self.running[found.id] = found
+        self.unfound.pop(probe.branch, None)
         self.started += 1
         self.say(f"  prefix {probe.k} on {probe.branch}: pipeline #{found.id}")
         return found
@@ -287,13 +289,20 @@ class Probes:
         """Cancel every pipeline still running and delete every branch still pushed; what
         could not be cleaned, as lines to say (never raises for GitLab or git)."""
         problems: list[str] = []
+        for branch, floor in list(self.unfound.items()):  # cut short before it was known
+            self.unfound.pop(branch)
+            try:
+                late = [p for p in self.forge.branch_pipelines(branch)
+                        if p.id > floor and p.status not in FINISHED]  # fmt: skip
+            except ForgeError as exc:
+                self.say(f"  could not look for the pipeline of {branch}: {exc.message}")
+                continue
+            for pipeline in late:
+                self.running.setdefault(pipeline.id, pipeline)
         for pipeline in list(self.running.values()):
             self._cancel(pipeline)
         for branch in list(self.pushed):
-            try:
-                self._delete(branch)
-            except SendMergereqError as exc:  # pragma: no cover - said, never raised
-                problems.append(f"could not delete {branch}: {exc.message}")
+            self._delete(branch)  # says what it could not do
         for branch in self.pushed:
             problems.append(
                 f"left {branch} on {self.place.remote}: delete it with "

@@ -22,7 +22,7 @@ usage: {PROG} BRANCH [--wait] [--land] [--dry-run] [OPTIONS]
        {PROG} status [BRANCH|!IID|IID] [OPTIONS]
        {PROG} check [RANGE] [OPTIONS]
        {PROG} apply EMAIL... [OPTIONS]
-       {PROG} bisect [BRANCH] [--jobs GLOB] [--eject] [--reply DIR] [OPTIONS]
+       {PROG} bisect [BRANCH] [--eject] [--reply DIR] [OPTIONS]
        {PROG} eject TAG|SHA [BRANCH] [OPTIONS]
        {PROG} demo [--scenario NAME] [-- {PROG.upper()} OPTIONS]
 """
