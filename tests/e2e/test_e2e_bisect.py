@@ -304,3 +304,20 @@ def test_the_culprit_demo_bisects_ejects_and_lands(hermetic_env: Path) -> None:
     assert "ejected pull-net-20261125" in out
     assert "gate open: pipeline passed" in out
     assert re.search(r"landed [0-9a-f]{12} \(merged the MR\)", out)
+
+
+def test_a_gate_that_did_not_close_is_a_usage_error(maintainer: MakeMaintainer) -> None:
+    who = maintainer("green")
+    rc, out, err = who.run("bisect")  # nothing sent yet: no pipeline to explain
+    assert rc == 2, out + err
+    assert "no open merge request and no pipeline for staging" in err
+    who.sandbox.set_time_scale(FAST)
+    rc, out, err = who.run("staging", "--wait", "--interval", "0.2")
+    assert rc == 0, out + err
+
+    rc, out, err = who.run("bisect", "--json")
+
+    assert rc == 2, out + err
+    assert "did not fail: nothing to bisect" in err
+    assert json.loads(out)["exit_code"] == 2
+    assert temp_branches(who) == []

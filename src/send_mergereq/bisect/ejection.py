@@ -48,8 +48,8 @@ class Ejected:
         if not self.moved:
             out.append(f"{self.branch} left at {self.old[:12]}: nothing could be rebuilt")
             return out
-        out.append(f"{self.branch}: {self.old[:12]} -> {self.new[:12]} (local; undo: "
-                   f"git update-ref refs/heads/{self.branch} {self.old[:12]})")  # fmt: skip
+        out.append(f"{self.branch}: {self.old[:12]} -> {self.new[:12]} (here; nothing pushed)")
+        out.append(f"  undo: git update-ref refs/heads/{self.branch} {self.old[:12]}")
         out.append(f"next: send-mergereq {self.branch} --wait")
         return out
 
