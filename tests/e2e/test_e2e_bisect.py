@@ -74,6 +74,7 @@ def applied_staging(who: Maintainer, sandbox: Sandbox) -> Path:
         who.git("branch", "-D", f"{area}-next")
     rc, out_text, err = who.run("apply", str(mbox))
     assert rc == 0, out_text + err
+    who.git("checkout", "-q", "staging")  # the maintainer works on it
     who.git("config", "sendmergereq.bisectPipelineWait", "0.3")
     return mbox
 
@@ -166,6 +167,7 @@ def test_bisect_eject_leaves_staging_with_the_other_two_merges(
         assert "\nmergetag object " in raw
         tags.append(raw.split("\n tag ", 1)[1].split("\n", 1)[0])
     assert sorted(tags) == sorted([TAGS[0], TAGS[2]])
+    assert (who.repo / "hw" / "arm" / "virt.c").exists()
     assert not (who.repo / "net").exists()  # the checked-out staging followed, clean
     assert who.git("status", "--porcelain") == ""
     assert temp_branches(who) == []
@@ -321,3 +323,26 @@ def test_a_gate_that_did_not_close_is_a_usage_error(maintainer: MakeMaintainer) 
     assert "did not fail: nothing to bisect" in err
     assert json.loads(out)["exit_code"] == 2
     assert temp_branches(who) == []
+
+
+def test_eject_by_tag_from_the_command_line(maintainer: MakeMaintainer, sandbox: Sandbox) -> None:
+    who = maintainer("culprit")
+    applied_staging(who, sandbox)
+    old = who.git("rev-parse", "staging")
+    (who.repo / "README").write_text("edited\n")  # staging is checked out: a dirty tree
+
+    rc, out, err = who.run("eject", TAGS[1])
+    assert rc == 2, out + err
+    assert err.startswith("send-mergereq: staging is checked out in ")
+    assert who.git("rev-parse", "staging") == old
+    who.git("checkout", "--", "README")
+
+    rc, out, err = who.run("eject", TAGS[1], "staging", "--json")
+
+    assert rc == 0, out + err
+    doc = json.loads(out)
+    assert doc["old"] == old and doc["new"] == who.git("rev-parse", "staging") != old
+    assert [e["tag"] for e in doc["ejected"]] == [TAGS[1]]
+    assert [k["tag"] for k in doc["kept"]] == [TAGS[0], TAGS[2]] and doc["left_out"] == []
+    assert who.remote_sha("staging") is None  # nothing pushed
+    assert who.git("status", "--porcelain") == ""
