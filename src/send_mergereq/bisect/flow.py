@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from send_mergereq import deadline, git
 from send_mergereq.apply import critical
@@ -41,6 +41,16 @@ if TYPE_CHECKING:
 
 PREFIX_KEY = "sendmergereq.bisectPrefix"
 WAIT_KEY = "sendmergereq.bisectPipelineWait"  # seconds to wait for a push's pipeline
+
+
+class Found(NamedTuple):
+    """What the search found: the verdict, the prefixes judged by ``k``, the re-run of the
+    whole branch (when no prefix failed) and the leftovers removed first."""
+
+    verdict: Verdict
+    judged: dict[int, Probe]
+    rerun: Probe | None
+    leftovers: list[str]
 
 
 @dataclass(frozen=True)
@@ -96,9 +106,9 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
             pushed, deleted = len(probes.all_pushed), len(probes.deleted)
             out.say(f"temporary branches: {pushed} pushed, {deleted} deleted; "
                     f"pipelines started: {probes.started}")  # fmt: skip
-    outcome = Outcome(branch, target, found[0], failure.jobs, tuple(pulls), found[1],
-                      rerun=found[2], pushed=probes.all_pushed, deleted=probes.deleted,
-                      leftovers=found[3])  # fmt: skip
+    outcome = Outcome(branch, target, found.verdict, failure.jobs, tuple(pulls), found.judged,
+                      rerun=found.rerun, pushed=probes.all_pushed, deleted=probes.deleted,
+                      leftovers=found.leftovers)  # fmt: skip
     for line in outcome.lines(_retry_hint(settings, options)):
         out.say(line)
     code = _after(settings, options=options, out=out, outcome=outcome, failure=failure, forge=forge)
@@ -110,7 +120,9 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
 
 
 def _pulls(repo: Path, target: str, failure: Failure) -> tuple[str, list[Pull]]:
-    """The target's commit and the pull requests the tested commit adds over it."""
+    """Prefix 0 and the pull requests the tested commit adds over the target. Prefix 0 is
+    the target as the branch was built on it (the first step's first parent): the same
+    commit unless the target moved since, and then still an ancestor of every prefix."""
     from send_mergereq.scan.signatures import verify_tags
 
     if not git.has_commit(repo, failure.tip):
@@ -128,7 +140,7 @@ def _pulls(repo: Path, target: str, failure: Failure) -> tuple[str, list[Pull]]:
             f"{failure.tip[:12]} adds no pull request over {target}: nothing to bisect",
             hint="bisect looks for the pull request that broke a staging branch",
         )
-    return base, pulls
+    return git.resolve_commit(repo, f"{pulls[0].merge}^1") or base, pulls
 
 
 def _prefix(repo: Path) -> str | None:
@@ -151,7 +163,7 @@ def _search(
     pulls: Sequence[Pull],
     options: BisectOptions,
     out: Output,
-) -> tuple[Verdict, dict[int, Probe], Probe | None, list[str]]:
+) -> Found:
     n = len(pulls)
     sha = {0: base, **{p.k: p.merge for p in pulls}}
     gone = probes.remove_leftovers()
@@ -178,6 +190,8 @@ def _search(
             search.rerun_passed = rerun.result == PASSED
             out.say(f"  again: {rerun.result}  {_url(rerun)}")
             continue
+        if not wanted:  # the search says neither a verdict nor what to run: a bug
+            raise RuntimeError(f"bisect: no verdict and nothing to run ({search.known})")
         number += 1
         out.say(f"round {number}: prefixes {', '.join(str(k) for k in wanted)}")
         for probe in probes.run([(k, sha[k]) for k in wanted]):
@@ -186,7 +200,7 @@ def _search(
             out.say(f"  prefix {probe.k} ({_label(pulls, probe.k)}): {probe.result}")
     verdict = search.verdict()
     assert verdict is not None
-    return verdict, judged, rerun, gone
+    return Found(verdict, judged, rerun, gone)
 
 
 def _id(probe: Probe) -> int:
