@@ -138,7 +138,9 @@ def test_bisect_names_the_culprit_and_leaves_nothing_behind(
     assert f"In-Reply-To: <{TAGS[1]}@example.org>" in reply
     assert "To: Nils Net <nils@net.example.org>" in reply
     assert "Subject: Re: [PULL 0/2] net patches" in reply
-    assert "cross-arm64-system" in reply and failing in reply
+    assert "cross-arm64-system" in reply and failing in reply and passing in reply
+    assert "> ../net/change-0.c:" in reply  # the log line that names its file, quoted
+    assert "Cc: qemu-devel@nongnu.example.org" in reply
     assert "culprit: pull-net-20261125" in err
 
 
