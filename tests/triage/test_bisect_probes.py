@@ -15,7 +15,7 @@ from triage_helpers import pull
 from gitrepo import Repo, run_git
 from send_mergereq import deadline
 from send_mergereq.bisect.probes import Place, Probes
-from send_mergereq.errors import ConfigError, ForgeError, TimedOutError
+from send_mergereq.errors import ConfigError, ForgeError, TimedOutError, TransientForgeError
 from send_mergereq.models import Job, Pipeline, PipelineKind
 from send_mergereq.run.push import delete_branch
 
@@ -233,3 +233,21 @@ def test_a_pipeline_started_but_not_yet_known_is_canceled_by_close(staged) -> No
     assert probes.close() == []
     assert forge.canceled == [50]
     assert heads(bare) == ["master", "staging"]
+
+
+def test_a_fault_mid_pass_never_cancels_a_decided_prefix_twice(staged) -> None:  # type: ignore[no-untyped-def]
+    repo, _, shas = staged
+    faults = [101]
+
+    class Forge(FakeForge):
+        def list_jobs(self, pipeline_id: int) -> list[Job]:
+            if pipeline_id in faults:
+                faults.remove(pipeline_id)
+                raise TransientForgeError("502")
+            return super().list_jobs(pipeline_id)
+
+    forge = Forge(lambda ref, _a: ["failed"] if ref.endswith("-1") else ["running", "success"])
+    probes, _ = probes_for(repo, forge, retries=0)
+    done = probes.run([(1, shas[0]), (2, shas[1])])
+    assert [p.result for p in done] == ["failed", "passed"]
+    assert sorted(forge.canceled) == [100, 101]  # each once

@@ -160,23 +160,25 @@ class Probes:
             self._push(probe)
         for probe in probes:
             probe.pipeline = self._pipeline_of(probe)
-        active = list(probes)
         last_ok = self.clock()
-        while active:
+        while True:
+            active = [p for p in probes if p.result is None]  # a decided one is never
+            if not active:  # polled (nor canceled) again, even after a fault mid-pass
+                return probes
             left = deadline.left()
             if left is not None and left <= 0:
                 raise TimedOutError("timed out waiting for the prefixes' pipelines")
             try:
-                active = [p for p in active if not self._poll(p)]
+                for probe in active:
+                    self._poll(probe)
                 last_ok = self.clock()
             except TransientForgeError as exc:
                 if self.clock() - last_ok > GIVE_UP_AFTER:
                     said = f"GitLab has not answered for 5 minutes: {exc.message}"
                     raise ForgeError(said) from exc
-            if active:
+            if any(p.result is None for p in probes):
                 wait = self.interval if left is None else max(0.0, min(self.interval, left))
                 self.sleep(wait)
-        return probes
 
     def _push(self, probe: Probe) -> None:
         name = self.place.name(probe.k)
@@ -212,7 +214,7 @@ class Probes:
             if found:
                 self.pushes_start_pipelines = True
                 return min(found, key=lambda p: p.id)
-            if self.pushes_start_pipelines or self.clock() >= until:
+            if self.clock() >= until:  # (pushes that start them may take a moment too)
                 break
             self.sleep(min(1.0, self.interval))
         if self.pushes_start_pipelines is None:
