@@ -74,6 +74,7 @@ def cli() -> None:
       send-mergereq staging --wait     ... then follow every job live to a verdict
       send-mergereq staging --dry-run  check only: no push, no API call
       send-mergereq check --report junit=report.xml   the same checks in a CI job
+      send-mergereq bisect staging     which pull request broke the gate (--eject it)
     """
 
 
