@@ -108,7 +108,7 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
                     f"pipelines started: {probes.started}")  # fmt: skip
     outcome = Outcome(branch, target, found.verdict, failure.jobs, tuple(pulls), found.judged,
                       rerun=found.rerun, pushed=probes.all_pushed, deleted=probes.deleted,
-                      leftovers=found.leftovers)  # fmt: skip
+                      leftovers=found.leftovers, started=probes.started)  # fmt: skip
     for line in outcome.lines(_retry_hint(settings, options)):
         out.say(line)
     code = _after(settings, options=options, out=out, outcome=outcome, failure=failure, forge=forge)

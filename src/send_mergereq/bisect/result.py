@@ -32,6 +32,7 @@ class Outcome:
     pushed: Sequence[str] = ()
     deleted: Sequence[str] = ()
     leftovers: Sequence[str] = ()
+    started: int = 0  # pipelines this run started
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -97,6 +98,7 @@ class Outcome:
             "branches_pushed": list(self.pushed),
             "branches_deleted": list(self.deleted),
             "leftovers_removed": list(self.leftovers),
+            "pipelines_started": self.started,
             **self.extra,
             "exit_code": int(self.exit_code),
         }
