@@ -24,6 +24,7 @@ class ExitCode(IntEnum):
     GITLAB_OR_GIT = 6
     NOT_LANDED = 7
     NOT_MERGED = 8
+    NOT_REPRODUCED = 9
     INTERNAL = 70
     OUTPUT_FAILED = 74
     HUNG_UP = 129
@@ -34,14 +35,18 @@ class ExitCode(IntEnum):
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "checks passed (dry run), gate open, landed or merged (status), or every "
     "pull request applied (or already)",
-    ExitCode.GATE_CLOSED: "gate closed: the pipeline failed or was canceled",
+    ExitCode.GATE_CLOSED: "gate closed: the pipeline failed or was canceled (bisect: the "
+    "target fails on its own)",
     ExitCode.USAGE: "usage or configuration error",
     ExitCode.CHECKS_FAILED: "checks failed, nothing pushed (apply: a pull request refused)",
     ExitCode.TIMED_OUT: "timed out waiting for a verdict",
     ExitCode.BLOCKED: "blocked on a manual job that may not fail",
     ExitCode.GITLAB_OR_GIT: "GitLab or git error (auth, network after retries, push rejected)",
     ExitCode.NOT_LANDED: "gate open but nothing landed (stale, merge refused, not a fast-forward)",
-    ExitCode.NOT_MERGED: "apply: a pull request does not merge cleanly, nothing of it applied",
+    ExitCode.NOT_MERGED: "apply: a pull request does not merge cleanly, nothing of it applied "
+    "(eject: nothing could be rebuilt)",
+    ExitCode.NOT_REPRODUCED: "bisect: the failure did not reproduce on any prefix nor on a "
+    "re-run (flaky)",
     ExitCode.INTERNAL: "internal error, a bug (traceback in the log file or with --debug)",
     ExitCode.OUTPUT_FAILED: "cannot write the output (disk full, a closed or broken stream)",
     ExitCode.HUNG_UP: "hung up (SIGHUP): handled as Ctrl-C is",

@@ -57,14 +57,29 @@ def write(
     # staging, not the target the merge was built on (a two-tree read-tree from the
     # target would take the old staging's files for local changes)
     old, worktrees = where.at, where.worktrees if where.at is not None else []
-    reflog = f"send-mergereq apply: {message.splitlines()[0]}"
+    move_branch(
+        repo,
+        where.ref,
+        sha,
+        old,
+        worktrees=worktrees,
+        reflog=f"send-mergereq apply: {message.splitlines()[0]}",
+    )
+    return sha
+
+
+def move_branch(
+    repo: Path, ref: str, new: str, old: str | None, *, worktrees: list[Path], reflog: str
+) -> None:
+    """Move ``ref`` from ``old`` to ``new`` (compare-and-swap) with the work trees that
+    have it checked out (clean, the caller made sure), signals held meanwhile; the work
+    trees are put back when the branch moved under us. (``eject`` moves staging so too.)"""
     with critical.signals_deferred():  # the work tree and the branch move together
         for tree in worktrees:
-            git.checkout_move(tree, old or "", sha)
+            git.checkout_move(tree, old or "", new)
         try:
-            git.update_ref(repo, where.ref, sha, old, reflog)
+            git.update_ref(repo, ref, new, old, reflog)
         except GitError:
             for tree in worktrees:
-                git.checkout_move(tree, sha, old or "")
+                git.checkout_move(tree, new, old or "")
             raise
-    return sha

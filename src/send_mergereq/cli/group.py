@@ -9,8 +9,10 @@ import click
 
 from send_mergereq import __version__
 from send_mergereq.cli.apply import apply
+from send_mergereq.cli.bisect import bisect
 from send_mergereq.cli.check import check
 from send_mergereq.cli.demo import demo
+from send_mergereq.cli.eject import eject
 from send_mergereq.cli.options import EPILOG, PROG
 from send_mergereq.cli.status import status
 from send_mergereq.cli.submit import submit
@@ -20,6 +22,8 @@ usage: {PROG} BRANCH [--wait] [--land] [--dry-run] [OPTIONS]
        {PROG} status [BRANCH|!IID|IID] [OPTIONS]
        {PROG} check [RANGE] [OPTIONS]
        {PROG} apply EMAIL... [OPTIONS]
+       {PROG} bisect [BRANCH] [--eject] [--reply DIR] [OPTIONS]
+       {PROG} eject TAG|SHA [BRANCH] [OPTIONS]
        {PROG} demo [--scenario NAME] [-- {PROG.upper()} OPTIONS]
 """
 
@@ -70,8 +74,9 @@ def cli() -> None:
       send-mergereq staging --wait     ... then follow every job live to a verdict
       send-mergereq staging --dry-run  check only: no push, no API call
       send-mergereq check --report junit=report.xml   the same checks in a CI job
+      send-mergereq bisect staging     which pull request broke the gate (--eject it)
     """
 
 
-for _command in (submit, status, check, apply, demo):
+for _command in (submit, status, check, apply, bisect, eject, demo):
     cli.add_command(_command)

@@ -51,12 +51,13 @@ def run(
 
     root = Path(tempfile.mkdtemp(prefix="send-mergereq-demo-"))
     try:
-        demo = demo_repo.build(root, merge_pulls=False)
+        people = demo_repo.submaintainers(scenario)
+        demo = demo_repo.build(root, merge_pulls=False, people=people)
         if demo.signing == "none":
             say("demo: neither gpg nor ssh-keygen found: the pull requests are unsigned "
                 "tags, merged by hand; the signed-tags check runs as a warning")  # fmt: skip
             extra_args = ("--check", "signed-tags=warning", *extra_args)
-            demo_repo.merge_locally(demo, demo_repo.tag_names())
+            demo_repo.merge_locally(demo, demo_repo.tag_names(people))
         push_only = "--no-mr" in extra_args  # push-only: the branch pipeline is the gate
         with Sandbox(time_scale=time_scale) as sandbox:
             try:
@@ -71,12 +72,14 @@ def run(
             say(f"demo: the sandbox runs on a virtual clock, {time_scale:g}x real time: "
                 "job durations are virtual, the elapsed time is real")  # fmt: skip
             if demo.signing != "none":
-                code = _apply(demo, sandbox, say)
+                code = _apply(demo, sandbox, say, people)
                 if code != 0:
                     return code
             say(f"demo: running  {shlex.join(['send-mergereq', *command(extra_args)])}")
             try:
                 code = _send(demo, sandbox.token, extra_args)
+                if scenario == "culprit" and code == int(ExitCode.GATE_CLOSED):
+                    code = _culprit(demo, sandbox.token, extra_args, say)
             except KeyboardInterrupt:  # the sandbox goes with the demo: nothing to resume
                 say(f"demo: interrupted; {DEMO_GONE}")
                 return int(ExitCode.INTERRUPTED)
@@ -98,6 +101,7 @@ _TRIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("QEMU's push-only flow (no MR)", ("demo", "--", "--no-mr", "--land")),
     ("a flaky job: the --retry-failed hint", ("demo", "--scenario", "flaky")),
     ("a manual job that blocks the gate", ("demo", "--scenario", "manual")),
+    ("bisect finds the pull request at fault", ("demo", "--scenario", "culprit")),
 )
 
 
@@ -140,7 +144,12 @@ def _publish_master(demo: demo_repo.DemoEnv, url: str, token: str) -> None:
             raise GitError(f"demo: git {args[0]} failed: {reason}")
 
 
-def _apply(demo: demo_repo.DemoEnv, sandbox: Sandbox, say: Callable[[str], None]) -> int:
+def _apply(
+    demo: demo_repo.DemoEnv,
+    sandbox: Sandbox,
+    say: Callable[[str], None],
+    people: tuple[demo_repo.Submaintainer, ...],
+) -> int:
     """The submaintainers publish their tags on a second project and mail pull requests;
     ``send-mergereq apply`` builds ``staging`` from the mails, fetching over HTTP."""
     pulls = sandbox.create_project(PULLS_PROJECT, visibility="public")
@@ -149,7 +158,7 @@ def _apply(demo: demo_repo.DemoEnv, sandbox: Sandbox, say: Callable[[str], None]
         "GIT_CONFIG_KEY_0": "http.extraHeader",
         "GIT_CONFIG_VALUE_0": f"PRIVATE-TOKEN: {sandbox.token}",
     }
-    mbox = demo_repo.pull_emails(demo, pulls.http_url_to_repo, push_env)
+    mbox = demo_repo.pull_emails(demo, pulls.http_url_to_repo, push_env, people)
     say(f"demo: the submaintainers' tags are at {pulls.http_url_to_repo}")
     say(f"demo: running  send-mergereq apply {mbox.name}")
     argv = [sys.executable, "-m", "send_mergereq", "apply", str(mbox)]
@@ -161,9 +170,29 @@ def command(extra_args: tuple[str, ...]) -> list[str]:
     return ["staging", "--wait", *extra_args]
 
 
-def _send(demo: demo_repo.DemoEnv, token: str, extra_args: tuple[str, ...]) -> int:
+def _send(
+    demo: demo_repo.DemoEnv, token: str, extra_args: tuple[str, ...], words: list[str] | None = None
+) -> int:
     # DEMO_ENV tells the run its GitLab is the demo's sandbox: gone when the demo ends,
     # so an interrupted run has nothing to resume
     env = {**demo.env, "GITLAB_TOKEN": token, DEMO_ENV: "1"}
-    argv = [sys.executable, "-m", "send_mergereq", *command(extra_args)]
+    argv = [sys.executable, "-m", "send_mergereq", *(words or command(extra_args))]
     return subprocess.run(argv, cwd=demo.repo, env=env, check=False).returncode
+
+
+def _culprit(
+    demo: demo_repo.DemoEnv, token: str, extra_args: tuple[str, ...], say: Callable[[str], None]
+) -> int:
+    """After the red gate of scenario ``culprit``: ``bisect --eject`` names the pull
+    request that broke it and rebuilds staging without it; staging is sent again, passes
+    and lands. The first step that does not succeed ends the demo with its exit code."""
+    # pushes start no pipeline in MR mode: bisect starts them after a short look
+    subprocess.run(["git", "config", "sendmergereq.bisectPipelineWait", "1"],
+                   cwd=demo.repo, env=demo.env, check=False)  # fmt: skip
+    rest = [a for a in extra_args if a not in ("--land", "--wait")]
+    for words in (["bisect", "--eject", "--interval", "1"], ["staging", "--land", *rest]):
+        say(f"demo: running  {shlex.join(['send-mergereq', *words])}")
+        code = _send(demo, token, extra_args, words)
+        if code != 0:
+            return code
+    return 0

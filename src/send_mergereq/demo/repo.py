@@ -26,7 +26,17 @@ SUBMAINTAINERS = (
     ),
     ("Nils Net", "nils@net.example.org", "net", ("net: drop a dead branch", "net: tidy the docs")),
 )
+# The culprit scenario's third pull request (its net one breaks a job; this one does not).
+ARM = ("Alex Arm", "alex@arm.example.org", "arm", ("hw/arm: fix the virt board",))
 MAINTAINER = ("Max Maintainer", "max@example.org")
+Submaintainer = tuple[str, str, str, tuple[str, ...]]
+
+
+def submaintainers(scenario: str) -> tuple[Submaintainer, ...]:
+    """Who sends a pull request in the demo of ``scenario``: three for ``culprit``."""
+    return (*SUBMAINTAINERS, ARM) if scenario == "culprit" else SUBMAINTAINERS
+
+
 POLICY = """\
 # Project policy, read from the target branch (never from the commits under check).
 profile = "qemu"
@@ -141,7 +151,7 @@ def _commit(demo: DemoEnv, author: tuple[str, str], subject: str, path: str) -> 
     _git(demo, "commit", "-q", "--no-gpg-sign", f"--author={name} <{email}>", "-m", message)
 
 
-def _pull_request(demo: DemoEnv, who: tuple[str, str, str, tuple[str, ...]]) -> str:
+def _pull_request(demo: DemoEnv, who: Submaintainer) -> str:
     """A submaintainer's branch off master, tagged (signed when a key exists); the tag name."""
     name, email, area, subjects = who
     tag = f"pull-{area}-20261125"
@@ -154,7 +164,9 @@ def _pull_request(demo: DemoEnv, who: tuple[str, str, str, tuple[str, ...]]) -> 
     return tag
 
 
-def build(root: Path, *, merge_pulls: bool = True) -> DemoEnv:
+def build(
+    root: Path, *, merge_pulls: bool = True, people: tuple[Submaintainer, ...] = SUBMAINTAINERS
+) -> DemoEnv:
     """Create the demo repository under ``root`` with ``staging`` ready to send (without
     ``merge_pulls``: only ``master`` and the submaintainers' tags, see ``pull_emails``)."""
     env = _base_env(root)
@@ -172,7 +184,7 @@ def build(root: Path, *, merge_pulls: bool = True) -> DemoEnv:
     _commit(demo, MAINTAINER, "Initial import", "README")
     _git(demo, "add", ".send-mergereq.toml")
     _git(demo, "commit", "-q", "--no-gpg-sign", "--amend", "--no-edit")
-    tags = [_pull_request(demo, who) for who in SUBMAINTAINERS]
+    tags = [_pull_request(demo, who) for who in people]
     if merge_pulls:
         merge_locally(demo, tags)
     else:
@@ -180,9 +192,9 @@ def build(root: Path, *, merge_pulls: bool = True) -> DemoEnv:
     return demo
 
 
-def tag_names() -> list[str]:
+def tag_names(people: tuple[Submaintainer, ...] = SUBMAINTAINERS) -> list[str]:
     """The submaintainers' tags, in the order their pull requests are sent."""
-    return [f"pull-{area}-20261125" for _, _, area, _ in SUBMAINTAINERS]
+    return [f"pull-{area}-20261125" for _, _, area, _ in people]
 
 
 def merge_locally(demo: DemoEnv, tags: list[str]) -> None:
@@ -192,26 +204,32 @@ def merge_locally(demo: DemoEnv, tags: list[str]) -> None:
         _git(demo, "merge", "-q", "--no-ff", "--no-edit", "-m", f"Merge tag '{tag}'", tag)
 
 
-def pull_emails(demo: DemoEnv, url: str, push_env: dict[str, str]) -> Path:
+def pull_emails(
+    demo: DemoEnv,
+    url: str,
+    push_env: dict[str, str],
+    people: tuple[Submaintainer, ...] = SUBMAINTAINERS,
+) -> Path:
     """Publish the submaintainers' tags at ``url`` (a second project), write their pull
     requests as ``git request-pull`` mails them into one mbox, and drop the tags and
     branches from the maintainer's repository: ``apply`` fetches them back over HTTP."""
     from email.message import EmailMessage
 
-    tags = tag_names()
+    tags = tag_names(people)
     _git(demo, "push", "-q", url, "master", *tags, extra_env=push_env)
     mbox = demo.root / "pulls.mbox"
     with mbox.open("wb") as out:
-        for (name, email, area, _), tag in zip(SUBMAINTAINERS, tags, strict=True):
+        for (name, email, area, _), tag in zip(people, tags, strict=True):
             message = EmailMessage()
             message["From"] = f"{name} <{email}>"
             message["To"] = f"{MAINTAINER[0]} <{MAINTAINER[1]}>"
             message["Subject"] = f"[PULL 0/2] {area} patches"
+            message["Message-Id"] = f"<{tag}@{email.partition('@')[2]}>"
             message.set_content(_git(demo, "request-pull", "master", url, tag) + "\n")
             out.write(b"From " + email.encode() + b" Wed Nov 25 00:00:00 2026\n")
             out.write(message.as_bytes().replace(b"\nFrom ", b"\n>From ") + b"\n")
     for tag in tags:
         _git(demo, "tag", "-d", tag)
-    for _, _, area, _ in SUBMAINTAINERS:
+    for _, _, area, _ in people:
         _git(demo, "branch", "-D", f"{area}-next")
     return mbox

@@ -79,7 +79,7 @@ from send_mergereq.git.repository import (
     push_url,
     repo_root,
 )
-from send_mergereq.git.transfer import fetch_branch, fetch_tag, refused_redirect
+from send_mergereq.git.transfer import fetch_branch, fetch_tag, refused_redirect, remote_heads
 from send_mergereq.git.triage import changed_paths, count_commits, first_parent_chain
 from send_mergereq.git.walk import (
     commit_dates,
@@ -130,6 +130,7 @@ __all__ = [
     "read_note",
     "read_object",
     "refused_redirect",
+    "remote_heads",
     "repo_root",
     "resolve_commit",
     "run",

@@ -1,5 +1,6 @@
 """Fetching: the target's branch (the session's environment), a pull request's tag (no
-remote, no prompt, only the allowed transports), and the redirect git refused.
+remote, no prompt, only the allowed transports), the redirect git refused, and the
+remote's branches that match a pattern (bisect's temporary branches).
 """
 
 from __future__ import annotations
@@ -65,3 +66,26 @@ def fetch_tag(repo: Path, url: str, tag: str, into: str, *, protocols: str) -> N
             f"tag {tag}'), or the URL is mistyped in the email (check it, or pass --url "
             "and --tag)",
         )
+
+
+# -- bisect: the temporary branches on the remote -------------------------------------------
+
+
+def remote_heads(
+    repo: Path, remote: str, pattern: str, env: Mapping[str, str], timeout: float = 120.0
+) -> dict[str, str]:
+    """The branches of ``remote`` whose full name matches ``refs/heads/PATTERN`` (git's
+    ``ls-remote`` tail match): branch name -> sha. ``env`` is the session's.
+
+    :raises GitError: git fails or runs past ``timeout``.
+    """
+    args = ("ls-remote", "--heads", "--", remote, f"refs/heads/{pattern}")
+    done = run(repo, *args, env=env, timeout=timeout)
+    if done.returncode != 0:
+        raise GitError(f"git ls-remote {remote} failed: {done.reason()}")
+    found: dict[str, str] = {}
+    for line in done.stdout.decode("utf-8", errors="replace").splitlines():
+        sha, _, ref = line.partition("\t")
+        if ref.startswith("refs/heads/"):
+            found[ref.removeprefix("refs/heads/")] = sha
+    return found

@@ -119,3 +119,32 @@ def _rejection(remote: str, branch: str, url: str, summary: str, stderr: str) ->
         else "fix what git reports above, then run again"
     )
     return GitError(sanitize_text(message), hint=hint)
+
+
+def delete_branch(
+    repo: Path, *, remote: str, branch: str, sha: str, env: Mapping[str, str]
+) -> bool:
+    """Delete ``refs/heads/BRANCH`` on ``remote`` only while it still points at ``sha``
+    (``--force-with-lease=REF:SHA :REF``): a branch someone moved since is left alone.
+    True when it is gone (deleted now, or absent: a push cut short never made it);
+    False when it points elsewhere.
+
+    :raises GitError: git fails otherwise (the network, the remote refusing).
+    """
+    dest = f"refs/heads/{branch}"
+    args = ["push", "--porcelain", f"--force-with-lease={dest}:{sha}", "--", remote, f":{dest}"]
+    try:
+        done = git.run(repo, *args, env=env, timeout=_PUSH_TIMEOUT)
+    except GitError:
+        raise GitError(f"deleting {branch!r} on {remote} timed out") from None
+    out = done.stdout.decode("utf-8", "replace")
+    err = done.stderr.decode("utf-8", "replace")
+    flag, summary = _porcelain_status(out, dest)
+    if done.returncode == 0 and flag in ("-", "="):
+        return True
+    if "stale info" in summary:  # not at ``sha``: moved by someone, or never pushed
+        return branch not in git.remote_heads(repo, remote, branch, env)
+    if "remote ref does not exist" in err:
+        return True
+    url = git.push_url(repo, remote) or remote
+    raise _rejection(remote, branch, url, summary, err)

@@ -1,0 +1,122 @@
+"""``bisect --reply DIR``: the reply to the culprit's pull request email, drafted as
+``DIR/<tag>.mbox`` (never sent, never overwriting a draft: a second one is
+``<tag>-2.mbox``). Threaded to the headers ``apply`` recorded on the merge, else to the
+email for the tag in ``--emails FILE``; the text is ``triage/replies.py``'s."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from send_mergereq import git
+from send_mergereq.apply.replies import mbox_bytes
+from send_mergereq.errors import ConfigError, ForgeError
+from send_mergereq.logtext import log_tail
+from send_mergereq.triage import replies
+from send_mergereq.triage.mail import mail_for
+from send_mergereq.triage.sources import read_owners
+from send_mergereq.triage.suspects import suspect
+
+if TYPE_CHECKING:
+    from send_mergereq.bisect.failure import Failure
+    from send_mergereq.bisect.flow import BisectOptions
+    from send_mergereq.bisect.result import Outcome
+    from send_mergereq.config import Settings
+    from send_mergereq.gitlab.forge import Forge
+
+MAX_EMAIL = 64 << 20  # bytes of one --emails file
+LOG_LINES = 60  # of each failed job's log, searched for the pull request's files
+
+
+def ready(directory: Path) -> None:
+    """``--reply DIR`` exists (made if need be) and can be written to: said before the
+    bisection starts, not after it."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"--reply {directory}: cannot write the reply there: {exc.strerror or exc}",
+            hint="pass a directory you can write to",
+        ) from None
+
+
+def read_emails(paths: tuple[Path, ...]) -> list[tuple[str, bytes]]:
+    found = []
+    for path in paths:
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(MAX_EMAIL + 1)
+        except OSError as exc:
+            raise ConfigError(f"--emails {path}: cannot read it: {exc.strerror or exc}") from None
+        if len(data) > MAX_EMAIL:
+            raise ConfigError(f"--emails {path}: larger than {MAX_EMAIL >> 20} MiB")
+        found.append((str(path), data))
+    return found
+
+
+def write_reply(
+    settings: Settings,
+    options: BisectOptions,
+    *,
+    outcome: Outcome,
+    failure: Failure,
+    forge: Forge,
+    say: Callable[[str], None],
+) -> Path | None:
+    """Draft the reply to the culprit; its path, or None (said) without an email to answer."""
+    culprit = outcome.culprit
+    assert culprit is not None and options.reply is not None
+    repo = settings.repo
+    mail = mail_for(repo, culprit.merge, culprit.tag, read_emails(options.emails))
+    if mail is None:
+        say(f"no reply drafted for {culprit.tag or culprit.merge[:12]}: apply recorded no "
+            "email for it; pass the pull request's mbox with --emails FILE")  # fmt: skip
+        return None
+    jobs = []
+    for job in failure.failed:
+        try:
+            tail = log_tail(forge.job_trace(job.id), LOG_LINES).splitlines()
+        except ForgeError:
+            tail = []
+        named = suspect(job.name, tail, [culprit])
+        lines = named.suspects[0].evidence if named.basis == "log" and named.suspects else ()
+        jobs.append(replies.FailedJob(job.name, job.web_url, tuple(lines)))
+    try:
+        owners = read_owners(repo, settings.target)
+        owned = tuple(dict.fromkeys(o for j in failure.jobs for o in owners.of_job(j)))
+    except ConfigError:
+        owned = ()
+    k = culprit.k
+    text = replies.Culprit(
+        tag=culprit.tag, merge=culprit.merge, branch=outcome.branch, jobs=tuple(jobs),
+        passing=outcome.url(k - 1), failing=outcome.url(k), owners=owned,
+    )  # fmt: skip
+    ident = git.ident(repo, "GIT_COMMITTER_IDENT").decode("utf-8", "replace")
+    me = ident.rpartition(">")[0] + ">"
+    data = mbox_bytes(replies.draft(text, mail, me, datetime.now(UTC)))
+    name = replies.file_name(culprit.tag or culprit.merge[:12])
+    try:
+        path = _write_new(options.reply, name, data)
+    except OSError as exc:
+        say(f"warning: reply not written in {options.reply}: {exc.strerror or exc}")
+        return None
+    say(f"reply drafted: {path} (not sent)")
+    return path
+
+
+def _write_new(directory: Path, name: str, data: bytes) -> Path:
+    stem, suffix = name.rsplit(".", 1)
+    for attempt in range(1, 1000):
+        path = directory / (name if attempt == 1 else f"{stem}-{attempt}.{suffix}")
+        try:
+            with path.open("xb") as out:
+                out.write(data)
+        except FileExistsError:
+            continue
+        return path
+    raise ConfigError(f"{directory}: a thousand drafts named {stem}*")
