@@ -52,7 +52,7 @@ def test_only_git_py_imports_gitpython() -> None:
 def test_every_declared_dependency_is_imported() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     modules = {"python-gitlab": "gitlab", "GitPython": "git", "click": "click",
-               "rich": "rich", "chardet": "chardet"}  # fmt: skip
+               "rich": "rich", "chardet": "chardet", "ruamel.yaml": "ruamel.yaml"}  # fmt: skip
     for requirement in project["dependencies"]:
         name = requirement.split(">")[0].split("=")[0].strip()
         assert _importers(modules[name]), f"{name} is declared but never imported"

@@ -810,3 +810,15 @@ def changed_paths(repo: Path, old: str | None, new: str) -> list[str]:
     args = ("diff-tree", "-r", "-z", "--name-only", "--no-renames", "--no-commit-id")
     out = output(repo, *args, *base, new)
     return [p.decode("utf-8", errors="replace") for p in out.split(b"\0") if p]
+
+
+# -- jobs (issue 23): where its cache lives ------------------------------------------------
+
+
+def common_dir(repo: Path) -> Path:
+    """The repository's git directory shared by all its work trees (``.git`` of the main
+    one): where send-mergereq keeps what it may throw away (``jobs``' cache)."""
+    found = query(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    if not found:
+        raise ConfigError(f"{repo}: not a git repository", hint="run it inside your clone")
+    return Path(found)

@@ -11,6 +11,7 @@ from send_mergereq import __version__
 from send_mergereq.cli.apply import apply
 from send_mergereq.cli.check import check
 from send_mergereq.cli.demo import demo
+from send_mergereq.cli.jobs import jobs
 from send_mergereq.cli.options import EPILOG, PROG
 from send_mergereq.cli.status import status
 from send_mergereq.cli.submit import submit
@@ -20,6 +21,7 @@ usage: {PROG} BRANCH [--wait] [--land] [--dry-run] [OPTIONS]
        {PROG} status [BRANCH|!IID|IID] [OPTIONS]
        {PROG} check [RANGE] [OPTIONS]
        {PROG} apply EMAIL... [OPTIONS]
+       {PROG} jobs [--ref REF] [--pipelines N] [--since DURATION] [--patch [FILE]] [OPTIONS]
        {PROG} demo [--scenario NAME] [-- {PROG.upper()} OPTIONS]
 """
 
@@ -73,5 +75,5 @@ def cli() -> None:
     """
 
 
-for _command in (submit, status, check, apply, demo):
+for _command in (submit, status, check, apply, demo, jobs):
     cli.add_command(_command)
