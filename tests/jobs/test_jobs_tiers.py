@@ -149,9 +149,10 @@ AF = frozenset({"j"})
 
 
 def test_promote_after_100_runs_spanning_60_days() -> None:
-    # 120 green runs 12 h apart: 59.5 days from the first to now... plus the policy's span
-    # counted to now; 121 runs span 60 days.
-    assert actions({"j": "s" * 121}, allow_failure=AF) == {("j", "promote")}
+    # 120 green runs 12 h apart, the last one now: 60 days of green
+    assert actions({"j": "s" * 120}, allow_failure=AF) == {("j", "promote")}
+    # 119 of them: 59.5 days
+    assert actions({"j": "s" * 119}, allow_failure=AF) == set()
 
 
 def test_no_promotion_with_100_runs_in_fewer_than_60_days() -> None:

@@ -5,7 +5,8 @@ The policy (the gating-CI proposal, issue 23):
 
 - **promote** an ``allow_failure`` job that has passed its last ``promote.runs`` runs
   spanning at least ``promote.days``, both counted from its first run or its last
-  failure, whichever is later (a job flagged flaky is not promoted);
+  failure, whichever is later (a job flagged flaky is not promoted); N runs a spacing
+  apart span N spacings to now (120 runs 12 h apart: 60 days);
 - **demote** a gating job that failed at least ``demote.failures`` times in a row and is
   still failing ``demote.hours`` after the first failure of that streak;
 - **flaky**: runs rescued by a retry at more than ``flaky.rate`` of its runs;
@@ -140,7 +141,10 @@ def _promotion(job: JobHealth, policy: TierPolicy, now: float) -> Advice | None:
     failed = [i for i, run in enumerate(job.runs) if not run.passed]
     clean = job.runs[failed[-1] + 1 :] if failed else job.runs
     start = job.runs[failed[-1]].at if failed else job.runs[0].at
-    days = (now - start) / DAY
+    # N runs a spacing apart cover N spacings (each vouches for the interval it opens):
+    # 120 runs 12 h apart are 60 days of green, to the run that closes the last one.
+    spacing = (clean[-1].at - clean[0].at) / (len(clean) - 1) if len(clean) > 1 else 0.0
+    days = (max(now, clean[-1].at) - start + spacing) / DAY if clean else 0.0
     if len(clean) < policy.promote_runs or days < policy.promote_days:
         return None
     since = "its last failure" if failed else "its first run"

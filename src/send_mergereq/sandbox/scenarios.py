@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from send_mergereq.sandbox.errors import ScenarioError
+from send_mergereq.sandbox.past import HistorySpec, parse_history
 
 OUTCOMES = ("success", "failed")
 WHENS = ("on_success", "manual")
@@ -86,9 +87,11 @@ class Scenario:
     decoys: tuple[str, ...] = ()
     events: tuple[EventSpec, ...] = ()
     faults: tuple[FaultSpec, ...] = ()
+    history: HistorySpec | None = None  # past pipelines a test or the demo seeds
 
 
 _TOP_KEYS = {
+    "history",
     "name",
     "description",
     "stages",
@@ -288,6 +291,7 @@ class _Reader:
             decoys=tuple(decoys),
             events=self.events(data),
             faults=self.faults(data),
+            history=parse_history(data["history"], self.origin) if "history" in data else None,
         )
 
 

@@ -1,0 +1,176 @@
+"""``send-mergereq jobs`` end to end: the installed CLI against the sandbox over real HTTP,
+on the ``tiers`` scenario's 160 past pipelines of master (each job with a known story)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from e2e_helpers import PROJECT, Maintainer, MakeMaintainer
+
+pytestmark = pytest.mark.e2e
+
+EXPECTED = {  # name: (runs, successes, failures, flaky, allow_failure)
+    "build-gcc": (160, 160, 0, 0, False),
+    "check-fuzz": (120, 120, 0, 0, True),
+    "check-young": (60, 60, 0, 0, True),
+    "check-iotests": (160, 157, 3, 0, False),
+    "check-block": (160, 158, 2, 0, False),
+    "check-unit": (160, 160, 0, 16, False),
+    "check-qtest": (120, 120, 0, 0, False),
+    "check-old": (120, 120, 0, 0, False),
+    "deploy-docs": (0, 0, 0, 0, True),
+}
+ADVICE = {
+    ("check-fuzz", "promote"),
+    ("check-iotests", "demote"),
+    ("check-unit", "flaky"),
+    ("check-old", "gone"),
+}
+POLICY = """\
+[[jobs]]
+name = "check-io*"
+owners = ["Kevin Wolf <kwolf@example.org>"]
+"""
+CI = """\
+# QEMU-like CI
+.fuzz: &fuzz
+  stage: test
+  allow_failure: true  # new jobs start here
+
+build-gcc:
+  stage: build
+  script: ["make"]
+
+check-fuzz:
+  <<: *fuzz
+  script:
+    - make fuzz
+
+check-iotests:
+  stage: test
+  script:
+    - 'make check-block'   # quoted
+
+check-unit:
+  stage: test
+  script: [make check-unit]
+"""
+
+
+def _seeded(maintainer: MakeMaintainer, policy: str = POLICY) -> Maintainer:
+    who = maintainer("tiers")
+    who.git("checkout", "-q", "master")
+    (who.repo / ".send-mergereq.toml").write_text(policy)
+    (who.repo / ".gitlab-ci.yml").write_text(CI)
+    who.git("add", ".send-mergereq.toml", ".gitlab-ci.yml")
+    who.git("commit", "-q", "--no-gpg-sign", "-m", "CI: job owners")
+    who.git("push", "-q", "origin", "master", env=who.token_env())
+    who.git("fetch", "-q", "origin", env=who.token_env())
+    who.sandbox.seed_history(PROJECT)
+    who.sandbox.clear_request_log()
+    return who
+
+
+def _jobs_requests(who: Maintainer) -> list[str]:
+    """The pipeline API requests, without their queries."""
+    return [r.path.split("?")[0] for r in who.sandbox.request_log if "/pipelines" in r.path]
+
+
+def _job_reads(paths: list[str]) -> list[str]:
+    return [p for p in paths if p.endswith("/jobs")]
+
+
+def test_json_counts_every_job_and_advises_exactly(maintainer: MakeMaintainer) -> None:
+    who = _seeded(maintainer)
+    rc, out, err = who.run("jobs", "--json", "--no-color")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert doc["exit_code"] == 0
+    assert doc["pipelines"]["count"] == 160
+    got = {
+        j["name"]: (j["runs"], j["successes"], j["failures"], j["flaky"], j["allow_failure"])
+        for j in doc["jobs"]
+    }
+    assert got == EXPECTED
+    assert {(a["job"], a["action"]) for a in doc["advice"]} == ADVICE
+    by_name = {j["name"]: j for j in doc["jobs"]}
+    iotests = by_name["check-iotests"]
+    assert iotests["streak"]["state"] == "failing" and iotests["streak"]["runs"] == 3
+    assert iotests["owners"] == ["Kevin Wolf <kwolf@example.org>"]
+    assert iotests["median_duration"] == 1500.0 and iotests["strip"].endswith("...XXX")
+    assert by_name["check-unit"]["strip"].count("r") == 4  # 1 in 10 of the last 40
+    assert set(by_name["build-gcc"]) >= {
+        "name", "runs", "successes", "failures", "flaky", "first_seen", "last_failure",
+        "streak", "allow_failure", "median_duration", "p90_duration", "strip",
+    }  # fmt: skip
+    demote = next(a for a in doc["advice"] if a["action"] == "demote")
+    assert demote["failures"] == 3 and demote["hours"] >= 24
+
+
+def test_the_table_piped_and_the_cache_on_a_second_run(maintainer: MakeMaintainer) -> None:
+    who = _seeded(maintainer)
+    first = who.run("jobs")
+    assert first.rc == 0, first.stderr
+    assert "\x1b[" not in first.stdout  # piped: plain text
+    assert "160 finished pipelines of master" in first.stdout
+    lines = {line.split()[0]: line for line in first.stdout.splitlines() if line.strip()}
+    assert lines["check-iotests"].split()[1:5] == ["gating", "160", "3", "2%"]
+    assert "promote  check-fuzz: passed 120 runs over 60 days" in first.stdout
+    assert "demote   check-iotests: failed its last 3 runs" in first.stdout
+    assert "[owners: Kevin Wolf <kwolf@example.org>]" in first.stdout
+    requests = _jobs_requests(who)
+    job_reads = _job_reads(requests)
+    assert len(job_reads) == 160
+    assert len(requests) - len(job_reads) <= 4  # the listing pages: 2 of push, 1 of schedule
+    cache = list((who.repo / ".git" / "send-mergereq" / "jobs").glob("*.json"))
+    assert len(cache) == 1 and oct(cache[0].stat().st_mode & 0o777) == "0o600"
+    assert who.sandbox.token not in cache[0].read_text()
+
+    who.sandbox.clear_request_log()
+    second = who.run("jobs")
+    assert second.rc == 0 and second.stdout == first.stdout
+    again = _jobs_requests(who)
+    assert not _job_reads(again)
+    assert len(again) <= 4
+
+    who.sandbox.clear_request_log()
+    assert who.run("jobs", "--no-cache").rc == 0
+    assert len(_job_reads(_jobs_requests(who))) == 160
+
+
+def test_patch_applies_and_changes_only_the_advised_jobs(
+    maintainer: MakeMaintainer, tmp_path: Path
+) -> None:
+    who = _seeded(maintainer)
+    rc, diff, err = who.run("jobs", "--patch")
+    assert rc == 0, err
+    assert (who.repo / ".gitlab-ci.yml").read_text() == CI  # printed, not written
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
+    assert changed == ["+  allow_failure: false", "+  allow_failure: true"]
+    patch = tmp_path / "ci.diff"
+    patch.write_text(diff)
+    subprocess.run(["git", "apply", str(patch)], cwd=who.repo, check=True, env=who.demo.env)
+    after = (who.repo / ".gitlab-ci.yml").read_text()
+    assert "check-fuzz:\n  <<: *fuzz\n  allow_failure: false\n" in after
+    assert "check-iotests:\n  allow_failure: true\n  stage: test\n" in after
+    assert "# QEMU-like CI" in after and "'make check-block'   # quoted" in after
+
+
+def test_tiers_thresholds_come_from_the_target_policy(maintainer: MakeMaintainer) -> None:
+    policy = POLICY + "\n[tiers]\npromote = { runs = 50, days = 20 }\nflaky = { rate = 0.2 }\n"
+    who = _seeded(maintainer, policy)
+    rc, out, err = who.run("jobs", "--json")
+    assert rc == 0, err
+    advice = {(a["job"], a["action"]) for a in json.loads(out)["advice"]}
+    assert advice == (ADVICE - {("check-unit", "flaky")}) | {("check-young", "promote")}
+
+
+def test_a_bad_tiers_table_is_one_line_exit_2(maintainer: MakeMaintainer) -> None:
+    who = _seeded(maintainer, "[tiers]\npromote = { runs = 0 }\n")
+    rc, out, err = who.run("jobs")
+    assert (rc, out) == (2, "")
+    assert err.startswith("send-mergereq: ") and "tiers.promote.runs" in err
+    assert "Traceback" not in err
