@@ -70,7 +70,8 @@ def _pages(manager: Any, limit: int, query: Mapping[str, Any]) -> list[Mapping[s
     items: list[Mapping[str, Any]] = []
     page = 1
     for _ in range(MAX_PAGES):
-        batch = manager.list(iterator=True, get_next=False, page=page, per_page=PER_PAGE, **query)
+        path = manager.path if page == 1 else f"{manager.path}?page={page}"  # as every_page
+        batch = manager.list(iterator=True, get_next=False, path=path, per_page=PER_PAGE, **query)
         items.extend(dict(obj.attributes) for obj in batch)
         following = batch.next_page
         if len(items) >= limit or following is None or following <= page:
@@ -88,7 +89,7 @@ def pipeline_attempts(forge: Forge, pipeline_id: int) -> list[Mapping[str, Any]]
     """Every job of the pipeline, retried attempts included (not its bridges)."""
     pipeline = forge.project.pipelines.get(pipeline_id, lazy=True)
     with api(f"listing the jobs of pipeline {pipeline_id}", forge.token_source):
-        found = every_page(pipeline.jobs, per_page=PER_PAGE, include_retried=True)
+        found = every_page(pipeline.jobs, per_page=PER_PAGE, include_retried="true")
     return [dict(job.attributes) for job in found]
 
 
