@@ -174,3 +174,44 @@ def test_a_bad_tiers_table_is_one_line_exit_2(maintainer: MakeMaintainer) -> Non
     assert (rc, out) == (2, "")
     assert err.startswith("send-mergereq: ") and "tiers.promote.runs" in err
     assert "Traceback" not in err
+
+
+def _red_with_master(maintainer: MakeMaintainer, qtest: str) -> Maintainer:
+    """The red scenario (check-qtest fails on staging), master's last pipelines seeded
+    with ``qtest`` as check-qtest's story (and check-unit always green)."""
+    from send_mergereq.sandbox.past import parse_history
+
+    who = maintainer("red")
+    jobs = [{"name": "check-qtest", "story": qtest}, {"name": "check-unit", "story": "s" * 10}]
+    who.sandbox.seed_history(PROJECT, parse_history({"pipelines": 10, "jobs": jobs}, "test"))
+    who.sandbox.set_time_scale(6000)
+    return who
+
+
+def test_a_red_gate_says_the_job_is_failing_on_master_too(maintainer: MakeMaintainer) -> None:
+    who = _red_with_master(maintainer, "sssssssfff")
+    rc, out, err = who.run("staging", "--wait", "--interval", "0.2", "--json")
+    assert rc == 1, err
+    assert "check-qtest: also failing on master: 3 of the last 10 pipelines, since " in err
+    (failed,) = json.loads(out)["failed_jobs"]
+    history = failed["history"]
+    assert (history["ref"], history["runs"], history["failures"], history["flaky"]) == (
+        "master", 10, 3, 0)  # fmt: skip
+    assert history["verdict"] == "broken_on_target" and history["failing_since"]
+
+
+@pytest.mark.parametrize(
+    ("story", "line"),
+    [
+        ("ssrsssssss", "check-qtest: flaky: rescued by a retry in 1 of the last 10"),
+        ("ffssssssss", "check-qtest: green on master for the last 8 pipelines"),
+    ],
+)
+def test_a_red_gate_on_a_job_passing_on_master(
+    maintainer: MakeMaintainer, story: str, line: str
+) -> None:
+    who = _red_with_master(maintainer, story)
+    rc, out, err = who.run("staging", "--wait", "--interval", "0.2")
+    assert rc == 1, err
+    assert line in out
+    assert "also failing on master" not in out

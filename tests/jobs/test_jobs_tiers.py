@@ -281,3 +281,6 @@ def test_target_history_verdicts() -> None:
     green = target_history("master", "j", history({"j": "fsss", "k": "ssss"}), last=3)
     assert green.verdict == "green_on_target" and green.document()["failing_since"] is None
     assert green.line() == "green on master for the last 3 pipelines"
+    mended = target_history("master", "j", history({"j": "ffssssssss"}))
+    assert mended.verdict == "green_on_target" and mended.failures == 2
+    assert mended.line() == "green on master for the last 8 pipelines"

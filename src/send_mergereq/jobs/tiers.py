@@ -183,6 +183,7 @@ class TargetHistory:
     flaky: int
     failing_since: float | None  # the first failure of a streak still failing
     pipelines: int  # how many pipelines were looked at
+    green: int = 0  # its runs since its last failure there
 
     @property
     def verdict(self) -> str:
@@ -199,7 +200,7 @@ class TargetHistory:
             )
         if self.verdict == "flaky":
             return f"flaky: rescued by a retry in {self.flaky} of the last {self.pipelines}"
-        return f"green on {self.ref} for the last {self.pipelines} pipelines"
+        return f"green on {self.ref} for the last {self.green} pipelines"
 
     def document(self) -> dict[str, object]:
         return {
@@ -229,6 +230,7 @@ def target_history(
         if run.passed:
             break
         failing_since = run.at
+    failed = [i for i, run in enumerate(runs) if not run.passed]
     return TargetHistory(
         ref=ref,
         runs=len(runs),
@@ -236,6 +238,7 @@ def target_history(
         flaky=sum(r.rescued for r in runs),
         failing_since=failing_since,
         pipelines=len(newest),
+        green=len(runs) - 1 - failed[-1] if failed else len(runs),
     )
 
 

@@ -335,15 +335,37 @@ class _Run:
     ) -> ExitCode:
         """The run's exit code; with ``--json``, the one document saying the same. A gate
         that closed with jobs still alive: ``--cancel-rest`` cancels them, else a hint."""
+        histories: Mapping[str, Any] = {}
         if watched is not None:
+            histories = self.history(watched)
             self.the_rest(watched)
         if self.out.as_json:
             doc = document(
                 exit_code=exit_code, checks=self.checks, published=self.published,
                 watched=watched, merge_request=mr, basis=basis, landed=landed,
+                histories={name: h.document() for name, h in histories.items()},
             )  # fmt: skip
             self.out.document(doc)
         return exit_code
+
+    def history(self, watched: WatchResult) -> Mapping[str, Any]:
+        """A closed gate: each failing gating job in the target's recent pipelines, said
+        one line a job (``jobs/gate_history.py``); nothing for any other verdict."""
+        from send_mergereq.gate import Outcome
+
+        failed = watched.verdict.failed_gating
+        if watched.interrupted or watched.verdict.outcome is not Outcome.CLOSED or not failed:
+            return {}
+        if self.published is None:
+            return {}
+        from send_mergereq.jobs.gate_history import said
+
+        names = list(dict.fromkeys(job.name for job in failed))
+        found = said(self.session.forge, self.session.repo, self.published.target, names,
+                     self.out.say)  # fmt: skip
+        for name, history in found.items():
+            self.out.say(f"{name}: {history.line()}")
+        return found
 
     def the_rest(self, watched: WatchResult) -> None:
         """On a closed gate, cancel what is left of the pipeline (``--cancel-rest``) or say

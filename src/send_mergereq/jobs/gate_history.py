@@ -1,0 +1,57 @@
+"""A closed gate's failing jobs, seen in the target's history (issue 23, part 2): is the
+job failing on the target too, flaky there, or green there (this staging broke it)?
+
+Bounded: one listing page of the target's newest finished pipelines (``LAST`` of them,
+any source), and the jobs of those not yet in ``jobs``' cache (the same cache, under the
+git directory). A GitLab error here never changes the verdict: the lines are left out
+and a note says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from send_mergereq.errors import ConfigError, ForgeError, GitError
+from send_mergereq.jobs.tiers import TargetHistory, target_history
+
+if TYPE_CHECKING:
+    from send_mergereq.gitlab.forge import Forge
+
+LAST = 50
+
+
+def histories(
+    forge: Forge, repo: Path, ref: str, jobs: Sequence[str], *, use_cache: bool = True
+) -> dict[str, TargetHistory]:
+    """Each of ``jobs`` in the newest ``LAST`` finished pipelines of ``ref`` (a job that did
+    not run there has no history: nothing to compare with)."""
+    if not jobs:
+        return {}
+    from send_mergereq import git
+    from send_mergereq.gitlab.client import api
+    from send_mergereq.gitlab.history import fetch_history
+    from send_mergereq.jobs.cache import JobsCache, cache_path
+
+    query: dict[str, Any] = {"ref": ref, "scope": "finished", "order_by": "id", "sort": "desc"}
+    with api(f"listing the finished pipelines of {ref}", forge.token_source):
+        found = forge.project.pipelines.list(get_all=False, per_page=LAST, **query)
+    listed = [dict(p.attributes) for p in found if p.attributes.get("ref") == ref][:LAST]
+    where = cache_path(git.common_dir(repo), forge.gl.url, forge.info.path)
+    cache = JobsCache(where if use_cache else None)
+    records, _ = fetch_history(forge, listed, cache.get)
+    cache.save(records)
+    found = {name: target_history(ref, name, records, LAST) for name in jobs}
+    return {name: history for name, history in found.items() if history.runs}  # ran there
+
+
+def said(
+    forge: Forge, repo: Path, ref: str, jobs: Sequence[str], note: Callable[[str], None]
+) -> Mapping[str, TargetHistory]:
+    """:func:`histories`, or nothing (and a note) when GitLab or the cache fails."""
+    try:
+        return histories(forge, repo, ref, jobs)
+    except (ForgeError, GitError, ConfigError) as exc:
+        note(f"{ref}'s history not read: {exc.message}")
+        return {}
