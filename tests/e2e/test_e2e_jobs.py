@@ -215,3 +215,22 @@ def test_a_red_gate_on_a_job_passing_on_master(
     assert rc == 1, err
     assert line in out
     assert "also failing on master" not in out
+
+
+def test_the_demo_of_the_tiers_scenario_shows_jobs_and_its_advice(hermetic_env: Path) -> None:
+    import os
+
+    from e2e_helpers import run_cli
+
+    rc, out, err = run_cli(
+        "demo", "--scenario", "tiers", "--time-scale", "3000", "--", "--interval", "0.2",
+        env=os.environ, cwd=hermetic_env, timeout=180,
+    )  # fmt: skip
+    assert rc == 0, out + err
+    assert "demo: master has 160 past pipelines" in err
+    assert "demo: running  send-mergereq jobs" in err
+    assert "9 jobs in 160 finished pipelines of master" in out
+    for line in ("promote  check-fuzz:", "demote   check-iotests:", "gone     check-old:",
+                 "flaky    check-unit:"):  # fmt: skip
+        assert line in out
+    assert "deploy-docs:" not in out  # manual: never advised on

@@ -66,6 +66,7 @@ def run(
             except ScenarioError as exc:  # the sandbox's own error, the tool's exit 2
                 raise ConfigError(exc.message, hint=exc.hint) from None
             _publish_master(demo, project.http_url_to_repo, sandbox.token)
+            history = _seed_history(sandbox, say)
             say(f"demo: repository {demo.repo} (signing: {demo.signing}), "
                 f"sandbox GitLab at {sandbox.url}, scenario {scenario!r}")  # fmt: skip
             say(f"demo: the sandbox runs on a virtual clock, {time_scale:g}x real time: "
@@ -80,6 +81,9 @@ def run(
             except KeyboardInterrupt:  # the sandbox goes with the demo: nothing to resume
                 say(f"demo: interrupted; {DEMO_GONE}")
                 return int(ExitCode.INTERRUPTED)
+            if history:
+                say("demo: running  send-mergereq jobs  (master's past pipelines, the advice)")
+                _send(demo, sandbox.token, (), words=["jobs"])
             for line in next_steps(scenario, extra_args):
                 say(line)
             return code
@@ -98,6 +102,7 @@ _TRIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("QEMU's push-only flow (no MR)", ("demo", "--", "--no-mr", "--land")),
     ("a flaky job: the --retry-failed hint", ("demo", "--scenario", "flaky")),
     ("a manual job that blocks the gate", ("demo", "--scenario", "manual")),
+    ("job health and tier advice", ("demo", "--scenario", "tiers")),
 )
 
 
@@ -161,9 +166,23 @@ def command(extra_args: tuple[str, ...]) -> list[str]:
     return ["staging", "--wait", *extra_args]
 
 
-def _send(demo: demo_repo.DemoEnv, token: str, extra_args: tuple[str, ...]) -> int:
+def _seed_history(sandbox: Sandbox, say: Callable[[str], None]) -> bool:
+    """A scenario with a ``[history]`` (``tiers``): master's past pipelines, for ``jobs``."""
+    from send_mergereq.sandbox.errors import ScenarioError
+
+    try:
+        seeded = sandbox.seed_history(PROJECT)
+    except ScenarioError:
+        return False
+    say(f"demo: master has {len(seeded)} past pipelines (the scenario's [history])")
+    return True
+
+
+def _send(
+    demo: demo_repo.DemoEnv, token: str, extra_args: tuple[str, ...], words: list[str] | None = None
+) -> int:
     # DEMO_ENV tells the run its GitLab is the demo's sandbox: gone when the demo ends,
     # so an interrupted run has nothing to resume
     env = {**demo.env, "GITLAB_TOKEN": token, DEMO_ENV: "1"}
-    argv = [sys.executable, "-m", "send_mergereq", *command(extra_args)]
+    argv = [sys.executable, "-m", "send_mergereq", *(words or command(extra_args))]
     return subprocess.run(argv, cwd=demo.repo, env=env, check=False).returncode
