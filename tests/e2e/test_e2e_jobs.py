@@ -234,3 +234,39 @@ def test_the_demo_of_the_tiers_scenario_shows_jobs_and_its_advice(hermetic_env: 
                  "flaky    check-unit:"):  # fmt: skip
         assert line in out
     assert "deploy-docs:" not in out  # manual: never advised on
+
+
+def test_on_a_terminal_a_progress_bar_then_a_rich_table(maintainer: MakeMaintainer) -> None:
+    from e2e_helpers import ANSI, run_in_pty
+
+    who = _seeded(maintainer)
+    rc, text = run_in_pty("jobs", env=who.env(), cwd=who.repo, columns=200)
+    assert rc == 0, text
+    assert "reading pipelines" in text  # the progress bar, while the jobs are read
+    assert "\x1b[" in text  # styled
+    plain = ANSI.sub("", text)
+    assert "check-iotests" in plain and "failing since" in plain
+    assert "demote   check-iotests: failed its last 3 runs" in plain
+
+
+def test_since_reads_the_pipelines_of_that_age(maintainer: MakeMaintainer) -> None:
+    who = _seeded(maintainer)
+    rc, out, err = who.run("jobs", "--since", "30d", "--json")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert doc["pipelines"]["count"] in (60, 61)  # 12 h apart, the newest ending now
+    listing = next(r.path for r in who.sandbox.request_log if "source=push" in r.path)
+    assert "updated_after=" in listing
+    assert who.run("jobs", "--since", "soon").rc == 2
+
+
+def test_rate_limits_and_blips_are_ridden_out(maintainer: MakeMaintainer) -> None:
+    who = _seeded(maintainer)
+    who.sandbox.inject_fault("429", match="/jobs", count=2, skip=5)
+    who.sandbox.inject_fault("502", match="/pipelines", count=1)  # the first listing page
+    rc, out, err = who.run("jobs", "--json")
+    assert rc == 0, err
+    got = {j["name"]: (j["runs"], j["failures"], j["flaky"]) for j in json.loads(out)["jobs"]}
+    assert got == {name: (r, f, fl) for name, (r, _s, f, fl, _a) in EXPECTED.items()}
+    faults = [r for r in who.sandbox.request_log if r.fault]
+    assert [r.status for r in faults] == [502, 429, 429]
