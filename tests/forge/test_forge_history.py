@@ -69,7 +69,8 @@ def test_each_source_is_one_listing_read_to_the_limit_and_no_further(
     push = list(range(3000, 2700, -1))  # three pages of 100 on the server
     page(rsps, [finished(i) for i in push[:100]], 1, 3, source="push")
     page(rsps, [finished(i) for i in push[100:200]], 2, 3, source="push")
-    page(rsps, [finished(i) for i in (3500, 2600)], 1, 1, source="schedule")
+    scheduled = [{**finished(i), "source": "schedule"} for i in (3500, 2600)]
+    page(rsps, scheduled, 1, 1, source="schedule")
     listed = history.list_finished(forge, "master", ("push", "schedule"), limit=150)
     ids = [p["id"] for p in listed]
     assert len(ids) == 150 and ids == sorted(ids, reverse=True)
@@ -94,7 +95,7 @@ def test_updated_after_is_passed_as_gitlab_reads_it(rsps: responses.RequestsMock
 def test_other_refs_and_unfinished_pipelines_are_left_out(rsps: responses.RequestsMock) -> None:
     forge = connect(rsps)
     items = [finished(9), finished(8, ref="staging"), finished(7, status="running"),
-             finished(6, status="canceled")]  # fmt: skip
+             finished(6, status="canceled"), {**finished(5), "source": "web"}]  # fmt: skip
     page(rsps, items, 1, 1, source="push")
     assert [p["id"] for p in history.list_finished(forge, "master", ("push",), limit=10)] == [9, 6]
 

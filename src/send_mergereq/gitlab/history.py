@@ -59,7 +59,11 @@ def list_finished(
         with api(f"listing the {source} pipelines of {ref}", forge.token_source):
             for attrs in _pages(forge.project.pipelines, limit, query):
                 pid = entities.number(attrs, "id", "pipeline")
-                if attrs.get("ref") == ref and attrs.get("status") in FINISHED:
+                if (
+                    attrs.get("ref") == ref
+                    and attrs.get("status") in FINISHED
+                    and attrs.get("source", source) == source  # a GitLab that ignored it
+                ):
                     found[pid] = attrs
     newest = sorted(found, reverse=True)[:limit]
     return [found[pid] for pid in newest]
