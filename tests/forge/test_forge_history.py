@@ -155,3 +155,37 @@ def test_a_cached_pipeline_is_not_read_again_unless_it_changed(
     )
     assert fetched == 1 and seen == [1, 2]
     assert records[1].attempts == kept
+
+
+def test_a_closed_gate_s_history_failing_to_read_is_a_note_not_a_failure(
+    rsps: responses.RequestsMock, tmp_path: Any
+) -> None:
+    from send_mergereq.jobs.gate_history import said
+
+    forge = connect(rsps)
+    rsps.get(PIPELINES, json={"message": "403 Forbidden"}, status=403)
+    notes: list[str] = []
+    assert said(forge, tmp_path, "master", ["check-qtest"], notes.append) == {}
+    assert notes == [
+        "master's history not read: GitLab refused (403) listing the finished pipelines of "
+        "master: 403 Forbidden"
+    ]
+
+
+def test_a_closed_gate_reads_one_listing_page_of_the_target(
+    rsps: responses.RequestsMock, tmp_path: Any
+) -> None:
+    import subprocess
+
+    from send_mergereq.jobs.gate_history import LAST, histories
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    forge = connect(rsps)
+    query = {"ref": "master", "scope": "finished", "order_by": "id", "sort": "desc",
+             "per_page": str(LAST)}  # fmt: skip
+    g.get(rsps, PIPELINES, [finished(9), finished(8, status="failed")], **query)
+    rsps.get(f"{PIPELINES}/9/jobs", json=[g.job(90, "check-qtest", "failed", pipeline_id=9)])
+    rsps.get(f"{PIPELINES}/8/jobs", json=[g.job(80, "check-qtest", "failed", pipeline_id=8)])
+    found = histories(forge, tmp_path, "master", ["check-qtest", "new-job"])
+    assert list(found) == ["check-qtest"]  # a job that never ran there has no history
+    assert (found["check-qtest"].verdict, found["check-qtest"].failures) == ("broken_on_target", 2)

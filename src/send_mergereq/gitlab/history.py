@@ -69,6 +69,21 @@ def list_finished(
     return [found[pid] for pid in newest]
 
 
+def recent_finished(forge: Forge, ref: str, count: int) -> list[Mapping[str, Any]]:
+    """The newest ``count`` (at most 100) finished pipelines of ``ref``, any source: one
+    listing page (a closed gate's look at the target)."""
+    query: dict[str, Any] = {"ref": ref, "scope": "finished", "order_by": "id", "sort": "desc"}
+    with api(f"listing the finished pipelines of {ref}", forge.token_source):
+        found = forge.project.pipelines.list(get_all=False, per_page=min(count, PER_PAGE), **query)
+    listed: list[Mapping[str, Any]] = [dict(p.attributes) for p in found]
+    return [a for a in listed if a.get("ref") == ref and a.get("status") in FINISHED][:count]
+
+
+def cache_key(forge: Forge) -> tuple[str, str]:
+    """Which GitLab and project a cache of its pipelines is for."""
+    return str(forge.gl.url), forge.info.path
+
+
 def _pages(manager: Any, limit: int, query: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """Pages of ``manager``'s listing until ``limit`` items, its last page, or MAX_PAGES."""
     items: list[Mapping[str, Any]] = []

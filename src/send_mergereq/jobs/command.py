@@ -55,7 +55,7 @@ def open_forge(settings: Settings) -> Forge:
 
 def run_jobs(settings: Settings, options: JobsOptions, out: Output) -> int:
     from send_mergereq import git
-    from send_mergereq.gitlab.history import fetch_history, list_finished
+    from send_mergereq.gitlab.history import cache_key, fetch_history, list_finished
     from send_mergereq.triage.sources import read_owners
 
     ref = options.ref or settings.target_branch
@@ -67,7 +67,7 @@ def run_jobs(settings: Settings, options: JobsOptions, out: Output) -> int:
         since = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     limit = options.pipelines if options.since is None else 5000
     listed = list_finished(forge, ref, options.sources, limit=limit, updated_after=since)
-    where = cache_path(git.common_dir(settings.repo), forge.gl.url, forge.info.path)
+    where = cache_path(git.common_dir(settings.repo), *cache_key(forge))
     cache = JobsCache(where if options.use_cache else None)
     with _progress(out, len(listed)) as advance:
         records, fetched = fetch_history(forge, listed, cache.get, advance)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from send_mergereq.errors import ConfigError, ForgeError, GitError
 from send_mergereq.jobs.tiers import TargetHistory, target_history
@@ -30,15 +30,11 @@ def histories(
     if not jobs:
         return {}
     from send_mergereq import git
-    from send_mergereq.gitlab.client import api
-    from send_mergereq.gitlab.history import fetch_history
+    from send_mergereq.gitlab.history import cache_key, fetch_history, recent_finished
     from send_mergereq.jobs.cache import JobsCache, cache_path
 
-    query: dict[str, Any] = {"ref": ref, "scope": "finished", "order_by": "id", "sort": "desc"}
-    with api(f"listing the finished pipelines of {ref}", forge.token_source):
-        found = forge.project.pipelines.list(get_all=False, per_page=LAST, **query)
-    listed = [dict(p.attributes) for p in found if p.attributes.get("ref") == ref][:LAST]
-    where = cache_path(git.common_dir(repo), forge.gl.url, forge.info.path)
+    listed = recent_finished(forge, ref, LAST)
+    where = cache_path(git.common_dir(repo), *cache_key(forge))
     cache = JobsCache(where if use_cache else None)
     records, _ = fetch_history(forge, listed, cache.get)
     cache.save(records)
