@@ -21,7 +21,7 @@ usage: {PROG} BRANCH [--wait] [--land] [--dry-run] [OPTIONS]
        {PROG} status [BRANCH|!IID|IID] [OPTIONS]
        {PROG} check [RANGE] [OPTIONS]
        {PROG} apply EMAIL... [OPTIONS]
-       {PROG} jobs [--ref REF] [--pipelines N] [--since DURATION] [--patch [FILE]] [OPTIONS]
+       {PROG} jobs [--ref REF] [--since AGE] [--patch [FILE]] [OPTIONS]
        {PROG} demo [--scenario NAME] [-- {PROG.upper()} OPTIONS]
 """
 
