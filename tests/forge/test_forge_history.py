@@ -189,3 +189,16 @@ def test_a_closed_gate_reads_one_listing_page_of_the_target(
     found = histories(forge, tmp_path, "master", ["check-qtest", "new-job"])
     assert list(found) == ["check-qtest"]  # a job that never ran there has no history
     assert (found["check-qtest"].verdict, found["check-qtest"].failures) == ("broken_on_target", 2)
+
+
+def test_a_listing_paged_by_link_alone_is_followed(rsps: responses.RequestsMock) -> None:
+    forge = connect(rsps)
+    base = {"ref": "master", "scope": "finished", "order_by": "id", "sort": "desc",
+            "per_page": "100", "source": "push"}  # fmt: skip
+    nxt = f"{PIPELINES}?page=2&per_page=100"
+    rsps.get(PIPELINES, json=[finished(i) for i in range(300, 200, -1)],
+             headers={"Link": f'<{nxt}>; rel="next"'},
+             match=[matchers.query_param_matcher(base)])  # fmt: skip
+    rsps.get(PIPELINES, json=[finished(i) for i in range(200, 150, -1)],
+             match=[matchers.query_param_matcher({**base, "page": "2"})])  # fmt: skip
+    assert len(history.list_finished(forge, "master", ("push",), limit=200)) == 150

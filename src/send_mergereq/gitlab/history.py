@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from send_mergereq.gitlab import entities
-from send_mergereq.gitlab.client import PER_PAGE, EndlessListing, api, every_page
+from send_mergereq.gitlab.client import PER_PAGE, EndlessListing, _next_page, api, every_page
 from send_mergereq.jobs.health import Attempt, PipelineRecord
 from send_mergereq.models import FINISHED
 
@@ -92,8 +92,8 @@ def _pages(manager: Any, limit: int, query: Mapping[str, Any]) -> list[Mapping[s
         path = manager.path if page == 1 else f"{manager.path}?page={page}"  # as every_page
         batch = manager.list(iterator=True, get_next=False, path=path, per_page=PER_PAGE, **query)
         items.extend(dict(obj.attributes) for obj in batch)
-        following = batch.next_page
-        if len(items) >= limit or following is None or following <= page:
+        following = _next_page(batch, page)  # X-Next-Page, else Link: rel="next"
+        if len(items) >= limit or following is None:
             return items[:limit]
         if batch.total_pages is not None and following > batch.total_pages:
             raise EndlessListing(
