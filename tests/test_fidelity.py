@@ -1078,3 +1078,69 @@ def test_sandbox_multi_project_bridges(lab: Any, tmp_path: Any) -> None:
     assert bridges["website"]["status"] == "failed"
     assert bridges["website"]["failure_reason"] == "downstream_bridge_project_not_found"
     assert bridges["website"]["downstream_pipeline"] is None
+
+
+def _past(story: dict[str, str], **top: Any) -> Any:
+    from send_mergereq.sandbox.past import parse_history
+
+    count = len(next(iter(story.values())))
+    jobs = [{"name": name, "story": codes, "duration": 90} for name, codes in story.items()]
+    return parse_history({"pipelines": count, "jobs": jobs, **top}, "test")
+
+
+def test_sandbox_history_pipelines_filtered_as_gitlab_does(lab: Any) -> None:
+    """lib/api/ci/pipelines.rb ``GET :id/pipelines``: ``ref``, ``source`` (one value),
+    ``scope=finished`` (Ci::PipelinesFinder: success, failed, canceled, skipped),
+    ``updated_after`` (ISO 8601), ``order_by=id`` ``sort=desc``, offset pages with
+    ``X-Total-Pages``/``X-Next-Page``; each entry has ``created_at``, ``updated_at``,
+    ``source`` (Entities::Ci::PipelineBasic)."""
+    project = lab(branch_pipelines=True)
+    pushes = project.sandbox.seed_history("group/proj", _past({"build": "s" * 130}))
+    schedules = project.sandbox.seed_history(
+        "group/proj", _past({"build": "sf"}, source="schedule", every_hours=1)
+    )
+    query = {"ref": "master", "scope": "finished", "order_by": "id", "sort": "desc"}
+    first = project.call("GET", "/pipelines", source="push", per_page=100, **query)
+    assert first.headers["X-Total"] == "130" and first.headers["X-Next-Page"] == "2"
+    assert first.headers["X-Total-Pages"] == "2"
+    listed = first.json()
+    assert [p["id"] for p in listed] == sorted(pushes, reverse=True)[:100]
+    assert {(p["ref"], p["source"], p["status"]) for p in listed} == {("master", "push", "success")}
+    assert listed[0]["created_at"] < listed[0]["updated_at"]
+    assert listed[1]["created_at"] < listed[0]["created_at"]
+    scheduled = project.get("/pipelines", source="schedule", **query)
+    assert [(p["id"], p["status"]) for p in scheduled] == [
+        (schedules[1], "failed"), (schedules[0], "success")]  # fmt: skip
+    # the time shown is cut to milliseconds, the one stored is finer (as GitLab's database
+    # has microseconds): "after the 10th newest's updated_at" includes it
+    recent = project.get("/pipelines", updated_after=listed[9]["updated_at"], **query)
+    assert sorted(p["id"] for p in recent) == sorted(pushes[-10:] + schedules)
+    later = project.get("/pipelines", updated_after=listed[8]["created_at"], **query)
+    assert pushes[-10] not in [p["id"] for p in later]
+    running = project.get("/pipelines", ref="staging", scope="finished")
+    assert all(p["status"] in ("success", "failed", "canceled", "skipped") for p in running)
+
+
+def test_sandbox_history_jobs_include_retried_as_gitlab_does(lab: Any) -> None:
+    """lib/api/ci/pipelines.rb ``GET :id/pipelines/:pipeline_id/jobs``: ``include_retried``
+    (Boolean, default false; Ci::JobsFinder) adds the retried attempts; a retry is a new
+    job of the same name with a higher id, and Entities::Ci::Job has no ``retried`` key.
+    ``allow_failure``, ``duration``, ``created_at`` and ``finished_at`` on every job;
+    canceled-before-start and skipped jobs have no times."""
+    project = lab()
+    (pid,) = project.sandbox.seed_history(
+        "group/proj", _past({"unit": "r", "fuzz": "f", "docs": "m", "qtest": "c", "lint": "k"})
+    )
+    latest = project.get(f"/pipelines/{pid}/jobs")
+    every = project.get(f"/pipelines/{pid}/jobs", include_retried="true")
+    assert sorted(j["name"] for j in latest) == ["docs", "fuzz", "lint", "qtest", "unit"]
+    units = sorted((j for j in every if j["name"] == "unit"), key=lambda j: j["id"])
+    assert [j["status"] for j in units] == ["failed", "success"]
+    assert all("retried" not in j for j in every)
+    assert units[0]["finished_at"] <= units[1]["created_at"] and units[1]["duration"] == 90
+    by_name = {j["name"]: j for j in latest}
+    assert by_name["fuzz"]["allow_failure"] is False and by_name["fuzz"]["status"] == "failed"
+    assert by_name["docs"]["status"] == "manual" and by_name["docs"]["finished_at"] is None
+    assert by_name["docs"]["allow_failure"] is True  # when: manual may fail by default
+    assert by_name["qtest"]["started_at"] is None and by_name["lint"]["status"] == "skipped"
+    assert project.get(f"/pipelines/{pid}")["status"] == "failed"

@@ -24,6 +24,7 @@ from send_mergereq.checks import CHECKS
 from send_mergereq.checks.exemptions import Exemption, from_git_config
 from send_mergereq.checks.finding import CheckContext, Severity
 from send_mergereq.errors import ConfigError
+from send_mergereq.jobs.tiers import TierPolicy
 
 POLICY_FILE = ".send-mergereq.toml"
 MODE_KEY = "sendmergereq.mode"
@@ -83,6 +84,7 @@ class Settings:
     base: str | None = None  # the range is BASE..BRANCH (None: TARGET..BRANCH)
     policy_file: str = ""  # where .send-mergereq.toml was read from: TARGET:.send-mergereq.toml
     policy_why: str = ""  # why that branch, when a CI job chose it
+    tiers: TierPolicy = field(default_factory=TierPolicy)  # [tiers]: send-mergereq jobs
 
     @property
     def source_branch(self) -> str:
@@ -344,4 +346,5 @@ def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, s
         base=flags.base,
         policy_file=project[1],
         policy_why=flags.policy_why,
+        tiers=project[0].get("tiers") or TierPolicy(),
     )

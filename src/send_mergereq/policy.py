@@ -109,12 +109,10 @@ def parse_policy(data: bytes, source: str, *, allow_profile: bool) -> Policy:
             policy[key] = _mode(value, source)
         elif key == "apply":
             policy[key] = _apply_table(value, source)
-        elif key == "exempt" and allow_profile:  # the project's file, never a profile
-            policy[key] = exemptions.from_policy(value, source, CHECKS)
-        elif key == "jobs" and allow_profile:  # job owners: the project's file only
-            policy[key] = owners.jobs_from_policy(value, source)
+        elif key in ("exempt", "jobs", "tiers") and allow_profile:  # never in a profile
+            policy[key] = _project_table(key, value, source)
         elif key != "description":
-            allowed = ["profile", "exempt", "jobs"] * allow_profile
+            allowed = ["profile", "exempt", "jobs", "tiers"] * allow_profile
             allowed += [*LIST_KEYS, "checks", "mode"]
             allowed.append("apply")
             allowed.append("description")
@@ -122,6 +120,18 @@ def parse_policy(data: bytes, source: str, *, allow_profile: bool) -> Policy:
                 f"{source}: unknown key {key!r}", hint=f"known keys: {', '.join(allowed)}"
             )
     return policy
+
+
+def _project_table(key: str, value: Any, source: str) -> Any:
+    """The tables only the project's file may hold: ``[[exempt]]``, ``[[jobs]]`` (job
+    owners) and ``[tiers]`` (``send-mergereq jobs``' policy)."""
+    if key == "exempt":
+        return exemptions.from_policy(value, source, CHECKS)
+    if key == "jobs":
+        return owners.jobs_from_policy(value, source)
+    from send_mergereq.jobs.tiers import tiers_from_policy
+
+    return tiers_from_policy(value, source)
 
 
 def _expect(value: Any, kind: type, source: str, key: str) -> Any:

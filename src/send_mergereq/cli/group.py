@@ -13,6 +13,7 @@ from send_mergereq.cli.bisect import bisect
 from send_mergereq.cli.check import check
 from send_mergereq.cli.demo import demo
 from send_mergereq.cli.eject import eject
+from send_mergereq.cli.jobs import jobs
 from send_mergereq.cli.options import EPILOG, PROG
 from send_mergereq.cli.status import status
 from send_mergereq.cli.submit import submit
@@ -24,6 +25,7 @@ usage: {PROG} BRANCH [--wait] [--land] [--dry-run] [OPTIONS]
        {PROG} apply EMAIL... [OPTIONS]
        {PROG} bisect [BRANCH] [--eject] [--reply DIR] [OPTIONS]
        {PROG} eject TAG|SHA [BRANCH] [OPTIONS]
+       {PROG} jobs [--ref REF] [--since AGE] [--patch [FILE]] [OPTIONS]
        {PROG} demo [--scenario NAME] [-- {PROG.upper()} OPTIONS]
 """
 
@@ -78,5 +80,5 @@ def cli() -> None:
     """
 
 
-for _command in (submit, status, check, apply, bisect, eject, demo):
+for _command in (submit, status, check, apply, bisect, eject, jobs, demo):
     cli.add_command(_command)

@@ -67,6 +67,7 @@ def run(
             except ScenarioError as exc:  # the sandbox's own error, the tool's exit 2
                 raise ConfigError(exc.message, hint=exc.hint) from None
             _publish_master(demo, project.http_url_to_repo, sandbox.token)
+            history = _seed_history(sandbox, say)
             say(f"demo: repository {demo.repo} (signing: {demo.signing}), "
                 f"sandbox GitLab at {sandbox.url}, scenario {scenario!r}")  # fmt: skip
             say(f"demo: the sandbox runs on a virtual clock, {time_scale:g}x real time: "
@@ -83,6 +84,9 @@ def run(
             except KeyboardInterrupt:  # the sandbox goes with the demo: nothing to resume
                 say(f"demo: interrupted; {DEMO_GONE}")
                 return int(ExitCode.INTERRUPTED)
+            if history:
+                say("demo: running  send-mergereq jobs  (master's past pipelines, the advice)")
+                _send(demo, sandbox.token, (), words=["jobs"])
             for line in next_steps(scenario, extra_args):
                 say(line)
             return code
@@ -102,6 +106,7 @@ _TRIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("a flaky job: the --retry-failed hint", ("demo", "--scenario", "flaky")),
     ("a manual job that blocks the gate", ("demo", "--scenario", "manual")),
     ("bisect finds the pull request at fault", ("demo", "--scenario", "culprit")),
+    ("job health and tier advice", ("demo", "--scenario", "tiers")),
 )
 
 
@@ -168,6 +173,18 @@ def _apply(
 def command(extra_args: tuple[str, ...]) -> list[str]:
     """The words after ``send-mergereq`` that the demo runs."""
     return ["staging", "--wait", *extra_args]
+
+
+def _seed_history(sandbox: Sandbox, say: Callable[[str], None]) -> bool:
+    """A scenario with a ``[history]`` (``tiers``): master's past pipelines, for ``jobs``."""
+    from send_mergereq.sandbox.errors import ScenarioError
+
+    try:
+        seeded = sandbox.seed_history(PROJECT)
+    except ScenarioError:
+        return False
+    say(f"demo: master has {len(seeded)} past pipelines (the scenario's [history])")
+    return True
 
 
 def _send(

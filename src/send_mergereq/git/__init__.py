@@ -71,6 +71,7 @@ from send_mergereq.git.refs import (
     update_ref,
 )
 from send_mergereq.git.repository import (
+    common_dir,
     config_entries,
     config_value,
     is_ancestor,
@@ -105,6 +106,7 @@ __all__ = [
     "checkout_move",
     "commit_dates",
     "commit_objects",
+    "common_dir",
     "config_entries",
     "config_value",
     "count_commits",

@@ -36,6 +36,15 @@ def repo_root(path: Path) -> Path:
     return Path(git_dir if bare == "true" else path / "".join(cdup)).resolve()
 
 
+def common_dir(repo: Path) -> Path:
+    """The repository's git directory shared by all its work trees (``.git`` of the main
+    one): where send-mergereq keeps what it may throw away (``jobs``' cache)."""
+    found = query(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    if not found:
+        raise ConfigError(f"{repo}: not a git repository", hint="run it inside your clone")
+    return Path(found)
+
+
 def is_ancestor(repo: Path, ancestor: str, head: str) -> bool:
     """Whether ``ancestor`` is ``head`` or an ancestor of it; False too when either is not
     in the repository (then ``head``, which is, cannot contain it)."""

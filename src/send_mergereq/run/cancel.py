@@ -18,7 +18,9 @@ from send_mergereq.errors import ForgeError, TransientForgeError
 from send_mergereq.models import Job, Pipeline, latest_attempts
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+
+    from send_mergereq.watch.types import WatchResult
 
 # the statuses GitLab's cancel ends (Ci::HasStatus::CANCELABLE_STATUSES; "canceling" is
 # already on its way)
@@ -120,3 +122,22 @@ def cancel_rest(source: CancelSource, pipeline: Pipeline) -> Canceled:
     ended = sum(1 for jid in before if after.get(jid) in ENDED)
     left = sum(1 for jid in before if after.get(jid) in ALIVE)
     return Canceled(pipeline, len(before), ended, left, lost)
+
+
+def after_close(
+    forge: CancelSource, watched: WatchResult, cancel: bool, resume: str, say: Callable[[str], None]
+) -> None:
+    """On a closed gate, cancel what is left of the pipeline (``cancel``: ``--cancel-rest``)
+    or say how to; nothing for any other verdict, or when nothing is left."""
+    from send_mergereq.gate import Outcome
+
+    pipeline = watched.pipeline
+    if watched.interrupted or watched.verdict.outcome is not Outcome.CLOSED or not pipeline:
+        return
+    if not cancel:
+        said = hint(pipeline, resume)
+        if said is not None:
+            say(said)
+        return
+    if alive(pipeline):
+        say(cancel_rest(forge, pipeline).line())

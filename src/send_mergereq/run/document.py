@@ -38,11 +38,13 @@ def document(
     landed: LandResult | None = None,
     contained: Contained | None = None,
     closed: ClosedGate | None = None,
+    histories: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The whole document: ``checks`` (``report.to_json``) first, then each phase's part.
     ``contained``: the target already has the branch, nothing was sent (``up_to_date``).
     ``closed``: a closed gate's triage (``triage``, and on each ``failed_jobs[]`` entry its
-    ``suspects``, ``basis`` and ``owners``); ``triage`` is null on any other verdict."""
+    ``suspects``, ``basis`` and ``owners``); ``triage`` is null on any other verdict.
+    ``histories``: a closed gate's failing jobs on the target (``failed_jobs[].history``)."""
     doc: dict[str, Any] = dict(checks or {})
     if contained is not None:
         doc.update(verdict="up_to_date", up_to_date=contained.document())
@@ -53,7 +55,7 @@ def document(
     if watched is None:
         doc.update(verdict="pending", exit_code=int(exit_code))
         return doc
-    doc.update(_watched(watched))
+    doc.update(_watched(watched, histories or {}))
     doc["triage"] = None
     if closed is not None:
         doc["triage"] = closed.document()
@@ -95,7 +97,7 @@ def _published(published: Published) -> dict[str, Any]:
     }
 
 
-def _watched(result: WatchResult) -> dict[str, Any]:
+def _watched(result: WatchResult, histories: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     verdict, pipeline = result.verdict, result.pipeline
     return {
         "verdict": verdict.outcome.value,  # what the run ended with (stale, not_landed too)
@@ -107,7 +109,9 @@ def _watched(result: WatchResult) -> dict[str, Any]:
         "resume_command": result.resume_command,
         "pipeline": _pipeline(pipeline),
         "jobs": [job_document(j, verdict) for j in (pipeline.latest_jobs() if pipeline else [])],
-        "failed_jobs": [_failure(j, result.logs) for j in verdict.failed_gating],
+        "failed_jobs": [
+            _failure(j, result.logs, histories.get(j.name)) for j in verdict.failed_gating
+        ],
         "optional_failed_jobs": [j.label() for j in verdict.failed_optional],
     }
 
@@ -137,12 +141,15 @@ def _pipeline(pipeline: Pipeline | None) -> dict[str, Any] | None:
     return {"kind": pipeline.kind.value, **{f: getattr(pipeline, f) for f in fields}}
 
 
-def _failure(job: Job, logs: Mapping[int, str]) -> dict[str, Any]:
+def _failure(
+    job: Job, logs: Mapping[int, str], history: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "name": job.name,
         "stage": job.stage,
         "web_url": job.web_url,
         "log_tail": logs.get(job.id),
+        "history": dict(history) if history is not None else None,
     }
 
 

@@ -24,6 +24,7 @@ from send_mergereq.watch.types import WatchOptions, WatchResult
 
 if TYPE_CHECKING:
     from send_mergereq.gitlab.session import Session
+    from send_mergereq.jobs.tiers import TargetHistory
     from send_mergereq.models import MergeRequest, Pipeline
     from send_mergereq.report import CheckReport
     from send_mergereq.run.land_decision import Basis, LandResult
@@ -272,6 +273,7 @@ class _AfterPublish:
     held: HeldVerdict | None = None
     triage_of: SourceOf | None = None  # where a closed gate's triage reads from
     closed: ClosedGate | None = None  # the last closed gate's triage
+    histories: Mapping[str, TargetHistory] = field(default_factory=dict)  # its jobs on the target
 
     def watch(self, pipeline: Pipeline, *, hold: bool = False) -> WatchResult:
         """Watch ``pipeline``; with ``hold`` its verdict waits for :meth:`release`. A closed
@@ -295,12 +297,20 @@ class _AfterPublish:
         return watched
 
     def triage(self, watched: WatchResult, held: HeldVerdict) -> None:
-        """On a closed gate, the triage (``run/triage.py``) added to the held verdict."""
+        """On a closed gate, each failing job's history on the target (``jobs/gate_
+        history.py``) and the triage (``run/triage.py``), added to the held verdict."""
+        from send_mergereq.jobs.gate_history import of_closed_gate
         from send_mergereq.run.triage import on_close
 
+        if self.published is not None:
+            forge, repo, target = self.session.forge, self.session.repo, self.published.target
+            self.histories = of_closed_gate(forge, repo, target, watched, self.out.say)
+        lines = [f"{name}: {history.line()}" for name, history in self.histories.items()]
         self.closed = on_close(self.triage_of, watched)
         if self.closed is not None:
-            held.add(tuple(self.closed.lines()))
+            lines += self.closed.lines()
+        if lines:
+            held.add(tuple(lines))
 
     def freshness(self, watched: WatchResult) -> Basis | None:
         """For a plain ``--wait`` on an open gate: is the result stale? (said, not acted on)"""
@@ -371,26 +381,17 @@ class _AfterPublish:
                 exit_code=exit_code, checks=self.checks, published=self.published,
                 watched=watched, merge_request=mr, basis=basis, landed=landed,
                 closed=self.closed,
+                histories={name: h.document() for name, h in self.histories.items()},
             )  # fmt: skip
             self.out.document(doc)
         return exit_code
 
     def the_rest(self, watched: WatchResult) -> None:
-        """On a closed gate, cancel what is left of the pipeline (``--cancel-rest``) or say
-        how to; nothing for any other verdict, or when nothing is left."""
-        from send_mergereq.gate import Outcome
-        from send_mergereq.run.cancel import alive, cancel_rest, hint
+        """On a closed gate, cancel what is left (``--cancel-rest``) or say how to."""
+        from send_mergereq.run.cancel import after_close
 
-        pipeline = watched.pipeline
-        if watched.interrupted or watched.verdict.outcome is not Outcome.CLOSED or not pipeline:
-            return
-        if not self.options.watch.cancel_rest:
-            said = hint(pipeline, self.resume)
-            if said is not None:
-                self.out.say(said)
-            return
-        if alive(pipeline):
-            self.out.say(cancel_rest(self.session.forge, pipeline).line())
+        cancel = self.options.watch.cancel_rest
+        after_close(self.session.forge, watched, cancel, self.resume, self.out.say)
 
 
 def _pipeline_line(pipeline: Pipeline) -> str:

@@ -15,6 +15,8 @@ from send_mergereq.sandbox.engine import advance
 from send_mergereq.sandbox.errors import ScenarioError
 from send_mergereq.sandbox.faults import FaultInjector
 from send_mergereq.sandbox.gitrepo import ZERO_SHA, BareRepo
+from send_mergereq.sandbox.history import seed
+from send_mergereq.sandbox.past import HistorySpec
 from send_mergereq.sandbox.render import Renderer
 from send_mergereq.sandbox.reqlog import RequestLog, RequestRecord
 from send_mergereq.sandbox.scenarios import FAULT_ACTIONS, FaultSpec, Scenario, load_scenario
@@ -254,6 +256,22 @@ class Sandbox:
         if action not in FAULT_ACTIONS:
             raise ScenarioError(f"unknown fault {action!r}", hint=", ".join(FAULT_ACTIONS))
         self.faults.arm(FaultSpec(action, match, skip + 1, skip + count, retry_after))
+
+    def seed_history(self, path: str, history: HistorySpec | None = None) -> list[int]:
+        """Past finished pipelines on the project (its scenario's ``[history]`` unless
+        ``history`` is given), at real past dates ending now, all testing the head of
+        their branch (pushed first); the new pipelines' ids, oldest first."""
+        project = self._project(path)
+        spec = history or project.scenario.history
+        if spec is None:
+            raise ScenarioError(f"scenario {project.scenario.name!r} has no [history]")
+        branch = spec.ref or project.default_branch
+        with self.world.lock:
+            advance(self.world, self.clock.now())
+            sha = project.repo.rev_parse(f"refs/heads/{branch}")
+            if sha is None:
+                raise ScenarioError(f"sandbox project {path!r} has no branch {branch!r} yet")
+            return seed(self.world, project, spec, sha, self.world.now)
 
     def advance(self, seconds: float) -> None:
         """Move virtual time forward by ``seconds`` and apply everything that became due."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from send_mergereq.sandbox.errors import ScenarioError
+from send_mergereq.sandbox.past import HistorySpec, parse_history
 
 OUTCOMES = ("success", "failed")
 WHENS = ("on_success", "manual")
@@ -98,9 +99,11 @@ class Scenario:
     events: tuple[EventSpec, ...] = ()
     faults: tuple[FaultSpec, ...] = ()
     auto_retry_delay: float = 1.0
+    history: HistorySpec | None = None  # past pipelines a test or the demo seeds
 
 
 _TOP_KEYS = {
+    "history",
     "name",
     "description",
     "stages",
@@ -315,6 +318,7 @@ class _Reader:
             events=self.events(data),
             faults=self.faults(data),
             auto_retry_delay=float(data.get("auto_retry_delay", 1)),
+            history=parse_history(data["history"], self.origin) if "history" in data else None,
         )
 
 
