@@ -17,13 +17,13 @@ from triage_helpers import pull
 
 from gitrepo import Repo
 from send_mergereq.apply import email_file, notes
+from send_mergereq.apply.email_file import write_new
 from send_mergereq.apply.pulls import MailHeaders, PullRequest
 from send_mergereq.errors import ConfigError, GitError
 from send_mergereq.gate import evaluate
 from send_mergereq.models import Job, Pipeline, PipelineKind
 from send_mergereq.run.document import document
 from send_mergereq.run.triage import ClosedGate, Replies, Source, closed_gate, on_close
-from send_mergereq.triage.drafts import write_new
 from send_mergereq.triage.mail import mail_in, read_emails
 from send_mergereq.watch.display import HeldVerdict, PlainDisplay
 from send_mergereq.watch.types import WatchResult

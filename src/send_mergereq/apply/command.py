@@ -156,7 +156,9 @@ def _write_replies(
             continue
         data = replies.mbox_bytes(replies.draft(outcome, ctx))
         try:
-            path = _write_new(directory, replies.file_name(number, outcome.pull.tag), data)
+            path = email_file.write_new(
+                directory, replies.file_name(number, outcome.pull.tag), data
+            )
         except OSError as exc:  # what was applied stands; this reply is said to be missing
             say(f"warning: {outcome.pull.tag}: reply not written: {exc.strerror or exc}")
             continue
@@ -180,18 +182,3 @@ def _ready(directory: Path) -> None:
             f"--reply {directory}: cannot write the replies there: {exc.strerror or exc}",
             hint="pass a directory you can write to",
         ) from None
-
-
-def _write_new(directory: Path, name: str, data: bytes) -> Path:
-    """Write ``data`` to a new file: a draft of an earlier run (perhaps edited) is kept,
-    this one is ``NAME-2.mbox`` beside it."""
-    stem, suffix = name.rsplit(".", 1)
-    for attempt in range(1, 1000):
-        path = directory / (name if attempt == 1 else f"{stem}-{attempt}.{suffix}")
-        try:
-            with path.open("xb") as out:
-                out.write(data)
-        except FileExistsError:
-            continue
-        return path
-    raise OSError(f"{directory}: a thousand drafts named {stem}*")

@@ -50,3 +50,18 @@ def check(data: bytes, where: str) -> list[bytes]:
         )
     mime_limits.check(messages, where)
     return messages
+
+
+def write_new(directory: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` to a new file: an earlier draft (perhaps edited) is kept, and this
+    one is ``NAME-2.mbox`` beside it."""
+    stem, _, suffix = name.rpartition(".")
+    for attempt in range(1, 1000):
+        path = directory / (name if attempt == 1 else f"{stem}-{attempt}.{suffix}")
+        try:
+            with path.open("xb") as out:
+                out.write(data)
+        except FileExistsError:
+            continue
+        return path
+    raise OSError(f"{directory}: a thousand drafts named {stem}*")

@@ -20,13 +20,13 @@ from __future__ import annotations
 import shlex
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from send_mergereq import deadline, git
 from send_mergereq.apply import critical
 from send_mergereq.bisect.failure import Failure, find_failure
+from send_mergereq.bisect.options import BisectOptions
 from send_mergereq.bisect.probes import Place, Probe, Probes
 from send_mergereq.bisect.result import Outcome, plan_line
 from send_mergereq.config import Settings
@@ -53,28 +53,18 @@ class Found(NamedTuple):
     leftovers: list[str]
 
 
-@dataclass(frozen=True)
-class BisectOptions:
-    jobs: tuple[str, ...] = ()
-    parallel: int = 4
-    retries: int = 1
-    eject: bool = False
-    reply: Path | None = None
-    emails: tuple[Path, ...] = ()
-    timeout: float | None = None
-    interval: float = 10.0
-    directory: Path = field(default=Path("."))
-
-
 def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
     """Run the bisection; the exit code (0 culprit, 1 target, 9 not reproduced)."""
     from send_mergereq.run.send import open_session
 
     if options.reply is not None:
-        from send_mergereq.bisect.reply import read_emails, ready
+        from send_mergereq.bisect.reply import ready
+        from send_mergereq.triage.mail import read_emails
 
         ready(options.reply)
-        read_emails(options.emails)  # an unreadable file is said now, not at the end
+        read_emails(
+            [str(p) for p in options.emails]
+        )  # an unreadable file is said now, not at the end
     session = open_session(settings, out.say)
     forge, repo = session.forge, settings.repo
     branch, target = settings.source_branch, settings.target_branch

@@ -12,22 +12,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from send_mergereq import git
+from send_mergereq.apply.email_file import write_new
 from send_mergereq.apply.replies import mbox_bytes
 from send_mergereq.errors import ConfigError, ForgeError
 from send_mergereq.logtext import log_tail
 from send_mergereq.triage import replies
-from send_mergereq.triage.mail import mail_for
+from send_mergereq.triage.mail import mail_for, read_emails
 from send_mergereq.triage.sources import read_owners
 from send_mergereq.triage.suspects import suspect
 
 if TYPE_CHECKING:
     from send_mergereq.bisect.failure import Failure
-    from send_mergereq.bisect.flow import BisectOptions
+    from send_mergereq.bisect.options import BisectOptions
     from send_mergereq.bisect.result import Outcome
     from send_mergereq.config import Settings
     from send_mergereq.gitlab.forge import Forge
 
-MAX_EMAIL = 64 << 20  # bytes of one --emails file
 LOG_LINES = 60  # of each failed job's log, searched for the pull request's files
 
 
@@ -45,20 +45,6 @@ def ready(directory: Path) -> None:
         ) from None
 
 
-def read_emails(paths: tuple[Path, ...]) -> list[tuple[str, bytes]]:
-    found = []
-    for path in paths:
-        try:
-            with path.open("rb") as handle:
-                data = handle.read(MAX_EMAIL + 1)
-        except OSError as exc:
-            raise ConfigError(f"--emails {path}: cannot read it: {exc.strerror or exc}") from None
-        if len(data) > MAX_EMAIL:
-            raise ConfigError(f"--emails {path}: larger than {MAX_EMAIL >> 20} MiB")
-        found.append((str(path), data))
-    return found
-
-
 def write_reply(
     settings: Settings,
     options: BisectOptions,
@@ -72,7 +58,7 @@ def write_reply(
     culprit = outcome.culprit
     assert culprit is not None and options.reply is not None
     repo = settings.repo
-    mail = mail_for(repo, culprit.merge, culprit.tag, read_emails(options.emails))
+    mail = mail_for(repo, culprit.merge, culprit.tag, read_emails([str(p) for p in options.emails]))
     if mail is None:
         say(f"no reply drafted for {culprit.tag or culprit.merge[:12]}: apply recorded no "
             "email for it; pass the pull request's mbox with --emails FILE")  # fmt: skip
@@ -101,22 +87,9 @@ def write_reply(
     data = mbox_bytes(replies.draft(text, mail, me, datetime.now(UTC)))
     name = replies.file_name(culprit.tag or culprit.merge[:12])
     try:
-        path = _write_new(options.reply, name, data)
+        path = write_new(options.reply, name, data)
     except OSError as exc:
         say(f"warning: reply not written in {options.reply}: {exc.strerror or exc}")
         return None
     say(f"reply drafted: {path} (not sent)")
     return path
-
-
-def _write_new(directory: Path, name: str, data: bytes) -> Path:
-    stem, suffix = name.rsplit(".", 1)
-    for attempt in range(1, 1000):
-        path = directory / (name if attempt == 1 else f"{stem}-{attempt}.{suffix}")
-        try:
-            with path.open("xb") as out:
-                out.write(data)
-        except FileExistsError:
-            continue
-        return path
-    raise ConfigError(f"{directory}: a thousand drafts named {stem}*")

@@ -89,8 +89,8 @@ def bisect(
     Exit 0: the culprit found; 1: the target fails on its own; 9: not
     reproduced (flaky).
     """
-    from send_mergereq.bisect.flow import BisectOptions
     from send_mergereq.bisect.flow import bisect as run_bisect
+    from send_mergereq.bisect.options import BisectOptions
     from send_mergereq.output import Output
 
     if emails and reply is None:

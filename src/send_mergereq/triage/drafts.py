@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from send_mergereq.apply.email_file import write_new
 from send_mergereq.apply.replies import mbox_bytes
 from send_mergereq.terminal import visible
 from send_mergereq.triage.closed_gate import Triage
@@ -74,18 +75,3 @@ def write_replies(
         except OSError as exc:
             notes.append(f"no reply drafted for {name}: {visible(str(exc.strerror or exc))}")
     return Drafted(tuple(written), tuple(notes))
-
-
-def write_new(directory: Path, name: str, data: bytes) -> Path:
-    """Write ``data`` to a new file: an earlier draft (perhaps edited) is kept, and this
-    one is ``NAME-2.mbox`` beside it."""
-    stem, _, suffix = name.rpartition(".")
-    for attempt in range(1, 1000):
-        path = directory / (name if attempt == 1 else f"{stem}-{attempt}.{suffix}")
-        try:
-            with path.open("xb") as out:
-                out.write(data)
-        except FileExistsError:
-            continue
-        return path
-    raise OSError(f"{directory}: a thousand drafts named {stem}*")
