@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from e2e_helpers import CLI, FAST, Maintainer, MakeMaintainer, interrupt_when, run_cli
+from e2e_helpers import CLI, FAST, PROJECT, Maintainer, MakeMaintainer, interrupt_when, run_cli
 
 from send_mergereq.sandbox import Sandbox
 
@@ -203,6 +203,10 @@ def test_a_target_that_fails_alone_blames_no_pull_request(
     who.git("fetch", "-q", "origin", env=who.token_env())
     applied_staging(who, sandbox)
     red_gate(who)
+    from send_mergereq.sandbox.past import parse_history
+
+    story = [{"name": "cross-arm64-system", "story": "sssssssfff"}]
+    sandbox.seed_history(PROJECT, parse_history({"pipelines": 10, "jobs": story}, "test"))
 
     rc, out, err = who.run("bisect", "--json", "--interval", "0.2")
 
@@ -210,6 +214,9 @@ def test_a_target_that_fails_alone_blames_no_pull_request(
     doc = json.loads(out)
     assert doc["result"] == "target" and doc["culprit"] is None
     assert "no pull request to blame" in err
+    # how often it failed there lately (the job history of issue 23)
+    assert "cross-arm64-system: also failing on master: " in err
+    assert doc["history"]["cross-arm64-system"]["verdict"] == "broken_on_target"
     assert temp_branches(who) == []
 
 

@@ -34,7 +34,7 @@ from send_mergereq.errors import ConfigError, ExitCode, GitError
 from send_mergereq.output import Output
 from send_mergereq.triage.judge import FAILED, PASSED
 from send_mergereq.triage.pulls import Pull, pulls_in
-from send_mergereq.triage.search import Search, Verdict, rounds_needed
+from send_mergereq.triage.search import TARGET, Search, Verdict, rounds_needed
 
 if TYPE_CHECKING:
     from send_mergereq.gitlab.forge import Forge
@@ -228,6 +228,13 @@ def _after(
     """The reply draft and the ejection, for a culprit; the run's exit code (8 when the
     ejection could rebuild nothing)."""
     culprit = outcome.culprit
+    if outcome.verdict.kind == TARGET:  # how often those jobs failed there lately
+        from send_mergereq.jobs.gate_history import said
+
+        found = said(forge, settings.repo, outcome.target, outcome.jobs, out.say)
+        for name, history in found.items():
+            out.say(f"{name}: {history.line()}")
+        outcome.extra["history"] = {name: h.document() for name, h in found.items()}
     if culprit is None:
         if options.eject or options.reply:
             out.say("no culprit: nothing ejected, no reply drafted")
