@@ -55,9 +55,15 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
 }
 
 
-def exit_code_table() -> str:
-    """The exit codes as aligned text lines, for ``--help`` and the README."""
-    return "\n".join(f"{int(code):>3}  {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items())
+def exit_code_table(width: int = 78) -> str:
+    """The exit codes as aligned text lines, for ``--help`` and the README: each meaning
+    wrapped under itself, so that ``--help`` (indented two columns) fits 80 columns."""
+    import textwrap
+
+    return "\n".join(
+        textwrap.fill(meaning, width, initial_indent=f"{int(code):>3}  ", subsequent_indent=" " * 5)
+        for code, meaning in EXIT_CODE_MEANINGS.items()
+    )
 
 
 class SendMergereqError(Exception):

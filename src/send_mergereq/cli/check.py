@@ -22,8 +22,9 @@ def check(*, range_: str | None, **values: Any) -> int:
     RANGE is A..B, or one revision checked over the target. Without it, the
     range the pipeline tests: a merged results commit's first..second parent,
     else $CI_MERGE_REQUEST_DIFF_BASE_SHA..$CI_COMMIT_SHA, else the push's
-    $CI_COMMIT_BEFORE_SHA..$CI_COMMIT_SHA (a new branch: origin/$CI_DEFAULT_BRANCH..);
-    the policy then comes from the merge request's target or the default branch.
+    $CI_COMMIT_BEFORE_SHA..$CI_COMMIT_SHA (a new branch:
+    origin/$CI_DEFAULT_BRANCH..); the policy then comes from the merge
+    request's target or the default branch.
     """
     from send_mergereq.ci_check import parse_range, policy_source
     from send_mergereq.output import Output

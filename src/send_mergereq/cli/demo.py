@@ -32,7 +32,8 @@ class _ScenarioOption(click.Option):
 def demo(*, scenario: str, keep: bool, time_scale: float, send_args: tuple[str, ...]) -> int:
     """Run the whole flow on a throwaway repo against the embedded sandbox GitLab.
 
-    Builds a repository with two signed-tag pull requests merged into staging,
+    Builds a repository with two signed-tag pull requests merged into staging
+    (three for --scenario culprit, which goes on to bisect, eject and land),
     starts a GitLab-compatible server on loopback (on a virtual clock), and runs
     `send-mergereq staging --wait` and the options after `--` against it (with
     --no-mr the sandbox runs branch pipelines). Nothing of your own git or gpg
