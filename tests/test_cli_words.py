@@ -70,3 +70,14 @@ def test_a_bad_timeout_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(capsys, "staging", "--timeout", "15 minutes")
     assert code == 2
     assert "'15 minutes' is not a duration (try 300, 90s, 45m, 2h)" in err.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    "command", ["", "submit", "status", "check", "apply", "bisect", "eject", "jobs", "demo"]
+)
+def test_every_help_fits_80_columns(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    """``--help`` is read on a terminal of 80 columns: no line of it is wider (click wraps
+    its own paragraphs; a ``\\b`` block and the exit-code table are ours to wrap)."""
+    rc, out, _ = _run(capsys, *([command] if command else []), "--help")
+    assert rc == 0 and "Usage:" in out
+    assert [line for line in out.splitlines() if len(line) > 80] == []

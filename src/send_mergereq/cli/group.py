@@ -71,12 +71,13 @@ def cli() -> None:
     """Check a staging branch, push it, and gate it through a GitLab merge request.
 
     \b
-      send-mergereq apply pulls.mbox   verify, check and merge pull requests into staging
-      send-mergereq staging            check, push, open/update the MR, show the pipeline
-      send-mergereq staging --wait     ... then follow every job live to a verdict
+      send-mergereq apply pulls.mbox   verify, check, merge pull requests
+      send-mergereq staging            check, push, open/update the MR
+      send-mergereq staging --wait     ... then follow every job to a verdict
       send-mergereq staging --dry-run  check only: no push, no API call
-      send-mergereq check --report junit=report.xml   the same checks in a CI job
-      send-mergereq bisect staging     which pull request broke the gate (--eject it)
+      send-mergereq check --report junit=report.xml   the checks in a CI job
+      send-mergereq bisect staging     which pull request broke the gate
+      send-mergereq jobs               each job's health and tier advice
     """
 
 
