@@ -221,3 +221,83 @@ def test_a_worker_killed_from_outside_has_the_range_read_again(
         repo.path, rng, checks, CheckContext(), lambda t: {}, parts=[whole(rng)]
     )
     assert lost == whole_read and lost.commits == 460
+
+
+@pytest.fixture(scope="module")
+def tagless(
+    tagged: tuple[Repo, CommitRange], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Repo, CommitRange]:
+    """The same history in a clone of staging alone, without tags (``--no-tags``, as a CI
+    job fetches one branch)."""
+    repo, _ = tagged
+    path = tmp_path_factory.mktemp("tagless") / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--no-tags", "--single-branch", "--branch", "staging",
+         str(repo.path), str(path)], check=True,
+    )  # fmt: skip
+    clone = Repo(path)
+    clone.git("fetch", "-q", "--no-tags", "origin", "master:master")
+    assert clone.git("tag") == "" and clone.git("rev-parse", "--is-shallow-repository") == "false"
+    return clone, resolve_range(path, "master", "staging")
+
+
+def test_a_range_without_tags_is_cut_along_the_first_parent_chain(
+    tagless: tuple[Repo, CommitRange],
+) -> None:
+    """No tag inside: the cut points are commits of staging's first-parent chain, as many
+    parts as with tags, every commit (the topic branches' too) in exactly one part."""
+    repo, rng = tagless
+    parts = range_parts.cut(repo.path, rng, workers=2)
+    assert len(parts) == 4 and all(p.link is None for p in parts)
+    chain = repo.git("rev-list", "--first-parent", "master..staging").split()
+    assert [p.tip for p in parts] == sorted((p.tip for p in parts), key=chain.index)
+    walked = Counter(sha for part in parts for sha in ids(repo.path, part))
+    expected = repo.git("rev-list", "master..staging").split()
+    assert sorted(walked) == sorted(expected) and set(walked.values()) == {1}
+    sizes = [len(ids(repo.path, part)) for part in parts]
+    assert max(sizes) < 2 * min(sizes)  # the parts weigh about the same
+
+
+def test_split_chain_weighs_merges() -> None:
+    chain = [(f"{n:040x}", n % 10 == 0) for n in range(100)]  # a merge every ten
+    tips = range_parts.split_chain(chain, 4)
+    assert len(tips) == 3 and tips == sorted(tips)  # newest first: increasing index here
+    positions = [int(t, 16) for t in tips]
+    weights = [range_parts.MERGE_WEIGHT if m else 1 for _, m in chain]
+    sums = [sum(weights[a:b]) for a, b in zip([0, *positions], [*positions, 100], strict=True)]
+    assert max(sums) - min(sums) <= range_parts.MERGE_WEIGHT + 1
+    assert range_parts.split_chain(chain[:1], 4) == []  # the tip alone: nothing to cut
+    assert "0" * 40 not in range_parts.split_chain(chain[:3], 4)  # never the tip itself
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_on_a_tagless_cut_find_what_one_walk_finds(
+    tagless: tuple[Repo, CommitRange], workers: int
+) -> None:
+    repo, rng = tagless
+    checks = [EnabledCheck(CHECKS[c], CHECKS[c].Options()) for c in ("signoff", "utf8")]
+    ctx = CheckContext()
+    parts = range_parts.cut(repo.path, rng, workers=workers)
+    assert len(parts) == 2 * workers
+    serial = check_range(repo.path, rng, checks, ctx, lambda tags: {}, parts=[whole(rng)])
+    cut = check_range(repo.path, rng, checks, ctx, lambda t: {}, parts=parts, workers=workers)
+    _same(cut, serial)
+    assert serial.commits == 460 and len(serial.findings) == 30
+
+
+def test_lightweight_tags_alone_cut_along_the_chain(
+    tagless: tuple[Repo, CommitRange], tmp_path: Path
+) -> None:
+    """Lightweight tags on a branch never merged are no cut points (they were, and the
+    cut broke: the range read twice); the first-parent chain is."""
+    repo, _ = tagless
+    clone = Repo(tmp_path / "clone")
+    subprocess.run(["git", "clone", "-q", "--no-tags", str(repo.path), str(clone.path)], check=True)
+    clone.git("fetch", "-q", "--no-tags", "origin", "master:master")
+    rng = resolve_range(clone.path, "master", "origin/staging")
+    clone.git("checkout", "-q", "-b", "side", "master")
+    for day in range(3, 400, 4):
+        clone.git("tag", f"side-{day}", dated(clone, f"side {day}", day))
+    parts = range_parts.cut(clone.path, rng, workers=2)
+    assert len(parts) == 4 and all(p.link is None for p in parts)
+    assert not set(clone.git("rev-list", "master..side").split()) & {p.tip for p in parts}

@@ -810,3 +810,14 @@ def changed_paths(repo: Path, old: str | None, new: str) -> list[str]:
     args = ("diff-tree", "-r", "-z", "--name-only", "--no-renames", "--no-commit-id")
     out = output(repo, *args, *base, new)
     return [p.decode("utf-8", errors="replace") for p in out.split(b"\0") if p]
+
+
+# -- scan: the first-parent chain a long range is cut along ---------------------------------
+
+
+def first_parents(repo: Path, tip: str, exclude: str) -> list[tuple[str, bool]]:
+    """``(id, is a merge)`` of each commit of ``TIP ^EXCLUDE`` on the first-parent chain
+    of ``tip``, newest first (``git rev-list --first-parent --parents``); commit ids."""
+    out = output(repo, "rev-list", "--first-parent", "--parents", tip, f"^{exclude}")
+    chain = [line.split(b" ") for line in out.splitlines() if line]
+    return [(ids[0].decode("ascii", errors="replace"), len(ids) > 2) for ids in chain]
