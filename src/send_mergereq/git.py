@@ -821,3 +821,42 @@ def first_parents(repo: Path, tip: str, exclude: str) -> list[tuple[str, bool]]:
     out = output(repo, "rev-list", "--first-parent", "--parents", tip, f"^{exclude}")
     chain = [line.split(b" ") for line in out.splitlines() if line]
     return [(ids[0].decode("ascii", errors="replace"), len(ids) > 2) for ids in chain]
+
+
+def gpg_program(repo: Path) -> str | None:
+    """The program git verifies OpenPGP signatures with (``gpg.openpgp.program``, else
+    ``gpg.program``, else ``gpg``), or None when git's own trust check applies
+    (``gpg.minTrustLevel`` set): then only ``git verify-tag`` answers as git would."""
+    if config_value(repo, "gpg.minTrustLevel") is not None:
+        return None
+    return config_value(repo, "gpg.openpgp.program") or config_value(repo, "gpg.program") or "gpg"
+
+
+def run_verifier(argv: list[str], cwd: Path, env: Mapping[str, str], timeout: float) -> Completed:
+    """Run git's signature verifier (``gpg_program``) as git would, in ``cwd``, in a
+    process group of its own killed past ``timeout`` seconds.
+
+    :raises GitError: it could not be started, or ran past ``timeout``.
+    """
+    try:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(env),
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise GitError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise GitError(f"{argv[0]} timed out after {timeout:.0f}s") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    _kill_group(proc)
+    return Completed(proc.returncode, out, err)
