@@ -145,6 +145,7 @@ def main() -> None:
     parser.add_argument("--release", default="", help="a release range, for signed tags")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--size", type=int, default=100_000, help="synthetic commits")
+    parser.add_argument("--keep", type=Path, help="build the synthetic history here, or reuse it")
     args = parser.parse_args()
     if args.tags:
         no_tags = args.no_tags or args.tags
@@ -152,7 +153,12 @@ def main() -> None:
             print(line, flush=True)
         return
     with tempfile.TemporaryDirectory(prefix="smr-floor-") as tmp:
-        tags, no_tags = synthetic(Path(tmp), args.size)
+        where = args.keep or Path(tmp)
+        if (where / "notags").is_dir():
+            tags, no_tags = where / "tags", where / "notags"
+        else:
+            where.mkdir(parents=True, exist_ok=True)
+            tags, no_tags = synthetic(where, args.size)
         for line in table(tags, no_tags, "master..staging", "staging~4000..staging", args.runs):
             print(line, flush=True)
 

@@ -301,3 +301,28 @@ def test_lightweight_tags_alone_cut_along_the_chain(
     parts = range_parts.cut(clone.path, rng, workers=2)
     assert len(parts) == 4 and all(p.link is None for p in parts)
     assert not set(clone.git("rev-list", "master..side").split()) & {p.tip for p in parts}
+
+
+def test_a_container_cpu_quota_caps_the_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI container that sees every core of its host but may use one (cgroup v2
+    ``cpu.max``) reads a range with one process: more would share that one CPU."""
+    import os
+
+    from send_mergereq.run import check as run_check
+
+    assert run_check.cpu_quota("100000 100000\n") == 1.0
+    assert run_check.cpu_quota("150000 100000") == 1.5
+    assert run_check.cpu_quota("max 100000") is None
+    assert run_check.cpu_quota("") is None and run_check.cpu_quota("5 0") is None
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    cpu_max = tmp_path / "cpu.max"
+    monkeypatch.setattr(run_check, "CPU_MAX", cpu_max)
+    assert run_check._workers() == 4  # no cgroup file: the cores, at most 4
+    cpu_max.write_text("max 100000\n")
+    assert run_check._workers() == 4
+    cpu_max.write_text("100000 100000\n")
+    assert run_check._workers() == 1
+    cpu_max.write_text("150000 100000\n")
+    assert run_check._workers() == 2
