@@ -24,7 +24,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
@@ -100,6 +100,8 @@ class _Shared:
 def _take_parts(scan: Scan, repo: Path, parts: Sequence[Part], shared: _Shared) -> None:
     """Take parts until none is left; the held-back merges' tags verified beside, part by
     part, and those merges checked at the end."""
+    from concurrent.futures import ThreadPoolExecutor  # only for a range cut in parts
+
     pending: list[Future[Mapping[bytes, TagVerification]]] = []
     with ThreadPoolExecutor(max_workers=1) as beside:
         try:
