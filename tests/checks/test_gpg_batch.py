@@ -64,13 +64,15 @@ def test_one_gpg_says_what_git_verify_tag_says_of_each(
         return real_run(argv, *args)
 
     monkeypatch.setattr(signatures.git, "run_verifier", counted)
-    batched = verify_tags(repo, made)
+    batched = verify_tags(repo, made, batch=True)
     # the bad signature stops gpg: one more run for the three after it
     assert len(calls) == 2 and calls[1][-3:] == ["3", "4", "5"]
     assert [batched[t].status for t in made] == EXPECTED
     monkeypatch.setattr(signatures.git, "gpg_program", lambda repo: None)  # git verify-tag
-    one_by_one = verify_tags(repo, made)
+    one_by_one = verify_tags(repo, made, batch=True)
     assert len(calls) == 2  # no batch
+    assert verify_tags(repo, made[:1]) == {made[0]: one_by_one[made[0]]}  # apply's way
+    assert len(calls) == 2
     for tag in made:
         ours, git_says = batched[tag], one_by_one[tag]
         assert (ours.status, ours.signer, ours.uid, ours.key_ids) == (
@@ -88,7 +90,7 @@ def test_min_trust_level_leaves_every_tag_to_git(
     repo, made = tags
     git(repo, "config", "gpg.minTrustLevel", "ultimate")
     monkeypatch.setattr(signatures.git, "run_verifier", pytest.fail)
-    found = verify_tags(repo, made[:2])
+    found = verify_tags(repo, made[:2], batch=True)
     assert found[made[0]].status is TagStatus.UNTRUSTED_KEY  # good, but not ultimately trusted
     assert found[made[1]].status is TagStatus.UNKNOWN_KEY
 

@@ -22,7 +22,7 @@ def default_verifier(repo: Path) -> TagVerifier:
     def verify(tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
         from send_mergereq.scan.signatures import verify_tags
 
-        return verify_tags(repo, tags)
+        return verify_tags(repo, tags, batch=True)
 
     return verify
 

@@ -41,37 +41,41 @@ def verify_timeout() -> float:
     return value if 0 < value <= 3600 else _TIMEOUT
 
 
-def verify_tags(repo: Path, tags: Sequence[bytes]) -> dict[bytes, TagVerification]:
+def verify_tags(
+    repo: Path, tags: Sequence[bytes], *, batch: bool = False
+) -> dict[bytes, TagVerification]:
     """Verify every ``mergetag`` header value in ``tags``; never raises for a bad tag.
 
     Keys of the result are the header values as given, in order. Unsigned tags are
     answered without running gpg; anything git cannot verify is an ERROR verdict.
+    ``batch``: the OpenPGP ones first by one gpg (``scan/gpg_batch.py``; the range's
+    check, many tags); else each by ``git verify-tag`` (``apply``: a pull request's tag).
     """
     unique = list(dict.fromkeys(tags))
     signed = [tag for tag in unique if parse_tag(tag_object(tag)).signed]
-    verified = _verify_signed(repo, signed) if signed else {}
+    verified = _verify_signed(repo, signed, batch) if signed else {}
     return {tag: verified.get(tag, _UNSIGNED) for tag in unique}
 
 
 _UNSIGNED = TagVerification(TagStatus.UNSIGNED, detail="the tag carries no signature")
 
 
-def _verify_signed(repo: Path, tags: list[bytes]) -> dict[bytes, TagVerification]:
+def _verify_signed(repo: Path, tags: list[bytes], batch: bool) -> dict[bytes, TagVerification]:
     try:
         objects, algorithm = git.object_store(repo)
-        return _verify_in_scratch(repo, objects, algorithm, tags)
+        return _verify_in_scratch(repo, objects, algorithm, tags, batch)
     except (OSError, GitError) as exc:
         failed = TagVerification(TagStatus.ERROR, detail=f"cannot verify tags in {repo}: {exc}")
         return dict.fromkeys(tags, failed)
 
 
 def _verify_in_scratch(
-    repo: Path, objects: Path, algorithm: str, tags: list[bytes]
+    repo: Path, objects: Path, algorithm: str, tags: list[bytes], batch: bool
 ) -> dict[bytes, TagVerification]:
     """Verify the OpenPGP tags in one gpg batch, then write the others to a scratch object
     directory and run ``git verify-tag`` on each."""
     with tempfile.TemporaryDirectory(prefix="send-mergereq-tags-") as tmp:
-        batched = _verify_batch(repo, Path(tmp), tags)
+        batched = _verify_batch(repo, Path(tmp), tags) if batch else {}
         left = [tag for tag in tags if tag not in batched]
         if not left:
             return batched
