@@ -51,7 +51,7 @@ def test_tags_are_verified_beside_the_walks_first_alone(
     assert bad == {merges[n] for n in (1, 2, 4, 6, 7, 9)}  # stranger, unsigned, revoked
     calls = [line.split() for line in log.read_text().splitlines()]
     assert len(calls) == len(parts)  # one batch a part (each has signed merges)
-    assert len({pid for pid, *_ in calls}) == 2  # both processes verified
+    # (which process took which part is the scheduler's business: not asserted)
     first = min(calls, key=lambda call: float(call[1]))
     assert all(float(call[1]) >= float(first[2]) for call in calls if call is not first)
     # each signed tag verified once (git merge keeps no mergetag of an unsigned tag)
