@@ -285,24 +285,6 @@ def test_workers_on_a_tagless_cut_find_what_one_walk_finds(
     assert serial.commits == 460 and len(serial.findings) == 30
 
 
-def test_lightweight_tags_alone_cut_along_the_chain(
-    tagless: tuple[Repo, CommitRange], tmp_path: Path
-) -> None:
-    """Lightweight tags on a branch never merged are no cut points (they were, and the
-    cut broke: the range read twice); the first-parent chain is."""
-    repo, _ = tagless
-    clone = Repo(tmp_path / "clone")
-    subprocess.run(["git", "clone", "-q", "--no-tags", str(repo.path), str(clone.path)], check=True)
-    clone.git("fetch", "-q", "--no-tags", "origin", "master:master")
-    rng = resolve_range(clone.path, "master", "origin/staging")
-    clone.git("checkout", "-q", "-b", "side", "master")
-    for day in range(3, 400, 4):
-        clone.git("tag", f"side-{day}", dated(clone, f"side {day}", day))
-    parts = range_parts.cut(clone.path, rng, workers=2)
-    assert len(parts) == 4 and all(p.link is None for p in parts)
-    assert not set(clone.git("rev-list", "master..side").split()) & {p.tip for p in parts}
-
-
 def test_a_container_cpu_quota_caps_the_processes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

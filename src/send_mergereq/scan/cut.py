@@ -7,18 +7,19 @@ anything prints nothing until it is done, so one walk of a long range keeps all 
 core idle; cut in parts, the walks run side by side and each part is checked as soon
 as its walk is done (``scan/workers.py``).
 
-The ``M``'s are annotated tags (releases) dated between A and B when there are, picked
+The ``M``'s are tags dated between A and B (annotated ones when there are: releases), picked
 so the parts hold about as many commits each (commits per day taken to grow in a
 straight line since the oldest tag). A tag's ancestry is not known before the walks, so
 each such part proves its link: the next tip is a parent of one of its commits, as it
 must be when it is reachable from this part's tip and not from A (``walk.Part.link``);
 a wrong cut is read again whole (``walk.BrokenCut``).
 
-Without annotated tags inside (a CI clone of one branch with ``--no-tags``, a mirror, a
+Without any tag inside (a CI clone of one branch with ``--no-tags``, a mirror, a
 project that does not tag), the ``M``'s are commits of B's first-parent chain, each
 reachable from the one before by construction (no link to prove): one ``git rev-list
 --first-parent`` walk of the range (u-boot, 105,693 commits: 25,667 on the chain, a
-sixth of ``git log``'s time), the chain cut so each part weighs as much, a merge
+sixth of ``git log``'s time; on a history without merges, the whole range: a third and
+more), the chain cut so each part weighs as much, a merge
 weighing ``MERGE_WEIGHT`` commits (the side it brings, unknown before the walks).
 Only a span of more than ``MIN_SPAN`` is cut, and never a shallow clone (its walks stop
 at grafts a cut cannot see).
@@ -57,10 +58,13 @@ def cut(repo: Path, rng: CommitRange, workers: int) -> list[Part]:
     if end - start < MIN_SPAN or git.is_shallow(repo):
         return [whole(rng)]
     parts = workers * (2 if end - start >= LONG_SPAN else 1)
+    tags = git.tagged_commits(repo)
     # releases are annotated tags; a lightweight one may well mark a branch never merged
-    tags = [(sha, date) for sha, date, annotated in git.tagged_commits(repo) if annotated]
-    if any(start < date < end for _, date in tags):
-        return chain(rng, pick_tips(rng, start, end, tags, parts))
+    annotated = [(sha, date) for sha, date, is_annotated in tags if is_annotated]
+    inside = any(start < date < end for _, date in annotated)
+    candidates = annotated if inside else [(sha, date) for sha, date, _ in tags]
+    if inside or any(start < date < end for _, date in candidates):
+        return chain(rng, pick_tips(rng, start, end, candidates, parts))
     first = git.first_parents(repo, rng.branch_sha, rng.target_sha)
     return chain(rng, split_chain(first, parts), linked=False)
 
