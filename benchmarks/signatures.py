@@ -122,10 +122,10 @@ def main() -> int:
         print(f"built {args.merges} signed-tag merges in {time.perf_counter() - built:.1f} s")
         rng = resolve_range(repo, "master", "staging")
         tags = [tag for commit in read_commits(repo, rng) for tag in commit.mergetags]
-        verdicts = {v.status for v in verify_tags(repo, tags).values()}
+        verdicts = {v.status for v in verify_tags(repo, tags, batch=True).values()}
         assert len(tags) == args.merges and verdicts == {"good"}, verdicts
         assert _whole_pass(repo) == 0
-        batch = _time(lambda: verify_tags(repo, tags), args.runs)
+        batch = _time(lambda: verify_tags(repo, tags, batch=True), args.runs)
         whole = _time(lambda: _whole_pass(repo), args.runs)
         _run("gpgconf", "--kill", "all")
     median = statistics.median(batch)

@@ -221,3 +221,90 @@ def test_a_worker_killed_from_outside_has_the_range_read_again(
         repo.path, rng, checks, CheckContext(), lambda t: {}, parts=[whole(rng)]
     )
     assert lost == whole_read and lost.commits == 460
+
+
+@pytest.fixture(scope="module")
+def tagless(
+    tagged: tuple[Repo, CommitRange], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Repo, CommitRange]:
+    """The same history in a clone of staging alone, without tags (``--no-tags``, as a CI
+    job fetches one branch)."""
+    repo, _ = tagged
+    path = tmp_path_factory.mktemp("tagless") / "clone"
+    subprocess.run(
+        ["git", "clone", "-q", "--no-tags", "--single-branch", "--branch", "staging",
+         str(repo.path), str(path)], check=True,
+    )  # fmt: skip
+    clone = Repo(path)
+    clone.git("fetch", "-q", "--no-tags", "origin", "master:master")
+    assert clone.git("tag") == "" and clone.git("rev-parse", "--is-shallow-repository") == "false"
+    return clone, resolve_range(path, "master", "staging")
+
+
+def test_a_range_without_tags_is_cut_along_the_first_parent_chain(
+    tagless: tuple[Repo, CommitRange],
+) -> None:
+    """No tag inside: the cut points are commits of staging's first-parent chain, as many
+    parts as with tags, every commit (the topic branches' too) in exactly one part."""
+    repo, rng = tagless
+    parts = range_parts.cut(repo.path, rng, workers=2)
+    assert len(parts) == 4 and all(p.link is None for p in parts)
+    chain = repo.git("rev-list", "--first-parent", "master..staging").split()
+    assert [p.tip for p in parts] == sorted((p.tip for p in parts), key=chain.index)
+    walked = Counter(sha for part in parts for sha in ids(repo.path, part))
+    expected = repo.git("rev-list", "master..staging").split()
+    assert sorted(walked) == sorted(expected) and set(walked.values()) == {1}
+    sizes = [len(ids(repo.path, part)) for part in parts]
+    assert max(sizes) < 2 * min(sizes)  # the parts weigh about the same
+
+
+def test_split_chain_weighs_merges() -> None:
+    chain = [(f"{n:040x}", n % 10 == 0) for n in range(100)]  # a merge every ten
+    tips = range_parts.split_chain(chain, 4)
+    assert len(tips) == 3 and tips == sorted(tips)  # newest first: increasing index here
+    positions = [int(t, 16) for t in tips]
+    weights = [range_parts.MERGE_WEIGHT if m else 1 for _, m in chain]
+    sums = [sum(weights[a:b]) for a, b in zip([0, *positions], [*positions, 100], strict=True)]
+    assert max(sums) - min(sums) <= range_parts.MERGE_WEIGHT + 1
+    assert range_parts.split_chain(chain[:1], 4) == []  # the tip alone: nothing to cut
+    assert "0" * 40 not in range_parts.split_chain(chain[:3], 4)  # never the tip itself
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_on_a_tagless_cut_find_what_one_walk_finds(
+    tagless: tuple[Repo, CommitRange], workers: int
+) -> None:
+    repo, rng = tagless
+    checks = [EnabledCheck(CHECKS[c], CHECKS[c].Options()) for c in ("signoff", "utf8")]
+    ctx = CheckContext()
+    parts = range_parts.cut(repo.path, rng, workers=workers)
+    assert len(parts) == 2 * workers
+    serial = check_range(repo.path, rng, checks, ctx, lambda tags: {}, parts=[whole(rng)])
+    cut = check_range(repo.path, rng, checks, ctx, lambda t: {}, parts=parts, workers=workers)
+    _same(cut, serial)
+    assert serial.commits == 460 and len(serial.findings) == 30
+
+
+def test_a_container_cpu_quota_caps_the_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI container that sees every core of its host but may use one (cgroup v2
+    ``cpu.max``) reads a range with one process: more would share that one CPU."""
+    import os
+
+    from send_mergereq.run import check as run_check
+
+    assert run_check.cpu_quota("100000 100000\n") == 1.0
+    assert run_check.cpu_quota("150000 100000") == 1.5
+    assert run_check.cpu_quota("max 100000") is None
+    assert run_check.cpu_quota("") is None and run_check.cpu_quota("5 0") is None
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    cpu_max = tmp_path / "cpu.max"
+    monkeypatch.setattr(run_check, "CPU_MAX", cpu_max)
+    assert run_check._workers() == 4  # no cgroup file: the cores, at most 4
+    cpu_max.write_text("max 100000\n")
+    assert run_check._workers() == 4
+    cpu_max.write_text("100000 100000\n")
+    assert run_check._workers() == 1
+    cpu_max.write_text("150000 100000\n")
+    assert run_check._workers() == 2

@@ -6,7 +6,9 @@ of them. A commit it does not vouch for goes to each check's optional
 ``clean(head, message, ctx, opts)``, a cheap look at the raw header block and message
 that answers True only when ``check`` would find nothing; a commit every check calls
 clean is never parsed. Merges that carry ``mergetag`` headers are held back while the
-stream runs; their tags are then verified in one batch by the ``TagVerifier`` given
+stream runs (``settle`` checks them: a range read in parts settles each process's
+while the next walks run, ``scan/workers.py``); their tags are then verified in one
+batch by the ``TagVerifier`` given
 (``scan/range_check.default_verifier``: ``scan/signatures.verify_tags``, which runs
 several ``git verify-tag`` at once) and the checks run on them with
 ``CheckContext.verify_tag`` answering from that batch. No I/O here: findings come back
@@ -161,14 +163,24 @@ class Scan:
         keep = ("found_at", "subjects", "deferred", "count", "merges", "exempt", "exempted")
         return {name: getattr(self, name) for name in keep}
 
-    def finish(self, verifier: TagVerifier) -> RunResult:
-        """Verify the held-back merges' tags in one batch, check them, and sort it all."""
+    def deferred_tags(self, since: int = 0) -> list[bytes]:
+        """The tags of the held-back merges from the ``since``-th on (to verify them while
+        the walks run, ``scan/workers.py``)."""
+        return [tag for _, sha, raw in self.deferred[since:] for tag in _mergetags(sha, raw)]
+
+    def settle(self, verifier: TagVerifier) -> None:
+        """Verify the held-back merges' tags in one batch and check them."""
         if self.deferred:
             commits = [(pos, parse_commit(sha, raw)) for pos, sha, raw in self.deferred]
             tags = [tag for _, commit in commits for tag in commit.mergetags]
             tag_ctx = replace(self.ctx, verify_tag=_lookup(verifier(tags)))
             for position, commit in commits:
                 self.check(position, commit, tag_ctx)
+            self.deferred = []
+
+    def finish(self, verifier: TagVerifier) -> RunResult:
+        """Settle the held-back merges (``settle``) and sort it all."""
+        self.settle(verifier)
         found = self.found_at
         findings = tuple(f for position in sorted(found) for f in found[position])
         exempt = tuple(ExemptCount(self.rules[i], *self.exempt[i]) for i in sorted(self.exempt))
@@ -178,6 +190,10 @@ class Scan:
             for sha, i in self.exempted[position]
         )
         return RunResult(self.count, self.merges, findings, self.subjects, exempt, exempted)
+
+
+def _mergetags(sha: str, raw: bytes) -> tuple[bytes, ...]:
+    return parse_commit(sha, raw).mergetags
 
 
 def run_checks(

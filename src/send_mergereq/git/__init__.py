@@ -61,6 +61,7 @@ from send_mergereq.git.process import (
     run,
     run_pager,
     run_signer,
+    run_verifier,
 )
 from send_mergereq.git.refs import (
     ZERO_ID,
@@ -74,6 +75,7 @@ from send_mergereq.git.repository import (
     common_dir,
     config_entries,
     config_value,
+    gpg_program,
     is_ancestor,
     is_shallow,
     object_store,
@@ -85,6 +87,7 @@ from send_mergereq.git.triage import changed_paths, count_commits, first_parent_
 from send_mergereq.git.walk import (
     commit_dates,
     commit_objects,
+    first_parents,
     range_subjects,
     subjects,
     tagged_commits,
@@ -116,6 +119,8 @@ __all__ = [
     "fetch_branch",
     "fetch_tag",
     "first_parent_chain",
+    "first_parents",
+    "gpg_program",
     "has_commit",
     "ident",
     "is_ancestor",
@@ -138,6 +143,7 @@ __all__ = [
     "run",
     "run_pager",
     "run_signer",
+    "run_verifier",
     "subjects",
     "tagged_commits",
     "update_ref",

@@ -265,3 +265,33 @@ def run_pager(argv: list[str], text: bytes, env: Mapping[str, str]) -> bool:
             return True
         except KeyboardInterrupt:
             continue
+
+
+def run_verifier(argv: list[str], cwd: Path, env: Mapping[str, str], timeout: float) -> Completed:
+    """Run git's signature verifier (``gpg_program``) as git would, in ``cwd``, in a
+    process group of its own killed past ``timeout`` seconds.
+
+    :raises GitError: it could not be started, or ran past ``timeout``.
+    """
+    try:
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(env),
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise GitError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise GitError(f"{argv[0]} timed out after {timeout:.0f}s") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    _kill_group(proc)
+    return Completed(proc.returncode, out, err)

@@ -103,3 +103,12 @@ def config_value(repo: Path, key: str, *, boolean: bool = False) -> str | None:
     """One config value as git reads it (``--type=bool`` for a boolean), or None if unset."""
     args = ["config", *(["--type=bool"] if boolean else []), "--get", key]
     return query(repo, *args)
+
+
+def gpg_program(repo: Path) -> str | None:
+    """The program git verifies OpenPGP signatures with (``gpg.openpgp.program``, else
+    ``gpg.program``, else ``gpg``), or None when git's own trust check applies
+    (``gpg.minTrustLevel`` set): then only ``git verify-tag`` answers as git would."""
+    if config_value(repo, "gpg.minTrustLevel") is not None:
+        return None
+    return config_value(repo, "gpg.openpgp.program") or config_value(repo, "gpg.program") or "gpg"

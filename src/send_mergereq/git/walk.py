@@ -65,6 +65,7 @@ def _rebuilt(records: bytes, exact: _StoredObjects) -> list[tuple[bytes, str, by
     it lean.)"""
     found: list[tuple[bytes, str, bytes]] = []
     unverified: list[int] = []
+    append = found.append
     for record in records.replace(b"\n    ", b"\n").split(b"\0")[:-1]:
         nl = record.find(b"\n")
         ids = record[:nl] if nl >= 0 else record
@@ -74,12 +75,14 @@ def _rebuilt(records: bytes, exact: _StoredObjects) -> list[tuple[bytes, str, by
         if digest is None or nl < 0:
             raise GitError(f"git rev-list: unexpected output {record[:80]!r}")
         raw = record[nl + 1 :]
-        if digest(b"commit %d\0%b" % (len(raw), raw)).hexdigest() != sha:
+        hashed = digest(b"commit %d\0" % len(raw))
+        hashed.update(raw)  # not the header and object joined: a copy of every object
+        if hashed.hexdigest() != sha:
             unverified.append(len(found))
         # a shallow clone's boundary commit is a root to git: no parents (see _as_root)
         elif space < 0 and b"\nparent " in raw:
             raw = _as_root(raw)
-        found.append((ids, sha, raw))
+        append((ids, sha, raw))
     stored = exact.read([found[n][1] for n in unverified]) if unverified else []
     for n, raw in zip(unverified, stored, strict=True):
         ids, sha, _ = found[n]
@@ -201,3 +204,11 @@ def commit_objects(
     in ``env``)."""
     excludes = [exclude] if isinstance(exclude, str) else list(exclude or [])
     return [(sha, raw) for batch in walk_commits(repo, tip, excludes, env) for _, sha, raw in batch]
+
+
+def first_parents(repo: Path, tip: str, exclude: str) -> list[tuple[str, bool]]:
+    """``(id, is a merge)`` of each commit of ``TIP ^EXCLUDE`` on the first-parent chain
+    of ``tip``, newest first (``git rev-list --first-parent --parents``); commit ids."""
+    out = output(repo, "rev-list", "--first-parent", "--parents", tip, f"^{exclude}")
+    chain = [line.split(b" ") for line in out.splitlines() if line]
+    return [(ids[0].decode("ascii", errors="replace"), len(ids) > 2) for ids in chain]

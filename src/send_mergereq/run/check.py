@@ -4,7 +4,9 @@ otherwise ``run.send`` takes over. No network, no GitPython, no python-gitlab.""
 
 from __future__ import annotations
 
+import math
 import os
+from pathlib import Path
 
 from send_mergereq import git
 from send_mergereq.checks import CHECKS
@@ -16,16 +18,41 @@ from send_mergereq.scan.cut import cut
 from send_mergereq.scan.range_check import check_range, default_verifier
 from send_mergereq.scan.walk import empty_range, resolve_range
 
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # a container's CPU quota (cgroup v2)
+
 
 def _workers() -> int:
     """Processes that read and check a long range cut in parts, this one included: one per
-    core this process may run on, at most 4 (each walks its parts with its own git, then
-    checks them)."""
+    core this process may run on and its container's CPU quota allows, at most 4 (each
+    walks its parts with its own git, then checks them). The load of the machine is not
+    counted: with one core taken by a competing process, or at a load of 8 on 2 cores,
+    the cut still beat one walk (u-boot, 105,693 commits, no tags: 2.32 against 2.56
+    times ``git log`` busy, 2.77 against 3.27 at load 7.5), the scheduler giving two
+    processes more of the machine than one; a quota caps them all."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
+    quota = cpu_quota(_read(CPU_MAX))
+    if quota is not None:
+        cores = min(cores, max(1, math.ceil(quota)))
     return max(1, min(cores, 4))
+
+
+def cpu_quota(text: str) -> float | None:
+    """The CPUs a cgroup v2 ``cpu.max`` (``QUOTA PERIOD``, or ``max PERIOD``) allows, None
+    when it sets no limit or cannot be read."""
+    quota, _, period = text.strip().partition(" ")
+    if not quota.isdigit() or not period.isdigit() or int(period) == 0:
+        return None
+    return int(quota) / int(period)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return ""
 
 
 def check_phase(

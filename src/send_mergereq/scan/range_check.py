@@ -22,7 +22,7 @@ def default_verifier(repo: Path) -> TagVerifier:
     def verify(tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
         from send_mergereq.scan.signatures import verify_tags
 
-        return verify_tags(repo, tags)
+        return verify_tags(repo, tags, batch=True)
 
     return verify
 
@@ -39,13 +39,14 @@ def check_range(
     rules: Sequence[Exemption] = (),
 ) -> RunResult:
     """``run_checks`` over the commits of ``rng``, read in ``parts`` (``scan/cut.py``):
-    by ``workers`` processes when there are several parts (``scan/workers.py``), the
-    result the same. A cut that proves wrong (``BrokenCut``), or a worker killed from
-    outside (``WorkerLost``), and the range is read again whole, here."""
+    by ``workers`` processes when there are several parts (``scan/workers.py``, the
+    tags of signed merges verified while the walks run), the result the same. A cut
+    that proves wrong (``BrokenCut``), or a worker killed from outside (``WorkerLost``),
+    and the range is read again whole, here."""
     scan = Scan(checks, ctx, rules)
     try:
         if workers > 1 and len(parts) > 1:
-            scan_parts(scan, repo, parts, workers)
+            scan_parts(scan, repo, parts, workers, verifier)
         else:
             for part in parts:
                 scan_part(scan, repo, part)

@@ -3,10 +3,12 @@
 Each ``mergetag`` header is rebuilt into the tag object it copies and written
 as a loose object into a temporary object directory that borrows the
 repository's objects as an alternate: the user's repository is never written
-to. Then ``git verify-tag --raw`` runs once per tag, the first alone (it may create the
-keyring), the others several at a time, so
-OpenPGP, X.509 and SSH signatures are all checked with the maintainer's own
-keyring, ``gpg.program`` and ``gpg.ssh.allowedSignersFile``.
+to. OpenPGP signatures are first verified all at once by one gpg (``scan/gpg_batch.py``:
+what ``git verify-tag`` would say, without a git and a gpg per tag); then ``git
+verify-tag --raw`` runs once per tag left (X.509, SSH, any gpg gave no verdict on), the
+first alone when the batch did not run (it may create the keyring), the others several
+at a time, so OpenPGP, X.509 and SSH signatures are all checked with the maintainer's
+own keyring, ``gpg.program`` and ``gpg.ssh.allowedSignersFile``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from send_mergereq.checks.finding import TagStatus, TagVerification
 from send_mergereq.checks.gpg_status import interpret
 from send_mergereq.checks.tags import parse_tag, tag_object
 from send_mergereq.errors import GitError
+from send_mergereq.scan import gpg_batch
 
 _TIMEOUT = 60.0  # seconds for one verification (a gpg waiting on a dead keyserver)
 TIMEOUT_VARIABLE = "SEND_MERGEREQ_VERIFY_TIMEOUT"
@@ -38,46 +41,87 @@ def verify_timeout() -> float:
     return value if 0 < value <= 3600 else _TIMEOUT
 
 
-def verify_tags(repo: Path, tags: Sequence[bytes]) -> dict[bytes, TagVerification]:
+def verify_tags(
+    repo: Path, tags: Sequence[bytes], *, batch: bool = False
+) -> dict[bytes, TagVerification]:
     """Verify every ``mergetag`` header value in ``tags``; never raises for a bad tag.
 
     Keys of the result are the header values as given, in order. Unsigned tags are
     answered without running gpg; anything git cannot verify is an ERROR verdict.
+    ``batch``: the OpenPGP ones first by one gpg (``scan/gpg_batch.py``; the range's
+    check, many tags); else each by ``git verify-tag`` (``apply``: a pull request's tag).
     """
     unique = list(dict.fromkeys(tags))
     signed = [tag for tag in unique if parse_tag(tag_object(tag)).signed]
-    verified = _verify_signed(repo, signed) if signed else {}
+    verified = _verify_signed(repo, signed, batch) if signed else {}
     return {tag: verified.get(tag, _UNSIGNED) for tag in unique}
 
 
 _UNSIGNED = TagVerification(TagStatus.UNSIGNED, detail="the tag carries no signature")
 
 
-def _verify_signed(repo: Path, tags: list[bytes]) -> dict[bytes, TagVerification]:
+def _verify_signed(repo: Path, tags: list[bytes], batch: bool) -> dict[bytes, TagVerification]:
     try:
         objects, algorithm = git.object_store(repo)
-        return _verify_in_scratch(repo, objects, algorithm, tags)
+        return _verify_in_scratch(repo, objects, algorithm, tags, batch)
     except (OSError, GitError) as exc:
         failed = TagVerification(TagStatus.ERROR, detail=f"cannot verify tags in {repo}: {exc}")
         return dict.fromkeys(tags, failed)
 
 
 def _verify_in_scratch(
-    repo: Path, objects: Path, algorithm: str, tags: list[bytes]
+    repo: Path, objects: Path, algorithm: str, tags: list[bytes], batch: bool
 ) -> dict[bytes, TagVerification]:
-    """Write the tags to a scratch object directory and run ``git verify-tag`` on each."""
+    """Verify the OpenPGP tags in one gpg batch, then write the others to a scratch object
+    directory and run ``git verify-tag`` on each."""
     with tempfile.TemporaryDirectory(prefix="send-mergereq-tags-") as tmp:
-        shas = [_write_loose(Path(tmp), algorithm, tag_object(tag)) for tag in tags]
+        batched = _verify_batch(repo, Path(tmp), tags) if batch else {}
+        left = [tag for tag in tags if tag not in batched]
+        if not left:
+            return batched
+        shas = [_write_loose(Path(tmp), algorithm, tag_object(tag)) for tag in left]
         env = _environment(Path(tmp), objects)
-        ssh = [b"-----BEGIN SSH SIGNATURE-----" in tag for tag in tags]
+        ssh = [b"-----BEGIN SSH SIGNATURE-----" in tag for tag in left]
         # The first verification runs alone: on a new, empty GNUPGHOME it creates the
         # keyring, which parallel gpg processes would race to create (a spurious ERROR).
-        verdicts = [_verify_one(repo, shas[0], env, ssh[0])]
-        rest = len(tags) - 1
+        # A batch that ran has made it already.
+        verdicts = [] if batched else [_verify_one(repo, shas[0], env, ssh[0])]
+        done = len(verdicts)
+        rest = len(left) - done
         workers = max(1, min(rest, 4 * (os.cpu_count() or 1)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            verdicts += pool.map(_verify_one, [repo] * rest, shas[1:], [env] * rest, ssh[1:])
-    return dict(zip(tags, verdicts, strict=True))
+            verdicts += pool.map(_verify_one, [repo] * rest, shas[done:], [env] * rest, ssh[done:])
+    return batched | dict(zip(left, verdicts, strict=True))
+
+
+def _verify_batch(repo: Path, tmp: Path, tags: list[bytes]) -> dict[bytes, TagVerification]:
+    """The verdicts one gpg gives on the OpenPGP tags of ``tags`` (``gpg_batch``), run
+    alone; the tags it gave none on are not in the answer."""
+    program = git.gpg_program(repo)
+    if program is None:
+        return {}
+    messages = [(tag, gpg_batch.signed_message(tag_object(tag))) for tag in tags]
+    batch = [(tag, message) for tag, message in messages if message is not None]
+    if not batch:
+        return {}
+    folder = tmp / "batch"
+    folder.mkdir()
+    for n, (_, message) in enumerate(batch):
+        (folder / str(n)).write_bytes(message)
+    env = {**os.environ, "LANGUAGE": "C"}
+    found: dict[bytes, TagVerification] = {}
+    start = 0
+    while start < len(batch):
+        names = [str(n) for n in range(start, len(batch))]
+        try:
+            done = git.run_verifier(gpg_batch.argv(program, names), folder, env, verify_timeout())
+        except GitError:
+            break
+        said = done.stdout.decode("utf-8", errors="replace")
+        verdicts, start = gpg_batch.split_status(said, len(batch))
+        for n, (code, status) in verdicts.items():
+            found[batch[n][0]] = interpret(code, status)
+    return found
 
 
 def _write_loose(objects: Path, algorithm: str, tag: bytes) -> str:

@@ -9,20 +9,31 @@ what is left at the end (synthetic 100,000 commits at an even pace: 1.18 times `
 log``, 1.54 newest first). Each worker sends back a ``Scan`` of its parts; this process
 takes parts too and merges the rest in by stream position, so the result is the serial
 one.
+
+Merges of signed tags are held back by the checks (``checks/runner.Scan``) until their
+tags are verified: each process hands the tags of each part it has read to a thread of
+its own, which verifies them (``verifier``, one batch a part) while the process walks
+its next part, and checks those merges once its parts are done. The very first
+verification of the run, whichever process makes it, runs alone (on a new, empty
+GNUPGHOME it creates the keyring, which gpg processes started at once would race to
+create); the others wait for it, then run at will.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import signal
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from send_mergereq.checks.runner import Scan
+from send_mergereq.checks.finding import TagVerification
+from send_mergereq.checks.runner import Scan, TagVerifier
 from send_mergereq.errors import GitError, SendMergereqError
 from send_mergereq.scan.walk import BrokenCut, Part, scan_part
 
@@ -31,22 +42,27 @@ class WorkerLost(Exception):
     """A worker process reading parts of the range died without a word (killed)."""
 
 
-def scan_parts(scan: Scan, repo: Path, parts: Sequence[Part], workers: int) -> None:
-    """Check ``parts`` with ``workers`` processes (this one included) into ``scan``.
+def scan_parts(
+    scan: Scan, repo: Path, parts: Sequence[Part], workers: int, verifier: TagVerifier
+) -> None:
+    """Check ``parts`` with ``workers`` processes (this one included) into ``scan``, the
+    held-back merges' tags verified while the walks run (``verifier``).
 
     :raises BrokenCut: a part did not link to the next (``walk.read_part``).
     """
     fork = multiprocessing.get_context("fork")
     taken: Synchronized[int] = fork.Value("i", 0)
+    first = _FirstAlone(verifier, fork.Lock(), fork.Value("b", 0))
     children = []
     for _ in range(1, min(workers, len(parts))):
         receive, send = fork.Pipe(duplex=False)
-        child = fork.Process(target=_worker, args=(scan, repo, parts, taken, send), daemon=True)
+        args = (scan, repo, parts, _Shared(taken, first), send)
+        child = fork.Process(target=_worker, args=args, daemon=True)
         child.start()
         send.close()
         children.append((child, receive))
     try:
-        _take_parts(scan, repo, parts, taken)
+        _take_parts(scan, repo, parts, _Shared(taken, first))
         for _, receive in children:
             scan.merge(_outcome(receive))
     finally:
@@ -57,18 +73,64 @@ def scan_parts(scan: Scan, repo: Path, parts: Sequence[Part], workers: int) -> N
             child.join()
 
 
-def _take_parts(scan: Scan, repo: Path, parts: Sequence[Part], taken: Synchronized[int]) -> None:
-    while True:
-        with taken.get_lock():
-            index = taken.value
-            taken.value = index + 1
-        if index >= len(parts):
-            return
-        scan_part(scan, repo, parts[-1 - index])  # oldest first
+class _FirstAlone:
+    """``verifier``, the first call across the processes made alone (the others wait)."""
+
+    def __init__(self, verifier: TagVerifier, lock: Any, made: Synchronized[int]) -> None:
+        self.verifier, self.lock, self.made = verifier, lock, made
+
+    def __call__(self, tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
+        if not self.made.value:
+            with self.lock:
+                if not self.made.value:
+                    found = self.verifier(tags)
+                    self.made.value = 1
+                    return found
+        return self.verifier(tags)
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What the processes share: the next part to take, the verifier."""
+
+    taken: Synchronized[int]
+    verify: _FirstAlone
+
+
+def _take_parts(scan: Scan, repo: Path, parts: Sequence[Part], shared: _Shared) -> None:
+    """Take parts until none is left; the held-back merges' tags verified beside, part by
+    part, and those merges checked at the end."""
+    from concurrent.futures import ThreadPoolExecutor  # only for a range cut in parts
+
+    pending: list[Future[Mapping[bytes, TagVerification]]] = []
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        try:
+            while True:
+                with shared.taken.get_lock():
+                    index = shared.taken.value
+                    shared.taken.value = index + 1
+                if index >= len(parts):
+                    break
+                held = len(scan.deferred)
+                scan_part(scan, repo, parts[-1 - index])  # oldest first
+                if tags := scan.deferred_tags(held):
+                    pending.append(beside.submit(shared.verify, tags))
+            verified: dict[bytes, TagVerification] = {}
+            for future in pending:
+                verified.update(future.result())
+        finally:
+            for future in pending:
+                future.cancel()
+    if scan.deferred:
+        scan.settle(lambda _: verified)
 
 
 def _worker(
-    template: Scan, repo: Path, parts: Sequence[Part], taken: Synchronized[int], send: Connection
+    template: Scan,
+    repo: Path,
+    parts: Sequence[Part],
+    shared: _Shared,
+    send: Connection,
 ) -> None:
     """In a forked process: check parts until none is left, send back the scan or what
     stopped it. Ctrl-C is the parent's business; SIGTERM (the parent stopping it) and
@@ -79,7 +141,7 @@ def _worker(
     outcome: tuple[str, Any]
     try:
         mine = Scan(template.checks, template.ctx, template.rules)
-        _take_parts(mine, repo, parts, taken)
+        _take_parts(mine, repo, parts, shared)
         outcome = ("scan", mine)
     except BrokenCut:
         outcome = ("broken", None)

@@ -1,0 +1,125 @@
+"""scan/gpg_batch.py: many OpenPGP tags verified by one gpg give, tag for tag, what
+``git verify-tag`` gives, with real keys (tests/keys.py); a bad signature in the middle
+does not cost the tags after it their verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from keys import Keys, make_signed_merge
+from send_mergereq.checks.finding import TagStatus
+from send_mergereq.checks.tags import tag_object
+from send_mergereq.git import output as git
+from send_mergereq.history import parse_commit
+from send_mergereq.scan import gpg_batch, signatures
+from send_mergereq.scan.signatures import verify_tags
+
+
+def one_tag(repo: Path, sha: str) -> bytes:
+    (tag,) = parse_commit(sha, git(repo, "cat-file", "commit", sha)).mergetags
+    return tag
+
+
+@pytest.fixture
+def tags(make_repo: Any, maintainer: Keys) -> tuple[Path, list[bytes]]:
+    """good, stranger, a tampered good one, expired, revoked, good again: in one batch."""
+    repo = make_repo().path
+    made = [
+        one_tag(repo, make_signed_merge(repo, f"pull-{name}", key))
+        for name, key in [
+            ("good", maintainer.good),
+            ("stranger", maintainer.stranger),
+            ("tampered", maintainer.good),
+            ("expired", maintainer.expired),
+            ("revoked", maintainer.revoked),
+            ("good2", maintainer.good),
+        ]
+    ]
+    made[2] = made[2].replace(b"Pull request pull-tampered", b"Pull request pull-tamperED")
+    return repo, made
+
+
+EXPECTED = [
+    TagStatus.GOOD,
+    TagStatus.UNKNOWN_KEY,
+    TagStatus.BAD,
+    TagStatus.EXPIRED_KEY,
+    TagStatus.REVOKED_KEY,
+    TagStatus.GOOD,
+]
+
+
+def test_one_gpg_says_what_git_verify_tag_says_of_each(
+    tags: tuple[Path, list[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo, made = tags
+    calls: list[list[str]] = []
+    real_run = signatures.git.run_verifier
+
+    def counted(argv: list[str], *args: Any) -> Any:
+        calls.append(argv)
+        return real_run(argv, *args)
+
+    monkeypatch.setattr(signatures.git, "run_verifier", counted)
+    batched = verify_tags(repo, made, batch=True)
+    # the bad signature stops gpg: one more run for the three after it
+    assert len(calls) == 2 and calls[1][-3:] == ["3", "4", "5"]
+    assert [batched[t].status for t in made] == EXPECTED
+    monkeypatch.setattr(signatures.git, "gpg_program", lambda repo: None)  # git verify-tag
+    one_by_one = verify_tags(repo, made, batch=True)
+    assert len(calls) == 2  # no batch
+    assert verify_tags(repo, made[:1]) == {made[0]: one_by_one[made[0]]}  # apply's way
+    assert len(calls) == 2
+    for tag in made:
+        ours, git_says = batched[tag], one_by_one[tag]
+        assert (ours.status, ours.signer, ours.uid, ours.key_ids) == (
+            git_says.status,
+            git_says.signer,
+            git_says.uid,
+            git_says.key_ids,
+        )
+
+
+def test_min_trust_level_leaves_every_tag_to_git(
+    tags: tuple[Path, list[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``gpg.minTrustLevel`` is git's own check: no batch then."""
+    repo, made = tags
+    git(repo, "config", "gpg.minTrustLevel", "ultimate")
+    monkeypatch.setattr(signatures.git, "run_verifier", pytest.fail)
+    found = verify_tags(repo, made[:2], batch=True)
+    assert found[made[0]].status is TagStatus.UNTRUSTED_KEY  # good, but not ultimately trusted
+    assert found[made[1]].status is TagStatus.UNKNOWN_KEY
+
+
+def test_the_signed_message_holds_the_payload_git_verifies(
+    tags: tuple[Path, list[bytes]],
+) -> None:
+    _, made = tags
+    tag = tag_object(made[0])
+    message = gpg_batch.signed_message(tag)
+    payload = tag[: tag.rindex(b"-----BEGIN PGP SIGNATURE-----")]
+    assert message is not None and message.endswith(payload)
+    assert gpg_batch.signed_message(payload) is None  # unsigned
+    ssh = payload + b"-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n"
+    assert gpg_batch.signed_message(ssh) is None  # left to git verify-tag
+    damaged = tag.replace(b"\n=", b"\n=!!")[:-30] + b"\n-----END PGP SIGNATURE-----\n"
+    assert gpg_batch.signed_message(damaged + b"trailing words\n") is None
+
+
+def test_split_status_frames_each_file_and_goes_on_after_a_stop() -> None:
+    said = (
+        "[GNUPG:] FILE_START 1 0\n[GNUPG:] NEWSIG\n[GNUPG:] GOODSIG AB Ada\n"
+        "[GNUPG:] VALIDSIG F 2026-01-01 1 0 4 0 22 8 00 F\n[GNUPG:] FILE_DONE\n"
+        "[GNUPG:] FILE_START 1 1\n[GNUPG:] NEWSIG\n[GNUPG:] NODATA 1\n[GNUPG:] FILE_DONE\n"
+        "[GNUPG:] FILE_START 1 2\n[GNUPG:] NEWSIG\n[GNUPG:] BADSIG AB Ada\n"
+        "[GNUPG:] FAILURE gpg-exit 33554433\n"
+    )
+    found, after = gpg_batch.split_status(said, 5)
+    assert sorted(found) == [0, 2] and after == 3  # 1: no verdict, left to git verify-tag
+    assert found[0][0] == 0 and "GOODSIG" in found[0][1] and "BADSIG" not in found[0][1]
+    assert found[2][0] == 1 and "BADSIG" in found[2][1]
+    assert gpg_batch.split_status("gpg: invalid option\n", 5) == ({}, 5)  # stop: all to git

@@ -1,0 +1,73 @@
+"""``scan/workers.py``: the tags of signed merges are verified while the walks run, by
+each process for the parts it read, the very first verification of the run alone (a new
+keyring), with the result of one serial pass. Real gpg keys (tests/keys.py)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from keys import Keys, make_signed_merge
+from send_mergereq.checks import CHECKS
+from send_mergereq.checks.finding import CheckContext, TagStatus, TagVerification
+from send_mergereq.checks.runner import EnabledCheck
+from send_mergereq.scan import cut as range_parts
+from send_mergereq.scan.range_check import check_range, default_verifier
+from send_mergereq.scan.walk import resolve_range, whole
+
+
+def test_tags_are_verified_beside_the_walks_first_alone(
+    make_repo: Any, maintainer: Keys, tmp_path: Path
+) -> None:
+    repo = make_repo().path
+    keys = [maintainer.good, maintainer.stranger, None, maintainer.good, maintainer.revoked]
+    merges = [make_signed_merge(repo, f"pull-{n}", key) for n, key in enumerate(keys * 2)]
+    rng = resolve_range(repo, "master", "staging")
+    # cut along the first-parent chain: every other merge a tip
+    parts = range_parts.chain(rng, merges[-3::-2], linked=False)
+    assert len(parts) == 5
+    log = tmp_path / "calls"
+    real = default_verifier(repo)
+
+    def logged(tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
+        start = time.monotonic()
+        found = real(tags)
+        with log.open("a") as out:
+            out.write(f"{os.getpid()} {start} {time.monotonic()} {len(tags)}\n")
+        return found
+
+    checks = [EnabledCheck(CHECKS[c], CHECKS[c].Options()) for c in ("signed-tags", "signoff")]
+    ctx = CheckContext()
+    serial = check_range(repo, rng, checks, ctx, real, parts=[whole(rng)])
+    cut = check_range(repo, rng, checks, ctx, logged, parts=parts, workers=2)
+    same = (serial.commits, serial.merges, serial.subjects)
+    assert (cut.commits, cut.merges, cut.subjects) == same
+    key = lambda f: (f.commit, f.check, f.message)  # noqa: E731
+    assert sorted(map(key, cut.findings)) == sorted(map(key, serial.findings))
+    bad = {f.commit for f in serial.findings if f.check == "signed-tags"}
+    assert bad == {merges[n] for n in (1, 2, 4, 6, 7, 9)}  # stranger, unsigned, revoked
+    calls = [line.split() for line in log.read_text().splitlines()]
+    assert len(calls) == len(parts)  # one batch a part (each has signed merges)
+    # (which process took which part is the scheduler's business: not asserted)
+    first = min(calls, key=lambda call: float(call[1]))
+    assert all(float(call[1]) >= float(first[2]) for call in calls if call is not first)
+    # each signed tag verified once (git merge keeps no mergetag of an unsigned tag)
+    assert sum(int(n) for *_, n in calls) == len(merges) - 2
+
+
+def test_unsigned_result_is_the_same_with_a_verifier_that_knows_nothing(
+    make_repo: Any, maintainer: Keys
+) -> None:
+    """A tag the batch did not answer for is an ERROR, never a pass (as in one pass)."""
+    repo = make_repo().path
+    merges = [make_signed_merge(repo, f"pull-{n}", maintainer.good) for n in range(4)]
+    rng = resolve_range(repo, "master", "staging")
+    parts = range_parts.chain(rng, [merges[1]], linked=False)
+    checks = [EnabledCheck(CHECKS["signed-tags"], CHECKS["signed-tags"].Options())]
+    found = check_range(repo, rng, checks, CheckContext(), lambda t: {}, parts=parts, workers=2)
+    assert {f.commit for f in found.findings} == set(merges)
+    assert all("not verified" in f.message or TagStatus.ERROR.value in f.message
+               for f in found.findings)  # fmt: skip
