@@ -355,3 +355,26 @@ def test_eject_by_tag_from_the_command_line(maintainer: MakeMaintainer, sandbox:
     assert [k["tag"] for k in doc["kept"]] == [TAGS[0], TAGS[2]] and doc["left_out"] == []
     assert who.remote_sha("staging") is None  # nothing pushed
     assert who.git("status", "--porcelain") == ""
+
+
+def test_a_target_moved_since_staging_was_built_is_refused_not_called_flaky(
+    maintainer: MakeMaintainer, sandbox: Sandbox
+) -> None:
+    """The merged-results pipeline tested staging merged into a newer master than the
+    one staging is built on: no prefix holds the tree that failed (a bisection would call a
+    failure the new master brings "flaky"). Refused, exit 2, nothing pushed."""
+    who = maintainer("culprit")
+    applied_staging(who, sandbox)
+    staging = who.git("rev-parse", "staging")
+    who.git("checkout", "-q", "master")
+    who.commit("docs: an unrelated change on master", path="docs/moved.txt")
+    who.git("push", "-q", "origin", "master", env=who.token_env())
+    who.git("checkout", "-q", "staging")
+    red_gate(who)
+
+    rc, out, err = who.run("bisect", "--json", "--interval", "0.2")
+
+    assert rc == 2, out + err
+    assert "the target moved since" in err and "Traceback" not in err
+    assert temp_branches(who) == []
+    assert who.git("rev-parse", "staging") == staging

@@ -72,6 +72,7 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
     with deadline.overall(options.timeout):
         failure = find_failure(forge, branch, target, options.jobs)
     base, pulls = _pulls(repo, settings.target, failure)
+    _same_base(forge, failure, base, branch, target)
     jobs = ", ".join(failure.jobs)
     out.say(f"bisecting {branch}: {len(pulls)} pull request{'s' if len(pulls) != 1 else ''} "
             f"over {target}")  # fmt: skip
@@ -131,6 +132,24 @@ def _pulls(repo: Path, target: str, failure: Failure) -> tuple[str, list[Pull]]:
             hint="bisect looks for the pull request that broke a staging branch",
         )
     return git.resolve_commit(repo, f"{pulls[0].merge}^1") or base, pulls
+
+
+def _same_base(forge: Forge, failure: Failure, base: str, branch: str, target: str) -> None:
+    """A merged-results pipeline tested BRANCH merged into the target as it was then; when
+    that is not the commit BRANCH is built on (the target moved since), no prefix holds
+    the tree that failed, and a bisection would call a real failure flaky: refused."""
+    from send_mergereq.models import PipelineKind
+
+    if failure.pipeline.kind is not PipelineKind.MERGED_RESULT:
+        return
+    parents = forge.commit_parents(failure.pipeline.sha)
+    if parents and len(parents) == 2 and parents[0] != base:
+        raise ConfigError(
+            f"pipeline #{failure.pipeline.id} tested {branch} merged into {target} at "
+            f"{parents[0][:12]}, but {branch} is built on {base[:12]}: the target moved "
+            "since, and no prefix of it holds the tree that failed",
+            hint=f"rebuild {branch} on the current {target}, send it, then bisect its pipeline",
+        )
 
 
 def _prefix(repo: Path) -> str | None:
