@@ -252,3 +252,15 @@ def test_a_held_verdict_waits_for_the_freshness_check() -> None:
     held.close()
     assert out.getvalue().count("gate") == 1
     assert out.getvalue().endswith("  gate open on a stale target: master has moved to abc\n")
+
+
+def test_bidirectional_overrides_and_separators_are_escaped() -> None:
+    """Trojan Source: U+202E and its kin reorder the rest of a terminal line; a job name,
+    a tag or a subject may hold them. Escaped like control characters; other non-ASCII
+    text (CJK, accents) is left as it is."""
+    from send_mergereq.terminal import visible
+
+    assert visible("wide-日本語-\u202eevil\u2066x\u2069\u200f\u2028") == (
+        "wide-日本語-\\u202eevil\\u2066x\\u2069\\u200f\\u2028"
+    )
+    assert visible("Jürgen") == "Jürgen"

@@ -229,3 +229,31 @@ def test_gitlab_names_are_escaped_in_the_table_and_exact_in_json() -> None:
         {"job": doc["jobs"][0]["name"], "action": "demote", "reason": "failed \x1b[2J",
          "failures": 1}
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("columns", [80, 100, 140])
+def test_the_terminal_table_fits_its_width_with_every_figure(
+    monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    """A maintainer's 80 columns show each job's tier, runs, failures, rate, flaky runs
+    and streak (rich squeezed them to nothing before); the strip takes what is left, its
+    newest runs; a long name is cut with "…" and nothing is wider than the terminal."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    long_name = "check-" + "x" * 300
+    attempts = tuple(
+        Attempt(n, name, status, "test", False, False, 60.0, float(n))
+        for n, (name, status) in enumerate(
+            [("build-gcc", "success"), (long_name, "failed"), ("\u202eevil", "success")]
+        )
+    )
+    records = tuple(PipelineRecord(p, float(p * 3600), attempts, "u") for p in range(50))
+    report = JobsReport("master", tuple(job_health(records)), (), records)
+    out = io.StringIO()
+    render_rich(report, out, color=False)
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= columns
+    row = next(line for line in lines if line.lstrip().startswith("check-xxx"))
+    assert "…" in row and row.split()[1:6] == ["gating", "50", "50", "100%", "0"]
+    assert "\u202e" not in out.getvalue()
+    if columns >= 100:
+        assert row.rstrip().endswith("X" * 10)  # the newest runs, at the right

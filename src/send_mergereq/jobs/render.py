@@ -89,7 +89,7 @@ def rows(report: JobsReport) -> list[tuple[str, ...]]:
     found: list[tuple[str, ...]] = []
     for job in report.jobs:
         found.append((
-            visible(job.name),
+            _short(visible(job.name), NAME_WIDTH),
             "manual" if job.manual else ("allow_failure" if job.allow_failure else "gating"),
             str(len(job.runs)),
             str(job.failures),
@@ -123,8 +123,9 @@ def advice_lines(report: JobsReport) -> list[str]:
     for advice in report.advice:
         owners = report.owners.get(advice.job, ())
         tail = f" [owners: {', '.join(owners)}]" if owners else ""
-        lines.append(f"  {advice.action:<8} {advice.job}: {advice.reason}{tail}")
-    return [visible(line) for line in lines]
+        name = _short(visible(advice.job), NAME_WIDTH)
+        lines.append(f"  {advice.action:<8} {name}: {visible(advice.reason)}{visible(tail)}")
+    return lines
 
 
 def render_plain(report: JobsReport, out: IO[str]) -> None:
@@ -136,22 +137,71 @@ def render_plain(report: JobsReport, out: IO[str]) -> None:
     out.write("\n" + "\n".join(advice_lines(report)) + "\n")
 
 
+NAME_WIDTH = 40  # a job name in a table or an advice line (``--json`` keeps it whole)
+TIERS = {"gating": "gating", "allow_failure": "allow", "manual": "manual"}
+
+
+def _short(name: str, width: int) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def streak_short(job: JobHealth) -> str:
+    """The streak in at most 19 columns, for a terminal's table."""
+    streak = job.streak
+    if streak.state == "none" or streak.since is None:
+        return "manual" if job.manual else "no runs"
+    if streak.state == "failing":
+        return f"failing {(iso(streak.since) or '')[5:16].replace('T', ' ')}"
+    days = (job.runs[-1].at - streak.since) / DAY
+    return f"ok {streak.runs}/{days:.0f}d"
+
+
 def render_rich(report: JobsReport, out: IO[str], *, color: bool | None) -> None:
+    """The table on a terminal, fitted to its width: the figures always whole, the name cut
+    with "…", median and p90 only on a wide terminal, the strip given the columns left
+    (its newest runs), or left out below ten."""
+    from rich import box
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     console = Console(file=out, force_terminal=color is not False, no_color=color is False)
-    table = Table(title=escape(summary(report)), title_justify="left")
-    for header in HEADERS:
-        table.add_column(header, no_wrap=header in ("job", "last runs"))
+    wide = console.width >= 110
+    found = rows(report)
+    name_width = min(20 if not wide else NAME_WIDTH, max([3, *(len(r[0]) for r in found)]))
+    heads = ["job", "tier", "runs", "fail", "rate", "flaky", "streak"]
+    body = [
+        [_short(r[0], name_width), TIERS.get(r[1], r[1]), *r[2:6], streak_short(job)]
+        for r, job in zip(found, report.jobs, strict=True)
+    ]
+    if wide:
+        heads += ["median", "p90"]
+        for row, r in zip(body, found, strict=True):
+            row += [r[7], r[8]]
+    widths = [max([len(h), *(len(row[i]) for row in body)]) for i, h in enumerate(heads)]
+    room = console.width - sum(widths) - 3 * len(widths) - 4  # padding and a rule a column
+    strip_width = min(40, room)
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), show_edge=False)
+    for head, width in zip(heads, widths, strict=True):
+        table.add_column(head, no_wrap=True, min_width=width, max_width=width)
+    if strip_width >= 10:
+        table.add_column("last runs", no_wrap=True, min_width=strip_width)
     colors = {"X": "red", "r": "yellow", ".": "green"}
-    for row in rows(report):
-        strip = "".join(f"[{colors[c]}]{c}[/]" for c in row[-1])
-        table.add_row(*(escape(cell) for cell in row[:-1]), strip)
+    for row, r in zip(body, found, strict=True):
+        cells = [escape(cell) for cell in row]
+        if strip_width >= 10:
+            cells.append("".join(f"[{colors[c]}]{c}[/]" for c in r[-1][-strip_width:]))
+        table.add_row(*cells)
+    import textwrap
+
+    title, _, legend = summary(report).partition(" (strip: ")
+    console.print(escape(textwrap.fill(title, console.width)), highlight=False)
     console.print(table)
+    if strip_width >= 10 and legend:
+        console.print(escape(f"(last runs: {legend}"), highlight=False)
     for line in advice_lines(report):
-        console.print(escape(line), highlight=False)
+        wrapped = textwrap.fill(line, console.width, subsequent_indent=" " * 11)
+        console.print(escape(wrapped), highlight=False)
 
 
 def owners_by_job(jobs: Sequence[JobHealth], of_job: Any) -> dict[str, tuple[str, ...]]:
