@@ -81,3 +81,22 @@ def test_every_help_fits_80_columns(capsys: pytest.CaptureFixture[str], command:
     rc, out, _ = _run(capsys, *([command] if command else []), "--help")
     assert rc == 0 and "Usage:" in out
     assert [line for line in out.splitlines() if len(line) > 80] == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (("jobs", "--since", "999999999999w"), "'999999999999w' is longer than ten years"),
+        (("jobs", "--since", "9" * 400 + "d"), "'" + "9" * 37 + "...' is longer than ten years"),
+        (("jobs", "--since", "banana"), "'banana' is not a duration (try 60d, 12w, 36h)"),
+        (("staging", "--timeout", "9" * 30), "is longer than ten years"),
+    ],
+)
+def test_a_duration_out_of_bounds_is_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], said: str
+) -> None:
+    """A huge --since overflowed the clock (exit 70, a traceback in the log) or reached
+    GitLab as a date it refuses (exit 6): every duration is at most ten years."""
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and said in err.splitlines()[0]
+    assert len(err.splitlines()[0]) < 120

@@ -14,6 +14,7 @@ class Age(Duration):
 
     name = "age"
     _UNITS: ClassVar[dict[str, int]] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    EXAMPLES: ClassVar[str] = "60d, 12w, 36h"
 
 
 @click.command(epilog=EPILOG)

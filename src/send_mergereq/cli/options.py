@@ -116,6 +116,8 @@ class Duration(click.ParamType[float, Any]):
 
     name = "duration"
     _UNITS: ClassVar[dict[str, int]] = {"s": 1, "m": 60, "h": 3600}
+    EXAMPLES: ClassVar[str] = "300, 90s, 45m, 2h"
+    LONGEST: ClassVar[float] = 10 * 366 * 86400.0  # ten years: anything longer is a typo
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
@@ -123,17 +125,20 @@ class Duration(click.ParamType[float, Any]):
         if isinstance(value, int | float):
             return float(value)
         text, total, number = str(value).strip().lower(), 0.0, ""
+        value = text if len(text) <= 40 else text[:37] + "..."  # as it is said back
         for char in text:
             if char.isdigit() or char == ".":
                 number += char
             elif char in self._UNITS and number:
                 total, number = total + float(number) * self._UNITS[char], ""
             else:
-                self.fail(f"{value!r} is not a duration (try 300, 90s, 45m, 2h)", param, ctx)
+                self.fail(f"{value!r} is not a duration (try {self.EXAMPLES})", param, ctx)
         if number:
             total += float(number)
         if not text or total <= 0:
             self.fail(f"{value!r} is not a positive duration", param, ctx)
+        if total > self.LONGEST:  # inf too (a number of 400 digits)
+            self.fail(f"{value!r} is longer than ten years", param, ctx)
         return total
 
 
