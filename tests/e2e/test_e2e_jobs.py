@@ -198,6 +198,13 @@ def test_a_red_gate_says_the_job_is_failing_on_master_too(maintainer: MakeMainta
     assert (history["ref"], history["runs"], history["failures"], history["flaky"]) == (
         "master", 10, 3, 0)  # fmt: skip
     assert history["verdict"] == "broken_on_target" and history["failing_since"]
+    assert "note: check-qtest also fails on master: the target is broken, not this staging" in err
+    # status, on the same closed gate, says the same (it said no history before)
+    rc, out, err = who.run("status", "staging", "--json")
+    assert rc == 1, err
+    assert "check-qtest: also failing on master: 3 of the last 10 pipelines" in err
+    (failed,) = json.loads(out)["failed_jobs"]
+    assert failed["history"]["verdict"] == "broken_on_target"
 
 
 @pytest.mark.parametrize(

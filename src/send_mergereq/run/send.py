@@ -244,6 +244,7 @@ def _status(
     out.say(_pipeline_line(pipeline))
     run = _AfterPublish(session, options, out, resume, {})
     run.triage_of = lambda watched: status_source(settings, watched, mr, options.replies)
+    run.target = mr.target_branch if mr is not None else settings.target_branch
     watched = run.watch(pipeline)
     return run.finish(watched.exit_code, watched, mr=mr)
 
@@ -274,6 +275,7 @@ class _AfterPublish:
     triage_of: SourceOf | None = None  # where a closed gate's triage reads from
     closed: ClosedGate | None = None  # the last closed gate's triage
     histories: Mapping[str, TargetHistory] = field(default_factory=dict)  # its jobs on the target
+    target: str | None = None  # the branch whose history a closed gate's jobs are seen in
 
     def watch(self, pipeline: Pipeline, *, hold: bool = False) -> WatchResult:
         """Watch ``pipeline``; with ``hold`` its verdict waits for :meth:`release`. A closed
@@ -297,18 +299,13 @@ class _AfterPublish:
         return watched
 
     def triage(self, watched: WatchResult, held: HeldVerdict) -> None:
-        """On a closed gate, each failing job's history on the target (``jobs/gate_
-        history.py``) and the triage (``run/triage.py``), added to the held verdict."""
-        from send_mergereq.jobs.gate_history import of_closed_gate
-        from send_mergereq.run.triage import on_close
+        """On a closed gate, what ``run/triage.after_close`` says, added to the held verdict."""
+        from send_mergereq.run.triage import after_close
 
-        if self.published is not None:
-            forge, repo, target = self.session.forge, self.session.repo, self.published.target
-            self.histories = of_closed_gate(forge, repo, target, watched, self.out.say)
-        lines = [f"{name}: {history.line()}" for name, history in self.histories.items()]
-        self.closed = on_close(self.triage_of, watched)
-        if self.closed is not None:
-            lines += self.closed.lines()
+        target = self.published.target if self.published is not None else self.target
+        self.histories, self.closed, lines = after_close(
+            self.session, target, watched, self.triage_of, self.out.say
+        )
         if lines:
             held.add(tuple(lines))
 

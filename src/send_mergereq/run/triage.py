@@ -11,7 +11,7 @@ prints: the lines go to the watch's display, the document to ``run/document.py``
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,8 @@ from send_mergereq.terminal import visible
 
 if TYPE_CHECKING:
     from send_mergereq.config import Settings
+    from send_mergereq.gitlab.session import Session
+    from send_mergereq.jobs.tiers import TargetHistory
     from send_mergereq.models import Job, MergeRequest
     from send_mergereq.triage.closed_gate import Triage
     from send_mergereq.triage.drafts import Drafted
@@ -203,3 +205,30 @@ def _replies(source: Source, replies: Replies, found: Triage, jobs: Sequence[Job
         source.repo, found, urls, replies.directory, emails=replies.emails, me=me,
         now=datetime.now(UTC),
     )  # fmt: skip
+
+
+def after_close(
+    session: Session,
+    target: str | None,
+    watched: WatchResult,
+    source_of: SourceOf | None,
+    say: Callable[[str], None],
+) -> tuple[Mapping[str, TargetHistory], ClosedGate | None, list[str]]:
+    """A closed gate, all it says after its failing jobs: each one's history on ``target``
+    (``jobs/gate_history.py``), the triage (:func:`on_close`), and, when a job fails on the
+    target too, that the target is broken (a bisection would blame no pull request)."""
+    from send_mergereq.jobs.gate_history import of_closed_gate
+
+    histories: Mapping[str, TargetHistory] = {}
+    if target is not None:
+        histories = of_closed_gate(session.forge, session.repo, target, watched, say)
+    lines = [f"{name}: {history.line()}" for name, history in histories.items()]
+    closed = on_close(source_of, watched)
+    if closed is not None:
+        lines += closed.lines()
+    broken = [name for name, h in histories.items() if h.verdict == "broken_on_target"]
+    if broken and target is not None:
+        lines.append(f"note: {', '.join(broken)} also fail{'s' if len(broken) == 1 else ''} "
+                     f"on {target}: the target is broken, not this staging "
+                     "(bisect would blame no pull request)")  # fmt: skip
+    return histories, closed, lines
