@@ -36,6 +36,12 @@ def test_eject_moves_staging_and_its_work_tree(make_repo: Callable[..., Repo], k
     assert done.document()["left_out"] == []
     reflog = repo.git("reflog", "-1", "--format=%gs", "staging")
     assert reflog == "send-mergereq eject: pull-net"
+    # the undo it prints takes the work tree back too (update-ref left it at the ejected tree)
+    (undo,) = [line for line in done.lines() if "undo:" in line]
+    command = undo.split("undo: ", 1)[1]
+    assert command == f"git checkout staging && git reset --keep {old[:12]}"
+    repo.git("reset", "--keep", old[:12])
+    assert (repo.path / "net" / "tap.c").exists() and repo.git("status", "--porcelain") == ""
 
 
 def test_a_dirty_checkout_is_refused_and_nothing_moves(make_repo: Callable[..., Repo]) -> None:

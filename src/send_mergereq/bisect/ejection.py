@@ -25,6 +25,7 @@ class Ejected:
     old: str
     new: str
     rebuilt: Rebuilt
+    checked_out: bool = False  # BRANCH is checked out (its work tree followed the move)
 
     @property
     def moved(self) -> bool:
@@ -49,7 +50,10 @@ class Ejected:
             out.append(f"{self.branch} left at {self.old[:12]}: nothing could be rebuilt")
             return out
         out.append(f"{self.branch}: {self.old[:12]} -> {self.new[:12]} (here; nothing pushed)")
-        out.append(f"  undo: git update-ref refs/heads/{self.branch} {self.old[:12]}")
+        if self.checked_out:  # the work tree and the index go back with the branch
+            out.append(f"  undo: git checkout {self.branch} && git reset --keep {self.old[:12]}")
+        else:
+            out.append(f"  undo: git update-ref refs/heads/{self.branch} {self.old[:12]}")
         out.append(f"next: send-mergereq {self.branch} --wait")
         return out
 
@@ -116,4 +120,4 @@ def eject(repo: Path, target: str, branch: str, which: str) -> Ejected:
         return done
     reflog = f"send-mergereq eject: {pull.tag or pull.merge[:12]}"
     move_branch(repo, ref, rebuilt.tip, old, worktrees=worktrees, reflog=reflog)
-    return Ejected(branch, old, rebuilt.tip, rebuilt)
+    return Ejected(branch, old, rebuilt.tip, rebuilt, checked_out=bool(worktrees))
