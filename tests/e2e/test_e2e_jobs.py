@@ -4,6 +4,7 @@ on the ``tiers`` scenario's 160 past pipelines of master (each job with a known 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -252,8 +253,26 @@ def test_on_a_terminal_a_progress_bar_then_a_rich_table(maintainer: MakeMaintain
     assert "reading pipelines" in text  # the progress bar, while the jobs are read
     assert "\x1b[" in text  # styled
     plain = ANSI.sub("", text)
-    assert "check-iotests" in plain and "failing since" in plain
+    assert re.search(r"check-iotests +gating +160 +3 +2% +0 +failing \d\d-\d\d \d\d:\d\d", plain)
     assert "demote   check-iotests: failed its last 3 runs" in plain
+    # a maintainer's 80 columns: every figure still there (rich squeezed them to nothing)
+    rc, text = run_in_pty("jobs", env=who.env(), cwd=who.repo, columns=80)
+    assert rc == 0, text
+    plain = ANSI.sub("", text)
+    assert re.search(r"check-iotests +gating +160 +3 +2% +0 +failing ", plain), plain
+
+
+def test_since_with_pipelines_reads_at_most_n_and_an_unknown_ref_no_empty_table(
+    maintainer: MakeMaintainer,
+) -> None:
+    who = _seeded(maintainer)
+    rc, out, err = who.run("jobs", "--since", "30d", "--pipelines", "5", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["pipelines"]["count"] == 5  # --since took all 60 before
+    rc, out, err = who.run("jobs", "--ref", "nosuch")
+    assert rc == 0, err
+    assert out.startswith("no finished pipelines of nosuch (of the sources read: ")
+    assert "job  tier" not in out and "advice" not in out
 
 
 def test_since_reads_the_pipelines_of_that_age(maintainer: MakeMaintainer) -> None:

@@ -23,9 +23,9 @@ class Age(Duration):
     "--pipelines",
     "count",
     type=click.IntRange(1, 5000),
-    default=200,
-    show_default=True,
-    help="Read the last N finished pipelines.",
+    default=None,
+    help="Read the last N finished pipelines [200; with --since, those of DURATION, at most "
+    "N when given].",
 )
 @click.option(
     "--since",
@@ -53,7 +53,7 @@ class Age(Duration):
 @click.option("--no-cache", is_flag=True, help="Read every pipeline from GitLab again.")
 @location_options
 @common_options
-def jobs(*, ref: str | None, count: int, since: float | None, sources: tuple[str, ...],
+def jobs(*, ref: str | None, count: int | None, since: float | None, sources: tuple[str, ...],
          patch: str | None, no_cache: bool, **values: Any) -> int:  # fmt: skip
     """Each job's health on the target's finished pipelines, and the tier advice.
 
@@ -70,7 +70,7 @@ def jobs(*, ref: str | None, count: int, since: float | None, sources: tuple[str
     said = settings("HEAD", values)
     options = JobsOptions(
         ref=ref,
-        pipelines=count,
+        pipelines=count or (5000 if since is not None else 200),
         since=since,
         sources=tuple(dict.fromkeys(sources)) or DEFAULT_SOURCES,
         patch=patch,

@@ -65,8 +65,8 @@ def run_jobs(settings: Settings, options: JobsOptions, out: Output) -> int:
     if options.since is not None:
         moment = datetime.fromtimestamp(time.time() - options.since, tz=UTC)
         since = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    limit = options.pipelines if options.since is None else 5000
-    listed = list_finished(forge, ref, options.sources, limit=limit, updated_after=since)
+    listed = list_finished(forge, ref, options.sources, limit=options.pipelines,
+                           updated_after=since)  # fmt: skip
     where = cache_path(git.common_dir(settings.repo), *cache_key(forge))
     cache = JobsCache(where if options.use_cache else None)
     with _progress(out, len(listed)) as advance:

@@ -128,7 +128,18 @@ def advice_lines(report: JobsReport) -> list[str]:
     return lines
 
 
+def _nothing(report: JobsReport) -> str | None:
+    """The one line for a branch without finished pipelines (no empty table)."""
+    if report.pipelines:
+        return None
+    return (f"{summary(report)} (of the sources read: is {visible(report.ref)} a branch "
+            "that runs pipelines? --source names others)")  # fmt: skip
+
+
 def render_plain(report: JobsReport, out: IO[str]) -> None:
+    if (nothing := _nothing(report)) is not None:
+        out.write(nothing + "\n")
+        return
     table = [HEADERS, *rows(report)]
     widths = [max(len(row[i]) for row in table) for i in range(len(HEADERS))]
     out.write(summary(report) + "\n\n")
@@ -166,6 +177,9 @@ def render_rich(report: JobsReport, out: IO[str], *, color: bool | None) -> None
     from rich.table import Table
 
     console = Console(file=out, force_terminal=color is not False, no_color=color is False)
+    if (nothing := _nothing(report)) is not None:
+        console.print(escape(nothing), highlight=False)
+        return
     wide = console.width >= 110
     found = rows(report)
     name_width = min(20 if not wide else NAME_WIDTH, max([3, *(len(r[0]) for r in found)]))
