@@ -65,9 +65,16 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
         read_emails(
             [str(p) for p in options.emails]
         )  # an unreadable file is said now, not at the end
+    branch, target = settings.source_branch, settings.target_branch
+    if branch == target:
+        raise ConfigError(f"{branch} is the target: nothing to bisect",
+                          hint="bisect the staging branch whose gate closed")  # fmt: skip
+    refs = [f"refs/heads/{branch}", *([f"refs/remotes/{settings.remote}/{branch}"]
+                                      if settings.remote else [])]  # fmt: skip
+    if all(git.resolve_commit(settings.repo, ref) is None for ref in refs):
+        raise ConfigError(f"no branch {branch} here", hint="name the staging branch you sent")
     session = open_session(settings, out.say)
     forge, repo = session.forge, settings.repo
-    branch, target = settings.source_branch, settings.target_branch
     started = time.monotonic()
     with deadline.overall(options.timeout):
         failure = find_failure(forge, branch, target, options.jobs)
