@@ -95,3 +95,20 @@ def test_cc_and_file_names() -> None:
     assert cc_with(MailHeaders(sender="a@x.org"), ["A <A@x.org>", "b@x.org"]) == "b@x.org"
     assert file_name("pull-net-20261207") == "pull-net-20261207.mbox"
     assert file_name("../../etc/passwd") == "etc-passwd.mbox"
+
+
+def test_a_decoded_display_name_cannot_readdress_the_reply() -> None:
+    """The recorded From is decoded: an RFC 2047 name ``Nils\\nBcc: x@evil`` reads
+    ``Nils Bcc: x@evil <nils@…>``, which the email package takes for a group holding
+    x@evil. The reply goes to the address in the last <…>, the name quoted; a raw
+    escape in the Subject is escaped."""
+    hostile = MailHeaders(
+        message_id="<m@net.example.org>",
+        subject="[PULL] \x1b[2Jnet",
+        sender="Nils Bcc: x@evil <nils@net.example.org>",
+    )
+    reply = parsed(draft(Culprit("pull-net", "f" * 40, "staging", (JOB,)), hostile, ME, NOW))
+    (to,) = reply["To"].addresses
+    assert to.addr_spec == "nils@net.example.org" and to.display_name == "Nils Bcc: x@evil"
+    assert "\x1b" not in reply["Subject"] and "\\x1b[2J" in reply["Subject"]
+    assert reply.get_content().startswith("Hi Nils,")

@@ -23,7 +23,7 @@ from datetime import datetime
 from email import policy
 from email.generator import BytesGenerator
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
 from send_mergereq.apply.advice import NOT_MERGED, UNWRITTEN
 from send_mergereq.apply.outcome import PullOutcome, Result
@@ -70,6 +70,23 @@ CONFIG_KEYS = {  # which template the maintainer's git config may replace (a fil
     "conflict": "sendmergereq.replyconflict",
 }
 _MSGID = re.compile(r"<[^<>\s]{1,900}>")
+# a mailbox's address: the last <addr-spec> of the value (an RFC 2047 display name,
+# recorded decoded, may hold quotes, commas, colons or other <...> of its own)
+_ANGLE_ADDR = re.compile(r"<([^<>\s@]{1,200}@[^<>\s@]{1,200})>\s*$")
+
+
+def mailbox(value: str) -> tuple[str, str]:
+    """``(display name, address)`` of a recorded ``From``: the address from its last
+    ``<...>`` (a decoded name such as ``Nils Bcc: x@evil`` must not become the address),
+    the name before it with its quotes taken off and control characters escaped."""
+    found = _ANGLE_ADDR.search(value.strip())
+    if found is None:
+        name, address = parseaddr(value)
+        return visible(name), address
+    name = value.strip()[: found.start()].strip().strip('"').strip()
+    return visible(name), found.group(1)
+
+
 _ASK_TO = re.compile(r"\bask the submaintainer to ")
 _ASK_FOR = re.compile(r"\bask the submaintainer for ")
 
@@ -117,9 +134,10 @@ def threaded(
     when it had none), ``In-Reply-To`` and ``References`` its ``Message-Id``."""
     message = EmailMessage()
     _set(message, "From", me)
-    _set(message, "To", mail.sender)
+    _set(message, "To", formataddr(mailbox(mail.sender)))  # the name quoted as need be
     _set(message, "Cc", mail.cc if cc is None else cc)
     subject = mail.subject or f"[PULL] {tag}"
+    subject = visible(subject)  # no raw escape in a draft the maintainer cats or edits
     _set(message, "Subject", subject if subject.lower().startswith("re:") else f"Re: {subject}")
     message["Date"] = format_datetime(now)
     domain = parseaddr(me)[1].rpartition("@")[2] or "send-mergereq.invalid"
@@ -158,7 +176,7 @@ def _template(outcome: PullOutcome, templates: Templates) -> str:
 
 
 def _fields(outcome: PullOutcome, ctx: Context, mail: MailHeaders) -> dict[str, str]:
-    name, address = parseaddr(mail.sender)
+    name, address = mailbox(mail.sender)
     name = visible(name or address or "there")  # the email's words: untrusted
     me = parseaddr(ctx.me)[0] or parseaddr(ctx.me)[1]
     count = outcome.commits

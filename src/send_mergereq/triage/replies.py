@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
 
 from send_mergereq.apply.pulls import MailHeaders
-from send_mergereq.apply.replies import threaded
+from send_mergereq.apply.replies import mailbox, threaded
 from send_mergereq.terminal import visible
 
 MAX_QUOTED = 20  # log lines quoted in one reply
@@ -61,7 +61,7 @@ class Culprit:
 
 def draft(culprit: Culprit, mail: MailHeaders, me: str, now: datetime) -> EmailMessage:
     """The reply to the pull request's email ``mail`` (apply's recorded headers)."""
-    name, address = parseaddr(mail.sender)
+    name, address = mailbox(mail.sender)
     name = visible(name or address or "there")
     fields = {
         "first": name.split()[0] if name.split() else name,
