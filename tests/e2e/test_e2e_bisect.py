@@ -334,7 +334,10 @@ def test_a_gate_that_did_not_close_is_a_usage_error(maintainer: MakeMaintainer) 
     assert temp_branches(who) == []
     # the target, or a branch there is not, is named as what it is
     rc, out, err = who.run("bisect", "master")
-    assert (rc, err.splitlines()[0]) == (2, "send-mergereq: master is the target: nothing to bisect")
+    assert (rc, err.splitlines()[0]) == (
+        2,
+        "send-mergereq: master is the target: nothing to bisect",
+    )
     rc, out, err = who.run("bisect", "nosuch")
     assert (rc, err.splitlines()[0]) == (2, "send-mergereq: no branch nosuch here")
 

@@ -41,7 +41,8 @@ class FakeForge:
         return self.existing.get(sha, [])
 
     def branch_pipelines(self, ref: str, sha: str | None = None) -> list[Pipeline]:
-        return []  # pushes start none here
+        # pushes start none here; a killed run's pipelines are given in ``existing`` by ref
+        return self.existing.get(ref, [])
 
     def create_pipeline(self, ref: str) -> Pipeline:
         pid = 100 + len(self.pipelines)
@@ -75,7 +76,8 @@ class FakeForge:
 
     def cancel_pipeline(self, pipeline_id: int) -> Pipeline:
         self.canceled.append(pipeline_id)
-        return self.pipelines[pipeline_id]
+        known = [p for ps in self.existing.values() for p in ps if p.id == pipeline_id]
+        return self.pipelines.get(pipeline_id) or known[0]
 
 
 @pytest.fixture
@@ -170,13 +172,27 @@ def test_a_branch_someone_moved_is_left_alone_and_said(staged) -> None:  # type:
     assert probes.deleted == []
 
 
-def test_leftovers_of_a_killed_run_are_removed_by_exact_name_only(staged) -> None:  # type: ignore[no-untyped-def]
+def test_leftovers_of_a_killed_run_are_removed_by_exact_name_and_commit_only(staged) -> None:  # type: ignore[no-untyped-def]
+    """Only a branch this bisection would push, holding the commit it would push: a
+    same-pattern branch with another number or commit (a colleague's, another staging's)
+    is left and said (bisect deleted wip-7 with the prefix wip- before)."""
     repo, bare, shas = staged
-    for name in ("staging-bisect-3", "staging-bisect-12", "staging-bisect-x", "staging-bisect-3b"):
+    for name in ("staging-bisect-1", "staging-bisect-2", "staging-bisect-12",
+                 "staging-bisect-x", "staging-bisect-1b"):  # fmt: skip
         repo.git("push", "-q", "origin", f"{shas[0]}:refs/heads/{name}")
-    probes, _ = probes_for(repo, FakeForge(by_branch(set())))
-    assert probes.remove_leftovers() == ["staging-bisect-12", "staging-bisect-3"]
-    assert heads(bare) == ["master", "staging", "staging-bisect-3b", "staging-bisect-x"]
+    killed = [
+        Pipeline(n, status, "staging-bisect-1", shas[0], f"https://gl/p/{n}", PipelineKind.BRANCH)
+        for n, status in ((91, "running"), (90, "failed"))
+    ]
+    forge = FakeForge(by_branch(set()), existing={"staging-bisect-1": killed})
+    probes, said = probes_for(repo, forge)
+    expected = {"staging-bisect-1": shas[0], "staging-bisect-2": shas[1]}
+    assert probes.remove_leftovers(expected) == ["staging-bisect-1"]
+    assert forge.canceled == [91]  # the killed run's pipeline still running, not the ended one
+    assert heads(bare) == ["master", "staging", "staging-bisect-12", "staging-bisect-1b",
+                           "staging-bisect-2", "staging-bisect-x"]  # fmt: skip
+    assert said[-1] == ("left staging-bisect-12, staging-bisect-2 on origin: not a prefix of "
+                        "this staging (another run's, or not bisect's)")  # fmt: skip
 
 
 def test_a_reused_pipeline_decides_without_a_push(staged) -> None:  # type: ignore[no-untyped-def]

@@ -34,7 +34,7 @@ from send_mergereq.errors import ConfigError, ExitCode, GitError
 from send_mergereq.output import Output
 from send_mergereq.triage.judge import FAILED, PASSED
 from send_mergereq.triage.pulls import Pull, pulls_in
-from send_mergereq.triage.search import TARGET, Search, Verdict, rounds_needed
+from send_mergereq.triage.search import TARGET, Search, Verdict, bisect_branch, rounds_needed
 
 if TYPE_CHECKING:
     from send_mergereq.gitlab.forge import Forge
@@ -182,7 +182,10 @@ def _search(
 ) -> Found:
     n = len(pulls)
     sha = {0: base, **{p.k: p.merge for p in pulls}}
-    gone = probes.remove_leftovers()
+    place = probes.place
+    expected = {bisect_branch(place.branch, k, place.prefix): sha[k] for k in range(n)}
+    expected[bisect_branch(place.branch, n, place.prefix)] = failure.tip  # the re-run
+    gone = probes.remove_leftovers(expected)
     if gone:
         out.say(f"removed {len(gone)} temporary branch{'es' if len(gone) != 1 else ''} an "
                 f"earlier bisect left: {', '.join(gone)}")  # fmt: skip

@@ -121,20 +121,42 @@ class Probes:
 
     # -- before: what exists ------------------------------------------------------------
 
-    def remove_leftovers(self) -> list[str]:
-        """Delete the temporary branches a killed run left (names matching the prefix
-        exactly), each with the lease of the commit it has now; their names."""
+    def remove_leftovers(self, expected: Mapping[str, str]) -> list[str]:
+        """Delete the temporary branches a killed run left: those of ``expected`` (each
+        temporary branch this bisection would push, by name, and the commit it would
+        hold) that are there with that very commit, each with its commit as the lease.
+        A branch of the same pattern with another name or commit (a colleague's
+        ``wip-7``, a run on another staging) is left, and said; their names."""
         place = self.place
         start = place.prefix if place.prefix is not None else f"{place.branch}-bisect-"
         heads = git.remote_heads(place.repo, place.remote, f"{start}*", place.env)
-        gone = []
+        gone, kept = [], []
         for name in leftovers(list(heads), self.place.branch, self.place.prefix):
             if name in (self.place.branch, self.place.target):
                 continue
-            if delete_branch(self.place.repo, remote=self.place.remote, branch=name,
-                             sha=heads[name], env=self.place.env):  # fmt: skip
+            if expected.get(name) != heads[name]:
+                kept.append(name)
+            elif delete_branch(self.place.repo, remote=self.place.remote, branch=name,
+                               sha=heads[name], env=self.place.env):  # fmt: skip
                 gone.append(name)
+                self._cancel_left(name)
+        if kept:
+            self.say(f"left {', '.join(kept)} on {place.remote}: not a prefix of this "
+                     f"{place.branch} (another run's, or not bisect's)")  # fmt: skip
         return gone
+
+    def _cancel_left(self, name: str) -> None:
+        """The killed run's pipelines on a leftover branch, still running: canceled (they
+        would hold runners for an answer no one waits for). Best effort: a failure here
+        is said, and the bisection goes on."""
+        from send_mergereq.run.cancel import ALIVE
+
+        try:
+            for pipeline in self.forge.branch_pipelines(name):
+                if pipeline.status in ALIVE:
+                    self.forge.cancel_pipeline(pipeline.id)
+        except ForgeError as exc:
+            self.say(f"  could not cancel the pipelines of {name}: {exc.message}")
 
     def reuse(self, k: int, sha: str) -> Probe | None:
         """Prefix ``k`` judged from a finished pipeline of its commit, if one ran the jobs."""
