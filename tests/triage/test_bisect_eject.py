@@ -19,8 +19,11 @@ def test_eject_moves_staging_and_its_work_tree(make_repo: Callable[..., Repo], k
     repo = make_repo()
     pull(repo, "pull-block", {"block/qcow2.c": "b"}, keys.good)
     pull(repo, "pull-net", {"net/tap.c": "n"}, keys.good)
-    pull(repo, "pull-arm", {"hw/arm/virt.c": "a"}, keys.good)
+    arm = pull(repo, "pull-arm", {"hw/arm/virt.c": "a"}, keys.good)
     old = repo.head()
+    note = ("send-mergereq apply: the pull request's email\n\n"
+            "Message-Id: <arm@example.org>\nFrom: Ann Arm <ann@arm.example.org>\n")  # fmt: skip
+    repo.git("notes", "--ref", "refs/notes/send-mergereq", "add", "-m", note, arm)
 
     done = eject(repo.path, "master", "staging", "pull-net")
 
@@ -33,6 +36,13 @@ def test_eject_moves_staging_and_its_work_tree(make_repo: Callable[..., Repo], k
     for merge in merges:
         assert "\nmergetag object " in repo.git("cat-file", "commit", merge)
     assert "ejected pull-net" in done.lines()[0]
+    # the remade arm merge keeps apply's record of its email (a later --reply threads)
+    from send_mergereq.apply import notes
+
+    (remade,) = [sha for kept, sha in done.rebuilt.kept if kept.merge == arm]
+    assert remade != arm
+    headers = notes.recorded(repo.path, remade)
+    assert headers is not None and headers.message_id == "<arm@example.org>"
     assert done.document()["left_out"] == []
     reflog = repo.git("reflog", "-1", "--format=%gs", "staging")
     assert reflog == "send-mergereq eject: pull-net"

@@ -52,3 +52,11 @@ def recorded(repo: Path, merge_sha: str) -> MailHeaders | None:
     """The email headers recorded on ``merge_sha``, if any."""
     text = git.read_note(repo, NOTES_REF, merge_sha)
     return parse_note(text) if text is not None else None
+
+
+def carry(repo: Path, old_sha: str, new_sha: str) -> None:
+    """A merge remade (``eject``): the note of ``old_sha``, if any, attached to
+    ``new_sha`` too, so a later reply still threads to the pull request's email."""
+    text = git.read_note(repo, NOTES_REF, old_sha)
+    if text is not None:
+        git.add_note(repo, NOTES_REF, new_sha, text)

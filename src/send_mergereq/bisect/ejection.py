@@ -120,4 +120,9 @@ def eject(repo: Path, target: str, branch: str, which: str) -> Ejected:
         return done
     reflog = f"send-mergereq eject: {pull.tag or pull.merge[:12]}"
     move_branch(repo, ref, rebuilt.tip, old, worktrees=worktrees, reflog=reflog)
+    from send_mergereq.apply import notes
+
+    for kept, sha in rebuilt.kept:  # a remade merge keeps its email record
+        if sha != kept.merge:
+            notes.carry(repo, kept.merge, sha)
     return Ejected(branch, old, rebuilt.tip, rebuilt, checked_out=bool(worktrees))
