@@ -149,3 +149,17 @@ def test_a_downstream_the_token_cannot_read_is_named_with_the_reason() -> None:
         f"deploy/docs (downstream {URL}, which the token cannot read: "
         "the token's user may not run the downstream project's pipeline)"
     ) in lines
+
+
+def test_the_json_document_says_which_project_and_whether_it_was_read() -> None:
+    from send_mergereq.run.document import document
+
+    failed = job(40, "build-docs", "failed", pipeline_id=CHILD, project_id=OTHER)
+    read, _ = run(OtherProject(bridge("failed"), [failed]), retry_grace=0)
+    unread, _ = run(OtherProject(bridge("failed"), [], readable=False), retry_grace=0)
+
+    jobs = {j["id"]: j for j in document(exit_code=read.exit_code, watched=read)["jobs"]}
+    assert (jobs[50]["downstream_project_id"], jobs[50]["downstream_readable"]) == (OTHER, True)
+    assert jobs[40]["project_id"] == OTHER and "project_id" not in jobs[10]
+    jobs = {j["id"]: j for j in document(exit_code=unread.exit_code, watched=unread)["jobs"]}
+    assert jobs[50]["downstream_readable"] is False and 40 not in jobs
