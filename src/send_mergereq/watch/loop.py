@@ -9,7 +9,9 @@ Requests per poll, against the bound "1 + ⌈jobs/100⌉ + (bridges)" of docs/PR
   once, plus once per change of its own status;
 - per child pipeline, the same again (1 + ⌈its jobs/100⌉ + its bridges rule), but
   only while it has not finished or when its bridge's status changed; a finished
-  child costs nothing.
+  child costs nothing. Another project's downstream pipeline (a multi-project bridge)
+  is read at that project, the same way; one the token cannot read (403/404) is asked
+  once, and its bridge says so.
 
 Logs are fetched once per failed gating job, only when the gate closes, and only
 their last ``log_lines`` lines are kept. The interval starts at ``min_interval``,
