@@ -263,6 +263,7 @@ def test_a_multi_project_childs_failing_job_closes_the_gate_and_is_named(
     assert "build/build-docs failed, end of its log" in out
     assert "sphinx-build: warning treated as error" in out
     assert "gate closed: build/build-docs failed" in out
+    assert "(downstream, docs)" in out  # group/docs's pipeline, by the docs bridge
 
 
 def test_a_multi_project_child_the_token_cannot_read_is_named_with_the_reason(
