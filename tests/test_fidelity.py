@@ -429,6 +429,9 @@ def test_multi_project_downstream_is_read_from_its_own_project(
     jobs = forge.list_jobs(901, project=99)
     assert [(j.id, j.project_id, j.pipeline_id) for j in jobs] == [(40, 99, 901)]
     assert forge.list_bridges(901, project=99) == []
+    # a pipeline of that project whose bridge leads back here is read here, as ours
+    g.get(rsps, f"{g.P}/pipelines/903", g.pipeline(903, "staging", g.HEAD, "running"))
+    assert forge.get_pipeline(903, project=g.PROJECT_ID).project_id is None
 
 
 def test_multi_project_downstream_the_token_cannot_read(rsps: responses.RequestsMock) -> None:

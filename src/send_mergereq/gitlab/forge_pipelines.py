@@ -108,12 +108,14 @@ class PipelineCalls:
     # and pipelines carry it as ``project_id``); a 403 or 404 there is ``UnreadableProject``.
 
     def get_pipeline(self, pipeline_id: int, project: int | None = None) -> Pipeline:
+        project = self._other(project)
         what = f"reading pipeline {pipeline_id}"
         with self._api(what), self._readable(project, what):
             found = self._project_of(project).pipelines.get(pipeline_id, **WATCH_READ)
         return replace(self._pipeline(found.attributes), project_id=project)
 
     def list_jobs(self, pipeline_id: int, project: int | None = None) -> list[Job]:
+        project = self._other(project)
         pipeline = self._project_of(project).pipelines.get(pipeline_id, lazy=True)
         what = f"listing jobs of pipeline {pipeline_id}"
         with self._api(what), self._readable(project, what):
@@ -122,6 +124,7 @@ class PipelineCalls:
         return [replace(job, project_id=project) for job in jobs]
 
     def list_bridges(self, pipeline_id: int, project: int | None = None) -> list[Job]:
+        project = self._other(project)
         pipeline = self._project_of(project).pipelines.get(pipeline_id, lazy=True)
         what = f"listing bridges of pipeline {pipeline_id}"
         with self._api(what), self._readable(project, what):
@@ -202,10 +205,14 @@ class PipelineCalls:
 
     # -- another project's downstream pipelines (multi-project bridges, issue 24) ----
 
+    def _other(self, project: int | None) -> int | None:
+        """``project``, None when it is this one (a downstream pipeline leading back here)."""
+        return None if project == self.info.id else project
+
     def _project_of(self, project: int | None) -> Project:
         """This project, or project ``project`` (never fetched: its calls say if it is
         readable)."""
-        if project is None or project == self.info.id:
+        if self._other(project) is None or project is None:
             return self.project
         return self.gl.projects.get(project, lazy=True)
 
