@@ -212,9 +212,8 @@ class PipelineCalls:
     def _project_of(self, project: int | None) -> Project:
         """This project, or project ``project`` (never fetched: its calls say if it is
         readable)."""
-        if self._other(project) is None or project is None:
-            return self.project
-        return self.gl.projects.get(project, lazy=True)
+        other = self._other(project)
+        return self.project if other is None else self.gl.projects.get(other, lazy=True)
 
     @contextmanager
     def _readable(self, project: int | None, what: str) -> Iterator[None]:
