@@ -400,11 +400,13 @@ def test_watch_waits_out_a_long_retry_after_instead_of_giving_up() -> None:
     assert fault_wait(error, 1, options) == options.max_fault_wait
 
 
-def test_multi_project_downstream_is_not_read_from_this_project(
+def test_multi_project_downstream_is_read_from_its_own_project(
     rsps: responses.RequestsMock,
 ) -> None:
-    """A bridge to another project's pipeline: its id means nothing here (a GET would be
-    404, ending the watch); the bridge's own status gates (strategy: depend)."""
+    """A bridge to another project's pipeline (``downstream_pipeline.project_id``, lib/api/
+    entities/ci/bridge.rb): that pipeline, its jobs and bridges are read at
+    ``/projects/:other/pipelines/:id`` (lib/api/ci/pipelines.rb, lib/api/ci/jobs.rb), never
+    at this project's, and carry the other project's id."""
     forge = connect(rsps)
     other = {"id": 901, "project_id": 99, "sha": g.HEAD, "ref": "main", "status": "failed"}
     child = {"id": 902, "project_id": g.PROJECT_ID, "sha": g.HEAD, "ref": "staging",
@@ -413,8 +415,44 @@ def test_multi_project_downstream_is_not_read_from_this_project(
           [doc_bridge(30, "deploy-docs", "failed", other),
            doc_bridge(31, "child", "failed", child)], per_page="100")  # fmt: skip
     found = forge.list_bridges(500)
-    assert [(b.is_bridge, b.downstream_pipeline_id) for b in found] == [(True, None), (True, 902)]
-    assert found[0].downstream_elsewhere == "pipeline #901 of project 99"  # named, not dropped
+    assert [(b.downstream_pipeline_id, b.downstream_project_id) for b in found] == [
+        (901, 99),
+        (902, None),
+    ]
+    assert found[0].downstream_elsewhere == "pipeline #901 of project 99"
+    there = f"{g.API}/projects/99"
+    g.get(rsps, f"{there}/pipelines/901", g.pipeline(901, "main", g.HEAD, "failed"))
+    docs = doc_job(40, "build-docs", "failed", pipeline=other)
+    g.get(rsps, f"{there}/pipelines/901/jobs", [docs], per_page="100")
+    g.get(rsps, f"{there}/pipelines/901/bridges", [], per_page="100")
+    assert forge.get_pipeline(901, project=99).project_id == 99
+    jobs = forge.list_jobs(901, project=99)
+    assert [(j.id, j.project_id, j.pipeline_id) for j in jobs] == [(40, 99, 901)]
+    assert forge.list_bridges(901, project=99) == []
+    # a pipeline of that project whose bridge leads back here is read here, as ours
+    g.get(rsps, f"{g.P}/pipelines/903", g.pipeline(903, "staging", g.HEAD, "running"))
+    assert forge.get_pipeline(903, project=g.PROJECT_ID).project_id is None
+
+
+def test_multi_project_downstream_the_token_cannot_read(rsps: responses.RequestsMock) -> None:
+    """lib/api/helpers.rb ``find_project!``: a project the token may not read answers
+    ``404 Project Not Found`` (a 403 where it is seen but its pipelines are not): both
+    are ``UnreadableProject``, not an error that ends the watch; this project's own 404
+    stays a ``ForgeError``."""
+    from send_mergereq.errors import ForgeError, UnreadableProject
+
+    forge = connect(rsps)
+    g.get(rsps, f"{g.API}/projects/99/pipelines/901", g.error("404 Project Not Found"), 404)
+    g.get(rsps, f"{g.API}/projects/98/pipelines/902/jobs", g.error("403 Forbidden"), 403,
+          per_page="100")  # fmt: skip
+    g.get(rsps, f"{g.P}/pipelines/903", g.error("404 Not found"), 404)
+    with pytest.raises(UnreadableProject, match="cannot read project 99"):
+        forge.get_pipeline(901, project=99)
+    with pytest.raises(UnreadableProject, match="cannot read project 98"):
+        forge.list_jobs(902, project=98)
+    with pytest.raises(ForgeError) as err:
+        forge.get_pipeline(903)
+    assert not isinstance(err.value, UnreadableProject)
 
 
 def test_a_failed_multi_project_bridge_is_named_with_gitlabs_reason() -> None:
@@ -1078,6 +1116,28 @@ def test_sandbox_multi_project_bridges(lab: Any, tmp_path: Any) -> None:
     assert bridges["website"]["status"] == "failed"
     assert bridges["website"]["failure_reason"] == "downstream_bridge_project_not_found"
     assert bridges["website"]["downstream_pipeline"] is None
+
+
+def test_sandbox_a_project_the_token_cannot_read_is_not_found(lab: Any, tmp_path: Any) -> None:
+    """lib/api/helpers.rb ``find_project!``: a project the token's user may not read answers
+    ``404 Project Not Found`` on every ``/projects/:id/...`` endpoint, as one that does not
+    exist; the bridge leading to its pipeline still names it (``downstream_pipeline``)."""
+    project = lab(scenario=_scenario(tmp_path, _MULTI_PROJECT))
+    docs = project.sandbox.create_project("group/docs", initialize_with_readme=True)
+    iid = project.open_mr()["iid"]
+    project.sandbox.advance(4 * 3600)
+    project.sandbox.set_project("group/docs", token_can_read=False)
+    pipeline = _head_pipeline(project, iid)
+    bridges = {b["name"]: b for b in project.get(f"/pipelines/{pipeline['id']}/bridges")}
+    downstream = bridges["docs"]["downstream_pipeline"]
+    assert downstream["project_id"] == docs.id
+    other = project.api.rsplit("/", 1)[0] + f"/{docs.id}"
+    for path in ("", f"/pipelines/{downstream['id']}", f"/pipelines/{downstream['id']}/jobs"):
+        answer = requests.get(
+            other + path, headers={"PRIVATE-TOKEN": project.sandbox.token}, timeout=30
+        )
+        assert answer.status_code == 404, path
+        assert answer.json() == {"message": "404 Project Not Found"}
 
 
 def _past(story: dict[str, str], **top: Any) -> Any:

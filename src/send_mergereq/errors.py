@@ -179,3 +179,8 @@ def sanitize_url(url: str) -> str:
         masked = [(k, MASK if k.lower() in _TOKEN_PARAMS else v) for k, v in pairs]
         query = urlencode(masked, safe=MASK + "*", quote_via=quote)
     return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+class UnreadableProject(ForgeError):
+    """Another project (a multi-project downstream pipeline's) answered 403 or 404: the
+    token may not read it. The watch names the pipeline instead of following it."""

@@ -182,7 +182,11 @@ def to_retry(verdict: Verdict, limit: int) -> list[Job]:
     """The failed gating jobs (not bridges) that ``--retry-failed limit`` still allows retrying."""
     if verdict.outcome is not Outcome.CLOSED:
         return []
-    failed = [j for j in verdict.failed_gating if not j.is_bridge and j.status == "failed"]
+    failed = [  # another project's job (multi-project child) is left to its project
+        j
+        for j in verdict.failed_gating
+        if not j.is_bridge and j.status == "failed" and j.project_id is None
+    ]
     if not failed or any(verdict.retry_count(j) >= limit for j in failed):
         return []
     return failed

@@ -73,6 +73,9 @@ class Job:
     downstream_pipeline_id: int | None = None  # bridges only
     failure_reason: str | None = None
     downstream_elsewhere: str | None = None  # a bridge to another project: its pipeline's URL
+    downstream_project_id: int | None = None  # that other project's id (multi-project bridge)
+    project_id: int | None = None  # another project's job (a multi-project child): its id
+    downstream_unreadable: bool = False  # the token cannot read that project (403/404)
 
     @property
     def qualified_name(self) -> str:
@@ -98,6 +101,7 @@ class Pipeline:
     updated_at: str | None = None
     jobs: tuple[Job, ...] = field(default=(), repr=False)
     children: tuple[Pipeline, ...] = field(default=(), repr=False)  # downstream, by bridge
+    project_id: int | None = None  # another project's pipeline (multi-project): its id
 
     def walk(self, bridge: Job | None = None) -> Iterator[tuple[Job, Job | None, int]]:
         """Every latest job in display order: by stage (earliest first), a child's jobs

@@ -218,3 +218,67 @@ def test_wait_on_a_train_project_says_landing_goes_through_the_train(
     assert said in out + err
     puts, posts = _merge_calls(who)
     assert puts == [] and posts == []
+
+
+DOCS_PROJECT = """
+name = "multi-project-docs"
+stages = ["test", "deploy"]
+[[jobs]]
+name = "unit"
+stage = "test"
+duration = 60
+[[jobs]]
+name = "docs"
+stage = "deploy"
+trigger_project = "group/docs"
+"""
+
+DOCS_RED = """
+name = "docs-red"
+stages = ["build"]
+[[jobs]]
+name = "build-docs"
+stage = "build"
+duration = 30
+outcome = "failed"
+log = "sphinx-build: warning treated as error"
+"""
+
+
+def test_a_multi_project_childs_failing_job_closes_the_gate_and_is_named(
+    maintainer: MakeMaintainer, tmp_path: Path
+) -> None:
+    """The docs bridge leads to group/docs's pipeline: its failing job is read there,
+    closes the gate and is named with its log."""
+    who = maintainer(_scenario(tmp_path, DOCS_PROJECT))
+    red = tmp_path / "docs" / "scenario.toml"
+    red.parent.mkdir()
+    red.write_text(DOCS_RED, encoding="utf-8")
+    who.sandbox.create_project("group/docs", scenario=str(red), initialize_with_readme=True)
+    who.sandbox.set_time_scale(3000)
+
+    rc, out, err = who.run(*WAIT)
+
+    assert rc == 1, out + err
+    assert "build/build-docs failed, end of its log" in out
+    assert "sphinx-build: warning treated as error" in out
+    assert "gate closed: build/build-docs failed" in out
+    assert "(downstream, docs)" in out  # group/docs's pipeline, by the docs bridge
+
+
+def test_a_multi_project_child_the_token_cannot_read_is_named_with_the_reason(
+    maintainer: MakeMaintainer, tmp_path: Path
+) -> None:
+    who = maintainer(_scenario(tmp_path, DOCS_PROJECT))
+    red = tmp_path / "docs" / "scenario.toml"
+    red.parent.mkdir()
+    red.write_text(DOCS_RED, encoding="utf-8")
+    who.sandbox.create_project("group/docs", scenario=str(red), initialize_with_readme=True)
+    who.sandbox.set_project("group/docs", token_can_read=False)
+    who.sandbox.set_time_scale(3000)
+
+    rc, out, err = who.run(*WAIT)
+
+    assert rc == 1, out + err
+    assert "which the token cannot read: its downstream pipeline failed)" in out
+    assert "build-docs" not in out

@@ -125,3 +125,30 @@ def test_the_demo_hint_names_the_option_not_a_command() -> None:
         "hint: 4 jobs of pipeline #7 still run or wait; --cancel-rest cancels them as soon as "
         "the gate closes"
     )
+
+
+def test_another_projects_downstream_pipeline_is_neither_counted_nor_read() -> None:
+    """A multi-project bridge's downstream pipeline (``project_id`` set) is not this
+    project's: its jobs are not counted as ours to cancel, and are never read back
+    through this project's endpoints (where its id would answer 404)."""
+    top = pipeline()
+    other = Pipeline(id=9, status="running", ref="main", sha="d" * 40, web_url="",
+                     kind=PipelineKind.BRANCH, project_id=99,
+                     jobs=(job(30, "running", 9, project_id=99),))  # fmt: skip
+    bridge = job(11, "running", is_bridge=True, downstream_pipeline_id=9,
+                 downstream_project_id=99)  # fmt: skip
+    both = replace(top, jobs=(*top.jobs, bridge), children=(*top.children, other))
+    assert sorted(j.id for j in alive(both)) == [2, 3, 10, 11, 20]
+    listed: list[int] = []
+
+    class Ours(GitLab):
+        def list_jobs(self, pipeline_id: int) -> list[Job]:
+            listed.append(pipeline_id)
+            return super().list_jobs(pipeline_id)
+
+    gl = Ours(state={7: [*top.jobs, bridge], 8: list(top.children[0].jobs)})
+
+    done = cancel_rest(gl, both)
+
+    assert listed == [7, 8]  # never 9: GitLab would answer 404 for it here
+    assert (done.asked, done.unread) == (5, None)

@@ -155,19 +155,22 @@ def pipeline_id_of(attrs: Mapping[str, Any]) -> int:
 
 
 def job(attrs: Mapping[str, Any], pipeline_id: int, *, bridge: int | None = None) -> Job:
-    """A job; ``bridge`` is the project id for a bridge, whose downstream pipeline is
-    followed only in that project (a multi-project pipeline's id means nothing here)."""
+    """A job; ``bridge`` is the project id for a bridge, whose downstream pipeline may be
+    another project's (a multi-project pipeline: ``downstream_project_id`` says which,
+    ``downstream_elsewhere`` names it for when the token cannot read it)."""
     if not isinstance(attrs, Mapping):
         raise _garbled("job", "answer", attrs)
     what = "bridge" if bridge is not None else "job"
     downstream = attrs.get("downstream_pipeline") if bridge is not None else None
-    elsewhere = None
+    elsewhere = other = None
     if isinstance(downstream, Mapping) and downstream.get("project_id", bridge) != bridge:
+        other = _opt_number(downstream, "project_id", "downstream pipeline")
         elsewhere = _opt_text(downstream, "web_url", "downstream pipeline") or (
             f"pipeline #{_opt_number(downstream, 'id', 'downstream pipeline') or '?'} of "
-            f"project {_opt_number(downstream, 'project_id', 'downstream pipeline') or '?'}"
+            f"project {other or '?'}"
         )
-        downstream = None
+        if other is None:
+            downstream = None
     status = _text(attrs, "status", what)
     return Job(
         id=number(attrs, "id", what),
@@ -191,6 +194,7 @@ def job(attrs: Mapping[str, Any], pipeline_id: int, *, bridge: int | None = None
         ),
         failure_reason=_opt_text(attrs, "failure_reason", what),
         downstream_elsewhere=elsewhere,
+        downstream_project_id=other,
     )
 
 

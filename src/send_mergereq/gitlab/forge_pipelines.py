@@ -5,16 +5,21 @@ watch's reads (``watch.types.PipelineSource``), a job's log tail, retry, play, c
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import gitlab.exceptions as glexc
+
 from send_mergereq import deadline
-from send_mergereq.errors import ForgeError, TransientForgeError
+from send_mergereq.errors import ForgeError, TransientForgeError, UnreadableProject
 from send_mergereq.gitlab import entities
 from send_mergereq.gitlab.client import PER_PAGE, every_page
 from send_mergereq.models import Job, Pipeline, PipelineKind, pipeline_kind
 
 if TYPE_CHECKING:
+    from gitlab import Gitlab
     from gitlab.v4.objects import Project
 
     from send_mergereq.gitlab.entities import ProjectInfo
@@ -38,6 +43,7 @@ class PipelineCalls:
     """The pipeline and job calls of one project (mixed into ``Forge``, which has the
     project, its info, ``_api`` and ``_pipeline``)."""
 
+    gl: Gitlab
     project: Project
     info: ProjectInfo
 
@@ -98,27 +104,39 @@ class PipelineCalls:
 
     # -- PipelineSource (watch.py) -------------------------------------------
 
-    def get_pipeline(self, pipeline_id: int) -> Pipeline:
-        with self._api(f"reading pipeline {pipeline_id}"):
-            found = self.project.pipelines.get(pipeline_id, **WATCH_READ)
-        return self._pipeline(found.attributes)
+    # ``project``: another project's id, for a multi-project downstream pipeline (its jobs
+    # and pipelines carry it as ``project_id``); a 403 or 404 there is ``UnreadableProject``.
 
-    def list_jobs(self, pipeline_id: int) -> list[Job]:
-        pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
-        with self._api(f"listing jobs of pipeline {pipeline_id}"):
+    def get_pipeline(self, pipeline_id: int, project: int | None = None) -> Pipeline:
+        project = self._other(project)
+        what = f"reading pipeline {pipeline_id}"
+        with self._api(what), self._readable(project, what):
+            found = self._project_of(project).pipelines.get(pipeline_id, **WATCH_READ)
+        return replace(self._pipeline(found.attributes), project_id=project)
+
+    def list_jobs(self, pipeline_id: int, project: int | None = None) -> list[Job]:
+        project = self._other(project)
+        pipeline = self._project_of(project).pipelines.get(pipeline_id, lazy=True)
+        what = f"listing jobs of pipeline {pipeline_id}"
+        with self._api(what), self._readable(project, what):
             found = every_page(pipeline.jobs, per_page=PER_PAGE, **WATCH_READ)
-        return [entities.job(j.attributes, pipeline_id) for j in found]
+        jobs = (entities.job(j.attributes, pipeline_id) for j in found)
+        return [replace(job, project_id=project) for job in jobs]
 
-    def list_bridges(self, pipeline_id: int) -> list[Job]:
-        pipeline = self.project.pipelines.get(pipeline_id, lazy=True)
-        with self._api(f"listing bridges of pipeline {pipeline_id}"):
+    def list_bridges(self, pipeline_id: int, project: int | None = None) -> list[Job]:
+        project = self._other(project)
+        pipeline = self._project_of(project).pipelines.get(pipeline_id, lazy=True)
+        what = f"listing bridges of pipeline {pipeline_id}"
+        with self._api(what), self._readable(project, what):
             found = every_page(pipeline.bridges, per_page=PER_PAGE, **WATCH_READ)
-        return [entities.job(b.attributes, pipeline_id, bridge=self.info.id) for b in found]
+        own = self.info.id if project is None else project
+        bridges = (entities.job(b.attributes, pipeline_id, bridge=own) for b in found)
+        return [replace(bridge, project_id=project) for bridge in bridges]
 
-    def job_trace(self, job_id: int) -> str:
+    def job_trace(self, job_id: int, project: int | None = None) -> str:
         """The end of the job's log (its last ``TRACE_TAIL_BYTES``): streamed, never held
         whole, whatever its size; within ``TRACE_DEADLINE`` seconds."""
-        job = self.project.jobs.get(job_id, lazy=True)
+        job = self._project_of(project).jobs.get(job_id, lazy=True)
         tail = TailBuffer(TRACE_TAIL_BYTES)
         with self._api(f"reading the log of job {job_id}"), deadline.bounded(TRACE_DEADLINE):
             job.trace(streamed=True, action=tail.add, chunk_size=64 * 1024)
@@ -184,6 +202,31 @@ class PipelineCalls:
             if job.name == old.name and job.id > job_id
         ]
         return max(newer, key=lambda job: job.id) if newer else None
+
+    # -- another project's downstream pipelines (multi-project bridges, issue 24) ----
+
+    def _other(self, project: int | None) -> int | None:
+        """``project``, None when it is this one (a downstream pipeline leading back here)."""
+        return None if project == self.info.id else project
+
+    def _project_of(self, project: int | None) -> Project:
+        """This project, or project ``project`` (never fetched: its calls say if it is
+        readable)."""
+        other = self._other(project)
+        return self.project if other is None else self.gl.projects.get(other, lazy=True)
+
+    @contextmanager
+    def _readable(self, project: int | None, what: str) -> Iterator[None]:
+        """Another project's 403, or its 404 (GitLab's ``find_project!`` answers 404
+        ``Project Not Found`` to a token that may not read it): ``UnreadableProject``."""
+        try:
+            yield
+        except glexc.GitlabError as exc:
+            if project is None or exc.response_code not in (403, 404):
+                raise
+            raise UnreadableProject(
+                f"the token cannot read project {project} ({exc.response_code} while {what})"
+            ) from None
 
 
 class TailBuffer:

@@ -49,18 +49,25 @@ class CancelSource(Protocol):
 
 
 def alive(pipeline: Pipeline) -> list[Job]:
-    """The jobs of ``pipeline`` (its children's included) that a cancel would end."""
+    """The jobs of ``pipeline`` (its children's included) that a cancel would end;
+    another project's (a multi-project downstream pipeline's) are not ours to cancel."""
     return [job for job in _jobs(pipeline) if job.status in ALIVE]
 
 
 def _jobs(pipeline: Pipeline) -> Iterator[Job]:
-    for each in pipeline.tree():
+    for each in _own(pipeline):
         yield from latest_attempts(each.jobs)
 
 
 def _ids(pipeline: Pipeline) -> Iterator[int]:
-    for each in pipeline.tree():
+    for each in _own(pipeline):
         yield each.id
+
+
+def _own(pipeline: Pipeline) -> Iterator[Pipeline]:
+    """``pipeline``'s tree without other projects' pipelines (read and cancelled only
+    through this project's endpoints)."""
+    return (each for each in pipeline.tree() if each.project_id is None)
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,11 @@ def job_document(job: Job, verdict: Verdict) -> dict[str, Any]:
     }
     if job.is_bridge:
         doc["downstream_pipeline_id"] = job.downstream_pipeline_id
+    if job.downstream_project_id is not None:  # a multi-project bridge: that pipeline's project
+        doc["downstream_project_id"] = job.downstream_project_id
+        doc["downstream_readable"] = not job.downstream_unreadable
+    if job.project_id is not None:  # a job of that other project's pipeline
+        doc["project_id"] = job.project_id
     if verdict.retry_count(job):
         doc["retried_by_us"] = verdict.retry_count(job)
     return doc

@@ -22,7 +22,7 @@ class Ctx:
 
     def project(self, req: Request) -> Project:
         project = self.world.project_by_ref(unquote(req.groups[0]))
-        if project is None:
+        if project is None or not project.token_can_read:  # helpers.rb find_project!
             raise not_found("Project")
         return project
 

@@ -52,6 +52,8 @@ class Project:
     only_allow_merge_if_pipeline_succeeds: bool = True
     branch_pipelines: bool = False
     visibility: str = "private"
+    # the token's user is no member (lib/api/helpers.rb find_project!: 404 Project Not Found)
+    token_can_read: bool = True
     protected: list[str] = field(default_factory=list)
     mr_iids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     pipeline_iids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))

@@ -92,7 +92,8 @@ class PlainDisplay:
         if before != pipeline.status:
             now = visible(pipeline.status)
             change = f"{visible(before)} -> {now}" if before else now
-            child = f" (child, {visible(via.name)})" if via is not None else ""
+            kind = "child" if pipeline.project_id is None else "downstream"
+            child = f" ({kind}, {visible(via.name)})" if via is not None else ""
             parts.append(f"pipeline #{pipeline.id}{child} {change}")
         statuses[pipeline.id] = pipeline.status
         bridges = {job.downstream_pipeline_id: job for job in pipeline.jobs if job.is_bridge}

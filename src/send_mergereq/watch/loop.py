@@ -9,7 +9,9 @@ Requests per poll, against the bound "1 + ⌈jobs/100⌉ + (bridges)" of docs/PR
   once, plus once per change of its own status;
 - per child pipeline, the same again (1 + ⌈its jobs/100⌉ + its bridges rule), but
   only while it has not finished or when its bridge's status changed; a finished
-  child costs nothing.
+  child costs nothing. Another project's downstream pipeline (a multi-project bridge)
+  is read at that project, the same way; one the token cannot read (403/404) is asked
+  once, and its bridge says so.
 
 Logs are fetched once per failed gating job, only when the gate closes, and only
 their last ``log_lines`` lines are kept. The interval starts at ``min_interval``,
@@ -43,6 +45,7 @@ from send_mergereq.errors import (
     ForgeError,
     TimedOutError,
     TransientForgeError,
+    UnreadableProject,
     interrupt_code,
 )
 from send_mergereq.gate import JobKey, Outcome, Verdict, evaluate, job_key, to_retry
@@ -128,6 +131,7 @@ class _Watcher:
     logs: dict[int, str] = field(default_factory=dict)
     confirmed: set[int] = field(default_factory=set)  # failed attempts waited on once
     attempts: dict[JobKey, tuple[int, str, int]] = field(default_factory=dict)  # id, status, n
+    unreadable: set[int] = field(default_factory=set)  # other projects' pipelines: 403/404
 
     def __post_init__(self) -> None:
         self.started = self.last_ok = self.clock()
@@ -242,9 +246,12 @@ class _Watcher:
         seen.add(pipeline.id)
         before = self.listings.get(pipeline.id)
         bridges = self._bridges(pipeline, before)
-        jobs = [*self.source.list_jobs(pipeline.id), *bridges]
+        own = self.source.list_jobs(pipeline.id, **_at(pipeline.project_id))
+        found = (self._child(bridge, seen) for bridge in bridges if _has_child(bridge))
+        children = tuple(child for child in found if child is not None)
+        bridges = [self._marked(bridge) for bridge in bridges]
+        jobs = [*own, *bridges]
         jobs.extend(self._fresh_attempts(pipeline.id, jobs))
-        children = tuple(self._child(bridge, seen) for bridge in bridges if _has_child(bridge))
         full = replace(pipeline, jobs=tuple(jobs), children=children)
         self.listings[pipeline.id] = _Listing(full, bridges, trigger)
         return full
@@ -255,18 +262,32 @@ class _Watcher:
             or before.pipeline.status != pipeline.status
             or any(b.status not in FINISHED for b in before.bridges)
         ):
-            return self.source.list_bridges(pipeline.id)
+            return self.source.list_bridges(pipeline.id, **_at(pipeline.project_id))
         return before.bridges
 
-    def _child(self, bridge: Job, seen: set[int]) -> Pipeline:
+    def _child(self, bridge: Job, seen: set[int]) -> Pipeline | None:
+        """The bridge's downstream pipeline; None for another project's that the token
+        cannot read (asked once: its bridge says so, and decides through its status)."""
         child_id = bridge.downstream_pipeline_id
         assert child_id is not None
+        if child_id in self.unreadable:
+            return None
         before = self.listings.get(child_id)
         settled = before is not None and before.pipeline.status in FINISHED
         if settled and before and before.trigger == bridge.status and not self._retrying(child_id):
             seen.update(each.id for each in before.pipeline.tree())
             return before.pipeline
-        return self._fill(self.source.get_pipeline(child_id), bridge.status, seen)
+        where = _at(bridge.downstream_project_id or bridge.project_id)
+        try:
+            return self._fill(self.source.get_pipeline(child_id, **where), bridge.status, seen)
+        except UnreadableProject:
+            self.unreadable.add(child_id)
+            return None
+
+    def _marked(self, bridge: Job) -> Job:
+        if bridge.downstream_pipeline_id in self.unreadable:
+            return replace(bridge, downstream_unreadable=True)
+        return bridge
 
     def _retrying(self, pipeline_id: int) -> bool:
         return any(key[0] == pipeline_id for key in self.fresh)
@@ -340,7 +361,7 @@ class _Watcher:
             if job.is_bridge or job.id in self.logs:
                 continue
             try:
-                text = self.source.job_trace(job.id)
+                text = self.source.job_trace(job.id, **_at(job.project_id))
             except (ForgeError, TimedOutError) as exc:
                 text = f"(log unavailable: {exc.message})"
             self.logs[job.id] = log_tail(text, self.options.log_lines)
@@ -348,6 +369,11 @@ class _Watcher:
 
 def _has_child(job: Job) -> bool:
     return job.is_bridge and job.downstream_pipeline_id is not None
+
+
+def _at(project: int | None) -> dict[str, int]:
+    """The ``project`` argument of a ``PipelineSource`` call: only for another project."""
+    return {} if project is None else {"project": project}
 
 
 def _with_attempts(pipeline: Pipeline, fresh: Mapping[JobKey, Job]) -> Pipeline:

@@ -17,22 +17,24 @@ class PipelineSource(Protocol):
     """What the loop reads from GitLab; ``forge.py`` implements it over python-gitlab.
 
     Every method raises ``TransientForgeError`` for a fault worth retrying later and
-    ``ForgeError`` for anything else.
+    ``ForgeError`` for anything else. ``project`` (passed only when not None) is another
+    project's id: a multi-project downstream pipeline's, whose 403 or 404 is
+    ``UnreadableProject``; what it returns carries that ``project_id``.
     """
 
-    def get_pipeline(self, pipeline_id: int) -> Pipeline:
+    def get_pipeline(self, pipeline_id: int, project: int | None = None) -> Pipeline:
         """The pipeline itself, without jobs (1 request)."""
         ...
 
-    def list_jobs(self, pipeline_id: int) -> list[Job]:
+    def list_jobs(self, pipeline_id: int, project: int | None = None) -> list[Job]:
         """The latest attempt of each job, bridges excluded (``per_page=100``)."""
         ...
 
-    def list_bridges(self, pipeline_id: int) -> list[Job]:
+    def list_bridges(self, pipeline_id: int, project: int | None = None) -> list[Job]:
         """The pipeline's bridges (``is_bridge``, ``downstream_pipeline_id``); 1 request."""
         ...
 
-    def job_trace(self, job_id: int) -> str:
+    def job_trace(self, job_id: int, project: int | None = None) -> str:
         """The end of the job's log (at least its last lines), as GitLab stores it (ANSI
         codes and section markers in); never the whole log held in memory."""
         ...

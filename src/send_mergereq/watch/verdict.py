@@ -149,15 +149,21 @@ BRIDGE_FAILURES = {
 
 
 def _downstream(bridge: Job) -> str:
-    """Where a failed bridge led: its child pipeline, another project's pipeline (not
-    followed: named), and GitLab's failure reason when it gave one; never "#None"."""
+    """Where a failed bridge led: its child pipeline, another project's pipeline (named;
+    said when the token cannot read it), and GitLab's failure reason when it gave one
+    (always for an unread pipeline, whose jobs are not shown); never "#None"."""
     parts: list[str] = []
-    if bridge.downstream_pipeline_id is not None:
+    if bridge.downstream_elsewhere:
+        unread = ", which the token cannot read" if bridge.downstream_unreadable else ""
+        parts.append(f"downstream {visible(bridge.downstream_elsewhere)}{unread}")
+    elif bridge.downstream_pipeline_id is not None:
         parts.append(f"child pipeline #{bridge.downstream_pipeline_id}")
-    elif bridge.downstream_elsewhere:
-        parts.append(f"downstream {visible(bridge.downstream_elsewhere)}")
     reason = bridge.failure_reason
-    if reason and (reason != "downstream_pipeline_failure" or not parts):
+    if bridge.downstream_unreadable and not reason:
+        reason = "downstream_pipeline_failure" if bridge.status == "failed" else None
+    if reason and (
+        reason != "downstream_pipeline_failure" or not parts or bridge.downstream_unreadable
+    ):
         parts.append(BRIDGE_FAILURES.get(reason, visible(reason).replace("_", " ")))
     return f" ({': '.join(parts)})" if parts else ""
 
