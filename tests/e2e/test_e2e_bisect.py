@@ -239,13 +239,16 @@ def test_ctrl_c_in_the_middle_leaves_no_branch_behind(
         for p in pipelines_of(who)
         if "-bisect-" in p.ref
     )  # type: ignore[attr-defined]
-    # a run killed outright (SIGKILL) would leave its branches: the next run removes them
+    # a run killed outright (SIGKILL) would leave its branches: the next run removes them,
+    # those it would push itself only (prefix 0 holds master); another is left, and said
+    who.git("push", "-q", "origin", "master:refs/heads/staging-bisect-0", env=who.token_env())
     who.git("push", "-q", "origin", "master:refs/heads/staging-bisect-7", env=who.token_env())
     sandbox.set_time_scale(FAST)
     rc, out, err = who.run("bisect", "--interval", "0.2")
     assert rc == 0, out + err
-    assert "removed 1 temporary branch an earlier bisect left: staging-bisect-7" in out
-    assert temp_branches(who) == []
+    assert "removed 1 temporary branch an earlier bisect left: staging-bisect-0" in out
+    assert "left staging-bisect-7 on origin: not a prefix of this staging" in out
+    assert temp_branches(who) == ["staging-bisect-7"]
 
 
 def test_sigterm_and_a_timeout_leave_no_branch_behind(
@@ -352,6 +355,10 @@ def test_eject_by_tag_from_the_command_line(maintainer: MakeMaintainer, sandbox:
     assert rc == 2, out + err
     assert err.startswith("send-mergereq: staging is checked out in ")
     assert who.git("rev-parse", "staging") == old
+    # bisect --eject asks first, before a single pipeline (it ran the whole bisection)
+    rc, out, err = who.run("bisect", "--eject", "--interval", "0.2")
+    assert rc == 2 and err.startswith("send-mergereq: staging is checked out in "), out + err
+    assert "bisecting" not in err and temp_branches(who) == []
     who.git("checkout", "--", "README")
 
     rc, out, err = who.run("eject", TAGS[1], "staging", "--json")

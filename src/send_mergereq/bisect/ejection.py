@@ -107,13 +107,7 @@ def eject(repo: Path, target: str, branch: str, which: str) -> Ejected:
             f"no pull request {which!r} in {branch} over {target}",
             hint=f"name one by its tag or merge id: {named}",
         )
-    worktrees = git.worktrees_on(repo, ref)
-    for where in worktrees:
-        if git.is_dirty(where):
-            raise ConfigError(
-                f"{branch} is checked out in {where} with uncommitted changes",
-                hint="commit or stash them first (git stash), then rerun",
-            )
+    worktrees = clean_worktrees(repo, branch)
     rebuilt = rebuild(repo, base, pulls, [pull])
     done = Ejected(branch, old, old, rebuilt)
     if done.exit_code is not ExitCode.OK:
@@ -126,3 +120,19 @@ def eject(repo: Path, target: str, branch: str, which: str) -> Ejected:
         if sha != kept.merge:
             notes.carry(repo, kept.merge, sha)
     return Ejected(branch, old, rebuilt.tip, rebuilt, checked_out=bool(worktrees))
+
+
+def clean_worktrees(repo: Path, branch: str) -> list[Path]:
+    """The work trees ``branch`` is checked out in, each clean (they follow the move).
+
+    :raises ConfigError: one has uncommitted changes (said before any work is done:
+        ``bisect --eject`` asks first, not after the bisection).
+    """
+    worktrees = git.worktrees_on(repo, f"refs/heads/{branch}")
+    for where in worktrees:
+        if git.is_dirty(where):
+            raise ConfigError(
+                f"{branch} is checked out in {where} with uncommitted changes",
+                hint="commit or stash them first (git stash), then rerun",
+            )
+    return list(worktrees)

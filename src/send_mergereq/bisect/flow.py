@@ -73,6 +73,10 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
                                       if settings.remote else [])]  # fmt: skip
     if all(git.resolve_commit(settings.repo, ref) is None for ref in refs):
         raise ConfigError(f"no branch {branch} here", hint="name the staging branch you sent")
+    if options.eject:  # a dirty checkout is said now, not after the bisection
+        from send_mergereq.bisect.ejection import clean_worktrees
+
+        clean_worktrees(settings.repo, branch)
     session = open_session(settings, out.say)
     forge, repo = session.forge, settings.repo
     started = time.monotonic()
