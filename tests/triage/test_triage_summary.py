@@ -54,3 +54,11 @@ def test_untrusted_text_is_escaped_and_nothing_over_the_target() -> None:
     assert summary_lines("staging", [], [])[1] == (
         "  (none: the branch adds no commit over the target)"
     )
+
+
+def test_a_long_log_line_of_evidence_is_cut() -> None:
+    """A 5,000-character log line reached the terminal and a piped file whole."""
+    long_line = "../net/tap.c:26:5: error: " + "x" * 5000
+    lines = summary_lines("staging", PULLS, [suspect("cross", [long_line], PULLS)])
+    (shown,) = [line for line in lines if "tap.c:26:5" in line]
+    assert len(shown) <= 6 + 200 and shown.endswith("…")

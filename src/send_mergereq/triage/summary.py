@@ -15,6 +15,11 @@ from send_mergereq.triage.suspects import NO_EVIDENCE, Suspicion
 
 MAX_FILES_SHOWN = 5
 MAX_EVIDENCE_SHOWN = 3
+MAX_EVIDENCE_WIDTH = 200  # characters of one log line shown as evidence (piped too)
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= MAX_EVIDENCE_WIDTH else line[: MAX_EVIDENCE_WIDTH - 1] + "…"
 
 
 def summary_lines(
@@ -81,7 +86,7 @@ def _suspicion_lines(
             pull = by_merge.get(s.merge)
             name = visible(s.tag) if s.tag else (pull.label if pull else s.merge[:12])
             lines.append(f"  {job}: {name} ({s.merge[:12]}): {why}")
-            lines += [f"      {visible(e)}" for e in s.evidence[:MAX_EVIDENCE_SHOWN]]
+            lines += [f"      {_cut(visible(e))}" for e in s.evidence[:MAX_EVIDENCE_SHOWN]]
             people = maintainers_of(s.merge) if maintainers_of is not None else ()
             if people:
                 lines.append(f"      maintainers: {', '.join(visible(p) for p in people)}")
