@@ -115,3 +115,28 @@ def test_foreground_entry_point_takes_the_mr_pipeline_delay() -> None:
     assert proc.returncode == 2
     assert "mr_pipeline_delay -1.0 must not be negative" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_scenario_with_a_history_is_seeded_by_the_standalone_sandbox() -> None:
+    """``--scenario tiers --readme`` (what the README suggests for ``jobs``) had no past
+    pipelines: only the demo seeded them, so ``jobs`` found none."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "send_mergereq.sandbox", "--port", "0", "--scenario", "tiers",
+         "--readme"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().rstrip("\n") for _ in range(10)]
+        said = dict(ln.strip().split(":  ", 1) for ln in lines[1:5])
+        url, token = said["GitLab URL"].strip(), said["token"].split()[0]
+        assert "  160 past pipelines seeded (the scenario's [history])" in lines
+        listed = requests.get(
+            f"{url}/api/v4/projects/sandbox%2Fdemo/pipelines",
+            params={"ref": "master", "scope": "finished", "per_page": 100},
+            headers={"PRIVATE-TOKEN": token}, timeout=5,
+        )  # fmt: skip
+        assert listed.status_code == 200 and len(listed.json()) == 100
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

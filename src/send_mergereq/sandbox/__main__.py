@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
             mr_pipeline_delay=args.mr_pipeline_delay,
             initialize_with_readme=args.readme,
         )
+        seeded: list[int] = []
+        if args.readme and sandbox.has_history(info.path_with_namespace):
+            seeded = sandbox.seed_history(info.path_with_namespace)  # e.g. scenario tiers
     except ScenarioError as exc:
         sandbox.stop()
         sys.stderr.write(f"error: {exc.message}\n" + (f"hint: {exc.hint}\n" if exc.hint else ""))
@@ -114,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         sandbox.url, sandbox.token, info.path_with_namespace, info.http_url_to_repo,
         scenario=args.scenario, time_scale=args.time_scale, seeded=args.readme,
     )  # fmt: skip
+    if seeded:
+        lines.append(f"  {len(seeded)} past pipelines seeded (the scenario's [history])")
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
     stop = threading.Event()

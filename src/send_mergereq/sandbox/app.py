@@ -257,6 +257,10 @@ class Sandbox:
             raise ScenarioError(f"unknown fault {action!r}", hint=", ".join(FAULT_ACTIONS))
         self.faults.arm(FaultSpec(action, match, skip + 1, skip + count, retry_after))
 
+    def has_history(self, path: str) -> bool:
+        """Whether the project's scenario has a ``[history]`` to seed."""
+        return self._project(path).scenario.history is not None
+
     def seed_history(self, path: str, history: HistorySpec | None = None) -> list[int]:
         """Past finished pipelines on the project (its scenario's ``[history]`` unless
         ``history`` is given), at real past dates ending now, all testing the head of
