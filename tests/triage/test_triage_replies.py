@@ -65,7 +65,8 @@ def test_the_reply_threads_to_the_recorded_email(make_repo: Callable[..., Repo])
     assert reply["References"] == "<cover@net.example.org> <20261201.pull-net@net.example.org>"
     body = reply.get_content()
     assert body.startswith("Hi Nils,\n\nTag 'pull-net' (merged as ")
-    assert f"(merged as {merge[:12]}) breaks the CI gate of staging: 1 job failed." in body
+    assert f"(merged as {merge[:12]})\nbreaks the CI gate of staging: 1 job failed." in body
+    assert max(len(line) for line in body.splitlines() if not line.startswith("    >")) <= 80
     assert "  cross-arm64-system  http://127.0.0.1:1/sandbox/demo/-/jobs/7012\n" in body
     assert "    > ../net/tap.c:42:5: error: implicit declaration\n" in body
     assert "/pipelines/1003\nand up to its merge fails them:\n  http" in body

@@ -24,7 +24,8 @@ MAX_LINE = 200  # characters of one quoted line
 CULPRIT = """\
 Hi ${first},
 
-Tag '${tag}' (merged as ${merge}) breaks the CI gate of ${branch}: ${count} failed.
+Tag '${tag}' (merged as ${merge})
+breaks the CI gate of ${branch}: ${count} failed.
 
 ${jobs}
 ${bisection}
