@@ -96,6 +96,19 @@ class Settings:
         """The target's name on GitLab: ``origin/master`` is ``master``."""
         return gitlab_branch_name(self.target, self.remote or "")
 
+    def location_words(self) -> list[str]:
+        """``--target`` and the ``--remote``/``--gitlab-url``/``--project`` that are set: the
+        words a command said back to the user (resume, next) needs to find the same place."""
+        words = ["--target", self.target]
+        for flag, value in (
+            ("--remote", self.remote),
+            ("--gitlab-url", self.gitlab_url),
+            ("--project", self.project),
+        ):
+            if value:
+                words += [flag, value]
+        return words
+
     def context(self) -> CheckContext:
         return CheckContext(
             list_addresses=self.list_addresses,

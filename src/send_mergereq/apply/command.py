@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,7 +66,7 @@ def apply_command(
     templates = replies.Templates()
     if reply is not None:  # said before anything is applied, not after
         templates = _templates(settings)
-        _ready(reply)
+        email_file.writable_dir(reply)
     passed_over: list[str] = []
     if url is not None and tag is not None:
         name = tag.removeprefix("refs/").removeprefix("tags/")
@@ -169,16 +168,3 @@ def _write_replies(
     else:
         say(f"no reply drafted in {directory}: no pull request came by email and was decided")
     return written
-
-
-def _ready(directory: Path) -> None:
-    """``--reply DIR`` exists (made if need be) and can be written to."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
-    except OSError as exc:
-        raise ConfigError(
-            f"--reply {directory}: cannot write the replies there: {exc.strerror or exc}",
-            hint="pass a directory you can write to",
-        ) from None

@@ -65,3 +65,22 @@ def write_new(directory: Path, name: str, data: bytes) -> Path:
             continue
         return path
     raise OSError(f"{directory}: a thousand drafts named {stem}*")
+
+
+def writable_dir(directory: Path) -> None:
+    """``--reply DIR`` exists (made if need be) and can be written to: said before any
+    work is done, not when the first draft is written.
+
+    :raises ConfigError: it cannot be made or written to.
+    """
+    import tempfile
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"--reply {directory}: cannot write the replies there: {exc.strerror or exc}",
+            hint="pass a directory you can write to",
+        ) from None

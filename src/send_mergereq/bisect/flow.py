@@ -58,10 +58,10 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
     from send_mergereq.run.send import open_session
 
     if options.reply is not None:
-        from send_mergereq.bisect.reply import ready
+        from send_mergereq.apply.email_file import writable_dir
         from send_mergereq.triage.mail import read_emails
 
-        ready(options.reply)
+        writable_dir(options.reply)
         read_emails(
             [str(p) for p in options.emails]
         )  # an unreadable file is said now, not at the end

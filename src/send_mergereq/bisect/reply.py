@@ -5,7 +5,6 @@ email for the tag in ``--emails FILE``; the text is ``triage/replies.py``'s."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,20 +28,6 @@ if TYPE_CHECKING:
     from send_mergereq.gitlab.forge import Forge
 
 LOG_LINES = 60  # of each failed job's log, searched for the pull request's files
-
-
-def ready(directory: Path) -> None:
-    """``--reply DIR`` exists (made if need be) and can be written to: said before the
-    bisection starts, not after it."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
-    except OSError as exc:
-        raise ConfigError(
-            f"--reply {directory}: cannot write the reply there: {exc.strerror or exc}",
-            hint="pass a directory you can write to",
-        ) from None
 
 
 def write_reply(

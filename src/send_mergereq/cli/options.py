@@ -227,20 +227,11 @@ def reply_settings(values: dict[str, Any], *, waits: bool) -> Replies | None:
             "--reply drafts replies when the gate closes: it needs --wait (or --land), "
             "and no --dry-run"
         )
-    from send_mergereq.errors import ConfigError
+    from send_mergereq.apply.email_file import writable_dir
     from send_mergereq.run.triage import Replies
     from send_mergereq.triage.mail import read_emails
 
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / ".send-mergereq-probe"
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(
-            f"--reply {directory}: cannot write the replies there: {exc.strerror or exc}",
-            hint="pass a directory you can write to",
-        ) from None
+    writable_dir(directory)
     return Replies(directory, tuple(read_emails(values["emails"])))
 
 

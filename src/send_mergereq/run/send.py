@@ -75,14 +75,7 @@ def resume_command(
         words += [settings.branch, "--land"]
         words += {None: [], False: ["--no-mr"], True: ["--mr"]}[use_mr]
         words += ["--refresh"] * options.refresh
-    words += ["--target", settings.target]
-    for flag, value in (
-        ("--remote", settings.remote),
-        ("--gitlab-url", settings.gitlab_url),
-        ("--project", settings.project),
-    ):
-        if value:
-            words += [flag, value]
+    words += settings.location_words()
     return shlex.join(words)
 
 

@@ -162,14 +162,7 @@ def bisect_command(settings: Settings, branch: str) -> str:
     here, repo = Path.cwd().resolve(), settings.repo.resolve()
     if here != repo and repo not in here.parents:
         words += ["-C", str(settings.repo)]
-    words += ["bisect", branch, "--target", settings.target]
-    for flag, value in (
-        ("--remote", settings.remote),
-        ("--gitlab-url", settings.gitlab_url),
-        ("--project", settings.project),
-    ):
-        if value:
-            words += [flag, value]
+    words += ["bisect", branch, *settings.location_words()]
     return shlex.join(words)
 
 
