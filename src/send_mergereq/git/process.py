@@ -129,6 +129,25 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         proc.communicate(timeout=5.0)
 
 
+def _start(
+    repo: Path, args: Sequence[str], env: Mapping[str, str] | None, *, stdin: int, stderr: int
+) -> subprocess.Popen[bytes]:
+    """``git -C REPO ARGS`` started, its stdout a pipe read as it comes.
+
+    :raises GitError: git cannot be started.
+    """
+    try:
+        return subprocess.Popen(
+            ["git", "-C", str(repo), *args],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=None if env is None else dict(env),
+        )
+    except OSError as exc:
+        raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+
+
 class Stream:
     """A git whose stdout is read as it comes (``rev-list``, ``log``); its stderr is kept
     for the complaint, its stdin is empty."""
@@ -136,16 +155,7 @@ class Stream:
     def __init__(
         self, repo: Path, args: Sequence[str], env: Mapping[str, str] | None = None
     ) -> None:
-        try:
-            self._proc = subprocess.Popen(
-                ["git", "-C", str(repo), *args],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                stdin=subprocess.DEVNULL,
-                env=None if env is None else dict(env),
-            )
-        except OSError as exc:
-            raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+        self._proc = _start(repo, args, env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
         assert self._proc.stdout is not None
         self.stdout: IO[bytes] = self._proc.stdout
 
@@ -175,16 +185,7 @@ class Batch:
     def __init__(
         self, repo: Path, args: Sequence[str], env: Mapping[str, str] | None = None
     ) -> None:
-        try:
-            self._proc = subprocess.Popen(
-                ["git", "-C", str(repo), *args],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=None if env is None else dict(env),
-            )
-        except OSError as exc:
-            raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+        self._proc = _start(repo, args, env, stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self.stdin: IO[bytes] = self._proc.stdin
         self.stdout: IO[bytes] = self._proc.stdout
