@@ -42,7 +42,7 @@ def test_the_pull_requests_culprits_owners_and_the_next_command() -> None:
 def test_owners_paths_a_plain_commit_and_a_quoted_branch() -> None:
     found = suspect("check-block", [], PULLS, ["f6.c"])
     lines = summary_lines("my branch", PULLS, [found])
-    assert f"  check-block: {'b' * 12} (staging: fix) ({'b' * 12}): its owners' paths" in lines
+    assert f"  check-block: {'b' * 12} (staging: fix): its owners' paths" in lines
     assert "      f6.c matches f6.c" in lines
     assert lines[-1] == "next: send-mergereq bisect 'my branch'"
 

@@ -84,8 +84,11 @@ def _suspicion_lines(
         why = "its log names its files" if found.basis == "log" else "its owners' paths"
         for s in found.suspects:
             pull = by_merge.get(s.merge)
-            name = visible(s.tag) if s.tag else (pull.label if pull else s.merge[:12])
-            lines.append(f"  {job}: {name} ({s.merge[:12]}): {why}")
+            if s.tag:
+                name = f"{visible(s.tag)} ({s.merge[:12]})"
+            else:  # a commit of its own: its id once, and its subject
+                name = visible(pull.label) if pull else s.merge[:12]
+            lines.append(f"  {job}: {name}: {why}")
             lines += [f"      {_cut(visible(e))}" for e in s.evidence[:MAX_EVIDENCE_SHOWN]]
             people = maintainers_of(s.merge) if maintainers_of is not None else ()
             if people:
