@@ -343,6 +343,8 @@ def test_a_gate_that_did_not_close_is_a_usage_error(maintainer: MakeMaintainer) 
     )
     rc, out, err = who.run("bisect", "nosuch")
     assert (rc, err.splitlines()[0]) == (2, "send-mergereq: no branch nosuch here")
+    rc, out, err = who.run("bisect", "--target", "nosuch")
+    assert rc == 2 and "the target 'nosuch' is not a commit here" in err.splitlines()[0]
 
 
 def test_eject_by_tag_from_the_command_line(maintainer: MakeMaintainer, sandbox: Sandbox) -> None:

@@ -73,6 +73,9 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
                                       if settings.remote else [])]  # fmt: skip
     if all(git.resolve_commit(settings.repo, ref) is None for ref in refs):
         raise ConfigError(f"no branch {branch} here", hint="name the staging branch you sent")
+    if git.resolve_commit(settings.repo, settings.target) is None:
+        raise ConfigError(f"the target {settings.target!r} is not a commit here",
+                          hint="git fetch it, or pass --target REF")  # fmt: skip
     if options.eject:  # a dirty checkout is said now, not after the bisection
         from send_mergereq.bisect.ejection import clean_worktrees
 
