@@ -277,6 +277,15 @@ def test_sigterm_and_a_timeout_leave_no_branch_behind(
     assert rc == 4, out + err
     assert temp_branches(who) == []
     assert "pushed" in out  # the clean-up's count was still said
+    # under --json, one document with what was done until then (it had only the error)
+    rc, out, err = who.run("bisect", "--interval", "0.2", "--timeout", "2", "--json")
+    assert rc == 4, out + err
+    doc = json.loads(out)
+    assert doc["result"] == "timed_out" and doc["exit_code"] == 4
+    assert doc["branches_pushed"] and sorted(doc["branches_deleted"]) == sorted(
+        doc["branches_pushed"]
+    )
+    assert err.count("send-mergereq: ") == 1 and temp_branches(who) == []
 
 
 def test_push_only_reuses_the_pipelines_that_exist(

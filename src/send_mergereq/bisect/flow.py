@@ -30,7 +30,7 @@ from send_mergereq.bisect.options import BisectOptions
 from send_mergereq.bisect.probes import Place, Probe, Probes
 from send_mergereq.bisect.result import Outcome, plan_line
 from send_mergereq.config import Settings
-from send_mergereq.errors import ConfigError, ExitCode, GitError
+from send_mergereq.errors import ConfigError, ExitCode, GitError, TimedOutError
 from send_mergereq.output import Output
 from send_mergereq.triage.judge import FAILED, PASSED
 from send_mergereq.triage.pulls import Pull, pulls_in
@@ -57,29 +57,8 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
     """Run the bisection; the exit code (0 culprit, 1 target, 9 not reproduced)."""
     from send_mergereq.run.send import open_session
 
-    if options.reply is not None:
-        from send_mergereq.apply.email_file import writable_dir
-        from send_mergereq.triage.mail import read_emails
-
-        writable_dir(options.reply)
-        read_emails(
-            [str(p) for p in options.emails]
-        )  # an unreadable file is said now, not at the end
     branch, target = settings.source_branch, settings.target_branch
-    if branch == target:
-        raise ConfigError(f"{branch} is the target: nothing to bisect",
-                          hint="bisect the staging branch whose gate closed")  # fmt: skip
-    refs = [f"refs/heads/{branch}", *([f"refs/remotes/{settings.remote}/{branch}"]
-                                      if settings.remote else [])]  # fmt: skip
-    if all(git.resolve_commit(settings.repo, ref) is None for ref in refs):
-        raise ConfigError(f"no branch {branch} here", hint="name the staging branch you sent")
-    if git.resolve_commit(settings.repo, settings.target) is None:
-        raise ConfigError(f"the target {settings.target!r} is not a commit here",
-                          hint="git fetch it, or pass --target REF")  # fmt: skip
-    if options.eject:  # a dirty checkout is said now, not after the bisection
-        from send_mergereq.bisect.ejection import clean_worktrees
-
-        clean_worktrees(settings.repo, branch)
+    _asked_well(settings, options)
     session = open_session(settings, out.say)
     forge, repo = session.forge, settings.repo
     started = time.monotonic()
@@ -99,11 +78,14 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
         interval=options.interval, pipeline_wait=_pipeline_wait(repo),
     )  # fmt: skip
     left = None if options.timeout is None else options.timeout - (time.monotonic() - started)
+    timed_out: TimedOutError | None = None
     try:  # the clean-up below is outside the bound: it runs after a timeout too
         with deadline.overall(None if left is None else max(left, 0.001)):
             found = _search(
                 probes, failure=failure, base=base, pulls=pulls, options=options, out=out
             )
+    except TimedOutError as exc:
+        timed_out = exc
     finally:
         with critical.signals_deferred():  # cleaning up is not cut short by a Ctrl-C
             for line in probes.close():
@@ -111,6 +93,17 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
             pushed, deleted = len(probes.all_pushed), len(probes.deleted)
             out.say(f"temporary branches: {pushed} pushed, {deleted} deleted; "
                     f"pipelines started: {probes.started}")  # fmt: skip
+    if timed_out is not None:  # the one line, and under --json what was done until then
+        code = ExitCode.TIMED_OUT
+        Output().error(timed_out.message, timed_out.hint, code)
+        if out.as_json:
+            out.document({
+                "result": "timed_out", "verdict": "error", "branch": branch, "target": target,
+                "jobs": list(failure.jobs), "branches_pushed": list(probes.all_pushed),
+                "branches_deleted": list(probes.deleted), "pipelines_started": probes.started,
+                "error": timed_out.message, "exit_code": int(code),
+            })  # fmt: skip
+        return code
     outcome = Outcome(branch, target, found.verdict, failure.jobs, tuple(pulls), found.judged,
                       rerun=found.rerun, pushed=probes.all_pushed, deleted=probes.deleted,
                       leftovers=found.leftovers, started=probes.started)  # fmt: skip
@@ -122,6 +115,35 @@ def bisect(settings: Settings, options: BisectOptions, out: Output) -> ExitCode:
         doc["exit_code"] = int(code)
         out.document(doc)
     return code
+
+
+def _asked_well(settings: Settings, options: BisectOptions) -> None:
+    """What can be said wrong before GitLab is asked: the reply directory and the emails,
+    BRANCH and the target, a dirty checkout ``--eject`` would move.
+
+    :raises ConfigError: one of them (exit 2).
+    """
+    if options.reply is not None:
+        from send_mergereq.apply.email_file import writable_dir
+        from send_mergereq.triage.mail import read_emails
+
+        writable_dir(options.reply)
+        read_emails([str(p) for p in options.emails])  # unreadable: said now, not at the end
+    branch, target = settings.source_branch, settings.target_branch
+    if branch == target:
+        raise ConfigError(f"{branch} is the target: nothing to bisect",
+                          hint="bisect the staging branch whose gate closed")  # fmt: skip
+    refs = [f"refs/heads/{branch}", *([f"refs/remotes/{settings.remote}/{branch}"]
+                                      if settings.remote else [])]  # fmt: skip
+    if all(git.resolve_commit(settings.repo, ref) is None for ref in refs):
+        raise ConfigError(f"no branch {branch} here", hint="name the staging branch you sent")
+    if git.resolve_commit(settings.repo, settings.target) is None:
+        raise ConfigError(f"the target {settings.target!r} is not a commit here",
+                          hint="git fetch it, or pass --target REF")  # fmt: skip
+    if options.eject:  # a dirty checkout is said now, not after the bisection
+        from send_mergereq.bisect.ejection import clean_worktrees
+
+        clean_worktrees(settings.repo, branch)
 
 
 def _pulls(repo: Path, target: str, failure: Failure) -> tuple[str, list[Pull]]:
