@@ -1179,6 +1179,11 @@ def test_sandbox_history_pipelines_filtered_as_gitlab_does(lab: Any) -> None:
     assert pushes[-10] not in [p["id"] for p in later]
     running = project.get("/pipelines", ref="staging", scope="finished")
     assert all(p["status"] in ("success", "failed", "canceled", "skipped") for p in running)
+    # ``optional :source, values: ::Ci::Pipeline.sources.keys`` (Enums::Ci::Pipeline.sources):
+    # another value is Grape's 400, not an empty list
+    bogus = project.call("GET", "/pipelines", source="bogus", **query)
+    assert bogus.status_code == 400
+    assert bogus.json() == {"error": "source does not have a valid value"}
 
 
 def test_sandbox_history_jobs_include_retried_as_gitlab_does(lab: Any) -> None:

@@ -273,6 +273,8 @@ def test_since_with_pipelines_reads_at_most_n_and_an_unknown_ref_no_empty_table(
     assert rc == 0, err
     assert out.startswith("no finished pipelines of nosuch (of the sources read: ")
     assert "job  tier" not in out and "advice" not in out
+    rc, out, err = who.run("jobs", "--source", "bogus")  # GitLab's 400, said in one line
+    assert rc == 6 and "source does not have a valid value" in err.splitlines()[0], err
 
 
 def test_since_reads_the_pipelines_of_that_age(maintainer: MakeMaintainer) -> None:

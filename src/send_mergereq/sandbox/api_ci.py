@@ -73,8 +73,20 @@ def _time_param(req: Request, name: str) -> float | None:
         raise invalid(name) from None
 
 
+# GitLab's Enums::Ci::Pipeline.sources: lib/api/ci/pipelines.rb takes ``source`` only among
+# them (``values: ::Ci::Pipeline.sources.keys``); another is Grape's 400
+PIPELINE_SOURCES = frozenset({
+    "unknown", "push", "web", "trigger", "schedule", "api", "external", "pipeline", "chat",
+    "webide", "merge_request_event", "external_pull_request_event", "parent_pipeline",
+    "ondemand_dast_scan", "ondemand_dast_validation", "security_orchestration_policy",
+    "container_registry_push", "duo_workflow", "pipeline_execution_policy_schedule",
+})  # fmt: skip
+
+
 def _filter_pipelines(ctx: Ctx, req: Request, pipelines: list[Pipeline]) -> list[Pipeline]:
     source = req.get("source")
+    if source is not None and source not in PIPELINE_SOURCES:
+        raise invalid("source")
     if source != "parent_pipeline":
         pipelines = [p for p in pipelines if p.source != "parent_pipeline"]
     for key in ("ref", "sha", "source", "status"):
