@@ -96,11 +96,21 @@ def run(
 
 
 def _run_group(
-    argv: list[str], input: bytes | None, env: Mapping[str, str] | None, timeout: float | None
+    argv: list[str],
+    input: bytes | None,
+    env: Mapping[str, str] | None,
+    timeout: float | None,
+    *,
+    cwd: Path | None = None,
+    program: str = "git",
+    what: str | None = None,
 ) -> Completed:
+    """``argv`` in a process group of its own, the whole group killed past ``timeout``
+    or on an interruption (``program`` and ``what`` name it in the complaint)."""
     try:
         proc = subprocess.Popen(
             argv,
+            cwd=cwd,
             stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -108,16 +118,17 @@ def _run_group(
             start_new_session=True,
         )
     except OSError as exc:
-        raise GitError(f"cannot run git: {exc.strerror or exc}") from None
+        raise GitError(f"cannot run {program}: {exc.strerror or exc}") from None
     try:
         out, err = proc.communicate(input, timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        raise GitError(f"git {argv[3]} timed out after {timeout:.0f}s") from None
+        said = what or f"git {argv[3]}"
+        raise GitError(f"{said} timed out after {timeout:.0f}s") from None
     except BaseException:
         _kill_group(proc)
         raise
-    _kill_group(proc)  # anything git left behind in its group
+    _kill_group(proc)  # anything it left behind in its group
     return Completed(proc.returncode, out, err)
 
 
@@ -274,25 +285,4 @@ def run_verifier(argv: list[str], cwd: Path, env: Mapping[str, str], timeout: fl
 
     :raises GitError: it could not be started, or ran past ``timeout``.
     """
-    try:
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=dict(env),
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise GitError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise GitError(f"{argv[0]} timed out after {timeout:.0f}s") from None
-    except BaseException:
-        _kill_group(proc)
-        raise
-    _kill_group(proc)
-    return Completed(proc.returncode, out, err)
+    return _run_group(argv, None, env, timeout, cwd=cwd, program=argv[0], what=argv[0])
