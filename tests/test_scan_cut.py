@@ -55,7 +55,9 @@ def history_with_tags(repo: Repo, days: int = 400) -> None:
 
 
 def ids(repo: Path, part: Part) -> list[str]:
-    return [sha for _, batch in read_part(repo, part) for _, sha, _ in batch]
+    return [
+        sha for _, chunk in read_part(repo, part) for _, sha, _ in chunk.objects(range(chunk.count))
+    ]
 
 
 @pytest.fixture(scope="module")

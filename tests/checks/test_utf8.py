@@ -102,6 +102,30 @@ def test_guess_falls_back_to_latin1_for_western_names() -> None:
     assert guess_encoding("Müller".encode("latin-1")) == ("ISO-8859-1", "Müller")
 
 
+def test_a_latin_guess_is_latin_however_chardet_spells_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """chardet says ``iso8859-15`` as well as ``ISO-8859-15``: either is a Latin guess,
+    and a Latin guess gives way to ISO-8859-1 (it was trusted when spelled without the
+    dash: u-boot's ``fwrite\xb4`` read as ``fwriteŽ``)."""
+    from send_mergereq.checks import encodings
+
+    for spelled in ("iso8859-15", "ISO-8859-15", "iso-8859-16", "MacRoman", "Windows-1252"):
+        monkeypatch.setattr(encodings, "_detect", lambda sample, name=spelled: name)
+        assert guess_encoding(b"fwrite\xb4") == ("ISO-8859-1", "fwrite\u00b4"), spelled
+    monkeypatch.setattr(encodings, "_detect", lambda sample: "KOI8-R")
+    assert guess_encoding(b"\xf0\xd2") == ("KOI8-R", "\u041f\u0440")
+
+
+def test_chardet_reads_a_bounded_sample_of_the_lines_not_ascii() -> None:
+    from send_mergereq.checks.encodings import _SAMPLE, _sample
+
+    message = b"ascii line\n" * 500 + "Jérôme\n".encode("latin-1") + b"more\n" * 500
+    assert _sample(message) == "Jérôme".encode("latin-1")
+    assert len(_sample(b"\xe9" * 10 * _SAMPLE)) == _SAMPLE
+    assert _sample(b"short \xe9") == b"short \xe9"
+
+
 def test_describe_binary_junk_never_raises() -> None:
     text = describe(bytes(range(256)), bytes(range(256)))
     assert text.startswith('…"')

@@ -21,6 +21,7 @@ _LATIN_GUESSES = {
     "iso-8859-1", "iso-8859-2", "iso-8859-9", "iso-8859-15", "iso-8859-16",
     "macroman", "maclatin2", "macturkish", "maciceland", "cp850", "cp437", "utf-8",
 }  # fmt: skip
+_LATIN_CODECS = {codecs.lookup(name).name for name in _LATIN_GUESSES}
 
 
 def bad_utf8_at(data: bytes) -> int | None:
@@ -83,6 +84,18 @@ def _decode(data: bytes, encoding: str) -> str | None:
     return None if _SURROGATES.search(text) else text
 
 
+_SAMPLE = 1024  # bytes of a sample chardet reads: its cost grows with them (u-boot's 55
+# guesses: 0.3 s on whole messages), and the lines with bytes not ASCII are what it goes by
+
+
+def _sample(data: bytes) -> bytes:
+    """The lines of ``data`` with bytes that are not ASCII, up to ``_SAMPLE`` bytes."""
+    if len(data) <= _SAMPLE:
+        return data
+    lines = (line for line in data.split(b"\n") if not line.isascii())
+    return b"\n".join(lines)[:_SAMPLE] or data[:_SAMPLE]
+
+
 @functools.lru_cache(maxsize=1024)
 def _detect(sample: bytes) -> str | None:
     """chardet's guess for ``sample``, asked once per distinct sample (a name repeats over a
@@ -99,18 +112,24 @@ def guess_encoding(data: bytes, sample: bytes | None = None) -> tuple[str, str] 
         text = _decode(data, "cp1252")
         if text is not None:
             return "windows-1252", text
-    detected = _detect(sample or data)
-    if (
-        detected
-        and detected.lower() not in _LATIN_GUESSES
-        and not detected.lower().startswith("utf")
-    ):
+    detected = _detect(_sample(sample or data))
+    if detected and not _latin(detected) and not detected.lower().startswith("utf"):
         text = _decode(data, detected)
         if text is not None:
             return detected, text
     if not any(0x80 <= byte <= 0x9F for byte in data):
         return "ISO-8859-1", data.decode("latin-1")
     return None
+
+
+def _latin(name: str) -> bool:
+    """Whether chardet's ``name`` is one of the Latin guesses, however it spells it
+    (``iso8859-16`` and ``ISO-8859-16`` alike)."""
+    try:
+        canonical = codecs.lookup(name).name
+    except LookupError:
+        return name.lower() in _LATIN_GUESSES
+    return canonical in _LATIN_CODECS
 
 
 def describe(data: bytes, sample: bytes, declared: bytes | None = None) -> str:

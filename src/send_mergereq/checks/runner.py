@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from send_mergereq.checks import Check, exemptions
 from send_mergereq.checks.exemptions import ExemptCount, Exemption
@@ -30,7 +30,7 @@ from send_mergereq.checks.finding import (
     TagStatus,
     TagVerification,
 )
-from send_mergereq.checks.fused import vouchers
+from send_mergereq.checks.fused import chunk_vouch, vouchers
 from send_mergereq.history import RawCommit, parent_count, parse_commit
 
 TagVerifier = Callable[[Sequence[bytes]], Mapping[bytes, TagVerification]]
@@ -55,15 +55,24 @@ class RunResult:
     exempted: tuple[tuple[str, Exemption], ...] = ()  # (commit id, rule), in range order
 
 
+class Chunk(Protocol):  # git.Chunk, as a pass needs it
+    @property
+    def text(self) -> bytes: ...
+    @property
+    def count(self) -> int: ...
+    def exact(self) -> list[bool]: ...
+    def objects(self, indexes: Iterable[int]) -> list[tuple[bytes, str, bytes]]: ...
+
+
 def _uses_tags(checks: Sequence[EnabledCheck]) -> bool:
     """Whether a check consults ``ctx.verify_tag`` (``USES_TAGS = True`` in its module)."""
     return any(getattr(c.module, "USES_TAGS", False) for c in checks)
 
 
-def _cleans(checks: Sequence[EnabledCheck]) -> tuple[tuple[Clean, Any], ...] | None:
-    """Every check's ``(clean, opts)``, or None when a check has no ``clean``."""
-    found = [(getattr(c.module, "clean", None), c.opts) for c in checks]
-    cleans = tuple((fn, opts) for fn, opts in found if fn is not None)
+def _cleans(checks: Sequence[EnabledCheck]) -> tuple[tuple[Clean, EnabledCheck], ...] | None:
+    """Every check's ``(clean, check)``, or None when a check has no ``clean``."""
+    found = [(getattr(c.module, "clean", None), c) for c in checks]
+    cleans = tuple((fn, c) for fn, c in found if fn is not None)
     return cleans if len(cleans) == len(found) else None
 
 
@@ -91,6 +100,7 @@ class Scan:
         self.exempted: dict[int, list[tuple[str, int]]] = {}  # position -> (id, rule index)
         self.defer, self.cleans = _uses_tags(self.checks), _cleans(self.checks)
         self.vouch, self.merge_vouch = vouchers(self.checks)  # the fused fast path, if on
+        self.chunk_vouch = chunk_vouch(self.checks)  # the same, a chunk at once
         self.found_at: dict[int, list[Finding]] = {}  # stream position -> findings, if any
         self.subjects: dict[str, str] = {}
         self.deferred: list[tuple[int, str, bytes]] = []  # merges with tags, verified later
@@ -105,7 +115,7 @@ class Scan:
 
     def add_batch(self, first: int, batch: Sequence[tuple[bytes, str, bytes]]) -> None:
         """``add`` each ``(ids, id, raw)`` of ``batch``, the first at ``first``: the usual
-        commit, vouched for by the fast path, costs one call (the loop of a long range)."""
+        commit, vouched for by the fast path, costs one call."""
         self.count += len(batch)
         ctx, unclean, vouch = self.ctx, self._add_unclean, self.vouch
         if vouch is None:
@@ -115,6 +125,27 @@ class Scan:
         for offset, (_, sha, raw) in enumerate(batch):
             if not vouch(raw, ctx):
                 unclean(first + offset, sha, raw)
+
+    def add_chunk(self, first: int, chunk: Chunk) -> None:
+        """``add`` each record of ``chunk`` (``git.walk_chunks``), the first at ``first``:
+        the fused fast path looks at the whole chunk at once (``fused.vouch_chunk``), and
+        only the records it does not vouch for, or whose object is not exact, are taken
+        one by one. (The loop of a long range.)"""
+        looked = self.chunk_vouch(chunk.text, self.ctx) if self.chunk_vouch else None
+        if looked is None or len(looked) != chunk.count:
+            self.add_batch(first, chunk.objects(range(chunk.count)))
+            return
+        exact = chunk.exact()
+        rest = [
+            n for n, (said, ok) in enumerate(zip(looked, exact, strict=True)) if said[-1] or not ok
+        ]
+        self.merges += sum(1 for said, ok in zip(looked, exact, strict=True) if ok and said[-2])
+        self.count += chunk.count - len(rest)
+        ctx, unclean, vouch = self.ctx, self._add_unclean, self.vouch
+        for n, (_, sha, raw) in zip(rest, chunk.objects(rest), strict=True):
+            self.count += 1
+            if not (vouch and vouch(raw, ctx)):
+                unclean(first + n, sha, raw)
 
     def _add_unclean(self, position: int, sha: str, raw: bytes) -> None:
         """``add`` for a commit the fast path did not vouch for."""
@@ -128,17 +159,19 @@ class Scan:
             if self.defer and b"\nmergetag " in head:
                 self.deferred.append((position, sha, raw))
                 return
+        checks: Sequence[EnabledCheck] = self.checks
         if end >= 0 and self.cleans is not None:
             message, ctx = raw[end + 2 :], self.ctx
-            for clean, opts in self.cleans:
-                if not clean(head, message, ctx, opts):
-                    break
-            else:
+            checks = [c for clean, c in self.cleans if not clean(head, message, ctx, c.opts)]
+            if not checks:
                 return
-        self.check(position, parse_commit(sha, raw), self.ctx)
+        self.check(position, parse_commit(sha, raw), self.ctx, checks)
 
-    def check(self, position: int, commit: RawCommit, ctx: CheckContext) -> None:
-        found = _run_one(commit, self.checks, ctx)
+    def check(
+        self, position: int, commit: RawCommit, ctx: CheckContext, checks: Sequence[EnabledCheck]
+    ) -> None:
+        """Run ``checks`` on ``commit`` (the others' ``clean`` vouched for it)."""
+        found = _run_one(commit, checks, ctx)
         if found and self.rules:
             found, used = exemptions.apply(found, commit, self.rules)
             for index in used:
@@ -175,7 +208,7 @@ class Scan:
             tags = [tag for _, commit in commits for tag in commit.mergetags]
             tag_ctx = replace(self.ctx, verify_tag=_lookup(verifier(tags)))
             for position, commit in commits:
-                self.check(position, commit, tag_ctx)
+                self.check(position, commit, tag_ctx, self.checks)
             self.deferred = []
 
     def finish(self, verifier: TagVerifier) -> RunResult:

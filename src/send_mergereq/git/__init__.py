@@ -85,12 +85,14 @@ from send_mergereq.git.repository import (
 from send_mergereq.git.transfer import fetch_branch, fetch_tag, refused_redirect, remote_heads
 from send_mergereq.git.triage import changed_paths, count_commits, first_parent_chain
 from send_mergereq.git.walk import (
+    Chunk,
     commit_dates,
     commit_objects,
     first_parents,
     range_subjects,
     subjects,
     tagged_commits,
+    walk_chunks,
     walk_commits,
 )
 from send_mergereq.git.worktree import checkout_move, is_dirty, worktrees_on
@@ -99,6 +101,7 @@ __all__ = [
     "NEVER_PROMPT",
     "ZERO_ID",
     "Batch",
+    "Chunk",
     "Completed",
     "Stream",
     "TreeMerge",
@@ -148,6 +151,7 @@ __all__ = [
     "tagged_commits",
     "update_ref",
     "verify_tag_text",
+    "walk_chunks",
     "walk_commits",
     "worktrees_on",
     "write_commit",

@@ -6,35 +6,36 @@ and the subjects, dates and tagged commits of a range.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from send_mergereq.errors import GitError
 from send_mergereq.git.process import Batch, Stream, output
 
 
-def walk_commits(
+def walk_chunks(
     repo: Path, tip: str, excludes: Sequence[str], env: Mapping[str, str] | None = None
-) -> Iterator[list[tuple[bytes, str, bytes]]]:
-    """Stream ``(ids, id, raw object)`` for every commit of ``TIP ^EXCLUDE…``, newest
-    first, in batches (one per megabyte read), the objects exactly as stored, in ONE git
-    walk; ``ids`` is the commit's line of ``rev-list --parents`` (its id, then the
-    parents git walks).
+) -> Iterator[Chunk]:
+    """Every commit of ``TIP ^EXCLUDE…``, newest first, in ONE git walk, as ``Chunk``s
+    (one per megabyte read) of records ``IDS\\nOBJECT\\0``: ``IDS`` is the commit's line of
+    ``rev-list --parents`` (its id, then the parents git walks).
 
     ``git rev-list --header --encoding=none`` prints each commit it walked: the ids, the
     header lines byte for byte, then the message with every line indented by four
-    spaces, NUL-terminated. That rendering of the message is lossy (trailing whitespace
-    and leading blank lines dropped, a NUL ends it, a final newline added), so each
-    rebuilt object is hashed as git hashes objects: when that is not the commit's own id,
-    the stored object is read with one ``git cat-file --batch`` started on first need
-    (63 of 106,977 commits on u-boot). A walk that excludes anything prints nothing
-    before it is complete; git then prints fast, and this reads it in chunks.
+    spaces, NUL-terminated. The indent is undone for a whole chunk at once. That
+    rendering of the message is lossy (trailing whitespace and leading blank lines
+    dropped, a NUL ends it, a final newline added), so a record is the stored object only
+    when its hash is the commit's id (``Chunk.exact``); the others are read from the
+    store by one ``git cat-file --batch`` started on first need (``Chunk.objects``; 63 of
+    106,977 commits on u-boot). A walk that excludes anything prints nothing before it is
+    complete; git then prints fast, and this reads it in chunks.
 
     :raises GitError: git could not walk the range (one line, naming git's complaint).
     """
     args = ("rev-list", "--parents", "--header", "--encoding=none", tip)
     walk = Stream(repo, [*args, *(f"^{sha}" for sha in excludes)], env)
-    exact = _StoredObjects(repo, env)
+    stored = _StoredObjects(repo, env)
     try:
         pending = b""
         while data := walk.stdout.read(_CHUNK):
@@ -42,14 +43,26 @@ def walk_commits(
             if not cut:
                 pending += data
                 continue
-            yield _rebuilt(pending + data[:cut], exact)
+            yield Chunk((pending + data[:cut]).replace(b"\n    ", b"\n"), stored)
             pending = data[cut:]
         if walk.wait() == 0 and pending:
             raise GitError("git rev-list: its output ended inside a commit")
     finally:
-        exact.close()
+        stored.close()
         walk.stop()
     walk.raise_failure("git rev-list")
+
+
+def walk_commits(
+    repo: Path, tip: str, excludes: Sequence[str], env: Mapping[str, str] | None = None
+) -> Iterator[list[tuple[bytes, str, bytes]]]:
+    """``(ids, id, raw object)`` for every commit of ``TIP ^EXCLUDE…``, newest first, in
+    batches, each object exactly as stored (``walk_chunks``).
+
+    :raises GitError: git could not walk the range (one line, naming git's complaint).
+    """
+    for chunk in walk_chunks(repo, tip, excludes, env):
+        yield chunk.objects(range(chunk.count))
 
 
 _CHUNK = 1 << 20
@@ -58,36 +71,77 @@ _CHUNK = 1 << 20
 _DIGESTS = {40: hashlib.sha1, 64: hashlib.sha256}  # hex id length -> object format
 
 
-def _rebuilt(records: bytes, exact: _StoredObjects) -> list[tuple[bytes, str, bytes]]:
-    """``(ids, id, raw object)`` for each NUL-terminated ``rev-list --header`` record of
-    ``records``: the indent undone (for all of them at once), verified by the id, else
-    read from the store (all of a batch's at once). (Once per commit of the range: keep
-    it lean.)"""
-    found: list[tuple[bytes, str, bytes]] = []
-    unverified: list[int] = []
-    append = found.append
-    for record in records.replace(b"\n    ", b"\n").split(b"\0")[:-1]:
-        nl = record.find(b"\n")
-        ids = record[:nl] if nl >= 0 else record
-        space = ids.find(b" ")
-        sha = (ids if space < 0 else ids[:space]).decode("ascii", errors="replace")
-        digest = _DIGESTS.get(len(sha))
-        if digest is None or nl < 0:
-            raise GitError(f"git rev-list: unexpected output {record[:80]!r}")
-        raw = record[nl + 1 :]
-        hashed = digest(b"commit %d\0" % len(raw))
-        hashed.update(raw)  # not the header and object joined: a copy of every object
-        if hashed.hexdigest() != sha:
-            unverified.append(len(found))
-        # a shallow clone's boundary commit is a root to git: no parents (see _as_root)
-        elif space < 0 and b"\nparent " in raw:
-            raw = _as_root(raw)
-        append((ids, sha, raw))
-    stored = exact.read([found[n][1] for n in unverified]) if unverified else []
-    for n, raw in zip(unverified, stored, strict=True):
-        ids, sha, _ = found[n]
-        found[n] = (ids, sha, _as_root(raw) if b" " not in ids and b"\nparent " in raw else raw)
-    return found
+class Chunk:
+    """Records ``IDS\\nOBJECT\\0`` of a walk (``walk_chunks``), the indent undone: ``text``.
+    (Once per commit of the range: keep it lean.)"""
+
+    def __init__(self, text: bytes, stored: _StoredObjects) -> None:
+        self.text, self._stored = text, stored
+        self.records = text.split(b"\0")
+        self.records.pop()  # after the last NUL
+        self.count = len(self.records)
+
+    def exact(self) -> list[bool]:
+        """For each record, whether its object is the stored one (hashed as git hashes
+        objects: the commit's id)."""
+        first = self.records[0] if self.records else b""
+        size = next((n for n in _DIGESTS if first[n : n + 1] in (b" ", b"\n")), 0)
+        if not size:
+            return [False] * self.count
+        digest = _DIGESTS[size]
+        return [_hashes_to(record, digest, size) for record in self.records]
+
+    def objects(self, indexes: Iterable[int]) -> list[tuple[bytes, str, bytes]]:
+        """``(ids, id, raw object)`` of the records ``indexes``, each the stored object:
+        the record when it is exact, else read from the store (all at once)."""
+        found: list[tuple[bytes, str, bytes]] = []
+        unverified: list[int] = []
+        for index in indexes:
+            record = self.records[index]
+            nl = record.find(b"\n")
+            ids = record[:nl] if nl >= 0 else record
+            space = ids.find(b" ")
+            sha = (ids if space < 0 else ids[:space]).decode("ascii", errors="replace")
+            digest = _DIGESTS.get(len(sha))
+            if digest is None or nl < 0:
+                raise GitError(f"git rev-list: unexpected output {record[:80]!r}")
+            raw = record[nl + 1 :]
+            if not _hashes_to(record, digest, len(sha)):  # lossy: the stored one
+                unverified.append(len(found))
+            # a shallow clone's boundary commit is a root to git: no parents (see _as_root)
+            elif space < 0 and b"\nparent " in raw:
+                raw = _as_root(raw)
+            found.append((ids, sha, raw))
+        stored = self._stored.read([found[n][1] for n in unverified]) if unverified else []
+        for n, raw in zip(unverified, stored, strict=True):
+            ids, sha, _ = found[n]
+            as_root = b" " not in ids and b"\nparent " in raw
+            found[n] = (ids, sha, _as_root(raw) if as_root else raw)
+        return found
+
+    def links_to(self, sha: str) -> bool:
+        """Whether a record's ids line names ``sha`` as a parent."""
+        text, needle = self.text, b" " + sha.encode()
+        at = text.find(needle)
+        while at >= 0:
+            start = text.rfind(b"\0", 0, at) + 1
+            after = text[at + len(needle) : at + len(needle) + 1]
+            if text.find(b"\n", start, at) < 0 and after in (b" ", b"\n"):
+                return True
+            at = text.find(needle, at + 1)
+        return False
+
+
+def _hashes_to(record: bytes, digest: Callable[[bytes], Any], size: int) -> bool:
+    """Whether the object after the ids line of ``record`` hashes to its first id, of
+    ``size`` hex digits."""
+    nl = record.find(b"\n")
+    if nl != size and (nl < size or record[size] != 32):  # not one id of that size first
+        return False
+    raw = record[nl + 1 :]
+    hashed = digest(b"commit %d\0" % len(raw))
+    hashed.update(raw)  # not the header and object joined: a copy of every object
+    return bool(hashed.hexdigest().encode() == record[:size])
 
 
 class _StoredObjects:

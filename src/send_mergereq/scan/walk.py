@@ -71,36 +71,34 @@ def whole(rng: CommitRange) -> Part:
     return Part(0, rng.branch_sha, (rng.target_sha,))
 
 
-def read_part(repo: Path, part: Part) -> Iterator[tuple[int, list[tuple[bytes, str, bytes]]]]:
-    """Every commit of ``part`` in walk order, each read once and exactly
-    (``git.walk_commits``), in batches of ``(ids, id, raw object)``, each batch with the
-    number of the walk's commits before it.
+def read_part(repo: Path, part: Part) -> Iterator[tuple[int, git.Chunk]]:
+    """Every commit of ``part`` in walk order, each read once (``git.walk_chunks``), in
+    chunks, each with the number of the walk's commits before it.
 
     :raises BrokenCut: after the last commit, when ``part.link`` was never a parent.
     """
-    needle = part.link.encode() if part.link else b""
-    linked, before = not needle, 0
-    for batch in git.walk_commits(repo, part.tip, part.excludes):
-        linked = linked or any(needle in ids for ids, _, _ in batch)
-        yield before, batch
-        before += len(batch)
+    linked, before = part.link is None, 0
+    for chunk in git.walk_chunks(repo, part.tip, part.excludes):
+        linked = linked or chunk.links_to(part.link or "")
+        yield before, chunk
+        before += chunk.count
     if not linked:
         raise BrokenCut(part)
 
 
 def read_commits(repo: Path, rng: CommitRange) -> Iterator[RawCommit]:
     """Stream every commit of the range, newest first, parsed."""
-    for _, batch in read_part(repo, whole(rng)):
-        for _, sha, raw in batch:
+    for _, chunk in read_part(repo, whole(rng)):
+        for _, sha, raw in chunk.objects(range(chunk.count)):
             yield parse_commit(sha, raw)
 
 
 class _Scan(Protocol):  # checks.runner.Scan, as reading a part needs it
-    def add_batch(self, first: int, batch: list[tuple[bytes, str, bytes]]) -> None: ...
+    def add_chunk(self, first: int, chunk: git.Chunk) -> None: ...
 
 
 def scan_part(scan: _Scan, repo: Path, part: Part) -> None:
     """Check every commit of ``part`` into ``scan``; positions keep the parts in order."""
     base = part.index << 32
-    for before, batch in read_part(repo, part):
-        scan.add_batch(base + before, batch)
+    for before, chunk in read_part(repo, part):
+        scan.add_chunk(base + before, chunk)

@@ -1,0 +1,102 @@
+"""``fused.vouch_chunk``: the fast path over a whole chunk of records says, for every
+record, exactly what ``fused_clean`` (and ``fused_merge_clean``) say of its object."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.checks.test_fused_clean import FUSED_CORPUS, MERGE_CORPUS, PIECES
+
+from send_mergereq.checks.finding import CheckContext
+from send_mergereq.checks.fused import (
+    _CHUNK,
+    _CHUNK_MERGES,
+    fused_clean,
+    fused_merge_clean,
+    vouch_chunk,
+)
+
+CTX = CheckContext(list_addresses=("qemu-*@nongnu.org",), list_name_suffixes=("via X",))
+_PARENT = re.compile(rb"^parent ([0-9a-f]{40})$", re.MULTILINE)
+
+
+def record(raw: bytes, sha: bytes = b"c" * 40) -> bytes:
+    """``raw`` as ``git.walk_chunks`` gives it: the ids line (the id, then the parents the
+    header names), the object, a NUL."""
+    head = raw.split(b"\n\n", 1)[0]
+    parents = _PARENT.findall(head)
+    return b" ".join([sha, *parents]) + b"\n" + raw + b"\0"
+
+
+def said(raw: bytes, pattern: re.Pattern[bytes]) -> tuple[bytes, ...]:
+    looked = vouch_chunk(record(raw), CTX, pattern)
+    assert looked is not None and len(looked) == 1
+    return looked[0]
+
+
+def candidates(base: bytes, pieces: list[bytes]) -> list[bytes]:
+    noise = b"".join(pieces)
+    made = [base + noise, base.replace(b"Subject", noise), base.rstrip(b"\n") + noise]
+    made += [base.replace(b"Merge", noise), noise + base]
+    return [raw for raw in made if b"\0" not in raw]  # a NUL ends a record (no object has)
+
+
+def plain(raw: bytes) -> bool:
+    """All UTF-8 and no list author: what the chunk as a whole must be for its look."""
+    return vouch_chunk(record(raw), CTX) is not None
+
+
+@settings(max_examples=1500)
+@given(st.sampled_from(FUSED_CORPUS), st.lists(st.sampled_from(PIECES), max_size=12))
+def test_a_commit_is_vouched_for_exactly_when_fused_clean_says_so(
+    base: bytes, pieces: list[bytes]
+) -> None:
+    for raw in candidates(base, pieces):
+        if plain(raw):
+            for pattern in (_CHUNK, _CHUNK_MERGES):
+                *_, merge, other = said(raw, pattern)
+                assert (other == b"") == fused_clean(raw, CTX), raw
+                assert merge == b""
+
+
+@settings(max_examples=500)
+@given(st.sampled_from(MERGE_CORPUS), st.lists(st.sampled_from(PIECES), max_size=8))
+def test_a_merge_is_vouched_for_exactly_when_fused_merge_clean_says_so(
+    base: bytes, pieces: list[bytes]
+) -> None:
+    for raw in candidates(base, pieces):
+        if plain(raw):
+            *_, merge, other = said(raw, _CHUNK_MERGES)
+            assert (other == b"") == fused_merge_clean(raw, CTX), raw
+            assert (merge == b"t") == (other == b"")
+            assert said(raw, _CHUNK)[-1] != b""  # merges not vouched for: each looked at
+
+
+def test_every_record_of_a_chunk_is_said_in_order() -> None:
+    raws = [FUSED_CORPUS[0], MERGE_CORPUS[0], FUSED_CORPUS[1], MERGE_CORPUS[2]]
+    text = b"".join(record(raw, b"%040x" % n) for n, raw in enumerate(raws))
+    looked = vouch_chunk(text, CTX, _CHUNK_MERGES)
+    assert looked is not None
+    assert [other == b"" for *_, other in looked] == [True, True, False, False]
+    assert [merge for *_, merge, _ in looked] == [b"", b"t", b"", b""]
+    assert looked[2][-1] == record(raws[2], b"%040x" % 2)  # the record, to look at alone
+
+
+def test_ids_that_disagree_with_the_header_are_looked_at_alone() -> None:
+    """A shallow clone's boundary commit: git walks it as a root, its header names a
+    parent (``git.walk`` rebuilds it without): never vouched for as it stands."""
+    raw = FUSED_CORPUS[0]
+    assert fused_clean(raw, CTX)
+    assert vouch_chunk(b"c" * 40 + b"\n" + raw + b"\0", CTX) == [
+        (b"", b"", b"", b"c" * 40 + b"\n" + raw + b"\0")
+    ]
+
+
+def test_a_chunk_not_all_utf8_or_with_a_list_author_is_looked_at_commit_by_commit() -> None:
+    good = record(FUSED_CORPUS[0])
+    assert vouch_chunk(good + record(FUSED_CORPUS[0] + b"caf\xe9\n"), CTX) is None
+    listed = FUSED_CORPUS[0].replace(b"Ada Author", b"Ada via X")
+    assert vouch_chunk(good + record(listed), CTX) is None
+    assert vouch_chunk(good + good, CTX) is not None
