@@ -79,7 +79,7 @@ def test_profiles_ship_in_the_wheel_as_package_data(
     shipped = tmp_path / "send_mergereq" / "_checks"
     shipped.mkdir(parents=True)
     (shipped / "only-shipped.toml").write_text('[checks.utf8]\nseverity = "off"\n')
-    monkeypatch.setattr(policy.resources, "files", lambda _pkg: tmp_path / "send_mergereq")
+    monkeypatch.setattr(policy, "PACKAGE", tmp_path / "send_mergereq")
     loaded, source = policy.load_profile("only-shipped")
     assert str(shipped) in source and loaded["checks"]["utf8"]["severity"] is Severity.OFF
 

@@ -24,7 +24,7 @@ from send_mergereq.checks import CHECKS
 from send_mergereq.checks.exemptions import Exemption, from_git_config
 from send_mergereq.checks.finding import CheckContext, Severity
 from send_mergereq.errors import ConfigError
-from send_mergereq.jobs.tiers import TierPolicy
+from send_mergereq.jobs.tier_policy import TierPolicy
 
 POLICY_FILE = ".send-mergereq.toml"
 MODE_KEY = "sendmergereq.mode"

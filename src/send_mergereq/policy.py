@@ -13,14 +13,12 @@ import dataclasses
 import re
 import tomllib
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from send_mergereq.checks import CHECKS, exemptions
 from send_mergereq.checks.finding import Severity
 from send_mergereq.errors import ConfigError
-from send_mergereq.triage import owners
 
 LIST_KEYS = ("list-addresses", "list-name-suffixes", "trusted-signers")
 MAX_BYTES = 256 * 1024  # a policy file is a page of settings, never megabytes
@@ -45,11 +43,15 @@ _SEVERITIES = "|".join(s.value for s in Severity)
 Policy = dict[str, Any]  # validated: list keys -> tuple[str, ...]; "checks" -> {id: {field: value}}
 
 
+PACKAGE = Path(__file__).parent  # where the wheel puts the profiles (force-include), read
+# as files: importlib.resources would cost a tenth of a cold start to import
+
+
 def _profile_dirs() -> list[Path]:
     dirs = []
-    shipped = resources.files("send_mergereq") / "_checks"
+    shipped = PACKAGE / "_checks"
     if shipped.is_dir():
-        dirs.append(Path(str(shipped)))
+        dirs.append(shipped)
     source = Path(__file__).resolve().parents[2] / "checks"  # the source checkout (editable)
     if source.is_dir():
         dirs.append(source)
@@ -128,8 +130,10 @@ def _project_table(key: str, value: Any, source: str) -> Any:
     if key == "exempt":
         return exemptions.from_policy(value, source, CHECKS)
     if key == "jobs":
+        from send_mergereq.triage import owners
+
         return owners.jobs_from_policy(value, source)
-    from send_mergereq.jobs.tiers import tiers_from_policy
+    from send_mergereq.jobs.tier_policy import tiers_from_policy
 
     return tiers_from_policy(value, source)
 

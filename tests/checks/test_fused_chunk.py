@@ -11,13 +11,13 @@ from tests.checks.test_fused_clean import FUSED_CORPUS, MERGE_CORPUS, PIECES
 
 from send_mergereq.checks.finding import CheckContext
 from send_mergereq.checks.fused import (
-    _CHUNK,
-    _CHUNK_MERGES,
+    chunk_pattern,
     fused_clean,
     fused_merge_clean,
     vouch_chunk,
 )
 
+_CHUNK, _CHUNK_MERGES = chunk_pattern(False), chunk_pattern(True)
 CTX = CheckContext(list_addresses=("qemu-*@nongnu.org",), list_name_suffixes=("via X",))
 _PARENT = re.compile(rb"^parent ([0-9a-f]{40})$", re.MULTILINE)
 

@@ -12,14 +12,8 @@ from send_mergereq.jobs.health import (
     job_health,
     percentile,
 )
-from send_mergereq.jobs.tiers import (
-    DAY,
-    HOUR,
-    TierPolicy,
-    advise,
-    target_history,
-    tiers_from_policy,
-)
+from send_mergereq.jobs.tier_policy import TierPolicy, tiers_from_policy
+from send_mergereq.jobs.tiers import DAY, HOUR, advise, target_history
 
 NOW = 1_800_000_000.0
 _ids = iter(range(10_000, 10**9))

@@ -21,7 +21,6 @@ _LATIN_GUESSES = {
     "iso-8859-1", "iso-8859-2", "iso-8859-9", "iso-8859-15", "iso-8859-16",
     "macroman", "maclatin2", "macturkish", "maciceland", "cp850", "cp437", "utf-8",
 }  # fmt: skip
-_LATIN_CODECS = {codecs.lookup(name).name for name in _LATIN_GUESSES}
 
 
 def bad_utf8_at(data: bytes) -> int | None:
@@ -122,6 +121,12 @@ def guess_encoding(data: bytes, sample: bytes | None = None) -> tuple[str, str] 
     return None
 
 
+@functools.cache
+def _latin_codecs() -> frozenset[str]:
+    """``_LATIN_GUESSES`` as Python's codecs name them (each lookup imports its codec)."""
+    return frozenset(codecs.lookup(name).name for name in _LATIN_GUESSES)
+
+
 def _latin(name: str) -> bool:
     """Whether chardet's ``name`` is one of the Latin guesses, however it spells it
     (``iso8859-16`` and ``ISO-8859-16`` alike)."""
@@ -129,7 +134,7 @@ def _latin(name: str) -> bool:
         canonical = codecs.lookup(name).name
     except LookupError:
         return name.lower() in _LATIN_GUESSES
-    return canonical in _LATIN_CODECS
+    return canonical in _latin_codecs()
 
 
 def describe(data: bytes, sample: bytes, declared: bytes | None = None) -> str:

@@ -10,7 +10,7 @@ it once per commit, and a commit it vouches for is never parsed.
 
 A long range is read in chunks of records (``git.walk_chunks``: ``IDS\\nOBJECT\\0``
 each), and ``chunk_vouch`` gives the same look for a whole chunk at once: one regex
-(``_CHUNK``, the steps of ``fused_clean`` and ``fused_merge_clean`` written as one,
+(``chunk_pattern``, the steps of ``fused_clean`` and ``fused_merge_clean`` written as one,
 ``tests/checks/test_fused_chunk.py`` proves they say the same) over the chunk, the UTF-8
 of the whole chunk decoded at once and its distinct authors asked once each, so the
 usual commit costs no Python step of its own.
@@ -18,6 +18,7 @@ usual commit costs no Python step of its own.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -66,8 +67,16 @@ _MERGE_RECORD = (
     rb"(?:(?!encoding )[^\n\0]++\n)*+\n[^\0]*+\0"
 )
 _OTHER = rb"([^\0]*+\0)"
-_CHUNK = re.compile(rb"(?:" + _COMMIT + rb"|(?!)()|" + _OTHER + rb")")
-_CHUNK_MERGES = re.compile(rb"(?:" + _COMMIT + rb"|" + _MERGE_RECORD + rb"|" + _OTHER + rb")")
+
+
+@functools.cache
+def chunk_pattern(merges: bool) -> re.Pattern[bytes]:
+    """The regex over a chunk, clean merges vouched for or not (compiled on first use: a
+    millisecond or more each)."""
+    merge = _MERGE_RECORD if merges else rb"(?!)()"  # the same groups either way
+    return re.compile(rb"(?:" + _COMMIT + rb"|" + merge + rb"|" + _OTHER + rb")")
+
+
 _AUTHORS = re.compile(rb"\nauthor ([^<>\n]*<[^<>\n]*>)")  # every author line, and more
 
 Vouch = Callable[[bytes, CheckContext], bool]
@@ -100,7 +109,7 @@ def chunk_vouch(checks: Sequence[_Enabled]) -> ChunkVouch | None:
     paths = [fast_path(c.module) for c in checks]
     if any(path is None or path.vouch is not None for path in paths):
         return None
-    pattern = _CHUNK_MERGES if all(p is not None and p.merges for p in paths) else _CHUNK
+    pattern = chunk_pattern(all(p is not None and p.merges for p in paths))
 
     def vouch(text: bytes, ctx: CheckContext) -> list[tuple[bytes, ...]] | None:
         return vouch_chunk(text, ctx, pattern)
@@ -109,11 +118,11 @@ def chunk_vouch(checks: Sequence[_Enabled]) -> ChunkVouch | None:
 
 
 def vouch_chunk(
-    text: bytes, ctx: CheckContext, pattern: re.Pattern[bytes] = _CHUNK
+    text: bytes, ctx: CheckContext, pattern: re.Pattern[bytes] | None = None
 ) -> list[tuple[bytes, ...]] | None:
     """For each record ``IDS\\nOBJECT\\0`` of ``text``, in order, ``(parent, email, merge,
     other)``: ``other`` empty when ``fused_clean`` (or ``fused_merge_clean``, ``merge`` b"t", with
-    ``_CHUNK_MERGES``) vouches for the object, else the record. None when the chunk is
+    ``chunk_pattern(True)``) vouches for the object, else the record. None when the chunk is
     not all UTF-8 or one of its authors may be a list: then each commit is to be looked
     at alone. (Once per megabyte of the range: C-speed steps only.)"""
     if not text.isascii():
@@ -123,7 +132,7 @@ def vouch_chunk(
             return None
     if any(list_address.suspect_ident(a, ctx) for a in set(_AUTHORS.findall(text))):
         return None
-    return pattern.findall(text)
+    return (pattern or chunk_pattern(False)).findall(text)
 
 
 def vouchers(checks: Sequence[_Enabled]) -> tuple[Vouch | None, Vouch | None]:

@@ -8,12 +8,10 @@ line here) by ``output.Output``.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import signal
 import sys
 import threading
-import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
@@ -40,8 +38,17 @@ def _log_path() -> Path:
     return Path(state) / PROG / "last-error.log"
 
 
+def _traceback(exc: BaseException) -> str:
+    """``exc``'s traceback, redacted (traceback is imported on an error only)."""
+    import traceback
+
+    return redact("".join(traceback.format_exception(exc)))
+
+
 def _report_bug(exc: BaseException, debug: bool) -> int:
-    text = redact("".join(traceback.format_exception(exc)))
+    import datetime as dt
+
+    text = _traceback(exc)
     where = ""
     try:
         log = _log_path()
@@ -120,7 +127,7 @@ def _run(args: list[str], debug: bool, as_json: bool) -> int:
         return _usage_error(exc, as_json)
     except SendMergereqError as exc:
         if debug:
-            Output().verbatim(redact("".join(traceback.format_exception(exc))))
+            Output().verbatim(_traceback(exc))
         return _fail(exc.message, exc.hint, exc.exit_code, as_json)
     except Exception as exc:
         return _report_bug(exc, debug)

@@ -21,21 +21,22 @@ create); the others wait for it, then run at will.
 
 from __future__ import annotations
 
-import multiprocessing
 import signal
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from send_mergereq.checks.finding import TagVerification
 from send_mergereq.checks.runner import Scan, TagVerifier
 from send_mergereq.errors import GitError, SendMergereqError
 from send_mergereq.scan.walk import BrokenCut, Part, scan_part
+
+if TYPE_CHECKING:  # multiprocessing is imported when a range is cut (a short one is not)
+    from concurrent.futures import Future
+    from multiprocessing.connection import Connection
+    from multiprocessing.sharedctypes import Synchronized
 
 
 class WorkerLost(Exception):
@@ -50,6 +51,8 @@ def scan_parts(
 
     :raises BrokenCut: a part did not link to the next (``walk.read_part``).
     """
+    import multiprocessing
+
     fork = multiprocessing.get_context("fork")
     taken: Synchronized[int] = fork.Value("i", 0)
     first = _FirstAlone(verifier, fork.Lock(), fork.Value("b", 0))
