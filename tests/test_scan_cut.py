@@ -4,8 +4,10 @@ processes give what one gives."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -246,11 +248,11 @@ def tagless(
 def test_a_range_without_tags_is_cut_along_the_first_parent_chain(
     tagless: tuple[Repo, CommitRange],
 ) -> None:
-    """No tag inside: the cut points are commits of staging's first-parent chain, as many
-    parts as with tags, every commit (the topic branches' too) in exactly one part."""
+    """No tag inside: the cut points are commits of staging's first-parent chain, finer
+    than with tags, every commit (the topic branches' too) in exactly one part."""
     repo, rng = tagless
-    parts = range_parts.cut(repo.path, rng, workers=2)
-    assert len(parts) == 4 and all(p.link is None for p in parts)
+    parts = list(range_parts.cut(repo.path, rng, workers=2))
+    assert len(parts) == 4 * range_parts.CHAIN_FINER and all(p.link is None for p in parts)
     chain = repo.git("rev-list", "--first-parent", "master..staging").split()
     assert [p.tip for p in parts] == sorted((p.tip for p in parts), key=chain.index)
     walked = Counter(sha for part in parts for sha in ids(repo.path, part))
@@ -260,16 +262,41 @@ def test_a_range_without_tags_is_cut_along_the_first_parent_chain(
     assert max(sizes) < 2 * min(sizes)  # the parts weigh about the same
 
 
-def test_split_chain_weighs_merges() -> None:
-    chain = [(f"{n:040x}", n % 10 == 0) for n in range(100)]  # a merge every ten
-    tips = range_parts.split_chain(chain, 4)
-    assert len(tips) == 3 and tips == sorted(tips)  # newest first: increasing index here
-    positions = [int(t, 16) for t in tips]
-    weights = [range_parts.MERGE_WEIGHT if m else 1 for _, m in chain]
-    sums = [sum(weights[a:b]) for a, b in zip([0, *positions], [*positions, 100], strict=True)]
-    assert max(sums) - min(sums) <= range_parts.MERGE_WEIGHT + 1
-    assert range_parts.split_chain(chain[:1], 4) == []  # the tip alone: nothing to cut
-    assert "0" * 40 not in range_parts.split_chain(chain[:3], 4)  # never the tip itself
+def test_cut_dates_split_a_growing_history_evenly() -> None:
+    """Commits per day growing in a straight line from ``origin``: each part between two
+    dates holds as many commits (their count before a date goes as its square)."""
+    dates = range_parts.cut_dates(100, 500, 100, 4)
+    assert dates == sorted(dates, reverse=True) and len(dates) == 3
+    before = [((d - 100) / 400) ** 2 for d in [500, *dates, 100]]
+    assert all(abs((a - b) - 0.25) < 1e-9 for a, b in itertools.pairwise(before))
+    assert range_parts.cut_dates(300, 500, 300, 2) == [300 + 200 * 0.5**0.5]
+
+
+def test_the_chain_parts_come_while_the_chain_is_read(
+    tagless: tuple[Repo, CommitRange], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each part is handed out as soon as the chain has passed its date, and the chain is
+    read no further than the last cut (git stopped there), never past the target."""
+    repo, rng = tagless
+    read: list[str] = []
+    real = range_parts.git.first_parent_dates
+
+    def counted(path: Path, tip: str) -> Iterator[tuple[str, int]]:
+        for sha, date in real(path, tip):
+            read.append(sha)
+            yield sha, date
+
+    monkeypatch.setattr(range_parts.git, "first_parent_dates", counted)
+    parts = range_parts.cut(repo.path, rng, workers=2)
+    first = next(iter(parts))
+    chain = repo.git("rev-list", "--first-parent", "master..staging").split()
+    assert first.index == 0 and first.tip == rng.branch_sha and len(read) < len(chain)
+    rest = list(parts)
+    assert len(rest) == 4 * range_parts.CHAIN_FINER - 1
+    assert rest[-1].excludes == (rng.target_sha,)
+    assert read[-1] == rest[-1].tip and len(read) < len(chain)  # not read to its end
+    dates = range_parts.git.commit_dates(repo.path, [p.tip for p in [first, *rest]])
+    assert dates == sorted(dates, reverse=True)
 
 
 @pytest.mark.parametrize("workers", [2, 3])
@@ -279,8 +306,8 @@ def test_workers_on_a_tagless_cut_find_what_one_walk_finds(
     repo, rng = tagless
     checks = [EnabledCheck(CHECKS[c], CHECKS[c].Options()) for c in ("signoff", "utf8")]
     ctx = CheckContext()
-    parts = range_parts.cut(repo.path, rng, workers=workers)
-    assert len(parts) == 2 * workers
+    parts = list(range_parts.cut(repo.path, rng, workers=workers))
+    assert len(parts) == 2 * workers * range_parts.CHAIN_FINER
     serial = check_range(repo.path, rng, checks, ctx, lambda tags: {}, parts=[whole(rng)])
     cut = check_range(repo.path, rng, checks, ctx, lambda t: {}, parts=parts, workers=workers)
     _same(cut, serial)
@@ -310,3 +337,26 @@ def test_a_container_cpu_quota_caps_the_processes(
     assert run_check._workers() == 1
     cpu_max.write_text("150000 100000\n")
     assert run_check._workers() == 2
+
+
+def test_a_chain_that_fails_midway_ends_the_run_with_gits_error(
+    tagless: tuple[Repo, CommitRange], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers already walking the parts handed out are stopped; nothing hangs, and
+    git's complaint is the one line the run ends with."""
+    from send_mergereq.errors import GitError
+
+    repo, rng = tagless
+    real = range_parts.git.first_parent_dates
+
+    def fails(path: Path, tip: str) -> Iterator[tuple[str, int]]:
+        for n, item in enumerate(real(path, tip)):
+            if n == 200:
+                raise GitError("git rev-list failed: fatal: bad object")
+            yield item
+
+    monkeypatch.setattr(range_parts.git, "first_parent_dates", fails)
+    checks = [EnabledCheck(CHECKS[c], CHECKS[c].Options()) for c in ("signoff", "utf8")]
+    parts = range_parts.cut(repo.path, rng, workers=2)
+    with pytest.raises(GitError, match="bad object"):
+        check_range(repo.path, rng, checks, CheckContext(), lambda t: {}, parts=parts, workers=2)

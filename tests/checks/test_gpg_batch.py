@@ -95,6 +95,25 @@ def test_min_trust_level_leaves_every_tag_to_git(
     assert found[made[1]].status is TagStatus.UNKNOWN_KEY
 
 
+def test_the_gpg_program_is_read_as_git_reads_it(tmp_path: Path) -> None:
+    """One ``git config`` for the three keys, each as ``--get`` would answer it."""
+    from send_mergereq.git import gpg_program
+
+    repo = tmp_path / "r"
+    git(tmp_path, "init", "-q", str(repo))
+    assert gpg_program(repo) == "gpg"
+    git(repo, "config", "gpg.program", "gpg-a")
+    assert gpg_program(repo) == "gpg-a"
+    git(repo, "config", "--add", "gpg.program", "my gpg")  # the last value wins
+    assert gpg_program(repo) == "my gpg"
+    git(repo, "config", "gpg.openpgp.program", "gpg-b")  # before gpg.program
+    assert gpg_program(repo) == "gpg-b"
+    git(repo, "config", "gpg.x509.program", "gpgsm")  # not OpenPGP's
+    assert gpg_program(repo) == "gpg-b"
+    git(repo, "config", "gpg.minTrustLevel", "fully")
+    assert gpg_program(repo) is None
+
+
 def test_the_signed_message_holds_the_payload_git_verifies(
     tags: tuple[Path, list[bytes]],
 ) -> None:

@@ -109,6 +109,13 @@ def gpg_program(repo: Path) -> str | None:
     """The program git verifies OpenPGP signatures with (``gpg.openpgp.program``, else
     ``gpg.program``, else ``gpg``), or None when git's own trust check applies
     (``gpg.minTrustLevel`` set): then only ``git verify-tag`` answers as git would."""
-    if config_value(repo, "gpg.minTrustLevel") is not None:
+    keys = r"^gpg\.(mintrustlevel|openpgp\.program|program)$"  # one git, not three
+    done = run(repo, "config", "-z", "--get-regexp", keys)
+    found: dict[str, str] = {}  # the last value of each wins, as with --get
+    for entry in done.stdout.split(b"\0") if done.returncode == 0 else ():
+        key, _, value = entry.decode("utf-8", "replace").partition("\n")
+        if key:
+            found[key] = value.strip()
+    if "gpg.mintrustlevel" in found:
         return None
-    return config_value(repo, "gpg.openpgp.program") or config_value(repo, "gpg.program") or "gpg"
+    return found.get("gpg.openpgp.program") or found.get("gpg.program") or "gpg"

@@ -6,7 +6,7 @@ and the subjects, dates and tagged commits of a range.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -260,9 +260,22 @@ def commit_objects(
     return [(sha, raw) for batch in walk_commits(repo, tip, excludes, env) for _, sha, raw in batch]
 
 
-def first_parents(repo: Path, tip: str, exclude: str) -> list[tuple[str, bool]]:
-    """``(id, is a merge)`` of each commit of ``TIP ^EXCLUDE`` on the first-parent chain
-    of ``tip``, newest first (``git rev-list --first-parent --parents``); commit ids."""
-    out = output(repo, "rev-list", "--first-parent", "--parents", tip, f"^{exclude}")
-    chain = [line.split(b" ") for line in out.splitlines() if line]
-    return [(ids[0].decode("ascii", errors="replace"), len(ids) > 2) for ids in chain]
+def first_parent_dates(repo: Path, tip: str) -> Generator[tuple[str, int], None, None]:
+    """``(id, committer date)`` of each commit of ``tip``'s first-parent chain, newest
+    first, streamed as git walks (``git rev-list --first-parent --timestamp``, nothing
+    excluded: it prints from the first commit on); the caller stops when it has read
+    enough, and git with it.
+
+    :raises GitError: git could not walk the chain (one line, naming git's complaint).
+    """
+    walk = Stream(repo, ["rev-list", "--first-parent", "--timestamp", tip])
+    try:
+        while line := walk.stdout.readline():
+            date, _, sha = line.decode("ascii", errors="replace").strip().partition(" ")
+            if not date.isdigit() or not sha:
+                raise GitError(f"git rev-list: unexpected output {line[:80]!r}")
+            yield sha, int(date)
+        walk.wait()
+    finally:
+        walk.stop()
+    walk.raise_failure("git rev-list")

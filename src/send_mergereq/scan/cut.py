@@ -16,11 +16,12 @@ a wrong cut is read again whole (``walk.BrokenCut``).
 
 Without any tag inside (a CI clone of one branch with ``--no-tags``, a mirror, a
 project that does not tag), the ``M``'s are commits of B's first-parent chain, each
-reachable from the one before by construction (no link to prove): one ``git rev-list
---first-parent`` walk of the range (u-boot, 105,693 commits: 25,667 on the chain, a
-sixth of ``git log``'s time; on a history without merges, the whole range: a third and
-more), the chain cut so each part weighs as much, a merge
-weighing ``MERGE_WEIGHT`` commits (the side it brings, unknown before the walks).
+reachable from the one before by construction (no link to prove), at the same dates
+as tags would be picked: B's chain is read as git walks it, newest first
+(``git.first_parent_dates``), and each part is handed to the processes as soon as the
+chain has passed its date (``along_first_parents``): the walks start while the chain
+is still read, and it is read no further than the last cut (u-boot, 105,693 commits:
+25,667 on the chain, a sixth of ``git log``'s time when read whole before any walk).
 Only a span of more than ``MIN_SPAN`` is cut, and never a shallow clone (its walks stop
 at grafts a cut cannot see).
 """
@@ -28,7 +29,7 @@ at grafts a cut cannot see).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from send_mergereq import git
@@ -36,19 +37,19 @@ from send_mergereq.history import CommitRange
 from send_mergereq.scan.walk import Part, whole
 
 MIN_SPAN = 90 * 86400  # seconds between the ends: below it a range is not worth cutting
+CHAIN_FINER = 2  # along the first-parent chain, twice as many parts: handed out newest first
+# as the chain is read, in equal spans of time (on a growing history the newest is the
+# largest, taken first), so the processes end together (u-boot, 105,693 commits without
+# tags: 3.5 s against 3.9 s with as many parts as with tags)
 LONG_SPAN = 5 * 365 * 86400  # from it, two parts per process: a slow part is not the whole
 # wait (each walk also costs a start and the edges it shares with the next part, so a
 # shorter range is cut in one part per process; u-boot 2025.01..2026.07: 0.32 s, not 0.36)
 
 
-MERGE_WEIGHT = 20  # commits a first-parent merge is taken to bring: u-boot's parts, cut
-# in four over 105,693 commits, hold 25-29 thousand each from 15 to 40 (equal weights:
-# 58 thousand in the newest)
-
-
-def cut(repo: Path, rng: CommitRange, workers: int) -> list[Part]:
+def cut(repo: Path, rng: CommitRange, workers: int) -> Iterable[Part]:
     """The parts to read ``rng`` in with ``workers`` processes (the whole range as one
-    part when it is short or the clone shallow)."""
+    part when it is short or the clone shallow): a list, or, along the first-parent
+    chain, parts streamed newest first as the chain is read."""
     if workers < 2 or rng.target_sha == rng.branch_sha:
         return [whole(rng)]
     dates = git.commit_dates(repo, [rng.target_sha, rng.branch_sha])
@@ -65,25 +66,44 @@ def cut(repo: Path, rng: CommitRange, workers: int) -> list[Part]:
     candidates = annotated if inside else [(sha, date) for sha, date, _ in tags]
     if inside or any(start < date < end for _, date in candidates):
         return chain(rng, pick_tips(rng, start, end, candidates, parts))
-    first = git.first_parents(repo, rng.branch_sha, rng.target_sha)
-    return chain(rng, split_chain(first, parts), linked=False)
+    return along_first_parents(repo, rng, even_dates(start, end, parts * CHAIN_FINER))
 
 
-def split_chain(first_parents: Sequence[tuple[str, bool]], parts: int) -> list[str]:
-    """Up to ``parts - 1`` commits of the first-parent chain ``first_parents`` (``(id, is
-    a merge)``, newest first, the tip first), newest first, that cut it in parts of about
-    the same weight (a commit 1, a merge ``MERGE_WEIGHT``), each the newest commit of the
-    part after the cut."""
-    weights = [MERGE_WEIGHT if merge else 1 for _, merge in first_parents]
-    total, done = sum(weights), 0
-    tips: list[str] = []
-    for index, weight in enumerate(weights):
-        if index and done * parts >= total * (len(tips) + 1):
-            tips.append(first_parents[index][0])
-            if len(tips) == parts - 1:
+def even_dates(start: int, end: int, parts: int) -> list[float]:
+    """The ``parts - 1`` dates, newest first, that cut ``start..end`` in equal spans."""
+    return [start + (end - start) * j / parts for j in range(parts - 1, 0, -1)]
+
+
+def cut_dates(start: int, end: int, origin: int, parts: int) -> list[float]:
+    """The ``parts - 1`` dates, newest first, that cut ``start..end`` into ``parts`` like
+    parts when commits per day grow in a straight line from ``origin`` (the number of
+    commits before a date then goes as ``(date - origin) ** 2``)."""
+    low, high = (start - origin) ** 2, (end - origin) ** 2
+    return [origin + math.sqrt(low + (high - low) * j / parts) for j in range(parts - 1, 0, -1)]
+
+
+def along_first_parents(repo: Path, rng: CommitRange, dates: Sequence[float]) -> Iterator[Part]:
+    """The parts ``M_i ^M_(i+1) ^A`` for ``M_0 = B`` and, as ``M_(i+1)``, the newest
+    commit of B's first-parent chain dated before ``dates[i]``, each yielded as soon as
+    the chain has reached it (the chain is read no further than the last one, never past
+    A); the last part ``M_k ^A``. Each ``M_(i+1)`` is reachable from ``M_i``: no link
+    to prove. A chain that cannot be read ends the run (``GitError``), as a walk would."""
+    tip, index, pending = rng.branch_sha, 0, list(dates)
+    chain_read = git.first_parent_dates(repo, rng.branch_sha)
+    try:
+        for sha, date in chain_read if pending else ():
+            if sha == rng.target_sha:
                 break
-        done += weight
-    return tips
+            if sha != tip and date < pending[0]:
+                yield Part(index, tip, (rng.target_sha, sha))
+                tip, index = sha, index + 1
+                while pending and date < pending[0]:  # one cut per date, however far it fell
+                    pending.pop(0)
+                if not pending:
+                    break
+    finally:
+        chain_read.close()
+    yield Part(index, tip, (rng.target_sha,))
 
 
 def pick_tips(
@@ -96,13 +116,9 @@ def pick_tips(
     inside.pop(rng.branch_sha, None)
     if not inside:
         return []
-    origin = min(start, *(date for _, date in tags))
-    low, high = (start - origin) ** 2, (end - origin) ** 2
+    origin = min(start, *(date for _, date in tags))  # the oldest tag: the project's start
     picked: list[str] = []
-    for j in range(parts - 1, 0, -1):  # newest first
-        # the date with j/parts of the range's commits before it, when commits per day
-        # grow in a straight line from the oldest tag: count ~ (date - origin) ** 2
-        when = origin + math.sqrt(low + (high - low) * j / parts)
+    for when in cut_dates(start, end, origin, parts):  # newest first
         nearest = min(inside, key=lambda sha: (abs(inside[sha] - when), sha))
         last = inside[picked[-1]] if picked else end
         if inside[nearest] < last and nearest not in picked:

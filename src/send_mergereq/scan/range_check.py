@@ -4,7 +4,7 @@ several (``scan/workers.py``); the checks themselves run in ``checks/runner.py``
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from send_mergereq.checks.exemptions import Exemption
@@ -34,7 +34,7 @@ def check_range(
     ctx: CheckContext,
     verifier: TagVerifier,
     *,
-    parts: Sequence[Part],
+    parts: Iterable[Part],
     workers: int = 1,
     rules: Sequence[Exemption] = (),
 ) -> RunResult:
@@ -45,7 +45,8 @@ def check_range(
     and the range is read again whole, here."""
     scan = Scan(checks, ctx, rules)
     try:
-        if workers > 1 and len(parts) > 1:
+        listed = parts if isinstance(parts, Sequence) else None
+        if workers > 1 and (listed is None or len(listed) > 1):
             scan_parts(scan, repo, parts, workers, verifier)
         else:
             for part in parts:

@@ -2,13 +2,14 @@
 takes the next part, walks it with its own git and checks it, so nothing but the
 findings moves between processes.
 
-The workers are forked (they inherit the checks, their context and the parts) and
-share one counter, the next part to take. Parts are taken oldest first: the cut assumes
-history grows, and where it grows less the oldest part is the largest, which must not be
-what is left at the end (synthetic 100,000 commits at an even pace: 1.18 times ``git
-log``, 1.54 newest first). Each worker sends back a ``Scan`` of its parts; this process
-takes parts too and merges the rest in by stream position, so the result is the serial
-one.
+The workers are forked (they inherit the checks and their context) and take parts from
+one queue. A list of parts is queued oldest first: the cut assumes history grows, and
+where it grows less the oldest part is the largest, which must not be what is left at
+the end (synthetic 100,000 commits at an even pace: 1.18 times ``git log``, 1.54 newest
+first). Parts cut along the first-parent chain are queued as the chain is read, newest
+first, so the walks start before the chain is read to its last cut. Each worker sends
+back a ``Scan`` of its parts; this process takes parts too (once it has queued them
+all) and merges the rest in by stream position, so the result is the serial one.
 
 Merges of signed tags are held back by the checks (``checks/runner.Scan``) until their
 tags are verified: each process hands the tags of each part it has read to a thread of
@@ -22,7 +23,7 @@ create); the others wait for it, then run at will.
 from __future__ import annotations
 
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -36,6 +37,7 @@ from send_mergereq.scan.walk import BrokenCut, Part, scan_part
 if TYPE_CHECKING:  # multiprocessing is imported when a range is cut (a short one is not)
     from concurrent.futures import Future
     from multiprocessing.connection import Connection
+    from multiprocessing.queues import SimpleQueue
     from multiprocessing.sharedctypes import Synchronized
 
 
@@ -44,28 +46,36 @@ class WorkerLost(Exception):
 
 
 def scan_parts(
-    scan: Scan, repo: Path, parts: Sequence[Part], workers: int, verifier: TagVerifier
+    scan: Scan, repo: Path, parts: Iterable[Part], workers: int, verifier: TagVerifier
 ) -> None:
     """Check ``parts`` with ``workers`` processes (this one included) into ``scan``, the
-    held-back merges' tags verified while the walks run (``verifier``).
+    held-back merges' tags verified while the walks run (``verifier``). A list of parts
+    is handed out oldest first; parts streamed (``cut.along_first_parents``) as they
+    come, this process taking parts once the stream has ended.
 
     :raises BrokenCut: a part did not link to the next (``walk.read_part``).
     """
     import multiprocessing
 
     fork = multiprocessing.get_context("fork")
-    taken: Synchronized[int] = fork.Value("i", 0)
+    listed = list(parts) if isinstance(parts, Sequence) else None
+    queue: SimpleQueue[Part | None] = fork.SimpleQueue()
     first = _FirstAlone(verifier, fork.Lock(), fork.Value("b", 0))
+    processes = workers if listed is None else min(workers, len(listed))
     children = []
-    for _ in range(1, min(workers, len(parts))):
+    for _ in range(1, processes):
         receive, send = fork.Pipe(duplex=False)
-        args = (scan, repo, parts, _Shared(taken, first), send)
+        args = (scan, repo, _Shared(queue, first), send)
         child = fork.Process(target=_worker, args=args, daemon=True)
         child.start()
         send.close()
         children.append((child, receive))
     try:
-        _take_parts(scan, repo, parts, _Shared(taken, first))
+        for part in reversed(listed) if listed is not None else parts:
+            queue.put(part)
+        for _ in range(processes):
+            queue.put(None)  # one end for each process
+        _take_parts(scan, repo, _Shared(queue, first))
         for _, receive in children:
             scan.merge(_outcome(receive))
     finally:
@@ -94,13 +104,13 @@ class _FirstAlone:
 
 @dataclass(frozen=True)
 class _Shared:
-    """What the processes share: the next part to take, the verifier."""
+    """What the processes share: the parts to take (None: no more), the verifier."""
 
-    taken: Synchronized[int]
+    parts: SimpleQueue[Part | None]
     verify: _FirstAlone
 
 
-def _take_parts(scan: Scan, repo: Path, parts: Sequence[Part], shared: _Shared) -> None:
+def _take_parts(scan: Scan, repo: Path, shared: _Shared) -> None:
     """Take parts until none is left; the held-back merges' tags verified beside, part by
     part, and those merges checked at the end."""
     from concurrent.futures import ThreadPoolExecutor  # only for a range cut in parts
@@ -108,14 +118,9 @@ def _take_parts(scan: Scan, repo: Path, parts: Sequence[Part], shared: _Shared) 
     pending: list[Future[Mapping[bytes, TagVerification]]] = []
     with ThreadPoolExecutor(max_workers=1) as beside:
         try:
-            while True:
-                with shared.taken.get_lock():
-                    index = shared.taken.value
-                    shared.taken.value = index + 1
-                if index >= len(parts):
-                    break
+            while (part := shared.parts.get()) is not None:
                 held = len(scan.deferred)
-                scan_part(scan, repo, parts[-1 - index])  # oldest first
+                scan_part(scan, repo, part)
                 if tags := scan.deferred_tags(held):
                     pending.append(beside.submit(shared.verify, tags))
             verified: dict[bytes, TagVerification] = {}
@@ -128,13 +133,7 @@ def _take_parts(scan: Scan, repo: Path, parts: Sequence[Part], shared: _Shared) 
         scan.settle(lambda _: verified)
 
 
-def _worker(
-    template: Scan,
-    repo: Path,
-    parts: Sequence[Part],
-    shared: _Shared,
-    send: Connection,
-) -> None:
+def _worker(template: Scan, repo: Path, shared: _Shared, send: Connection) -> None:
     """In a forked process: check parts until none is left, send back the scan or what
     stopped it. Ctrl-C is the parent's business; SIGTERM (the parent stopping it) and
     SIGHUP end it through its ``finally`` blocks, so its git walk ends with it."""
@@ -144,7 +143,7 @@ def _worker(
     outcome: tuple[str, Any]
     try:
         mine = Scan(template.checks, template.ctx, template.rules)
-        _take_parts(mine, repo, parts, shared)
+        _take_parts(mine, repo, shared)
         outcome = ("scan", mine)
     except BrokenCut:
         outcome = ("broken", None)
