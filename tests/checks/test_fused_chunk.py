@@ -1,5 +1,6 @@
 """``fused.vouch_chunk``: the fast path over a whole chunk of records says, for every
-record, exactly what ``fused_clean`` (and ``fused_merge_clean``) say of its object."""
+record, exactly what ``fused_clean`` (and ``fused_merge_clean``) say of its object: a
+record not UTF-8 or by a list among them included."""
 
 from __future__ import annotations
 
@@ -30,9 +31,14 @@ def record(raw: bytes, sha: bytes = b"c" * 40) -> bytes:
     return b" ".join([sha, *parents]) + b"\n" + raw + b"\0"
 
 
+def look(text: bytes, pattern: re.Pattern[bytes] | None = None) -> list[tuple[bytes, ...]]:
+    """``vouch_chunk`` on a chunk ``text`` of records, split as ``git.Chunk`` splits it."""
+    return vouch_chunk(text, text.split(b"\0")[:-1], CTX, pattern)
+
+
 def said(raw: bytes, pattern: re.Pattern[bytes]) -> tuple[bytes, ...]:
-    looked = vouch_chunk(record(raw), CTX, pattern)
-    assert looked is not None and len(looked) == 1
+    looked = look(record(raw), pattern)
+    assert len(looked) == 1
     return looked[0]
 
 
@@ -43,22 +49,16 @@ def candidates(base: bytes, pieces: list[bytes]) -> list[bytes]:
     return [raw for raw in made if b"\0" not in raw]  # a NUL ends a record (no object has)
 
 
-def plain(raw: bytes) -> bool:
-    """All UTF-8 and no list author: what the chunk as a whole must be for its look."""
-    return vouch_chunk(record(raw), CTX) is not None
-
-
 @settings(max_examples=1500)
 @given(st.sampled_from(FUSED_CORPUS), st.lists(st.sampled_from(PIECES), max_size=12))
 def test_a_commit_is_vouched_for_exactly_when_fused_clean_says_so(
     base: bytes, pieces: list[bytes]
 ) -> None:
     for raw in candidates(base, pieces):
-        if plain(raw):
-            for pattern in (_CHUNK, _CHUNK_MERGES):
-                *_, merge, other = said(raw, pattern)
-                assert (other == b"") == fused_clean(raw, CTX), raw
-                assert merge == b""
+        for pattern in (_CHUNK, _CHUNK_MERGES):
+            *_, merge, other = said(raw, pattern)
+            assert (other == b"") == fused_clean(raw, CTX), raw
+            assert merge == b""
 
 
 @settings(max_examples=500)
@@ -67,18 +67,16 @@ def test_a_merge_is_vouched_for_exactly_when_fused_merge_clean_says_so(
     base: bytes, pieces: list[bytes]
 ) -> None:
     for raw in candidates(base, pieces):
-        if plain(raw):
-            *_, merge, other = said(raw, _CHUNK_MERGES)
-            assert (other == b"") == fused_merge_clean(raw, CTX), raw
-            assert (merge == b"t") == (other == b"")
-            assert said(raw, _CHUNK)[-1] != b""  # merges not vouched for: each looked at
+        *_, merge, other = said(raw, _CHUNK_MERGES)
+        assert (other == b"") == fused_merge_clean(raw, CTX), raw
+        assert (merge == b"t") == (other == b"")
+        assert said(raw, _CHUNK)[-1] != b""  # merges not vouched for: each looked at
 
 
 def test_every_record_of_a_chunk_is_said_in_order() -> None:
     raws = [FUSED_CORPUS[0], MERGE_CORPUS[0], FUSED_CORPUS[1], MERGE_CORPUS[2]]
     text = b"".join(record(raw, b"%040x" % n) for n, raw in enumerate(raws))
-    looked = vouch_chunk(text, CTX, _CHUNK_MERGES)
-    assert looked is not None
+    looked = look(text, _CHUNK_MERGES)
     assert [other == b"" for *_, other in looked] == [True, True, False, False]
     assert [merge for *_, merge, _ in looked] == [b"", b"t", b"", b""]
     assert looked[2][-1] == record(raws[2], b"%040x" % 2)  # the record, to look at alone
@@ -89,14 +87,30 @@ def test_ids_that_disagree_with_the_header_are_looked_at_alone() -> None:
     parent (``git.walk`` rebuilds it without): never vouched for as it stands."""
     raw = FUSED_CORPUS[0]
     assert fused_clean(raw, CTX)
-    assert vouch_chunk(b"c" * 40 + b"\n" + raw + b"\0", CTX) == [
+    assert look(b"c" * 40 + b"\n" + raw + b"\0") == [
         (b"", b"", b"", b"c" * 40 + b"\n" + raw + b"\0")
     ]
 
 
-def test_a_chunk_not_all_utf8_or_with_a_list_author_is_looked_at_commit_by_commit() -> None:
+def test_a_record_not_utf8_or_by_a_list_is_looked_at_alone_the_rest_at_once() -> None:
     good = record(FUSED_CORPUS[0])
-    assert vouch_chunk(good + record(FUSED_CORPUS[0] + b"caf\xe9\n"), CTX) is None
-    listed = FUSED_CORPUS[0].replace(b"Ada Author", b"Ada via X")
-    assert vouch_chunk(good + record(listed), CTX) is None
-    assert vouch_chunk(good + good, CTX) is not None
+    raws = [
+        FUSED_CORPUS[0].replace(b"Subject", b"caf\xe9"),  # Latin-1
+        FUSED_CORPUS[0].replace(b"Subject", "café".encode()),
+        FUSED_CORPUS[0].replace(b"Ada Author", b"Ada via X"),
+        # a sequence cut by the NUL between two records: not UTF-8 on either side
+        FUSED_CORPUS[0].replace(b"Subject", b"caf\xc3"),
+        FUSED_CORPUS[0].replace(b"Subject", b"\xa9t"),
+    ]
+    assert [fused_clean(raw, CTX) for raw in raws] == [False, True, False, False, False]
+    assert fused_clean(FUSED_CORPUS[0].replace(b"Subject", b"cafe"), CTX)  # but for them
+    latin, accented, listed, *cut = (record(raw) for raw in raws)
+    chunk = [good, latin, good, accented, listed, good, *cut, good]
+    looked = look(b"".join(chunk))
+    assert [other == b"" for *_, other in looked] == [
+        True, False, True, True, False, True, False, False, True
+    ]  # fmt: skip
+    assert looked[1] == looked[4] == looked[6] == (b"", b"", b"", b"\0")
+    # an author line quoted in a message is a suspect too: only looked at more closely
+    quoting = record(FUSED_CORPUS[0].replace(b"Subject", b"Subject\nauthor Ada via X <a@b>"))
+    assert [other == b"" for *_, other in look(good + quoting + good)] == [True, False, True]

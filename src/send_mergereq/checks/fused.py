@@ -11,14 +11,17 @@ it once per commit, and a commit it vouches for is never parsed.
 A long range is read in chunks of records (``git.walk_chunks``: ``IDS\\nOBJECT\\0``
 each), and ``chunk_vouch`` gives the same look for a whole chunk at once: one regex
 (``chunk_pattern``, the steps of ``fused_clean`` and ``fused_merge_clean`` written as one,
-``tests/checks/test_fused_chunk.py`` proves they say the same) over the chunk, the UTF-8
-of the whole chunk decoded at once and its distinct authors asked once each, so the
-usual commit costs no Python step of its own.
+``tests/checks/test_fused_chunk.py`` proves they say the same) over the chunk, its
+records not ASCII decoded at once and its distinct authors asked once each, so the usual
+commit costs no Python step of its own; a record not UTF-8 or by a list is looked at
+alone, the rest of its chunk still at once.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -78,9 +81,10 @@ def chunk_pattern(merges: bool) -> re.Pattern[bytes]:
 
 
 _AUTHORS = re.compile(rb"\nauthor ([^<>\n]*<[^<>\n]*>)")  # every author line, and more
+_ALONE = (b"", b"", b"", b"\0")  # said of a record the regex may not speak for: look alone
 
 Vouch = Callable[[bytes, CheckContext], bool]
-ChunkVouch = Callable[[bytes, CheckContext], "list[tuple[bytes, ...]] | None"]
+ChunkVouch = Callable[[bytes, Sequence[bytes], CheckContext], "list[tuple[bytes, ...]]"]
 
 
 class _Enabled(Protocol):  # runner.EnabledCheck, as this module needs it
@@ -111,28 +115,59 @@ def chunk_vouch(checks: Sequence[_Enabled]) -> ChunkVouch | None:
         return None
     pattern = chunk_pattern(all(p is not None and p.merges for p in paths))
 
-    def vouch(text: bytes, ctx: CheckContext) -> list[tuple[bytes, ...]] | None:
-        return vouch_chunk(text, ctx, pattern)
+    def vouch(text: bytes, records: Sequence[bytes], ctx: CheckContext) -> list[tuple[bytes, ...]]:
+        return vouch_chunk(text, records, ctx, pattern)
 
     return vouch
 
 
 def vouch_chunk(
-    text: bytes, ctx: CheckContext, pattern: re.Pattern[bytes] | None = None
-) -> list[tuple[bytes, ...]] | None:
-    """For each record ``IDS\\nOBJECT\\0`` of ``text``, in order, ``(parent, email, merge,
-    other)``: ``other`` empty when ``fused_clean`` (or ``fused_merge_clean``, ``merge`` b"t", with
-    ``chunk_pattern(True)``) vouches for the object, else the record. None when the chunk is
-    not all UTF-8 or one of its authors may be a list: then each commit is to be looked
-    at alone. (Once per megabyte of the range: C-speed steps only.)"""
+    text: bytes,
+    records: Sequence[bytes],
+    ctx: CheckContext,
+    pattern: re.Pattern[bytes] | None = None,
+) -> list[tuple[bytes, ...]]:
+    """For each record ``IDS\\nOBJECT\\0`` of ``text`` (``records``: ``text`` split at its
+    NULs), in order, ``(parent, email, merge, other)``: ``other`` empty when ``fused_clean``
+    (or ``fused_merge_clean``, ``merge`` b"t", with ``chunk_pattern(True)``) vouches for the
+    object, else not (the record, or a NUL for a record that is not UTF-8 or whose author
+    may be a list: the regex does not look at either). (Once per megabyte of the range:
+    C-speed steps, and a Python step per record not ASCII.)"""
+    found = (pattern or chunk_pattern(False)).findall(text)
+    if len(found) == len(records):
+        for n in _not_plain(text, records, ctx):
+            found[n] = _ALONE
+    return found
+
+
+def _not_plain(text: bytes, records: Sequence[bytes], ctx: CheckContext) -> set[int]:
+    """The records of a chunk that are not all UTF-8, or whose author may be a list (the
+    chunk decoded once, only its records not ASCII; its distinct authors asked once)."""
+    flagged: set[int] = set()
     if not text.isascii():
-        try:
-            text.decode("utf-8")
+        wide = [n for n, record in enumerate(records) if not record.isascii()]
+        try:  # joined by an ASCII byte: a sequence cut by one is still invalid
+            b"\0".join([records[n] for n in wide]).decode("utf-8")
         except UnicodeDecodeError:
-            return None
-    if any(list_address.suspect_ident(a, ctx) for a in set(_AUTHORS.findall(text))):
-        return None
-    return (pattern or chunk_pattern(False)).findall(text)
+            flagged.update(n for n in wide if not _is_utf8(records[n]))
+    suspects = [a for a in set(_AUTHORS.findall(text)) if list_address.suspect_ident(a, ctx)]
+    if suspects:
+        starts = [0, *itertools.accumulate(len(record) + 1 for record in records)]
+        for author in suspects:
+            line = b"\nauthor " + author
+            at = text.find(line)
+            while at >= 0:
+                flagged.add(bisect.bisect_right(starts, at) - 1)
+                at = text.find(line, at + 1)
+    return flagged
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def vouchers(checks: Sequence[_Enabled]) -> tuple[Vouch | None, Vouch | None]:

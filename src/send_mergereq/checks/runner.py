@@ -59,6 +59,8 @@ class Chunk(Protocol):  # git.Chunk, as a pass needs it
     @property
     def text(self) -> bytes: ...
     @property
+    def records(self) -> list[bytes]: ...
+    @property
     def count(self) -> int: ...
     def exact(self) -> list[bool]: ...
     def objects(self, indexes: Iterable[int]) -> list[tuple[bytes, str, bytes]]: ...
@@ -131,8 +133,8 @@ class Scan:
         the fused fast path looks at the whole chunk at once (``fused.vouch_chunk``), and
         only the records it does not vouch for, or whose object is not exact, are taken
         one by one. (The loop of a long range.)"""
-        looked = self.chunk_vouch(chunk.text, self.ctx) if self.chunk_vouch else None
-        if looked is None or len(looked) != chunk.count:
+        looked = self.chunk_vouch(chunk.text, chunk.records, self.ctx) if self.chunk_vouch else []
+        if len(looked) != chunk.count:
             self.add_batch(first, chunk.objects(range(chunk.count)))
             return
         exact = chunk.exact()
@@ -144,7 +146,8 @@ class Scan:
         ctx, unclean, vouch = self.ctx, self._add_unclean, self.vouch
         for n, (_, sha, raw) in zip(rest, chunk.objects(rest), strict=True):
             self.count += 1
-            if not (vouch and vouch(raw, ctx)):
+            # the look said no to an exact record: so would vouch (the same look, proven)
+            if not (vouch and not exact[n] and vouch(raw, ctx)):
                 unclean(first + n, sha, raw)
 
     def _add_unclean(self, position: int, sha: str, raw: bytes) -> None:

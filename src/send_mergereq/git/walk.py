@@ -43,7 +43,8 @@ def walk_chunks(
             if not cut:
                 pending += data
                 continue
-            yield Chunk((pending + data[:cut]).replace(b"\n    ", b"\n"), stored)
+            # split and joined: the same as replace, faster with a million indents
+            yield Chunk(b"\n".join((pending + data[:cut]).split(b"\n    ")), stored)
             pending = data[cut:]
         if walk.wait() == 0 and pending:
             raise GitError("git rev-list: its output ended inside a commit")
@@ -88,8 +89,17 @@ class Chunk:
         size = next((n for n in _DIGESTS if first[n : n + 1] in (b" ", b"\n")), 0)
         if not size:
             return [False] * self.count
-        digest = _DIGESTS[size]
-        return [_hashes_to(record, digest, size) for record in self.records]
+        digest, found = _DIGESTS[size], []
+        for record in self.records:  # _hashes_to, inline: once per commit of the range
+            nl = record.find(b"\n")
+            if nl != size and (nl < size or record[size] != 32):
+                found.append(False)
+                continue
+            raw = record[nl + 1 :]
+            hashed = digest(b"commit %d\0" % len(raw))
+            hashed.update(raw)
+            found.append(hashed.hexdigest().encode() == record[:size])
+        return found
 
     def objects(self, indexes: Iterable[int]) -> list[tuple[bytes, str, bytes]]:
         """``(ids, id, raw object)`` of the records ``indexes``, each the stored object:
