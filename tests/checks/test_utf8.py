@@ -110,11 +110,47 @@ def test_a_latin_guess_is_latin_however_chardet_spells_it(
     dash: u-boot's ``fwrite\xb4`` read as ``fwriteŽ``)."""
     from send_mergereq.checks import encodings
 
+    asked = []
     for spelled in ("iso8859-15", "ISO-8859-15", "iso-8859-16", "MacRoman", "Windows-1252"):
-        monkeypatch.setattr(encodings, "_detect", lambda sample, name=spelled: name)
-        assert guess_encoding(b"fwrite\xb4") == ("ISO-8859-1", "fwrite\u00b4"), spelled
+        monkeypatch.setattr(
+            encodings, "_detect", lambda sample, name=spelled: asked.append(name) or name
+        )
+        assert guess_encoding(b"fwrite\xb4\xb4") == ("ISO-8859-1", "fwrite\u00b4\u00b4"), spelled
+    assert len(asked) == 5  # chardet was asked each time (two bytes not ASCII in a row)
     monkeypatch.setattr(encodings, "_detect", lambda sample: "KOI8-R")
     assert guess_encoding(b"\xf0\xd2") == ("KOI8-R", "\u041f\u0440")
+
+
+def test_bytes_not_ascii_each_alone_are_latin_without_asking_chardet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A name's accented letters, each between ASCII ones: no script but Latin writes so
+    (Cyrillic or Greek words are runs of such bytes, a multibyte encoding pairs them), and
+    chardet, slow to load, guesses poorly on them (u-boot: 157 of its 159 samples)."""
+    from send_mergereq.checks import encodings
+
+    def never(sample: bytes) -> str:
+        raise AssertionError(f"chardet asked about {sample!r}")
+
+    monkeypatch.setattr(encodings, "_detect", never)
+    assert guess_encoding(b"Klotzb\xfccher") == ("ISO-8859-1", "Klotzbücher")
+    message = "Signed-off-by: Lo\u00efc Minier\nCc: K\u00e1ri Dav\u00eddsson".encode("latin-1")
+    assert guess_encoding(b"Lo\xefc", message) == ("ISO-8859-1", "Loïc")
+    assert guess_encoding(b"\x93quoted\x94") == ("windows-1252", "\u201cquoted\u201d")
+
+
+def test_a_guess_that_does_not_read_ascii_as_ascii_is_no_guess(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """chardet said EBCDIC (cp500) for u-boot's "Markus Klotzb\xfcmk@pollux" and the
+    finding showed "(/\u00ca,\u00cd\u00cb…": a commit's encoding reads ASCII as ASCII."""
+    from send_mergereq.checks import encodings
+
+    for said in ("cp500", "cp037", "utf-16-le"):
+        monkeypatch.setattr(encodings, "_detect", lambda sample, name=said: name)
+        assert guess_encoding(b"Klotzb\xfc\xfcmk@pol") == ("ISO-8859-1", "Klotzbüümk@pol"), said
+    monkeypatch.setattr(encodings, "_detect", lambda sample: "EUC-JP")
+    assert guess_encoding("日本".encode("euc_jp")) == ("EUC-JP", "日本")
 
 
 def test_chardet_reads_a_bounded_sample_of_the_lines_not_ascii() -> None:

@@ -2,9 +2,10 @@
 
 chardet guesses poorly on a name or one line, so: bytes in 0x80-0x9F that
 decode as windows-1252 are windows-1252 (curly quotes, dashes), even when the
-commit declares ISO-8859-1 (0x80-0x9F are only C1 controls there); otherwise a
-non-Latin guess from chardet is trusted (Cyrillic, CJK…); otherwise the bytes
-are read as ISO-8859-1. chardet is imported only when a bad byte is found.
+commit declares ISO-8859-1 (0x80-0x9F are only C1 controls there); otherwise,
+when bytes not ASCII come two in a row, a non-Latin guess from chardet is trusted
+(Cyrillic, CJK…) if it reads ASCII as ASCII; otherwise the bytes are read as
+ISO-8859-1. chardet is imported only when it is asked.
 """
 
 from __future__ import annotations
@@ -105,15 +106,34 @@ def _detect(sample: bytes) -> str | None:
     return str(detected) if detected else None
 
 
+# Two bytes not ASCII in a row: what a script that is not Latin writes (a word of Cyrillic
+# or Greek in a single-byte set, every character of a multibyte one but the few whose
+# second byte is ASCII). A sample without any is Latin (a name's accented letters, each
+# between ASCII ones): chardet is not asked (on u-boot it was 157 times of 159, each
+# process paying 0.17 s to load it; and it answered EBCDIC for "Klotzb\xfcmk@pol").
+_PAIRED = re.compile(rb"[\x80-\xff]{2}")
+_ASCII_TEXT = bytes(range(0x20, 0x7F))
+
+
+@functools.lru_cache(maxsize=64)
+def _reads_ascii(encoding: str) -> bool:
+    """Whether ``encoding`` reads ASCII as ASCII, as every encoding of a commit does (git
+    writes its headers in ASCII): chardet may name EBCDIC (cp500) or UTF-16, which do not."""
+    try:
+        return _ASCII_TEXT.decode(encoding) == _ASCII_TEXT.decode("ascii")
+    except (UnicodeDecodeError, LookupError, ValueError):
+        return False
+
+
 def guess_encoding(data: bytes, sample: bytes | None = None) -> tuple[str, str] | None:
     """``(encoding, text)`` that ``data`` probably is; ``sample`` (more text) helps chardet."""
     if any(0x80 <= byte <= 0x9F for byte in data):
         text = _decode(data, "cp1252")
         if text is not None:
             return "windows-1252", text
-    detected = _detect(_sample(sample or data))
+    detected = _detect(sampled) if _PAIRED.search(sampled := _sample(sample or data)) else None
     if detected and not _latin(detected) and not detected.lower().startswith("utf"):
-        text = _decode(data, detected)
+        text = _decode(data, detected) if _reads_ascii(detected) else None
         if text is not None:
             return detected, text
     if not any(0x80 <= byte <= 0x9F for byte in data):
