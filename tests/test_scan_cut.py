@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -248,18 +248,51 @@ def tagless(
 def test_a_range_without_tags_is_cut_along_the_first_parent_chain(
     tagless: tuple[Repo, CommitRange],
 ) -> None:
-    """No tag inside: the cut points are commits of staging's first-parent chain, finer
-    than with tags, every commit (the topic branches' too) in exactly one part."""
-    repo, rng = tagless
+    """No tag inside: the cut points are commits of staging's first-parent chain, as many
+    as with tags, every commit (the topic branches' too) in exactly one part; a range of
+    this even history that does not start at its root is cut in parts of a like size."""
+    repo, _ = tagless
+    first = repo.git("rev-list", "--reverse", "master..staging").split()[0]
+    rng = resolve_range(repo.path, first, "staging")
     parts = list(range_parts.cut(repo.path, rng, workers=2))
-    assert len(parts) == 4 * range_parts.CHAIN_FINER and all(p.link is None for p in parts)
-    chain = repo.git("rev-list", "--first-parent", "master..staging").split()
+    assert len(parts) == 4 and all(p.link is None for p in parts)
+    chain = repo.git("rev-list", "--first-parent", f"{first}..staging").split()
     assert [p.tip for p in parts] == sorted((p.tip for p in parts), key=chain.index)
     walked = Counter(sha for part in parts for sha in ids(repo.path, part))
-    expected = repo.git("rev-list", "master..staging").split()
+    expected = repo.git("rev-list", f"{first}..staging").split()
     assert sorted(walked) == sorted(expected) and set(walked.values()) == {1}
     sizes = [len(ids(repo.path, part)) for part in parts]
     assert max(sizes) < 2 * min(sizes)  # the parts weigh about the same
+
+
+def test_a_range_from_a_root_is_cut_as_a_growing_history(
+    tagless: tuple[Repo, CommitRange], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without tags, a range from a root commit is the project's whole history: its cut
+    dates assume commits per day grow from the root, as from the oldest tag (u-boot: parts
+    of 22,518 to 32,532 commits, not 2,052 to 43,730); a range from any other commit is
+    cut in equal spans of time."""
+    repo, whole_history = tagless  # master: the root commit
+    assert repo.git("rev-list", "--max-parents=0", "staging") == whole_history.target_sha
+    rng = resolve_range(repo.path, "staging~400", "staging")
+    start, end = range_parts.git.commit_dates(repo.path, [whole_history.target_sha, rng.branch_sha])
+    said: list[Sequence[float]] = []
+
+    def along(path: Path, cut_rng: CommitRange, dates: Sequence[float]) -> Iterator[Part]:
+        said.append(dates)
+        return iter([whole(cut_rng)])
+
+    monkeypatch.setattr(range_parts, "along_first_parents", along)
+    monkeypatch.setattr(range_parts, "MIN_SPAN", 0)
+    list(range_parts.cut(repo.path, whole_history, workers=2))
+    list(range_parts.cut(repo.path, rng, workers=2))
+    assert said[0] == range_parts.cut_dates(start, end, start, 4)
+    begin = range_parts.git.commit_dates(repo.path, [rng.target_sha])[0]
+    assert (
+        said[1]
+        == range_parts.even_dates(begin, end, 4)
+        != range_parts.cut_dates(begin, end, begin, 4)
+    )
 
 
 def test_cut_dates_split_a_growing_history_evenly() -> None:
@@ -292,7 +325,7 @@ def test_the_chain_parts_come_while_the_chain_is_read(
     chain = repo.git("rev-list", "--first-parent", "master..staging").split()
     assert first.index == 0 and first.tip == rng.branch_sha and len(read) < len(chain)
     rest = list(parts)
-    assert len(rest) == 4 * range_parts.CHAIN_FINER - 1
+    assert len(rest) == 3
     assert rest[-1].excludes == (rng.target_sha,)
     assert read[-1] == rest[-1].tip and len(read) < len(chain)  # not read to its end
     dates = range_parts.git.commit_dates(repo.path, [p.tip for p in [first, *rest]])
@@ -307,7 +340,7 @@ def test_workers_on_a_tagless_cut_find_what_one_walk_finds(
     checks = [EnabledCheck(CHECKS[c], CHECKS[c].Options()) for c in ("signoff", "utf8")]
     ctx = CheckContext()
     parts = list(range_parts.cut(repo.path, rng, workers=workers))
-    assert len(parts) == 2 * workers * range_parts.CHAIN_FINER
+    assert len(parts) == 2 * workers
     serial = check_range(repo.path, rng, checks, ctx, lambda tags: {}, parts=[whole(rng)])
     cut = check_range(repo.path, rng, checks, ctx, lambda t: {}, parts=parts, workers=workers)
     _same(cut, serial)
@@ -360,3 +393,28 @@ def test_a_chain_that_fails_midway_ends_the_run_with_gits_error(
     parts = range_parts.cut(repo.path, rng, workers=2)
     with pytest.raises(GitError, match="bad object"):
         check_range(repo.path, rng, checks, CheckContext(), lambda t: {}, parts=parts, workers=2)
+
+
+def test_streamed_parts_go_one_per_process_at_once_the_rest_oldest_first() -> None:
+    """Along the chain, the newest parts come first: one for each process at once, so the
+    walks start while the chain is read; the rest once it is read, oldest first (the
+    oldest history holds the most findings: it must not be what is left at the end)."""
+    import queue
+
+    from send_mergereq.errors import GitError
+    from send_mergereq.scan import workers as parallel
+
+    said: queue.SimpleQueue[Part | None] = queue.SimpleQueue()
+    parts = [Part(n, f"{n:040x}", ("a" * 40,)) for n in range(6)]
+    parallel._Streamed(iter(parts), said, 2).finish()  # type: ignore[arg-type]
+    order = [said.get() for _ in range(8)]
+    assert [p.index if p else None for p in order] == [0, 1, 5, 4, 3, 2, None, None]
+
+    def failing() -> Iterator[Part]:
+        yield parts[0]
+        raise GitError("git rev-list: bad object")
+
+    streamed = parallel._Streamed(failing(), said, 2)  # type: ignore[arg-type]
+    with pytest.raises(GitError, match="bad object"):
+        streamed.finish()
+    assert [said.get() for _ in range(3)] == [parts[0], None, None]  # every process ends

@@ -6,10 +6,11 @@ The workers are forked (they inherit the checks and their context) and take part
 one queue. A list of parts is queued oldest first: the cut assumes history grows, and
 where it grows less the oldest part is the largest, which must not be what is left at
 the end (synthetic 100,000 commits at an even pace: 1.18 times ``git log``, 1.54 newest
-first). Parts cut along the first-parent chain are queued as the chain is read, newest
-first, so the walks start before the chain is read to its last cut. Each worker sends
-back a ``Scan`` of its parts; this process takes parts too (once it has queued them
-all) and merges the rest in by stream position, so the result is the serial one.
+first). Parts cut along the first-parent chain are queued by a thread as the chain is
+read, one for each process at once (the walks start before the chain is read to its
+last cut), the rest oldest first once it is read (``_Streamed``). Each worker sends
+back a ``Scan`` of its parts; this process takes parts too and merges the rest in by
+stream position, so the result is the serial one.
 
 Merges of signed tags are held back by the checks (``checks/runner.Scan``) until their
 tags are verified: each process hands the tags of each part it has read to a thread of
@@ -50,8 +51,10 @@ def scan_parts(
 ) -> None:
     """Check ``parts`` with ``workers`` processes (this one included) into ``scan``, the
     held-back merges' tags verified while the walks run (``verifier``). A list of parts
-    is handed out oldest first; parts streamed (``cut.along_first_parents``) as they
-    come, this process taking parts once the stream has ended.
+    is handed out oldest first; parts streamed (``cut.along_first_parents``) by a
+    thread as they come (``_Streamed``), this process taking parts meanwhile.
+
+    :raises GitError: the chain of streamed parts could not be read.
 
     :raises BrokenCut: a part did not link to the next (``walk.read_part``).
     """
@@ -70,20 +73,60 @@ def scan_parts(
         child.start()
         send.close()
         children.append((child, receive))
+    streamed = _Streamed(parts, queue, processes) if listed is None else None
     try:
-        for part in reversed(listed) if listed is not None else parts:
-            queue.put(part)
-        for _ in range(processes):
-            queue.put(None)  # one end for each process
+        if listed is not None:
+            for part in [*reversed(listed), *[None] * processes]:  # one end for each process
+                queue.put(part)
         _take_parts(scan, repo, _Shared(queue, first))
         for _, receive in children:
             scan.merge(_outcome(receive))
+        if streamed is not None:
+            streamed.finish()
     finally:
         for child, receive in children:
             receive.close()
             if child.is_alive():
                 child.terminate()
             child.join()
+
+
+class _Streamed:
+    """Parts streamed as the first-parent chain is read (``cut.along_first_parents``),
+    handed out by a thread of this process, which takes parts meanwhile: the first one
+    for each process as it comes, the rest once the chain is read, oldest first (the
+    oldest history, read last along the chain, is where most findings are: u-boot's
+    first years have no sign-offs), then an end for each process."""
+
+    def __init__(self, parts: Iterable[Part], queue: SimpleQueue[Part | None], ends: int) -> None:
+        import threading
+
+        self.parts, self.queue, self.ends = parts, queue, ends
+        self.failed: BaseException | None = None
+        self.thread = threading.Thread(target=self._hand_out, daemon=True)
+        self.thread.start()
+
+    def _hand_out(self) -> None:
+        held: list[Part] = []
+        try:
+            for part in self.parts:
+                if part.index < self.ends:
+                    self.queue.put(part)
+                else:
+                    held.append(part)
+            for part in reversed(held):
+                self.queue.put(part)
+        except BaseException as exc:  # the chain could not be read: said by finish()
+            self.failed = exc
+        finally:
+            for _ in range(self.ends):
+                self.queue.put(None)
+
+    def finish(self) -> None:
+        """Wait for the chain's end; what stopped it, raised here."""
+        self.thread.join()
+        if self.failed is not None:
+            raise self.failed
 
 
 class _FirstAlone:
