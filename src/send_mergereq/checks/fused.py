@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from send_mergereq.checks import list_address
+from send_mergereq.checks.encodings import bad_utf8_at
 from send_mergereq.checks.finding import CheckContext, FastPath
 
 # the checks the shared look was written for: the only ones whose FAST_PATH may leave
@@ -149,7 +150,7 @@ def _not_plain(text: bytes, records: Sequence[bytes], ctx: CheckContext) -> set[
         try:  # joined by an ASCII byte: a sequence cut by one is still invalid
             b"\0".join([records[n] for n in wide]).decode("utf-8")
         except UnicodeDecodeError:
-            flagged.update(n for n in wide if not _is_utf8(records[n]))
+            flagged.update(n for n in wide if bad_utf8_at(records[n]) is not None)
     suspects = [a for a in set(_AUTHORS.findall(text)) if list_address.suspect_ident(a, ctx)]
     if suspects:
         starts = [0, *itertools.accumulate(len(record) + 1 for record in records)]
@@ -160,14 +161,6 @@ def _not_plain(text: bytes, records: Sequence[bytes], ctx: CheckContext) -> set[
                 flagged.add(bisect.bisect_right(starts, at) - 1)
                 at = text.find(line, at + 1)
     return flagged
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def vouchers(checks: Sequence[_Enabled]) -> tuple[Vouch | None, Vouch | None]:

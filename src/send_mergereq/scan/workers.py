@@ -55,7 +55,6 @@ def scan_parts(
     thread as they come (``_Streamed``), this process taking parts meanwhile.
 
     :raises GitError: the chain of streamed parts could not be read.
-
     :raises BrokenCut: a part did not link to the next (``walk.read_part``).
     """
     import multiprocessing
