@@ -131,7 +131,8 @@ def guess_encoding(data: bytes, sample: bytes | None = None) -> tuple[str, str] 
         text = _decode(data, "cp1252")
         if text is not None:
             return "windows-1252", text
-    detected = _detect(sampled) if _PAIRED.search(sampled := _sample(sample or data)) else None
+    sampled = _sample(sample or data)
+    detected = _detect(sampled) if _PAIRED.search(sampled) else None
     if detected and not _latin(detected) and not detected.lower().startswith("utf"):
         text = _decode(data, detected) if _reads_ascii(detected) else None
         if text is not None:

@@ -89,17 +89,8 @@ class Chunk:
         size = next((n for n in _DIGESTS if first[n : n + 1] in (b" ", b"\n")), 0)
         if not size:
             return [False] * self.count
-        digest, found = _DIGESTS[size], []
-        for record in self.records:  # _hashes_to, inline: once per commit of the range
-            nl = record.find(b"\n")
-            if nl != size and (nl < size or record[size] != 32):
-                found.append(False)
-                continue
-            raw = record[nl + 1 :]
-            hashed = digest(b"commit %d\0" % len(raw))
-            hashed.update(raw)
-            found.append(hashed.hexdigest().encode() == record[:size])
-        return found
+        digest = _DIGESTS[size]
+        return [_hashes_to(record, digest, size) for record in self.records]
 
     def objects(self, indexes: Iterable[int]) -> list[tuple[bytes, str, bytes]]:
         """``(ids, id, raw object)`` of the records ``indexes``, each the stored object:
