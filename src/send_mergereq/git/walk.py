@@ -23,13 +23,15 @@ def walk_chunks(
 
     ``git rev-list --header --encoding=none`` prints each commit it walked: the ids, the
     header lines byte for byte, then the message with every line indented by four
-    spaces, NUL-terminated. The indent is undone for a whole chunk at once. That
-    rendering of the message is lossy (trailing whitespace and leading blank lines
-    dropped, a NUL ends it, a final newline added), so a record is the stored object only
-    when its hash is the commit's id (``Chunk.exact``); the others are read from the
-    store by one ``git cat-file --batch`` started on first need (``Chunk.objects``; 63 of
-    106,977 commits on u-boot). A walk that excludes anything prints nothing before it is
-    complete; git then prints fast, and this reads it in chunks.
+    spaces, NUL-terminated. The indent is undone for a whole chunk at once, which also
+    takes four spaces from a header line that has them (a ``mergetag`` whose tag message
+    indents a line): such a record is rebuilt, its message alone undone. The rendering of
+    the message is lossy (trailing whitespace and leading blank lines dropped, a NUL
+    ends it, a final newline added), so a record is the stored object only when its hash
+    is the commit's id (``Chunk.exact``); the others are read from the store by one
+    ``git cat-file --batch`` started on first need (``Chunk.objects``; u-boot: 23
+    rebuilt, 63 of 105,693 read from the store). A walk that excludes anything prints
+    nothing before it is complete; git then prints fast, and this reads it in chunks.
 
     :raises GitError: git could not walk the range (one line, naming git's complaint).
     """
@@ -44,7 +46,8 @@ def walk_chunks(
                 pending += data
                 continue
             # split and joined: the same as replace, faster with a million indents
-            yield Chunk(b"\n".join((pending + data[:cut]).split(b"\n    ")), stored)
+            shown = pending + data[:cut]
+            yield Chunk(b"\n".join(shown.split(b"\n    ")), stored, shown)
             pending = data[cut:]
         if walk.wait() == 0 and pending:
             raise GitError("git rev-list: its output ended inside a commit")
@@ -73,11 +76,12 @@ _DIGESTS = {40: hashlib.sha1, 64: hashlib.sha256}  # hex id length -> object for
 
 
 class Chunk:
-    """Records ``IDS\\nOBJECT\\0`` of a walk (``walk_chunks``), the indent undone: ``text``.
-    (Once per commit of the range: keep it lean.)"""
+    """Records ``IDS\\nOBJECT\\0`` of a walk (``walk_chunks``), the indent undone: ``text``
+    (``shown``: as git showed them). (Once per commit of the range: keep it lean.)"""
 
-    def __init__(self, text: bytes, stored: _StoredObjects) -> None:
-        self.text, self._stored = text, stored
+    def __init__(self, text: bytes, stored: _StoredObjects, shown: bytes = b"") -> None:
+        self.text, self._stored, self._shown = text, stored, shown
+        self._shown_records: list[bytes] | None = None
         self.records = text.split(b"\0")
         self.records.pop()  # after the last NUL
         self.count = len(self.records)
@@ -107,6 +111,9 @@ class Chunk:
             if digest is None or nl < 0:
                 raise GitError(f"git rev-list: unexpected output {record[:80]!r}")
             raw = record[nl + 1 :]
+            if not _hashes_to(record, digest, len(sha)):
+                record = self._rebuilt(index)
+                raw = record[nl + 1 :]
             if not _hashes_to(record, digest, len(sha)):  # lossy: the stored one
                 unverified.append(len(found))
             # a shallow clone's boundary commit is a root to git: no parents (see _as_root)
@@ -119,6 +126,15 @@ class Chunk:
             as_root = b" " not in ids and b"\nparent " in raw
             found[n] = (ids, sha, _as_root(raw) if as_root else raw)
         return found
+
+    def _rebuilt(self, index: int) -> bytes:
+        """Record ``index`` as git showed it, the indent undone in its message alone (not
+        in a header line of four spaces or more: a ``mergetag``'s indented tag message)."""
+        if self._shown_records is None:  # once a chunk, and only for such a record
+            self._shown_records = self._shown.split(b"\0")
+        shown = self._shown_records[index] if index < len(self._shown_records) else b""
+        head, blank, message = shown.partition(b"\n\n")
+        return head + blank + b"\n".join((b"\n" + message).split(b"\n    "))[1:]
 
     def links_to(self, sha: str) -> bool:
         """Whether a record's ids line names ``sha`` as a parent."""
