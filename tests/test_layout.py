@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import functools
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,45 +36,60 @@ def _importers(prefix: str) -> set[str]:
     }
 
 
-_OS_STARTERS = ("fork", "exec", "spawn", "popen", "system", "posix_spawn")
+_OS_RUNNERS = ("exec", "spawn", "popen", "system", "posix_spawn", "forkpty")
 
 
-def _starts_processes(tree: ast.AST) -> bool:
-    """Whether a module imports ``subprocess`` or ``pty``, or calls ``os.fork``,
-    ``os.exec*``, ``os.spawn*``, ``os.popen``, ``os.system`` or ``os.posix_spawn*``."""
+def _os_calls(tree: ast.AST) -> set[str]:
+    """The names of ``os`` a module imports (``from os import x``) or uses (``os.x``)."""
+    found: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.module == "os":
-                names = [f"os.{a.name}" for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and not node.level:
-                names = [node.module or ""]
-            for name in names:
-                top, _, attr = name.partition(".")
-                if top in ("subprocess", "pty") or (top == "os" and attr.startswith(_OS_STARTERS)):
-                    return True
-        if (
+        if isinstance(node, ast.ImportFrom) and node.module == "os":
+            found |= {alias.name for alias in node.names}
+        elif (
             isinstance(node, ast.Attribute)
             and isinstance(node.value, ast.Name)
             and node.value.id == "os"
-            and node.attr.startswith(_OS_STARTERS)
         ):
-            return True
-    return False
+            found.add(node.attr)
+    return found
 
 
-def _starters() -> set[str]:
+def _top_imports(tree: ast.AST) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            found.add((node.module or "").partition(".")[0])
+    return found
+
+
+def _starts_processes(tree: ast.AST) -> bool:
+    """Whether a module runs programs: imports ``subprocess`` or ``pty``, or calls
+    ``os.exec*``, ``os.spawn*``, ``os.popen``, ``os.system``, ``os.posix_spawn*`` or
+    ``os.forkpty``."""
+    return bool(_top_imports(tree) & {"subprocess", "pty"}) or any(
+        name.startswith(_OS_RUNNERS) for name in _os_calls(tree)
+    )
+
+
+def _forks(tree: ast.AST) -> bool:
+    """Whether a module forks copies of this process: ``os.fork`` or ``multiprocessing``."""
+    return "multiprocessing" in _top_imports(tree) or "fork" in _os_calls(tree)
+
+
+def _modules(rule: Callable[[ast.AST], bool]) -> set[str]:
     return {
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")
-        if _starts_processes(ast.parse(path.read_text()))
+        if rule(ast.parse(path.read_text()))
     }
 
 
 def test_at_most_two_modules_start_processes_outside_sandbox_and_demo() -> None:
     """``git/process.py`` (git, and the signer and pager git would start) and the token
     helper (``gitlab/credentials.py``)."""
-    starters = {m for m in _starters() if not m.startswith(("sandbox/", "demo/"))}
+    starters = {m for m in _modules(_starts_processes) if not m.startswith(("sandbox/", "demo/"))}
     assert starters <= {"git/process.py", "gitlab/credentials.py"}, starters
 
 
@@ -81,19 +97,22 @@ def test_the_rule_sees_every_way_to_start_a_process() -> None:
     starting = [
         "import subprocess",
         "from subprocess import run",
-        "import os\nos.fork()",
         "import os\nos.execvp('x', [])",
         "from os import posix_spawn",
         "import pty",
+        "import os\nos.forkpty()",
     ]
     assert all(_starts_processes(ast.parse(code)) for code in starting)
     quiet = ["import os\nos.environ", "from os import path", "import os\nos.killpg(1, 9)"]
     assert not any(_starts_processes(ast.parse(code)) for code in quiet)
+    forking = ["import os\nos.fork()", "from os import fork", "import multiprocessing"]
+    assert all(_forks(ast.parse(code)) for code in forking)
+    assert not any(_forks(ast.parse(code)) for code in [*quiet, "import os\nos.forkpty()"])
 
 
 def test_only_the_scan_workers_fork_python_workers() -> None:
     """The range's parts are checked by forked copies of this process (no program run)."""
-    assert _importers("multiprocessing") == {"scan/workers.py"}
+    assert _modules(_forks) == {"scan/workers.py"}
 
 
 def test_only_the_gitlab_package_imports_python_gitlab_or_requests() -> None:

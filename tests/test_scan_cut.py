@@ -212,10 +212,10 @@ def test_a_worker_killed_from_outside_has_the_range_read_again(
     repo, rng = tagged
     parent, real = os.getpid(), parallel.scan_part
 
-    def dies_in_the_worker(scan: Any, path: Path, part: Part) -> None:
+    def dies_in_the_worker(scan: Any, path: Path, part: Part, *more: Any) -> None:
         if os.getpid() != parent:
             os._exit(9)
-        real(scan, path, part)
+        real(scan, path, part, *more)
 
     monkeypatch.setattr(parallel, "scan_part", dies_in_the_worker)
     checks = [EnabledCheck(CHECKS[c], CHECKS[c].Options()) for c in ("signoff", "utf8")]

@@ -71,3 +71,47 @@ def test_unsigned_result_is_the_same_with_a_verifier_that_knows_nothing(
     assert {f.commit for f in found.findings} == set(merges)
     assert all("not verified" in f.message or TagStatus.ERROR.value in f.message
                for f in found.findings)  # fmt: skip
+
+
+def test_tag_batches_start_with_the_first_chunk_that_brings_tags_then_double() -> None:
+    """The first batch as soon as there are tags (it runs alone: the sooner it is done,
+    the sooner the other processes verify), then each once twice as many merges wait as
+    the last batch had, the rest at the end of the part: few gpg starts, little left."""
+    from send_mergereq.scan import workers as parallel
+
+    class Held:  # checks.runner.Scan, as the batches read it
+        def __init__(self) -> None:
+            self.deferred: list[int] = []
+
+        def deferred_tags(self, since: int = 0) -> list[bytes]:
+            return [b"tag %d" % n for n in self.deferred[since:]]
+
+    held, batches = Held(), []
+
+    def verify(tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
+        batches.append(list(tags))
+        return {tag: TagVerification(TagStatus.GOOD) for tag in tags}
+
+    beside = parallel._Beside(held, verify)  # type: ignore[arg-type]
+    for n in range(200):  # a merge a chunk
+        held.deferred.append(n)
+        beside.after_chunk()
+    beside.flush()
+    found = beside.result()
+    assert [len(batch) for batch in batches] == [1, 16, 32, 64, 87]
+    assert [tag for batch in batches for tag in batch] == held.deferred_tags()  # in order
+    assert len(found) == 200
+
+
+def test_parts_go_through_the_pipe_whole() -> None:
+    from send_mergereq.scan import workers as parallel
+    from send_mergereq.scan.walk import Part
+
+    pipe = parallel._Parts()
+    parts = [Part(3, "a" * 64, ("b" * 64, "c" * 64), "d" * 64), Part(0, "e" * 40, ("f" * 40,))]
+    try:
+        for part in [*parts, None]:
+            pipe.put(part)
+        assert [pipe.get(), pipe.get(), pipe.get()] == [*parts, None]
+    finally:
+        pipe.close()

@@ -45,13 +45,13 @@ def signed_message(tag: bytes) -> bytes | None:
 
 def _last_marker(tag: bytes) -> tuple[int, bytes]:
     """Where the last line starting with a signature marker starts, and the marker."""
-    at, found, start = -1, b"", 0
-    while start < len(tag):
-        for marker in _MARKERS:
-            if tag.startswith(marker, start):
-                at, found = start, marker
-        end = tag.find(b"\n", start)
-        start = len(tag) if end < 0 else end + 1
+    at, found = -1, b""
+    for marker in _MARKERS:
+        start = 0 if tag.startswith(marker) else -1
+        line = tag.rfind(b"\n" + marker)
+        start = line + 1 if line >= 0 else start
+        if start > at:
+            at, found = start, marker
     return at, found
 
 

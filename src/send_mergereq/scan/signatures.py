@@ -61,37 +61,34 @@ _UNSIGNED = TagVerification(TagStatus.UNSIGNED, detail="the tag carries no signa
 
 
 def _verify_signed(repo: Path, tags: list[bytes], batch: bool) -> dict[bytes, TagVerification]:
-    try:
-        objects, algorithm = git.object_store(repo)
-        return _verify_in_scratch(repo, objects, algorithm, tags, batch)
-    except (OSError, GitError) as exc:
-        failed = TagVerification(TagStatus.ERROR, detail=f"cannot verify tags in {repo}: {exc}")
-        return dict.fromkeys(tags, failed)
-
-
-def _verify_in_scratch(
-    repo: Path, objects: Path, algorithm: str, tags: list[bytes], batch: bool
-) -> dict[bytes, TagVerification]:
     """Verify the OpenPGP tags in one gpg batch, then write the others to a scratch object
     directory and run ``git verify-tag`` on each."""
-    with tempfile.TemporaryDirectory(prefix="send-mergereq-tags-") as tmp:
-        batched = _verify_batch(repo, Path(tmp), tags) if batch else {}
-        left = [tag for tag in tags if tag not in batched]
-        if not left:
-            return batched
-        shas = [_write_loose(Path(tmp), algorithm, tag_object(tag)) for tag in left]
-        env = _environment(Path(tmp), objects)
-        ssh = [b"-----BEGIN SSH SIGNATURE-----" in tag for tag in left]
-        # The first verification runs alone: on a new, empty GNUPGHOME it creates the
-        # keyring, which parallel gpg processes would race to create (a spurious ERROR).
-        # A batch that ran has made it already.
-        verdicts = [] if batched else [_verify_one(repo, shas[0], env, ssh[0])]
-        done = len(verdicts)
-        rest = len(left) - done
-        workers = max(1, min(rest, 4 * (os.cpu_count() or 1)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            verdicts += pool.map(_verify_one, [repo] * rest, shas[done:], [env] * rest, ssh[done:])
-    return batched | dict(zip(left, verdicts, strict=True))
+    batched: dict[bytes, TagVerification] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="send-mergereq-tags-") as tmp:
+            batched = _verify_batch(repo, Path(tmp), tags) if batch else {}
+            left = [tag for tag in tags if tag not in batched]
+            if not left:
+                return batched
+            objects, algorithm = git.object_store(repo)  # only now: a git less for a batch
+            shas = [_write_loose(Path(tmp), algorithm, tag_object(tag)) for tag in left]
+            env = _environment(Path(tmp), objects)
+            ssh = [b"-----BEGIN SSH SIGNATURE-----" in tag for tag in left]
+            # The first verification runs alone: on a new, empty GNUPGHOME it creates the
+            # keyring, which parallel gpg processes would race to create (a spurious
+            # ERROR). A batch that ran has made it already.
+            verdicts = [] if batched else [_verify_one(repo, shas[0], env, ssh[0])]
+            done = len(verdicts)
+            rest = len(left) - done
+            workers = max(1, min(rest, 4 * (os.cpu_count() or 1)))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                verdicts += pool.map(
+                    _verify_one, [repo] * rest, shas[done:], [env] * rest, ssh[done:]
+                )
+        return batched | dict(zip(left, verdicts, strict=True))
+    except (OSError, GitError) as exc:
+        failed = TagVerification(TagStatus.ERROR, detail=f"cannot verify tags in {repo}: {exc}")
+        return dict.fromkeys(tags, failed) | batched
 
 
 def _verify_batch(repo: Path, tmp: Path, tags: list[bytes]) -> dict[bytes, TagVerification]:
@@ -106,8 +103,14 @@ def _verify_batch(repo: Path, tmp: Path, tags: list[bytes]) -> dict[bytes, TagVe
         return {}
     folder = tmp / "batch"
     folder.mkdir()
-    for n, (_, message) in enumerate(batch):
-        (folder / str(n)).write_bytes(message)
+    for n, (_, message) in enumerate(batch):  # os.open: a third of pathlib's time a file
+        fd = os.open(folder / str(n), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            written = 0
+            while written < len(message):
+                written += os.write(fd, message[written:])
+        finally:
+            os.close(fd)
     env = {**os.environ, "LANGUAGE": "C"}
     found: dict[bytes, TagVerification] = {}
     start = 0

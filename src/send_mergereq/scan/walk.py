@@ -9,7 +9,7 @@ for).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -97,8 +97,13 @@ class _Scan(Protocol):  # checks.runner.Scan, as reading a part needs it
     def add_chunk(self, first: int, chunk: git.Chunk) -> None: ...
 
 
-def scan_part(scan: _Scan, repo: Path, part: Part) -> None:
-    """Check every commit of ``part`` into ``scan``; positions keep the parts in order."""
+def scan_part(
+    scan: _Scan, repo: Path, part: Part, after_chunk: Callable[[], object] | None = None
+) -> None:
+    """Check every commit of ``part`` into ``scan``; positions keep the parts in order.
+    ``after_chunk`` is called after each chunk (to verify tags while the walk goes on)."""
     base = part.index << 32
     for before, chunk in read_part(repo, part):
         scan.add_chunk(base + before, chunk)
+        if after_chunk is not None:
+            after_chunk()

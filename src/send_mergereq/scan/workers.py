@@ -3,19 +3,22 @@ takes the next part, walks it with its own git and checks it, so nothing but the
 findings moves between processes.
 
 The workers are forked (they inherit the checks and their context) and take parts from
-one queue. A list of parts is queued oldest first: the cut assumes history grows, and
-where it grows less the oldest part is the largest, which must not be what is left at
-the end (synthetic 100,000 commits at an even pace: 1.18 times ``git log``, 1.54 newest
-first). Parts cut along the first-parent chain are queued by a thread as the chain is
-read, one for each process at once (the walks start before the chain is read to its
-last cut), the rest oldest first once it is read (``_Streamed``). Each worker sends
-back a ``Scan`` of its parts; this process takes parts too and merges the rest in by
-stream position, so the result is the serial one.
+one pipe, each part one record of ``_Parts.SIZE`` bytes (``os.fork`` and pipes, not
+``multiprocessing`` and ``concurrent.futures``: their imports alone cost 25-35 ms before
+the first walk could start). A list of parts is queued oldest first: the cut assumes
+history grows, and where it grows less the oldest part is the largest, which must not be
+what is left at the end (synthetic 100,000 commits at an even pace: 1.18 times ``git
+log``, 1.54 newest first). Parts cut along the first-parent chain are queued by a thread
+as the chain is read, one for each process at once (the walks start before the chain is
+read to its last cut), the rest oldest first once it is read (``_Streamed``). Each
+worker sends back a ``Scan`` of its parts, pickled through a pipe of its own; this
+process takes parts too and merges the rest in by stream position, so the result is the
+serial one.
 
 Merges of signed tags are held back by the checks (``checks/runner.Scan``) until their
-tags are verified: each process hands the tags of each part it has read to a thread of
-its own, which verifies them (``verifier``, one batch a part) while the process walks
-its next part, and checks those merges once its parts are done. The very first
+tags are verified: each process hands their tags to a thread of its own, which verifies
+them (``verifier``, in batches as the chunks bring them, ``_Beside``) while the process
+walks on, and checks those merges once its parts are done. The very first
 verification of the run, whichever process makes it, runs alone (on a new, empty
 GNUPGHOME it creates the keyring, which gpg processes started at once would race to
 create); the others wait for it, then run at will.
@@ -23,23 +26,18 @@ create); the others wait for it, then run at will.
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from send_mergereq.checks.finding import TagVerification
 from send_mergereq.checks.runner import Scan, TagVerifier
 from send_mergereq.errors import GitError, SendMergereqError
 from send_mergereq.scan.walk import BrokenCut, Part, scan_part
-
-if TYPE_CHECKING:  # multiprocessing is imported when a range is cut (a short one is not)
-    from concurrent.futures import Future
-    from multiprocessing.connection import Connection
-    from multiprocessing.queues import SimpleQueue
-    from multiprocessing.sharedctypes import Synchronized
 
 
 class WorkerLost(Exception):
@@ -56,38 +54,101 @@ def scan_parts(
 
     :raises GitError: the chain of streamed parts could not be read.
     :raises BrokenCut: a part did not link to the next (``walk.read_part``).
+    :raises WorkerLost: a worker died without a word.
     """
-    import multiprocessing
-
-    fork = multiprocessing.get_context("fork")
     listed = list(parts) if isinstance(parts, Sequence) else None
-    queue: SimpleQueue[Part | None] = fork.SimpleQueue()
-    first = _FirstAlone(verifier, fork.Lock(), fork.Value("b", 0))
     processes = workers if listed is None else min(workers, len(listed))
-    children = []
-    for _ in range(1, processes):
-        receive, send = fork.Pipe(duplex=False)
-        args = (scan, repo, _Shared(queue, first), send)
-        child = fork.Process(target=_worker, args=args, daemon=True)
-        child.start()
-        send.close()
-        children.append((child, receive))
-    streamed = _Streamed(parts, queue, processes) if listed is None else None
+    queue, first = _Parts(), _FirstAlone(verifier, processes)
+    children: list[tuple[int, int]] = []  # (pid, the read end of its outcome)
+    streamed: _Streamed | None = None
     try:
-        if listed is not None:
+        if listed is not None:  # before the forks: each process takes a part at once
             for part in [*reversed(listed), *[None] * processes]:  # one end for each process
                 queue.put(part)
-        _take_parts(scan, repo, _Shared(queue, first))
-        for _, receive in children:
-            scan.merge(_outcome(receive))
+        for _ in range(1, processes):
+            children.append(_fork(scan, repo, queue, first))
+        if listed is None:  # after the forks: no copy of the thread's git in a worker
+            streamed = _Streamed(parts, queue, processes)
+        _take_parts(scan, repo, queue, first)
+        while children:
+            pid, receive = children.pop(0)
+            try:
+                scan.merge(_outcome(receive))
+            finally:
+                os.waitpid(pid, 0)  # it ends once it has sent its outcome, or has died
         if streamed is not None:
             streamed.finish()
     finally:
-        for child, receive in children:
-            receive.close()
-            if child.is_alive():
-                child.terminate()
-            child.join()
+        for pid, receive in children:  # stopped: their git walks end with them
+            _stop(pid, receive)
+        if streamed is None or not streamed.stop():
+            queue.close()  # (else the thread may still write to it: left open)
+        first.close()
+
+
+def _fork(scan: Scan, repo: Path, queue: _Parts, first: _FirstAlone) -> tuple[int, int]:
+    """A worker process forked to take parts; ``(its pid, the read end of its outcome)``."""
+    receive, send = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: never returns to the caller's frames
+        code = 70
+        try:
+            os.close(receive)
+            _worker(scan, repo, queue, first, send)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(send)
+    return pid, receive
+
+
+def _stop(pid: int, receive: int) -> None:
+    """Stop a worker whose outcome is not wanted (SIGTERM: through its ``finally``
+    blocks, so its git walk ends with it) and wait for it."""
+    os.close(receive)
+    if os.waitpid(pid, os.WNOHANG) == (0, 0):
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+
+
+class _Parts:
+    """Parts handed to the processes through one pipe, each a record of ``SIZE`` bytes
+    (None: no more). A write of at most ``PIPE_BUF`` bytes is atomic, and a read of a
+    record takes it whole (the pipe holds whole records only), so processes reading the
+    same pipe never split one; the pipe holds 128 records, more than a range is cut in."""
+
+    SIZE = 512
+
+    def __init__(self) -> None:
+        self.read_end, self.write_end = os.pipe()
+
+    def put(self, part: Part | None) -> None:
+        if part is None:
+            record = b"-"
+        else:
+            words = [str(part.index), part.tip, part.link or "-", *part.excludes]
+            record = " ".join(words).encode("ascii")
+        if len(record) > self.SIZE:
+            raise ValueError(f"a part too long to hand out: {record[:80]!r}")
+        os.write(self.write_end, record.ljust(self.SIZE))
+
+    def get(self) -> Part | None:
+        record = os.read(self.read_end, self.SIZE)
+        if len(record) != self.SIZE:
+            raise RuntimeError(f"a part read in {len(record)} bytes, not {self.SIZE}")
+        words = record.decode("ascii").split()
+        if words == ["-"]:
+            return None
+        index, tip, link, *excludes = words
+        return Part(int(index), tip, tuple(excludes), None if link == "-" else link)
+
+    def close(self) -> None:
+        os.close(self.read_end)
+        os.close(self.write_end)
+
+
+class _Queue(Protocol):  # _Parts, as _Streamed hands parts out
+    def put(self, part: Part | None) -> None: ...
 
 
 class _Streamed:
@@ -97,11 +158,10 @@ class _Streamed:
     oldest history, read last along the chain, is where most findings are: u-boot's
     first years have no sign-offs), then an end for each process."""
 
-    def __init__(self, parts: Iterable[Part], queue: SimpleQueue[Part | None], ends: int) -> None:
-        import threading
-
+    def __init__(self, parts: Iterable[Part], queue: _Queue, ends: int) -> None:
         self.parts, self.queue, self.ends = parts, queue, ends
         self.failed: BaseException | None = None
+        self.stopping = False
         self.thread = threading.Thread(target=self._hand_out, daemon=True)
         self.thread.start()
 
@@ -109,6 +169,8 @@ class _Streamed:
         held: list[Part] = []
         try:
             for part in self.parts:
+                if self.stopping:  # the run ended otherwise: the chain's git stopped
+                    break
                 if part.index < self.ends:
                     self.queue.put(part)
                 else:
@@ -118,6 +180,8 @@ class _Streamed:
         except BaseException as exc:  # the chain could not be read: said by finish()
             self.failed = exc
         finally:
+            if (close := getattr(self.parts, "close", None)) is not None:
+                close()  # a chain left unread: its git stopped now
             for _ in range(self.ends):
                 self.queue.put(None)
 
@@ -127,65 +191,125 @@ class _Streamed:
         if self.failed is not None:
             raise self.failed
 
+    def stop(self) -> bool:
+        """Stop handing out, at the next part; whether the thread is still at it after a
+        second."""
+        self.stopping = True
+        self.thread.join(timeout=1.0)
+        return self.thread.is_alive()
+
 
 class _FirstAlone:
-    """``verifier``, the first call across the processes made alone (the others wait)."""
+    """``verifier``, the first call across the processes made alone (on a new, empty
+    GNUPGHOME it creates the keyring): a pipe holds one token; whoever reads it first
+    verifies alone, then puts one pass for each other process (a process reads once)."""
 
-    def __init__(self, verifier: TagVerifier, lock: Any, made: Synchronized[int]) -> None:
-        self.verifier, self.lock, self.made = verifier, lock, made
+    _FIRST, _PASS = b"f", b"p"
+
+    def __init__(self, verifier: TagVerifier, processes: int) -> None:
+        self.verifier, self.processes, self.open = verifier, processes, False
+        self.read_end, self.write_end = os.pipe()
+        os.write(self.write_end, self._FIRST)
 
     def __call__(self, tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
-        if not self.made.value:
-            with self.lock:
-                if not self.made.value:
-                    found = self.verifier(tags)
-                    self.made.value = 1
-                    return found
-        return self.verifier(tags)
-
-
-@dataclass(frozen=True)
-class _Shared:
-    """What the processes share: the parts to take (None: no more), the verifier."""
-
-    parts: SimpleQueue[Part | None]
-    verify: _FirstAlone
-
-
-def _take_parts(scan: Scan, repo: Path, shared: _Shared) -> None:
-    """Take parts until none is left; the held-back merges' tags verified beside, part by
-    part, and those merges checked at the end."""
-    from concurrent.futures import ThreadPoolExecutor  # only for a range cut in parts
-
-    pending: list[Future[Mapping[bytes, TagVerification]]] = []
-    with ThreadPoolExecutor(max_workers=1) as beside:
+        if self.open:
+            return self.verifier(tags)
+        token = os.read(self.read_end, 1)  # waits while the first is made
+        self.open = True
+        if token != self._FIRST:
+            return self.verifier(tags)
         try:
-            while (part := shared.parts.get()) is not None:
-                held = len(scan.deferred)
-                scan_part(scan, repo, part)
-                if tags := scan.deferred_tags(held):
-                    pending.append(beside.submit(shared.verify, tags))
-            verified: dict[bytes, TagVerification] = {}
-            for future in pending:
-                verified.update(future.result())
+            return self.verifier(tags)
         finally:
-            for future in pending:
-                future.cancel()
+            os.write(self.write_end, self._PASS * self.processes)
+
+    def close(self) -> None:
+        os.close(self.read_end)
+        os.close(self.write_end)
+
+
+class _Beside:
+    """The tags of the merges ``scan`` holds back, verified in batches by threads of this
+    process, one after another, while it walks on (``result``: all verdicts; a batch not
+    started when something stopped the walks is never started). A batch is made as soon
+    as a chunk brings tags (the first of the run runs alone), then once as many merges
+    wait as twice the last batch had, and at the end of each part: a gpg start each, few
+    of them, and little left to verify when the walks end."""
+
+    FIRST = 16  # merges in the second batch; each later one waits for twice the last
+
+    def __init__(self, scan: Scan, verify: TagVerifier) -> None:
+        self.scan, self.verify = scan, verify
+        self.found: dict[bytes, TagVerification] = {}
+        self.failed: list[BaseException] = []
+        self.last: threading.Thread | None = None
+        self.cancelled = False
+        self.held, self.wanted = 0, 1  # merges handed out so far; merges a batch waits for
+
+    def after_chunk(self) -> None:
+        if len(self.scan.deferred) - self.held >= self.wanted:
+            self.wanted = max(self.FIRST, 2 * (len(self.scan.deferred) - self.held))
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand the merges held back since the last batch to a new one."""
+        tags = self.scan.deferred_tags(self.held)
+        self.held = len(self.scan.deferred)
+        if tags:
+            self._submit(tags)
+
+    def _submit(self, tags: Sequence[bytes]) -> None:
+        before = self.last
+
+        def run() -> None:
+            if before is not None:
+                before.join()
+            if self.cancelled or self.failed:
+                return
+            try:
+                self.found.update(self.verify(tags))
+            except BaseException as exc:  # said by result()
+                self.failed.append(exc)
+
+        self.last = threading.Thread(target=run, daemon=True)
+        self.last.start()
+
+    def result(self) -> dict[bytes, TagVerification]:
+        if self.last is not None:
+            self.last.join()
+        if self.failed:
+            raise self.failed[0]
+        return self.found
+
+
+def _take_parts(scan: Scan, repo: Path, queue: _Parts, first: _FirstAlone) -> None:
+    """Take parts until none is left; the held-back merges' tags verified beside, in
+    batches (``_Beside``), and those merges checked at the end."""
+    beside = _Beside(scan, first)
+    try:
+        while (part := queue.get()) is not None:
+            scan_part(scan, repo, part, beside.after_chunk if scan.defer else None)
+            beside.flush()
+        verified = beside.result()
+    finally:
+        beside.cancelled = True
     if scan.deferred:
         scan.settle(lambda _: verified)
 
 
-def _worker(template: Scan, repo: Path, shared: _Shared, send: Connection) -> None:
+def _worker(template: Scan, repo: Path, queue: _Parts, first: _FirstAlone, send: int) -> None:
     """In a forked process: check parts until none is left, send back the scan or what
     stopped it. Ctrl-C is the parent's business; SIGTERM (the parent stopping it) and
     SIGHUP end it through its ``finally`` blocks, so its git walk ends with it."""
+    import pickle
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _stop)
+        signal.signal(sig, _end)
     outcome: tuple[str, Any]
     try:
         mine = Scan(template.checks, template.ctx, template.rules)
-        _take_parts(mine, repo, shared)
+        _take_parts(mine, repo, queue, first)
         outcome = ("scan", mine)
     except BrokenCut:
         outcome = ("broken", None)
@@ -193,19 +317,24 @@ def _worker(template: Scan, repo: Path, shared: _Shared, send: Connection) -> No
         outcome = ("git", exc.message)
     except Exception as exc:  # a bug: said by the parent as one (exit 70)
         outcome = ("bug", f"{type(exc).__name__}: {exc}")
-    send.send(outcome)
-    send.close()
+    with os.fdopen(send, "wb") as out:
+        pickle.dump(outcome, out, pickle.HIGHEST_PROTOCOL)
 
 
-def _stop(signum: int, frame: FrameType | None) -> None:
+def _end(signum: int, frame: FrameType | None) -> None:
     del frame
     raise SystemExit(128 + signum)
 
 
-def _outcome(receive: Connection) -> Scan:
+def _outcome(receive: int) -> Scan:
+    """The scan a worker sent back (read to its end, which closes ``receive``)."""
+    import pickle
+
+    with os.fdopen(receive, "rb") as said:
+        data = said.read()
     try:
-        kind, value = receive.recv()
-    except EOFError:  # killed from outside (the OOM killer): the range is read again
+        kind, value = pickle.loads(data)  # noqa: S301 - our own fork wrote it
+    except Exception:  # nothing or half of it: killed from outside (the OOM killer)
         raise WorkerLost() from None
     if kind == "broken":
         raise BrokenCut()
