@@ -5,13 +5,13 @@ fits the stream, and the one-line error. Every server string is escaped here."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+from send_mergereq import json_text
 from send_mergereq.errors import ExitCode, redact
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class Output:
             self.document(to_json(report))
 
     def document(self, doc: Mapping[str, Any]) -> None:
-        self.stdout.write(json.dumps(doc, indent=2) + "\n")
+        self.stdout.write(json_text.dumps(doc) + "\n")
         self.stdout.flush()
 
     def live(self) -> bool:
