@@ -44,3 +44,17 @@ def test_read_blob_and_config_entries(make_repo: Any) -> None:
     ]
     assert git.config_entries(repo.path, r"^nothing\.") == []
     assert git.read_blob(repo.path, "master:nope.toml") is None
+
+
+def test_commits_and_dates_in_one_git_or_none(make_repo: Any) -> None:
+    """Both ends of a range and their committer dates at once; None (each end is then
+    resolved alone, with its own error) for anything that is not one commit per ref."""
+    repo: Repo = make_repo()
+    repo.commit("One more")
+    head, first = repo.git("rev-parse", "HEAD", "HEAD~1").split()
+    dates = [int(d) for d in repo.git("show", "-s", "--format=%ct", first, head).split()]
+    found = git.commits_and_dates(repo.path, ["HEAD~1", "HEAD"])
+    assert found == [(first, dates[0]), (head, dates[1])]
+    for refs in (["HEAD", "no-such-ref"], ["HEAD", "HEAD"], ["HEAD~1..HEAD", "HEAD"],
+                 ["HEAD^@", "HEAD"], ["--all", "HEAD"], ["HEAD^{tree}", "HEAD"]):  # fmt: skip
+        assert git.commits_and_dates(repo.path, refs) is None, refs

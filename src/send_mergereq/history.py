@@ -169,6 +169,9 @@ class CommitRange:
     branch: str
     target_sha: str
     branch_sha: str
+    # the committer dates of both ends when read with them (the cut goes by them): not
+    # part of what the range is
+    dates: tuple[int, int] | None = field(default=None, compare=False)
 
     @property
     def spec(self) -> str:

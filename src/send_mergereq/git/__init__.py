@@ -66,6 +66,7 @@ from send_mergereq.git.process import (
 from send_mergereq.git.refs import (
     ZERO_ID,
     adds_nothing,
+    commits_and_dates,
     existing_refs,
     has_commit,
     resolve_commit,
@@ -112,6 +113,7 @@ __all__ = [
     "checkout_move",
     "commit_dates",
     "commit_objects",
+    "commits_and_dates",
     "common_dir",
     "config_entries",
     "config_value",

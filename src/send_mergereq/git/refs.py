@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from send_mergereq.errors import GitError
 from send_mergereq.git.process import query, run
 
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
 
 def resolve_commit(repo: Path, ref: str) -> str | None:
     """The commit id ``ref`` names, or None."""
     return query(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+
+
+_SEVERAL = ("..", "^@", "^!", "^-")  # revision syntax that names more than one commit
+
+
+def commits_and_dates(repo: Path, refs: Sequence[str]) -> list[tuple[str, int]] | None:
+    """The commit id and committer date each of ``refs`` names, in order, from one git;
+    None when it cannot be said so (a ref that names no commit, two that name the same
+    one, a ref written as several commits, ``A..B``): ask ``resolve_commit`` for each."""
+    if any(mark in ref for ref in refs for mark in _SEVERAL) or any(r[:1] == "-" for r in refs):
+        return None
+    args = ("rev-list", "--no-walk=unsorted", "--timestamp", "--end-of-options")
+    done = run(repo, *args, *(f"{ref}^{{commit}}" for ref in refs))
+    words = done.stdout.decode("ascii", errors="replace").split()
+    if done.returncode != 0 or len(words) != 2 * len(refs):
+        return None
+    found = [(sha, date) for date, sha in zip(words[::2], words[1::2], strict=True)]
+    if not all(date.isdigit() and _COMMIT_ID.fullmatch(sha) for sha, date in found):
+        return None
+    return [(sha, int(date)) for sha, date in found]
 
 
 def adds_nothing(repo: Path, tip: str, exclude: str) -> bool:

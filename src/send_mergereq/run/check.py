@@ -13,6 +13,7 @@ from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import Severity
 from send_mergereq.checks.runner import EnabledCheck, TagVerifier
 from send_mergereq.config import POLICY_FILE, Settings
+from send_mergereq.history import CommitRange
 from send_mergereq.report import CheckReport, Policy
 from send_mergereq.scan.cut import cut
 from send_mergereq.scan.range_check import check_range, default_verifier
@@ -86,14 +87,15 @@ def check_phase(
         exempt=result.exempt,
         exempted=result.exempted,
         checks=tuple(e.module.ID for e in enabled if e.opts.severity is not Severity.OFF),
-        policy=policy_of(settings),
+        policy=policy_of(settings, rng),
     )
 
 
-def policy_of(settings: Settings) -> Policy:
+def policy_of(settings: Settings, rng: CommitRange) -> Policy:
     """Where the run's ``.send-mergereq.toml`` was read from (the commit, and whether the
-    file was there)."""
+    file was there); the commit is the range's target's when read from it."""
     spec = settings.policy_file or f"{settings.target}:{POLICY_FILE}"
     ref = spec.rpartition(":")[0]
     found = git.blob_size(settings.repo, spec) is not None
-    return Policy(spec, git.resolve_commit(settings.repo, ref) or "", found, settings.policy_why)
+    commit = rng.target_sha if ref == rng.target else git.resolve_commit(settings.repo, ref)
+    return Policy(spec, commit or "", found, settings.policy_why)

@@ -48,7 +48,7 @@ def cut(repo: Path, rng: CommitRange, workers: int) -> Iterable[Part]:
     chain, parts streamed newest first as the chain is read."""
     if workers < 2 or rng.target_sha == rng.branch_sha:
         return [whole(rng)]
-    dates = git.commit_dates(repo, [rng.target_sha, rng.branch_sha])
+    dates = rng.dates or git.commit_dates(repo, [rng.target_sha, rng.branch_sha])
     if len(dates) != 2:  # nothing a cut could go by
         return [whole(rng)]
     start, end = dates

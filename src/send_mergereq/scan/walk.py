@@ -32,10 +32,15 @@ def resolve_commit(repo: Path, ref: str, what: str) -> str:
 def resolve_range(
     repo: Path, target: str, branch: str, *, allow_empty: bool = False
 ) -> CommitRange:
-    """Resolve both ends; an empty range is a usage error (nothing to send) unless
-    ``allow_empty`` (a CI job checking a push that adds nothing). Only equal ends are
-    caught here: a branch behind its target is caught by the walk that reads the
+    """Resolve both ends, with their dates, in one git (``git.commits_and_dates``), each
+    alone when that cannot say it; an empty range is a usage error (nothing to send)
+    unless ``allow_empty`` (a CI job checking a push that adds nothing). Only equal ends
+    are caught here: a branch behind its target is caught by the walk that reads the
     range (``empty_range``), not by a second walk of the whole history."""
+    both = git.commits_and_dates(repo, [target, branch])
+    if both is not None:
+        (target_sha, start), (branch_sha, end) = both
+        return CommitRange(target, branch, target_sha, branch_sha, dates=(start, end))
     target_sha = resolve_commit(repo, target, "target")
     branch_sha = resolve_commit(repo, branch, "branch")
     rng = CommitRange(target, branch, target_sha, branch_sha)
