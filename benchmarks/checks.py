@@ -221,6 +221,22 @@ def main() -> None:
         build(small, 100, 3)
         cold = _wall([str(EXE), "staging", "--dry-run"], small, max(5, args.runs))
         print(f"cold --dry-run on 100 commits, interpreter start included: {cold:.3f} s")
+        if not _compiled():
+            print("  (the sources have no up-to-date bytecode and PYTHONDONTWRITEBYTECODE is set:")
+            print("   every run compiles them; run `python -m compileall -q src` first)")
+
+
+def _compiled() -> bool:
+    """Whether the tool's modules start from bytecode: written by Python's first import,
+    or by ``compileall`` where ``PYTHONDONTWRITEBYTECODE`` keeps Python from writing it."""
+    import importlib.util
+    import os
+
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return True
+    source = Path(__file__).resolve().parents[1] / "src" / "send_mergereq" / "cli" / "__init__.py"
+    cached = Path(importlib.util.cache_from_source(str(source)))
+    return cached.exists() and cached.stat().st_mtime >= source.stat().st_mtime
 
 
 if __name__ == "__main__":
