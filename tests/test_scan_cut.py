@@ -227,6 +227,51 @@ def test_a_worker_killed_from_outside_has_the_range_read_again(
     assert lost == whole_read and lost.commits == 460
 
 
+def test_a_worker_still_walking_is_stopped_when_this_process_fails(
+    tagged: tuple[Repo, CommitRange], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This process fails (here a broken cut) while a worker is still in its part: the
+    worker is stopped (SIGTERM, through its ``finally`` blocks) and reaped, never waited
+    for to the end of its walk, never left behind."""
+    import os
+    import select
+
+    from send_mergereq.checks.runner import Scan
+    from send_mergereq.scan import workers as parallel
+
+    repo, rng = tagged
+    parent, (said, say), (never, _) = os.getpid(), os.pipe(), os.pipe()
+
+    def held_or_broken(scan: Any, path: Path, part: Part, *more: Any) -> None:
+        if os.getpid() != parent:  # the worker: in its part until stopped, 30 s at most
+            os.write(say, b"walking\n")
+            if not select.select([never], [], [], 30)[0]:
+                os.write(say, b"never stopped\n")
+            return
+        os.read(said, 8)  # the worker is in its part: now this process fails
+        raise BrokenCut(part)
+
+    forked: list[tuple[int, int]] = []
+    real_fork = parallel._fork
+
+    def fork(*args: Any) -> tuple[int, int]:
+        forked.append(real_fork(*args))
+        return forked[-1]
+
+    monkeypatch.setattr(parallel, "scan_part", held_or_broken)
+    monkeypatch.setattr(parallel, "_fork", fork)
+    checks = [EnabledCheck(CHECKS[c], CHECKS[c].Options()) for c in ("signoff", "utf8")]
+    parts = range_parts.cut(repo.path, rng, workers=2)
+    with pytest.raises(BrokenCut):
+        parallel.scan_parts(Scan(checks, CheckContext(), ()), repo.path, parts, 2, lambda tags: {})
+    assert len(forked) == 1
+    with pytest.raises(ChildProcessError):  # reaped already
+        os.waitpid(forked[0][0], os.WNOHANG)
+    os.set_blocking(said, False)
+    with pytest.raises(BlockingIOError):  # nothing more said: stopped, not timed out
+        os.read(said, 64)
+
+
 @pytest.fixture(scope="module")
 def tagless(
     tagged: tuple[Repo, CommitRange], tmp_path_factory: pytest.TempPathFactory

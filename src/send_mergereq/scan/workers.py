@@ -71,11 +71,10 @@ def scan_parts(
             streamed = _Streamed(parts, queue, processes)
         _take_parts(scan, repo, queue, first)
         while children:
-            pid, receive = children.pop(0)
-            try:
-                scan.merge(_outcome(receive))
-            finally:
-                os.waitpid(pid, 0)  # it ends once it has sent its outcome, or has died
+            pid, receive = children[0]
+            outcome = _outcome(receive)  # read to its end (the worker is ending), or raised
+            _stop(*children.pop(0))
+            scan.merge(outcome)
         if streamed is not None:
             streamed.finish()
     finally:
@@ -90,12 +89,15 @@ def _fork(scan: Scan, repo: Path, queue: _Parts, first: _FirstAlone) -> tuple[in
     """A worker process forked to take parts; ``(its pid, the read end of its outcome)``."""
     receive, send = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the worker: never returns to the caller's frames
+    if pid == 0:  # the worker: ends here, never returns to the caller's frames
         code = 70
         try:
-            os.close(receive)
-            _worker(scan, repo, queue, first, send)
-            code = 0
+            try:
+                os.close(receive)
+                _worker(scan, repo, queue, first, send)
+                code = 0
+            finally:
+                _ENDING.append(True)  # a SIGTERM from now on raises nothing (``_end``)
         finally:
             os._exit(code)
     os.close(send)
@@ -103,8 +105,8 @@ def _fork(scan: Scan, repo: Path, queue: _Parts, first: _FirstAlone) -> tuple[in
 
 
 def _stop(pid: int, receive: int) -> None:
-    """Stop a worker whose outcome is not wanted (SIGTERM: through its ``finally``
-    blocks, so its git walk ends with it) and wait for it."""
+    """A worker ended: its pipe closed, a SIGTERM if it still runs (it ends through its
+    ``finally`` blocks, so its git walk ends with it), and waited for."""
     os.close(receive)
     if os.waitpid(pid, os.WNOHANG) == (0, 0):
         os.kill(pid, signal.SIGTERM)
@@ -321,16 +323,24 @@ def _worker(template: Scan, repo: Path, queue: _Parts, first: _FirstAlone, send:
         pickle.dump(outcome, out, pickle.HIGHEST_PROTOCOL)
 
 
+_ENDING: list[bool] = []  # in a worker: not empty once it is ending (os._exit is next)
+
+
 def _end(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM or SIGHUP in a worker: ends it through its ``finally`` blocks, once; a
+    signal that comes while it is already ending raises nothing (it would escape the
+    ``finally`` that ends the process)."""
     del frame
-    raise SystemExit(128 + signum)
+    if not _ENDING:
+        _ENDING.append(True)
+        raise SystemExit(128 + signum)
 
 
 def _outcome(receive: int) -> Scan:
-    """The scan a worker sent back (read to its end, which closes ``receive``)."""
+    """The scan a worker sent back through ``receive``, read to its end."""
     import pickle
 
-    with os.fdopen(receive, "rb") as said:
+    with os.fdopen(receive, "rb", closefd=False) as said:
         data = said.read()
     try:
         kind, value = pickle.loads(data)  # noqa: S301 - our own fork wrote it
