@@ -19,9 +19,7 @@ alone, the rest of its chunk still at once.
 
 from __future__ import annotations
 
-import bisect
 import functools
-import itertools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -51,9 +49,9 @@ _MERGE = re.compile(
 )
 
 # fused_clean and fused_merge_clean as one regex over a chunk's records, each record
-# matched whole: the usual commit (groups 1 and 2: a parent, the author's <email>), a
-# clean merge (group 3 "t", when merges are vouched for) or anything else (group 4, the
-# record). Possessive
+# matched whole: the usual commit (groups 1 to 3: a parent, the author, the author's
+# <email>), a clean merge (group 4, its author, when merges are vouched for) or anything
+# else (group 5, the record). Possessive
 # and atomic parts keep it linear: (?>[^\0]*\n\n(?=\s*+[^\s\0])) is the last blank line
 # with text after it (rfind's on the right-stripped object), the trailer block after it
 # the last paragraph, what follows it whitespace (\s*+, what rstrip drops).
@@ -61,13 +59,13 @@ _H = rb"[0-9a-f]{40,64}+"
 _LINE = rb"[A-Za-z0-9-]++[ \t]*+:[^\n\0]*+"  # a one-line trailer (_FIRST_TRAILER, then a line)
 _COMMIT = (
     _H + rb"(?P<p> " + _H + rb")?+\ntree " + _H + rb"\n(?(p)parent " + _H + rb"\n)"
-    rb"author [^<>\n\0]*+<(?P<email>[^<>\s\0]++)>[^<>\n\0]*+\ncommitter [^\n\0]*+\n\n"
+    rb"author (?P<ident>[^<>\n\0]*+<(?P<email>[^<>\s\0]++)>)[^<>\n\0]*+\ncommitter [^\n\0]*+\n\n"
     rb"(?>[^\0]*\n\n(?=\s*+[^\s\0]))(?:" + _LINE + rb"\n)*?"
     rb"(?i:signed-off-by)[ \t]*+:[^\n\0]*<(?i:(?P=email))>[ \t\r]*+(?:\n" + _LINE + rb")*+\s*+\0"
 )
 _MERGE_RECORD = (
-    _H + rb"(?: " + _H + rb"){2,}+\n(t)ree " + _H + rb"\n(?:parent " + _H + rb"\n){2,}+"
-    rb"author [^<>\n\0]*+<[^<>\n\0]*+>[^<>\n\0]*+\ncommitter [^\n\0]*+\n"
+    _H + rb"(?: " + _H + rb"){2,}+\ntree " + _H + rb"\n(?:parent " + _H + rb"\n){2,}+"
+    rb"author ([^<>\n\0]*+<[^<>\n\0]*+>)[^<>\n\0]*+\ncommitter [^\n\0]*+\n"
     rb"(?:(?!encoding )[^\n\0]++\n)*+\n[^\0]*+\0"
 )
 _OTHER = rb"([^\0]*+\0)"
@@ -81,8 +79,7 @@ def chunk_pattern(merges: bool) -> re.Pattern[bytes]:
     return re.compile(rb"(?:" + _COMMIT + rb"|" + merge + rb"|" + _OTHER + rb")")
 
 
-_AUTHORS = re.compile(rb"\nauthor ([^<>\n]*<[^<>\n]*>)")  # every author line, and more
-_ALONE = (b"", b"", b"", b"\0")  # said of a record the regex may not speak for: look alone
+_ALONE = (b"", b"", b"", b"", b"\0")  # said of a record the regex may not speak for
 
 Vouch = Callable[[bytes, CheckContext], bool]
 ChunkVouch = Callable[[bytes, Sequence[bytes], CheckContext], "list[tuple[bytes, ...]]"]
@@ -129,21 +126,28 @@ def vouch_chunk(
     pattern: re.Pattern[bytes] | None = None,
 ) -> list[tuple[bytes, ...]]:
     """For each record ``IDS\\nOBJECT\\0`` of ``text`` (``records``: ``text`` split at its
-    NULs), in order, ``(parent, email, merge, other)``: ``other`` empty when ``fused_clean``
-    (or ``fused_merge_clean``, ``merge`` b"t", with ``chunk_pattern(True)``) vouches for the
-    object, else not (the record, or a NUL for a record that is not UTF-8 or whose author
-    may be a list: the regex does not look at either). (Once per megabyte of the range:
-    C-speed steps, and a Python step per record not ASCII.)"""
+    NULs), in order, ``(parent, author, email, merge author, other)``: ``other`` empty when
+    ``fused_clean`` (or ``fused_merge_clean``, ``merge author`` not empty, with
+    ``chunk_pattern(True)``) vouches for the object, else not (the record, or a NUL for a
+    record that is not UTF-8 or whose author may be a list: the regex does not look at
+    either). (Once per megabyte of the range: C-speed steps, a Python step per record
+    not ASCII.)"""
     found = (pattern or chunk_pattern(False)).findall(text)
     if len(found) == len(records):
-        for n in _not_plain(text, records, ctx):
+        for n in _not_plain(text, records, found, ctx):
             found[n] = _ALONE
     return found
 
 
-def _not_plain(text: bytes, records: Sequence[bytes], ctx: CheckContext) -> set[int]:
-    """The records of a chunk that are not all UTF-8, or whose author may be a list (the
-    chunk decoded once, only its records not ASCII; its distinct authors asked once)."""
+def _not_plain(
+    text: bytes,
+    records: Sequence[bytes],
+    found: Sequence[tuple[bytes, ...]],
+    ctx: CheckContext,
+) -> set[int]:
+    """The records of a chunk that are not all UTF-8, or whose author, as the regex read
+    it (``found``), may be a list (the chunk decoded once, only its records not ASCII;
+    its distinct authors asked once, not found again in its text)."""
     flagged: set[int] = set()
     if not text.isascii():
         wide = [n for n, record in enumerate(records) if not record.isascii()]
@@ -151,15 +155,10 @@ def _not_plain(text: bytes, records: Sequence[bytes], ctx: CheckContext) -> set[
             b"\0".join([records[n] for n in wide]).decode("utf-8")
         except UnicodeDecodeError:
             flagged.update(n for n in wide if bad_utf8_at(records[n]) is not None)
-    suspects = [a for a in set(_AUTHORS.findall(text)) if list_address.suspect_ident(a, ctx)]
+    authors = {said[1] or said[3] for said in found} - {b""}
+    suspects = {author for author in authors if list_address.suspect_ident(author, ctx)}
     if suspects:
-        starts = [0, *itertools.accumulate(len(record) + 1 for record in records)]
-        for author in suspects:
-            line = b"\nauthor " + author
-            at = text.find(line)
-            while at >= 0:
-                flagged.add(bisect.bisect_right(starts, at) - 1)
-                at = text.find(line, at + 1)
+        flagged.update(n for n, said in enumerate(found) if (said[1] or said[3]) in suspects)
     return flagged
 
 
