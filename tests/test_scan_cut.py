@@ -254,9 +254,9 @@ def test_a_worker_still_walking_is_stopped_when_this_process_fails(
     forked: list[tuple[int, int]] = []
     real_fork = parallel._fork
 
-    def fork(*args: Any) -> tuple[int, int]:
-        forked.append(real_fork(*args))
-        return forked[-1]
+    def fork(*args: Any) -> None:
+        real_fork(*args)
+        forked.append(args[-1][-1])  # the worker it added to the children
 
     monkeypatch.setattr(parallel, "scan_part", held_or_broken)
     monkeypatch.setattr(parallel, "_fork", fork)

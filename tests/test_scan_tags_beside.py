@@ -115,3 +115,40 @@ def test_parts_go_through_the_pipe_whole() -> None:
         assert [pipe.get(), pipe.get(), pipe.get()] == [*parts, None]
     finally:
         pipe.close()
+
+
+def test_a_worker_killed_while_it_makes_the_first_verification_holds_no_one_up() -> None:
+    """The first verification runs alone; a process killed while it makes it (the OOM
+    killer) must not leave the others waiting for it: the next one makes it, alone."""
+    import signal
+    import threading
+
+    from send_mergereq.scan import workers as parallel
+
+    said, say = os.pipe()
+
+    def stuck(tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
+        os.write(say, b"in\n")
+        signal.pause()  # until killed
+        return {}
+
+    first = parallel._FirstAlone(stuck, shared=True)
+    pid = os.fork()
+    if pid == 0:  # a worker, killed while it verifies
+        try:
+            first([b"tag"])
+        finally:
+            os._exit(0)
+    try:
+        os.read(said, 3)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        first.verifier = lambda tags: {tag: TagVerification(TagStatus.GOOD) for tag in tags}
+        found: list[Mapping[bytes, TagVerification]] = []
+        after = threading.Thread(target=lambda: found.append(first([b"tag"])), daemon=True)
+        after.start()
+        after.join(timeout=30)
+        assert found == [{b"tag": TagVerification(TagStatus.GOOD)}]  # not held up
+        assert first([b"next"]) == {b"next": TagVerification(TagStatus.GOOD)}
+    finally:
+        first.close()

@@ -12,8 +12,8 @@ log``, 1.54 newest first). Parts cut along the first-parent chain are queued by 
 as the chain is read, one for each process at once (the walks start before the chain is
 read to its last cut), the rest oldest first once it is read (``_Streamed``). Each
 worker sends back a ``Scan`` of its parts, pickled through a pipe of its own; this
-process takes parts too and merges the rest in by stream position, so the result is the
-serial one.
+process takes parts too and merges the rest in by stream position: the findings of one
+walk, in the order of the parts (within a part, in its own walk's order).
 
 Merges of signed tags are held back by the checks (``checks/runner.Scan``) until their
 tags are verified: each process hands their tags to a thread of its own, which verifies
@@ -32,7 +32,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from send_mergereq.checks.finding import TagVerification
 from send_mergereq.checks.runner import Scan, TagVerifier
@@ -58,7 +58,7 @@ def scan_parts(
     """
     listed = list(parts) if isinstance(parts, Sequence) else None
     processes = workers if listed is None else min(workers, len(listed))
-    queue, first = _Parts(), _FirstAlone(verifier, processes)
+    queue, first = _Parts(), _FirstAlone(verifier, shared=scan.defer)
     children: list[tuple[int, int]] = []  # (pid, the read end of its outcome)
     streamed: _Streamed | None = None
     try:
@@ -66,7 +66,7 @@ def scan_parts(
             for part in [*reversed(listed), *[None] * processes]:  # one end for each process
                 queue.put(part)
         for _ in range(1, processes):
-            children.append(_fork(scan, repo, queue, first))
+            _fork(scan, repo, queue, first, children)
         if listed is None:  # after the forks: no copy of the thread's git in a worker
             streamed = _Streamed(parts, queue, processes)
         _take_parts(scan, repo, queue, first)
@@ -85,23 +85,34 @@ def scan_parts(
         first.close()
 
 
-def _fork(scan: Scan, repo: Path, queue: _Parts, first: _FirstAlone) -> tuple[int, int]:
-    """A worker process forked to take parts; ``(its pid, the read end of its outcome)``."""
-    receive, send = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the worker: ends here, never returns to the caller's frames
-        code = 70
-        try:
+_STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+def _fork(
+    scan: Scan, repo: Path, queue: _Parts, first: _FirstAlone, children: list[tuple[int, int]]
+) -> None:
+    """A worker process forked to take parts, ``(its pid, the read end of its outcome)``
+    added to ``children``: Ctrl-C, SIGTERM and SIGHUP held back until it is there (one
+    coming between the fork and the list would leave a worker no one stops)."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    try:
+        receive, send = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: ends here, never returns to the caller's frames
+            code = 70
             try:
-                os.close(receive)
-                _worker(scan, repo, queue, first, send)
-                code = 0
+                try:
+                    os.close(receive)
+                    _worker(scan, repo, queue, first, send, mask=held)
+                    code = 0
+                finally:
+                    _ENDING.append(True)  # a SIGTERM from now on raises nothing (``_end``)
             finally:
-                _ENDING.append(True)  # a SIGTERM from now on raises nothing (``_end``)
-        finally:
-            os._exit(code)
-    os.close(send)
-    return pid, receive
+                os._exit(code)
+        os.close(send)
+        children.append((pid, receive))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _stop(pid: int, receive: int) -> None:
@@ -203,31 +214,41 @@ class _Streamed:
 
 class _FirstAlone:
     """``verifier``, the first call across the processes made alone (on a new, empty
-    GNUPGHOME it creates the keyring): a pipe holds one token; whoever reads it first
-    verifies alone, then puts one pass for each other process (a process reads once)."""
+    GNUPGHOME it creates the keyring, which gpg processes started at once would race to
+    create); the others wait for it. The guard is a lock on a scratch file the processes
+    share (``fcntl.lockf``: each process's own, released by the kernel when it dies, so a
+    worker killed while it verifies holds no one up), its first byte saying the first
+    verification is made. ``shared`` False: no tags to verify, no file."""
 
-    _FIRST, _PASS = b"f", b"p"
+    def __init__(self, verifier: TagVerifier, *, shared: bool) -> None:
+        self.verifier, self.open = verifier, False
+        self.file: IO[bytes] | None = None
+        if shared:
+            import tempfile
 
-    def __init__(self, verifier: TagVerifier, processes: int) -> None:
-        self.verifier, self.processes, self.open = verifier, processes, False
-        self.read_end, self.write_end = os.pipe()
-        os.write(self.write_end, self._FIRST)
+            self.file = tempfile.TemporaryFile(prefix="send-mergereq-first-")  # noqa: SIM115 - close()
 
     def __call__(self, tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
-        if self.open:
+        if self.open or self.file is None:
             return self.verifier(tags)
-        token = os.read(self.read_end, 1)  # waits while the first is made
-        self.open = True
-        if token != self._FIRST:
-            return self.verifier(tags)
+        import fcntl
+
+        fd = self.file.fileno()
+        fcntl.lockf(fd, fcntl.LOCK_EX)  # waits while another process makes the first
         try:
-            return self.verifier(tags)
+            if not os.pread(fd, 1, 0):
+                found = self.verifier(tags)
+                os.pwrite(fd, b"1", 0)
+                self.open = True
+                return found
         finally:
-            os.write(self.write_end, self._PASS * self.processes)
+            fcntl.lockf(fd, fcntl.LOCK_UN)
+        self.open = True
+        return self.verifier(tags)
 
     def close(self) -> None:
-        os.close(self.read_end)
-        os.close(self.write_end)
+        if self.file is not None:
+            self.file.close()
 
 
 class _Beside:
@@ -293,21 +314,27 @@ def _take_parts(scan: Scan, repo: Path, queue: _Parts, first: _FirstAlone) -> No
             scan_part(scan, repo, part, beside.after_chunk if scan.defer else None)
             beside.flush()
         verified = beside.result()
-    finally:
-        beside.cancelled = True
+    finally:  # stopped: no batch started any more, the one under way waited for (its
+        beside.cancelled = True  # scratch directory removed), 5 s at most
+        if beside.last is not None:
+            beside.last.join(timeout=5.0)
     if scan.deferred:
         scan.settle(lambda _: verified)
 
 
-def _worker(template: Scan, repo: Path, queue: _Parts, first: _FirstAlone, send: int) -> None:
+def _worker(
+    template: Scan, repo: Path, queue: _Parts, first: _FirstAlone, send: int, *, mask: set[int]
+) -> None:
     """In a forked process: check parts until none is left, send back the scan or what
     stopped it. Ctrl-C is the parent's business; SIGTERM (the parent stopping it) and
-    SIGHUP end it through its ``finally`` blocks, so its git walk ends with it."""
+    SIGHUP end it through its ``finally`` blocks, so its git walk ends with it (both held
+    back until their handler is set: ``mask``, the signals blocked before the fork)."""
     import pickle
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _end)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     outcome: tuple[str, Any]
     try:
         mine = Scan(template.checks, template.ctx, template.rules)
