@@ -20,7 +20,7 @@ FUSED_CORPUS = [
     PLAIN + WHO + b"Subject\nSigned-off-by: Ada Author <ada@example.org>\n",
     PLAIN + WHO + b"S\n\nSigned-off-by: Other <o@x>\nReviewed-by: <ada@example.org>\n",
     PLAIN
-    + WHO.replace(b"Ada Author", b"Ada via Qemu-devel")
+    + WHO.replace(b"Ada Author", b"Ada via X")  # munged by the profile's list
     + b"S\n\nSigned-off-by: A <ada@example.org>\n",
     PLAIN + WHO + b"Caf\xc3\xa9\n\nSigned-off-by: Ada Author <ada@example.org>  \n\n",
 ]
@@ -45,7 +45,7 @@ MERGE_CORPUS = [
     MERGE + WHO + b"Merge branch 'x'\n",
     MERGE + WHO.replace(b"\n\n", b"\nmergetag object x\n type commit\n\n") + b"Merge tag\n",
     MERGE + WHO.replace(b"\n\n", b"\nencoding latin1\n\n") + b"Merge\n",
-    MERGE + WHO.replace(b"Ada Author", b"Ada via Qemu-devel") + b"Merge\n",
+    MERGE + WHO.replace(b"Ada Author", b"Ada via X") + b"Merge\n",  # the profile's list
     MERGE + WHO + b"Merge caf\xe9\n",
 ]
 

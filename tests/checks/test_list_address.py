@@ -74,3 +74,29 @@ def test_no_signoff_gives_a_generic_fix(plant: Plant) -> None:
 def test_lookalike_addresses_pass(plant: Plant, email: str) -> None:
     commit = plant(author=b"Ada Author <" + email.encode() + b">")
     assert findings(commit) == []
+
+
+@pytest.mark.parametrize(
+    "author",
+    [
+        "Jane Doe\u00a0via\u00a0Qemu-devel <qemu-devel@nongnu.org>",  # no-break spaces
+        "Jane Doe\u2003via\tkasan-dev <kasan-dev@googlegroups.com>",
+        "Jane Doe via Qemu-devel <jane@example.org>",
+        "Jane Doe <QEMU-ARM@nongnu.org>",
+        "Jean via Lactea <jean@example.org>",
+        "Jane Doe <jane@example.org>",
+        "Jane Doe \u00dcBER via Qemu-devel <jane@example.org>",
+    ],
+)
+def test_the_first_look_says_exactly_what_check_finds(plant: Plant, author: str) -> None:
+    """``clean`` (and the fused fast path, through ``suspect_ident``) vouches for an author
+    exactly when ``check`` finds nothing: a munged name with other spaces than ASCII ones
+    around ``via`` once went through the fast path unreported."""
+    from send_mergereq.checks import fused
+
+    commit = plant(JANE_SOB, author=author.encode())
+    head, message = commit.raw.split(b"\n\n", 1)
+    for ctx in (QEMU, CheckContext()):
+        found = findings(commit, ctx)
+        assert list_address.clean(head, message, ctx, list_address.Options()) == (not found)
+        assert not (found and fused.fused_clean(commit.raw, ctx)), author
