@@ -152,3 +152,39 @@ def test_a_worker_killed_while_it_makes_the_first_verification_holds_no_one_up()
         assert first([b"next"]) == {b"next": TagVerification(TagStatus.GOOD)}
     finally:
         first.close()
+
+
+def test_a_ctrl_c_while_the_verification_under_way_is_waited_for_comes_after_it() -> None:
+    """A stopped process waits for the verification under way (its scratch directory is
+    removed with it, not left to a finalizer racing the thread at exit): a Ctrl-C that
+    comes meanwhile (git, in the same process group, may have failed first) is raised
+    once that is done, not at once."""
+    import signal
+    import threading
+    import time
+
+    import pytest
+
+    from send_mergereq.scan import workers as parallel
+
+    release, done = threading.Event(), threading.Event()
+
+    def verifying() -> None:
+        release.wait(10)
+        time.sleep(0.2)  # the gpg under way, still running when the Ctrl-C is handled
+        done.set()
+
+    def ctrl_c(signum: int, frame: object) -> None:
+        release.set()
+        raise KeyboardInterrupt
+
+    threading.Thread(target=verifying, daemon=True).start()
+    previous = signal.signal(signal.SIGINT, ctrl_c)
+    try:
+        main = threading.main_thread().ident or 0  # the signal to the waiting thread
+        threading.Timer(0.05, signal.pthread_kill, (main, signal.SIGINT)).start()
+        with pytest.raises(KeyboardInterrupt):
+            parallel._wait_for(done, 5.0)
+        assert done.is_set() and release.is_set()
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -65,7 +65,10 @@ def _verify_signed(repo: Path, tags: list[bytes], batch: bool) -> dict[bytes, Ta
     directory and run ``git verify-tag`` on each."""
     batched: dict[bytes, TagVerification] = {}
     try:
-        with tempfile.TemporaryDirectory(prefix="send-mergereq-tags-") as tmp:
+        # (a thread stopped at exit would leave it to a finalizer: no traceback from there)
+        with tempfile.TemporaryDirectory(
+            prefix="send-mergereq-tags-", ignore_cleanup_errors=True
+        ) as tmp:
             batched = _verify_batch(repo, Path(tmp), tags) if batch else {}
             left = [tag for tag in tags if tag not in batched]
             if not left:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
@@ -265,7 +266,7 @@ class _Beside:
         self.scan, self.verify = scan, verify
         self.found: dict[bytes, TagVerification] = {}
         self.failed: list[BaseException] = []
-        self.last: threading.Thread | None = None
+        self.last: threading.Event | None = None  # set when the last batch is done
         self.cancelled = False
         self.held, self.wanted = 0, 1  # merges handed out so far; merges a batch waits for
 
@@ -282,24 +283,27 @@ class _Beside:
             self._submit(tags)
 
     def _submit(self, tags: Sequence[bytes]) -> None:
-        before = self.last
+        before, done = self.last, threading.Event()
 
         def run() -> None:
-            if before is not None:
-                before.join()
-            if self.cancelled or self.failed:
-                return
             try:
-                self.found.update(self.verify(tags))
+                if before is not None:
+                    before.wait()
+                if not (self.cancelled or self.failed):
+                    self.found.update(self.verify(tags))
             except BaseException as exc:  # said by result()
                 self.failed.append(exc)
+            finally:
+                done.set()
 
-        self.last = threading.Thread(target=run, daemon=True)
-        self.last.start()
+        # an event, not the thread: Python 3.11 takes a thread whose join a Ctrl-C broke
+        # for one that has ended (bpo-45274's fix), and would stop waiting for it
+        self.last = done
+        threading.Thread(target=run, daemon=True).start()
 
     def result(self) -> dict[bytes, TagVerification]:
         if self.last is not None:
-            self.last.join()
+            self.last.wait()
         if self.failed:
             raise self.failed[0]
         return self.found
@@ -317,9 +321,23 @@ def _take_parts(scan: Scan, repo: Path, queue: _Parts, first: _FirstAlone) -> No
     finally:  # stopped: no batch started any more, the one under way waited for (its
         beside.cancelled = True  # scratch directory removed), 5 s at most
         if beside.last is not None:
-            beside.last.join(timeout=5.0)
+            _wait_for(beside.last, 5.0)
     if scan.deferred:
         scan.settle(lambda _: verified)
+
+
+def _wait_for(done: threading.Event, seconds: float) -> None:
+    """Wait up to ``seconds`` for ``done``; a Ctrl-C meanwhile (git, in the same process
+    group, may have failed first and brought this process here) raised once it is set."""
+    deadline = time.monotonic() + seconds
+    interrupted: KeyboardInterrupt | None = None
+    while not done.is_set() and (left := deadline - time.monotonic()) > 0:
+        try:
+            done.wait(left)
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
 
 
 def _worker(
