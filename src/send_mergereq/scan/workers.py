@@ -98,7 +98,12 @@ def _fork(
     held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
     try:
         receive, send = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to be had (EAGAIN): said by the caller
+            os.close(receive)
+            os.close(send)
+            raise
         if pid == 0:  # the worker: ends here, never returns to the caller's frames
             code = 70
             try:
