@@ -15,6 +15,7 @@ from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import CheckContext, TagStatus, TagVerification
 from send_mergereq.checks.runner import EnabledCheck
 from send_mergereq.scan import cut as range_parts
+from send_mergereq.scan import tags_beside
 from send_mergereq.scan.range_check import check_range, default_verifier
 from send_mergereq.scan.walk import resolve_range, whole
 
@@ -77,7 +78,6 @@ def test_tag_batches_start_with_the_first_chunk_that_brings_tags_then_double() -
     """The first batch as soon as there are tags (it runs alone: the sooner it is done,
     the sooner the other processes verify), then each once twice as many merges wait as
     the last batch had, the rest at the end of the part: few gpg starts, little left."""
-    from send_mergereq.scan import workers as parallel
 
     class Held:  # checks.runner.Scan, as the batches read it
         def __init__(self) -> None:
@@ -92,7 +92,7 @@ def test_tag_batches_start_with_the_first_chunk_that_brings_tags_then_double() -
         batches.append(list(tags))
         return {tag: TagVerification(TagStatus.GOOD) for tag in tags}
 
-    beside = parallel._Beside(held, verify)  # type: ignore[arg-type]
+    beside = tags_beside.Beside(held, verify)  # type: ignore[arg-type]
     for n in range(200):  # a merge a chunk
         held.deferred.append(n)
         beside.after_chunk()
@@ -123,8 +123,6 @@ def test_a_worker_killed_while_it_makes_the_first_verification_holds_no_one_up()
     import signal
     import threading
 
-    from send_mergereq.scan import workers as parallel
-
     said, say = os.pipe()
 
     def stuck(tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
@@ -132,7 +130,7 @@ def test_a_worker_killed_while_it_makes_the_first_verification_holds_no_one_up()
         signal.pause()  # until killed
         return {}
 
-    first = parallel._FirstAlone(stuck, shared=True)
+    first = tags_beside.FirstAlone(stuck, shared=True)
     pid = os.fork()
     if pid == 0:  # a worker, killed while it verifies
         try:
@@ -165,8 +163,6 @@ def test_a_ctrl_c_while_the_verification_under_way_is_waited_for_comes_after_it(
 
     import pytest
 
-    from send_mergereq.scan import workers as parallel
-
     release, done = threading.Event(), threading.Event()
 
     def verifying() -> None:
@@ -184,7 +180,7 @@ def test_a_ctrl_c_while_the_verification_under_way_is_waited_for_comes_after_it(
         main = threading.main_thread().ident or 0  # the signal to the waiting thread
         threading.Timer(0.05, signal.pthread_kill, (main, signal.SIGINT)).start()
         with pytest.raises(KeyboardInterrupt):
-            parallel._wait_for(done, 5.0)
+            tags_beside.wait_for(done, 5.0)
         assert done.is_set() and release.is_set()
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -16,12 +16,9 @@ process takes parts too and merges the rest in by stream position: the findings 
 walk, in the order of the parts (within a part, in its own walk's order).
 
 Merges of signed tags are held back by the checks (``checks/runner.Scan``) until their
-tags are verified: each process hands their tags to a thread of its own, which verifies
-them (``verifier``, in batches as the chunks bring them, ``_Beside``) while the process
-walks on, and checks those merges once its parts are done. The very first
-verification of the run, whichever process makes it, runs alone (on a new, empty
-GNUPGHOME it creates the keyring, which gpg processes started at once would race to
-create); the others wait for it, then run at will.
+tags are verified: each process verifies them beside its walks (``scan/tags_beside.py``:
+in batches as the chunks bring them, the run's first verification alone), and checks
+those merges once its parts are done.
 """
 
 from __future__ import annotations
@@ -29,15 +26,14 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
-from send_mergereq.checks.finding import TagVerification
 from send_mergereq.checks.runner import Scan, TagVerifier
 from send_mergereq.errors import GitError, SendMergereqError
+from send_mergereq.scan.tags_beside import Beside, FirstAlone, wait_for
 from send_mergereq.scan.walk import BrokenCut, Part, scan_part
 
 
@@ -59,7 +55,7 @@ def scan_parts(
     """
     listed = list(parts) if isinstance(parts, Sequence) else None
     processes = workers if listed is None else min(workers, len(listed))
-    queue, first = _Parts(), _FirstAlone(verifier, shared=scan.defer)
+    queue, first = _Parts(), FirstAlone(verifier, shared=scan.defer)
     children: list[tuple[int, int]] = []  # (pid, the read end of its outcome)
     streamed: _Streamed | None = None
     try:
@@ -90,7 +86,7 @@ _STOPS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 def _fork(
-    scan: Scan, repo: Path, queue: _Parts, first: _FirstAlone, children: list[tuple[int, int]]
+    scan: Scan, repo: Path, queue: _Parts, first: FirstAlone, children: list[tuple[int, int]]
 ) -> None:
     """A worker process forked to take parts, ``(its pid, the read end of its outcome)``
     added to ``children``: Ctrl-C, SIGTERM and SIGHUP held back until it is there (one
@@ -218,106 +214,10 @@ class _Streamed:
         return self.thread.is_alive()
 
 
-class _FirstAlone:
-    """``verifier``, the first call across the processes made alone (on a new, empty
-    GNUPGHOME it creates the keyring, which gpg processes started at once would race to
-    create); the others wait for it. The guard is a lock on a scratch file the processes
-    share (``fcntl.lockf``: each process's own, released by the kernel when it dies, so a
-    worker killed while it verifies holds no one up), its first byte saying the first
-    verification is made. ``shared`` False: no tags to verify, no file."""
-
-    def __init__(self, verifier: TagVerifier, *, shared: bool) -> None:
-        self.verifier, self.open = verifier, False
-        self.file: IO[bytes] | None = None
-        if shared:
-            import tempfile
-
-            self.file = tempfile.TemporaryFile(prefix="send-mergereq-first-")  # noqa: SIM115 - close()
-
-    def __call__(self, tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
-        if self.open or self.file is None:
-            return self.verifier(tags)
-        import fcntl
-
-        fd = self.file.fileno()
-        fcntl.lockf(fd, fcntl.LOCK_EX)  # waits while another process makes the first
-        try:
-            if not os.pread(fd, 1, 0):
-                found = self.verifier(tags)
-                os.pwrite(fd, b"1", 0)
-                self.open = True
-                return found
-        finally:
-            fcntl.lockf(fd, fcntl.LOCK_UN)
-        self.open = True
-        return self.verifier(tags)
-
-    def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
-
-
-class _Beside:
-    """The tags of the merges ``scan`` holds back, verified in batches by threads of this
-    process, one after another, while it walks on (``result``: all verdicts; a batch not
-    started when something stopped the walks is never started). A batch is made as soon
-    as a chunk brings tags (the first of the run runs alone), then once as many merges
-    wait as twice the last batch had, and at the end of each part: a gpg start each, few
-    of them, and little left to verify when the walks end."""
-
-    FIRST = 16  # merges in the second batch; each later one waits for twice the last
-
-    def __init__(self, scan: Scan, verify: TagVerifier) -> None:
-        self.scan, self.verify = scan, verify
-        self.found: dict[bytes, TagVerification] = {}
-        self.failed: list[BaseException] = []
-        self.last: threading.Event | None = None  # set when the last batch is done
-        self.cancelled = False
-        self.held, self.wanted = 0, 1  # merges handed out so far; merges a batch waits for
-
-    def after_chunk(self) -> None:
-        if len(self.scan.deferred) - self.held >= self.wanted:
-            self.wanted = max(self.FIRST, 2 * (len(self.scan.deferred) - self.held))
-            self.flush()
-
-    def flush(self) -> None:
-        """Hand the merges held back since the last batch to a new one."""
-        tags = self.scan.deferred_tags(self.held)
-        self.held = len(self.scan.deferred)
-        if tags:
-            self._submit(tags)
-
-    def _submit(self, tags: Sequence[bytes]) -> None:
-        before, done = self.last, threading.Event()
-
-        def run() -> None:
-            try:
-                if before is not None:
-                    before.wait()
-                if not (self.cancelled or self.failed):
-                    self.found.update(self.verify(tags))
-            except BaseException as exc:  # said by result()
-                self.failed.append(exc)
-            finally:
-                done.set()
-
-        # an event, not the thread: Python 3.11 takes a thread whose join a Ctrl-C broke
-        # for one that has ended (bpo-45274's fix), and would stop waiting for it
-        self.last = done
-        threading.Thread(target=run, daemon=True).start()
-
-    def result(self) -> dict[bytes, TagVerification]:
-        if self.last is not None:
-            self.last.wait()
-        if self.failed:
-            raise self.failed[0]
-        return self.found
-
-
-def _take_parts(scan: Scan, repo: Path, queue: _Parts, first: _FirstAlone) -> None:
+def _take_parts(scan: Scan, repo: Path, queue: _Parts, first: FirstAlone) -> None:
     """Take parts until none is left; the held-back merges' tags verified beside, in
-    batches (``_Beside``), and those merges checked at the end."""
-    beside = _Beside(scan, first)
+    batches (``tags_beside.Beside``), and those merges checked at the end."""
+    beside = Beside(scan, first)
     try:
         while (part := queue.get()) is not None:
             scan_part(scan, repo, part, beside.after_chunk if scan.defer else None)
@@ -326,27 +226,13 @@ def _take_parts(scan: Scan, repo: Path, queue: _Parts, first: _FirstAlone) -> No
     finally:  # stopped: no batch started any more, the one under way waited for (its
         beside.cancelled = True  # scratch directory removed), 5 s at most
         if beside.last is not None:
-            _wait_for(beside.last, 5.0)
+            wait_for(beside.last, 5.0)
     if scan.deferred:
         scan.settle(lambda _: verified)
 
 
-def _wait_for(done: threading.Event, seconds: float) -> None:
-    """Wait up to ``seconds`` for ``done``; a Ctrl-C meanwhile (git, in the same process
-    group, may have failed first and brought this process here) raised once it is set."""
-    deadline = time.monotonic() + seconds
-    interrupted: KeyboardInterrupt | None = None
-    while not done.is_set() and (left := deadline - time.monotonic()) > 0:
-        try:
-            done.wait(left)
-        except KeyboardInterrupt as exc:
-            interrupted = exc
-    if interrupted is not None:
-        raise interrupted
-
-
 def _worker(
-    template: Scan, repo: Path, queue: _Parts, first: _FirstAlone, send: int, *, mask: set[int]
+    template: Scan, repo: Path, queue: _Parts, first: FirstAlone, send: int, *, mask: set[int]
 ) -> None:
     """In a forked process: check parts until none is left, send back the scan or what
     stopped it. Ctrl-C is the parent's business; SIGTERM (the parent stopping it) and
