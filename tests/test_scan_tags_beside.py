@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from keys import Keys, make_signed_merge
 from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import CheckContext, TagStatus, TagVerification
@@ -161,8 +163,6 @@ def test_a_ctrl_c_while_the_verification_under_way_is_waited_for_comes_after_it(
     import threading
     import time
 
-    import pytest
-
     release, done = threading.Event(), threading.Event()
 
     def verifying() -> None:
@@ -184,3 +184,20 @@ def test_a_ctrl_c_while_the_verification_under_way_is_waited_for_comes_after_it(
         assert done.is_set() and release.is_set()
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_no_temporary_directory_leaves_the_first_verification_unguarded_not_failed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tempfile
+
+    def nowhere(**_: object) -> None:
+        raise FileNotFoundError("No usable temporary directory found")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", nowhere)
+    first = tags_beside.FirstAlone(lambda tags: dict.fromkeys(tags, _GOOD), shared=True)
+    assert first.file is None and first([b"tag"]) == {b"tag": _GOOD}
+    first.close()
+
+
+_GOOD = TagVerification(TagStatus.GOOD)
