@@ -88,15 +88,20 @@ def clean(head: bytes, message: bytes, ctx: CheckContext, opts: Options) -> bool
     """Cheap pre-check on the raw object: True only when ``check`` finds nothing."""
     del message, opts
     author = header_value(head, b"author")
-    if author is None or b">" not in author:
-        return False
-    ident = author[: author.rfind(b">") + 1]
-    return not _suspect(ident, ctx.list_addresses, ctx.list_name_suffixes)
+    return author is not None and not suspect_author(author, ctx)
 
 
 def suspect_ident(ident: bytes, ctx: CheckContext) -> bool:
     """Whether ``Name <email>`` may be a list (False: ``check`` finds nothing for it)."""
     return _suspect(ident, ctx.list_addresses, ctx.list_name_suffixes)
+
+
+def suspect_author(author: bytes, ctx: CheckContext) -> bool:
+    """``suspect_ident`` of an ``author`` header's value (``Name <email> date``); one
+    without ``<email>`` may be anything."""
+    if b">" not in author:
+        return True
+    return suspect_ident(author[: author.rfind(b">") + 1], ctx)
 
 
 def person_behind_list(name: str, email: str, ctx: CheckContext) -> tuple[str, str] | None:

@@ -27,7 +27,7 @@ from send_mergereq.checks.finding import (
     Finding,
     Severity,
 )
-from send_mergereq.checks.list_address import is_list_address, person_behind_list, suspect_ident
+from send_mergereq.checks.list_address import is_list_address, person_behind_list, suspect_author
 from send_mergereq.checks.trailers import signed_off_by, signoffs, split_ident
 from send_mergereq.history import RawCommit, header_value, ident_email, parent_count
 
@@ -102,8 +102,7 @@ def clean(head: bytes, message: bytes, ctx: CheckContext, opts: Options) -> bool
 def _signed_by_person_behind_list(commit: RawCommit, ctx: CheckContext) -> bool:
     """The author is a mailing list (``list-address`` reports it) and the person it hides
     signed off: the sign-off is there, under the person's own address."""
-    author = commit.author
-    if b">" in author and not suspect_ident(author[: author.rfind(b">") + 1], ctx):
+    if not suspect_author(commit.author, ctx):
         return False  # no list at all (the cached first look): the usual author
     email = _text(commit.author_email)
     behind = person_behind_list(_text(commit.author_name), email, ctx)
