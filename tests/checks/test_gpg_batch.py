@@ -142,3 +142,29 @@ def test_split_status_frames_each_file_and_goes_on_after_a_stop() -> None:
     assert found[0][0] == 0 and "GOODSIG" in found[0][1] and "BADSIG" not in found[0][1]
     assert found[2][0] == 1 and "BADSIG" in found[2][1]
     assert gpg_batch.split_status("gpg: invalid option\n", 5) == ({}, 5)  # stop: all to git
+
+
+def test_the_range_verifier_reads_the_gpg_program_once_for_all_its_batches(
+    tags: tuple[Path, list[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process verifies its tags in several batches (``scan/tags_beside.py``): one
+    ``git config`` for them all, not one a batch; and what it read is what a batch uses."""
+    from send_mergereq.scan.range_check import default_verifier
+
+    repo, made = tags
+    real_program, reads = signatures.git.gpg_program, []
+
+    def counted(where: Path) -> str | None:
+        reads.append(where)
+        return real_program(where)
+
+    monkeypatch.setattr(signatures.git, "gpg_program", counted)
+    verify = default_verifier(repo)
+    found = {**verify(made[:3]), **verify(made[3:5]), **verify(made[5:])}
+    assert reads == [repo]
+    assert [found[t].status for t in made] == EXPECTED
+    # a verifier of its own (another run) reads it again: minTrustLevel now set
+    git(repo, "config", "gpg.minTrustLevel", "ultimate")
+    monkeypatch.setattr(signatures.git, "run_verifier", pytest.fail)
+    assert default_verifier(repo)(made[:1])[made[0]].status is TagStatus.UNTRUSTED_KEY
+    assert reads == [repo, repo]

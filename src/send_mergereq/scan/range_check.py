@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from send_mergereq import git
 from send_mergereq.checks.exemptions import Exemption
 from send_mergereq.checks.finding import CheckContext, TagVerification
 from send_mergereq.checks.runner import EnabledCheck, RunResult, Scan, TagVerifier
@@ -17,12 +18,19 @@ from send_mergereq.scan.workers import WorkerLost, scan_parts
 
 def default_verifier(repo: Path) -> TagVerifier:
     """The real batch verifier for ``repo``: ``git verify-tag`` (``scan/signatures.py``,
-    imported only when there are tags)."""
+    imported only when there are tags), git's gpg program read once a process, not once
+    a batch (a process verifies its tags in several batches: ``scan/tags_beside.py``)."""
+    said: dict[Path, str | None] = {}
+
+    def program(where: Path) -> str | None:
+        if where not in said:
+            said[where] = git.gpg_program(where)
+        return said[where]
 
     def verify(tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
         from send_mergereq.scan.signatures import verify_tags
 
-        return verify_tags(repo, tags, batch=True)
+        return verify_tags(repo, tags, batch=True, program=program)
 
     return verify
 

@@ -17,7 +17,7 @@ import hashlib
 import os
 import tempfile
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,7 +42,11 @@ def verify_timeout() -> float:
 
 
 def verify_tags(
-    repo: Path, tags: Sequence[bytes], *, batch: bool = False
+    repo: Path,
+    tags: Sequence[bytes],
+    *,
+    batch: bool = False,
+    program: Callable[[Path], str | None] | None = None,
 ) -> dict[bytes, TagVerification]:
     """Verify every ``mergetag`` header value in ``tags``; never raises for a bad tag.
 
@@ -50,17 +54,22 @@ def verify_tags(
     answered without running gpg; anything git cannot verify is an ERROR verdict.
     ``batch``: the OpenPGP ones first by one gpg (``scan/gpg_batch.py``; the range's
     check, many tags); else each by ``git verify-tag`` (``apply``: a pull request's tag).
+    ``program``: how the batch learns git's gpg program (``git.gpg_program``, a ``git
+    config`` each time, unless the caller keeps what it said).
     """
     unique = list(dict.fromkeys(tags))
     signed = [tag for tag in unique if parse_tag(tag_object(tag)).signed]
-    verified = _verify_signed(repo, signed, batch) if signed else {}
+    read = (program or git.gpg_program) if batch else None
+    verified = _verify_signed(repo, signed, read) if signed else {}
     return {tag: verified.get(tag, _UNSIGNED) for tag in unique}
 
 
 _UNSIGNED = TagVerification(TagStatus.UNSIGNED, detail="the tag carries no signature")
 
 
-def _verify_signed(repo: Path, tags: list[bytes], batch: bool) -> dict[bytes, TagVerification]:
+def _verify_signed(
+    repo: Path, tags: list[bytes], program: Callable[[Path], str | None] | None
+) -> dict[bytes, TagVerification]:
     """Verify the OpenPGP tags in one gpg batch, then write the others to a scratch object
     directory and run ``git verify-tag`` on each."""
     batched: dict[bytes, TagVerification] = {}
@@ -69,7 +78,7 @@ def _verify_signed(repo: Path, tags: list[bytes], batch: bool) -> dict[bytes, Ta
         with tempfile.TemporaryDirectory(
             prefix="send-mergereq-tags-", ignore_cleanup_errors=True
         ) as tmp:
-            batched = _verify_batch(repo, Path(tmp), tags) if batch else {}
+            batched = _verify_batch(Path(tmp), tags, program(repo)) if program else {}
             left = [tag for tag in tags if tag not in batched]
             if not left:
                 return batched
@@ -94,10 +103,12 @@ def _verify_signed(repo: Path, tags: list[bytes], batch: bool) -> dict[bytes, Ta
         return dict.fromkeys(tags, failed) | batched
 
 
-def _verify_batch(repo: Path, tmp: Path, tags: list[bytes]) -> dict[bytes, TagVerification]:
-    """The verdicts one gpg gives on the OpenPGP tags of ``tags`` (``gpg_batch``), run
-    alone; the tags it gave none on are not in the answer."""
-    program = git.gpg_program(repo)
+def _verify_batch(
+    tmp: Path, tags: list[bytes], program: str | None
+) -> dict[bytes, TagVerification]:
+    """The verdicts one gpg (``program``; None: git's own trust check applies) gives on
+    the OpenPGP tags of ``tags`` (``gpg_batch``), run alone; the tags it gave none on are
+    not in the answer."""
     if program is None:
         return {}
     messages = [(tag, gpg_batch.signed_message(tag_object(tag))) for tag in tags]
