@@ -56,11 +56,13 @@ def _items(value: list[Any] | tuple[Any, ...], newline: str, out: list[str]) -> 
         out.append("[]")
         return
     inner = newline + _STEP
-    out.append("[")
-    separator = inner
+    separator = "[" + inner
     for item in value:
-        out.append(separator)
-        _write(item, inner, out)
+        if type(item) is str:  # most values: written here, not by a call to _write
+            out.append(separator + encode_basestring_ascii(item))
+        else:
+            out.append(separator)
+            _write(item, inner, out)
         separator = "," + inner
     out.append(newline + "]")
 
@@ -70,14 +72,18 @@ def _members(value: dict[Any, Any], newline: str, out: list[str]) -> None:
         out.append("{}")
         return
     inner = newline + _STEP
-    out.append("{")
-    separator = inner
+    separator = "{" + inner
     for key, item in value.items():
         if not isinstance(key, str):
             raise _Unusual
-        out.append(separator)
-        out.append(encode_basestring_ascii(key))
-        out.append(": ")
-        _write(item, inner, out)
+        if type(item) is str:  # a finding's members: written here, not by a call to _write
+            out.append(
+                f"{separator}{encode_basestring_ascii(key)}: {encode_basestring_ascii(item)}"
+            )
+        elif item is None:
+            out.append(f"{separator}{encode_basestring_ascii(key)}: null")
+        else:
+            out.append(f"{separator}{encode_basestring_ascii(key)}: ")
+            _write(item, inner, out)
         separator = "," + inner
     out.append(newline + "}")

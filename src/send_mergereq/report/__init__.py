@@ -184,11 +184,15 @@ def _rows(report: CheckReport) -> Iterator[_Row]:
     kind), the verdict last."""
     digest = len(report.findings) >= DIGEST_FROM
     said: set[str] = set()
+    lead: dict[tuple[Severity, str], tuple[str, int, str]] = {}  # made once, not per finding
     for sha, findings in report.by_commit():
         yield _Row(f"{sha[:12]} ", visible(report.subjects.get(sha, "")), 13, "header")
         for f in findings:
-            prefix = f"  {f.severity}: [{f.check}] "
-            yield _Row(prefix, visible(f.message), len(prefix), str(f.severity), f.check)
+            if (prefix_of := lead.get((f.severity, f.check))) is None:
+                prefix = f"  {f.severity}: [{f.check}] "
+                prefix_of = lead[f.severity, f.check] = (prefix, len(prefix), str(f.severity))
+            prefix, hang, style = prefix_of
+            yield _Row(prefix, visible(f.message), hang, style, f.check)
             if f.hint and not digest and f.hint not in said:
                 said.add(f.hint)
                 yield _Row("    -> ", visible(f.hint), 7, "hint")
@@ -219,6 +223,9 @@ def _parts(row: _Row, width: int | None) -> list[str]:
 
 def render_plain(report: CheckReport, out: IO[str], *, width: int | None = None) -> None:
     """The report as plain text, no colour; wrapped for a ``width``-column screen."""
+    if width is None:  # a row a line (stderr under --json, a pipe): nothing to wrap
+        out.write("".join([f"{row.prefix}{row.text}\n" for row in _rows(report)]))
+        return
     lines = []
     for row in _rows(report):
         parts = _parts(row, width)
