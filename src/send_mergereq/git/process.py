@@ -169,6 +169,7 @@ class Stream:
         self._proc = _start(repo, args, env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
         assert self._proc.stdout is not None
         self.stdout: IO[bytes] = self._proc.stdout
+        _widen(self.stdout.fileno())
 
     def wait(self) -> int:
         """Its exit status, once it has ended."""
@@ -187,6 +188,22 @@ class Stream:
             assert self._proc.stderr is not None
             said = self._proc.stderr.read().decode(errors="replace").split("\n")
             raise GitError(f"{what} failed: {'; '.join(line for line in said if line.strip())}")
+
+
+PIPE_SIZE = 1 << 20  # what Linux lets any process ask for (/proc/sys/fs/pipe-max-size)
+
+
+def _widen(fd: int) -> None:
+    """The pipe ``fd`` reads from holds ``PIPE_SIZE`` bytes, not 64 KiB: git writes a
+    walk's megabytes with a sixteenth of the wake-ups (u-boot's history: 0.3 s less
+    system time, 0.1-0.2 s less in all). Where it cannot be (not Linux, the user's pipe
+    pages used up), the pipe stays as it is."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except (ImportError, AttributeError, OSError):
+        pass
 
 
 class Batch:
