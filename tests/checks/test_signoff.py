@@ -237,3 +237,22 @@ def test_a_commit_without_a_usable_author_says_so(author_line: bytes, said: str)
     (found,) = signoff.check(commit, CheckContext(), OPTS)
     assert found.severity is Severity.ERROR and said in found.message
     assert "<>" not in found.message and "recreate the commit" in found.hint
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        (b"Subject\n\nBody.\n\nSIGNED-OFF-BY: Ada Author <ada@example.org>\n", None),
+        (b"Subject\n\nsigned-off-by: Ada Author <ada@example.org>\n\nMore.\n", "outside-trailers"),
+        (b"Subject\n\nBody.\n\nSigned-Off-By: Ada Author <ada@elsewhere.example>\n", "name-only"),
+        (b"Subject\n\nBody with signed-off-by in a sentence.\n", "missing"),
+        (b"Subject\n\nBody.\n", "missing"),
+    ],
+)
+def test_any_case_of_the_word_is_read_the_shortcut_only_without_it(
+    plant: Plant, message: bytes, kind: str | None
+) -> None:
+    """A message without "signed-off-by" in any case skips the trailer reading: those with
+    it, in any case, are read as before."""
+    found = list(signoff.check(plant(message), CheckContext(), OPTS))
+    assert [f.kind for f in found] == ([kind] if kind else [])
