@@ -321,3 +321,22 @@ def test_a_bad_mode_in_the_policy_file_is_a_config_error(make_repo: Any) -> None
     repo.git("commit", "-q", "-m", "policy")
     with pytest.raises(ConfigError, match='mode: expected "mr" or "push"'):
         load_settings(repo.path, "staging", Flags(target="master"), {})
+
+
+def test_the_settings_say_whether_the_policy_file_was_there_and_the_report_takes_it(
+    make_repo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's ``policy.found`` comes from what the settings found, not from a git
+    asked again at the end of the run (an empty file is there too)."""
+    from send_mergereq.history import CommitRange
+    from send_mergereq.run import check
+
+    repo = make_repo()
+    absent = settings(repo)
+    commit_policy(repo, "master", "")
+    present = settings(repo)
+    assert (absent.policy_found, present.policy_found) == (False, True)
+    monkeypatch.setattr(check.git, "blob_size", pytest.fail)
+    rng = CommitRange("master", "staging", "a" * 40, "b" * 40)
+    assert [check.policy_of(s, rng).found for s in (absent, present)] == [False, True]
+    assert check.policy_of(present, rng).commit == "a" * 40

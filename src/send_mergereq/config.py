@@ -84,6 +84,7 @@ class Settings:
     base: str | None = None  # the range is BASE..BRANCH (None: TARGET..BRANCH)
     policy_file: str = ""  # where .send-mergereq.toml was read from: TARGET:.send-mergereq.toml
     policy_why: str = ""  # why that branch, when a CI job chose it
+    policy_found: bool | None = None  # whether policy_file was there (None: not looked)
     tiers: TierPolicy = field(default_factory=TierPolicy)  # [tiers]: send-mergereq jobs
 
     @property
@@ -184,15 +185,21 @@ def _short_ref(ref: str) -> str:
 
 def read_policy_file(repo: Path, target: str) -> tuple[policy.Policy, str]:
     """``TARGET:.send-mergereq.toml`` validated; empty when the target has none."""
+    read, spec, _ = policy_file(repo, target)
+    return read, spec
+
+
+def policy_file(repo: Path, target: str) -> tuple[policy.Policy, str, bool]:
+    """``read_policy_file``, and whether the target has the file (the report says it)."""
     spec = f"{target}:{POLICY_FILE}"
     size = git.blob_size(repo, spec)
     if size is None:
-        return {}, spec
+        return {}, spec, False
     policy.check_size(size, spec)
     data = git.read_blob(repo, spec)
     if data is None:
-        return {}, spec
-    return policy.parse_policy(data, spec, allow_profile=True), spec
+        return {}, spec, True
+    return policy.parse_policy(data, spec, allow_profile=True), spec, True
 
 
 def _first(*candidates: tuple[str | None, str]) -> tuple[str, str] | None:
@@ -321,7 +328,8 @@ def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, s
     config = read_git_config(repo)
     remote = resolve_remote(config, branch, flags.remote or env.get("SEND_MERGEREQ_REMOTE"))
     target, target_source = _pick_target(repo, flags, env, config, remote)
-    project = read_policy_file(repo, target)
+    read, spec, found = policy_file(repo, target)
+    project = (read, spec)
     profile, profile_source = _pick_profile(flags, env, config, *project)
     loaded = policy.load_profile(profile, profile_source)
     checks, provenance = policy.merge_options(_check_layers(loaded, project, config, env, flags))
@@ -358,6 +366,7 @@ def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, s
         max_tag_age=_max_tag_age([loaded[0], project[0]]),
         base=flags.base,
         policy_file=project[1],
+        policy_found=found,
         policy_why=flags.policy_why,
         tiers=project[0].get("tiers") or TierPolicy(),
     )

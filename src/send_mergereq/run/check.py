@@ -96,6 +96,8 @@ def policy_of(settings: Settings, rng: CommitRange) -> Policy:
     file was there); the commit is the range's target's when read from it."""
     spec = settings.policy_file or f"{settings.target}:{POLICY_FILE}"
     ref = spec.rpartition(":")[0]
-    found = git.blob_size(settings.repo, spec) is not None
+    found = settings.policy_found  # as the settings found it (a git less at the end)
+    if found is None or not settings.policy_file:
+        found = git.blob_size(settings.repo, spec) is not None
     commit = rng.target_sha if ref == rng.target else git.resolve_commit(settings.repo, ref)
     return Policy(spec, commit or "", found, settings.policy_why)
