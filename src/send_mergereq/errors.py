@@ -48,7 +48,8 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.NOT_REPRODUCED: "bisect: the failure did not reproduce on any prefix nor on a "
     "re-run (flaky)",
     ExitCode.INTERNAL: "internal error, a bug (traceback in the log file or with --debug)",
-    ExitCode.OUTPUT_FAILED: "cannot write the output (disk full, a closed or broken stream)",
+    ExitCode.OUTPUT_FAILED: "cannot write the output (disk full, an I/O error; a reader "
+    "that stops early, as '| head' does, is none: the run keeps its own code)",
     ExitCode.HUNG_UP: "hung up (SIGHUP): handled as Ctrl-C is",
     ExitCode.INTERRUPTED: "interrupted (prints how to resume)",
     ExitCode.TERMINATED: "terminated (SIGTERM): handled as Ctrl-C is",
