@@ -71,3 +71,52 @@ def test_a_fresh_keyring_in_process_is_created_once_then_used(
     finally:
         subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
     assert {v.status for v in found.values()} == {TagStatus.UNKNOWN_KEY}
+
+
+BATCH_CHILD = """
+import json, sys
+from pathlib import Path
+from send_mergereq.scan.signatures import verify_tags
+repo, tags = Path(sys.argv[1]), [Path(p).read_bytes() for p in sys.argv[2:]]
+found = verify_tags(repo, tags, batch=sys.argv[0] == "-c")
+print(json.dumps([[found[t].status.value, found[t].detail] for t in tags]))
+"""
+
+# an armored block of garbage packets: gpg's batch gives it no verdict, git verify-tag does
+_JUNK = b"-----BEGIN PGP SIGNATURE-----\n\n" + b"\n".join([b"iQIzBAABCAAdFiEE" + b"x" * 48] * 12)
+_JUNK += b"\n=abcd\n-----END PGP SIGNATURE-----\n"
+
+
+def test_tags_the_batch_gives_no_verdict_on_are_verified_at_once_on_a_fresh_keyring(
+    make_repo, keys: Keys, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A batch that ran made the keyring: the tags left to ``git verify-tag`` go at once,
+    and say, on each fresh keyring, what they say one by one after a first alone."""
+    repo = make_repo().path
+    make_signed_merge(repo, "pull-good", keys.good)
+    good = stored_tag(repo, "pull-good")
+    junk = [good.split(b"-----BEGIN PGP")[0].replace(b"pull-good", b"pull-%d" % n) + _JUNK
+            for n in range(6)]  # fmt: skip
+    files = []
+    for n, tag in enumerate([good, *junk]):
+        files.append(tmp_path / f"tag-{n}")
+        files[-1].write_bytes(tag)
+    batched = [_run_child(BATCH_CHILD, repo, files, tmp_path / f"batch-{n}") for n in range(3)]
+    alone = _run(repo, files, tmp_path / "alone")
+    assert all(run == alone for run in batched), (batched, alone)
+    assert alone[0][0] == TagStatus.UNKNOWN_KEY.value
+    assert alone[1:] == [[TagStatus.ERROR.value, "gpg gave no verdict: NODATA"]] * 6
+
+
+def _run_child(code: str, repo: Path, tag_files: list[Path], home: Path) -> list[list[str]]:
+    home.mkdir(mode=0o700)
+    env = {**os.environ, "GNUPGHOME": str(home)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(repo), *map(str, tag_files)],
+            env=env, capture_output=True, text=True, check=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
+    result: list[list[str]] = json.loads(done.stdout)
+    return result

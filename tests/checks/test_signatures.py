@@ -215,3 +215,37 @@ def test_sha256_repository(tmp_path: Path, maintainer: Keys) -> None:
     tag = one_tag(repo, make_signed_merge(repo, "pull-256", maintainer.good))
     assert len(parse_tag(tag_object(tag)).object) == 64
     assert verify_tags(repo, [tag])[tag].status is TagStatus.GOOD
+
+
+def test_verifications_at_once_keep_their_order_and_say_what_failed() -> None:
+    """``_at_once``: every index once, in order, at most ``most`` at a time; an exception
+    in one is raised to the caller, after the threads have stopped."""
+    import threading
+    import time
+
+    from send_mergereq.checks.finding import TagStatus, TagVerification
+    from send_mergereq.scan.signatures import _at_once
+
+    running, most_seen, lock = [0], [0], threading.Lock()
+
+    def work(n: int) -> TagVerification:
+        with lock:
+            running[0] += 1
+            most_seen[0] = max(most_seen[0], running[0])
+        time.sleep(0.002 * (n % 3))  # finish out of order
+        with lock:
+            running[0] -= 1
+        return TagVerification(TagStatus.GOOD, detail=str(n))
+
+    found = _at_once(work, range(2, 30), 4)
+    assert [v.detail for v in found] == [str(n) for n in range(2, 30)]
+    assert 1 < most_seen[0] <= 4
+    assert _at_once(work, range(0), 4) == []
+
+    def failing(n: int) -> TagVerification:
+        if n == 5:
+            raise OSError("no more processes")
+        return work(n)
+
+    with pytest.raises(OSError, match="no more processes"):
+        _at_once(failing, range(10), 3)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -72,12 +73,14 @@ def _verify_signed(
     """Verify the OpenPGP tags in one gpg batch, then write the others to a scratch object
     directory and run ``git verify-tag`` on each."""
     batched: dict[bytes, TagVerification] = {}
+    ran = False  # a gpg of the batch ran: the keyring is there
     try:
         # (a thread stopped at exit would leave it to a finalizer: no traceback from there)
         with tempfile.TemporaryDirectory(
             prefix="send-mergereq-tags-", ignore_cleanup_errors=True
         ) as tmp:
-            batched = _verify_batch(Path(tmp), tags, program(repo)) if program else {}
+            if program is not None:
+                batched, ran = _verify_batch(Path(tmp), tags, program(repo))
             left = [tag for tag in tags if tag not in batched]
             if not left:
                 return batched
@@ -87,17 +90,14 @@ def _verify_signed(
             ssh = [b"-----BEGIN SSH SIGNATURE-----" in tag for tag in left]
             # The first verification runs alone: on a new, empty GNUPGHOME it creates the
             # keyring, which parallel gpg processes would race to create (a spurious
-            # ERROR). A batch that ran has made it already.
-            verdicts = [] if batched else [_verify_one(repo, shas[0], env, ssh[0])]
+            # ERROR). A gpg of the batch that ran has made it already.
+            verdicts = [] if ran else [_verify_one(repo, shas[0], env, ssh[0])]
             done = len(verdicts)
-            rest = len(left) - done
-            workers = max(1, min(rest, 4 * (os.cpu_count() or 1)))
-            from concurrent.futures import ThreadPoolExecutor  # (and logging: 8 ms) here only
-
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                verdicts += pool.map(
-                    _verify_one, [repo] * rest, shas[done:], [env] * rest, ssh[done:]
-                )
+            verdicts += _at_once(
+                lambda n: _verify_one(repo, shas[n], env, ssh[n]),
+                range(done, len(left)),
+                4 * (os.cpu_count() or 1),
+            )
         return batched | dict(zip(left, verdicts, strict=True))
     except (OSError, GitError) as exc:
         failed = TagVerification(TagStatus.ERROR, detail=f"cannot verify tags in {repo}: {exc}")
@@ -106,16 +106,16 @@ def _verify_signed(
 
 def _verify_batch(
     tmp: Path, tags: list[bytes], program: str | None
-) -> dict[bytes, TagVerification]:
+) -> tuple[dict[bytes, TagVerification], bool]:
     """The verdicts one gpg (``program``; None: git's own trust check applies) gives on
     the OpenPGP tags of ``tags`` (``gpg_batch``), run alone; the tags it gave none on are
-    not in the answer."""
+    not in the answer. And whether gpg ran (it made the keyring of a new GNUPGHOME)."""
     if program is None:
-        return {}
+        return {}, False
     messages = [(tag, gpg_batch.signed_message(tag_object(tag))) for tag in tags]
     batch = [(tag, message) for tag, message in messages if message is not None]
     if not batch:
-        return {}
+        return {}, False
     folder = tmp / "batch"
     folder.mkdir()
     for n, (_, message) in enumerate(batch):  # os.open: a third of pathlib's time a file
@@ -128,18 +128,51 @@ def _verify_batch(
             os.close(fd)
     env = {**os.environ, "LANGUAGE": "C"}
     found: dict[bytes, TagVerification] = {}
-    start = 0
+    start, ran = 0, False
     while start < len(batch):
         names = [str(n) for n in range(start, len(batch))]
         try:
             done = git.run_verifier(gpg_batch.argv(program, names), folder, env, verify_timeout())
         except GitError:
             break
+        ran = True
         said = done.stdout.decode("utf-8", errors="replace")
         verdicts, start = gpg_batch.split_status(said, len(batch))
         for n, (code, status) in verdicts.items():
             found[batch[n][0]] = interpret(code, status)
-    return found
+    return found, ran
+
+
+def _at_once(
+    work: Callable[[int], TagVerification], indexes: range, most: int
+) -> list[TagVerification]:
+    """``work(n)`` for each of ``indexes``, in order, by up to ``most`` threads at once
+    (each waits on its git and gpg, not on Python); what one raised, raised here. (Not
+    ``concurrent.futures``: it imports ``logging``, 12 ms before the first verification.)"""
+    found: dict[int, TagVerification] = {}
+    failed: list[BaseException] = []
+    pending = iter(indexes)
+    lock = threading.Lock()
+
+    def take() -> None:
+        while not failed:
+            with lock:
+                n = next(pending, None)
+            if n is None:
+                return
+            try:
+                found[n] = work(n)
+            except BaseException as exc:  # raised by the caller's thread
+                failed.append(exc)
+
+    threads = [threading.Thread(target=take, daemon=True) for _ in range(min(most, len(indexes)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failed:
+        raise failed[0]
+    return [found[n] for n in indexes]
 
 
 def _write_loose(objects: Path, algorithm: str, tag: bytes) -> str:
