@@ -61,18 +61,18 @@ def test_commits_and_dates_in_one_git_or_none(make_repo: Any) -> None:
 
 
 def test_a_stream_reads_a_walk_through_a_wide_pipe(make_repo: Any) -> None:
-    """git writes a walk's megabytes into a pipe of ``PIPE_SIZE`` bytes, not 64 KiB (a
+    """git writes a walk's megabytes into a pipe of ``_PIPE_SIZE`` bytes, not 64 KiB (a
     sixteenth of the wake-ups), and what it wrote is read whole."""
     import fcntl
 
-    from send_mergereq.git.process import PIPE_SIZE, Stream
+    from send_mergereq.git.process import _PIPE_SIZE, Stream
 
     repo: Repo = make_repo()
     for n in range(3):
         repo.commit(f"c{n}")
     walk = Stream(repo.path, ["rev-list", "HEAD"])
     try:
-        assert fcntl.fcntl(walk.stdout.fileno(), fcntl.F_GETPIPE_SZ) == PIPE_SIZE > 65536
+        assert fcntl.fcntl(walk.stdout.fileno(), fcntl.F_GETPIPE_SZ) == _PIPE_SIZE > 65536
         assert len(walk.stdout.read().split()) == 4  # the fixture's first commit too
     finally:
         walk.stop()

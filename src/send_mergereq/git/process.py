@@ -190,18 +190,18 @@ class Stream:
             raise GitError(f"{what} failed: {'; '.join(line for line in said if line.strip())}")
 
 
-PIPE_SIZE = 1 << 20  # what Linux lets any process ask for (/proc/sys/fs/pipe-max-size)
+_PIPE_SIZE = 1 << 20  # what Linux lets any process ask for (/proc/sys/fs/pipe-max-size)
 
 
 def _widen(fd: int) -> None:
-    """The pipe ``fd`` reads from holds ``PIPE_SIZE`` bytes, not 64 KiB: git writes a
+    """The pipe ``fd`` reads from holds ``_PIPE_SIZE`` bytes, not 64 KiB: git writes a
     walk's megabytes with a sixteenth of the wake-ups (u-boot's history: 0.3 s less
     system time, 0.1-0.2 s less in all). Where it cannot be (not Linux, the user's pipe
     pages used up), the pipe stays as it is."""
     try:
         import fcntl
 
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
     except (ImportError, AttributeError, OSError):
         pass
 
