@@ -249,3 +249,63 @@ def test_verifications_at_once_keep_their_order_and_say_what_failed() -> None:
 
     with pytest.raises(OSError, match="no more processes"):
         _at_once(failing, range(10), 3)
+
+
+def test_the_scratch_directory_is_made_in_memory_when_it_has_room(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``/dev/shm`` (a file a tag, made in memory, not on the disk /tmp is on) when TMPDIR
+    names no place, it can be written in and it has room; else the system's choice."""
+    import os
+    from types import SimpleNamespace
+
+    from send_mergereq.scan import signatures
+
+    def room(free: int) -> object:
+        return lambda path: SimpleNamespace(f_bavail=free // 4096, f_frsize=4096)
+
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setattr(os, "access", lambda path, mode: True)
+    monkeypatch.setattr(os, "statvfs", room(64 << 20))
+    assert signatures.scratch_parent(10 << 20) == signatures.MEMORY == "/dev/shm"
+    assert signatures.scratch_parent(40 << 20) is None  # twice the tags and a megabyte
+    monkeypatch.setenv("TMPDIR", "/elsewhere")
+    assert signatures.scratch_parent(1) is None  # the user's choice
+    monkeypatch.delenv("TMPDIR")
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    assert signatures.scratch_parent(1) is None
+
+    def gone(path: str) -> object:
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(os, "statvfs", gone)  # not Linux: no /dev/shm
+    assert signatures.scratch_parent(1) is None
+
+
+def test_the_tags_are_verified_in_the_memory_scratch_and_leave_nothing_there(
+    repo: Path, maintainer: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from send_mergereq.scan import signatures
+
+    memory = tmp_path / "shm"
+    memory.mkdir()
+    monkeypatch.delenv("TMPDIR", raising=False)
+    monkeypatch.setattr(signatures, "MEMORY", str(memory))
+    made: list[str | None] = []
+    real = tempfile.TemporaryDirectory
+
+    def recorded(**kwargs: object) -> object:
+        made.append(kwargs.get("dir"))  # type: ignore[arg-type]
+        return real(**kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(signatures.tempfile, "TemporaryDirectory", recorded)
+    tags = [
+        one_tag(repo, make_signed_merge(repo, f"pull-memory-{n}", key))
+        for n, key in enumerate([maintainer.good, maintainer.stranger])
+    ]
+    found = verify_tags(repo, tags, batch=True)
+    assert made == [str(memory)]
+    assert [found[t].status for t in tags] == [TagStatus.GOOD, TagStatus.UNKNOWN_KEY]
+    assert list(memory.iterdir()) == []

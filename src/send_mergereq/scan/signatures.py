@@ -41,6 +41,27 @@ def verify_timeout() -> float:
     return value if 0 < value <= 3600 else _TIMEOUT
 
 
+MEMORY = "/dev/shm"  # noqa: S108 - where mkdtemp makes a private directory, as in /tmp
+
+
+def scratch_parent(size: int) -> str | None:
+    """Where the tags' scratch directory is made (a file a tag for gpg's batch): in memory,
+    Linux's ``/dev/shm`` (a tmpfs), when ``TMPDIR`` names no place of the user's choosing
+    and it has room for twice ``size`` bytes and a megabyte; else the system's temporary
+    directory (None). A file made there costs 0.02 ms; on this machine's ext4 ``/tmp``
+    0.2-0.9 ms, the more the directory holds: u-boot's 1,127 tags, 0.9 s of the run."""
+    if os.environ.get("TMPDIR"):
+        return None
+    try:
+        found = os.statvfs(MEMORY)
+    except OSError:  # not Linux, or no /dev/shm
+        return None
+    room = found.f_bavail * found.f_frsize
+    if room < 2 * size + (1 << 20) or not os.access(MEMORY, os.W_OK | os.X_OK):
+        return None
+    return MEMORY
+
+
 def verify_tags(
     repo: Path,
     tags: Sequence[bytes],
@@ -77,7 +98,9 @@ def _verify_signed(
     try:
         # (a thread stopped at exit would leave it to a finalizer: no traceback from there)
         with tempfile.TemporaryDirectory(
-            prefix="send-mergereq-tags-", ignore_cleanup_errors=True
+            prefix="send-mergereq-tags-",
+            dir=scratch_parent(sum(len(tag) for tag in tags)),
+            ignore_cleanup_errors=True,
         ) as tmp:
             if program is not None:
                 batched, ran = _verify_batch(Path(tmp), tags, program(repo))
