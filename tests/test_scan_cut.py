@@ -293,13 +293,15 @@ def tagless(
 def test_a_range_without_tags_is_cut_along_the_first_parent_chain(
     tagless: tuple[Repo, CommitRange],
 ) -> None:
-    """No tag inside: the cut points are commits of staging's first-parent chain, as many
-    as with tags, every commit (the topic branches' too) in exactly one part; a range of
-    this even history that does not start at its root is cut in parts of a like size."""
+    """No tag inside: the cut points are commits of staging's first-parent chain, one part
+    per process (not two, as at tags over five years), every commit (the topic branches'
+    too) in exactly one part; a range of this even history that does not start at its
+    root is cut in parts of a like size."""
     repo, _ = tagless
     first = repo.git("rev-list", "--reverse", "master..staging").split()[0]
     rng = resolve_range(repo.path, first, "staging")
-    parts = list(range_parts.cut(repo.path, rng, workers=2))
+    assert len(list(range_parts.cut(repo.path, rng, workers=2))) == 2
+    parts = list(range_parts.cut(repo.path, rng, workers=4))
     assert len(parts) == 4 and all(p.link is None for p in parts)
     chain = repo.git("rev-list", "--first-parent", f"{first}..staging").split()
     assert [p.tip for p in parts] == sorted((p.tip for p in parts), key=chain.index)
@@ -329,8 +331,8 @@ def test_a_range_from_a_root_is_cut_as_a_growing_history(
 
     monkeypatch.setattr(range_parts, "along_first_parents", along)
     monkeypatch.setattr(range_parts, "MIN_SPAN", 0)
-    list(range_parts.cut(repo.path, whole_history, workers=2))
-    list(range_parts.cut(repo.path, rng, workers=2))
+    list(range_parts.cut(repo.path, whole_history, workers=4))
+    list(range_parts.cut(repo.path, rng, workers=4))
     assert said[0] == range_parts.cut_dates(start, end, start, 4)
     begin = range_parts.git.commit_dates(repo.path, [rng.target_sha])[0]
     assert (
@@ -365,7 +367,7 @@ def test_the_chain_parts_come_while_the_chain_is_read(
             yield sha, date
 
     monkeypatch.setattr(range_parts.git, "first_parent_dates", counted)
-    parts = range_parts.cut(repo.path, rng, workers=2)
+    parts = range_parts.cut(repo.path, rng, workers=4)
     first = next(iter(parts))
     chain = repo.git("rev-list", "--first-parent", "master..staging").split()
     assert first.index == 0 and first.tip == rng.branch_sha and len(read) < len(chain)
@@ -377,7 +379,7 @@ def test_the_chain_parts_come_while_the_chain_is_read(
     assert dates == sorted(dates, reverse=True)
 
 
-@pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize("workers", [2, 3, 4])
 def test_workers_on_a_tagless_cut_find_what_one_walk_finds(
     tagless: tuple[Repo, CommitRange], workers: int
 ) -> None:
@@ -385,7 +387,7 @@ def test_workers_on_a_tagless_cut_find_what_one_walk_finds(
     checks = [EnabledCheck(CHECKS[c], CHECKS[c].Options()) for c in ("signoff", "utf8")]
     ctx = CheckContext()
     parts = list(range_parts.cut(repo.path, rng, workers=workers))
-    assert len(parts) == 2 * workers
+    assert len(parts) == workers  # along the chain, one part per process
     serial = check_range(repo.path, rng, checks, ctx, lambda tags: {}, parts=[whole(rng)])
     cut = check_range(repo.path, rng, checks, ctx, lambda t: {}, parts=parts, workers=workers)
     _same(cut, serial)
@@ -435,7 +437,7 @@ def test_a_chain_that_fails_midway_ends_the_run_with_gits_error(
 
     monkeypatch.setattr(range_parts.git, "first_parent_dates", fails)
     checks = [EnabledCheck(CHECKS[c], CHECKS[c].Options()) for c in ("signoff", "utf8")]
-    parts = range_parts.cut(repo.path, rng, workers=2)
+    parts = range_parts.cut(repo.path, rng, workers=4)  # four parts: the chain read far
     with pytest.raises(GitError, match="bad object"):
         check_range(repo.path, rng, checks, CheckContext(), lambda t: {}, parts=parts, workers=2)
 
