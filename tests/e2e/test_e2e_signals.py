@@ -129,3 +129,59 @@ def test_ctrl_c_before_the_push_says_nothing_was_sent_and_how_to_run_again(
     assert f"send-mergereq: interrupted; nothing was sent: run it again with: {again}" in run.stderr
     assert "resume with" not in run.output and "Traceback" not in run.output
     assert pushes(who.sandbox.request_log) == []
+
+
+def test_a_stderr_that_cannot_be_written_costs_json_nothing(make_repo) -> None:  # type: ignore[no-untyped-def]
+    """Under --json the report goes to stderr: a full disk there (or a reader gone) is
+    silenced, and stdout still gets the document, with the run's own exit code."""
+    import json
+
+    repo = make_repo()
+    repo.commit("hw/arm: a change")
+    argv = [str(CLI), "staging", "--dry-run", "--target", "master", "--json"]
+    said = subprocess.run(argv, cwd=repo.path, capture_output=True, text=True, check=False)
+    with Path("/dev/full").open("w") as full:
+        done = subprocess.run(
+            argv, cwd=repo.path, stdout=subprocess.PIPE, stderr=full, text=True, check=False
+        )
+    assert done.returncode == said.returncode != 70
+    assert json.loads(done.stdout) == json.loads(said.stdout)
+    gone = subprocess.Popen(argv, cwd=repo.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert gone.stderr is not None and gone.stdout is not None
+    gone.stderr.close()  # the reader of stderr goes away at once
+    out = gone.stdout.read()
+    assert gone.wait(timeout=60) == said.returncode
+    assert json.loads(out) == json.loads(said.stdout)
+
+
+def test_ctrl_c_under_json_prints_the_error_document(maintainer: MakeMaintainer) -> None:
+    """Scripts reading --json get the error document every command prints, with the exit
+    code of the signal and the command to run again, as for any other error."""
+    import json
+    import sys
+
+    from e2e_helpers import _SIGINT_DEFAULT
+
+    who = maintainer("green")
+    who.sandbox.set_time_scale(0)
+    who.sandbox.inject_fault("503", match="/protected_branches/", count=1000)  # waits there
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SIGINT_DEFAULT, str(CLI), "staging", "--wait", "--json",
+         "--interval", "0.2"],
+        cwd=who.repo, env=who.env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "checks passed" in line:
+            break
+    assert any("checks passed" in line for line in seen), seen
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    doc = json.loads(out)
+    assert (doc["verdict"], doc["exit_code"], doc["error"]) == ("error", 130, "interrupted")
+    assert doc["hint"].startswith("nothing was sent: run it again with: send-mergereq staging")
+    assert pushes(who.sandbox.request_log) == []

@@ -71,10 +71,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("SEND_MERGEREQ_DEBUG") == "1"
     as_json = "--json" in args
-    sys.stdout = _QuietWhenClosed(sys.stdout)
+    sys.stdout = out = _QuietWhenClosed(sys.stdout)
+    # stderr is the side channel (the report itself under --json): a stderr that cannot be
+    # written, or whose reader has gone, is silenced and never costs stdout its document
+    sys.stderr = _QuietWhenClosed(sys.stderr, side=True)
     restore = _handle_signals()
     try:
-        code = _run(args, debug, as_json)
+        code = _run(args, debug, as_json, out)
         try:
             sys.stdout.flush()  # here, not at exit: a full disk is said like any error
         except OutputError as exc:
@@ -103,7 +106,7 @@ def _handle_signals() -> Callable[[], None]:
     return restore
 
 
-def _run(args: list[str], debug: bool, as_json: bool) -> int:
+def _run(args: list[str], debug: bool, as_json: bool, out: _QuietWhenClosed) -> int:
     state = Invocation(argv=tuple(args))
     try:
         result = cli.main(args=args, prog_name=PROG, standalone_mode=False, obj=state)
@@ -118,9 +121,14 @@ def _run(args: list[str], debug: bool, as_json: bool) -> int:
 
             hint = f"; {DEMO_GONE}"
         said = f"{exc.name} received, stopped" if isinstance(exc, Terminated) else "interrupted"
+        code = interrupt_code(exc)
         with contextlib.suppress(OutputError):
             Output().note(f"{said}{hint}")
-        return int(interrupt_code(exc))
+            if as_json and not out.written:  # the document scripts expect, unless one began
+                doc = {"verdict": "error", "exit_code": int(code), "error": said,
+                       "hint": hint.removeprefix("; ") or None}  # fmt: skip
+                Output(as_json=True).document(doc)
+        return int(code)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
@@ -152,20 +160,26 @@ def _fail(message: str, hint: str | None, code: ExitCode, as_json: bool) -> int:
 
 class _QuietWhenClosed:
     """stdout that stops writing once its reader has gone (``send-mergereq … | head``),
-    so the run still ends with its own exit code instead of click's EPIPE exit 1."""
+    so the run still ends with its own exit code instead of click's EPIPE exit 1; ``side``
+    (stderr): any write that fails silences it (``2>/dev/full`` under ``--json``: the
+    document still comes, with the run's own code). ``written``: whether text was sent."""
 
-    def __init__(self, stream: IO[str]) -> None:
-        self._stream = stream
+    def __init__(self, stream: IO[str], *, side: bool = False) -> None:
+        self._stream, self._side, self.written = stream, side, False
 
     def write(self, text: str) -> int:
         if not text:  # click probes a stream with write(b"") and write(""): a probe's error
             return self._stream.write(text)  # is click's to see, not "cannot write the output"
+        self.written = True
         try:
             return self._stream.write(text)
         except BrokenPipeError:
             self._silence()
             return len(text)
         except OSError as exc:
+            if self._side:
+                self._silence()
+                return len(text)
             raise self._failed(exc) from None
 
     def flush(self) -> None:
@@ -174,6 +188,9 @@ class _QuietWhenClosed:
         except BrokenPipeError:
             self._silence()
         except OSError as exc:
+            if self._side:
+                self._silence()
+                return
             raise self._failed(exc) from None
 
     def _failed(self, exc: OSError) -> OutputError:
