@@ -24,12 +24,12 @@ print(json.dumps([[found[t].status.value, found[t].detail] for t in tags]))
 """
 
 
-def _run(repo: Path, tag_files: list[Path], home: Path) -> list[list[str]]:
+def _run(repo: Path, tag_files: list[Path], home: Path, code: str = CHILD) -> list[list[str]]:
     home.mkdir(mode=0o700)
     env = {**os.environ, "GNUPGHOME": str(home)}
     try:
         done = subprocess.run(
-            [sys.executable, "-c", CHILD, str(repo), *map(str, tag_files)],
+            [sys.executable, "-c", code, str(repo), *map(str, tag_files)],
             env=env, capture_output=True, text=True, check=True, timeout=120,
         )  # fmt: skip
     finally:
@@ -101,22 +101,8 @@ def test_tags_the_batch_gives_no_verdict_on_are_verified_at_once_on_a_fresh_keyr
     for n, tag in enumerate([good, *junk]):
         files.append(tmp_path / f"tag-{n}")
         files[-1].write_bytes(tag)
-    batched = [_run_child(BATCH_CHILD, repo, files, tmp_path / f"batch-{n}") for n in range(3)]
+    batched = [_run(repo, files, tmp_path / f"batch-{n}", BATCH_CHILD) for n in range(3)]
     alone = _run(repo, files, tmp_path / "alone")
     assert all(run == alone for run in batched), (batched, alone)
     assert alone[0][0] == TagStatus.UNKNOWN_KEY.value
     assert alone[1:] == [[TagStatus.ERROR.value, "gpg gave no verdict: NODATA"]] * 6
-
-
-def _run_child(code: str, repo: Path, tag_files: list[Path], home: Path) -> list[list[str]]:
-    home.mkdir(mode=0o700)
-    env = {**os.environ, "GNUPGHOME": str(home)}
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(repo), *map(str, tag_files)],
-            env=env, capture_output=True, text=True, check=True, timeout=120,
-        )  # fmt: skip
-    finally:
-        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
-    result: list[list[str]] = json.loads(done.stdout)
-    return result
