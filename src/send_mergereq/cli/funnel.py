@@ -173,25 +173,23 @@ class _QuietWhenClosed:
         self.written = True
         try:
             return self._stream.write(text)
-        except BrokenPipeError:
-            self._silence()
-            return len(text)
         except OSError as exc:
-            if self._side:
-                self._silence()
-                return len(text)
-            raise self._failed(exc) from None
+            self._quiet_or_raise(exc)
+            return len(text)
 
     def flush(self) -> None:
         try:
             self._stream.flush()
-        except BrokenPipeError:
-            self._silence()
         except OSError as exc:
-            if self._side:
-                self._silence()
-                return
-            raise self._failed(exc) from None
+            self._quiet_or_raise(exc)
+
+    def _quiet_or_raise(self, exc: OSError) -> None:
+        """A reader gone (EPIPE), or any failed write to the side channel: silenced; else
+        the output cannot be written (``OutputError``)."""
+        if self._side or isinstance(exc, BrokenPipeError):
+            self._silence()
+            return
+        raise self._failed(exc) from None
 
     def _failed(self, exc: OSError) -> OutputError:
         """The output cannot be written (``> /dev/full``): say so once, on stderr; what is

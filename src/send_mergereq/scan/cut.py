@@ -17,11 +17,12 @@ a wrong cut is read again whole (``walk.BrokenCut``).
 Without any tag inside (a CI clone of one branch with ``--no-tags``, a mirror, a
 project that does not tag), the ``M``'s are commits of B's first-parent chain, each
 reachable from the one before by construction (no link to prove), at dates picked as
-for tags (``chain_dates``), one part per process: B's chain is read as git walks it, newest first
-(``git.first_parent_dates``), and each part is handed to the processes as soon as the
-chain has passed its date (``along_first_parents``): the walks start while the chain
-is still read, and it is read no further than the last cut (u-boot, 105,693 commits:
-25,667 on the chain, a sixth of ``git log``'s time when read whole before any walk).
+for tags (``chain_dates``), one part per process: B's chain is read as git walks it,
+newest first (``git.first_parent_dates``), and each part is handed to the processes as
+soon as the chain has passed its date (``along_first_parents``): the walks start while
+the chain is still read, and it is read no further than the last cut (u-boot, 105,693
+commits: 25,667 on the chain, a sixth of ``git log``'s time when read whole before any
+walk).
 Only a span of more than ``MIN_SPAN`` is cut, and never a shallow clone (its walks stop
 at grafts a cut cannot see).
 """
