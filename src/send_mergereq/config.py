@@ -122,13 +122,15 @@ class Settings:
 
 
 def read_git_config(repo: Path) -> dict[str, tuple[str, ...]]:
-    """``sendmergereq.*``, ``remote.*`` and ``branch.*`` keys in one ``git config`` call.
+    """``sendmergereq.*``, ``remote.*`` and ``branch.*`` keys, and the ``gpg.*`` ones the
+    signed-tags check verifies with (``git.gpg_program_in``), in one ``git config`` call.
 
     Keys come as git prints them (section and name lowercased); every value of a
     multi-valued key is kept, in git's order (the last one wins for single values).
     """
     found: dict[str, list[str]] = {}
-    for key, value in git.config_entries(repo, r"^(sendmergereq|remote|branch)\."):
+    pattern = rf"^(sendmergereq|remote|branch)\.|{git.GPG_KEYS}"
+    for key, value in git.config_entries(repo, pattern):
         found.setdefault(key, []).append(value)
     return {key: tuple(values) for key, values in found.items()}
 

@@ -96,22 +96,31 @@ def test_min_trust_level_leaves_every_tag_to_git(
 
 
 def test_the_gpg_program_is_read_as_git_reads_it(tmp_path: Path) -> None:
-    """One ``git config`` for the three keys, each as ``--get`` would answer it."""
-    from send_mergereq.git import gpg_program
+    """One ``git config`` for the three keys, each as ``--get`` would answer it; the
+    settings' one ``git config`` (``read_git_config``) carries the same answer."""
+    from send_mergereq.config import read_git_config
+    from send_mergereq.git import gpg_program, gpg_program_in
 
     repo = tmp_path / "r"
     git(tmp_path, "init", "-q", str(repo))
-    assert gpg_program(repo) == "gpg"
+
+    def program() -> str | None:
+        said = gpg_program(repo)
+        config = read_git_config(repo)
+        assert gpg_program_in((k, v) for k, values in config.items() for v in values) == said
+        return said
+
+    assert program() == "gpg"
     git(repo, "config", "gpg.program", "gpg-a")
-    assert gpg_program(repo) == "gpg-a"
+    assert program() == "gpg-a"
     git(repo, "config", "--add", "gpg.program", "my gpg")  # the last value wins
-    assert gpg_program(repo) == "my gpg"
+    assert program() == "my gpg"
     git(repo, "config", "gpg.openpgp.program", "gpg-b")  # before gpg.program
-    assert gpg_program(repo) == "gpg-b"
+    assert program() == "gpg-b"
     git(repo, "config", "gpg.x509.program", "gpgsm")  # not OpenPGP's
-    assert gpg_program(repo) == "gpg-b"
+    assert program() == "gpg-b"
     git(repo, "config", "gpg.minTrustLevel", "fully")
-    assert gpg_program(repo) is None
+    assert program() is None
 
 
 def test_the_signed_message_holds_the_payload_git_verifies(
@@ -168,3 +177,21 @@ def test_the_range_verifier_reads_the_gpg_program_once_for_all_its_batches(
     monkeypatch.setattr(signatures.git, "run_verifier", pytest.fail)
     assert default_verifier(repo)(made[:1])[made[0]].status is TagStatus.UNTRUSTED_KEY
     assert reads == [repo, repo]
+
+
+def test_the_range_verifier_takes_the_gpg_program_from_the_settings_config(
+    tags: tuple[Path, list[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the git config the settings read (``gpg.*`` with the rest), no process of the
+    run reads it again: minTrustLevel there leaves every tag to git verify-tag."""
+    from send_mergereq.config import read_git_config
+    from send_mergereq.scan.range_check import default_verifier
+
+    repo, made = tags
+    monkeypatch.setattr(signatures.git, "gpg_program", pytest.fail)
+    found = default_verifier(repo, read_git_config(repo))(made)
+    assert [found[t].status for t in made] == EXPECTED  # gpg as the batch
+    git(repo, "config", "gpg.minTrustLevel", "ultimate")
+    config = read_git_config(repo)
+    monkeypatch.setattr(signatures.git, "run_verifier", pytest.fail)  # no batch
+    assert default_verifier(repo, config)(made[:1])[made[0]].status is TagStatus.UNTRUSTED_KEY

@@ -73,10 +73,12 @@ from send_mergereq.git.refs import (
     update_ref,
 )
 from send_mergereq.git.repository import (
+    GPG_KEYS,
     common_dir,
     config_entries,
     config_value,
     gpg_program,
+    gpg_program_in,
     is_ancestor,
     is_shallow,
     object_store,
@@ -99,6 +101,7 @@ from send_mergereq.git.walk import (
 from send_mergereq.git.worktree import checkout_move, is_dirty, worktrees_on
 
 __all__ = [
+    "GPG_KEYS",
     "NEVER_PROMPT",
     "ZERO_ID",
     "Batch",
@@ -126,6 +129,7 @@ __all__ = [
     "first_parent_chain",
     "first_parent_dates",
     "gpg_program",
+    "gpg_program_in",
     "has_commit",
     "ident",
     "is_ancestor",

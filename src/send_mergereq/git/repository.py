@@ -5,6 +5,7 @@ push URL (GitPython, imported on first use: never by a dry run).
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,17 +106,31 @@ def config_value(repo: Path, key: str, *, boolean: bool = False) -> str | None:
     return query(repo, *args)
 
 
+GPG_KEYS = r"^gpg\.(mintrustlevel|openpgp\.program|program)$"  # what gpg_program reads
+
+
 def gpg_program(repo: Path) -> str | None:
     """The program git verifies OpenPGP signatures with (``gpg.openpgp.program``, else
     ``gpg.program``, else ``gpg``), or None when git's own trust check applies
     (``gpg.minTrustLevel`` set): then only ``git verify-tag`` answers as git would."""
-    keys = r"^gpg\.(mintrustlevel|openpgp\.program|program)$"  # one git, not three
-    done = run(repo, "config", "-z", "--get-regexp", keys)
-    found: dict[str, str] = {}  # the last value of each wins, as with --get
+    done = run(repo, "config", "-z", "--get-regexp", GPG_KEYS)  # one git, not three
+    found = []
     for entry in done.stdout.split(b"\0") if done.returncode == 0 else ():
         key, _, value = entry.decode("utf-8", "replace").partition("\n")
-        if key:
+        found.append((key, value))
+    return gpg_program_in(found)
+
+
+def gpg_program_in(entries: Iterable[tuple[str, str]]) -> str | None:
+    """``gpg_program`` from config entries already read (``(key, value)`` in git's order,
+    keys lowercased as git prints them; entries of other keys ignored)."""
+    found: dict[str, str] = {}  # the last value of each wins, as with --get
+    for key, value in entries:
+        if key in _GPG_NAMES:
             found[key] = value.strip()
     if "gpg.mintrustlevel" in found:
         return None
     return found.get("gpg.openpgp.program") or found.get("gpg.program") or "gpg"
+
+
+_GPG_NAMES = frozenset({"gpg.mintrustlevel", "gpg.openpgp.program", "gpg.program"})

@@ -16,11 +16,15 @@ from send_mergereq.scan.walk import BrokenCut, Part, scan_part, whole
 from send_mergereq.scan.workers import WorkerLost, scan_parts
 
 
-def default_verifier(repo: Path) -> TagVerifier:
+def default_verifier(repo: Path, config: Mapping[str, Sequence[str]] | None = None) -> TagVerifier:
     """The real batch verifier for ``repo``: ``git verify-tag`` (``scan/signatures.py``,
-    imported only when there are tags), git's gpg program read once a process, not once
-    a batch (a process verifies its tags in several batches: ``scan/tags_beside.py``)."""
+    imported only when there are tags), git's gpg program taken from ``config`` (the
+    settings' git config, ``gpg.*`` keys read with the rest), else read once a process,
+    not once a batch (a process verifies its tags in several batches:
+    ``scan/tags_beside.py``)."""
     said: dict[Path, str | None] = {}
+    if config is not None:
+        said[repo] = git.gpg_program_in((k, v) for k, values in config.items() for v in values)
 
     def program(where: Path) -> str | None:
         if where not in said:
