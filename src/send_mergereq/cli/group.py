@@ -1,22 +1,18 @@
 """The ``send-mergereq`` click group: a bare BRANCH means ``submit BRANCH``, and each
-command is one module of this package (the registry is the list at the bottom)."""
+command is one module of this package, of the command's name (the registry is
+``COMMANDS``), imported when the command runs or the help lists it: a run imports its
+own command's options and no other's."""
 
 from __future__ import annotations
 
-import difflib
+import importlib
 
 import click
 
 from send_mergereq import __version__
-from send_mergereq.cli.apply import apply
-from send_mergereq.cli.bisect import bisect
-from send_mergereq.cli.check import check
-from send_mergereq.cli.demo import demo
-from send_mergereq.cli.eject import eject
-from send_mergereq.cli.jobs import jobs
 from send_mergereq.cli.options import EPILOG, PROG
-from send_mergereq.cli.status import status
-from send_mergereq.cli.submit import submit
+
+COMMANDS = ("submit", "status", "check", "apply", "bisect", "eject", "jobs", "demo")
 
 USAGE = f"""\
 usage: {PROG} BRANCH [--wait] [--land] [--dry-run] [OPTIONS]
@@ -39,6 +35,18 @@ class DefaultCommandGroup(click.Group):
 
     default_command = "submit"
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        del ctx
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        del ctx
+        if cmd_name not in COMMANDS:
+            return None
+        command = getattr(importlib.import_module(f"{__package__}.{cmd_name}"), cmd_name)
+        assert isinstance(command, click.Command)
+        return command
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args:  # a bare ``send-mergereq``: the usage, not the whole help
             raise BareCommand("no branch given", ctx)
@@ -46,7 +54,7 @@ class DefaultCommandGroup(click.Group):
         while len(args) >= 2 and args[0] == "-C":
             leading, args = [*leading, *args[:2]], args[2:]
         self._refuse_misspelt_command(ctx, args)
-        if args and args[0] in self.commands:
+        if args and args[0] in COMMANDS:
             args = [args[0], *leading, *args[1:]]
         elif leading or not (not args or args[0] in ("--help", "-h", "--version")):
             args = [self.default_command, *leading, *args]
@@ -56,9 +64,11 @@ class DefaultCommandGroup(click.Group):
         """``stauts staging``: a word close to a command, followed by another word, is a
         misspelt command (a branch takes no second word)."""
         words = [a for a in args if not a.startswith("-")]
-        if len(words) < 2 or args[0] != words[0] or args[0] in self.commands:
+        if len(words) < 2 or args[0] != words[0] or args[0] in COMMANDS:
             return
-        close = difflib.get_close_matches(args[0], list(self.commands), n=1, cutoff=0.6)
+        import difflib
+
+        close = difflib.get_close_matches(args[0], COMMANDS, n=1, cutoff=0.6)
         if close:
             raise click.UsageError(f"no command {args[0]!r}: did you mean {close[0]!r}?", ctx)
 
@@ -79,7 +89,3 @@ def cli() -> None:
       send-mergereq bisect staging     which pull request broke the gate
       send-mergereq jobs               each job's health and tier advice
     """
-
-
-for _command in (submit, status, check, apply, bisect, eject, jobs, demo):
-    cli.add_command(_command)

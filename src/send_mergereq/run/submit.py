@@ -47,12 +47,12 @@ def submit(
     ``load`` reads the settings (again when the target moved); ``sending`` is told the
     resume command just before the push starts."""
     from send_mergereq.run.check import check_phase
-    from send_mergereq.run.people import People, resolve
 
     settings = load()
     out = Output(as_json=opts.as_json, color=opts.color, pager=opts.pager)
-    session, people = None, People()
+    session, people = None, None
     if not opts.dry_run:  # the server's view of the target, before the checks; --dry-run: offline
+        from send_mergereq.run.people import resolve
         from send_mergereq.run.send import prepare, up_to_date
 
         session, settings, contained = prepare(settings, load, out.say)
@@ -68,9 +68,11 @@ def submit(
     out.report(report, final=False)  # the run goes on: no pager, the document comes later
     from send_mergereq.run.send import resume_command, send
 
-    options = replace(
-        opts.send(), assignee_ids=people.assignee_ids, reviewer_ids=people.reviewer_ids
-    )
+    options = opts.send()
+    if people is not None:
+        options = replace(
+            options, assignee_ids=people.assignee_ids, reviewer_ids=people.reviewer_ids
+        )
     resume = opts.resume or resume_command(settings, opts.directory, options, opts.use_mr)
     return send(
         settings, report, options, out, resume=resume, edit=edit, session=session,
