@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import resource
 import subprocess
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 EXE = Path(sys.executable).parent / "send-mergereq"
@@ -111,19 +113,40 @@ def _commit(objects: Path, tree: str, parents: list[str], author: str, n: int, m
     return _object(objects, b"commit", (head + "\n" + msg).encode())
 
 
-def _mergetag(tagged: str, n: int) -> str:
-    """A ``mergetag`` header as ``git merge`` of a signed tag writes it (the signature is
-    a realistic block, not a real one: the benchmark runs with signed-tags off)."""
+def _mergetag(tagged: str, n: int, sign: Signer | None = None) -> str:
+    """A ``mergetag`` header as ``git merge`` of a signed tag writes it: signed by ``sign``
+    (gpg), else a realistic block that is no real signature (gpg cannot read it: each
+    is left to ``git verify-tag``; the large sizes run with signed-tags off)."""
     when = START + n * SPACING
     tag = f"object {tagged}\ntype commit\ntag pull-{n}\ntagger {_person(n)} {when} +0000"
-    tag += f"\n\nPull request {n}\n\nSome fixes for this cycle.\n{SIGNATURE}"
-    return "mergetag " + tag.replace("\n", "\n ") + "\n"
+    tag += f"\n\nPull request {n}\n\nSome fixes for this cycle.\n"
+    tag += sign(tag) if sign else SIGNATURE
+    return "mergetag " + tag.rstrip("\n").replace("\n", "\n ") + "\n"
 
 
-def build(path: Path, commits: int, merges: int) -> None:
+Signer = Callable[[str], str]
+
+
+def gpg_signer(home: Path) -> Signer:
+    """A new signing key in the GnuPG home ``home`` (made here), and what signs a tag's
+    text with it (an armored detached signature, as ``git tag -s`` writes)."""
+    home.mkdir(mode=0o700)
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--no-tty", "--quiet"]
+    subprocess.run([*gpg, "--passphrase", "", "--quick-gen-key", "Sub Maintainer <sub@example.org>",
+                    "ed25519", "sign", "never"], check=True, capture_output=True)  # fmt: skip
+
+    def sign(text: str) -> str:
+        done = subprocess.run([*gpg, "--armor", "--detach-sign"], input=text.encode(),
+                              check=True, capture_output=True)  # fmt: skip
+        return done.stdout.decode()
+
+    return sign
+
+
+def build(path: Path, commits: int, merges: int, sign: Signer | None = None) -> None:
     """``master`` with one commit, ``staging`` adding ``commits`` (``merges`` of them merges
-    of signed tags, a release tag every ``RELEASE_EVERY``), written as loose objects and
-    packed as a clone would be."""
+    of signed tags, signed by ``sign`` if given, a release tag every ``RELEASE_EVERY``),
+    written as loose objects and packed as a clone would be."""
     subprocess.run(["git", "init", "-q", "-b", "master", str(path)], check=True)
     objects = path / ".git" / "objects"
     tree = _object(objects, b"tree", b"")
@@ -139,7 +162,8 @@ def build(path: Path, commits: int, merges: int) -> None:
         if n % every == 0 and side:
             msg = f"Merge tag 'pull-{n}' of https://git.example.org/sub into staging\n\n"
             msg += "Pull request\n\n# gpg: Signature made ...\n"
-            tip = _commit(objects, tree, [tip, side], MAINTAINER, n, msg, _mergetag(side, n))
+            mergetag = _mergetag(side, n, sign)
+            tip = _commit(objects, tree, [tip, side], MAINTAINER, n, msg, mergetag)
             side = None
         elif n % every == every - 1:
             side = _commit(objects, tree, [tip], author, n, _message(rng, n, author))
@@ -157,16 +181,19 @@ def build(path: Path, commits: int, merges: int) -> None:
 CPU: dict[str, float] = {}  # argv[0] of the last measure -> user+sys of its best run
 
 
-def _wall(argv: list[str], cwd: Path, runs: int) -> float:
-    """The best of ``runs`` (the machine is shared: the minimum is the least disturbed);
-    the CPU time (user+sys, children included) of that run goes to ``CPU``."""
+def _wall(argv: list[str], cwd: Path, runs: int, gnupg: Path | None = None) -> float:
+    """The best of ``runs`` (the machine is shared: the minimum is the least disturbed),
+    with ``gnupg`` as GNUPGHOME if given; the CPU time (user+sys, children included) of
+    that run goes to ``CPU``."""
+    env = {**os.environ, "GNUPGHOME": str(gnupg)} if gnupg else None
     best = (float("inf"), 0.0)
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(
-            argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
-        )
+            argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+            env=env,
+        )  # fmt: skip
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
@@ -217,10 +244,19 @@ def main() -> None:
             build(path, size, min(args.merges, size // 10))
             floor, tool = measure(path, args.runs)
             print(f"{size:>8} {floor:>12.3f} {tool:>12.3f} {tool / floor:>6.2f} {_cpu(str(EXE))}")
-        small = Path(tmp) / "r100"
-        build(small, 100, 3)
-        cold = _wall([str(EXE), "staging", "--dry-run"], small, max(5, args.runs))
-        print(f"cold --dry-run on 100 commits, interpreter start included: {cold:.3f} s")
+        print(
+            "cold --dry-run on 100 commits (3 merges of signed tags), interpreter start included:"
+        )
+        keys = Path(tmp) / "gnupg"
+        try:
+            for what, sign in (("tags signed by a key in your keyring", gpg_signer(keys)),
+                               ("tags whose signature gpg cannot read", None)):  # fmt: skip
+                small = Path(tmp) / f"r100-{'signed' if sign else 'damaged'}"
+                build(small, 100, 3, sign)
+                cold = _wall([str(EXE), "staging", "--dry-run"], small, max(5, args.runs), keys)
+                print(f"  {what}: {cold:.3f} s")
+        finally:  # the agent that signed
+            subprocess.run(["gpgconf", "--homedir", str(keys), "--kill", "all"], check=False)
         if not _compiled():
             print("  (the sources have no up-to-date bytecode and PYTHONDONTWRITEBYTECODE is set:")
             print("   every run compiles them; run `python -m compileall -q src` first)")
