@@ -13,7 +13,7 @@ the mode (merge request or push-only).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -86,6 +86,7 @@ class Settings:
     policy_why: str = ""  # why that branch, when a CI job chose it
     policy_found: bool | None = None  # whether policy_file was there (None: not looked)
     tiers: TierPolicy = field(default_factory=TierPolicy)  # [tiers]: send-mergereq jobs
+    gpg_program: str | None = "gpg"  # git's OpenPGP verifier (None: git's trust check applies)
 
     @property
     def source_branch(self) -> str:
@@ -121,16 +122,21 @@ class Settings:
         return Severity(self.checks[check_id].severity)
 
 
+CONFIG_KEYS = rf"^(sendmergereq|remote|branch)\.|{git.GPG_KEYS}"  # the settings' one git config
+
+
 def read_git_config(repo: Path) -> dict[str, tuple[str, ...]]:
     """``sendmergereq.*``, ``remote.*`` and ``branch.*`` keys, and the ``gpg.*`` ones the
-    signed-tags check verifies with (``git.gpg_program_in``), in one ``git config`` call.
+    signed-tags check verifies with, in one ``git config`` call (``CONFIG_KEYS``)."""
+    return grouped(git.config_entries(repo, CONFIG_KEYS))
 
-    Keys come as git prints them (section and name lowercased); every value of a
-    multi-valued key is kept, in git's order (the last one wins for single values).
-    """
+
+def grouped(entries: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
+    """Config entries by key. Keys come as git prints them (section and name lowercased);
+    every value of a multi-valued key is kept, in git's order (the last one wins for
+    single values)."""
     found: dict[str, list[str]] = {}
-    pattern = rf"^(sendmergereq|remote|branch)\.|{git.GPG_KEYS}"
-    for key, value in git.config_entries(repo, pattern):
+    for key, value in entries:
         found.setdefault(key, []).append(value)
     return {key: tuple(values) for key, values in found.items()}
 
@@ -327,7 +333,8 @@ def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, s
     """Every layer read and merged; raises ConfigError naming the culprit."""
     _reject_empty(flags)
     repo = git.repo_root(repo_dir)
-    config = read_git_config(repo)
+    entries = git.config_entries(repo, CONFIG_KEYS)
+    config = grouped(entries)
     remote = resolve_remote(config, branch, flags.remote or env.get("SEND_MERGEREQ_REMOTE"))
     target, target_source = _pick_target(repo, flags, env, config, remote)
     read, spec, found = policy_file(repo, target)
@@ -370,5 +377,6 @@ def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, s
         policy_file=project[1],
         policy_found=found,
         policy_why=flags.policy_why,
+        gpg_program=git.gpg_program_in(entries),  # the order of the keys matters: entries
         tiers=project[0].get("tiers") or TierPolicy(),
     )

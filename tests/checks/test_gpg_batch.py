@@ -4,6 +4,7 @@ does not cost the tags after it their verdict."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -95,30 +96,43 @@ def test_min_trust_level_leaves_every_tag_to_git(
     assert found[made[1]].status is TagStatus.UNKNOWN_KEY
 
 
-def test_the_gpg_program_is_read_as_git_reads_it(tmp_path: Path) -> None:
-    """One ``git config`` for the three keys, each as ``--get`` would answer it; the
-    settings' one ``git config`` (``read_git_config``) carries the same answer."""
-    from send_mergereq.config import read_git_config
-    from send_mergereq.git import gpg_program, gpg_program_in
+def test_the_gpg_program_is_read_as_git_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One ``git config`` for the three keys, each as git reads it: ``gpg.program`` and
+    ``gpg.openpgp.program`` set one program, the last in git's order wins (git
+    verify-tag runs it); the settings' one ``git config`` carries the same answer."""
+    from send_mergereq.config import Flags, load_settings
+    from send_mergereq.git import gpg_program
 
     repo = tmp_path / "r"
-    git(tmp_path, "init", "-q", str(repo))
+    git(tmp_path, "init", "-q", "-b", "master", str(repo))
+    git(repo, "-c", "user.name=A", "-c", "user.email=a@example.org", "commit", "-q",
+        "--allow-empty", "-m", "root")  # fmt: skip
+    global_config = tmp_path / "global"
+    global_config.write_text("")
 
     def program() -> str | None:
         said = gpg_program(repo)
-        config = read_git_config(repo)
-        assert gpg_program_in((k, v) for k, values in config.items() for v in values) == said
+        flags = Flags(target="master")
+        assert load_settings(repo, "master", flags, os.environ).gpg_program == said
         return said
 
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(global_config))
     assert program() == "gpg"
     git(repo, "config", "gpg.program", "gpg-a")
     assert program() == "gpg-a"
     git(repo, "config", "--add", "gpg.program", "my gpg")  # the last value wins
     assert program() == "my gpg"
-    git(repo, "config", "gpg.openpgp.program", "gpg-b")  # before gpg.program
+    git(repo, "config", "gpg.openpgp.program", "gpg-b")  # after gpg.program: wins
     assert program() == "gpg-b"
+    global_config.write_text("[gpg]\n\tprogram = gpg-c\n")  # read before the repo's
+    assert program() == "gpg-b"
+    global_config.write_text('[gpg "openpgp"]\n\tprogram = gpg-c\n')
+    git(repo, "config", "--unset", "gpg.openpgp.program")
+    assert program() == "my gpg"  # the repo's gpg.program comes after the global one
     git(repo, "config", "gpg.x509.program", "gpgsm")  # not OpenPGP's
-    assert program() == "gpg-b"
+    assert program() == "my gpg"
     git(repo, "config", "gpg.minTrustLevel", "fully")
     assert program() is None
 
@@ -179,19 +193,19 @@ def test_the_range_verifier_reads_the_gpg_program_once_for_all_its_batches(
     assert reads == [repo, repo]
 
 
-def test_the_range_verifier_takes_the_gpg_program_from_the_settings_config(
+def test_the_range_verifier_takes_the_gpg_program_it_is_given(
     tags: tuple[Path, list[bytes]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Given the git config the settings read (``gpg.*`` with the rest), no process of the
-    run reads it again: minTrustLevel there leaves every tag to git verify-tag."""
-    from send_mergereq.config import read_git_config
+    """Given the program (a run's settings read it with the rest of git's config), no
+    process of the run reads git's config again: None (``gpg.minTrustLevel`` set)
+    leaves every tag to git verify-tag."""
     from send_mergereq.scan.range_check import default_verifier
 
     repo, made = tags
     monkeypatch.setattr(signatures.git, "gpg_program", pytest.fail)
-    found = default_verifier(repo, read_git_config(repo))(made)
+    found = default_verifier(repo, lambda _: "gpg")(made)
     assert [found[t].status for t in made] == EXPECTED  # gpg as the batch
     git(repo, "config", "gpg.minTrustLevel", "ultimate")
-    config = read_git_config(repo)
     monkeypatch.setattr(signatures.git, "run_verifier", pytest.fail)  # no batch
-    assert default_verifier(repo, config)(made[:1])[made[0]].status is TagStatus.UNTRUSTED_KEY
+    verify = default_verifier(repo, lambda _: None)
+    assert verify(made[:1])[made[0]].status is TagStatus.UNTRUSTED_KEY

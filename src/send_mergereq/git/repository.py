@@ -123,14 +123,13 @@ def gpg_program(repo: Path) -> str | None:
 
 def gpg_program_in(entries: Iterable[tuple[str, str]]) -> str | None:
     """``gpg_program`` from config entries already read (``(key, value)`` in git's order,
-    keys lowercased as git prints them; entries of other keys ignored)."""
-    found: dict[str, str] = {}  # the last value of each wins, as with --get
+    keys lowercased as git prints them; entries of other keys ignored). As git reads
+    them (gpg-interface.c, ``git_gpg_config``), ``gpg.program`` and ``gpg.openpgp.program``
+    set the one OpenPGP program: the last of either wins."""
+    program, trust_check = "", False
     for key, value in entries:
-        if key in _GPG_NAMES:
-            found[key] = value.strip()
-    if "gpg.mintrustlevel" in found:
-        return None
-    return found.get("gpg.openpgp.program") or found.get("gpg.program") or "gpg"
-
-
-_GPG_NAMES = frozenset({"gpg.mintrustlevel", "gpg.openpgp.program", "gpg.program"})
+        if key == "gpg.mintrustlevel":
+            trust_check = True
+        elif key in ("gpg.program", "gpg.openpgp.program"):
+            program = value.strip()
+    return None if trust_check else program or "gpg"

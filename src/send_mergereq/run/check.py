@@ -70,7 +70,7 @@ def check_phase(
         rng,
         enabled,
         settings.context(),
-        verifier or default_verifier(settings.repo, settings.git_config),
+        verifier or default_verifier(settings.repo, lambda _: settings.gpg_program),
         parts=cut(settings.repo, rng, workers),
         workers=workers,
         rules=settings.exemptions,

@@ -4,7 +4,7 @@ several (``scan/workers.py``); the checks themselves run in ``checks/runner.py``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from send_mergereq import git
@@ -16,25 +16,25 @@ from send_mergereq.scan.walk import BrokenCut, Part, scan_part, whole
 from send_mergereq.scan.workers import WorkerLost, scan_parts
 
 
-def default_verifier(repo: Path, config: Mapping[str, Sequence[str]] | None = None) -> TagVerifier:
+def default_verifier(
+    repo: Path, program: Callable[[Path], str | None] | None = None
+) -> TagVerifier:
     """The real batch verifier for ``repo``: ``git verify-tag`` (``scan/signatures.py``,
-    imported only when there are tags), git's gpg program taken from ``config`` (the
-    settings' git config, ``gpg.*`` keys read with the rest), else read once a process,
-    not once a batch (a process verifies its tags in several batches:
+    imported only when there are tags), git's gpg program learnt from ``program`` (a
+    run's settings read it with the rest of git's config; else ``git.gpg_program``)
+    once a process, not once a batch (a process verifies its tags in several batches:
     ``scan/tags_beside.py``)."""
     said: dict[Path, str | None] = {}
-    if config is not None:
-        said[repo] = git.gpg_program_in((k, v) for k, values in config.items() for v in values)
 
-    def program(where: Path) -> str | None:
+    def learnt(where: Path) -> str | None:
         if where not in said:
-            said[where] = git.gpg_program(where)
+            said[where] = (program or git.gpg_program)(where)
         return said[where]
 
     def verify(tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
         from send_mergereq.scan.signatures import verify_tags
 
-        return verify_tags(repo, tags, batch=True, program=program)
+        return verify_tags(repo, tags, batch=True, program=learnt)
 
     return verify
 
