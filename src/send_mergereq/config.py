@@ -377,6 +377,6 @@ def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, s
         policy_file=project[1],
         policy_found=found,
         policy_why=flags.policy_why,
-        gpg_program=git.gpg_program_in(entries),  # the order of the keys matters: entries
+        gpg_program=git.gpg_program_in(entries),  # from the entries: their order decides
         tiers=project[0].get("tiers") or TierPolicy(),
     )

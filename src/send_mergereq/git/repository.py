@@ -110,9 +110,10 @@ GPG_KEYS = r"^gpg\.(mintrustlevel|openpgp\.program|program)$"  # what gpg_progra
 
 
 def gpg_program(repo: Path) -> str | None:
-    """The program git verifies OpenPGP signatures with (``gpg.openpgp.program``, else
-    ``gpg.program``, else ``gpg``), or None when git's own trust check applies
-    (``gpg.minTrustLevel`` set): then only ``git verify-tag`` answers as git would."""
+    """The program git verifies OpenPGP signatures with (``gpg.program`` or
+    ``gpg.openpgp.program``, the one git's config sets last, else ``gpg``), or None when
+    git's own trust check applies (``gpg.minTrustLevel`` set): then only ``git
+    verify-tag`` answers as git would."""
     done = run(repo, "config", "-z", "--get-regexp", GPG_KEYS)  # one git, not three
     found = []
     for entry in done.stdout.split(b"\0") if done.returncode == 0 else ():
