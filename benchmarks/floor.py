@@ -7,13 +7,16 @@ and their ratio, with the load average when the row started):
 1. a clone with tags, idle machine (``--check signed-tags=off``);
 2. the same with one core taken by a competing process (a Python busy loop);
 3. the same commits in a clone without tags (``--no-tags`` of one branch);
-4. signed tags on, a fresh empty keyring each run (``GNUPGHOME`` new and empty).
+4. signed tags on, a fresh empty keyring each run (``GNUPGHOME`` new and empty), over a
+   release range and over the whole range;
+5. with ``--short``, the same over about 100 commits: the start-up (issue 26: at most
+   0.25 s), read in ``ours``.
 
 Real history: clone u-boot (or QEMU) twice, ``git clone --bare URL tags.git`` and
 ``git clone --bare --no-tags --single-branch --branch master URL notags.git``::
 
     .venv/bin/python benchmarks/floor.py --tags ../tags.git --no-tags ../notags.git \\
-        --range ROOT..master --release v2025.01..v2026.07
+        --range ROOT..master --release v2025.01..v2026.07 --short v2026.07-rc4..v2026.07-rc5
 
 Without ``--tags`` it builds the synthetic history of ``benchmarks/checks.py`` (100,000
 commits, release tags every 2,000; a copy without its tags). The machine is shared:
@@ -105,11 +108,16 @@ def _nothing() -> Iterator[None]:
 HEADER = "| range | floor (git log) | ours | ratio | load (1 min) |\n|---|---|---|---|---|"
 
 
-def table(tags: Path, no_tags: Path, rng: str, release: str, runs: int) -> Iterator[str]:
-    count = subprocess.run(
-        ["git", "rev-list", "--count", rng], cwd=tags, capture_output=True, text=True, check=False
+def _count(repo: Path, rng: str) -> str:
+    return subprocess.run(
+        ["git", "rev-list", "--count", rng], cwd=repo, capture_output=True, text=True, check=False
     ).stdout.strip()
-    yield f"{rng} ({count} commits), {os.cpu_count()} cores, median of {runs}"
+
+
+def table(
+    tags: Path, no_tags: Path, rng: str, release: str, runs: int, short: str = ""
+) -> Iterator[str]:
+    yield f"{rng} ({_count(tags, rng)} commits), {os.cpu_count()} cores, median of {runs}"
     yield HEADER
     yield row("with tags, idle", tags, rng, runs)
     yield row("with tags, one core busy", tags, rng, runs, busy=True)
@@ -118,6 +126,9 @@ def table(tags: Path, no_tags: Path, rng: str, release: str, runs: int) -> Itera
     if release:
         yield row(f"signed tags on, empty keyring, {release}", tags, release, runs, signed=True)
     yield row(f"signed tags on, empty keyring, {rng}", tags, rng, runs, signed=True)
+    if short:
+        name = f"signed tags on, empty keyring, {short} ({_count(tags, short)} commits)"
+        yield row(name, tags, short, runs, signed=True)
 
 
 def synthetic(tmp: Path, size: int) -> tuple[Path, Path]:
@@ -143,13 +154,14 @@ def main() -> None:
     parser.add_argument("--no-tags", type=Path, help="a clone of one branch, no tags")
     parser.add_argument("--range", default="master..staging", help="TARGET..BRANCH")
     parser.add_argument("--release", default="", help="a release range, for signed tags")
+    parser.add_argument("--short", default="", help="a range of about 100 commits: start-up")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--size", type=int, default=100_000, help="synthetic commits")
     parser.add_argument("--keep", type=Path, help="build the synthetic history here, or reuse it")
     args = parser.parse_args()
     if args.tags:
         no_tags = args.no_tags or args.tags
-        for line in table(args.tags, no_tags, args.range, args.release, args.runs):
+        for line in table(args.tags, no_tags, args.range, args.release, args.runs, args.short):
             print(line, flush=True)
         return
     with tempfile.TemporaryDirectory(prefix="smr-floor-") as tmp:
@@ -159,7 +171,8 @@ def main() -> None:
         else:
             where.mkdir(parents=True, exist_ok=True)
             tags, no_tags = synthetic(where, args.size)
-        for line in table(tags, no_tags, "master..staging", "staging~4000..staging", args.runs):
+        release, short = "staging~4000..staging", "staging~100..staging"
+        for line in table(tags, no_tags, "master..staging", release, args.runs, short):
             print(line, flush=True)
 
 
