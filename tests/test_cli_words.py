@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from send_mergereq.cli import Duration, run
@@ -38,6 +43,35 @@ def test_a_misspelt_command_says_what_was_meant(
     assert code == 2
     said = f"send-mergereq: no command {typo!r}: did you mean {meant!r}?"
     assert err.splitlines()[0] == said
+
+
+def test_the_version_after_a_directory(capsys: pytest.CaptureFixture[str]) -> None:
+    """``-C DIR --version`` says the version, as ``git -C DIR --version`` does (it went to
+    the default command, which has no --version: exit 2)."""
+    code, out, err = _run(capsys, "-C", ".", "--version")
+    assert code == 0 and err == ""
+    assert out.startswith("send-mergereq, version ")
+
+
+@pytest.mark.parametrize(
+    ("words", "offered"),
+    [("send-mergereq st", ["status"]),  # a command's name, the first word
+     ("send-mergereq ", ["apply", "bisect", "check", "demo", "eject", "jobs", "status",
+                         "submit"]),
+     ("send-mergereq staging --dr", ["--dry-run"]),  # a bare branch: submit's options
+     ("send-mergereq status --targ", ["--target"])],
+)  # fmt: skip
+def test_the_shell_completes_commands_and_options(
+    tmp_path: Path, words: str, offered: list[str]
+) -> None:
+    """click's completion (``_SEND_MERGEREQ_COMPLETE``) offers the commands by name: the
+    group imports them only when asked (a bare word list was the usage, exit 2)."""
+    env = {**os.environ, "_SEND_MERGEREQ_COMPLETE": "bash_complete", "COMP_WORDS": words,
+           "COMP_CWORD": str(len(words.split(" ")) - 1)}  # fmt: skip
+    exe = Path(sys.executable).parent / "send-mergereq"
+    done = subprocess.run([exe], env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"plain,{word}" for word in offered]
 
 
 def test_check_value_error_names_the_option_once(capsys: pytest.CaptureFixture[str]) -> None:

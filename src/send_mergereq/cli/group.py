@@ -48,11 +48,13 @@ class DefaultCommandGroup(click.Group):
         return command
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args:  # a bare ``send-mergereq``: the usage, not the whole help
-            raise BareCommand("no branch given", ctx)
+        if not args and not ctx.resilient_parsing:  # a bare ``send-mergereq``: the usage,
+            raise BareCommand("no branch given", ctx)  # not the whole help (completion: on)
         leading: list[str] = []  # ``-C DIR`` before the command, as with git
         while len(args) >= 2 and args[0] == "-C":
             leading, args = [*leading, *args[:2]], args[2:]
+        if args == ["--version"]:  # ``-C DIR --version``: the version, as git says it
+            return super().parse_args(ctx, args)
         self._refuse_misspelt_command(ctx, args)
         if args and args[0] in COMMANDS:
             args = [args[0], *leading, *args[1:]]
