@@ -48,8 +48,10 @@ class DefaultCommandGroup(click.Group):
         return command
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args and not ctx.resilient_parsing:  # a bare ``send-mergereq``: the usage,
-            raise BareCommand("no branch given", ctx)  # not the whole help (completion: on)
+        # a bare ``send-mergereq``: the usage, not the whole help (a shell completing the
+        # first word parses no words either, resiliently: it gets the commands' names)
+        if not args and not ctx.resilient_parsing:
+            raise BareCommand("no branch given", ctx)
         leading: list[str] = []  # ``-C DIR`` before the command, as with git
         while len(args) >= 2 and args[0] == "-C":
             leading, args = [*leading, *args[:2]], args[2:]
