@@ -14,6 +14,7 @@ from send_mergereq.config import (
     Flags,
     LandMode,
     gitlab_branch_name,
+    grouped,
     land_mode,
     load_settings,
     parse_mode,
@@ -204,7 +205,7 @@ def test_git_config_is_read_in_one_call_with_multivalues(make_repo: Any) -> None
     repo = make_repo()
     repo.git("config", "--add", "sendmergereq.check", "utf8=off")
     repo.git("config", "--add", "sendmergereq.check", "signoff=warning")
-    config = read_git_config(repo.path)
+    config = grouped(read_git_config(repo.path))
     assert config["sendmergereq.check"] == ("utf8=off", "signoff=warning")
 
 
@@ -220,7 +221,7 @@ def test_remote_resolution_order(make_repo: Any) -> None:
     repo = make_repo()
     for name in ("origin", "gl", "fork", "up", "mine"):
         repo.git("remote", "add", name, f"https://example.org/{name}.git")
-    assert resolve_remote(read_git_config(repo.path), "staging", None) == "origin"
+    assert resolve_remote(grouped(read_git_config(repo.path)), "staging", None) == "origin"
     order = [
         ("branch.staging.remote", "up"),
         ("remote.pushDefault", "fork"),
@@ -229,8 +230,8 @@ def test_remote_resolution_order(make_repo: Any) -> None:
     ]
     for key, value in order:
         repo.git("config", key, value)
-        assert resolve_remote(read_git_config(repo.path), "staging", None) == value
-    assert resolve_remote(read_git_config(repo.path), "staging", "origin") == "origin"
+        assert resolve_remote(grouped(read_git_config(repo.path)), "staging", None) == value
+    assert resolve_remote(grouped(read_git_config(repo.path)), "staging", "origin") == "origin"
 
 
 def test_unknown_remote_is_named(make_repo: Any) -> None:

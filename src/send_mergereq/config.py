@@ -125,10 +125,12 @@ class Settings:
 CONFIG_KEYS = rf"^(sendmergereq|remote|branch)\.|{git.GPG_KEYS}"  # the settings' one git config
 
 
-def read_git_config(repo: Path) -> dict[str, tuple[str, ...]]:
+def read_git_config(repo: Path) -> list[tuple[str, str]]:
     """``sendmergereq.*``, ``remote.*`` and ``branch.*`` keys, and the ``gpg.*`` ones the
-    signed-tags check verifies with, in one ``git config`` call (``CONFIG_KEYS``)."""
-    return grouped(git.config_entries(repo, CONFIG_KEYS))
+    signed-tags check verifies with, in one ``git config`` call (``CONFIG_KEYS``): the
+    entries in git's order (``grouped`` by key for the settings; the gpg program reads
+    the order itself)."""
+    return git.config_entries(repo, CONFIG_KEYS)
 
 
 def grouped(entries: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
@@ -333,7 +335,7 @@ def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, s
     """Every layer read and merged; raises ConfigError naming the culprit."""
     _reject_empty(flags)
     repo = git.repo_root(repo_dir)
-    entries = git.config_entries(repo, CONFIG_KEYS)
+    entries = read_git_config(repo)
     config = grouped(entries)
     remote = resolve_remote(config, branch, flags.remote or env.get("SEND_MERGEREQ_REMOTE"))
     target, target_source = _pick_target(repo, flags, env, config, remote)
