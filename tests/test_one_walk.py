@@ -112,6 +112,34 @@ def test_odd_commits_read_the_same_as_cat_file(
     assert sorted(planted.index(sha) for sha in reads) == [1, 2, 3, 4, 5, 6, 7, 8, 10, 11]
 
 
+def test_objects_hash_only_what_exact_has_not_proven(
+    make_repo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk's records are hashed once: ``objects`` takes what ``exact`` found (the checks
+    ask for both on a commit the chunk's look did not vouch for), and hashes only the
+    records it had to rebuild; a lossy one is still read from the store."""
+    repo = make_repo()
+    lossy = plant(repo, b"Trailing spaces   \n" + SOB)
+    for n in range(5):
+        repo.commit(f"Commit {n}", "A body line.")
+    tip, base = run_git(repo.path, "rev-parse", "staging", "master").split()
+    [chunk] = list(git.walk_chunks(repo.path, tip, [base]))
+    calls: list[bytes] = []
+    real = git.walk._hashes_to
+
+    def counted(record: bytes, *args: Any) -> bool:
+        calls.append(record[:40])
+        return real(record, *args)
+
+    monkeypatch.setattr(git.walk, "_hashes_to", counted)
+    exact = chunk.exact()
+    assert len(calls) == chunk.count == 6 and exact.count(False) == 1
+    calls.clear()
+    found = chunk.objects(range(chunk.count))
+    assert calls == [lossy.encode(), lossy.encode()]  # as shown, then rebuilt
+    assert [(sha, raw) for _, sha, raw in found] == stored(repo.path, tip, base)
+
+
 def test_a_commit_with_a_nul_is_read_whole_in_a_long_range(make_repo: Any) -> None:
     """Records are split on NUL: a NUL in a message must not split a record (git ends
     the rendered message at it), also where a chunk of the stream ends."""

@@ -82,25 +82,28 @@ class Chunk:
     def __init__(self, text: bytes, stored: _StoredObjects, shown: bytes = b"") -> None:
         self.text, self._stored, self._shown = text, stored, shown
         self._shown_records: list[bytes] | None = None
+        self._exact: list[bool] | None = None  # what exact() found, once it was asked
         self.records = text.split(b"\0")
         self.records.pop()  # after the last NUL
         self.count = len(self.records)
 
     def exact(self) -> list[bool]:
         """For each record, whether its object is the stored one (hashed as git hashes
-        objects: the commit's id)."""
+        objects: the commit's id; kept, so ``objects`` does not hash them again)."""
         first = self.records[0] if self.records else b""
         size = next((n for n in _DIGESTS if first[n : n + 1] in (b" ", b"\n")), 0)
         if not size:
             return [False] * self.count
         digest = _DIGESTS[size]
-        return [_hashes_to(record, digest, size) for record in self.records]
+        self._exact = [_hashes_to(record, digest, size) for record in self.records]
+        return self._exact
 
     def objects(self, indexes: Iterable[int]) -> list[tuple[bytes, str, bytes]]:
         """``(ids, id, raw object)`` of the records ``indexes``, each the stored object:
         the record when it is exact, else read from the store (all at once)."""
         found: list[tuple[bytes, str, bytes]] = []
         unverified: list[int] = []
+        known = self._exact or [False] * self.count  # True: hashed to its id already
         for index in indexes:
             record = self.records[index]
             nl = record.find(b"\n")
@@ -111,10 +114,12 @@ class Chunk:
             if digest is None or nl < 0:
                 raise GitError(f"git rev-list: unexpected output {record[:80]!r}")
             raw = record[nl + 1 :]
-            if not _hashes_to(record, digest, len(sha)):
+            exact = known[index] or _hashes_to(record, digest, len(sha))
+            if not exact:
                 record = self._rebuilt(index)
                 raw = record[nl + 1 :]
-            if not _hashes_to(record, digest, len(sha)):  # lossy: the stored one
+                exact = _hashes_to(record, digest, len(sha))
+            if not exact:  # lossy: the stored one
                 unverified.append(len(found))
             # a shallow clone's boundary commit is a root to git: no parents (see _as_root)
             elif space < 0 and b"\nparent " in raw:
