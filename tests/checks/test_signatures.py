@@ -285,27 +285,47 @@ def test_the_scratch_directory_is_made_in_memory_when_it_has_room(
 def test_the_tags_are_verified_in_the_memory_scratch_and_leave_nothing_there(
     repo: Path, maintainer: Keys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tempfile
-
     from send_mergereq.scan import signatures
 
     memory = tmp_path / "shm"
     memory.mkdir()
     monkeypatch.delenv("TMPDIR", raising=False)
     monkeypatch.setattr(signatures, "MEMORY", str(memory))
-    made: list[str | None] = []
-    real = tempfile.TemporaryDirectory
+    made: list[tuple[Path, int, list[str]]] = []
+    real = signatures._remove
 
-    def recorded(**kwargs: object) -> object:
-        made.append(kwargs.get("dir"))  # type: ignore[arg-type]
-        return real(**kwargs)  # type: ignore[call-overload]
+    def recorded(top: Path) -> None:
+        if top.exists():  # what it held (the batch's files), before it is removed
+            made.append((top, top.stat().st_mode & 0o777, sorted(p.name for p in top.iterdir())))
+        real(top)
 
-    monkeypatch.setattr(signatures.tempfile, "TemporaryDirectory", recorded)
+    monkeypatch.setattr(signatures, "_remove", recorded)
     tags = [
         one_tag(repo, make_signed_merge(repo, f"pull-memory-{n}", key))
         for n, key in enumerate([maintainer.good, maintainer.stranger])
     ]
     found = verify_tags(repo, tags, batch=True)
-    assert made == [str(memory)]
+    assert [(top.parent, mode, held) for top, mode, held in made] == [(memory, 0o700, ["batch"])]
+    assert made[0][0].name.startswith("send-mergereq-tags-")
     assert [found[t].status for t in tags] == [TagStatus.GOOD, TagStatus.UNKNOWN_KEY]
     assert list(memory.iterdir()) == []
+
+
+def test_the_scratch_elsewhere_is_in_the_systems_temporary_directory_and_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TMPDIR set: the scratch is made there (``tempfile``'s choice), private, and removed
+    with everything in it, a folder of loose objects too."""
+    from send_mergereq.scan import signatures
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # tempfile reads TMPDIR anew
+    with signatures.scratch(100) as top:
+        assert top.parent == tmp_path and top.stat().st_mode & 0o777 == 0o700
+        (top / "ab").mkdir()
+        (top / "ab" / "cdef").write_bytes(b"x")
+        (top / "batch").mkdir()
+        (top / "batch" / "0").write_bytes(b"y")
+    assert list(tmp_path.iterdir()) == []

@@ -13,12 +13,14 @@ own keyring, ``gpg.program`` and ``gpg.ssh.allowedSignersFile``.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
 import hashlib
 import os
-import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from send_mergereq import git
@@ -62,6 +64,50 @@ def scratch_parent(size: int) -> str | None:
     return MEMORY
 
 
+@contextlib.contextmanager
+def scratch(size: int) -> Iterator[Path]:
+    """A private directory (mode 0700, a name no one can guess) for the scratch of tags of
+    ``size`` bytes, in ``scratch_parent``'s place, else the system's temporary directory
+    (``tempfile``, imported only then: with ``shutil`` and ``random``, 7 ms of a short
+    run's start), removed with what it holds when done, or at exit when the thread that
+    verifies is stopped there (what cannot be removed is left)."""
+    parent = scratch_parent(size)
+    if parent is None:
+        import tempfile
+
+        parent = tempfile.gettempdir()
+    for _ in range(100):  # as mkdtemp: another name when one is taken
+        path = Path(parent) / f"send-mergereq-tags-{os.urandom(8).hex()}"
+        try:
+            path.mkdir(mode=0o700)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"no free name for a scratch directory in {parent}")
+    at_exit = functools.partial(_remove, path)
+    atexit.register(at_exit)
+    try:
+        yield path
+    finally:
+        _remove(path)
+        atexit.unregister(at_exit)
+
+
+def _remove(top: Path) -> None:
+    """``top`` and everything in it, as far as it can be removed (no symbolic link is
+    followed: only this process writes there)."""
+    for where, folders, files in os.walk(top, topdown=False):
+        for name in files:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(where, name))
+        for name in folders:
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(where, name))
+    with contextlib.suppress(OSError):
+        os.rmdir(top)
+
+
 def verify_tags(
     repo: Path,
     tags: Sequence[bytes],
@@ -96,20 +142,15 @@ def _verify_signed(
     batched: dict[bytes, TagVerification] = {}
     ran = False  # a gpg of the batch ran: the keyring is there
     try:
-        # (a thread stopped at exit would leave it to a finalizer: no traceback from there)
-        with tempfile.TemporaryDirectory(
-            prefix="send-mergereq-tags-",
-            dir=scratch_parent(sum(len(tag) for tag in tags)),
-            ignore_cleanup_errors=True,
-        ) as tmp:
+        with scratch(sum(len(tag) for tag in tags)) as tmp:
             if program is not None:
-                batched, ran = _verify_batch(Path(tmp), tags, program(repo))
+                batched, ran = _verify_batch(tmp, tags, program(repo))
             left = [tag for tag in tags if tag not in batched]
             if not left:
                 return batched
             objects, algorithm = git.object_store(repo)  # only now: a git less for a batch
-            shas = [_write_loose(Path(tmp), algorithm, tag_object(tag)) for tag in left]
-            env = _environment(Path(tmp), objects)
+            shas = [_write_loose(tmp, algorithm, tag_object(tag)) for tag in left]
+            env = _environment(tmp, objects)
             ssh = [b"-----BEGIN SSH SIGNATURE-----" in tag for tag in left]
             # The first verification runs alone: on a new, empty GNUPGHOME it creates the
             # keyring, which parallel gpg processes would race to create (a spurious
