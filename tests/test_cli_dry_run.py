@@ -281,7 +281,8 @@ def test_a_short_dry_run_imports_only_what_it_uses(make_repo: Any) -> None:
     repo.commit("Something")
     later = (
         "multiprocessing", "concurrent", "importlib.resources", "tempfile", "traceback",
-        "send_mergereq.jobs.health", "send_mergereq.jobs.tiers", "send_mergereq.triage.owners",
+        "send_mergereq.jobs.health", "send_mergereq.jobs.tiers", "send_mergereq.jobs.tier_policy",
+        "send_mergereq.triage.owners",
     )  # fmt: skip
     code = (
         "import sys; from send_mergereq import cli; "

@@ -17,14 +17,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from send_mergereq import git, policy
 from send_mergereq.checks import CHECKS
 from send_mergereq.checks.exemptions import Exemption, from_git_config
 from send_mergereq.checks.finding import CheckContext, Severity
 from send_mergereq.errors import ConfigError
-from send_mergereq.jobs.tier_policy import TierPolicy
+
+if TYPE_CHECKING:  # jobs' thresholds: imported by the one command that reads them
+    from send_mergereq.jobs.tier_policy import TierPolicy
 
 POLICY_FILE = ".send-mergereq.toml"
 MODE_KEY = "sendmergereq.mode"
@@ -85,7 +87,7 @@ class Settings:
     policy_file: str = ""  # where .send-mergereq.toml was read from: TARGET:.send-mergereq.toml
     policy_why: str = ""  # why that branch, when a CI job chose it
     policy_found: bool | None = None  # whether policy_file was there (None: not looked)
-    tiers: TierPolicy = field(default_factory=TierPolicy)  # [tiers]: send-mergereq jobs
+    tiers: TierPolicy | None = None  # [tiers]: send-mergereq jobs (None: its defaults)
     gpg_program: str | None = "gpg"  # git's OpenPGP verifier (None: git's trust check applies)
 
     @property
@@ -380,5 +382,5 @@ def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, s
         policy_found=found,
         policy_why=flags.policy_why,
         gpg_program=git.gpg_program_in(entries),  # from the entries: their order decides
-        tiers=project[0].get("tiers") or TierPolicy(),
+        tiers=project[0].get("tiers"),
     )

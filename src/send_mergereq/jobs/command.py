@@ -15,6 +15,7 @@ from send_mergereq.errors import ConfigError
 from send_mergereq.jobs.cache import JobsCache, cache_path
 from send_mergereq.jobs.health import job_health
 from send_mergereq.jobs.render import JobsReport, document, owners_by_job, render_plain
+from send_mergereq.jobs.tier_policy import TierPolicy
 from send_mergereq.jobs.tiers import advise
 
 if TYPE_CHECKING:
@@ -73,7 +74,8 @@ def run_jobs(settings: Settings, options: JobsOptions, out: Output) -> int:
         records, fetched = fetch_history(forge, listed, cache.get, advance)
     cache.save(records)
     jobs = job_health(records)
-    advice = advise(jobs, [r.id for r in records], settings.tiers, time.time())
+    tiers = settings.tiers or TierPolicy()
+    advice = advise(jobs, [r.id for r in records], tiers, time.time())
     report = JobsReport(
         ref=ref,
         jobs=tuple(jobs),
