@@ -5,7 +5,8 @@ Rows (each: the floor and ours run one after the other, ``--runs`` times; the me
 and their ratio, with the load average when the row started):
 
 1. a clone with tags, idle machine (``--check signed-tags=off``);
-2. the same with one core taken by a competing process (a Python busy loop);
+2. the same with one core taken by a competing process (a Python busy loop), cut in parts
+   and read in one walk (``SEND_MERGEREQ_WORKERS=1``): the cut must not be the slower;
 3. the same commits in a clone without tags (``--no-tags`` of one branch);
 4. signed tags on, a fresh empty keyring each run (``GNUPGHOME`` new and empty), over a
    release range and over the whole range;
@@ -82,20 +83,29 @@ def _fresh_keyring() -> Iterator[dict[str, str]]:
 
 
 def row(
-    name: str, repo: Path, rng: str, runs: int, *, busy: bool = False, signed: bool = False
+    name: str,
+    repo: Path,
+    rng: str,
+    runs: int,
+    *,
+    busy: bool = False,
+    signed: bool = False,
+    one_walk: bool = False,
 ) -> str:
-    """Interleave the floor and ours ``runs`` times: the medians and their ratio."""
+    """Interleave the floor and ours ``runs`` times: the medians and their ratio.
+    ``one_walk``: ours with ``SEND_MERGEREQ_WORKERS=1`` (the range not cut)."""
     at = load()
     floor_times, our_times = [], []
     checks = () if signed else ("signed-tags=off",)
+    walks = {"SEND_MERGEREQ_WORKERS": "1"} if one_walk else {}
     with _busy() if busy else _nothing():
         for _ in range(runs):
             floor_times.append(_time(["git", "log", "--format=raw", rng], repo))
             if signed:
                 with _fresh_keyring() as env:
-                    our_times.append(_time(_ours(rng, *checks), repo, env))
+                    our_times.append(_time(_ours(rng, *checks), repo, {**env, **walks}))
             else:
-                our_times.append(_time(_ours(rng, *checks), repo))
+                our_times.append(_time(_ours(rng, *checks), repo, {**os.environ, **walks}))
     floor, ours = statistics.median(floor_times), statistics.median(our_times)
     return f"| {name} | {floor:.2f} s | {ours:.2f} s | {ours / floor:.2f}x | {at} |"
 
@@ -121,8 +131,11 @@ def table(
     yield HEADER
     yield row("with tags, idle", tags, rng, runs)
     yield row("with tags, one core busy", tags, rng, runs, busy=True)
+    yield row("with tags, one core busy, one walk", tags, rng, runs, busy=True, one_walk=True)
     yield row("without tags (one branch, --no-tags)", no_tags, rng, runs)
     yield row("without tags, one core busy", no_tags, rng, runs, busy=True)
+    name = "without tags, one core busy, one walk"
+    yield row(name, no_tags, rng, runs, busy=True, one_walk=True)
     if release:
         yield row(f"signed tags on, empty keyring, {release}", tags, release, runs, signed=True)
     yield row(f"signed tags on, empty keyring, {rng}", tags, rng, runs, signed=True)

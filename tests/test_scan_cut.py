@@ -419,6 +419,48 @@ def test_a_container_cpu_quota_caps_the_processes(
     assert run_check._workers() == 2
 
 
+def test_send_mergereq_workers_caps_the_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``SEND_MERGEREQ_WORKERS`` caps the processes (1: one walk, as on a machine shared
+    with other work); a value that is no count is a usage error naming the variable."""
+    import os
+
+    from send_mergereq.errors import ConfigError
+    from send_mergereq.run import check as run_check
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    monkeypatch.setattr(run_check, "CPU_MAX", tmp_path / "cpu.max")  # no quota
+    for value, workers in (("", 4), ("1", 1), ("3", 3), ("64", 4), (" 2 ", 2)):
+        monkeypatch.setenv("SEND_MERGEREQ_WORKERS", value)
+        assert run_check._workers() == workers, value
+    for value in ("0", "65", "two", "-1", "1.5"):
+        monkeypatch.setenv("SEND_MERGEREQ_WORKERS", value)
+        with pytest.raises(ConfigError, match=r"SEND_MERGEREQ_WORKERS=.*from 1 to 64"):
+            run_check._workers()
+
+
+def test_one_worker_reads_a_long_range_in_one_walk(
+    tagless: tuple[Repo, CommitRange], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The range is then not cut at all: one ``git rev-list`` walk, the same result."""
+    from send_mergereq import cli, git
+
+    repo, rng = tagless
+    walks: list[tuple[str, ...]] = []
+    real = git.walk_chunks
+
+    def counted(path: Path, tip: str, excludes: Sequence[str], *rest: Any) -> Any:
+        walks.append((tip, *excludes))
+        return real(path, tip, excludes, *rest)
+
+    monkeypatch.setattr(git, "walk_chunks", counted)
+    args = ["-C", str(repo.path), rng.branch, "--target", rng.target, "--dry-run"]
+    monkeypatch.setenv("SEND_MERGEREQ_WORKERS", "1")
+    assert cli.run([*args, "--json"]) in (0, 3)
+    assert walks == [(rng.branch_sha, rng.target_sha)]
+
+
 def test_a_chain_that_fails_midway_ends_the_run_with_gits_error(
     tagless: tuple[Repo, CommitRange], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,6 +13,7 @@ from send_mergereq.checks import CHECKS
 from send_mergereq.checks.finding import Severity
 from send_mergereq.checks.runner import EnabledCheck, TagVerifier
 from send_mergereq.config import POLICY_FILE, Settings
+from send_mergereq.errors import ConfigError
 from send_mergereq.history import CommitRange
 from send_mergereq.report import CheckReport, Policy
 from send_mergereq.scan.cut import cut
@@ -25,11 +26,15 @@ CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # a container's CPU quota (cgroup v2)
 def _workers() -> int:
     """Processes that read and check a long range cut in parts, this one included: one per
     core this process may run on and its container's CPU quota allows, at most 4 (each
-    walks its parts with its own git, then checks them). The load of the machine is not
-    counted: with one core taken by a competing process, or at a load of 8 on 2 cores,
-    the cut still beat one walk (u-boot, 105,693 commits, no tags: 2.32 against 2.56
-    times ``git log`` busy, 2.77 against 3.27 at load 7.5), the scheduler giving two
-    processes more of the machine than one; a quota caps them all."""
+    walks its parts with its own git, then checks them), and at most
+    ``SEND_MERGEREQ_WORKERS`` (1: the range in one walk, one process). The load of the
+    machine is not counted: with one core taken by a competing process, or at a load of
+    8 on 2 cores, the cut still beat one walk (u-boot, 105,693 commits, no tags: 2.32
+    against 2.56 times ``git log`` busy, 2.77 against 3.27 at load 7.5), the scheduler
+    giving two processes more of the machine than one; a quota caps them all.
+
+    :raises ConfigError: ``SEND_MERGEREQ_WORKERS`` is not a whole number from 1 to 64.
+    """
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -37,7 +42,23 @@ def _workers() -> int:
     quota = cpu_quota(_read(CPU_MAX))
     if quota is not None:
         cores = min(cores, max(1, math.ceil(quota)))
-    return max(1, min(cores, 4))
+    return max(1, min(cores, 4, _asked(os.environ.get(WORKERS_VARIABLE))))
+
+
+WORKERS_VARIABLE = "SEND_MERGEREQ_WORKERS"
+
+
+def _asked(value: str | None) -> int:
+    """The most processes ``SEND_MERGEREQ_WORKERS`` allows (unset or empty: no limit)."""
+    if not value:
+        return 64
+    if not value.strip().isdecimal() or not 1 <= int(value) <= 64:
+        raise ConfigError(
+            f"{WORKERS_VARIABLE}={value!r}: expected a whole number from 1 to 64",
+            hint=f"the most processes that read a long range; unset {WORKERS_VARIABLE} "
+            "for one per core",
+        )
+    return int(value)
 
 
 def cpu_quota(text: str) -> float | None:
