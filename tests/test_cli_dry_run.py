@@ -294,14 +294,15 @@ def test_a_short_dry_run_imports_only_what_it_uses(make_repo: Any) -> None:
     assert proc.stdout.decode().splitlines()[-1] == "0 []"
 
 
-def test_a_short_dry_run_with_signed_merges_imports_no_temporary_file_module(
+def test_a_short_dry_run_with_signed_merges_imports_no_tempfile_nor_hashlib(
     make_repo: Any, maintainer: Keys
 ) -> None:
     """The tags' scratch is made in memory without ``tempfile`` (which brings ``shutil``
-    and ``random``: 7 ms of the start of a short run), and the tags are still verified."""
+    and ``random``: 7 ms of the start of a short run), and a short walk's objects are
+    hashed without ``hashlib`` (OpenSSL's: 7 ms to import); the tags are still verified."""
     repo = make_repo()
     make_signed_merge(repo.path, "pull-a", maintainer.good)
-    later = ("tempfile", "shutil", "random")
+    later = ("tempfile", "shutil", "random", "hashlib", "_hashlib")
     code = (
         "import os, sys; os.environ.pop('TMPDIR', None); from send_mergereq import cli; "
         f"rc = cli.run(['-C', {str(repo.path)!r}, 'staging', '--dry-run']); "

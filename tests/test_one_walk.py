@@ -204,3 +204,18 @@ def test_commit_objects_keep_the_parents_of_a_merge(make_repo: Any) -> None:
     pairs = git.commit_objects(repo.path, tip, base)
     assert pairs == stored(repo.path, tip, base) and pairs[0][1].count(b"\nparent ") == 2
     assert len(git.commit_objects(repo.path, tip, None)) == 4  # with the root
+
+
+def test_a_short_walk_and_a_long_one_hash_alike() -> None:
+    """A small chunk is hashed by Python's built-in SHA-1 and SHA-256 (no OpenSSL to load
+    for a short run), a large one by OpenSSL's: the same digests."""
+    import hashlib
+
+    from send_mergereq.git.walk import _SMALL, _digest
+
+    data = b"commit 5\0hello"
+    for size, reference in ((40, hashlib.sha1), (64, hashlib.sha256)):
+        small, large = _digest(size, 100), _digest(size, _SMALL)
+        assert small is not None and large is not None and small is not large
+        assert small(data).hexdigest() == large(data).hexdigest() == reference(data).hexdigest()
+    assert _digest(12, 100) is None

@@ -16,7 +16,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import hashlib
 import os
 import threading
 import zlib
@@ -242,6 +241,8 @@ def _at_once(
 def _write_loose(objects: Path, algorithm: str, tag: bytes) -> str:
     """Store ``tag`` as a loose tag object the way git would; return its id."""
     data = b"tag %d\0" % len(tag) + tag
+    import hashlib  # only for a tag gpg's batch did not verify
+
     sha = hashlib.new(algorithm, data).hexdigest()
     path = objects / sha[:2] / sha[2:]
     path.parent.mkdir(exist_ok=True)
