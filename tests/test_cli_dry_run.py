@@ -282,7 +282,7 @@ def test_a_short_dry_run_imports_only_what_it_uses(make_repo: Any) -> None:
     later = (
         "multiprocessing", "concurrent", "importlib.resources", "tempfile", "traceback",
         "send_mergereq.jobs.health", "send_mergereq.jobs.tiers", "send_mergereq.jobs.tier_policy",
-        "send_mergereq.triage.owners",
+        "send_mergereq.triage.owners", "send_mergereq.report.digest",
     )  # fmt: skip
     code = (
         "import sys; from send_mergereq import cli; "

@@ -11,14 +11,16 @@ import functools
 import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from send_mergereq.checks.exemptions import ExemptCount, Exemption
 from send_mergereq.checks.finding import Finding, Severity
 from send_mergereq.errors import ExitCode
 from send_mergereq.history import CommitRange
-from send_mergereq.report import digest as digests
 from send_mergereq.terminal import visible
+
+if TYPE_CHECKING:  # the digest: imported when a report says one (5 findings or more, --json)
+    from send_mergereq.report import digest as digests
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class CheckReport:
     def digest(self) -> digests.Digest:
         """Built once: the text report and the JSON document both say it (u-boot's
         history: 16 ms each time)."""
+        from send_mergereq.report import digest as digests
+
         built = self.__dict__.get("_digest")
         if not isinstance(built, digests.Digest):
             built = digests.build(self.findings, self.subjects, self.checks)
@@ -103,6 +107,8 @@ class CheckReport:
 
 def to_json(report: CheckReport) -> dict[str, Any]:
     """The JSON document for ``--json``; later phases add their own keys to it."""
+    from send_mergereq.report import digest as digests
+
     rng = report.range
     return {
         "verdict": report.verdict,
@@ -202,6 +208,8 @@ def _rows(report: CheckReport) -> Iterator[_Row]:
     for exempt in report.exempt:
         yield _Row("", visible(exempt.describe()), 4, "dim")
     if digest:
+        from send_mergereq.report import digest as digests
+
         for line in digests.lines(report.digest()):
             yield _Row(
                 " " * line.indent,
