@@ -21,6 +21,7 @@ from send_mergereq.scan.range_check import check_range, default_verifier
 from send_mergereq.scan.walk import empty_range, resolve_range
 
 CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # a container's CPU quota (cgroup v2)
+WORKERS_VARIABLE = "SEND_MERGEREQ_WORKERS"  # at most this many processes read a range
 
 
 def _workers() -> int:
@@ -43,9 +44,6 @@ def _workers() -> int:
     if quota is not None:
         cores = min(cores, max(1, math.ceil(quota)))
     return max(1, min(cores, 4, _asked(os.environ.get(WORKERS_VARIABLE))))
-
-
-WORKERS_VARIABLE = "SEND_MERGEREQ_WORKERS"
 
 
 def _asked(value: str | None) -> int:
