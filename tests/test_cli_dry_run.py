@@ -3,6 +3,7 @@ the installed command as a real subprocess."""
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import os
@@ -274,6 +275,22 @@ def test_dry_run_never_imports_gitlab(make_repo: Any) -> None:
     assert proc.stdout.decode().splitlines()[-1] == "0 []"
 
 
+def _loaded_by_a_dry_run(repo: Path, names: tuple[str, ...]) -> tuple[int, list[str]]:
+    """The exit code of ``send-mergereq -C REPO staging --dry-run`` in a fresh interpreter
+    (``TMPDIR`` unset: the tags' scratch in memory), and the modules of ``names`` (or
+    under them) it imported."""
+    code = (
+        "import os, sys; os.environ.pop('TMPDIR', None); from send_mergereq import cli; "
+        f"rc = cli.run(['-C', {str(repo)!r}, 'staging', '--dry-run']); "
+        f"names = {names!r}; "
+        "print(rc, sorted(m for m in sys.modules if m in names or m.startswith("
+        "tuple(n + '.' for n in names))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    rc, _, loaded = proc.stdout.decode().splitlines()[-1].partition(" ")
+    return int(rc), ast.literal_eval(loaded)
+
+
 def test_a_short_dry_run_imports_only_what_it_uses(make_repo: Any) -> None:
     """Startup is most of a short dry run (issue 26: 0.25 s for 100 commits): what only a
     long range, an error or another command needs is imported when it is needed."""
@@ -284,14 +301,7 @@ def test_a_short_dry_run_imports_only_what_it_uses(make_repo: Any) -> None:
         "send_mergereq.jobs.health", "send_mergereq.jobs.tiers", "send_mergereq.jobs.tier_policy",
         "send_mergereq.triage.owners", "send_mergereq.report.digest",
     )  # fmt: skip
-    code = (
-        "import sys; from send_mergereq import cli; "
-        f"rc = cli.run(['-C', {str(repo.path)!r}, 'staging', '--dry-run']); "
-        f"later = {later!r}; "
-        "print(rc, sorted(m for m in sys.modules if m.startswith(later)))"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
-    assert proc.stdout.decode().splitlines()[-1] == "0 []"
+    assert _loaded_by_a_dry_run(repo.path, later) == (0, [])
 
 
 def test_a_short_dry_run_with_signed_merges_imports_no_tempfile_nor_hashlib(
@@ -303,14 +313,7 @@ def test_a_short_dry_run_with_signed_merges_imports_no_tempfile_nor_hashlib(
     repo = make_repo()
     make_signed_merge(repo.path, "pull-a", maintainer.good)
     later = ("tempfile", "shutil", "random", "hashlib", "_hashlib")
-    code = (
-        "import os, sys; os.environ.pop('TMPDIR', None); from send_mergereq import cli; "
-        f"rc = cli.run(['-C', {str(repo.path)!r}, 'staging', '--dry-run']); "
-        f"later = {later!r}; "
-        "print(rc, sorted(m for m in sys.modules if m in later))"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
-    assert proc.stdout.decode().splitlines()[-1] == "0 []", proc.stderr.decode()
+    assert _loaded_by_a_dry_run(repo.path, later) == (0, [])
 
 
 def test_readme_exit_codes_match_the_table() -> None:
