@@ -13,7 +13,7 @@ the mode (merge request or push-only).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -24,13 +24,21 @@ from send_mergereq.checks import CHECKS
 from send_mergereq.checks.exemptions import Exemption, from_git_config
 from send_mergereq.checks.finding import CheckContext, Severity
 from send_mergereq.errors import ConfigError
+from send_mergereq.where import (
+    GitConfig,
+    first_given,
+    grouped,
+    last_value,
+    pick_target,
+    read_git_config,
+    resolve_remote,
+)
 
 if TYPE_CHECKING:  # jobs' thresholds: imported by the one command that reads them
     from send_mergereq.jobs.tier_policy import TierPolicy
 
 POLICY_FILE = ".send-mergereq.toml"
 MODE_KEY = "sendmergereq.mode"
-GitConfig = Mapping[str, tuple[str, ...]]
 DEFAULT_PROFILE = "default"
 
 
@@ -124,77 +132,6 @@ class Settings:
         return Severity(self.checks[check_id].severity)
 
 
-CONFIG_KEYS = rf"^(sendmergereq|remote|branch)\.|{git.GPG_KEYS}"  # the settings' one git config
-
-
-def read_git_config(repo: Path) -> list[tuple[str, str]]:
-    """``sendmergereq.*``, ``remote.*`` and ``branch.*`` keys, and the ``gpg.*`` ones the
-    signed-tags check verifies with, in one ``git config`` call (``CONFIG_KEYS``): the
-    entries in git's order (``grouped`` by key for the settings; the gpg program reads
-    the order itself)."""
-    return git.config_entries(repo, CONFIG_KEYS)
-
-
-def grouped(entries: Iterable[tuple[str, str]]) -> dict[str, tuple[str, ...]]:
-    """Config entries by key. Keys come as git prints them (section and name lowercased);
-    every value of a multi-valued key is kept, in git's order (the last one wins for
-    single values)."""
-    found: dict[str, list[str]] = {}
-    for key, value in entries:
-        found.setdefault(key, []).append(value)
-    return {key: tuple(values) for key, values in found.items()}
-
-
-def _last(config: GitConfig, key: str) -> str | None:
-    values = config.get(key)
-    return values[-1] if values else None
-
-
-def resolve_remote(config: GitConfig, branch: str, chosen: str | None) -> str | None:
-    """The push remote: flag/env, sendmergereq.remote, branch.<b>.pushRemote,
-    remote.pushDefault, branch.<b>.remote, else ``origin`` when it exists."""
-    short = branch.removeprefix("refs/heads/")
-    candidates = [
-        chosen,
-        _last(config, "sendmergereq.remote"),
-        _last(config, f"branch.{short}.pushremote"),
-        _last(config, "remote.pushdefault"),
-        _last(config, f"branch.{short}.remote"),
-    ]
-    for name in candidates:
-        if name and name != ".":
-            if not _remote_exists(config, name):
-                raise ConfigError(
-                    f"remote {name!r}: no such remote", hint="see git remote -v, or pass --remote"
-                )
-            return name
-    return "origin" if _remote_exists(config, "origin") else None
-
-
-def _remote_exists(config: GitConfig, name: str) -> bool:
-    return f"remote.{name}.url" in config or f"remote.{name}.fetch" in config
-
-
-def default_target(repo: Path, remote: str | None) -> str:
-    """The remote's default branch as git knows it locally, else local master/main."""
-    candidates = []
-    if remote:
-        candidates += [f"refs/remotes/{remote}/{b}" for b in ("HEAD", "master", "main")]
-    candidates += ["refs/heads/master", "refs/heads/main"]
-    refs = git.existing_refs(repo, candidates)
-    for ref in candidates:
-        if ref in refs:
-            return _short_ref(refs[ref] or ref)
-    raise ConfigError(
-        f"no target branch: none of {', '.join(_short_ref(c) for c in candidates)} exists",
-        hint="pass --target REF (or git config sendmergereq.target REF)",
-    )
-
-
-def _short_ref(ref: str) -> str:
-    return ref.removeprefix("refs/remotes/").removeprefix("refs/heads/")
-
-
 def read_policy_file(repo: Path, target: str) -> tuple[policy.Policy, str]:
     """``TARGET:.send-mergereq.toml`` validated; empty when the target has none."""
     read, spec, _ = policy_file(repo, target)
@@ -214,10 +151,6 @@ def policy_file(repo: Path, target: str) -> tuple[policy.Policy, str, bool]:
     return policy.parse_policy(data, spec, allow_profile=True), spec, True
 
 
-def _first(*candidates: tuple[str | None, str]) -> tuple[str, str] | None:
-    return next(((value, source) for value, source in candidates if value), None)
-
-
 def _severity_layer(values: tuple[str, ...], where: str) -> dict[str, dict[str, Any]]:
     layer: dict[str, dict[str, Any]] = {}
     for value in values:
@@ -234,21 +167,16 @@ def _pick_target(
     config: GitConfig,
     remote: str | None,
 ) -> tuple[str, str]:
-    chosen = _first(
-        (flags.target, "flag --target"),
-        (env.get("SEND_MERGEREQ_TARGET"), "env SEND_MERGEREQ_TARGET"),
-        (_last(config, "sendmergereq.target"), "git config sendmergereq.target"),
-    )
-    return chosen or (default_target(repo, remote), f"default branch of {remote or 'the repo'}")
+    return pick_target(repo, flags.target, env, config, remote)
 
 
 def _pick_profile(
     flags: Flags, env: Mapping[str, str], config: GitConfig, file_policy: policy.Policy, file: str
 ) -> tuple[str, str]:
-    return _first(
+    return first_given(
         (flags.profile, "flag --profile"),
         (env.get("SEND_MERGEREQ_PROFILE"), "env SEND_MERGEREQ_PROFILE"),
-        (_last(config, "sendmergereq.profile"), "git config sendmergereq.profile"),
+        (last_value(config, "sendmergereq.profile"), "git config sendmergereq.profile"),
         (file_policy.get("profile"), file),
     ) or (DEFAULT_PROFILE, "built-in default")
 
@@ -316,7 +244,7 @@ def _layered(
     flag: str | None, env: Mapping[str, str], var: str, config: GitConfig, key: str
 ) -> str | None:
     """A personal setting: the flag, else ``SEND_MERGEREQ_*``, else git config."""
-    return flag or env.get(var) or _last(config, key)
+    return flag or env.get(var) or last_value(config, key)
 
 
 def _reject_empty(flags: Flags) -> None:

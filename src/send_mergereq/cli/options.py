@@ -54,10 +54,12 @@ def _apply(func: Callable[..., Any], options: list[Decorator]) -> Callable[..., 
 def _check_override(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[str, ...]:
+    del ctx, param
+    if not values:  # the checks imported later, once a short range's walk has started
+        return values
     from send_mergereq.errors import ConfigError
     from send_mergereq.policy import parse_severity_override
 
-    del ctx, param
     for value in values:
         try:
             parse_severity_override(value, "--check")
@@ -71,10 +73,12 @@ def _check_override(
 def _report_specs(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[str, ...]:
+    del ctx, param
+    if not values:  # the report's modules imported later (see _check_override)
+        return values
     from send_mergereq.errors import ConfigError
     from send_mergereq.report.files import parse_spec
 
-    del ctx, param
     for value in values:
         try:
             parse_spec(value)

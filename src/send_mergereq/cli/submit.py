@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,13 @@ if TYPE_CHECKING:
 @common_options
 def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
     """Check every commit BRANCH adds over the target; then push and gate it."""
+    if dry_run:  # offline: the range is the settings', its walk may start now
+        from send_mergereq.scan.cut import whole_walk_ahead
+
+        flags = {"target": values["target"], "base": values.get("base")}
+        whole_walk_ahead(
+            values["directory"], branch, remote=values["remote"], env=os.environ, **flags
+        )
     from send_mergereq.run.submit import SubmitOptions
     from send_mergereq.run.submit import submit as run_submit
 

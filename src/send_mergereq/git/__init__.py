@@ -25,6 +25,7 @@ call ``process.run`` (or ``query``, ``output``, ``Stream``, ``Batch``):
 - ``refs.py``: resolving and moving refs;
 - ``objects.py``: reading and writing objects, tree merges, notes, ``verify-tag``'s words;
 - ``walk.py``: reading a range (the one ``rev-list --header`` walk, subjects, dates);
+- ``ahead.py``: a short range's walk started ahead, while the run still starts up;
 - ``transfer.py``: fetching;
 - ``worktree.py``: work trees;
 - ``triage.py``: the pull requests of a tested staging.
@@ -36,6 +37,13 @@ public name is re-exported).
 
 from __future__ import annotations
 
+from send_mergereq.git.ahead import (
+    start_walk,
+    stop_walks_ahead,
+    taken,
+    walk_ahead,
+    walks_ahead_found,
+)
 from send_mergereq.git.objects import (
     TreeMerge,
     add_note,
@@ -153,12 +161,17 @@ __all__ = [
     "run_pager",
     "run_signer",
     "run_verifier",
+    "start_walk",
+    "stop_walks_ahead",
     "subjects",
     "tagged_commits",
+    "taken",
     "update_ref",
     "verify_tag_text",
+    "walk_ahead",
     "walk_chunks",
     "walk_commits",
+    "walks_ahead_found",
     "worktrees_on",
     "write_commit",
 ]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from send_mergereq.errors import GitError
+from send_mergereq.git.ahead import start_walk, taken
 from send_mergereq.git.process import Batch, Stream, output
 
 
@@ -34,8 +35,8 @@ def walk_chunks(
 
     :raises GitError: git could not walk the range (one line, naming git's complaint).
     """
-    args = ("rev-list", "--parents", "--header", "--encoding=none", tip)
-    walk = Stream(repo, [*args, *(f"^{sha}" for sha in excludes)], env)
+    started = taken(repo, tip, excludes) if env is None else None
+    walk = started or start_walk(repo, tip, excludes, env)
     stored = _StoredObjects(repo, env)
     try:
         pending = b""

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from send_mergereq import git
 from send_mergereq.errors import ExitCode
 from send_mergereq.output import Output
 
@@ -48,19 +49,22 @@ def submit(
     resume command just before the push starts."""
     from send_mergereq.run.check import check_phase
 
-    settings = load()
     out = Output(as_json=opts.as_json, color=opts.color, pager=opts.pager)
     session, people = None, None
-    if not opts.dry_run:  # the server's view of the target, before the checks; --dry-run: offline
-        from send_mergereq.run.people import resolve
-        from send_mergereq.run.send import prepare, up_to_date
+    try:
+        settings = load()
+        if not opts.dry_run:  # the server's view of the target first; --dry-run: offline
+            from send_mergereq.run.people import resolve
+            from send_mergereq.run.send import prepare, up_to_date
 
-        session, settings, contained = prepare(settings, load, out.say)
-        if contained is not None:
-            return up_to_date(contained, out)
-        if opts.assignees or opts.reviewers:  # before the checks and the push
-            people = resolve(session.forge, opts.assignees, opts.reviewers)
-    report = check_phase(settings)
+            session, settings, contained = prepare(settings, load, out.say)
+            if contained is not None:
+                return up_to_date(contained, out)
+            if opts.assignees or opts.reviewers:  # before the checks and the push
+                people = resolve(session.forge, opts.assignees, opts.reviewers)
+        report = check_phase(settings)
+    finally:  # a walk started ahead (cli/submit) that the checks did not take, or failed
+        git.stop_walks_ahead()
     write_reports(report, opts.reports, settings, out)
     if opts.dry_run or not report.passed:
         out.report(report)

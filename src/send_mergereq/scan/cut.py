@@ -30,12 +30,12 @@ at grafts a cut cannot see).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from send_mergereq import git
+from send_mergereq import git, where
 from send_mergereq.history import CommitRange, parent_count
-from send_mergereq.scan.walk import Part, whole
+from send_mergereq.scan.walk import Part, resolve_range, whole
 
 MIN_SPAN = 90 * 86400  # seconds between the ends: below it a range is not worth cutting
 LONG_SPAN = 5 * 365 * 86400  # from it, two parts per process at tags: a slow part is not
@@ -69,6 +69,38 @@ def cut(repo: Path, rng: CommitRange, workers: int) -> Iterable[Part]:
     # cut, and the second process waits for the chain to reach its part (u-boot without
     # tags, interleaved 8x twice: 2.90 and 3.03 s in two parts, 3.10 and 3.23 s in four)
     return along_first_parents(repo, rng, chain_dates(repo, rng, start, end, workers))
+
+
+def whole_walk_ahead(
+    repo_dir: Path,
+    branch: str,
+    *,
+    target: str | None,
+    base: str | None,
+    remote: str | None,
+    env: Mapping[str, str],
+) -> None:
+    """Start the walk of the run's range ahead (``git.walk_ahead``) when it is sure to be
+    read whole, its ends less than ``MIN_SPAN`` apart: its git then walks while the run
+    imports its checks and reads the rest of its settings. The range is found as the
+    settings find it (``where``: ``--base``, else the target of ``--target``,
+    ``SEND_MERGEREQ_TARGET``, git config or the remote); a walk that proves not to be
+    the run's is stopped unread."""
+
+    def find() -> tuple[Path, str, tuple[str, ...]] | None:
+        repo = git.repo_root(repo_dir)
+        spec = base
+        if not spec:
+            config = where.grouped(where.read_git_config(repo))
+            chosen = where.resolve_remote(config, branch, remote or env.get("SEND_MERGEREQ_REMOTE"))
+            spec, _ = where.pick_target(repo, target, env, config, chosen)
+        rng = resolve_range(repo, spec, branch)
+        start, end = rng.dates or (0, MIN_SPAN)
+        if not 0 <= end - start < MIN_SPAN:
+            return None  # maybe cut: the walks are the cut's to start
+        return repo, whole(rng).tip, whole(rng).excludes
+
+    git.walk_ahead(find)
 
 
 def chain_dates(repo: Path, rng: CommitRange, start: int, end: int, parts: int) -> list[float]:

@@ -31,6 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
+from send_mergereq import git
 from send_mergereq.checks.runner import Scan, TagVerifier
 from send_mergereq.errors import GitError, SendMergereqError
 from send_mergereq.scan.tags_beside import Beside, FirstAlone, wait_for
@@ -55,6 +56,7 @@ def scan_parts(
     """
     listed = list(parts) if isinstance(parts, Sequence) else None
     processes = workers if listed is None else min(workers, len(listed))
+    git.walks_ahead_found()  # no thread of this process busy at the forks
     queue, first = _Parts(), FirstAlone(verifier, shared=scan.defer)
     children: list[tuple[int, int]] = []  # (pid, the read end of its outcome)
     streamed: _Streamed | None = None
