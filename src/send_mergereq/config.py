@@ -160,16 +160,6 @@ def _severity_layer(values: tuple[str, ...], where: str) -> dict[str, dict[str, 
     return layer
 
 
-def _pick_target(
-    repo: Path,
-    flags: Flags,
-    env: Mapping[str, str],
-    config: GitConfig,
-    remote: str | None,
-) -> tuple[str, str]:
-    return pick_target(repo, flags.target, env, config, remote)
-
-
 def _pick_profile(
     flags: Flags, env: Mapping[str, str], config: GitConfig, file_policy: policy.Policy, file: str
 ) -> tuple[str, str]:
@@ -268,7 +258,7 @@ def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, s
     entries = read_git_config(repo)
     config = grouped(entries)
     remote = resolve_remote(config, branch, flags.remote or env.get("SEND_MERGEREQ_REMOTE"))
-    target, target_source = _pick_target(repo, flags, env, config, remote)
+    target, target_source = pick_target(repo, flags.target, env, config, remote)
     read, spec, found = policy_file(repo, target)
     project = (read, spec)
     profile, profile_source = _pick_profile(flags, env, config, *project)
