@@ -431,10 +431,11 @@ def test_send_mergereq_workers_caps_the_processes(
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
     monkeypatch.setattr(run_check, "CPU_MAX", tmp_path / "cpu.max")  # no quota
-    for value, workers in (("", 4), ("1", 1), ("3", 3), ("64", 4), (" 2 ", 2)):
+    for value, workers in (("", 4), ("1", 1), ("3", 3), ("64", 4), ("02", 2)):
         monkeypatch.setenv("SEND_MERGEREQ_WORKERS", value)
         assert run_check._workers() == workers, value
-    for value in ("0", "65", "two", "-1", "1.5"):
+    # ASCII digits only: no other script's digits, no spaces, no sign
+    for value in ("0", "65", "two", "-1", "+2", "1.5", " 2", "2 ", " ", "\u0663", "\uff16"):
         monkeypatch.setenv("SEND_MERGEREQ_WORKERS", value)
         with pytest.raises(ConfigError, match=r"SEND_MERGEREQ_WORKERS=.*from 1 to 64"):
             run_check._workers()

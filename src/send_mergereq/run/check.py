@@ -50,7 +50,7 @@ def _asked(value: str | None) -> int:
     """The most processes ``SEND_MERGEREQ_WORKERS`` allows (unset or empty: no limit)."""
     if not value:
         return 64
-    if not value.strip().isdecimal() or not 1 <= int(value) <= 64:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 64:
         raise ConfigError(
             f"{WORKERS_VARIABLE}={value!r}: expected a whole number from 1 to 64",
             hint=f"the most processes that read a long range; unset {WORKERS_VARIABLE} "

@@ -83,9 +83,9 @@ def whole_walk_ahead(
     """Start the walk of the run's range ahead (``git.walk_ahead``) when it is sure to be
     read whole, its ends less than ``MIN_SPAN`` apart: its git then walks while the run
     imports its checks and reads the rest of its settings. The range is found as the
-    settings find it (``where``: ``--base``, else the target of ``--target``,
-    ``SEND_MERGEREQ_TARGET``, git config or the remote); a walk that proves not to be
-    the run's is stopped unread."""
+    settings find it (``where``: the command's base when it has one, else the target of
+    ``--target``, ``SEND_MERGEREQ_TARGET``, git config or the remote); a walk that proves
+    not to be the run's is stopped unread."""
 
     def find() -> tuple[Path, str, tuple[str, ...]] | None:
         repo = git.repo_root(repo_dir)
