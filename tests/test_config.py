@@ -14,14 +14,12 @@ from send_mergereq.config import (
     Flags,
     LandMode,
     gitlab_branch_name,
-    grouped,
     land_mode,
     load_settings,
     parse_mode,
-    read_git_config,
-    resolve_remote,
 )
 from send_mergereq.errors import ConfigError
+from send_mergereq.where import grouped, read_git_config, resolve_remote
 
 MR, PUSH = LandMode.MR, LandMode.PUSH
 

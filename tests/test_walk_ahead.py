@@ -100,9 +100,9 @@ def test_a_long_range_starts_no_walk_ahead(tmp_path: Path, started: list[tuple[s
         env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
         subprocess.run(["git", "-C", str(path), "commit", "-q", "--allow-empty", "-m", f"c{n}"],
                        env=env, check=True)  # fmt: skip
-    cut.whole_walk_ahead(path, "master", target=None, base="master~2", remote=None, env={})
+    cut.whole_walk_ahead(path, "master", target="master~2", remote=None, env={})
     git.walks_ahead_found()
-    cut.whole_walk_ahead(path, "master", target=None, base="master~1", remote=None, env={})
+    cut.whole_walk_ahead(path, "master", target="master~1", remote=None, env={})
     git.walks_ahead_found()
     assert started == [("ahead", _rev(path, "master"), _rev(path, "master~1"))]  # short only
 

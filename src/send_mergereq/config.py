@@ -24,15 +24,7 @@ from send_mergereq.checks import CHECKS
 from send_mergereq.checks.exemptions import Exemption, from_git_config
 from send_mergereq.checks.finding import CheckContext, Severity
 from send_mergereq.errors import ConfigError
-from send_mergereq.where import (
-    GitConfig,
-    first_given,
-    grouped,
-    last_value,
-    pick_target,
-    read_git_config,
-    resolve_remote,
-)
+from send_mergereq.where import GitConfig, first_given, last_value, locate
 
 if TYPE_CHECKING:  # jobs' thresholds: imported by the one command that reads them
     from send_mergereq.jobs.tier_policy import TierPolicy
@@ -254,11 +246,9 @@ def _max_tag_age(layers: list[policy.Policy]) -> int:
 def load_settings(repo_dir: Path, branch: str, flags: Flags, env: Mapping[str, str]) -> Settings:
     """Every layer read and merged; raises ConfigError naming the culprit."""
     _reject_empty(flags)
-    repo = git.repo_root(repo_dir)
-    entries = read_git_config(repo)
-    config = grouped(entries)
-    remote = resolve_remote(config, branch, flags.remote or env.get("SEND_MERGEREQ_REMOTE"))
-    target, target_source = pick_target(repo, flags.target, env, config, remote)
+    repo, entries, config, remote, target, target_source = locate(
+        repo_dir, branch, flags.target, flags.remote, env
+    )
     read, spec, found = policy_file(repo, target)
     project = (read, spec)
     profile, profile_source = _pick_profile(flags, env, config, *project)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 from send_mergereq import git
 from send_mergereq.errors import ConfigError
@@ -15,6 +16,36 @@ from send_mergereq.errors import ConfigError
 GitConfig = Mapping[str, tuple[str, ...]]  # key -> every value, in git's order
 
 CONFIG_KEYS = rf"^(sendmergereq|remote|branch)\.|{git.GPG_KEYS}"  # the settings' one git config
+
+
+class Location(NamedTuple):
+    """Where a run points (``locate``)."""
+
+    repo: Path
+    entries: list[tuple[str, str]]  # the git config read, in git's order
+    config: GitConfig  # the same, by key
+    remote: str | None
+    target: str
+    target_source: str  # where the target was chosen, as the settings say it
+
+
+def locate(
+    repo_dir: Path,
+    branch: str,
+    target: str | None,
+    remote: str | None,
+    env: Mapping[str, str],
+) -> Location:
+    """The repository holding ``repo_dir``, its git config, the push remote (``--remote``,
+    else ``SEND_MERGEREQ_REMOTE``, else ``resolve_remote``) and the target (``pick_target``,
+    ``--target`` first): the settings' first steps, and all a short range's walk ahead
+    needs. Raises ConfigError naming the culprit."""
+    repo = git.repo_root(repo_dir)
+    entries = read_git_config(repo)
+    config = grouped(entries)
+    chosen = resolve_remote(config, branch, remote or env.get("SEND_MERGEREQ_REMOTE"))
+    spec, source = pick_target(repo, target, env, config, chosen)
+    return Location(repo, entries, config, chosen, spec, source)
 
 
 def read_git_config(repo: Path) -> list[tuple[str, str]]:

@@ -72,10 +72,10 @@ def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
     if dry_run:  # offline: the range is the settings', its walk may start now
         from send_mergereq.scan.cut import whole_walk_ahead
 
-        flags = {"target": values["target"], "base": values.get("base")}
         whole_walk_ahead(
-            values["directory"], branch, remote=values["remote"], env=os.environ, **flags
-        )
+            values["directory"], branch, target=values["target"], remote=values["remote"],
+            env=os.environ,
+        )  # fmt: skip
     from send_mergereq.run.submit import SubmitOptions
     from send_mergereq.run.submit import submit as run_submit
 

@@ -72,33 +72,21 @@ def cut(repo: Path, rng: CommitRange, workers: int) -> Iterable[Part]:
 
 
 def whole_walk_ahead(
-    repo_dir: Path,
-    branch: str,
-    *,
-    target: str | None,
-    base: str | None,
-    remote: str | None,
-    env: Mapping[str, str],
+    repo_dir: Path, branch: str, *, target: str | None, remote: str | None, env: Mapping[str, str]
 ) -> None:
     """Start the walk of the run's range ahead (``git.walk_ahead``) when it is sure to be
     read whole, its ends less than ``MIN_SPAN`` apart: its git then walks while the run
     imports its checks and reads the rest of its settings. The range is found as the
-    settings find it (``where``: the command's base when it has one, else the target of
-    ``--target``, ``SEND_MERGEREQ_TARGET``, git config or the remote); a walk that proves
-    not to be the run's is stopped unread."""
+    settings find it (``where.locate``); a walk that proves not to be the run's is
+    stopped unread."""
 
     def find() -> tuple[Path, str, tuple[str, ...]] | None:
-        repo = git.repo_root(repo_dir)
-        spec = base
-        if not spec:
-            config = where.grouped(where.read_git_config(repo))
-            chosen = where.resolve_remote(config, branch, remote or env.get("SEND_MERGEREQ_REMOTE"))
-            spec, _ = where.pick_target(repo, target, env, config, chosen)
-        rng = resolve_range(repo, spec, branch)
+        found = where.locate(repo_dir, branch, target, remote, env)
+        rng = resolve_range(found.repo, found.target, branch)
         start, end = rng.dates or (0, MIN_SPAN)
         if not 0 <= end - start < MIN_SPAN:
             return None  # maybe cut: the walks are the cut's to start
-        return repo, whole(rng).tip, whole(rng).excludes
+        return found.repo, whole(rng).tip, whole(rng).excludes
 
     git.walk_ahead(find)
 
