@@ -62,4 +62,4 @@ def test_status_of_a_missing_merge_request(maintainer: MakeMaintainer) -> None:
 
     assert rc == 2, out + err
     assert err.splitlines()[0] == "send-mergereq: no merge request !99 in qemu-project/qemu"
-    assert "404" not in err
+    assert "404" not in err.replace(who.sandbox.url, "")  # no status code (the port may hold one)
