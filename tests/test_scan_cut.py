@@ -401,22 +401,22 @@ def test_a_container_cpu_quota_caps_the_processes(
     ``cpu.max``) reads a range with one process: more would share that one CPU."""
     import os
 
-    from send_mergereq.run import check as run_check
+    from send_mergereq.scan import processes
 
-    assert run_check.cpu_quota("100000 100000\n") == 1.0
-    assert run_check.cpu_quota("150000 100000") == 1.5
-    assert run_check.cpu_quota("max 100000") is None
-    assert run_check.cpu_quota("") is None and run_check.cpu_quota("5 0") is None
+    assert processes.cpu_quota("100000 100000\n") == 1.0
+    assert processes.cpu_quota("150000 100000") == 1.5
+    assert processes.cpu_quota("max 100000") is None
+    assert processes.cpu_quota("") is None and processes.cpu_quota("5 0") is None
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
     cpu_max = tmp_path / "cpu.max"
-    monkeypatch.setattr(run_check, "CPU_MAX", cpu_max)
-    assert run_check._workers() == 4  # no cgroup file: the cores, at most 4
+    monkeypatch.setattr(processes, "CPU_MAX", cpu_max)
+    assert processes.workers() == 4  # no cgroup file: the cores, at most 4
     cpu_max.write_text("max 100000\n")
-    assert run_check._workers() == 4
+    assert processes.workers() == 4
     cpu_max.write_text("100000 100000\n")
-    assert run_check._workers() == 1
+    assert processes.workers() == 1
     cpu_max.write_text("150000 100000\n")
-    assert run_check._workers() == 2
+    assert processes.workers() == 2
 
 
 def test_send_mergereq_workers_caps_the_processes(
@@ -427,18 +427,18 @@ def test_send_mergereq_workers_caps_the_processes(
     import os
 
     from send_mergereq.errors import ConfigError
-    from send_mergereq.run import check as run_check
+    from send_mergereq.scan import processes
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
-    monkeypatch.setattr(run_check, "CPU_MAX", tmp_path / "cpu.max")  # no quota
+    monkeypatch.setattr(processes, "CPU_MAX", tmp_path / "cpu.max")  # no quota
     for value, workers in (("", 4), ("1", 1), ("3", 3), ("64", 4), ("02", 2)):
         monkeypatch.setenv("SEND_MERGEREQ_WORKERS", value)
-        assert run_check._workers() == workers, value
+        assert processes.workers() == workers, value
     # ASCII digits only: no other script's digits, no spaces, no sign
     for value in ("0", "65", "two", "-1", "+2", "1.5", " 2", "2 ", " ", "\u0663", "\uff16"):
         monkeypatch.setenv("SEND_MERGEREQ_WORKERS", value)
         with pytest.raises(ConfigError, match=r"SEND_MERGEREQ_WORKERS=.*from 1 to 64"):
-            run_check._workers()
+            processes.workers()
 
 
 def test_one_worker_reads_a_long_range_in_one_walk(

@@ -1,8 +1,9 @@
-"""A short range's walk started ahead (``git.walk_ahead``, ``cut.whole_walk_ahead``): its
-git walks while the run still imports its checks; the run's walk takes it, the same
-commits as a walk of its own; a walk that is not the run's is never read, and stopped;
-a long range (cut in parts) starts none; whatever goes wrong ahead is the run's own
-path's to say."""
+"""A range's walks started ahead (``git.walk_ahead``, ``cut.walk_ahead``): their gits walk
+while the run still imports its checks; the run's walks take them, the same commits as
+walks of its own; a walk that is not the run's is never read, and stopped; a long range
+starts the walks of the parts its processes take first, and a walk a forked worker took
+is waited for by the process that started it; whatever goes wrong ahead is the run's
+own path's to say."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from typing import Any
 
 import pytest
 
-from gitrepo import Repo
+from gitrepo import IDENTITY, Repo
 from send_mergereq import cli, git
+from send_mergereq.errors import GitError
 from send_mergereq.git import ahead as git_ahead
 from send_mergereq.git import walk as git_walk
-from send_mergereq.scan import cut
+from send_mergereq.scan import cut as range_parts
+from send_mergereq.scan import processes
+from send_mergereq.scan.walk import resolve_range
 
 
 @pytest.fixture
@@ -82,7 +86,7 @@ def test_a_walk_ahead_that_is_not_the_runs_is_stopped_unread(
 ) -> None:
     repo = _short(make_repo)
     tip, base, other = repo.git("rev-parse", "staging", "master", "staging~2").split()
-    git.walk_ahead(lambda: (repo.path, other, (base,)))
+    git.walk_ahead(lambda: [(repo.path, other, (base,))])
     walked = [sha for chunk in git.walk_chunks(repo.path, tip, [base])
               for _, sha, _ in chunk.objects(range(chunk.count))]  # fmt: skip
     assert len(walked) == 5 and started == [("ahead", other, base), ("run", tip, base)]
@@ -91,20 +95,82 @@ def test_a_walk_ahead_that_is_not_the_runs_is_stopped_unread(
     assert left._proc.returncode is not None and git_ahead._STARTED == {}
 
 
-def test_a_long_range_starts_no_walk_ahead(tmp_path: Path, started: list[tuple[str, ...]]) -> None:
-    """Its ends ``MIN_SPAN`` or more apart: it may be cut, its walks are the cut's."""
-    path = tmp_path / "long"
+@pytest.fixture(scope="module")
+def long(tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    """Six and a half years of history on staging, a commit every 60 days (every 7th not
+    signed off), an annotated release tag on every 5th."""
+    path = tmp_path_factory.mktemp("long")
     subprocess.run(["git", "init", "-q", "-b", "master", str(path)], check=True)
-    for n, day in enumerate((0, 199, 200)):
-        date = f"{1_600_000_000 + day * 86400} +0000"
-        env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
-        subprocess.run(["git", "-C", str(path), "commit", "-q", "--allow-empty", "-m", f"c{n}"],
-                       env=env, check=True)  # fmt: skip
-    cut.whole_walk_ahead(path, "master", target="master~2", remote=None, env={})
+    repo = Repo(path)
+    for n in range(40):
+        date = f"{1_400_000_000 + n * 60 * 86400} +0000"
+        signoff = "" if n % 7 == 3 else "\n\nSigned-off-by: Ada Author <ada@example.org>"
+        message = f"work {n}{signoff}"
+        env = {**IDENTITY, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+        repo.git("commit", "-q", "--allow-empty", "-m", message, env=env)
+        if n == 0:
+            repo.git("checkout", "-q", "-b", "staging")
+        elif n % 5 == 0:
+            repo.git("tag", "-a", "-m", f"release {n}", f"v{n}", env=env)
+    return repo
+
+
+def _dry_run(repo: Repo, capfd: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = cli.run(["-C", str(repo.path), "staging", "--dry-run", "--json"])
+    return code, capfd.readouterr().out
+
+
+@pytest.mark.parametrize("workers", ["2", "3"])
+def test_a_cut_range_takes_the_walks_of_its_parts_started_ahead(
+    long: Repo,
+    started: list[tuple[str, ...]],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    workers: str,
+) -> None:
+    """Its ends ``MIN_SPAN`` or more apart, the range is cut ahead as the run cuts it: the
+    walks of the parts the processes take first start ahead (the oldest, one each), the
+    run takes them (some in forked workers, which their starter waits for) and walks the
+    others itself; what it finds is what one walk finds."""
+    monkeypatch.setenv("SEND_MERGEREQ_WORKERS", "1")
+    one_walk = _dry_run(long, capfd)
+    monkeypatch.setenv("SEND_MERGEREQ_WORKERS", workers)
+    monkeypatch.setattr(processes, "workers", lambda: int(workers))  # whatever the cores
+    started.clear()
+    assert _dry_run(long, capfd) == one_walk and one_walk[0] == 3  # (commits not signed off)
+    ahead = [walk for walk in started if walk[0] == "ahead"]
+    rng = resolve_range(long.path, "master", "staging")
+    parts = range_parts.cut(long.path, rng, int(workers))
+    assert len(parts) > int(workers)  # five years and more: two parts per process
+    assert ahead == [("ahead", p.tip, *p.excludes) for p in parts[::-1][: int(workers)]]
+    runs = {walk[1:] for walk in started if walk[0] == "run"}  # this process's own
+    assert not runs & {walk[1:] for walk in ahead}  # no part walked twice
+    assert git_ahead._STARTED == {} and range_parts._FOUND == {}
+
+
+def test_a_walk_ahead_a_worker_read_is_waited_for_by_the_process_that_started_it(
+    make_repo: Any, started: list[tuple[str, ...]]
+) -> None:
+    """A forked worker cannot wait for a git it did not start (``Popen.wait`` says 0): a
+    walk git refused looks empty and fine there; the process that started it says it."""
+    repo = _short(make_repo)
+    tip = repo.git("rev-parse", "staging").strip()
+    missing = "1" * 40  # no such object: git refuses the walk
+    git.walk_ahead(lambda: [(repo.path, tip, (missing,))])
     git.walks_ahead_found()
-    cut.whole_walk_ahead(path, "master", target="master~1", remote=None, env={})
-    git.walks_ahead_found()
-    assert started == [("ahead", _rev(path, "master"), _rev(path, "master~1"))]  # short only
+    pid = os.fork()
+    if pid == 0:  # the worker: takes the walk and reads it to its end
+        code = 3
+        try:
+            chunks = list(git.walk_chunks(repo.path, tip, [missing]))
+            code = 0 if chunks == [] else 4
+        finally:
+            os._exit(code)
+    assert os.waitpid(pid, 0)[1] == 0  # the worker saw no failure
+    with pytest.raises(GitError, match="git rev-list failed: fatal: bad object"):
+        git.walks_ahead_ended(repo.path, [(tip, (missing,))])
+    assert git_ahead._STARTED == {}
+    git.walks_ahead_ended(repo.path, [(tip, (missing,))])  # once: nothing left to wait for
 
 
 def test_what_goes_wrong_ahead_is_left_to_the_run(
@@ -128,9 +194,3 @@ def test_a_run_that_fails_after_the_walk_started_ahead_stops_it(
     monkeypatch.setenv("SEND_MERGEREQ_WORKERS", "many")
     assert cli.run(["-C", str(repo.path), "staging", "--dry-run"]) == 2
     assert [who for who, *_ in started] == ["ahead"] and git_ahead._STARTED == {}
-
-
-def _rev(path: Path, ref: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(path), "rev-parse", ref], capture_output=True, text=True, check=True
-    ).stdout.strip()

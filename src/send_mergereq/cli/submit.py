@@ -69,10 +69,10 @@ if TYPE_CHECKING:
 @common_options
 def submit(*, branch: str, dry_run: bool, **values: Any) -> int:
     """Check every commit BRANCH adds over the target; then push and gate it."""
-    if dry_run:  # offline: the range is the settings', its walk may start now
-        from send_mergereq.scan.cut import whole_walk_ahead
+    if dry_run:  # offline: the range is the settings', its walks may start now
+        from send_mergereq.scan.cut import walk_ahead
 
-        whole_walk_ahead(
+        walk_ahead(
             values["directory"], branch, target=values["target"], remote=values["remote"],
             env=os.environ,
         )  # fmt: skip

@@ -42,6 +42,7 @@ from send_mergereq.git.ahead import (
     stop_walks_ahead,
     taken,
     walk_ahead,
+    walks_ahead_ended,
     walks_ahead_found,
 )
 from send_mergereq.git.objects import (
@@ -171,6 +172,7 @@ __all__ = [
     "walk_ahead",
     "walk_chunks",
     "walk_commits",
+    "walks_ahead_ended",
     "walks_ahead_found",
     "worktrees_on",
     "write_commit",

@@ -1,13 +1,19 @@
-"""Walks started before they are asked for (``walk_ahead``): a short range's git walks
-while the run still imports its checks and reads its settings; ``walk.walk_chunks``
-takes the one started for its arguments (``taken``), or starts its own (``start_walk``).
+"""Walks started before they are asked for (``walk_ahead``): a range's git walks while the
+run still imports its checks and reads its settings; ``walk.walk_chunks`` takes the one
+started for its arguments (``taken``), or starts its own (``start_walk``).
+
+A worker forked after such a walk started (``scan/workers.py``) may take it and read it,
+but cannot wait for a git it did not start (``Popen.wait`` says 0 there): the process
+that started it waits for it once the worker is done, and raises its failure
+(``walks_ahead_ended``).
 """
 
 from __future__ import annotations
 
 import atexit
+import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from send_mergereq.git.process import Stream
@@ -22,36 +28,42 @@ def start_walk(
     return Stream(repo, [*args, *(f"^{sha}" for sha in excludes)], env)
 
 
-_Key = tuple[str, str, tuple[str, ...]]  # (repository, tip, excludes)
+_Walk = tuple[Path, str, Sequence[str]]  # (repository, tip, excludes)
+_Key = tuple[str, str, tuple[str, ...]]
 _STARTED: dict[_Key, Stream] = {}  # walks started ahead (walk_ahead), not yet taken
 _FINDING: list[threading.Thread] = []  # walk_ahead's threads, until a walk waits for them
 _LOCK = threading.Lock()
-_AHEAD_WAIT = 30.0  # seconds a walk waits for the thread finding the walk ahead
+_QUICK: list[float] = []
+_AHEAD_WAIT = 30.0  # seconds a walk waits for the thread finding the walks ahead
 
 
-def walk_ahead(find: Callable[[], tuple[Path, str, Sequence[str]] | None]) -> None:
-    """Start a walk before it is asked for: ``find``, in a thread, names it (the
-    repository, the tip, the excludes; None: none to start; what it raises is dropped:
-    the run finds it again its own way, and says it), and its git starts at once, so its
-    own walk (all of it before it prints, on a clone without a commit-graph: 60 ms for
-    u-boot's 78 commits of v2026.07-rc4..rc5) runs while the run still imports and reads
-    its settings. ``walk_chunks`` for the same walk takes it (waiting for the thread
-    first); a walk no one took is stopped once the checks are done
-    (``stop_walks_ahead``), or at exit."""
+def _key(repo: Path, tip: str, excludes: Sequence[str]) -> _Key:
+    return (str(repo), tip, tuple(excludes))
+
+
+def walk_ahead(find: Callable[[], Iterable[_Walk]]) -> None:
+    """Start walks before they are asked for: ``find``, in a thread, names them (each
+    started as soon as it is named; what it raises is dropped: the run finds it again
+    its own way, and says it), so their own walk (all of it before git prints, on a
+    clone without a commit-graph: 60 ms for u-boot's 78 commits of v2026.07-rc4..rc5)
+    runs while the run still imports and reads its settings. ``walk_chunks`` for the
+    same walk takes it (waiting for the thread first); a walk no one took is stopped
+    once the checks are done (``stop_walks_ahead``), or at exit."""
 
     def start() -> None:
         try:
-            found = find()
-            if found is None:
-                return
-            repo, tip, excludes = found
-            stream = start_walk(repo, tip, excludes)
+            _QUICK.append(sys.getswitchinterval())
+            sys.setswitchinterval(0.0005)
+            for repo, tip, excludes in find():
+                stream = start_walk(repo, tip, excludes)
+                with _LOCK:
+                    if not _STARTED:
+                        atexit.register(stop_walks_ahead)
+                    _STARTED[_key(repo, tip, excludes)] = stream
         except Exception:  # the run finds it again its own way, and says it
             return
-        with _LOCK:
-            if not _STARTED:
-                atexit.register(stop_walks_ahead)
-            _STARTED[(str(repo), tip, tuple(excludes))] = stream
+        finally:
+            sys.setswitchinterval(_QUICK.pop())
 
     thread = threading.Thread(target=start, daemon=True)
     with _LOCK:
@@ -73,7 +85,22 @@ def taken(repo: Path, tip: str, excludes: Sequence[str]) -> Stream | None:
     kept, once the threads finding them are done; None when there is none."""
     walks_ahead_found()
     with _LOCK:
-        return _STARTED.pop((str(repo), tip, tuple(excludes)), None)
+        return _STARTED.pop(_key(repo, tip, excludes), None)
+
+
+def walks_ahead_ended(repo: Path, walks: Iterable[tuple[str, Sequence[str]]]) -> None:
+    """The walks ``(tip, excludes)`` that forked workers took from this process's walks
+    ahead and read to their end, waited for (a worker cannot: ``Popen.wait`` says 0 for
+    a git it did not start); a walk this process took itself is not among them.
+
+    :raises GitError: one of them failed (one line, naming git's complaint).
+    """
+    with _LOCK:
+        keys = [_key(repo, tip, excludes) for tip, excludes in walks]
+        ended = [_STARTED.pop(key) for key in keys if key in _STARTED]
+    for stream in ended:
+        stream.wait()
+        stream.raise_failure("git rev-list")
 
 
 def stop_walks_ahead() -> None:

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from send_mergereq import git, where
 from send_mergereq.history import CommitRange, parent_count
+from send_mergereq.scan import processes
 from send_mergereq.scan.walk import Part, resolve_range, whole
 
 MIN_SPAN = 90 * 86400  # seconds between the ends: below it a range is not worth cutting
@@ -45,10 +46,21 @@ LONG_SPAN = 5 * 365 * 86400  # from it, two parts per process at tags: a slow pa
 # in two)
 
 
+_FOUND: dict[tuple[str, str, str, int], list[Part]] = {}  # cut ahead (walk_ahead), not yet taken
+
+
 def cut(repo: Path, rng: CommitRange, workers: int) -> Iterable[Part]:
     """The parts to read ``rng`` in with ``workers`` processes (the whole range as one
-    part when it is short or the clone shallow): a list, or, along the first-parent
-    chain, parts streamed newest first as the chain is read."""
+    part when it is short or the clone shallow): the ones ``walk_ahead`` found, else a
+    list, or, along the first-parent chain, parts streamed newest first as the chain is
+    read."""
+    git.walks_ahead_found()
+    found = _FOUND.pop((str(repo), rng.target_sha, rng.branch_sha, workers), None)
+    return _cut(repo, rng, workers) if found is None else found
+
+
+def _cut(repo: Path, rng: CommitRange, workers: int) -> Iterable[Part]:
+    """``cut``, found here."""
     if workers < 2 or rng.target_sha == rng.branch_sha:
         return [whole(rng)]
     dates = rng.dates or git.commit_dates(repo, [rng.target_sha, rng.branch_sha])
@@ -71,22 +83,35 @@ def cut(repo: Path, rng: CommitRange, workers: int) -> Iterable[Part]:
     return along_first_parents(repo, rng, chain_dates(repo, rng, start, end, workers))
 
 
-def whole_walk_ahead(
+def walk_ahead(
     repo_dir: Path, branch: str, *, target: str | None, remote: str | None, env: Mapping[str, str]
 ) -> None:
-    """Start the walk of the run's range ahead (``git.walk_ahead``) when it is sure to be
-    read whole, its ends less than ``MIN_SPAN`` apart: its git then walks while the run
-    imports its checks and reads the rest of its settings. The range is found as the
-    settings find it (``where.locate``); a walk that proves not to be the run's is
-    stopped unread."""
+    """Start the walks of the run's range ahead (``git.walk_ahead``): its git walks then
+    run while the run imports its checks and reads the rest of its settings (u-boot's
+    v2025.01..v2026.07, 9,044 commits: the walks start 0.1 s sooner). The range is found
+    as the settings find it (``where.locate``) and cut as the run would cut it (``cut``,
+    which then takes the parts found here); a walk that proves not to be the run's is
+    stopped unread. A range cut in parts starts the walks of the parts the processes take
+    first (the oldest, one each), or each part as the first-parent chain brings it."""
 
-    def find() -> tuple[Path, str, tuple[str, ...]] | None:
+    def find() -> Iterator[tuple[Path, str, tuple[str, ...]]]:
         found = where.locate(repo_dir, branch, target, remote, env)
         rng = resolve_range(found.repo, found.target, branch)
         start, end = rng.dates or (0, MIN_SPAN)
-        if not 0 <= end - start < MIN_SPAN:
-            return None  # maybe cut: the walks are the cut's to start
-        return found.repo, whole(rng).tip, whole(rng).excludes
+        if 0 <= end - start < MIN_SPAN:  # read whole, whatever the processes
+            yield found.repo, whole(rng).tip, whole(rng).excludes
+            return
+        workers = processes.workers()
+        parts = _cut(found.repo, rng, workers)
+        kept: list[Part] = []
+        for part in parts:  # along the chain: each part started as it comes
+            kept.append(part)
+            if not isinstance(parts, list):
+                yield found.repo, part.tip, part.excludes
+        _FOUND[(str(found.repo), rng.target_sha, rng.branch_sha, workers)] = kept
+        if isinstance(parts, list):  # the processes take the oldest first
+            for part in kept[::-1][:workers]:
+                yield found.repo, part.tip, part.excludes
 
     git.walk_ahead(find)
 

@@ -50,7 +50,8 @@ def scan_parts(
     is handed out oldest first; parts streamed (``cut.along_first_parents``) by a
     thread as they come (``_Streamed``), this process taking parts meanwhile.
 
-    :raises GitError: the chain of streamed parts could not be read.
+    :raises GitError: the chain of streamed parts could not be read, or the git of a
+        walk started ahead that a worker took failed (``git.walks_ahead_ended``).
     :raises BrokenCut: a part did not link to the next (``walk.read_part``).
     :raises WorkerLost: a worker died without a word.
     """
@@ -76,6 +77,8 @@ def scan_parts(
             scan.merge(outcome)
         if streamed is not None:
             streamed.finish()
+        else:  # the walks started ahead that a worker took: waited for here
+            git.walks_ahead_ended(repo, [(part.tip, part.excludes) for part in listed or ()])
     finally:
         for pid, receive in children:  # stopped: their git walks end with them
             _stop(pid, receive)
