@@ -194,10 +194,32 @@ def test_no_temporary_directory_leaves_the_first_verification_unguarded_not_fail
     def nowhere(**_: object) -> None:
         raise FileNotFoundError("No usable temporary directory found")
 
+    def no_memory_file(name: str, flags: int = 0) -> int:
+        raise OSError(38, "Function not implemented")
+
     monkeypatch.setattr(tempfile, "TemporaryFile", nowhere)
+    monkeypatch.setattr(os, "memfd_create", no_memory_file)
     first = tags_beside.FirstAlone(lambda tags: dict.fromkeys(tags, _GOOD), shared=True)
-    assert first.file is None and first([b"tag"]) == {b"tag": _GOOD}
+    assert first.fd is None and first([b"tag"]) == {b"tag": _GOOD}
     first.close()
+
+
+def test_the_guard_is_a_file_in_memory_or_a_temporary_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On Linux the lock is on a file in memory (no ``tempfile`` to import before the
+    workers fork); without ``memfd_create``, on a temporary file: the same guard."""
+    first = tags_beside.FirstAlone(lambda tags: dict.fromkeys(tags, _GOOD), shared=True)
+    assert first.fd is not None and os.readlink(f"/proc/self/fd/{first.fd}").startswith(
+        "/memfd:send-mergereq-first"
+    )
+    first.close()
+    monkeypatch.delattr(os, "memfd_create")
+    first = tags_beside.FirstAlone(lambda tags: dict.fromkeys(tags, _GOOD), shared=True)
+    assert first.fd is not None and "(deleted)" in os.readlink(f"/proc/self/fd/{first.fd}")
+    assert first([b"tag"]) == {b"tag": _GOOD} and os.pread(first.fd, 1, 0) == b"1"
+    first.close()
+    assert first.fd is None
 
 
 _GOOD = TagVerification(TagStatus.GOOD)

@@ -10,7 +10,6 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import IO
 
 from send_mergereq.checks.finding import TagVerification
 from send_mergereq.checks.runner import Scan, TagVerifier
@@ -22,25 +21,20 @@ class FirstAlone:
     create); the others wait for it. The guard is a lock on a scratch file the processes
     share (``fcntl.lockf``: each process's own, released by the kernel when it dies, so a
     worker killed while it verifies holds no one up), its first byte saying the first
-    verification is made. ``shared`` False: no tags to verify, no file."""
+    verification is made: a file in memory on Linux (``os.memfd_create``), else a
+    temporary file (``tempfile``, 5-20 ms to import before the workers could fork).
+    ``shared`` False: no tags to verify, no file."""
 
     def __init__(self, verifier: TagVerifier, *, shared: bool) -> None:
         self.verifier, self.open = verifier, False
-        self.file: IO[bytes] | None = None
-        if shared:
-            import tempfile
-
-            try:
-                self.file = tempfile.TemporaryFile(prefix="send-mergereq-first-")  # noqa: SIM115
-            except OSError:  # no temporary directory: the tags' scratch fails alike (ERROR)
-                self.file = None
+        self.fd: int | None = _scratch_file() if shared else None
 
     def __call__(self, tags: Sequence[bytes]) -> Mapping[bytes, TagVerification]:
-        if self.open or self.file is None:
+        if self.open or self.fd is None:
             return self.verifier(tags)
         import fcntl
 
-        fd = self.file.fileno()
+        fd = self.fd
         fcntl.lockf(fd, fcntl.LOCK_EX)  # waits while another process makes the first
         try:
             if not os.pread(fd, 1, 0):
@@ -54,8 +48,25 @@ class FirstAlone:
         return self.verifier(tags)
 
     def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _scratch_file() -> int | None:
+    """An open file no one else can reach, removed when closed; None when there is no
+    place for one (the tags' scratch fails alike: ERROR verdicts, not a failed run)."""
+    try:
+        return os.memfd_create("send-mergereq-first", os.MFD_CLOEXEC)
+    except (AttributeError, OSError):  # not Linux, or a kernel without it
+        pass
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(prefix="send-mergereq-first-") as file:
+            return os.dup(file.fileno())  # the file stays while this descriptor is open
+    except OSError:  # no temporary directory
+        return None
 
 
 class Beside:
