@@ -1,7 +1,7 @@
 """Where a run points: the repository's git config (the settings' one ``git config``), its
 push remote and the target branch. The part of the settings that needs no check, no
 profile and no policy, light to import: a short range's walk starts from it while the
-run still imports its checks (``scan/cut.whole_walk_ahead``); ``config.load_settings``
+run still imports its checks (``scan/cut.walk_ahead``); ``config.load_settings``
 reads the rest."""
 
 from __future__ import annotations
