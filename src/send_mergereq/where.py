@@ -1,6 +1,6 @@
 """Where a run points: the repository's git config (the settings' one ``git config``), its
 push remote and the target branch. The part of the settings that needs no check, no
-profile and no policy, light to import: a short range's walk starts from it while the
+profile and no policy, light to import: a range's walks start from it while the
 run still imports its checks (``scan/cut.walk_ahead``); ``config.load_settings``
 reads the rest."""
 
@@ -38,7 +38,7 @@ def locate(
 ) -> Location:
     """The repository holding ``repo_dir``, its git config, the push remote (``--remote``,
     else ``SEND_MERGEREQ_REMOTE``, else ``resolve_remote``) and the target (``pick_target``,
-    ``--target`` first): the settings' first steps, and all a short range's walk ahead
+    ``--target`` first): the settings' first steps, and all the walks ahead
     needs. Raises ConfigError naming the culprit."""
     repo = git.repo_root(repo_dir)
     entries = read_git_config(repo)

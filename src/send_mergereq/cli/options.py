@@ -55,7 +55,7 @@ def _check_override(
     ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
 ) -> tuple[str, ...]:
     del ctx, param
-    if not values:  # the checks imported later, once a short range's walk has started
+    if not values:  # the checks imported later, once the range's walks have started
         return values
     from send_mergereq.errors import ConfigError
     from send_mergereq.policy import parse_severity_override

@@ -25,7 +25,7 @@ call ``process.run`` (or ``query``, ``output``, ``Stream``, ``Batch``):
 - ``refs.py``: resolving and moving refs;
 - ``objects.py``: reading and writing objects, tree merges, notes, ``verify-tag``'s words;
 - ``walk.py``: reading a range (the one ``rev-list --header`` walk, subjects, dates);
-- ``ahead.py``: a short range's walk started ahead, while the run still starts up;
+- ``ahead.py``: a range's walks started ahead, while the run still starts up;
 - ``transfer.py``: fetching;
 - ``worktree.py``: work trees;
 - ``triage.py``: the pull requests of a tested staging.
