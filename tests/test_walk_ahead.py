@@ -173,6 +173,33 @@ def test_a_walk_ahead_a_worker_read_is_waited_for_by_the_process_that_started_it
     git.walks_ahead_ended(repo.path, [(tip, (missing,))])  # once: nothing left to wait for
 
 
+def test_no_walk_starts_ahead_once_the_process_is_ending(
+    make_repo: Any, started: list[tuple[str, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the thread still finds the walks: at exit the walks started are
+    stopped, and the thread starts none after (its git would outlive the run, walking on
+    until its first write finds no reader)."""
+    repo = _short(make_repo)
+    tip, base, other = repo.git("rev-parse", "staging", "master", "staging~2").split()
+    monkeypatch.setattr(git_ahead, "_ENDING", [])
+    first_kept, go_on = threading.Event(), threading.Event()
+
+    def find() -> Iterator[tuple[Path, str, tuple[str, ...]]]:
+        yield repo.path, other, (base,)
+        first_kept.set()  # the first walk is started and kept
+        go_on.wait(10)
+        yield repo.path, tip, (base,)
+
+    git.walk_ahead(find)
+    assert first_kept.wait(10)
+    [first] = git_ahead._STARTED.values()
+    git_ahead._stop_at_exit()  # as the interpreter ends
+    go_on.set()
+    git.walks_ahead_found()
+    assert first._proc.returncode is not None  # stopped
+    assert started == [("ahead", other, base)] and git_ahead._STARTED == {}  # none after
+
+
 def test_what_goes_wrong_ahead_is_left_to_the_run(
     make_repo: Any, started: list[tuple[str, ...]], capfd: pytest.CaptureFixture[str]
 ) -> None:

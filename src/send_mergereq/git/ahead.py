@@ -33,7 +33,8 @@ _Key = tuple[str, str, tuple[str, ...]]
 _STARTED: dict[_Key, Stream] = {}  # walks started ahead (walk_ahead), not yet taken
 _FINDING: list[threading.Thread] = []  # walk_ahead's threads, until a walk waits for them
 _LOCK = threading.Lock()
-_QUICK: list[float] = []
+_QUICK: list[float] = []  # the switch interval before the thread's, while it runs
+_ENDING: list[bool] = []  # not empty once the process is ending: no walk starts ahead
 _AHEAD_WAIT = 30.0  # seconds a walk waits for the thread finding the walks ahead
 
 
@@ -48,18 +49,19 @@ def walk_ahead(find: Callable[[], Iterable[_Walk]]) -> None:
     clone without a commit-graph: 60 ms for u-boot's 78 commits of v2026.07-rc4..rc5)
     runs while the run still imports and reads its settings. ``walk_chunks`` for the
     same walk takes it (waiting for the thread first); a walk no one took is stopped
-    once the checks are done (``stop_walks_ahead``), or at exit."""
+    once the checks are done (``stop_walks_ahead``), or at exit, however the run ends
+    (Ctrl-C while the thread still finds them too: a walk is started and kept under one
+    lock, and none starts once the process is ending, ``_stop_at_exit``)."""
 
     def start() -> None:
         try:
             _QUICK.append(sys.getswitchinterval())
             sys.setswitchinterval(0.0005)
             for repo, tip, excludes in find():
-                stream = start_walk(repo, tip, excludes)
                 with _LOCK:
-                    if not _STARTED:
-                        atexit.register(stop_walks_ahead)
-                    _STARTED[_key(repo, tip, excludes)] = stream
+                    if _ENDING:
+                        return
+                    _STARTED[_key(repo, tip, excludes)] = start_walk(repo, tip, excludes)
         except Exception:  # the run finds it again its own way, and says it
             return
         finally:
@@ -69,6 +71,21 @@ def walk_ahead(find: Callable[[], Iterable[_Walk]]) -> None:
     with _LOCK:
         _FINDING.append(thread)
     thread.start()
+
+
+def _stop_at_exit() -> None:
+    """At exit, however the run ends: no walk starts ahead any more, and the ones started
+    and not taken are stopped (the thread that finds them is not waited for: it starts
+    nothing from now on)."""
+    with _LOCK:
+        _ENDING.append(True)
+        left = list(_STARTED.values())
+        _STARTED.clear()
+    for stream in left:
+        stream.stop()
+
+
+atexit.register(_stop_at_exit)
 
 
 def walks_ahead_found() -> None:
