@@ -2,7 +2,9 @@
 range, in the four cases of issue 26, interleaved on the same machine.
 
 Rows (each: the floor and ours run one after the other, ``--runs`` times; the medians
-and their ratio, with the load average when the row started):
+and their ratio, the median of each pair's ratio (a pair runs within seconds: the ratio
+that a machine whose speed drifts during the row moves least), with the load average
+when the row started):
 
 1. a clone with tags, idle machine (``--check signed-tags=off``);
 2. the same with one core taken by a competing process (a Python busy loop), cut in parts
@@ -107,7 +109,8 @@ def row(
             else:
                 our_times.append(_time(_ours(rng, *checks), repo, {**os.environ, **walks}))
     floor, ours = statistics.median(floor_times), statistics.median(our_times)
-    return f"| {name} | {floor:.2f} s | {ours:.2f} s | {ours / floor:.2f}x | {at} |"
+    pairs = statistics.median(o / f for f, o in zip(floor_times, our_times, strict=True))
+    return f"| {name} | {floor:.2f} s | {ours:.2f} s | {ours / floor:.2f}x | {pairs:.2f}x | {at} |"
 
 
 @contextmanager
@@ -115,7 +118,10 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-HEADER = "| range | floor (git log) | ours | ratio | load (1 min) |\n|---|---|---|---|---|"
+HEADER = (
+    "| range | floor (git log) | ours | ratio | pairs' ratio | load (1 min) |\n"
+    "|---|---|---|---|---|---|"
+)
 
 
 def _count(repo: Path, rng: str) -> str:
