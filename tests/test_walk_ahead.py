@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -137,12 +137,21 @@ def test_a_cut_range_takes_the_walks_of_its_parts_started_ahead(
     monkeypatch.setenv("SEND_MERGEREQ_WORKERS", workers)
     monkeypatch.setattr(processes, "workers", lambda: int(workers))  # whatever the cores
     started.clear()
+    ended: list[list[tuple[str, tuple[str, ...]]]] = []
+    real_ended = git.walks_ahead_ended
+
+    def waited(repo: Path, walks: Iterable[tuple[str, tuple[str, ...]]]) -> None:
+        ended.append(list(walks))
+        real_ended(repo, ended[-1])
+
+    monkeypatch.setattr(git, "walks_ahead_ended", waited)
     assert _dry_run(long, capfd) == one_walk and one_walk[0] == 3  # (commits not signed off)
     ahead = [walk for walk in started if walk[0] == "ahead"]
     rng = resolve_range(long.path, "master", "staging")
     parts = range_parts.cut(long.path, rng, int(workers))
     assert len(parts) > int(workers)  # five years and more: two parts per process
     assert ahead == [("ahead", p.tip, *p.excludes) for p in parts[::-1][: int(workers)]]
+    assert ended == [[(p.tip, p.excludes) for p in parts]]  # the workers' walks waited for
     runs = {walk[1:] for walk in started if walk[0] == "run"}  # this process's own
     assert not runs & {walk[1:] for walk in ahead}  # no part walked twice
     assert git_ahead._STARTED == {} and range_parts._FOUND == {}

@@ -86,9 +86,10 @@ def _cut(repo: Path, rng: CommitRange, workers: int) -> Iterable[Part]:
 def walk_ahead(
     repo_dir: Path, branch: str, *, target: str | None, remote: str | None, env: Mapping[str, str]
 ) -> None:
-    """Start the walks of the run's range ahead (``git.walk_ahead``): its git walks then
-    run while the run imports its checks and reads the rest of its settings (u-boot's
-    v2025.01..v2026.07, 9,044 commits: the walks start 0.1 s sooner). The range is found
+    """Start the walks of the run's range ahead (``git.walk_ahead``): their gits then walk
+    while the run imports its checks and reads the rest of its settings (u-boot's
+    v2025.01..v2026.07, 9,044 commits, signed tags on: the run ends 20-60 ms sooner).
+    The range is found
     as the settings find it (``where.locate``) and cut as the run would cut it (``cut``,
     which then takes the parts found here); a walk that proves not to be the run's is
     stopped unread. A range cut in parts starts the walks of the parts the processes take
